@@ -1,0 +1,314 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// DefaultOpset is the ONNX opset (default domain) whose semantics the nodes of
+// Keras-origin and xfer-built models follow.
+const DefaultOpset = 17
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrInvalid reports a model that breaks an invariant of this package.
+	ErrInvalid = errors.New("model: invalid")
+	// ErrShape reports a shape that does not fit an operator.
+	ErrShape = errors.New("model: shape mismatch")
+)
+
+// DType is the element type of a tensor or value.
+type DType int
+
+// Element types. Params are always Float32; Int64 appears in consts and in
+// shape computations of ONNX-origin models.
+const (
+	Float32 DType = iota + 1
+	Int64
+)
+
+func (d DType) String() string {
+	switch d {
+	case Float32:
+		return "float32"
+	case Int64:
+		return "int64"
+	}
+	return fmt.Sprintf("dtype(%d)", int(d))
+}
+
+// Model is a network: graph inputs, layers in order, graph outputs.
+type Model struct {
+	Name   string
+	Opset  int      // ONNX default-domain opset of the nodes' semantics
+	Inputs []*Value // graph inputs, batch first
+	// Outputs names the values the model returns, in order.
+	Outputs []string
+	Layers  []*Layer
+	// Sequential is true when the model came from (or will be written as) a
+	// Keras Sequential model: one input, one output, a chain of layers.
+	Sequential bool
+	// Meta holds free key/value metadata: provenance ("source", "format",
+	// "keras_version", "producer"), kept across import and export.
+	Meta map[string]string
+	// History is the journal of operations applied to the model.
+	History []Event
+}
+
+// Value describes a named tensor flowing through the graph.
+type Value struct {
+	Name  string
+	DType DType
+	Shape []int // -1 for an unknown dim (the batch dim of a graph input)
+}
+
+// Event is one entry of a model's history.
+type Event struct {
+	Op     string `json:"op"`               // e.g. "import", "drop-head"
+	Args   string `json:"args,omitempty"`   // the command's arguments as typed
+	Time   string `json:"time"`             // RFC 3339, UTC
+	Before string `json:"before,omitempty"` // digest of the model before
+	After  string `json:"after,omitempty"`  // digest of the model after
+}
+
+// Layer is a named group of nodes with the params they own.
+type Layer struct {
+	Name string
+	// Kind is the Keras class name ("Dense", "Conv2D", "BatchNormalization")
+	// or, for ONNX-origin groups with no Keras equivalent, the ONNX op type.
+	Kind      string
+	Inputs    []string
+	Outputs   []string
+	Nodes     []*Node
+	Params    []*Param
+	Consts    []*Tensor
+	Trainable bool
+	// Config is the layer's Keras config as read from the file (the "config"
+	// object of the layer entry), or nil. Exporters start from it.
+	Config json.RawMessage
+}
+
+// Param is a named float32 tensor owned by a layer.
+type Param struct {
+	Name  string // unique among values, e.g. "dense/kernel"
+	Role  string // Keras weight name: kernel, bias, gamma, beta, moving_mean, moving_variance, alpha
+	Shape []int
+	Data  []float32
+	// Trainable is the effective flag: Layer.Trainable && !State.
+	Trainable bool
+	// State marks non-trainable state that training updates (BatchNormalization
+	// moving statistics).
+	State bool
+	// Init says how to draw the param anew; nil when unknown.
+	Init *Initializer
+}
+
+// Initializer names a Keras initializer and its config.
+type Initializer struct {
+	// Name is the Keras name in snake case ("glorot_uniform", "zeros") or, for a
+	// custom function, the name the file gives.
+	Name string
+	// Config is the initializer's config object (seed, scale, mode, ...), or nil.
+	Config json.RawMessage
+}
+
+// Tensor is a constant: float32 or int64 data with a shape.
+type Tensor struct {
+	Name  string
+	DType DType
+	Shape []int
+	F32   []float32
+	I64   []int64
+}
+
+// Node is one ONNX operator.
+type Node struct {
+	Name    string
+	Op      string // ONNX op type, e.g. "Gemm"
+	Inputs  []string
+	Outputs []string
+	Attrs   map[string]Attr
+}
+
+// AttrKind tells which field of an Attr is set.
+type AttrKind int
+
+// Attribute kinds, as in ONNX's AttributeProto.
+const (
+	AttrInt AttrKind = iota + 1
+	AttrFloat
+	AttrString
+	AttrInts
+	AttrFloats
+	AttrTensor
+)
+
+// Attr is an ONNX attribute value.
+type Attr struct {
+	Kind   AttrKind
+	Int    int64
+	Float  float32
+	String string
+	Ints   []int64
+	Floats []float32
+	Tensor *Tensor
+}
+
+// Int returns an integer attribute.
+func Int(v int64) Attr { return Attr{Kind: AttrInt, Int: v} }
+
+// Float returns a float attribute.
+func Float(v float32) Attr { return Attr{Kind: AttrFloat, Float: v} }
+
+// String returns a string attribute.
+func String(v string) Attr { return Attr{Kind: AttrString, String: v} }
+
+// Ints returns an integer-list attribute.
+func Ints(v ...int64) Attr { return Attr{Kind: AttrInts, Ints: v} }
+
+// Floats returns a float-list attribute.
+func Floats(v ...float32) Attr { return Attr{Kind: AttrFloats, Floats: v} }
+
+// AttrInt returns attribute name as an int, or def when absent.
+func (n *Node) AttrInt(name string, def int64) int64 {
+	if a, ok := n.Attrs[name]; ok && a.Kind == AttrInt {
+		return a.Int
+	}
+	return def
+}
+
+// AttrFloat returns attribute name as a float, or def when absent.
+func (n *Node) AttrFloat(name string, def float32) float32 {
+	if a, ok := n.Attrs[name]; ok && a.Kind == AttrFloat {
+		return a.Float
+	}
+	return def
+}
+
+// AttrString returns attribute name as a string, or def when absent.
+func (n *Node) AttrString(name, def string) string {
+	if a, ok := n.Attrs[name]; ok && a.Kind == AttrString {
+		return a.String
+	}
+	return def
+}
+
+// AttrInts returns attribute name as an int list, or def when absent.
+func (n *Node) AttrInts(name string, def []int64) []int64 {
+	if a, ok := n.Attrs[name]; ok && a.Kind == AttrInts {
+		return a.Ints
+	}
+	return def
+}
+
+// AttrFloats returns attribute name as a float list, or def when absent.
+func (n *Node) AttrFloats(name string, def []float32) []float32 {
+	if a, ok := n.Attrs[name]; ok && a.Kind == AttrFloats {
+		return a.Floats
+	}
+	return def
+}
+
+// NumElements returns the product of shape, or -1 when a dim is negative or
+// the product overflows an int.
+func NumElements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return -1
+		}
+		if d != 0 && n > (1<<62)/d {
+			return -1
+		}
+		n *= d
+	}
+	return n
+}
+
+// Layer returns the layer called name, or nil.
+func (m *Model) Layer(name string) *Layer {
+	for _, l := range m.Layers {
+		if l.Name == name {
+			return l
+		}
+	}
+	return nil
+}
+
+// LayerIndex returns the index of the layer called name, or -1.
+func (m *Model) LayerIndex(name string) int {
+	for i, l := range m.Layers {
+		if l.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Param returns the param called name and its layer, or nils.
+func (m *Model) Param(name string) (*Layer, *Param) {
+	for _, l := range m.Layers {
+		for _, p := range l.Params {
+			if p.Name == name {
+				return l, p
+			}
+		}
+	}
+	return nil, nil
+}
+
+// Param returns the layer's param with the given role, or nil.
+func (l *Layer) Param(role string) *Param {
+	for _, p := range l.Params {
+		if p.Role == role {
+			return p
+		}
+	}
+	return nil
+}
+
+// SetTrainable sets the layer's flag and the effective flag of each of its
+// params (State params stay non-trainable). It modifies l.
+func (l *Layer) SetTrainable(on bool) {
+	l.Trainable = on
+	for _, p := range l.Params {
+		p.Trainable = on && !p.State
+	}
+}
+
+// ParamCounts returns total, trainable and non-trainable element counts, as
+// Keras's model.summary() counts them.
+func (m *Model) ParamCounts() (total, trainable, nonTrainable int) {
+	for _, l := range m.Layers {
+		t, tr, nt := l.ParamCounts()
+		total += t
+		trainable += tr
+		nonTrainable += nt
+	}
+	return total, trainable, nonTrainable
+}
+
+// ParamCounts returns the layer's total, trainable and non-trainable counts.
+func (l *Layer) ParamCounts() (total, trainable, nonTrainable int) {
+	for _, p := range l.Params {
+		n := len(p.Data)
+		total += n
+		if p.Trainable {
+			trainable += n
+		} else {
+			nonTrainable += n
+		}
+	}
+	return total, trainable, nonTrainable
+}
+
+// Input returns the graph input called name, or nil.
+func (m *Model) Input(name string) *Value {
+	for _, v := range m.Inputs {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
