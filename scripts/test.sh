@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command: sets the machine up, then runs vet, the whole test suite
+# and short fuzz runs of every decoder. Exit status is the suite's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+go vet ./...
+go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/xfer-test.log
+status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] || exit "$status"
+
+# Decoders get a short coverage-guided fuzz run each (seeded from fixtures).
+fuzz_secs="${XFER_FUZZTIME:-15s}"
+while read -r pkg fn; do
+  [ -n "$pkg" ] || continue
+  echo "fuzz: $pkg $fn for $fuzz_secs"
+  go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzz_secs" "$pkg"
+done < <(grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' . \
+  | while read -r f; do
+      d=$(dirname "$f")
+      grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(f \*testing\.F\)' "$f" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+).*/\1/' \
+        | while read -r fn; do echo "./${d#./} $fn"; done
+    done | sort -u)
+echo "tests and fuzzing passed"
