@@ -1,0 +1,209 @@
+package native
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"testing"
+
+	"github.com/xferml/xfer/layers"
+	"github.com/xferml/xfer/model"
+)
+
+// testModel builds a two-Dense model with distinct weights, a const and
+// attributes of every kind, so that every part of the format is exercised.
+func testModel(t testing.TB) *model.Model {
+	t.Helper()
+	d1, err := layers.Dense(layers.DenseSpec{Name: "d1", Input: "x", InFeatures: 4, Units: 3, Activation: "relu", UseBias: true, Trainable: true,
+		Kernel: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, Bias: []float32{-1, float32(math.Copysign(0, -1)), 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := layers.Dense(layers.DenseSpec{Name: "d2", Input: d1.Outputs[0], InFeatures: 3, Units: 2, Activation: "softmax", UseBias: true,
+		Config: json.RawMessage(`{ "units": 2,  "name": "d2" }`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1.Consts = append(d1.Consts, &model.Tensor{Name: "d1/perm", DType: model.Int64, Shape: []int{2}, I64: []int64{1, -9}})
+	d1.Nodes[0].Attrs = map[string]model.Attr{
+		"z_float":  model.Float(float32(math.NaN())),
+		"a_ints":   model.Ints(3, 2, 0),
+		"m_floats": model.Floats(1.5, float32(math.Inf(-1))),
+		"s":        model.String("héllo"),
+		"t":        {Kind: model.AttrTensor, Tensor: &model.Tensor{Name: "v", DType: model.Float32, Shape: []int{1}, F32: []float32{7}}},
+	}
+	return &model.Model{
+		Name: "m", Opset: model.DefaultOpset, Sequential: true,
+		Inputs:  []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 4}}},
+		Outputs: []string{d2.Outputs[0]},
+		Layers:  []*model.Layer{d1, d2},
+		Meta:    map[string]string{"source": "test", "format": "keras-h5"},
+		History: []model.Event{{Op: "import", Args: "a.h5", Time: "2026-01-01T00:00:00Z", After: "sha256:00"}},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	m := testModel(t)
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("decoded model does not validate: %v", err)
+	}
+	b2, err := Encode(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, b2) {
+		t.Errorf("Encode(Decode(Encode(m))) differs from Encode(m)")
+	}
+	// Bit-exact floats, configs byte for byte.
+	if g, w := got.Layers[0].Params[1].Data[1], m.Layers[0].Params[1].Data[1]; math.Float32bits(g) != math.Float32bits(w) {
+		t.Errorf("bias[1] bits = %x; want %x", math.Float32bits(g), math.Float32bits(w))
+	}
+	if g := got.Layers[0].Nodes[0].Attrs["z_float"].Float; !math.IsNaN(float64(g)) {
+		t.Errorf("NaN attribute decoded as %v", g)
+	}
+	if g, w := string(got.Layers[1].Config), string(m.Layers[1].Config); g != w {
+		t.Errorf("config = %q; want %q", g, w)
+	}
+	if !reflect.DeepEqual(got.Layers[0].Consts, m.Layers[0].Consts) {
+		t.Errorf("consts = %+v; want %+v", got.Layers[0].Consts[0], m.Layers[0].Consts[0])
+	}
+	if !reflect.DeepEqual(got.History, m.History) || !reflect.DeepEqual(got.Meta, m.Meta) {
+		t.Errorf("history/meta = %+v %v; want %+v %v", got.History, got.Meta, m.History, m.Meta)
+	}
+	if !reflect.DeepEqual(got.Layers[1].Params, m.Layers[1].Params) {
+		t.Errorf("params of d2 differ after round trip")
+	}
+}
+
+func TestEncodeDeterministic(t *testing.T) {
+	a, err := Encode(testModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // map iteration order changes between runs
+		b, _ := Encode(testModel(t))
+		if !bytes.Equal(a, b) {
+			t.Fatalf("Encode gave different bytes on run %d", i)
+		}
+	}
+}
+
+func TestDigest(t *testing.T) {
+	m := testModel(t)
+	d := Digest(m)
+	tests := []struct {
+		name   string
+		change func(m *model.Model)
+		same   bool
+	}{
+		{"history only", func(m *model.Model) { m.History = append(m.History, model.Event{Op: "freeze"}) }, true},
+		{"trainable flag", func(m *model.Model) { m.Layers[1].SetTrainable(true) }, false},
+		{"one weight bit", func(m *model.Model) {
+			p := m.Layers[0].Params[0]
+			p.Data[0] = math.Float32frombits(math.Float32bits(p.Data[0]) ^ 1)
+		}, false},
+		{"meta", func(m *model.Model) { m.Meta["x"] = "y" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := m.Clone()
+			tt.change(c)
+			if got := Digest(c) == d; got != tt.same {
+				t.Errorf("Digest(changed) == Digest(m) is %v; want %v", got, tt.same)
+			}
+		})
+	}
+	if len(m.History) != 1 {
+		t.Errorf("Digest modified its argument's history: %v", m.History)
+	}
+	if g := ShortDigest(d); len(g) != 12 {
+		t.Errorf("ShortDigest(%q) = %q; want 12 hex digits", d, g)
+	}
+}
+
+func TestDecodeTruncated(t *testing.T) {
+	b, err := Encode(testModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 100, len(b) / 2, len(b) - 1} {
+		if _, err := Decode(b[:n]); !errors.Is(err, ErrFormat) {
+			t.Errorf("Decode(first %d of %d bytes) error = %v; want ErrFormat", n, len(b), err)
+		}
+	}
+}
+
+func TestDecodeBadRefs(t *testing.T) {
+	head := func(s string) []byte {
+		b := []byte(magic)
+		var l [8]byte
+		l[0] = byte(len(s))
+		b = append(b, l[:]...)
+		return append(b, s...)
+	}
+	tests := []struct{ name, header string }{
+		{"negative count", `{"layers":[{"name":"a","params":[{"data":{"n":-1,"off":0}}]}]}`},
+		{"huge count", `{"layers":[{"name":"a","params":[{"data":{"n":4611686018427387904,"off":0}}]}]}`},
+		{"offset past blob", `{"layers":[{"name":"a","params":[{"data":{"n":1,"off":5}}]}]}`},
+		{"bad dtype", `{"layers":[{"name":"a","consts":[{"dtype":9,"data":{"n":0,"off":0}}]}]}`},
+		{"not json", `{"layers":`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Decode(head(tt.header)); !errors.Is(err, ErrFormat) {
+				t.Errorf("Decode(%s) error = %v; want ErrFormat", tt.header, err)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	b, err := Encode(testModel(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Add([]byte(magic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Decode(data)
+		if err != nil {
+			return
+		}
+		// Whatever decodes must re-encode and decode to the same encoding.
+		e1, err := Encode(m)
+		if err != nil {
+			return // e.g. a config that is not valid JSON text is still a string: fine
+		}
+		m2, err := Decode(e1)
+		if err != nil {
+			t.Fatalf("Decode(Encode(Decode(data))) failed: %v", err)
+		}
+		e2, _ := Encode(m2)
+		if !bytes.Equal(e1, e2) {
+			t.Fatalf("encoding not stable after a round trip")
+		}
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	m := testModel(b)
+	big := make([]float32, 300*100) // the size of model A's second hidden layer
+	m.Layers[0].Params[0].Data = big
+	b.SetBytes(int64(4 * len(big)))
+	for b.Loop() {
+		if _, err := Encode(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
