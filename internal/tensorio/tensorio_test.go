@@ -1,0 +1,208 @@
+package tensorio
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/xferml/xfer/model"
+)
+
+// The fixtures in testdata were written by numpy and onnx (testdata/gen.py).
+var f4x23 = []float32{-0.5, -0.25, 0, 0.25, 0.5, 0.75} // np.arange(6)/4 - 0.5
+
+func TestReadFile(t *testing.T) {
+	tests := []struct {
+		file  string
+		dtype model.DType
+		shape []int
+		f32   []float32
+		i64   []int64
+	}{
+		{"f4_2x3.npy", model.Float32, []int{2, 3}, f4x23, nil},
+		{"f4_fortran_2x3.npy", model.Float32, []int{2, 3}, f4x23, nil},
+		{"f8_2x2.npy", model.Float32, []int{2, 2}, []float32{1.5, -2.25, 1e-3, 3.0e38}, nil},
+		{"i8_3.npy", model.Int64, []int{3}, nil, []int64{1, -2, 1 << 40}},
+		{"u1_2x2.npy", model.Float32, []int{2, 2}, []float32{0, 7, 128, 255}, nil},
+		{"f4_scalar.npy", model.Float32, []int{}, []float32{3.5}, nil},
+		{"f4_be_2.npy", model.Float32, []int{2}, []float32{1, -2}, nil},
+		{"f4_empty_0x3.npy", model.Float32, []int{0, 3}, []float32{}, nil},
+		{"pb_raw_f4_2x3.pb", model.Float32, []int{2, 3}, f4x23, nil},
+		{"pb_typed_f4_2x3.pb", model.Float32, []int{2, 3}, f4x23, nil},
+		{"pb_raw_i8_3.pb", model.Int64, []int{3}, nil, []int64{1, -2, 1 << 40}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatalf("ReadFile(%s): %v", tt.file, err)
+			}
+			if got.DType != tt.dtype || !reflect.DeepEqual(got.Shape, tt.shape) {
+				t.Errorf("ReadFile(%s) = %v %v; want %v %v", tt.file, got.DType, got.Shape, tt.dtype, tt.shape)
+			}
+			if tt.f32 != nil && !reflect.DeepEqual(got.F32, tt.f32) {
+				t.Errorf("ReadFile(%s).F32 = %v; want %v", tt.file, got.F32, tt.f32)
+			}
+			if tt.i64 != nil && !reflect.DeepEqual(got.I64, tt.i64) {
+				t.Errorf("ReadFile(%s).I64 = %v; want %v", tt.file, got.I64, tt.i64)
+			}
+		})
+	}
+}
+
+func TestReadFileErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		want error
+	}{
+		{"f2_2.npy", ErrUnsupported}, // float16
+		{"gen.py", nil},              // unknown extension
+		{"missing.npy", os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := ReadFile(filepath.Join("testdata", tt.file))
+			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Errorf("ReadFile(%s) error = %v; want %v", tt.file, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTruncated(t *testing.T) {
+	for _, file := range []string{"f4_2x3.npy", "i8_3.npy", "pb_raw_f4_2x3.pb", "pb_typed_f4_2x3.pb"} {
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode := DecodeNPY
+		if filepath.Ext(file) == ".pb" {
+			decode = DecodePB
+		}
+		full, err := decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < len(data); n++ {
+			got, err := decode(data[:n])
+			if err == nil && (!reflect.DeepEqual(got.F32, full.F32) || !reflect.DeepEqual(got.I64, full.I64) || !reflect.DeepEqual(got.Shape, full.Shape)) {
+				// A protobuf cut just before its trailing name field is still a
+				// valid message; anything else must fail.
+				t.Errorf("decode(%s first %d of %d bytes) = %+v, nil; want an error", file, n, len(data), got)
+			}
+		}
+	}
+}
+
+func TestNPYRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	tests := []*model.Tensor{
+		{DType: model.Float32, Shape: []int{2, 3, 1}, F32: f4x23},
+		{DType: model.Float32, Shape: []int{4}, F32: []float32{1, 2, 3, 4}},
+		{DType: model.Int64, Shape: []int{1, 2}, I64: []int64{-1, 1 << 50}},
+		{DType: model.Float32, Shape: []int{}, F32: []float32{9}},
+	}
+	for i, tt := range tests {
+		path := filepath.Join(dir, "t.npy")
+		if err := WriteNPY(path, tt); err != nil {
+			t.Fatalf("WriteNPY(#%d): %v", i, err)
+		}
+		got, err := ReadFile(path)
+		if err != nil {
+			t.Fatalf("ReadFile(WriteNPY(#%d)): %v", i, err)
+		}
+		if !reflect.DeepEqual(got.Shape, tt.Shape) || !reflect.DeepEqual(got.F32, tt.F32) || !reflect.DeepEqual(got.I64, tt.I64) {
+			t.Errorf("round trip #%d = %+v; want %+v", i, got, tt)
+		}
+	}
+	if err := WriteNPY(filepath.Join(dir, "bad.npy"), &model.Tensor{DType: model.Float32, Shape: []int{3}, F32: []float32{1}}); err == nil {
+		t.Errorf("WriteNPY(shape [3], 1 value) succeeded; want an error")
+	}
+}
+
+// TestNPYWrittenReadByNumpy checks our header against numpy itself.
+func TestNPYWrittenReadByNumpy(t *testing.T) {
+	const py = "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Skip("SKIP LOUDLY: /usr/bin/python3 with numpy not found; cannot check .npy output against numpy")
+	}
+	path := filepath.Join(t.TempDir(), "x.npy")
+	if err := WriteNPY(path, &model.Tensor{DType: model.Float32, Shape: []int{2, 3, 1}, F32: f4x23}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runPython(py, "import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a.flatten().tolist())", path)
+	if err != nil {
+		t.Skipf("SKIP LOUDLY: numpy not usable: %v", err)
+	}
+	want := "float32 (2, 3, 1) [-0.5, -0.25, 0.0, 0.25, 0.5, 0.75]\n"
+	if out != want {
+		t.Errorf("numpy.load(WriteNPY(...)) = %q; want %q", out, want)
+	}
+}
+
+// TestONNXNodeTestData reads the inputs of ONNX's own node tests.
+func TestONNXNodeTestData(t *testing.T) {
+	const dir = "/usr/share/libonnx-testdata/data/node"
+	files, _ := filepath.Glob(filepath.Join(dir, "test_*", "test_data_set_0", "input_0.pb"))
+	if len(files) == 0 {
+		t.Skip("SKIP LOUDLY: libonnx-testdata not installed (apt-get install libonnx-testdata)")
+	}
+	read, unsupported := 0, 0
+	for _, f := range files {
+		got, err := ReadFile(f)
+		// Sequence and optional inputs are SequenceProto/OptionalProto, not
+		// TensorProto: an error is the right answer.
+		notTensor := strings.Contains(f, "sequence") || strings.Contains(f, "optional") || strings.Contains(f, "_opt/")
+		switch {
+		case notTensor && err != nil:
+			unsupported++
+		case errors.Is(err, ErrUnsupported):
+			unsupported++
+		case err != nil:
+			t.Errorf("ReadFile(%s): %v", f, err)
+		default:
+			read++
+			if n := model.NumElements(got.Shape); n != len(got.F32)+len(got.I64) {
+				t.Errorf("ReadFile(%s): shape %v but %d values", f, got.Shape, len(got.F32)+len(got.I64))
+			}
+		}
+	}
+	if read < len(files)/2 {
+		t.Errorf("read %d of %d node-test inputs (%d unsupported types); want most of them", read, len(files), unsupported)
+	}
+}
+
+func FuzzDecodeNPY(f *testing.F) {
+	for _, name := range []string{"f4_2x3.npy", "f8_2x2.npy", "i8_3.npy", "u1_2x2.npy", "f4_fortran_2x3.npy", "f4_scalar.npy"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodeNPY(data)
+		if err == nil && model.NumElements(got.Shape) != len(got.F32)+len(got.I64) {
+			t.Fatalf("DecodeNPY: shape %v with %d values", got.Shape, len(got.F32)+len(got.I64))
+		}
+	})
+}
+
+func FuzzDecodePB(f *testing.F) {
+	for _, name := range []string{"pb_raw_f4_2x3.pb", "pb_typed_f4_2x3.pb", "pb_raw_i8_3.pb"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodePB(data)
+		if err == nil && model.NumElements(got.Shape) != len(got.F32)+len(got.I64) {
+			t.Fatalf("DecodePB: shape %v with %d values", got.Shape, len(got.F32)+len(got.I64))
+		}
+	})
+}

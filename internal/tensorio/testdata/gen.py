@@ -1,0 +1,26 @@
+"""Writes the .npy fixtures of tensorio's tests with numpy itself (the peer).
+
+Run from this directory with Debian's python: /usr/bin/python3 gen.py
+"""
+import numpy as np
+
+a = np.arange(6, dtype=np.float32).reshape(2, 3) / 4 - 0.5
+np.save("f4_2x3.npy", a)
+np.save("f8_2x2.npy", np.array([[1.5, -2.25], [1e-3, 3.0e38]], dtype=np.float64))
+np.save("i8_3.npy", np.array([1, -2, 1 << 40], dtype=np.int64))
+np.save("u1_2x2.npy", np.array([[0, 7], [128, 255]], dtype=np.uint8))
+np.save("f4_fortran_2x3.npy", np.asfortranarray(a))
+np.save("f4_scalar.npy", np.float32(3.5))
+np.save("f4_be_2.npy", np.array([1.0, -2.0], dtype=">f4"))
+np.save("f4_empty_0x3.npy", np.zeros((0, 3), dtype=np.float32))
+np.save("f2_2.npy", np.array([1.0, 2.0], dtype=np.float16))
+
+# ONNX TensorProto files: raw_data (as numpy_helper writes) and typed fields.
+from onnx import TensorProto, helper, numpy_helper
+
+with open("pb_raw_f4_2x3.pb", "wb") as f:
+    f.write(numpy_helper.from_array(a, name="x").SerializeToString())
+with open("pb_typed_f4_2x3.pb", "wb") as f:
+    f.write(helper.make_tensor("x", TensorProto.FLOAT, [2, 3], a.flatten().tolist()).SerializeToString())
+with open("pb_raw_i8_3.pb", "wb") as f:
+    f.write(numpy_helper.from_array(np.array([1, -2, 1 << 40], dtype=np.int64), name="i").SerializeToString())
