@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
 )
 
 // nodeTestDir holds ONNX's node tests (Debian package libonnx-testdata).
