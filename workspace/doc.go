@@ -1,0 +1,18 @@
+// Package workspace keeps xfer's interactive state in a ./.xfer directory,
+// the way git keeps a repository in .git:
+//
+//	.xfer/journal.json       one entry per operation: command, arguments,
+//	                         time, model digest before and after, snapshot
+//	.xfer/snapshots/NNNNNN.xnat   the model after each operation, in the
+//	                         lossless encoding of internal/native
+//
+// The current model is the snapshot of the last journal entry. Undo drops the
+// last entry and its snapshot, so the model returns to the previous state
+// exactly (same bytes, hence byte-identical exports). Import is an operation
+// like any other: importing over a workspace can be undone too.
+//
+// Files are replaced atomically (internal/atomicfile): the snapshot is
+// written before the journal that names it, and the journal is rewritten
+// before a snapshot is removed, so an interrupted command leaves the last
+// complete state.
+package workspace

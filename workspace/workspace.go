@@ -1,0 +1,198 @@
+package workspace
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/model"
+)
+
+// DirName is the workspace directory, relative to the working directory.
+const DirName = ".xfer"
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrNoWorkspace reports a directory without a workspace.
+	ErrNoWorkspace = errors.New("no workspace: run `xfer import FILE` first")
+	// ErrNothingToUndo reports an undo with a single journal entry left.
+	ErrNothingToUndo = errors.New("workspace: nothing to undo (the journal holds only the first import)")
+	// ErrCorrupt reports a journal or snapshot that does not match.
+	ErrCorrupt = errors.New("workspace: corrupt")
+)
+
+// maxJournal bounds the journal file read into memory (64 MiB: about half a
+// million entries).
+const maxJournal = 64 << 20
+
+// Entry is one journal line.
+type Entry struct {
+	Seq      int    `json:"seq"`
+	Op       string `json:"op"`
+	Args     string `json:"args,omitempty"`
+	Time     string `json:"time"`
+	Before   string `json:"before,omitempty"`
+	After    string `json:"after"`
+	Snapshot string `json:"snapshot"` // file name under snapshots/
+}
+
+// Workspace is an open ./.xfer directory.
+type Workspace struct {
+	dir     string // path of the .xfer directory
+	journal []Entry
+}
+
+// Path returns the workspace directory under root.
+func Path(root string) string { return filepath.Join(root, DirName) }
+
+// Exists reports whether root holds a workspace.
+func Exists(root string) bool {
+	_, err := os.Stat(filepath.Join(Path(root), "journal.json"))
+	return err == nil
+}
+
+// Open opens the workspace under root, or returns an error wrapping
+// ErrNoWorkspace.
+func Open(root string) (*Workspace, error) {
+	dir := Path(root)
+	jpath := filepath.Join(dir, "journal.json")
+	st, err := os.Stat(jpath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoWorkspace
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workspace: %w", err)
+	}
+	if st.Size() > maxJournal {
+		return nil, fmt.Errorf("%w: %s is %d bytes (limit %d)", ErrCorrupt, jpath, st.Size(), maxJournal)
+	}
+	b, err := os.ReadFile(jpath)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: %w", err)
+	}
+	w := &Workspace{dir: dir}
+	if err := json.Unmarshal(b, &w.journal); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, jpath, err)
+	}
+	if len(w.journal) == 0 {
+		return nil, fmt.Errorf("%w: %s is empty; remove %s and import again", ErrCorrupt, jpath, dir)
+	}
+	for _, e := range w.journal {
+		if e.Snapshot != filepath.Base(e.Snapshot) || e.Snapshot == "" || e.Snapshot == "." || e.Snapshot == ".." {
+			return nil, fmt.Errorf("%w: %s: entry %d names snapshot %q outside the workspace", ErrCorrupt, jpath, e.Seq, e.Snapshot)
+		}
+	}
+	return w, nil
+}
+
+// OpenOrCreate opens the workspace under root, creating an empty one when
+// there is none. The first Commit of a new workspace is its import.
+func OpenOrCreate(root string) (*Workspace, error) {
+	w, err := Open(root)
+	if errors.Is(err, ErrNoWorkspace) {
+		dir := Path(root)
+		if err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o755); err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		return &Workspace{dir: dir}, nil
+	}
+	return w, err
+}
+
+// Dir returns the path of the .xfer directory.
+func (w *Workspace) Dir() string { return w.dir }
+
+// Journal returns a copy of the journal, oldest first.
+func (w *Workspace) Journal() []Entry { return append([]Entry(nil), w.journal...) }
+
+// Current decodes the current model and checks it against the journal's
+// digest.
+func (w *Workspace) Current() (*model.Model, error) {
+	if len(w.journal) == 0 {
+		return nil, ErrNoWorkspace
+	}
+	return w.load(w.journal[len(w.journal)-1])
+}
+
+func (w *Workspace) load(e Entry) (*model.Model, error) {
+	path := filepath.Join(w.dir, "snapshots", e.Snapshot)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: %w", err)
+	}
+	m, err := native.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+	}
+	if d := native.Digest(m); d != e.After {
+		return nil, fmt.Errorf("%w: %s has digest %s, the journal says %s", ErrCorrupt, path, d, e.After)
+	}
+	return m, nil
+}
+
+// Commit records m as the new current model, the result of operation op with
+// arguments args. It returns the journal entry. m is not modified.
+func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry, error) {
+	b, err := native.Encode(m)
+	if err != nil {
+		return Entry{}, fmt.Errorf("workspace: %w", err)
+	}
+	seq := 1
+	before := ""
+	if n := len(w.journal); n > 0 {
+		seq = w.journal[n-1].Seq + 1
+		before = w.journal[n-1].After
+	}
+	e := Entry{
+		Seq: seq, Op: op, Args: args, Time: at.UTC().Format(time.RFC3339),
+		Before: before, After: native.Digest(m), Snapshot: fmt.Sprintf("%06d.xnat", seq),
+	}
+	if err := os.MkdirAll(filepath.Join(w.dir, "snapshots"), 0o755); err != nil {
+		return Entry{}, fmt.Errorf("workspace: %w", err)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(w.dir, "snapshots", e.Snapshot), b); err != nil {
+		return Entry{}, fmt.Errorf("workspace: %w", err)
+	}
+	if err := w.writeJournal(append(w.Journal(), e)); err != nil {
+		return Entry{}, err
+	}
+	w.journal = append(w.journal, e)
+	return e, nil
+}
+
+// Undo drops the last operation and returns its entry; the model of the
+// entry before becomes current again, byte for byte.
+func (w *Workspace) Undo() (Entry, error) {
+	n := len(w.journal)
+	if n < 2 {
+		return Entry{}, ErrNothingToUndo
+	}
+	last := w.journal[n-1]
+	if _, err := w.load(w.journal[n-2]); err != nil {
+		return Entry{}, fmt.Errorf("workspace: cannot undo %s: previous state unreadable: %w", last.Op, err)
+	}
+	if err := w.writeJournal(w.journal[:n-1]); err != nil {
+		return Entry{}, err
+	}
+	w.journal = w.journal[:n-1]
+	if err := os.Remove(filepath.Join(w.dir, "snapshots", last.Snapshot)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return last, fmt.Errorf("workspace: undo done, but removing %s: %w", last.Snapshot, err)
+	}
+	return last, nil
+}
+
+func (w *Workspace) writeJournal(j []Entry) error {
+	b, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(w.dir, "journal.json"), append(b, '\n')); err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	return nil
+}

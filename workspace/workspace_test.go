@@ -1,0 +1,121 @@
+package workspace
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/layers"
+	"github.com/xferml/xfer/model"
+)
+
+func tinyModel(t *testing.T) *model.Model {
+	t.Helper()
+	d, err := layers.Dense(layers.DenseSpec{Name: "dense", Input: "x", InFeatures: 3, Units: 2, Activation: "relu", UseBias: true, Trainable: true,
+		Kernel: []float32{1, 2, 3, 4, 5, 6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &model.Model{Name: "tiny", Opset: model.DefaultOpset, Sequential: true,
+		Inputs:  []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 3}}},
+		Outputs: d.Outputs, Layers: []*model.Layer{d}}
+}
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func TestOpenMissing(t *testing.T) {
+	if _, err := Open(t.TempDir()); !errors.Is(err, ErrNoWorkspace) {
+		t.Errorf("Open(empty dir) error = %v; want ErrNoWorkspace", err)
+	}
+}
+
+func TestCommitUndo(t *testing.T) {
+	root := t.TempDir()
+	w, err := OpenOrCreate(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m0 := tinyModel(t)
+	if _, err := w.Commit(m0, "import", "a.h5", t0); err != nil {
+		t.Fatalf("Commit(import): %v", err)
+	}
+	if _, err := w.Undo(); !errors.Is(err, ErrNothingToUndo) {
+		t.Errorf("Undo() after import error = %v; want ErrNothingToUndo", err)
+	}
+	enc0, _ := native.Encode(m0)
+
+	m1 := m0.Clone()
+	m1.Layers[0].SetTrainable(false)
+	m1.History = append(m1.History, model.Event{Op: "freeze"})
+	e1, err := w.Commit(m1, "freeze", "--upto 0", t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e1.Before != native.Digest(m0) || e1.After != native.Digest(m1) || e1.Seq != 2 {
+		t.Errorf("entry = %+v; want seq 2, before %s, after %s", e1, native.Digest(m0), native.Digest(m1))
+	}
+
+	// A fresh Open sees the same journal and current model.
+	w2, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := w2.Journal(); len(j) != 2 || j[0].Op != "import" || j[1].Op != "freeze" || j[1].Args != "--upto 0" {
+		t.Fatalf("Journal() = %+v; want import then freeze", j)
+	}
+	cur, err := w2.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Layers[0].Trainable {
+		t.Errorf("Current() layer trainable = true; want the frozen model")
+	}
+	undone, err := w2.Undo()
+	if err != nil || undone.Op != "freeze" {
+		t.Fatalf("Undo() = %+v, %v; want the freeze entry", undone, err)
+	}
+	back, err := w2.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := native.Encode(back)
+	if !bytes.Equal(enc, enc0) {
+		t.Errorf("after Undo, Current() encodes differently from the imported model")
+	}
+	if _, err := os.Stat(filepath.Join(w2.Dir(), "snapshots", e1.Snapshot)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("snapshot %s still present after undo (err %v)", e1.Snapshot, err)
+	}
+}
+
+func TestCorrupt(t *testing.T) {
+	root := t.TempDir()
+	w, _ := OpenOrCreate(root)
+	e, err := w.Commit(tinyModel(t), "import", "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(w.Dir(), "snapshots", e.Snapshot)
+	b, _ := os.ReadFile(snap)
+	b[len(b)-1] ^= 0xff // flip the last weight's bits
+	os.WriteFile(snap, b, 0o644)
+	if _, err := w.Current(); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Current() on a changed snapshot error = %v; want ErrCorrupt", err)
+	}
+	tests := map[string]string{
+		"not json":     "{",
+		"empty":        "[]",
+		"path escapes": `[{"seq":1,"op":"import","time":"t","after":"x","snapshot":"../../etc/passwd"}]`,
+	}
+	for name, j := range tests {
+		t.Run(name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(w.Dir(), "journal.json"), []byte(j), 0o644)
+			if _, err := Open(root); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("Open(journal %q) error = %v; want ErrCorrupt", j, err)
+			}
+		})
+	}
+}
