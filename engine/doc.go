@@ -1,0 +1,38 @@
+// Package engine is xfer's inference interpreter over a model.Model.
+//
+// It runs the ONNX operators of a model's layers in float32 (int64 for shape
+// arithmetic), batch first, with ONNX semantics for the model's opset: each
+// node resolves to the highest implemented version of its op not above
+// Model.Opset (0 means model.DefaultOpset). Training (package finetune,
+// gorgonia) is checked against this engine; the engine is a separate float32
+// interpreter because ONNX semantics (asymmetric pads, auto_pad, groups,
+// dilations, int64 shape arithmetic, opset-dependent attributes) and the
+// speed target are out of gorgonia's reach.
+//
+// # Use
+//
+//	s, err := engine.New(m)   // validates m, infers shapes, plans once
+//	y, err := s.Predict(x)    // one input, one output
+//	outs, err := s.Run(map[string]*model.Tensor{"input": x})
+//
+// New plans the graph in layer order then node order (the order model.Validate
+// guarantees to be topological), fuses MatMul or Gemm followed by a bias Add
+// and an activation into one step, and resolves every op to its kernel. Run
+// checks the inputs against the graph inputs (a -1 dim, such as the batch, is
+// free), runs the steps, and returns fresh tensors: nothing returned aliases
+// the Session's buffers or the caller's inputs.
+//
+// # Invariants
+//
+//   - Inputs are never modified. Params and consts of the model are read in
+//     place, not copied: the model must not be modified while a Session built
+//     from it is in use.
+//   - A Session reuses its intermediate buffers between runs; Run is safe to
+//     call from several goroutines (runs are serialised).
+//   - Matrix products go through BLAS: OpenBLAS through cgo by default (thread
+//     count set explicitly, see SetThreads), gonum's pure-Go BLAS when built
+//     with the tag xfer_purego or without cgo. Results are deterministic for a
+//     fixed thread count.
+//   - Element-wise exp, tanh and sigmoid use float32 polynomial kernels
+//     accurate to a few ulp (see expf), not math.Exp on float64.
+package engine

@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/xferml/xfer/model"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrUnsupported reports an op (or an op version, or an attribute value)
+	// the engine does not implement.
+	ErrUnsupported = errors.New("engine: unsupported")
+	// ErrInput reports inputs to Run that do not match the graph inputs.
+	ErrInput = errors.New("engine: bad input")
+)
+
+// Session is a planned model ready to run. Create it with New.
+type Session struct {
+	mu       sync.Mutex
+	name     string
+	opset    int
+	inputs   []inputSpec
+	outNames []string
+	outIDs   []int
+	steps    []*step
+	vals     []*model.Tensor // per value id; params/consts fixed, others set by Run
+	fixed    []bool          // vals[id] is a param or const
+}
+
+type inputSpec struct {
+	name  string
+	dtype model.DType
+	shape []int
+	id    int
+}
+
+// step is one planned kernel call: a node (or a fused group of nodes) with
+// its input and output value ids and its persistent output tensors, which are
+// reused from run to run.
+type step struct {
+	node  *model.Node
+	layer string
+	opset int
+	run   kernel
+	ins   []int // value ids, -1 for an omitted optional input
+	outs  []int // value ids, -1 for an unused optional output
+	in    []*model.Tensor
+	out   []*model.Tensor
+	// fused describes MatMul/Gemm + bias + activation groups (see fuse.go).
+	fused *fusedDense
+	// scratch is a reusable float32 buffer for kernels that need one (im2col).
+	scratch []float32
+}
+
+// kernel computes s.out from s.in. It sets each output's dtype and shape and
+// fills its data, reusing the output's existing storage where it can (see
+// setF32 / setI64), or points the output at an input's storage for ops that
+// only reinterpret a shape (Reshape, Identity). It never writes to s.in.
+type kernel func(s *step) error
+
+// New validates m, infers its shapes and plans its execution. The model is
+// read, not copied: it must not change while the Session is used.
+func New(m *model.Model) (*Session, error) {
+	if m == nil {
+		return nil, fmt.Errorf("engine: nil model")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: model %q: %w", m.Name, err)
+	}
+	shapes, err := m.InferShapes()
+	if err != nil {
+		return nil, fmt.Errorf("engine: model %q: %w", m.Name, err)
+	}
+	opset := m.Opset
+	if opset == 0 {
+		opset = model.DefaultOpset
+	}
+	s := &Session{name: m.Name, opset: opset}
+	ids := map[string]int{}
+	define := func(name string, t *model.Tensor) int {
+		id := len(s.vals)
+		ids[name] = id
+		s.vals = append(s.vals, t)
+		s.fixed = append(s.fixed, t != nil)
+		return id
+	}
+	for _, v := range m.Inputs {
+		id := define(v.Name, nil)
+		s.inputs = append(s.inputs, inputSpec{name: v.Name, dtype: v.DType, shape: slices.Clone(v.Shape), id: id})
+	}
+	var steps []*step
+	for _, l := range m.Layers {
+		for _, p := range l.Params {
+			define(p.Name, &model.Tensor{Name: p.Name, DType: model.Float32, Shape: p.Shape, F32: p.Data})
+		}
+		for _, c := range l.Consts {
+			define(c.Name, c)
+		}
+		for _, n := range l.Nodes {
+			k, err := resolve(n, opset)
+			if err != nil {
+				return nil, fmt.Errorf("engine: model %q: layer %q: node %q: %w", m.Name, l.Name, n.Name, err)
+			}
+			st := &step{node: n, layer: l.Name, opset: opset, run: k}
+			for _, in := range n.Inputs {
+				if in == "" {
+					st.ins = append(st.ins, -1)
+					continue
+				}
+				st.ins = append(st.ins, ids[in]) // Validate guarantees it is defined
+			}
+			for _, out := range n.Outputs {
+				if out == "" {
+					st.outs = append(st.outs, -1)
+					continue
+				}
+				st.outs = append(st.outs, define(out, nil))
+			}
+			steps = append(steps, st)
+		}
+	}
+	for _, o := range m.Outputs {
+		s.outNames = append(s.outNames, o)
+		s.outIDs = append(s.outIDs, ids[o])
+	}
+	s.steps = fuse(steps, s, shapes)
+	for _, st := range s.steps {
+		st.in = make([]*model.Tensor, len(st.ins))
+		st.out = make([]*model.Tensor, len(st.outs))
+		for i := range st.out {
+			st.out[i] = &model.Tensor{}
+		}
+	}
+	return s, nil
+}
+
+// Inputs returns the graph inputs the session expects (copies).
+func (s *Session) Inputs() []*model.Value {
+	vs := make([]*model.Value, len(s.inputs))
+	for i, in := range s.inputs {
+		vs[i] = &model.Value{Name: in.name, DType: in.dtype, Shape: slices.Clone(in.shape)}
+	}
+	return vs
+}
+
+// Outputs returns the names of the model outputs, in order.
+func (s *Session) Outputs() []string { return slices.Clone(s.outNames) }
+
+// Predict runs a model with one input and one output on x.
+func (s *Session) Predict(x *model.Tensor) (*model.Tensor, error) {
+	if len(s.inputs) != 1 || len(s.outNames) != 1 {
+		return nil, fmt.Errorf("%w: model %q has %d inputs and %d outputs; Predict needs one of each, use Run", ErrInput, s.name, len(s.inputs), len(s.outNames))
+	}
+	outs, err := s.Run(map[string]*model.Tensor{s.inputs[0].name: x})
+	if err != nil {
+		return nil, err
+	}
+	return outs[s.outNames[0]], nil
+}
+
+// Run computes the model outputs for inputs keyed by graph input name. The
+// returned tensors, keyed by output name, are fresh copies.
+func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor, error) {
+	if err := s.checkInputs(inputs); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range s.inputs {
+		s.vals[in.id] = inputs[in.name]
+	}
+	defer s.release()
+	for _, st := range s.steps {
+		for i, id := range st.ins {
+			if id < 0 {
+				st.in[i] = nil
+				continue
+			}
+			st.in[i] = s.vals[id]
+		}
+		if err := st.run(st); err != nil {
+			return nil, fmt.Errorf("engine: layer %q: node %q (%s): %w", st.layer, st.node.Name, st.node.Op, err)
+		}
+		for i, id := range st.outs {
+			if id >= 0 {
+				s.vals[id] = st.out[i]
+			}
+		}
+	}
+	res := make(map[string]*model.Tensor, len(s.outNames))
+	for i, name := range s.outNames {
+		t := s.vals[s.outIDs[i]].Clone()
+		t.Name = name
+		res[name] = t
+	}
+	return res, nil
+}
+
+// release drops references to the caller's inputs so that the session does
+// not keep them alive.
+func (s *Session) release() {
+	for _, in := range s.inputs {
+		s.vals[in.id] = nil
+	}
+	for _, st := range s.steps {
+		clear(st.in)
+	}
+}
+
+func (s *Session) checkInputs(inputs map[string]*model.Tensor) error {
+	for _, in := range s.inputs {
+		t, ok := inputs[in.name]
+		if !ok || t == nil {
+			return fmt.Errorf("%w: model %q: missing input %q (want %v %v)", ErrInput, s.name, in.name, in.dtype, in.shape)
+		}
+		if t.DType != in.dtype {
+			return fmt.Errorf("%w: model %q: input %q has dtype %v, want %v", ErrInput, s.name, in.name, t.DType, in.dtype)
+		}
+		if len(t.Shape) != len(in.shape) {
+			return fmt.Errorf("%w: model %q: input %q has shape %v, want rank %d %v (-1 is free)", ErrInput, s.name, in.name, t.Shape, len(in.shape), in.shape)
+		}
+		for i, d := range in.shape {
+			if t.Shape[i] < 0 || (d >= 0 && t.Shape[i] != d) {
+				return fmt.Errorf("%w: model %q: input %q has shape %v, want %v (-1 is free)", ErrInput, s.name, in.name, t.Shape, in.shape)
+			}
+		}
+		n := model.NumElements(t.Shape)
+		switch {
+		case t.DType == model.Float32 && len(t.F32) != n, t.DType == model.Int64 && len(t.I64) != n:
+			return fmt.Errorf("%w: model %q: input %q: shape %v needs %d values, has %d", ErrInput, s.name, in.name, t.Shape, n, max(len(t.F32), len(t.I64)))
+		}
+	}
+	if len(inputs) != len(s.inputs) {
+		var extra []string
+		for name := range inputs {
+			if !slices.ContainsFunc(s.inputs, func(in inputSpec) bool { return in.name == name }) {
+				extra = append(extra, fmt.Sprintf("%q", name))
+			}
+		}
+		slices.Sort(extra)
+		return fmt.Errorf("%w: model %q has no input %s (inputs: %s)", ErrInput, s.name, strings.Join(extra, ", "), s.inputNames())
+	}
+	return nil
+}
+
+func (s *Session) inputNames() string {
+	names := make([]string, len(s.inputs))
+	for i, in := range s.inputs {
+		names[i] = fmt.Sprintf("%q", in.name)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,491 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/xferml/xfer/model"
+)
+
+// Ops that move or reinterpret data without arithmetic. Reshape-like ops
+// (Flatten, Reshape, Squeeze, Unsqueeze, Identity, Dropout) alias their
+// input's storage; the others copy.
+
+func flattenKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	r := len(x.Shape)
+	axis := int(s.node.AttrInt("axis", 1))
+	if axis < 0 {
+		axis += r
+	}
+	if axis < 0 || axis > r {
+		return fmt.Errorf("axis %d out of range for rank %d", s.node.AttrInt("axis", 1), r)
+	}
+	alias(s.out[0], x, []int{numel(x.Shape[:axis]), numel(x.Shape[axis:])})
+	return nil
+}
+
+// reshapeKernel is Reshape from opset 5: the shape is input 1; 0 copies the
+// input's dim (or, with allowzero=1 from opset 14, means 0) and one -1 is
+// inferred.
+func reshapeKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	st, err := s.need(1)
+	if err != nil {
+		return err
+	}
+	spec, err := ints(st)
+	if err != nil {
+		return fmt.Errorf("shape: %w", err)
+	}
+	allowZero := s.opset >= 14 && s.node.AttrInt("allowzero", 0) != 0
+	shape, err := reshapeTarget(x.Shape, spec, allowZero)
+	if err != nil {
+		return err
+	}
+	alias(s.out[0], x, shape)
+	return nil
+}
+
+// reshapeTarget resolves a Reshape shape spec against the input shape.
+func reshapeTarget(in []int, spec []int64, allowZero bool) ([]int, error) {
+	out := make([]int, len(spec))
+	infer := -1
+	known := 1
+	for i, d := range spec {
+		switch {
+		case d == -1:
+			if infer >= 0 {
+				return nil, fmt.Errorf("shape %v has more than one -1", spec)
+			}
+			infer = i
+			continue
+		case d == 0 && !allowZero:
+			if i >= len(in) {
+				return nil, fmt.Errorf("shape %v copies dim %d of input %v, which has no such dim", spec, i, in)
+			}
+			out[i] = in[i]
+		case d < 0:
+			return nil, fmt.Errorf("shape %v has a negative dim", spec)
+		default:
+			out[i] = int(d)
+		}
+		known *= out[i]
+	}
+	total := numel(in)
+	if infer >= 0 {
+		if known == 0 {
+			if total != 0 {
+				return nil, fmt.Errorf("cannot infer the -1 of shape %v for input %v", spec, in)
+			}
+			out[infer] = 0
+		} else {
+			out[infer] = total / known
+		}
+	}
+	if numel(out) != total {
+		return nil, fmt.Errorf("shape %v does not fit input %v (%d elements)", spec, in, total)
+	}
+	return out, nil
+}
+
+func transposeKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	r := len(x.Shape)
+	perm := s.node.AttrInts("perm", nil)
+	if perm == nil {
+		for i := r - 1; i >= 0; i-- {
+			perm = append(perm, int64(i))
+		}
+	}
+	if len(perm) != r {
+		return fmt.Errorf("perm %v has %d entries for rank %d", perm, len(perm), r)
+	}
+	shape := make([]int, r)
+	ist := strides(x.Shape)
+	pst := make([]int, r)
+	seen := make([]bool, r)
+	for i, p := range perm {
+		if p < 0 || int(p) >= r || seen[p] {
+			return fmt.Errorf("perm %v is not a permutation of rank %d", perm, r)
+		}
+		seen[p] = true
+		shape[i] = x.Shape[p]
+		pst[i] = ist[p]
+	}
+	setLike(s.out[0], x, shape)
+	if x.DType == model.Int64 {
+		permute(s.out[0].I64, x.I64, shape, pst)
+	} else {
+		permute(s.out[0].F32, x.F32, shape, pst)
+	}
+	return nil
+}
+
+// permute copies src read with strides st into dst laid out as shape.
+func permute[T float32 | int64](dst, src []T, shape, st []int) {
+	p := newLoopPlan(shape, strides(shape), st)
+	p.each(func(offs []int, n int, inner []int) {
+		d := dst[offs[0] : offs[0]+n]
+		if inner[1] == 1 {
+			copy(d, src[offs[1]:offs[1]+n])
+			return
+		}
+		o, sx := offs[1], inner[1]
+		for i := range d {
+			d[i] = src[o+i*sx]
+		}
+	})
+}
+
+// squeezeKernel: axes attribute before opset 13 (fromInput false), optional
+// input 1 from 13; no axes removes every dim of size 1.
+func squeezeKernel(fromInput bool) kernel {
+	return func(s *step) error {
+		x, err := s.need(0)
+		if err != nil {
+			return err
+		}
+		axes := s.node.AttrInts("axes", nil)
+		if fromInput {
+			axes = nil
+			if t := s.opt(1); t != nil {
+				if axes, err = ints(t); err != nil {
+					return fmt.Errorf("axes: %w", err)
+				}
+			}
+		}
+		r := len(x.Shape)
+		drop := make([]bool, r)
+		if axes == nil {
+			for i, d := range x.Shape {
+				drop[i] = d == 1
+			}
+		}
+		for _, a := range axes {
+			ax, err := normAxis(a, r)
+			if err != nil {
+				return err
+			}
+			if x.Shape[ax] != 1 {
+				return fmt.Errorf("axis %d of shape %v is not 1", a, x.Shape)
+			}
+			drop[ax] = true
+		}
+		var shape []int
+		for i, d := range x.Shape {
+			if !drop[i] {
+				shape = append(shape, d)
+			}
+		}
+		alias(s.out[0], x, shape)
+		return nil
+	}
+}
+
+// unsqueezeKernel: axes attribute before opset 13, input 1 from 13; axes
+// index the output shape.
+func unsqueezeKernel(fromInput bool) kernel {
+	return func(s *step) error {
+		x, err := s.need(0)
+		if err != nil {
+			return err
+		}
+		axes := s.node.AttrInts("axes", nil)
+		if fromInput {
+			t, err := s.need(1)
+			if err != nil {
+				return fmt.Errorf("axes: %w", err)
+			}
+			if axes, err = ints(t); err != nil {
+				return fmt.Errorf("axes: %w", err)
+			}
+		}
+		shape, err := unsqueezeShape(x.Shape, axes)
+		if err != nil {
+			return err
+		}
+		alias(s.out[0], x, shape)
+		return nil
+	}
+}
+
+func unsqueezeShape(in []int, axes []int64) ([]int, error) {
+	r := len(in) + len(axes)
+	ins := make([]bool, r)
+	for _, a := range axes {
+		ax, err := normAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		if ins[ax] {
+			return nil, fmt.Errorf("axes %v repeat an axis", axes)
+		}
+		ins[ax] = true
+	}
+	shape := make([]int, 0, r)
+	j := 0
+	for i := range r {
+		if ins[i] {
+			shape = append(shape, 1)
+			continue
+		}
+		shape = append(shape, in[j])
+		j++
+	}
+	return shape, nil
+}
+
+func concatKernel(s *step) error {
+	var ins []*model.Tensor
+	for _, t := range s.in {
+		if t != nil {
+			ins = append(ins, t)
+		}
+	}
+	if len(ins) == 0 {
+		return fmt.Errorf("needs at least one input")
+	}
+	first := ins[0]
+	r := len(first.Shape)
+	if r == 0 {
+		return fmt.Errorf("cannot concatenate scalars")
+	}
+	axis, err := normAxis(s.node.AttrInt("axis", 0), r)
+	if err != nil {
+		return err
+	}
+	shape := slices.Clone(first.Shape)
+	shape[axis] = 0
+	for i, t := range ins {
+		if t.DType != first.DType {
+			return fmt.Errorf("input %d has dtype %v, input 0 has %v", i, t.DType, first.DType)
+		}
+		if len(t.Shape) != r {
+			return fmt.Errorf("input %d has shape %v, input 0 has %v", i, t.Shape, first.Shape)
+		}
+		for d := range r {
+			if d != axis && t.Shape[d] != first.Shape[d] {
+				return fmt.Errorf("input %d has shape %v, input 0 has %v (axis %d)", i, t.Shape, first.Shape, axis)
+			}
+		}
+		shape[axis] += t.Shape[axis]
+	}
+	setLike(s.out[0], first, shape)
+	outer, inner := numel(shape[:axis]), numel(shape[axis+1:])
+	off := 0
+	for _, t := range ins {
+		w := t.Shape[axis] * inner
+		if first.DType == model.Int64 {
+			concatInto(s.out[0].I64, t.I64, outer, w, shape[axis]*inner, off)
+		} else {
+			concatInto(s.out[0].F32, t.F32, outer, w, shape[axis]*inner, off)
+		}
+		off += w
+	}
+	return nil
+}
+
+func concatInto[T float32 | int64](dst, src []T, outer, w, stride, off int) {
+	for o := range outer {
+		copy(dst[o*stride+off:o*stride+off+w], src[o*w:(o+1)*w])
+	}
+}
+
+func identityKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	alias(s.out[0], x, x.Shape)
+	return nil
+}
+
+// dropoutKernel is Dropout in inference: the identity; the optional mask
+// output is all ones (ONNX's all-true bool mask, carried as float32 since
+// xfer's tensors have no bool dtype). Opset >= 12 training_mode=true is
+// refused: the engine runs inference only.
+func dropoutKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	if tm := s.opt(2); tm != nil && s.opset >= 12 {
+		on := (len(tm.I64) == 1 && tm.I64[0] != 0) || (len(tm.F32) == 1 && tm.F32[0] != 0)
+		if on {
+			return fmt.Errorf("%w: training_mode=true (the engine runs inference only)", ErrUnsupported)
+		}
+	}
+	alias(s.out[0], x, x.Shape)
+	if len(s.out) > 1 && s.outs[1] >= 0 {
+		m := setF32(s.out[1], x.Shape)
+		for i := range m {
+			m[i] = 1
+		}
+	}
+	return nil
+}
+
+// shapeKernel is Shape; start and end (opset 15) slice the dims, clamped.
+func shapeKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	r := len(x.Shape)
+	lo, hi := clampIndex(s.node.AttrInt("start", 0), r), r
+	if _, ok := s.node.Attrs["end"]; ok {
+		hi = clampIndex(s.node.AttrInt("end", int64(r)), r)
+	}
+	hi = max(hi, lo)
+	d := setI64(s.out[0], []int{hi - lo})
+	for i := range d {
+		d[i] = int64(x.Shape[lo+i])
+	}
+	return nil
+}
+
+// clampIndex maps a possibly negative index into [0, r], clamping.
+func clampIndex(i int64, r int) int {
+	if i < 0 {
+		i += int64(r)
+	}
+	return int(min(max(i, 0), int64(r)))
+}
+
+// gatherKernel is Gather: out = data.shape[:axis] + indices.shape +
+// data.shape[axis+1:]; negative indices count from the end.
+func gatherKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	it, err := s.need(1)
+	if err != nil {
+		return err
+	}
+	if it.DType != model.Int64 {
+		return fmt.Errorf("indices have dtype %v, want int64", it.DType)
+	}
+	r := len(x.Shape)
+	if r == 0 {
+		return fmt.Errorf("data is a scalar")
+	}
+	axis, err := normAxis(s.node.AttrInt("axis", 0), r)
+	if err != nil {
+		return err
+	}
+	dim := x.Shape[axis]
+	idx := make([]int, len(it.I64))
+	for i, v := range it.I64 {
+		if v < 0 {
+			v += int64(dim)
+		}
+		if v < 0 || v >= int64(dim) {
+			return fmt.Errorf("index %d out of range for axis %d of size %d", it.I64[i], axis, dim)
+		}
+		idx[i] = int(v)
+	}
+	shape := slices.Concat(x.Shape[:axis], it.Shape, x.Shape[axis+1:])
+	setLike(s.out[0], x, shape)
+	outer, inner := numel(x.Shape[:axis]), numel(x.Shape[axis+1:])
+	if x.DType == model.Int64 {
+		gather(s.out[0].I64, x.I64, idx, outer, dim, inner)
+	} else {
+		gather(s.out[0].F32, x.F32, idx, outer, dim, inner)
+	}
+	return nil
+}
+
+func gather[T float32 | int64](dst, src []T, idx []int, outer, dim, inner int) {
+	k := 0
+	for o := range outer {
+		for _, j := range idx {
+			copy(dst[k:k+inner], src[(o*dim+j)*inner:(o*dim+j+1)*inner])
+			k += inner
+		}
+	}
+}
+
+// ONNX TensorProto.DataType codes (onnx.proto).
+const (
+	onnxFloat   = 1
+	onnxInt32   = 6
+	onnxInt64   = 7
+	onnxFloat64 = 11
+)
+
+// castKernel is Cast to float32 or int64 (float to int truncates toward
+// zero, as numpy's astype).
+func castKernel(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	var dt model.DType
+	switch to := s.node.AttrInt("to", 0); to {
+	case onnxFloat:
+		dt = model.Float32
+	case onnxInt64:
+		dt = model.Int64
+	default:
+		return fmt.Errorf("%w: Cast to ONNX data type %d (supported: 1 float, 7 int64)", ErrUnsupported, to)
+	}
+	if x.DType == dt {
+		alias(s.out[0], x, x.Shape)
+		return nil
+	}
+	if dt == model.Float32 {
+		d := setF32(s.out[0], x.Shape)
+		for i, v := range x.I64 {
+			d[i] = float32(v)
+		}
+		return nil
+	}
+	d := setI64(s.out[0], x.Shape)
+	for i, v := range x.F32 {
+		d[i] = int64(v)
+	}
+	return nil
+}
+
+// constantKernel is Constant: value (a tensor), value_float(s) or
+// value_int(s).
+func constantKernel(s *step) error {
+	t, err := constantValue(s.node)
+	if err != nil {
+		return err
+	}
+	alias(s.out[0], t, t.Shape)
+	return nil
+}
+
+func constantValue(n *model.Node) (*model.Tensor, error) {
+	for name, a := range n.Attrs {
+		switch name {
+		case "value":
+			if a.Tensor == nil {
+				return nil, fmt.Errorf("attribute value has no tensor")
+			}
+			return a.Tensor, nil
+		case "value_float":
+			return &model.Tensor{DType: model.Float32, Shape: []int{}, F32: []float32{a.Float}}, nil
+		case "value_floats":
+			return &model.Tensor{DType: model.Float32, Shape: []int{len(a.Floats)}, F32: a.Floats}, nil
+		case "value_int":
+			return &model.Tensor{DType: model.Int64, Shape: []int{}, I64: []int64{a.Int}}, nil
+		case "value_ints":
+			return &model.Tensor{DType: model.Int64, Shape: []int{len(a.Ints)}, I64: a.Ints}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: Constant needs one of value, value_float(s), value_int(s)", ErrUnsupported)
+}

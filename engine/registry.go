@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/xferml/xfer/model"
+)
+
+// impl is one version of an op: its kernel applies from opset since up to
+// the next listed version.
+type impl struct {
+	since int
+	run   kernel
+}
+
+// v1 is the usual case: one kernel for every opset.
+func v1(k kernel) []impl { return []impl{{1, k}} }
+
+// registry maps an ONNX op type (default domain) to its implemented
+// versions, in increasing order of since. A registry is a map literal: adding
+// an op means adding a line here and a kernel in an op_*.go file.
+var registry = map[string][]impl{
+	// op_gemm.go
+	"Gemm":   v1(gemmKernel),
+	"MatMul": v1(matMulKernel),
+	// op_binary.go
+	"Add": v1(binaryKernel(opAdd)), "Sub": v1(binaryKernel(opSub)),
+	"Mul": v1(binaryKernel(opMul)), "Div": v1(binaryKernel(opDiv)),
+	"Pow": v1(binaryKernel(opPow)), "PRelu": v1(binaryKernel(opPRelu)),
+	"Max": v1(variadicKernel(opMax)), "Min": v1(variadicKernel(opMin)),
+	"Sum": v1(variadicKernel(opAdd)), "Mean": v1(meanKernel),
+	// op_unary.go
+	"Relu": v1(unaryKernel), "LeakyRelu": v1(unaryKernel), "Elu": v1(unaryKernel),
+	"Selu": v1(unaryKernel), "Celu": v1(unaryKernel), "Sigmoid": v1(unaryKernel),
+	"HardSigmoid": v1(unaryKernel), "HardSwish": v1(unaryKernel), "Tanh": v1(unaryKernel),
+	"Softplus": v1(unaryKernel), "Softsign": v1(unaryKernel), "Gelu": {{20, unaryKernel}},
+	"Mish": v1(unaryKernel), "Erf": v1(unaryKernel), "Exp": v1(unaryKernel),
+	"Log": v1(unaryKernel), "Sqrt": v1(unaryKernel), "Neg": v1(unaryKernel),
+	"Abs": v1(unaryKernel), "Reciprocal": v1(unaryKernel), "ThresholdedRelu": v1(unaryKernel),
+	"Clip": {{1, clipKernel6}, {11, clipKernel11}},
+	// op_softmax.go
+	"Softmax":    {{1, softmaxKernel(false, false)}, {13, softmaxKernel(false, true)}},
+	"LogSoftmax": {{1, softmaxKernel(true, false)}, {13, softmaxKernel(true, true)}},
+	// op_shape.go
+	"Flatten":   v1(flattenKernel),
+	"Reshape":   {{5, reshapeKernel}},
+	"Transpose": v1(transposeKernel),
+	"Squeeze":   {{1, squeezeKernel(false)}, {13, squeezeKernel(true)}},
+	"Unsqueeze": {{1, unsqueezeKernel(false)}, {13, unsqueezeKernel(true)}},
+	"Concat":    {{4, concatKernel}},
+	"Identity":  v1(identityKernel),
+	"Dropout":   v1(dropoutKernel),
+	"Shape":     v1(shapeKernel),
+	"Gather":    v1(gatherKernel),
+	"Cast":      {{6, castKernel}},
+	"Constant":  v1(constantKernel),
+	/* LATER
+	// op_batchnorm.go
+	"BatchNormalization": v1(batchNormKernel),
+	// op_conv.go
+	"Conv": v1(convKernel),
+	// op_pool.go
+	"MaxPool":           v1(poolKernel(true)),
+	"AveragePool":       v1(poolKernel(false)),
+	"GlobalAveragePool": v1(globalPoolKernel(false)),
+	"GlobalMaxPool":     v1(globalPoolKernel(true)),
+	// op_pad.go
+	"Pad": {{1, padKernel(false)}, {11, padKernel(true)}},
+	// op_reduce.go
+	"ReduceMean": {{1, reduceKernel(redMean, false)}, {18, reduceKernel(redMean, true)}},
+	"ReduceSum":  {{1, reduceKernel(redSum, false)}, {13, reduceKernel(redSum, true)}},
+	"ReduceMax":  {{1, reduceKernel(redMax, false)}, {18, reduceKernel(redMax, true)}},
+	*/
+}
+
+// SupportedOps lists the op types the engine runs, sorted.
+func SupportedOps() []string {
+	ops := make([]string, 0, len(registry))
+	for k := range registry {
+		ops = append(ops, k)
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+// resolve returns the kernel of n's op for opset: the highest version whose
+// since is not above opset.
+func resolve(n *model.Node, opset int) (kernel, error) {
+	vs, ok := registry[n.Op]
+	if !ok {
+		return nil, fmt.Errorf("%w: op %s (supported: %s)", ErrUnsupported, n.Op, strings.Join(SupportedOps(), ", "))
+	}
+	var k kernel
+	for _, v := range vs {
+		if v.since <= opset {
+			k = v.run
+		}
+	}
+	if k == nil {
+		return nil, fmt.Errorf("%w: op %s needs opset >= %d, model has opset %d", ErrUnsupported, n.Op, vs[0].since, opset)
+	}
+	return k, nil
+}

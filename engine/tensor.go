@@ -1,0 +1,250 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/xferml/xfer/model"
+)
+
+// setF32 makes t a float32 tensor of the given shape and returns its data,
+// reusing t's storage when it is large enough. The contents are not cleared.
+func setF32(t *model.Tensor, shape []int) []float32 {
+	n := numel(shape)
+	t.DType = model.Float32
+	t.Shape = append(t.Shape[:0], shape...)
+	t.I64 = nil
+	if cap(t.F32) < n {
+		t.F32 = make([]float32, n)
+	}
+	t.F32 = t.F32[:n]
+	return t.F32
+}
+
+// setI64 is setF32 for int64 tensors.
+func setI64(t *model.Tensor, shape []int) []int64 {
+	n := numel(shape)
+	t.DType = model.Int64
+	t.Shape = append(t.Shape[:0], shape...)
+	t.F32 = nil
+	if cap(t.I64) < n {
+		t.I64 = make([]int64, n)
+	}
+	t.I64 = t.I64[:n]
+	return t.I64
+}
+
+// setLike gives t x's dtype and the given shape (data not cleared).
+func setLike(t, x *model.Tensor, shape []int) {
+	if x.DType == model.Int64 {
+		setI64(t, shape)
+		return
+	}
+	setF32(t, shape)
+}
+
+// alias points t at x's data with a new shape (no copy). The shape slice is
+// t's own.
+func alias(t, x *model.Tensor, shape []int) {
+	t.DType = x.DType
+	t.Shape = append(t.Shape[:0], shape...)
+	t.F32, t.I64 = x.F32, x.I64
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// strides returns row-major strides of shape.
+func strides(shape []int) []int {
+	st := make([]int, len(shape))
+	s := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		st[i] = s
+		s *= shape[i]
+	}
+	return st
+}
+
+// normAxis maps a possibly negative axis into [0, rank).
+func normAxis(axis int64, rank int) (int, error) {
+	a := int(axis)
+	if a < 0 {
+		a += rank
+	}
+	if a < 0 || a >= rank {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
+	}
+	return a, nil
+}
+
+// need returns input i or an error when it is absent.
+func (s *step) need(i int) (*model.Tensor, error) {
+	if i >= len(s.in) || s.in[i] == nil {
+		return nil, fmt.Errorf("missing input %d", i)
+	}
+	return s.in[i], nil
+}
+
+// opt returns input i, or nil when it is absent.
+func (s *step) opt(i int) *model.Tensor {
+	if i >= len(s.in) {
+		return nil
+	}
+	return s.in[i]
+}
+
+// needF32 returns input i, which must be float32.
+func (s *step) needF32(i int) (*model.Tensor, error) {
+	t, err := s.need(i)
+	if err != nil {
+		return nil, err
+	}
+	if t.DType != model.Float32 {
+		return nil, fmt.Errorf("input %d has dtype %v, want float32", i, t.DType)
+	}
+	return t, nil
+}
+
+// ints reads an int64 tensor's values (a 1-D shape or axes input).
+func ints(t *model.Tensor) ([]int64, error) {
+	if t.DType != model.Int64 {
+		return nil, fmt.Errorf("dtype %v, want int64", t.DType)
+	}
+	return t.I64, nil
+}
+
+// scalarF32 reads a one-element float32 tensor.
+func scalarF32(t *model.Tensor) (float32, error) {
+	if t.DType != model.Float32 || len(t.F32) != 1 {
+		return 0, fmt.Errorf("want a float32 scalar, got %v %v", t.DType, t.Shape)
+	}
+	return t.F32[0], nil
+}
+
+// broadcastShapes applies numpy broadcasting to shapes.
+func broadcastShapes(shapes ...[]int) ([]int, error) {
+	r := 0
+	for _, s := range shapes {
+		r = max(r, len(s))
+	}
+	out := make([]int, r)
+	for i := range out {
+		out[i] = 1
+	}
+	for _, s := range shapes {
+		off := r - len(s)
+		for i, d := range s {
+			switch o := out[off+i]; {
+			case o == d || d == 1:
+			case o == 1:
+				out[off+i] = d
+			default:
+				return nil, fmt.Errorf("shapes %v do not broadcast", shapes)
+			}
+		}
+	}
+	return out, nil
+}
+
+// bstrides returns the strides of a tensor of shape s read as a tensor of
+// the (broadcast) shape out: 0 along broadcast dims.
+func bstrides(s, out []int) []int {
+	st := make([]int, len(out))
+	off := len(out) - len(s)
+	acc := 1
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] != 1 {
+			st[off+i] = acc
+		}
+		acc *= s[i]
+	}
+	return st
+}
+
+// loopPlan is an odometer over an output shape with per-operand strides,
+// with contiguous dims merged so the innermost loop is as long as possible.
+type loopPlan struct {
+	shape []int   // merged output dims; the last is the inner loop
+	st    [][]int // per operand, merged strides
+}
+
+func newLoopPlan(out []int, st ...[]int) loopPlan {
+	shape := slices.Clone(out)
+	sts := make([][]int, len(st))
+	for i := range st {
+		sts[i] = slices.Clone(st[i])
+	}
+	if len(shape) == 0 {
+		shape = []int{1}
+		for i := range sts {
+			sts[i] = []int{0}
+		}
+	}
+	// Merge dim d into d+1 when every operand's stride[d] == stride[d+1]*shape[d+1].
+	for d := len(shape) - 2; d >= 0; d-- {
+		ok := true
+		for _, s := range sts {
+			if s[d] != s[d+1]*shape[d+1] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		shape[d+1] *= shape[d]
+		shape = slices.Delete(shape, d, d+1)
+		for i, s := range sts {
+			sts[i] = slices.Delete(s, d, d+1)
+		}
+	}
+	return loopPlan{shape: shape, st: sts}
+}
+
+// each calls f for every inner row with the row's starting offset in each
+// operand (offs[0] is the output when the caller passes its strides first)
+// and the inner length and strides.
+func (p loopPlan) each(f func(offs []int, n int, inner []int)) {
+	r := len(p.shape)
+	nOps := len(p.st)
+	inner := make([]int, nOps)
+	for i := range nOps {
+		inner[i] = p.st[i][r-1]
+	}
+	offs := make([]int, nOps)
+	idx := make([]int, r-1)
+	n := p.shape[r-1]
+	if n == 0 {
+		return
+	}
+	for _, d := range p.shape[:r-1] {
+		if d == 0 {
+			return
+		}
+	}
+	for {
+		f(offs, n, inner)
+		d := r - 2
+		for ; d >= 0; d-- {
+			idx[d]++
+			for i := range nOps {
+				offs[i] += p.st[i][d]
+			}
+			if idx[d] < p.shape[d] {
+				break
+			}
+			for i := range nOps {
+				offs[i] -= p.st[i][d] * idx[d]
+			}
+			idx[d] = 0
+		}
+		if d < 0 {
+			return
+		}
+	}
+}
