@@ -1,0 +1,293 @@
+package keras
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// ref names output tensor of a layer call: Keras's [layer, node, tensor].
+type ref struct {
+	layer        string
+	node, tensor int
+}
+
+// layerEntry is one layer of a model config, version differences removed.
+type layerEntry struct {
+	class   string
+	module  string // Keras 3 serialisation only
+	name    string
+	config  json.RawMessage            // the layer's config object, as read
+	cfg     map[string]json.RawMessage // the same, parsed one level
+	inbound []ref                      // Functional only: the layer's inputs
+	// buildShape is the Keras 3 build_config input_shape, nil when absent.
+	buildShape json.RawMessage
+}
+
+// graphConfig is a parsed model config.
+type graphConfig struct {
+	class           string // Sequential, Functional or Model
+	name            string
+	trainable       bool
+	layers          []layerEntry
+	inputs          []ref // Functional only
+	outputs         []ref
+	buildInputShape json.RawMessage // Sequential: Keras 3 build_input_shape
+}
+
+// parseConfig parses a model_config / config.json / model.to_json() text.
+func parseConfig(data []byte) (*graphConfig, error) {
+	var top struct {
+		ClassName string          `json:"class_name"`
+		Config    json.RawMessage `json:"config"`
+	}
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("%w: model config is not JSON: %v", ErrFormat, err)
+	}
+	g := &graphConfig{class: top.ClassName, trainable: true}
+	switch top.ClassName {
+	case "Sequential", "Functional", "Model":
+	case "":
+		return nil, fmt.Errorf("%w: model config has no class_name", ErrFormat)
+	default:
+		return nil, fmt.Errorf("%w: model class %q (a subclassed or custom model): only Sequential, Functional and Model configs can be read", ErrUnsupported, top.ClassName)
+	}
+	var rawLayers []json.RawMessage
+	if t := bytes.TrimSpace(top.Config); len(t) > 0 && t[0] == '[' {
+		// Keras <= 2.1 Sequential: config is the list of layers.
+		if err := json.Unmarshal(t, &rawLayers); err != nil {
+			return nil, fmt.Errorf("%w: model config layers: %v", ErrFormat, err)
+		}
+	} else {
+		var c struct {
+			Name            string            `json:"name"`
+			Trainable       *bool             `json:"trainable"`
+			Layers          []json.RawMessage `json:"layers"`
+			InputLayers     json.RawMessage   `json:"input_layers"`
+			OutputLayers    json.RawMessage   `json:"output_layers"`
+			BuildInputShape json.RawMessage   `json:"build_input_shape"`
+		}
+		if err := json.Unmarshal(top.Config, &c); err != nil {
+			return nil, fmt.Errorf("%w: model config: %v", ErrFormat, err)
+		}
+		g.name = c.Name
+		if c.Trainable != nil {
+			g.trainable = *c.Trainable
+		}
+		rawLayers = c.Layers
+		g.buildInputShape = c.BuildInputShape
+		if g.class != "Sequential" {
+			var err error
+			if g.inputs, err = parseRefList(c.InputLayers); err != nil {
+				return nil, fmt.Errorf("%w: model config input_layers: %v", ErrFormat, err)
+			}
+			if g.outputs, err = parseRefList(c.OutputLayers); err != nil {
+				return nil, fmt.Errorf("%w: model config output_layers: %v", ErrFormat, err)
+			}
+		}
+	}
+	if len(rawLayers) == 0 {
+		return nil, fmt.Errorf("%w: model config has no layers", ErrFormat)
+	}
+	seen := map[string]bool{}
+	for i, rl := range rawLayers {
+		e, err := parseLayer(rl, g.class != "Sequential")
+		if err != nil {
+			return nil, fmt.Errorf("%w: model config layer %d: %v", ErrFormat, i, err)
+		}
+		if seen[e.name] {
+			return nil, fmt.Errorf("%w: model config has two layers called %q", ErrFormat, e.name)
+		}
+		seen[e.name] = true
+		g.layers = append(g.layers, e)
+	}
+	return g, nil
+}
+
+func parseLayer(rl json.RawMessage, functional bool) (layerEntry, error) {
+	var l struct {
+		ClassName    string          `json:"class_name"`
+		Module       string          `json:"module"`
+		Name         string          `json:"name"`
+		Config       json.RawMessage `json:"config"`
+		InboundNodes json.RawMessage `json:"inbound_nodes"`
+		BuildConfig  *struct {
+			InputShape json.RawMessage `json:"input_shape"`
+		} `json:"build_config"`
+	}
+	if err := json.Unmarshal(rl, &l); err != nil {
+		return layerEntry{}, err
+	}
+	e := layerEntry{class: l.ClassName, module: l.Module, config: l.Config}
+	if e.class == "" {
+		return e, fmt.Errorf("layer without class_name")
+	}
+	if err := json.Unmarshal(l.Config, &e.cfg); err != nil || e.cfg == nil {
+		return e, fmt.Errorf("layer of class %q: config is not an object", e.class)
+	}
+	e.name = l.Name
+	if e.name == "" {
+		_ = json.Unmarshal(e.cfg["name"], &e.name)
+	}
+	if e.name == "" {
+		return e, fmt.Errorf("layer of class %q has no name", e.class)
+	}
+	if strings.ContainsAny(e.name, "/\x00") || e.name == "." || e.name == ".." {
+		return e, fmt.Errorf("layer name %q is not a valid Keras layer name", e.name)
+	}
+	if l.BuildConfig != nil {
+		e.buildShape = l.BuildConfig.InputShape
+	}
+	if functional {
+		var err error
+		if e.inbound, err = parseInbound(l.InboundNodes); err != nil {
+			return e, fmt.Errorf("layer %q: inbound_nodes: %v", e.name, err)
+		}
+	}
+	return e, nil
+}
+
+// parseInbound reads inbound_nodes in the Keras 2 list form
+// [[["input_1", 0, 0, {}], ...]] or the Keras 3 form
+// [{"args": [...keras tensors with keras_history...], "kwargs": {}}].
+func parseInbound(raw json.RawMessage) ([]ref, error) {
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return nil, nil
+	}
+	var nodes []json.RawMessage
+	if err := json.Unmarshal(raw, &nodes); err != nil {
+		return nil, err
+	}
+	if len(nodes) == 0 {
+		return nil, nil
+	}
+	if len(nodes) > 1 {
+		return nil, fmt.Errorf("%w: the layer is called %d times (shared layers are not supported)", ErrUnsupported, len(nodes))
+	}
+	n := bytes.TrimSpace(nodes[0])
+	var refs []ref
+	if len(n) > 0 && n[0] == '{' {
+		var call struct {
+			Args json.RawMessage `json:"args"`
+		}
+		if err := json.Unmarshal(n, &call); err != nil {
+			return nil, err
+		}
+		if err := collectHistory(call.Args, &refs, 0); err != nil {
+			return nil, err
+		}
+	} else {
+		var items []json.RawMessage
+		if err := json.Unmarshal(n, &items); err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			r, err := parseRef(it)
+			if err != nil {
+				return nil, err
+			}
+			refs = append(refs, r)
+		}
+	}
+	for _, r := range refs {
+		if r.node != 0 {
+			return nil, fmt.Errorf("%w: input %q node %d: layers called more than once (shared layers) are not supported", ErrUnsupported, r.layer, r.node)
+		}
+	}
+	return refs, nil
+}
+
+// collectHistory finds Keras 3 keras tensors (keras_history) in call args,
+// depth first, in order.
+func collectHistory(raw json.RawMessage, refs *[]ref, depth int) error {
+	if depth > 16 {
+		return fmt.Errorf("call arguments nest too deep")
+	}
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return nil
+	}
+	switch t[0] {
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(t, &items); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := collectHistory(it, refs, depth+1); err != nil {
+				return err
+			}
+		}
+	case '{':
+		var obj struct {
+			ClassName string `json:"class_name"`
+			Config    struct {
+				KerasHistory json.RawMessage `json:"keras_history"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(t, &obj); err != nil {
+			return err
+		}
+		if obj.ClassName == "__keras_tensor__" {
+			r, err := parseRef(obj.Config.KerasHistory)
+			if err != nil {
+				return err
+			}
+			*refs = append(*refs, r)
+		}
+	}
+	return nil
+}
+
+// parseRef reads ["name", node, tensor, ...].
+func parseRef(raw json.RawMessage) (ref, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || len(items) < 3 {
+		return ref{}, fmt.Errorf("bad tensor reference %s", clip(raw))
+	}
+	var r ref
+	if err := json.Unmarshal(items[0], &r.layer); err != nil || r.layer == "" {
+		return ref{}, fmt.Errorf("bad tensor reference %s", clip(raw))
+	}
+	if json.Unmarshal(items[1], &r.node) != nil || json.Unmarshal(items[2], &r.tensor) != nil || r.node < 0 || r.tensor < 0 {
+		return ref{}, fmt.Errorf("bad tensor reference %s", clip(raw))
+	}
+	return r, nil
+}
+
+// parseRefList reads input_layers / output_layers: a list of references, or
+// (Keras 3, one tensor) a single reference.
+func parseRefList(raw json.RawMessage) ([]ref, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, fmt.Errorf("not a list: %s", clip(raw))
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("empty")
+	}
+	if t := bytes.TrimSpace(items[0]); len(t) > 0 && t[0] == '"' {
+		r, err := parseRef(raw)
+		if err != nil {
+			return nil, err
+		}
+		return []ref{r}, nil
+	}
+	out := make([]ref, 0, len(items))
+	for _, it := range items {
+		r, err := parseRef(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// clip shortens JSON for messages.
+func clip(b []byte) string {
+	if len(b) > 80 {
+		return string(b[:80]) + "..."
+	}
+	return string(b)
+}

@@ -1,0 +1,23 @@
+// Package keras reads Keras models into model.Model.
+//
+// ReadFile handles the legacy HDF5 full save (root attribute model_config
+// plus group model_weights) written by Keras 2.2 to 2.15 (standalone and
+// tf.keras) and by Keras 3's legacy .h5 writer; weights-only HDF5 files
+// (save_weights, legacy layout or Keras 3's layers/<name>/vars/<i>) together
+// with a JSON config (Options.ConfigPath); and Keras 3's .keras zip
+// (config.json, metadata.json, model.weights.h5).
+//
+// Every file is untrusted: HDF5 guards live in internal/hdf5 (no links, no
+// external or virtual storage, shapes checked against stored bytes); this
+// package checks the config (known layer classes, sane shapes) and that every
+// weight's shape is the one the config implies. Weights are read in the
+// order of each layer's weight_names attribute, never by rebuilding names.
+//
+// The result follows package model's conventions: one model.Layer per Keras
+// layer (a Functional model's InputLayers included, a Sequential model's
+// InputLayer not), Layer.Config the layer's Keras config object as read,
+// Param.Role the Keras weight name, Param.Init the config's initializer (a
+// custom initializer's name is kept as is). Keras semantics that changed
+// between versions (hard_sigmoid, LeakyReLU's alpha/negative_slope) are
+// resolved with the file's keras_version.
+package keras

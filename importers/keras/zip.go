@@ -1,0 +1,115 @@
+package keras
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/model"
+)
+
+// maxWeights bounds the model.weights.h5 member of a .keras zip (16 GiB).
+const maxWeights = 16 << 30
+
+// readZip reads a Keras 3 .keras archive: config.json (the serialized model),
+// metadata.json (keras_version) and model.weights.h5 (layers/<name>/vars/<i>).
+// The weights member is copied to a temporary file for libhdf5.
+func readZip(path string) (*model.Model, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, path, err)
+	}
+	defer zr.Close()
+	members := map[string]*zip.File{}
+	for _, f := range zr.File {
+		members[f.Name] = f
+	}
+	cfg, err := zipMember(members, "config.json", maxJSON, path)
+	if err != nil {
+		return nil, err
+	}
+	meta := map[string]string{"format": "keras-zip", "producer": "keras"}
+	if _, ok := members["metadata.json"]; ok {
+		raw, err := zipMember(members, "metadata.json", maxJSON, path)
+		if err != nil {
+			return nil, err
+		}
+		var md struct {
+			KerasVersion string `json:"keras_version"`
+		}
+		if err := json.Unmarshal(raw, &md); err != nil {
+			return nil, fmt.Errorf("%w: %s: metadata.json: %v", ErrFormat, path, err)
+		}
+		if md.KerasVersion != "" {
+			meta["keras_version"] = md.KerasVersion
+		}
+	}
+	if meta["keras_version"] == "" {
+		meta["keras_version"] = "3" // the .keras format exists only since Keras 3 (and 2.13's preview)
+	}
+	wf, ok := members["model.weights.h5"]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: no model.weights.h5 member (weights in another format are not supported)", ErrFormat, path)
+	}
+	if wf.UncompressedSize64 > maxWeights {
+		return nil, fmt.Errorf("%w: %s: model.weights.h5 claims %d bytes", ErrFormat, path, wf.UncompressedSize64)
+	}
+	tmp, err := os.CreateTemp("", "xfer-keras-*.h5")
+	if err != nil {
+		return nil, fmt.Errorf("keras: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	rc, err := wf.Open()
+	if err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, err)
+	}
+	// zip's reader checks the CRC and the declared size at EOF.
+	n, err := io.Copy(tmp, io.LimitReader(rc, int64(wf.UncompressedSize64)+1))
+	rc.Close()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, err)
+	}
+	if uint64(n) != wf.UncompressedSize64 {
+		return nil, fmt.Errorf("%w: %s: model.weights.h5 holds %d bytes, the zip says %d", ErrFormat, path, n, wf.UncompressedSize64)
+	}
+	h, err := hdf5.Open(tmp.Name())
+	if err != nil {
+		return nil, fmt.Errorf("keras: %s: model.weights.h5: %w", path, err)
+	}
+	defer h.Close()
+	ws, err := newH5Weights(h, path+":model.weights.h5")
+	if err != nil {
+		return nil, err
+	}
+	return build(cfg, ws, meta)
+}
+
+func zipMember(members map[string]*zip.File, name string, limit int64, path string) ([]byte, error) {
+	f, ok := members[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: no %s member (not a .keras archive?)", ErrFormat, path, name)
+	}
+	if f.UncompressedSize64 > uint64(limit) {
+		return nil, fmt.Errorf("%w: %s: %s claims %d bytes (limit %d)", ErrFormat, path, name, f.UncompressedSize64, limit)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %s: %v", ErrFormat, path, name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %s: %v", ErrFormat, path, name, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: %s: %s is larger than %d bytes", ErrFormat, path, name, limit)
+	}
+	return b, nil
+}

@@ -1,0 +1,20 @@
+// Package hdf5 reads (and, in write*.go, writes) HDF5 files through cgo over
+// the system libhdf5. It is the only package of xfer that touches libhdf5.
+//
+// The reader treats every file as untrusted, in the manner of Keras's own
+// loader (keras-team/keras:keras/src/saving/saving_lib.py): soft and external
+// links are refused, external and virtual datasets are refused, dataset shapes
+// are checked against the bytes the file really stores before anything is
+// allocated, and only floating-point datasets are read (converted to float32).
+// libhdf5's automatic error-stack printing is switched off: failures come back
+// as Go errors wrapping ErrFormat or ErrUnsupported.
+//
+// String attributes are read by a small C helper of this package, because
+// gonum/hdf5's Attribute.Read of string arrays passes Go pointers to Go
+// pointers to C. Fixed-length strings are read as raw bytes; variable-length
+// strings are read into C memory that libhdf5 allocates and this package
+// reclaims (H5Dvlen_reclaim).
+//
+// libhdf5 (Debian's serial build) is not thread-safe: every call into it holds
+// the package mutex lock, so Files may be used from several goroutines.
+package hdf5

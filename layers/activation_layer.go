@@ -1,0 +1,23 @@
+package layers
+
+import "github.com/xferml/xfer/model"
+
+// ActivationSpec is a Keras Activation layer.
+type ActivationSpec struct {
+	Common
+	// Activation is a name of Activations() (see KerasActivation).
+	Activation string
+}
+
+// Activation returns the layer y = act(x).
+func Activation(s ActivationSpec) (*model.Layer, error) {
+	b, err := s.builder("Activation", 1)
+	if err != nil {
+		return nil, err
+	}
+	y, err := b.activation(s.Activation, s.Inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.done(b, y), nil
+}

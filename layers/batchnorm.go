@@ -1,0 +1,94 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/xferml/xfer/model"
+)
+
+// BatchNormSpec is a Keras BatchNormalization layer normalising the last
+// (channels) axis.
+type BatchNormSpec struct {
+	Common
+	Rank     int // rank of the input, batch included (2 after Dense, 4 after Conv2D)
+	Channels int
+	Epsilon  float32 // Keras default 1e-3
+	Momentum float32 // Keras default 0.99; ONNX momentum has the same meaning
+	// Center and Scale say whether beta and gamma exist (Keras center/scale).
+	Center, Scale bool
+	// Gamma, Beta, MovingMean, MovingVariance are [Channels]; nil gives
+	// Keras's initial values (ones, zeros, zeros, ones).
+	Gamma, Beta, MovingMean, MovingVariance []float32
+	// Inits for gamma, beta, moving_mean, moving_variance (nil: Keras's).
+	GammaInit, BetaInit, MeanInit, VarianceInit *model.Initializer
+}
+
+// BatchNormalization returns the layer as one ONNX BatchNormalization (which
+// normalises axis 1): for rank > 2 the channels-last input is transposed to
+// channels-first and back. Params gamma and beta are trainable; moving_mean
+// and moving_variance are State. Without center (scale), beta (gamma) is a
+// const of zeros (ones), as Keras computes.
+func BatchNormalization(s BatchNormSpec) (*model.Layer, error) {
+	b, err := s.builder("BatchNormalization", 1)
+	if err != nil {
+		return nil, err
+	}
+	if s.Rank < 2 || s.Channels <= 0 {
+		return nil, fmt.Errorf("layers: layer %q: BatchNormalization needs rank >= 2 and channels > 0, got rank %d, channels %d", s.Name, s.Rank, s.Channels)
+	}
+	c := []int{s.Channels}
+	ones := func() []float32 {
+		v := make([]float32, s.Channels)
+		for i := range v {
+			v[i] = 1
+		}
+		return v
+	}
+	orInit := func(in *model.Initializer, def string) *model.Initializer {
+		if in != nil {
+			return in
+		}
+		return &model.Initializer{Name: def}
+	}
+	var gamma, beta string
+	if s.Scale {
+		g := s.Gamma
+		if g == nil {
+			g = ones()
+		}
+		if gamma, err = b.param("gamma", c, g, orInit(s.GammaInit, "ones"), false); err != nil {
+			return nil, err
+		}
+	} else {
+		gamma = b.constFloats("gamma_const", c, ones())
+	}
+	if s.Center {
+		if beta, err = b.param("beta", c, s.Beta, orInit(s.BetaInit, "zeros"), false); err != nil {
+			return nil, err
+		}
+	} else {
+		beta = b.constFloats("beta_const", c, make([]float32, s.Channels))
+	}
+	mean, err := b.param("moving_mean", c, s.MovingMean, orInit(s.MeanInit, "zeros"), true)
+	if err != nil {
+		return nil, err
+	}
+	v := s.MovingVariance
+	if v == nil {
+		v = ones()
+	}
+	variance, err := b.param("moving_variance", c, v, orInit(s.VarianceInit, "ones"), true)
+	if err != nil {
+		return nil, err
+	}
+	x := s.Inputs[0]
+	if s.Rank > 2 {
+		x = b.transposeChannelsFirst(x, s.Rank)
+	}
+	y := b.node("BatchNormalization", []string{x, gamma, beta, mean, variance},
+		map[string]model.Attr{"epsilon": model.Float(s.Epsilon), "momentum": model.Float(s.Momentum)})
+	if s.Rank > 2 {
+		y = b.transposeChannelsLast(y, s.Rank)
+	}
+	return s.done(b, y), nil
+}

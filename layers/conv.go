@@ -1,0 +1,173 @@
+package layers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/xferml/xfer/model"
+)
+
+// ConvSpec is a Keras Conv1D or Conv2D layer on channels-last data.
+type ConvSpec struct {
+	Common
+	// Spatial sizes of the input without batch and channels ([steps] or
+	// [h, w]); -1 for unknown. Needed for "same" padding.
+	InputSpatial []int
+	InChannels   int
+	Filters      int
+	KernelSize   []int // one per spatial dim
+	Strides      []int
+	Dilation     []int
+	Padding      string // "valid", "same" or (Conv1D) "causal"
+	Groups       int    // 0 means 1
+	Activation   string // name of Activations(); "" is linear
+	UseBias      bool
+	// Kernel is [k..., InChannels/Groups, Filters] (Keras layout); Bias is
+	// [Filters]. nil gives zeros.
+	Kernel, Bias                       []float32
+	KernelInitializer, BiasInitializer *model.Initializer
+}
+
+// Conv returns the layer. The channels-last input is transposed to
+// channels-first, the Keras kernel [k..., in/groups, out] reaches ONNX Conv
+// through a Transpose to [out, in/groups, k...], and the result is
+// transposed back before the activation. Padding is written as explicit
+// pads: TensorFlow's "same" puts the smaller half before
+// (total = max((ceil(n/s)-1)*s + (k-1)*d + 1 - n, 0)); "causal" pads
+// (k-1)*d before only.
+func Conv(s ConvSpec) (*model.Layer, error) {
+	n := len(s.KernelSize)
+	kind := fmt.Sprintf("Conv%dD", n)
+	b, err := s.builder(kind, 1)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 || n > 3 {
+		return nil, fmt.Errorf("layers: layer %q: convolution with %d spatial dims is not supported", s.Name, n)
+	}
+	groups := s.Groups
+	if groups == 0 {
+		groups = 1
+	}
+	if s.Filters <= 0 || s.InChannels <= 0 || s.InChannels%groups != 0 || s.Filters%groups != 0 {
+		return nil, fmt.Errorf("layers: layer %q: %s needs positive filters and input channels divisible by groups %d, got filters %d, channels %d", s.Name, kind, groups, s.Filters, s.InChannels)
+	}
+	strides, dil, err := convDefaults(s.Name, n, s.Strides, s.Dilation)
+	if err != nil {
+		return nil, err
+	}
+	pads, err := convPads(s.Name, s.Padding, s.InputSpatial, s.KernelSize, strides, dil, n == 1)
+	if err != nil {
+		return nil, err
+	}
+	kshape := append(append([]int{}, s.KernelSize...), s.InChannels/groups, s.Filters)
+	kinit := s.KernelInitializer
+	if kinit == nil {
+		kinit = &model.Initializer{Name: "glorot_uniform"}
+	}
+	k, err := b.param("kernel", kshape, s.Kernel, kinit, false)
+	if err != nil {
+		return nil, err
+	}
+	// [k..., in, out] -> [out, in, k...]
+	perm := []int64{int64(n + 1), int64(n)}
+	for i := 0; i < n; i++ {
+		perm = append(perm, int64(i))
+	}
+	w := b.node("Transpose", []string{k}, map[string]model.Attr{"perm": model.Ints(perm...)})
+	ins := []string{b.transposeChannelsFirst(s.Inputs[0], n+2), w}
+	if s.UseBias {
+		binit := s.BiasInitializer
+		if binit == nil {
+			binit = &model.Initializer{Name: "zeros"}
+		}
+		bias, err := b.param("bias", []int{s.Filters}, s.Bias, binit, false)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, bias)
+	}
+	y := b.node("Conv", ins, map[string]model.Attr{
+		"kernel_shape": model.Ints(int64s(s.KernelSize)...),
+		"strides":      model.Ints(int64s(strides)...),
+		"dilations":    model.Ints(int64s(dil)...),
+		"pads":         model.Ints(pads...),
+		"group":        model.Int(int64(groups)),
+	})
+	y = b.transposeChannelsLast(y, n+2)
+	act := s.Activation
+	if act == "" {
+		act = "linear"
+	}
+	if y, err = b.activation(act, y); err != nil {
+		return nil, err
+	}
+	return s.done(b, y), nil
+}
+
+func convDefaults(name string, n int, strides, dil []int) ([]int, []int, error) {
+	fill := func(v []int, what string) ([]int, error) {
+		if len(v) == 0 {
+			v = make([]int, n)
+			for i := range v {
+				v[i] = 1
+			}
+		}
+		if len(v) != n {
+			return nil, fmt.Errorf("layers: layer %q: %s %v needs %d values", name, what, v, n)
+		}
+		for _, x := range v {
+			if x <= 0 {
+				return nil, fmt.Errorf("layers: layer %q: %s %v must be positive", name, what, v)
+			}
+		}
+		return v, nil
+	}
+	s, err := fill(strides, "strides")
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := fill(dil, "dilation_rate")
+	return s, d, err
+}
+
+// convPads returns ONNX pads [begin..., end...] for Keras padding.
+func convPads(name, padding string, spatial, kernel, strides, dil []int, causalOK bool) ([]int64, error) {
+	n := len(kernel)
+	pads := make([]int64, 2*n)
+	switch strings.ToLower(padding) {
+	case "valid", "":
+		return pads, nil
+	case "causal":
+		if !causalOK {
+			return nil, fmt.Errorf("layers: layer %q: causal padding is for 1-D layers only", name)
+		}
+		pads[0] = int64((kernel[0] - 1) * dil[0])
+		return pads, nil
+	case "same":
+		if len(spatial) != n {
+			return nil, fmt.Errorf("layers: layer %q: \"same\" padding needs the input's %d spatial sizes, got %v", name, n, spatial)
+		}
+		for i := 0; i < n; i++ {
+			in := spatial[i]
+			if in <= 0 {
+				return nil, fmt.Errorf("layers: layer %q: \"same\" padding needs known spatial sizes, got %v", name, spatial)
+			}
+			eff := (kernel[i]-1)*dil[i] + 1
+			out := (in + strides[i] - 1) / strides[i]
+			total := max((out-1)*strides[i]+eff-in, 0)
+			pads[i] = int64(total / 2)
+			pads[n+i] = int64(total - total/2)
+		}
+		return pads, nil
+	}
+	return nil, fmt.Errorf("layers: layer %q: padding %q is not supported (valid, same, causal)", name, padding)
+}
+
+func int64s(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
+}

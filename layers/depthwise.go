@@ -1,0 +1,97 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/xferml/xfer/model"
+)
+
+// DepthwiseConvSpec is a Keras DepthwiseConv2D layer on channels-last data.
+type DepthwiseConvSpec struct {
+	Common
+	InputSpatial    []int // [h, w], -1 unknown
+	InChannels      int
+	DepthMultiplier int // 0 means 1
+	KernelSize      []int
+	Strides         []int
+	Dilation        []int
+	Padding         string
+	Activation      string
+	UseBias         bool
+	// KernelRole is the Keras weight name: "depthwise_kernel" (Keras 2) or
+	// "kernel" (Keras 3); "" means depthwise_kernel.
+	KernelRole string
+	// Kernel is [kh, kw, InChannels, DepthMultiplier] (Keras layout); Bias
+	// is [InChannels*DepthMultiplier].
+	Kernel, Bias                       []float32
+	KernelInitializer, BiasInitializer *model.Initializer
+}
+
+// DepthwiseConv2D returns the layer: the kernel [kh, kw, in, mult] is
+// transposed to [in, mult, kh, kw] and reshaped to ONNX's [in*mult, 1, kh, kw]
+// (output channel c*mult+m reads input channel c, as in TensorFlow), then a
+// Conv with group = in.
+func DepthwiseConv2D(s DepthwiseConvSpec) (*model.Layer, error) {
+	b, err := s.builder("DepthwiseConv2D", 1)
+	if err != nil {
+		return nil, err
+	}
+	mult := s.DepthMultiplier
+	if mult == 0 {
+		mult = 1
+	}
+	if len(s.KernelSize) != 2 || s.InChannels <= 0 || mult <= 0 {
+		return nil, fmt.Errorf("layers: layer %q: DepthwiseConv2D needs a 2-D kernel, channels and multiplier > 0, got %v, %d, %d", s.Name, s.KernelSize, s.InChannels, mult)
+	}
+	strides, dil, err := convDefaults(s.Name, 2, s.Strides, s.Dilation)
+	if err != nil {
+		return nil, err
+	}
+	pads, err := convPads(s.Name, s.Padding, s.InputSpatial, s.KernelSize, strides, dil, false)
+	if err != nil {
+		return nil, err
+	}
+	role := s.KernelRole
+	if role == "" {
+		role = "depthwise_kernel"
+	}
+	kinit := s.KernelInitializer
+	if kinit == nil {
+		kinit = &model.Initializer{Name: "glorot_uniform"}
+	}
+	kh, kw := s.KernelSize[0], s.KernelSize[1]
+	k, err := b.param(role, []int{kh, kw, s.InChannels, mult}, s.Kernel, kinit, false)
+	if err != nil {
+		return nil, err
+	}
+	t := b.node("Transpose", []string{k}, map[string]model.Attr{"perm": model.Ints(2, 3, 0, 1)})
+	w := b.node("Reshape", []string{t, b.constInts("weight_shape", int64(s.InChannels*mult), 1, int64(kh), int64(kw))}, nil)
+	ins := []string{b.transposeChannelsFirst(s.Inputs[0], 4), w}
+	if s.UseBias {
+		binit := s.BiasInitializer
+		if binit == nil {
+			binit = &model.Initializer{Name: "zeros"}
+		}
+		bias, err := b.param("bias", []int{s.InChannels * mult}, s.Bias, binit, false)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, bias)
+	}
+	y := b.node("Conv", ins, map[string]model.Attr{
+		"kernel_shape": model.Ints(int64(kh), int64(kw)),
+		"strides":      model.Ints(int64s(strides)...),
+		"dilations":    model.Ints(int64s(dil)...),
+		"pads":         model.Ints(pads...),
+		"group":        model.Int(int64(s.InChannels)),
+	})
+	y = b.transposeChannelsLast(y, 4)
+	act := s.Activation
+	if act == "" {
+		act = "linear"
+	}
+	if y, err = b.activation(act, y); err != nil {
+		return nil, err
+	}
+	return s.done(b, y), nil
+}

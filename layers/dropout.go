@@ -1,0 +1,45 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/xferml/xfer/model"
+)
+
+// DropoutSpec is a Keras Dropout, AlphaDropout, GaussianDropout or
+// GaussianNoise layer: identity at inference.
+type DropoutSpec struct {
+	Common
+	// Kind is the Keras class: "Dropout", "AlphaDropout", "GaussianDropout"
+	// or "GaussianNoise". Training code acts on the layer by Kind.
+	Kind string
+	// Rate is the drop rate (Dropout, AlphaDropout, GaussianDropout) or the
+	// noise stddev (GaussianNoise).
+	Rate float32
+}
+
+// Dropout returns the layer. Dropout becomes an ONNX Dropout node with its
+// ratio as a const input (identity in inference, as ONNX defines it); the
+// other kinds, whose training behaviour ONNX Dropout does not describe,
+// become an Identity node.
+func Dropout(s DropoutSpec) (*model.Layer, error) {
+	kind := s.Kind
+	if kind == "" {
+		kind = "Dropout"
+	}
+	b, err := s.builder(kind, 1)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "Dropout":
+		if s.Rate < 0 || s.Rate >= 1 {
+			return nil, fmt.Errorf("layers: layer %q: Dropout rate %v is not in [0, 1)", s.Name, s.Rate)
+		}
+		r := b.constScalar("ratio", s.Rate)
+		return s.done(b, b.node("Dropout", []string{s.Inputs[0], r}, nil)), nil
+	case "AlphaDropout", "GaussianDropout", "GaussianNoise":
+		return s.done(b, b.node("Identity", []string{s.Inputs[0]}, nil)), nil
+	}
+	return nil, fmt.Errorf("layers: layer %q: %q is not a dropout or noise kind", s.Name, kind)
+}

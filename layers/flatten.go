@@ -1,0 +1,14 @@
+package layers
+
+import "github.com/xferml/xfer/model"
+
+// Flatten returns the Keras Flatten layer. Keras flattens the channels-last
+// tensor in row-major order of the non-batch dims, which is exactly ONNX
+// Flatten with axis 1 on the same tensor.
+func Flatten(c Common) (*model.Layer, error) {
+	b, err := c.builder("Flatten", 1)
+	if err != nil {
+		return nil, err
+	}
+	return c.done(b, b.node("Flatten", []string{c.Inputs[0]}, map[string]model.Attr{"axis": model.Int(1)})), nil
+}

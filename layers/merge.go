@@ -1,0 +1,82 @@
+package layers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/xferml/xfer/model"
+)
+
+// mergeOps maps a Keras merge layer class to its ONNX op and whether the op
+// is variadic; Subtract takes exactly two inputs (Keras's rule).
+var mergeOps = map[string]struct {
+	op       string
+	variadic bool
+}{
+	"Add":      {"Sum", true},
+	"Subtract": {"Sub", false},
+	"Multiply": {"Mul", false},
+	"Average":  {"Mean", true},
+	"Maximum":  {"Max", true},
+	"Minimum":  {"Min", true},
+}
+
+// MergeSpec is a Keras Add, Subtract, Multiply, Average, Maximum or Minimum
+// layer.
+type MergeSpec struct {
+	Common
+	Kind string
+}
+
+// Merge returns the element-wise merge of the inputs (with broadcasting).
+// Two-input Add becomes Add; more inputs use the variadic Sum, Mean, Max,
+// Min, or a chain of Mul.
+func Merge(s MergeSpec) (*model.Layer, error) {
+	m, ok := mergeOps[s.Kind]
+	if !ok {
+		kinds := make([]string, 0, len(mergeOps))
+		for k := range mergeOps {
+			kinds = append(kinds, k)
+		}
+		return nil, fmt.Errorf("layers: layer %q: %q is not a merge kind (%s)", s.Name, s.Kind, strings.Join(kinds, ", "))
+	}
+	nIn := -2
+	if s.Kind == "Subtract" {
+		nIn = 2
+	}
+	b, err := s.builder(s.Kind, nIn)
+	if err != nil {
+		return nil, err
+	}
+	var y string
+	switch {
+	case s.Kind == "Add" && len(s.Inputs) == 2:
+		y = b.node("Add", s.Inputs, nil)
+	case m.variadic || len(s.Inputs) == 2:
+		y = b.node(m.op, s.Inputs, nil)
+	default:
+		y = s.Inputs[0]
+		for _, in := range s.Inputs[1:] {
+			y = b.node(m.op, []string{y, in}, nil)
+		}
+	}
+	return s.done(b, y), nil
+}
+
+// ConcatenateSpec is a Keras Concatenate layer.
+type ConcatenateSpec struct {
+	Common
+	Axis int // Keras default -1; negative counts from the end, 0 is the batch
+}
+
+// Concatenate returns ONNX Concat along Axis.
+func Concatenate(s ConcatenateSpec) (*model.Layer, error) {
+	b, err := s.builder("Concatenate", -1)
+	if err != nil {
+		return nil, err
+	}
+	if s.Axis == 0 {
+		return nil, fmt.Errorf("layers: layer %q: Concatenate along the batch axis is not supported", s.Name)
+	}
+	return s.done(b, b.node("Concat", s.Inputs, map[string]model.Attr{"axis": model.Int(int64(s.Axis))})), nil
+}

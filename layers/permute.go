@@ -1,0 +1,31 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/xferml/xfer/model"
+)
+
+// PermuteSpec is a Keras Permute layer.
+type PermuteSpec struct {
+	Common
+	Dims []int // 1-based permutation of the non-batch dims, as Keras
+}
+
+// Permute returns Transpose with perm [0, dims...].
+func Permute(s PermuteSpec) (*model.Layer, error) {
+	b, err := s.builder("Permute", 1)
+	if err != nil {
+		return nil, err
+	}
+	perm := []int64{0}
+	seen := map[int]bool{}
+	for _, d := range s.Dims {
+		if d < 1 || d > len(s.Dims) || seen[d] {
+			return nil, fmt.Errorf("layers: layer %q: Permute dims %v is not a permutation of 1..%d", s.Name, s.Dims, len(s.Dims))
+		}
+		seen[d] = true
+		perm = append(perm, int64(d))
+	}
+	return s.done(b, b.node("Transpose", []string{s.Inputs[0]}, map[string]model.Attr{"perm": model.Ints(perm...)})), nil
+}

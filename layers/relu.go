@@ -1,0 +1,86 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/xferml/xfer/model"
+)
+
+// ReLUSpec is a Keras ReLU layer.
+type ReLUSpec struct {
+	Common
+	MaxValue      *float32 // nil: no upper bound
+	NegativeSlope float32
+	Threshold     float32
+}
+
+// ReLU returns the Keras ReLU layer. Keras (2.x backend.relu and 3.x
+// activations.relu) computes
+//
+//	x * (x > threshold), clipped to [0, max_value], minus
+//	negative_slope * relu(threshold - x)
+//
+// which lowers to ThresholdedRelu (strict >, as Keras) or Relu, Clip, and a
+// Relu/Mul/Sub for the negative part; the common cases become a single Relu
+// or LeakyRelu.
+func ReLU(s ReLUSpec) (*model.Layer, error) {
+	b, err := s.builder("ReLU", 1)
+	if err != nil {
+		return nil, err
+	}
+	if s.MaxValue != nil && *s.MaxValue < 0 {
+		return nil, fmt.Errorf("layers: layer %q: ReLU max_value %v must not be negative", s.Name, *s.MaxValue)
+	}
+	x := s.Inputs[0]
+	if s.NegativeSlope != 0 && s.MaxValue == nil && s.Threshold == 0 {
+		return s.done(b, b.node("LeakyRelu", []string{x}, map[string]model.Attr{"alpha": model.Float(s.NegativeSlope)})), nil
+	}
+	var y string
+	if s.Threshold != 0 {
+		y = b.node("ThresholdedRelu", []string{x}, map[string]model.Attr{"alpha": model.Float(s.Threshold)})
+	} else {
+		y = b.node("Relu", []string{x}, nil)
+	}
+	if s.MaxValue != nil {
+		y = b.clip(y, 0, *s.MaxValue)
+	}
+	if s.NegativeSlope != 0 {
+		t := b.constScalar("threshold", s.Threshold)
+		neg := b.node("Relu", []string{b.node("Sub", []string{t, x}, nil)}, nil)
+		slope := b.constScalar("negative_slope", s.NegativeSlope)
+		y = b.node("Sub", []string{y, b.node("Mul", []string{neg, slope}, nil)}, nil)
+	}
+	return s.done(b, y), nil
+}
+
+// LeakyReLUSpec is a Keras LeakyReLU layer.
+type LeakyReLUSpec struct {
+	Common
+	// NegativeSlope is Keras 2's alpha / Keras 3's negative_slope; both
+	// default to 0.3 in the layer (not 0.2 as the activation function).
+	NegativeSlope float32
+}
+
+// LeakyReLU returns the layer LeakyRelu(x, alpha=NegativeSlope).
+func LeakyReLU(s LeakyReLUSpec) (*model.Layer, error) {
+	b, err := s.builder("LeakyReLU", 1)
+	if err != nil {
+		return nil, err
+	}
+	return s.done(b, b.node("LeakyRelu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.NegativeSlope)})), nil
+}
+
+// ELUSpec is a Keras ELU layer.
+type ELUSpec struct {
+	Common
+	Alpha float32 // Keras default 1.0
+}
+
+// ELU returns the layer Elu(x, alpha).
+func ELU(s ELUSpec) (*model.Layer, error) {
+	b, err := s.builder("ELU", 1)
+	if err != nil {
+		return nil, err
+	}
+	return s.done(b, b.node("Elu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.Alpha)})), nil
+}

@@ -1,0 +1,19 @@
+package layers
+
+import "github.com/xferml/xfer/model"
+
+// SoftmaxSpec is a Keras Softmax layer.
+type SoftmaxSpec struct {
+	Common
+	Axis int // Keras default -1
+}
+
+// Softmax returns the layer Softmax(x, axis). Opset 13+ Softmax normalises
+// along the one axis, as Keras does.
+func Softmax(s SoftmaxSpec) (*model.Layer, error) {
+	b, err := s.builder("Softmax", 1)
+	if err != nil {
+		return nil, err
+	}
+	return s.done(b, b.node("Softmax", []string{s.Inputs[0]}, map[string]model.Attr{"axis": model.Int(int64(s.Axis))})), nil
+}
