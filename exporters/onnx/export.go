@@ -1,0 +1,275 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/onnxmeta"
+	"github.com/xferml/xfer/model"
+)
+
+// Range of target opsets (issue 3: export at opsets 13 to 21).
+const (
+	MinOpset     = 13
+	MaxOpset     = 21
+	DefaultOpset = model.DefaultOpset
+)
+
+// ErrUnsupported reports a model that cannot be written at the requested
+// opset (an op newer than the target, a conversion xfer does not do).
+var ErrUnsupported = errors.New("onnx: unsupported")
+
+// Options controls the export.
+type Options struct {
+	// Opset is the target default-domain opset, 13 to 21; 0 means 17.
+	Opset int
+}
+
+// irVersion maps an opset to the IR version that introduced it
+// (onnx/docs/Versioning.md, "Released Versions"): the lowest IR a runtime
+// needs to load the file.
+var irVersion = map[int]int64{13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
+
+// ONNX element types (onnx.proto TensorProto.DataType).
+const (
+	dtFloat = 1
+	dtInt64 = 7
+)
+
+// WriteFile writes m to path atomically.
+func WriteFile(path string, m *model.Model, opts Options) error {
+	data, err := Marshal(m, opts)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("onnx: %w", err)
+	}
+	return nil
+}
+
+// Marshal returns the ONNX encoding of m at opts.Opset. m is not modified.
+func Marshal(m *model.Model, opts Options) ([]byte, error) {
+	mp, err := Build(m, opts)
+	if err != nil {
+		return nil, err
+	}
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(mp)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: model %q: %w", m.Name, err)
+	}
+	return data, nil
+}
+
+// Build returns the ONNX ModelProto of m at opts.Opset.
+func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
+	target := opts.Opset
+	if target == 0 {
+		target = DefaultOpset
+	}
+	if target < MinOpset || target > MaxOpset {
+		return nil, fmt.Errorf("onnx: %w: opset %d; xfer writes opsets %d to %d", ErrUnsupported, target, MinOpset, MaxOpset)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("onnx: model %q: %w", m.Name, err)
+	}
+	shapes, err := m.InferShapes()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: model %q: %w", m.Name, err)
+	}
+	src := m.Opset
+	if src == 0 {
+		src = model.DefaultOpset
+	}
+	g := &pb.GraphProto{Name: m.Name}
+	if g.Name == "" {
+		g.Name = "xfer"
+	}
+	for _, v := range m.Inputs {
+		g.Input = append(g.Input, valueInfo(v.Name, v.DType, v.Shape))
+	}
+	for _, o := range m.Outputs {
+		v := shapes[o]
+		g.Output = append(g.Output, valueInfo(o, v.DType, v.Shape))
+	}
+	nodeNames := map[string]bool{}
+	var layersMeta []onnxmeta.Layer
+	trainable := map[string]bool{}
+	for _, l := range m.Layers {
+		lm := onnxmeta.Layer{Name: l.Name, Kind: l.Kind, Trainable: l.Trainable, Config: l.Config,
+			Inputs: slices.Clone(l.Inputs), Outputs: slices.Clone(l.Outputs)}
+		trainable[l.Name] = l.Trainable
+		for _, p := range l.Params {
+			g.Initializer = append(g.Initializer, floatTensor(p.Name, p.Shape, p.Data))
+			lm.Params = append(lm.Params, onnxmeta.Param{Name: p.Name, Role: p.Role, State: p.State, Init: p.Init})
+		}
+		for _, t := range l.Consts {
+			g.Initializer = append(g.Initializer, tensorProto(t))
+			lm.Consts = append(lm.Consts, t.Name)
+		}
+		cv := &converter{layer: l, src: src, target: target, shapes: shapes, names: nodeNames}
+		for _, n := range l.Nodes {
+			if err := cv.node(n); err != nil {
+				return nil, fmt.Errorf("onnx: model %q: layer %q: node %q (%s): %w", m.Name, l.Name, n.Name, n.Op, err)
+			}
+		}
+		g.Initializer = append(g.Initializer, cv.inits...)
+		for _, np := range cv.out {
+			lm.Nodes = append(lm.Nodes, np.GetName())
+		}
+		lm.Consts = append(lm.Consts, cv.constNames...)
+		g.Node = append(g.Node, cv.out...)
+		layersMeta = append(layersMeta, lm)
+	}
+	props := map[string]string{}
+	put := func(key string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("onnx: model %q: metadata %s: %w", m.Name, key, err)
+		}
+		props[key] = string(b)
+		return nil
+	}
+	if err := put(onnxmeta.KeyLayers, layersMeta); err != nil {
+		return nil, err
+	}
+	if err := put(onnxmeta.KeyTrainable, trainable); err != nil {
+		return nil, err
+	}
+	if len(m.History) > 0 {
+		if err := put(onnxmeta.KeyHistory, m.History); err != nil {
+			return nil, err
+		}
+	}
+	if len(m.Meta) > 0 {
+		if err := put(onnxmeta.KeyMeta, m.Meta); err != nil {
+			return nil, err
+		}
+	}
+	if src := m.Meta["origin"]; src != "" {
+		props[onnxmeta.KeySource] = src
+	} else if src := m.Meta["source"]; src != "" {
+		props[onnxmeta.KeySource] = src
+	}
+	if m.Sequential {
+		props[onnxmeta.KeySequential] = "true"
+	}
+	mp := &pb.ModelProto{
+		IrVersion:       irVersion[target],
+		OpsetImport:     []*pb.OperatorSetIdProto{{Domain: "", Version: int64(target)}},
+		ProducerName:    "xfer",
+		ProducerVersion: "0.1",
+		Graph:           g,
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		mp.MetadataProps = append(mp.MetadataProps, &pb.StringStringEntryProto{Key: k, Value: props[k]})
+	}
+	return mp, nil
+}
+
+// valueInfo describes a graph input or output; an unknown leading dim is the
+// batch, written as the symbolic dim "N", other unknown dims have no value.
+func valueInfo(name string, dt model.DType, shape []int) *pb.ValueInfoProto {
+	sh := &pb.TensorShapeProto{}
+	for i, d := range shape {
+		dim := &pb.TensorShapeProto_Dimension{}
+		switch {
+		case d >= 0:
+			dim.Value = &pb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}
+		case i == 0:
+			dim.Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}
+		}
+		sh.Dim = append(sh.Dim, dim)
+	}
+	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
+		TensorType: &pb.TypeProto_Tensor{ElemType: elemType(dt), Shape: sh}}}}
+}
+
+func elemType(dt model.DType) int32 {
+	if dt == model.Int64 {
+		return dtInt64
+	}
+	return dtFloat
+}
+
+func dims(shape []int) []int64 {
+	d := make([]int64, len(shape))
+	for i, v := range shape {
+		d[i] = int64(v)
+	}
+	return d
+}
+
+// floatTensor encodes float32 data as raw little-endian bytes.
+func floatTensor(name string, shape []int, data []float32) *pb.TensorProto {
+	raw := make([]byte, 4*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	return &pb.TensorProto{Name: name, Dims: dims(shape), DataType: dtFloat, RawData: raw}
+}
+
+// int64Tensor encodes int64 data as raw little-endian bytes.
+func int64Tensor(name string, shape []int, data []int64) *pb.TensorProto {
+	raw := make([]byte, 8*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+	}
+	return &pb.TensorProto{Name: name, Dims: dims(shape), DataType: dtInt64, RawData: raw}
+}
+
+func tensorProto(t *model.Tensor) *pb.TensorProto {
+	if t.DType == model.Int64 {
+		return int64Tensor(t.Name, t.Shape, t.I64)
+	}
+	return floatTensor(t.Name, t.Shape, t.F32)
+}
+
+// attrProtos converts attributes, sorted by name for deterministic output.
+func attrProtos(attrs map[string]model.Attr) ([]*pb.AttributeProto, error) {
+	names := make([]string, 0, len(attrs))
+	for k := range attrs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []*pb.AttributeProto
+	for _, k := range names {
+		a := attrs[k]
+		ap := &pb.AttributeProto{Name: k}
+		switch a.Kind {
+		case model.AttrInt:
+			ap.Type, ap.I = pb.AttributeProto_INT, a.Int
+		case model.AttrFloat:
+			ap.Type, ap.F = pb.AttributeProto_FLOAT, a.Float
+		case model.AttrString:
+			ap.Type, ap.S = pb.AttributeProto_STRING, []byte(a.String)
+		case model.AttrInts:
+			ap.Type, ap.Ints = pb.AttributeProto_INTS, slices.Clone(a.Ints)
+		case model.AttrFloats:
+			ap.Type, ap.Floats = pb.AttributeProto_FLOATS, slices.Clone(a.Floats)
+		case model.AttrTensor:
+			if a.Tensor == nil {
+				return nil, fmt.Errorf("attribute %q: tensor attribute without a tensor", k)
+			}
+			ap.Type, ap.T = pb.AttributeProto_TENSOR, tensorProto(a.Tensor)
+		default:
+			return nil, fmt.Errorf("attribute %q: unknown kind %d", k, a.Kind)
+		}
+		out = append(out, ap)
+	}
+	return out, nil
+}
