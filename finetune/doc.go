@@ -1,0 +1,36 @@
+// Package finetune trains xfer models: it lowers a model.Model to a
+// gorgonia expression graph, differentiates the loss with respect to the
+// trainable params only, and updates them with Keras's optimizers and
+// gradient clipping, writing the trained values into a new model.
+//
+// # Lowering
+//
+// Each ONNX node becomes gorgonia nodes: MatMul and Gemm use gorgonia's
+// matrix product (BLAS); the element-wise activations, softmax, bias adds,
+// PRelu, batch normalisation, the noise layers and the losses are xfer's own
+// gorgonia Ops (fnOp) with hand-written gradients, checked against finite
+// differences in float64. Noise layers (Dropout, AlphaDropout,
+// GaussianNoise, GaussianDropout, RReLU) are active only in training.
+// A BatchNormalization layer that is trainable uses batch statistics in
+// training and updates its moving averages (momentum from its Keras config);
+// a frozen one runs in inference mode, as in Keras >= 2.1.3.
+//
+// # Losses
+//
+// Sparse categorical cross-entropy, binary cross-entropy and mean squared
+// error, chosen from the head unless Config.Loss says: a Softmax head with
+// class labels, a 1-unit Sigmoid head, anything else. With a Softmax or
+// Sigmoid head the cross-entropies read its logits, as Keras's TensorFlow
+// backend does in graph mode; otherwise probabilities are clipped to
+// [1e-7, 1-1e-7] as Keras does.
+//
+// # Optimizers
+//
+// SGD (learning rate, momentum, Nesterov) and Adam with Keras's formulas.
+// Gradients are the batch mean; then exactly one of ClipValue, ClipNorm and
+// GlobalClipNorm clips them (Keras semantics); then the update. gorgonia's
+// solvers are not used: their WithClip clamps after their own batch scaling,
+// which is not what Keras does.
+//
+// Train never modifies its input model.
+package finetune

@@ -1,0 +1,105 @@
+package finetune
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/xferml/xfer/model"
+)
+
+// gradCheck compares the lowered graph's gradients (float64) with central
+// finite differences of its loss, for every trainable param element.
+func gradCheck(t *testing.T, m *model.Model, loss lossKind, x []float64, y []float64, batch int) {
+	t.Helper()
+	st := newStore(m, tensor.Float64)
+	g, err := build(m, st, buildOpts{batch: batch, training: true, loss: &loss, grads: true, rng: rand.New(rand.NewSource(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(g.xbuf.([]float64), x)
+	copy(g.ybuf.([]float64), y)
+	run := func() float64 {
+		defer g.vm.Reset()
+		if err := g.vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return g.loss.loss
+	}
+	if err := g.vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	grads := make([][]float64, len(g.wrt))
+	for i, n := range g.wrt {
+		v, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads[i] = append([]float64(nil), v.Data().([]float64)...)
+	}
+	g.vm.Reset()
+	if len(grads) == 0 {
+		t.Fatal("no trainable params")
+	}
+	const h = 1e-6
+	for i, p := range g.wrtParams {
+		w := st.vals[p.Name].([]float64)
+		for j := range w {
+			orig := w[j]
+			w[j] = orig + h
+			lp := run()
+			w[j] = orig - h
+			lm := run()
+			w[j] = orig
+			num := (lp - lm) / (2 * h)
+			if d := math.Abs(num - grads[i][j]); d > 1e-5+1e-4*math.Abs(num) {
+				t.Errorf("d loss / d %s[%d] = %.8g; finite differences give %.8g", p.Name, j, grads[i][j], num)
+				return
+			}
+		}
+	}
+}
+
+func randVec(rng *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = rng.NormFloat64()
+	}
+	return v
+}
+
+func TestGradients(t *testing.T) {
+	const batch, in = 5, 6
+	acts := []string{"relu", "sigmoid", "tanh", "selu", "elu", "softplus", "softsign", "hard_sigmoid", "exponential", "swish", "linear", "log_softmax", "softmax"}
+	rng := rand.New(rand.NewSource(3))
+	x := randVec(rng, batch*in)
+	for _, act := range acts {
+		t.Run(act, func(t *testing.T) {
+			m := mlp(t, 7, []int{2, 3}, []int{4, 3}, []string{act, "softmax"})
+			gradCheck(t, m, lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, x, []float64{0, 2, 1, 1, 0}, batch)
+		})
+	}
+	losses := []struct {
+		name string
+		k    lossKind
+		head string
+		y    []float64
+	}{
+		{"sce probs", lossKind{name: LossSparseCategoricalCrossentropy}, "softmax", []float64{0, 2, 1, 1, 0}},
+		{"bce logits", lossKind{name: LossBinaryCrossentropy, logits: true}, "sigmoid", []float64{0, 1, 1, 0, 1}},
+		{"bce probs", lossKind{name: LossBinaryCrossentropy}, "sigmoid", []float64{0, 1, 1, 0, 1}},
+		{"mse", lossKind{name: LossMSE}, "linear", []float64{0.5, -1, 2, 0, 1}},
+	}
+	for _, tt := range losses {
+		t.Run(tt.name, func(t *testing.T) {
+			units := 3
+			if tt.head != "softmax" {
+				units = 1
+			}
+			m := mlp(t, 9, []int{2, 3}, []int{4, units}, []string{"selu", tt.head})
+			gradCheck(t, m, tt.k, x, tt.y, batch)
+		})
+	}
+}

@@ -1,0 +1,162 @@
+package finetune
+
+import (
+	"fmt"
+	"math"
+)
+
+// clipGrads applies the one clipping rule cfg names to grads in place, with
+// Keras semantics (keras/src/optimizers/base_optimizer.py): ClipValue clamps
+// each element to [-v, v]; ClipNorm rescales each tensor whose L2 norm
+// exceeds n to norm n (tf.clip_by_norm); GlobalClipNorm rescales all tensors
+// together when their joint L2 norm exceeds n (tf.clip_by_global_norm).
+func clipGrads(cfg *Config, grads [][]float32) {
+	switch {
+	case cfg.ClipValue > 0:
+		v := float32(cfg.ClipValue)
+		for _, g := range grads {
+			for i, x := range g {
+				g[i] = min(max(x, -v), v)
+			}
+		}
+	case cfg.ClipNorm > 0:
+		for _, g := range grads {
+			scaleTo(g, norm2(g), cfg.ClipNorm)
+		}
+	case cfg.GlobalClipNorm > 0:
+		var s float64
+		for _, g := range grads {
+			n := norm2(g)
+			s += n * n
+		}
+		gn := math.Sqrt(s)
+		for _, g := range grads {
+			scaleTo(g, gn, cfg.GlobalClipNorm)
+		}
+	}
+}
+
+func norm2(g []float32) float64 {
+	var s float64
+	for _, x := range g {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+// scaleTo multiplies g by limit / max(norm, limit).
+func scaleTo(g []float32, norm, limit float64) {
+	if norm <= limit {
+		return
+	}
+	f := float32(limit / norm)
+	for i := range g {
+		g[i] *= f
+	}
+}
+
+// optimizer updates params from their (clipped) gradients.
+type optimizer struct {
+	cfg   *Config
+	lr    float64
+	slots map[string][]float32 // momentum velocity or Adam first moment, by param name
+	vs    map[string][]float32 // Adam second moment
+	t     int                  // Adam step count
+}
+
+func newOptimizer(cfg *Config, lr float64) *optimizer {
+	return &optimizer{cfg: cfg, lr: lr, slots: map[string][]float32{}, vs: map[string][]float32{}}
+}
+
+// step applies one update. Keras formulas (keras/src/optimizers/sgd.py,
+// adam.py):
+//
+//	SGD:      w -= lr*g
+//	momentum: v = momentum*v - lr*g; w += v
+//	Nesterov: v = momentum*v - lr*g; w += momentum*v - lr*g
+//	Adam:     m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²;
+//	          w -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
+func (o *optimizer) step(names []string, params, grads [][]float32) {
+	o.t++
+	lr := float32(o.lr)
+	switch {
+	case o.cfg.Optimizer == "adam":
+		b1, b2, eps := o.cfg.Beta1, o.cfg.Beta2, o.cfg.Epsilon
+		lrT := o.lr * math.Sqrt(1-math.Pow(b2, float64(o.t))) / (1 - math.Pow(b1, float64(o.t)))
+		for k, w := range params {
+			m, v := o.slot(o.slots, names[k], len(w)), o.slot(o.vs, names[k], len(w))
+			g := grads[k]
+			for i := range w {
+				gi := float64(g[i])
+				mi := b1*float64(m[i]) + (1-b1)*gi
+				vi := b2*float64(v[i]) + (1-b2)*gi*gi
+				m[i], v[i] = float32(mi), float32(vi)
+				w[i] -= float32(lrT * mi / (math.Sqrt(vi) + eps))
+			}
+		}
+	case o.cfg.Momentum == 0:
+		for k, w := range params {
+			g := grads[k]
+			for i := range w {
+				w[i] -= lr * g[i]
+			}
+		}
+	default:
+		mom := float32(o.cfg.Momentum)
+		for k, w := range params {
+			v := o.slot(o.slots, names[k], len(w))
+			g := grads[k]
+			if o.cfg.Nesterov {
+				for i := range w {
+					v[i] = mom*v[i] - lr*g[i]
+					w[i] += mom*v[i] - lr*g[i]
+				}
+				continue
+			}
+			for i := range w {
+				v[i] = mom*v[i] - lr*g[i]
+				w[i] += v[i]
+			}
+		}
+	}
+}
+
+func (o *optimizer) slot(m map[string][]float32, name string, n int) []float32 {
+	s, ok := m[name]
+	if !ok || len(s) != n {
+		s = make([]float32, n)
+		m[name] = s
+	}
+	return s
+}
+
+// check validates the optimizer settings.
+func (c *Config) check() error {
+	n := 0
+	for _, v := range []float64{c.ClipValue, c.ClipNorm, c.GlobalClipNorm} {
+		if v < 0 || math.IsNaN(v) {
+			return fmt.Errorf("finetune: clipping thresholds must be positive, got %v", v)
+		}
+		if v > 0 {
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("finetune: use only one of clip-value, clip-norm and global-clip-norm (Keras refuses more than one)")
+	}
+	if c.LearningRate < 0 || c.Momentum < 0 || c.Momentum >= 1 {
+		return fmt.Errorf("finetune: learning rate %v must be >= 0 and momentum %v in [0, 1)", c.LearningRate, c.Momentum)
+	}
+	if c.Optimizer != "sgd" && c.Optimizer != "adam" {
+		return fmt.Errorf("finetune: optimizer %q (want sgd or adam): %w", c.Optimizer, ErrUnsupported)
+	}
+	if c.BatchSize <= 0 || c.Epochs < 0 {
+		return fmt.Errorf("finetune: batch size %d and epochs %d must be positive", c.BatchSize, c.Epochs)
+	}
+	switch c.Loss {
+	case "", LossSparseCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE:
+	default:
+		return fmt.Errorf("finetune: loss %q (want %s, %s or %s): %w", c.Loss, LossSparseCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE, ErrUnsupported)
+	}
+	return nil
+}

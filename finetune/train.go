@@ -1,0 +1,380 @@
+package finetune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/model"
+)
+
+// Config sets up a training run. Zero values take Keras's defaults.
+type Config struct {
+	Epochs    int
+	BatchSize int // 0: 32, as Keras's fit
+	// LearningRate is SGD's step (0: Keras's default 0.01; Adam's 0.001).
+	LearningRate float64
+	Momentum     float64
+	Nesterov     bool
+	// At most one of the three clipping rules (see clipGrads).
+	ClipValue, ClipNorm, GlobalClipNorm float64
+	// Optimizer is "sgd" (the default) or "adam".
+	Optimizer string
+	// Adam's constants (0: Keras's 0.9, 0.999, 1e-7).
+	Beta1, Beta2, Epsilon float64
+	// Loss overrides the loss chosen from the head (see ChooseLoss).
+	Loss string
+	// Seed seeds the shuffling and the noise layers.
+	Seed int64
+	// NoShuffle keeps the data order (Keras shuffles by default).
+	NoShuffle bool
+	// UnfreezeAfter > 0 makes the layers frozen at the start trainable after
+	// that many epochs (only those at index >= UnfreezeFrom), with a fresh
+	// optimizer (as recompiling in Keras) and LearningRateAfter if set.
+	UnfreezeAfter     int
+	UnfreezeFrom      int
+	LearningRateAfter float64
+}
+
+func (c *Config) defaults() {
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.Optimizer == "" {
+		c.Optimizer = "sgd"
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = 0.01 // keras.optimizers.SGD default
+		if c.Optimizer == "adam" {
+			c.LearningRate = 0.001 // keras.optimizers.Adam default
+		}
+	}
+	if c.Beta1 == 0 {
+		c.Beta1 = 0.9
+	}
+	if c.Beta2 == 0 {
+		c.Beta2 = 0.999
+	}
+	if c.Epsilon == 0 {
+		c.Epsilon = 1e-7
+	}
+}
+
+// Epoch is one epoch's figures; JSON keys as xfer's CLI contract says.
+type Epoch struct {
+	Epoch            int      `json:"epoch"`
+	Loss             float64  `json:"loss"`
+	Accuracy         float64  `json:"accuracy"`
+	ValLoss          *float64 `json:"val_loss,omitempty"`
+	ValAccuracy      *float64 `json:"val_accuracy,omitempty"`
+	Seconds          float64  `json:"seconds"`
+	SamplesPerSecond float64  `json:"samples_per_second"`
+}
+
+// History is a training run's record.
+type History struct {
+	Epochs []Epoch `json:"epochs"`
+	// SamplesPerSecond is training samples per second over the whole run,
+	// excluding evaluation.
+	SamplesPerSecond float64 `json:"samples_per_second"`
+	Loss             string  `json:"loss"`
+}
+
+// Metrics are a model's loss and accuracy on a data set.
+type Metrics struct {
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	Samples  int     `json:"samples"`
+}
+
+// ErrExploding reports a NaN or infinite loss.
+var ErrExploding = errors.New("finetune: loss is not finite (exploding gradients)")
+
+// headOf returns the output's producing node and the output's units.
+func headOf(m *model.Model) (*model.Node, int, error) {
+	st := newStore(m, tensor.Float32)
+	g, err := build(m, st, buildOpts{batch: 1})
+	if err != nil {
+		return nil, 0, err
+	}
+	s := g.out.Shape()
+	units := 1
+	if len(s) > 1 {
+		units = s[len(s)-1]
+	}
+	return producer(m, m.Outputs[0]), units, nil
+}
+
+// ChooseLoss picks the loss for m's head and labels with classes classes
+// (0 for non-class labels), unless name says which: a Softmax head with class
+// labels takes sparse categorical cross-entropy, a 1-unit Sigmoid head binary
+// cross-entropy, anything else mean squared error.
+func ChooseLoss(m *model.Model, name string, classes int) (string, error) {
+	k, err := chooseLoss(m, name, classes)
+	return k.name, err
+}
+
+func chooseLoss(m *model.Model, name string, classes int) (lossKind, error) {
+	head, units, err := headOf(m)
+	if err != nil {
+		return lossKind{}, err
+	}
+	op := ""
+	if head != nil && len(head.Inputs) == 1 {
+		op = head.Op
+	}
+	if name == "" {
+		switch {
+		case op == "Softmax" && classes > 0:
+			name = LossSparseCategoricalCrossentropy
+		case op == "Sigmoid" && units == 1:
+			name = LossBinaryCrossentropy
+		default:
+			name = LossMSE
+		}
+	}
+	k := lossKind{name: name}
+	k.logits = (name == LossSparseCategoricalCrossentropy && op == "Softmax") || (name == LossBinaryCrossentropy && op == "Sigmoid")
+	if name == LossSparseCategoricalCrossentropy && classes > units {
+		return k, fmt.Errorf("finetune: the labels have %d classes but the head has %d units", classes, units)
+	}
+	return k, nil
+}
+
+// trainer holds a run's graphs and state.
+type trainer struct {
+	m        *model.Model
+	cfg      Config
+	loss     lossKind
+	st       *store
+	rng      *rand.Rand // noise layers
+	train    map[int]*graph
+	eval     map[int]*graph
+	opt      *optimizer
+	rowSize  int
+	gradBufs [][]float32
+}
+
+func (t *trainer) graph(cache map[int]*graph, batch int, training bool) (*graph, error) {
+	if g, ok := cache[batch]; ok {
+		return g, nil
+	}
+	g, err := build(t.m, t.st, buildOpts{batch: batch, training: training, loss: &t.loss, grads: training, rng: t.rng})
+	if err != nil {
+		return nil, err
+	}
+	cache[batch] = g
+	return g, nil
+}
+
+func (t *trainer) checkSet(s *dataset.Set, what string) error {
+	if s == nil || s.Len() == 0 {
+		return fmt.Errorf("finetune: %s set is empty", what)
+	}
+	if s.RowSize() != t.rowSize {
+		return fmt.Errorf("finetune: %s set %s has %d values per example (shape %v) but model input %q takes %d", what, s.Name, s.RowSize(), s.X.Shape, t.m.Inputs[0].Name, t.rowSize)
+	}
+	return nil
+}
+
+// step trains on one batch and returns its loss and correct count.
+func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, int, error) {
+	s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32))
+	defer g.vm.Reset()
+	if err := g.vm.RunAll(); err != nil {
+		return 0, 0, fmt.Errorf("finetune: training step: %w", err)
+	}
+	loss := g.loss.loss
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, 0, ErrExploding
+	}
+	names := make([]string, len(g.wrt))
+	params := make([][]float32, len(g.wrt))
+	grads := make([][]float32, len(g.wrt))
+	for i, n := range g.wrt {
+		v, err := n.Grad()
+		if err != nil {
+			return 0, 0, fmt.Errorf("finetune: gradient of %s: %w", g.wrtParams[i].Name, err)
+		}
+		grads[i] = v.Data().([]float32)
+		params[i] = g.wrtParams[i].Data
+		names[i] = g.wrtParams[i].Name
+	}
+	clipGrads(&t.cfg, grads)
+	t.opt.step(names, params, grads)
+	for _, g := range grads {
+		clear(g) // gorgonia accumulates into bound gradients across runs
+	}
+	return loss, g.loss.correct, nil
+}
+
+// Train trains a copy of m on train, reporting validation figures on valid
+// (may be nil), and returns the trained copy; m is never modified. Only
+// params with Trainable set change; the rest stay bit-identical.
+//
+// When ctx is cancelled, Train returns the model as of the last finished
+// epoch with an error wrapping ctx.Err(). A NaN or infinite loss stops
+// training with an error wrapping ErrExploding and returns the last good
+// model (as of the last finished epoch).
+func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg Config, rep Reporter) (*model.Model, *History, error) {
+	cfg.defaults()
+	if err := cfg.check(); err != nil {
+		return nil, nil, err
+	}
+	if rep == nil {
+		rep = nopReporter{}
+	}
+	work := m.Clone()
+	classes := 0
+	if train != nil {
+		classes = train.Classes
+	}
+	loss, err := chooseLoss(work, cfg.Loss, classes)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := &trainer{m: work, cfg: cfg, loss: loss, st: newStore(work, tensor.Float32),
+		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), train: map[int]*graph{}, eval: map[int]*graph{},
+		opt: newOptimizer(&cfg, cfg.LearningRate)}
+	t.rowSize = 1
+	for _, d := range work.Inputs[0].Shape[1:] {
+		t.rowSize *= d
+	}
+	if err := t.checkSet(train, "training"); err != nil {
+		return nil, nil, err
+	}
+	if valid != nil {
+		if err := t.checkSet(valid, "validation"); err != nil {
+			return nil, nil, err
+		}
+	}
+	var frozen []int
+	for i, l := range work.Layers {
+		if !l.Trainable {
+			frozen = append(frozen, i)
+		}
+	}
+	shuffle := rand.New(rand.NewSource(cfg.Seed))
+	hist := &History{Loss: loss.name}
+	good := work.Clone()
+	var trainSamples int
+	var trainTime time.Duration
+	steps := (train.Len() + cfg.BatchSize - 1) / cfg.BatchSize
+	for ep := 0; ep < cfg.Epochs; ep++ {
+		if cfg.UnfreezeAfter > 0 && ep == cfg.UnfreezeAfter && len(frozen) > 0 {
+			n := 0
+			for _, i := range frozen {
+				if i >= cfg.UnfreezeFrom {
+					work.Layers[i].SetTrainable(true)
+					n++
+				}
+			}
+			lr := cfg.LearningRate
+			if cfg.LearningRateAfter > 0 {
+				lr = cfg.LearningRateAfter
+			}
+			t.train, t.opt = map[int]*graph{}, newOptimizer(&t.cfg, lr)
+			rep.Message(fmt.Sprintf("unfroze %d layers after epoch %d; learning rate %g", n, ep, lr))
+		}
+		rep.EpochStart(ep+1, cfg.Epochs, steps)
+		start := time.Now()
+		order := train.Order(shuffle)
+		if cfg.NoShuffle {
+			order = train.Order(nil)
+		}
+		var sumLoss float64
+		correct, seen := 0, 0
+		for s := 0; s < steps; s++ {
+			if err := ctx.Err(); err != nil {
+				return good, hist, fmt.Errorf("finetune: interrupted in epoch %d; keeping the model of epoch %d: %w", ep+1, ep, err)
+			}
+			idx := order[s*cfg.BatchSize : min((s+1)*cfg.BatchSize, len(order))]
+			g, err := t.graph(t.train, len(idx), true)
+			if err != nil {
+				return nil, nil, err
+			}
+			l, c, err := t.step(g, train, idx)
+			if err != nil {
+				if errors.Is(err, ErrExploding) {
+					return good, hist, fmt.Errorf("finetune: epoch %d step %d: loss %v: %w; try gradient clipping (--clip-value 1 or --clip-norm 1) or a lower --learning-rate; keeping the model of epoch %d", ep+1, s+1, l, err, ep)
+				}
+				return good, hist, err
+			}
+			sumLoss += l * float64(len(idx))
+			correct += c
+			seen += len(idx)
+			rep.Step(s+1, steps, sumLoss/float64(seen), float64(correct)/float64(seen))
+		}
+		trainDur := time.Since(start)
+		trainTime += trainDur
+		trainSamples += seen
+		e := Epoch{Epoch: ep + 1, Loss: sumLoss / float64(seen), Accuracy: float64(correct) / float64(seen),
+			SamplesPerSecond: float64(seen) / trainDur.Seconds()}
+		if valid != nil {
+			vm, err := t.evaluate(valid)
+			if err != nil {
+				return good, hist, err
+			}
+			e.ValLoss, e.ValAccuracy = &vm.Loss, &vm.Accuracy
+		}
+		e.Seconds = time.Since(start).Seconds()
+		hist.Epochs = append(hist.Epochs, e)
+		hist.SamplesPerSecond = float64(trainSamples) / trainTime.Seconds()
+		rep.EpochEnd(e, cfg.Epochs)
+		good = work.Clone()
+	}
+	return good, hist, nil
+}
+
+// evalBatch is the batch size of evaluation graphs.
+const evalBatch = 500
+
+func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
+	var sum float64
+	correct := 0
+	order := s.Order(nil)
+	for lo := 0; lo < len(order); lo += evalBatch {
+		idx := order[lo:min(lo+evalBatch, len(order))]
+		g, err := t.graph(t.eval, len(idx), false)
+		if err != nil {
+			return Metrics{}, err
+		}
+		s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32))
+		err = g.vm.RunAll()
+		g.vm.Reset()
+		if err != nil {
+			return Metrics{}, fmt.Errorf("finetune: evaluating on %s: %w", s.Name, err)
+		}
+		sum += g.loss.loss * float64(len(idx))
+		correct += g.loss.correct
+	}
+	n := float64(s.Len())
+	return Metrics{Loss: sum / n, Accuracy: float64(correct) / n, Samples: s.Len()}, nil
+}
+
+// Evaluate returns m's loss and accuracy on set, in inference mode. loss
+// names the loss ("" chooses it from the head as Train does).
+func Evaluate(m *model.Model, set *dataset.Set, loss string) (Metrics, error) {
+	if set == nil || set.Len() == 0 {
+		return Metrics{}, fmt.Errorf("finetune: evaluation set is empty")
+	}
+	k, err := chooseLoss(m, loss, set.Classes)
+	if err != nil {
+		return Metrics{}, err
+	}
+	t := &trainer{m: m, loss: k, st: newStore(m, tensor.Float32), eval: map[int]*graph{}}
+	t.rowSize = 1
+	for _, d := range m.Inputs[0].Shape[1:] {
+		t.rowSize *= d
+	}
+	if err := t.checkSet(set, "evaluation"); err != nil {
+		return Metrics{}, err
+	}
+	return t.evaluate(set)
+}
