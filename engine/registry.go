@@ -56,7 +56,6 @@ var registry = map[string][]impl{
 	"Gather":    v1(gatherKernel),
 	"Cast":      {{6, castKernel}},
 	"Constant":  v1(constantKernel),
-	/* LATER
 	// op_batchnorm.go
 	"BatchNormalization": v1(batchNormKernel),
 	// op_conv.go
@@ -72,7 +71,6 @@ var registry = map[string][]impl{
 	"ReduceMean": {{1, reduceKernel(redMean, false)}, {18, reduceKernel(redMean, true)}},
 	"ReduceSum":  {{1, reduceKernel(redSum, false)}, {13, reduceKernel(redSum, true)}},
 	"ReduceMax":  {{1, reduceKernel(redMax, false)}, {18, reduceKernel(redMax, true)}},
-	*/
 }
 
 // SupportedOps lists the op types the engine runs, sorted.

@@ -13,18 +13,27 @@ var shapeRules = map[string]shapeRule{
 	"Sigmoid": sameAsInput, "HardSigmoid": sameAsInput, "Tanh": sameAsInput,
 	"Softplus": sameAsInput, "Softsign": sameAsInput, "Exp": sameAsInput, "Log": sameAsInput,
 	"Sqrt": sameAsInput, "Neg": sameAsInput, "Abs": sameAsInput, "Identity": sameAsInput,
-	"Softmax": sameAsInput, "LogSoftmax": sameAsInput, "Clip": sameAsInput,
+	"Softmax": axisShape, "LogSoftmax": axisShape, "Clip": clipShape,
 	"Gelu": sameAsInput, "HardSwish": sameAsInput, "Mish": sameAsInput, "Celu": sameAsInput,
 	"ThresholdedRelu": sameAsInput, "Erf": sameAsInput, "Reciprocal": sameAsInput,
 	"Dropout": dropoutShape,
 	// Broadcasting binary and variadic.
-	"Add": broadcastShape, "Sub": broadcastShape, "Mul": broadcastShape, "Div": broadcastShape,
-	"Pow": broadcastShape, "Max": broadcastShape, "Min": broadcastShape, "Sum": broadcastShape,
-	"Mean": broadcastShape, "PRelu": broadcastShape,
+	"Add": binaryShape, "Sub": binaryShape, "Mul": binaryShape, "Div": binaryShape,
+	"Pow": binaryShape, "Max": binaryShape, "Min": binaryShape, "Sum": binaryShape,
+	"Mean": binaryShape, "PRelu": binaryShape,
 	"MatMul":    matMulShape,
 	"Gemm":      gemmShape,
 	"Flatten":   flattenShape,
 	"Transpose": transposeShape,
+	// Shape arithmetic and data movement (shape_rules_shape.go).
+	"Reshape": reshapeShape, "Squeeze": squeezeShape, "Unsqueeze": unsqueezeShape,
+	"Concat": concatShape, "Shape": shapeShape, "Gather": gatherShape, "Cast": castShape,
+	"Constant": constantShape,
+	// Neural-network ops (shape_rules_nn.go).
+	"Conv": convShape, "MaxPool": poolShape, "AveragePool": poolShape,
+	"GlobalAveragePool": globalPoolShape, "GlobalMaxPool": globalPoolShape,
+	"BatchNormalization": batchNormShape, "Pad": padShape,
+	"ReduceMean": reduceShape, "ReduceSum": reduceShape, "ReduceMax": reduceShape,
 }
 
 func sameAsInput(c *inferCtx) ([]*Value, error) {

@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+)
+
+// convKernel is ONNX Conv on X [N, C, D1..Dk] (any k >= 1) with W [M, C/group,
+// K1..Kk] and optional B [M]: pads, strides, dilations, group and auto_pad
+// as in windowFor. Each (image, group) is one matrix product of the group's
+// weights [M/g, C/g*K] by the im2col matrix [C/g*K, out positions].
+func convKernel(s *step) error {
+	x, err := s.needF32(0)
+	if err != nil {
+		return err
+	}
+	w, err := s.needF32(1)
+	if err != nil {
+		return err
+	}
+	r := len(x.Shape)
+	if r < 3 || len(w.Shape) != r {
+		return fmt.Errorf("X %v and W %v must have the same rank >= 3", x.Shape, w.Shape)
+	}
+	n, c := x.Shape[0], x.Shape[1]
+	m, cg := w.Shape[0], w.Shape[1]
+	group := int(s.node.AttrInt("group", 1))
+	if group < 1 || c%group != 0 || m%group != 0 || cg != c/group {
+		return fmt.Errorf("X %v, W %v and group %d do not agree (W dim 1 must be C/group)", x.Shape, w.Shape, group)
+	}
+	kshape := w.Shape[2:]
+	if ks := s.node.AttrInts("kernel_shape", nil); ks != nil {
+		for i, v := range ks {
+			if i >= len(kshape) || int(v) != kshape[i] {
+				return fmt.Errorf("kernel_shape %v does not match W %v", ks, w.Shape)
+			}
+		}
+	}
+	var bias []float32
+	if b := s.opt(2); b != nil {
+		if len(b.F32) != m {
+			return fmt.Errorf("B %v must be [%d]", b.Shape, m)
+		}
+		bias = b.F32
+	}
+	g, err := windowFor(s.node, x.Shape[2:], kshape, false)
+	if err != nil {
+		return err
+	}
+	y := setF32(s.out[0], append([]int{n, m}, g.out...))
+	inSize, outSize, kSize := numel(g.in), numel(g.out), numel(kshape)
+	mg := m / group
+	rows := cg * kSize // rows of the im2col matrix
+	direct := kSize == 1 && allOnes(g.stride) && !slices.ContainsFunc(g.padB, nonZero) && !slices.ContainsFunc(g.padE, nonZero)
+	if !direct && cap(s.scratch) < rows*outSize {
+		s.scratch = make([]float32, rows*outSize)
+	}
+	col := s.scratch[:rows*outSize]
+	for img := range n {
+		for gi := range group {
+			xg := x.F32[(img*c+gi*cg)*inSize : (img*c+(gi+1)*cg)*inSize]
+			b := xg // a 1x1 stride-1 unpadded conv reads X as it is
+			if !direct {
+				im2col(col, xg, cg, g)
+				b = col
+			}
+			yg := y[(img*m+gi*mg)*outSize : (img*m+(gi+1)*mg)*outSize]
+			sgemm(false, false, mg, outSize, rows, 1, w.F32[gi*mg*rows:], rows, b, outSize, 0, yg, outSize)
+		}
+		if bias != nil {
+			for j := range m {
+				row := y[(img*m+j)*outSize : (img*m+j+1)*outSize]
+				for i := range row {
+					row[i] += bias[j]
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func allOnes(v []int) bool {
+	for _, d := range v {
+		if d != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+func nonZero(v int) bool { return v != 0 }
+
+// im2col fills col [channels*K, outSize] from x [channels, in...]: row
+// (ch, kernel offset), column output position; taps in the padding are 0.
+func im2col(col, x []float32, channels int, g window) {
+	r := len(g.in)
+	inSize, outSize := numel(g.in), numel(g.out)
+	ist := strides(g.in)
+	kidx := make([]int, r)
+	oidx := make([]int, r)
+	last := r - 1
+	ow, sw, dw, pw, iw := g.out[last], g.stride[last], g.dil[last], g.padB[last], g.in[last]
+	row := 0
+	for ch := range channels {
+		xc := x[ch*inSize : (ch+1)*inSize]
+		clear(kidx)
+		for {
+			dst := col[row*outSize : (row+1)*outSize]
+			row++
+			clear(oidx[:last])
+			k := 0
+			for {
+				// Offset of the row start for the outer output dims.
+				base, ok := 0, true
+				for d := range last {
+					p := oidx[d]*g.stride[d] - g.padB[d] + kidx[d]*g.dil[d]
+					if p < 0 || p >= g.in[d] {
+						ok = false
+						break
+					}
+					base += p * ist[d]
+				}
+				out := dst[k : k+ow]
+				k += ow
+				if !ok {
+					clear(out)
+				} else {
+					p0 := kidx[last]*dw - pw
+					src := xc[base:]
+					for o := range out {
+						if p := p0 + o*sw; p >= 0 && p < iw {
+							out[o] = src[p]
+						} else {
+							out[o] = 0
+						}
+					}
+				}
+				if !odometer(oidx[:last], g.out[:last]) {
+					break
+				}
+			}
+			if !odometer(kidx, g.k) {
+				break
+			}
+		}
+	}
+}

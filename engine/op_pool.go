@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+)
+
+// poolKernel is MaxPool (isMax) or AveragePool on X [N, C, D1..Dk]:
+// kernel_shape, strides, pads, auto_pad, ceil_mode and dilations as in
+// windowFor. MaxPool takes the max of the taps inside the input.
+// AveragePool divides the sum of the taps inside the input by their count,
+// or with count_include_pad=1 by the count of taps inside the padded input
+// (taps a ceil_mode window puts beyond the end padding never count). The
+// optional Indices output of MaxPool is not supported.
+func poolKernel(isMax bool) kernel {
+	return func(s *step) error {
+		x, err := s.needF32(0)
+		if err != nil {
+			return err
+		}
+		if len(s.outs) > 1 && s.outs[1] >= 0 {
+			return fmt.Errorf("%w: MaxPool Indices output", ErrUnsupported)
+		}
+		r := len(x.Shape)
+		if r < 3 {
+			return fmt.Errorf("X %v must have rank >= 3", x.Shape)
+		}
+		ks := s.node.AttrInts("kernel_shape", nil)
+		if len(ks) != r-2 {
+			return fmt.Errorf("kernel_shape %v does not fit X %v", ks, x.Shape)
+		}
+		k := make([]int, len(ks))
+		for i, v := range ks {
+			k[i] = int(v)
+		}
+		if s.node.AttrInt("storage_order", 0) != 0 {
+			return fmt.Errorf("%w: storage_order 1", ErrUnsupported)
+		}
+		g, err := windowFor(s.node, x.Shape[2:], k, s.node.AttrInt("ceil_mode", 0) != 0)
+		if err != nil {
+			return err
+		}
+		includePad := s.node.AttrInt("count_include_pad", 0) != 0
+		y := setF32(s.out[0], append([]int{x.Shape[0], x.Shape[1]}, g.out...))
+		planes := x.Shape[0] * x.Shape[1]
+		inSize, outSize := numel(g.in), numel(g.out)
+		sd := len(k)
+		ist := strides(g.in)
+		oidx, kidx := make([]int, sd), make([]int, sd)
+		lo, hi, cnt := make([]int, sd), make([]int, sd), make([]int, sd)
+		for p := range planes {
+			xp := x.F32[p*inSize : (p+1)*inSize]
+			yp := y[p*outSize : (p+1)*outSize]
+			clear(oidx)
+			for o := range yp {
+				// Per dim: window start, and the padded-window tap count.
+				padded := 1
+				for d := range sd {
+					lo[d] = oidx[d]*g.stride[d] - g.padB[d]
+					end := min(lo[d]+(k[d]-1)*g.dil[d]+1, g.in[d]+g.padE[d])
+					cnt[d] = (end - lo[d] + g.dil[d] - 1) / g.dil[d]
+					hi[d] = end
+					padded *= cnt[d]
+				}
+				acc := float32(0)
+				if isMax {
+					acc = float32(math.Inf(-1))
+				}
+				inside := 0
+				clear(kidx)
+				for {
+					off, ok := 0, true
+					for d := range sd {
+						q := lo[d] + kidx[d]*g.dil[d]
+						if q < 0 || q >= g.in[d] || q >= hi[d] {
+							ok = false
+							break
+						}
+						off += q * ist[d]
+					}
+					if ok {
+						v := xp[off]
+						if isMax {
+							if v > acc || v != v {
+								acc = v
+							}
+						} else {
+							acc += v
+						}
+						inside++
+					}
+					if !odometer(kidx, cnt) {
+						break
+					}
+				}
+				switch {
+				case isMax:
+				case includePad:
+					acc /= float32(padded)
+				case inside > 0:
+					acc /= float32(inside)
+				}
+				yp[o] = acc
+				odometer(oidx, g.out)
+			}
+		}
+		return nil
+	}
+}
+
+// globalPoolKernel is GlobalMaxPool (isMax) or GlobalAveragePool: X [N, C,
+// D...] to [N, C, 1...].
+func globalPoolKernel(isMax bool) kernel {
+	return func(s *step) error {
+		x, err := s.needF32(0)
+		if err != nil {
+			return err
+		}
+		r := len(x.Shape)
+		if r < 2 {
+			return fmt.Errorf("X %v must have rank >= 2", x.Shape)
+		}
+		shape := []int{x.Shape[0], x.Shape[1]}
+		for range r - 2 {
+			shape = append(shape, 1)
+		}
+		y := setF32(s.out[0], shape)
+		size := numel(x.Shape[2:])
+		for p := range y {
+			plane := x.F32[p*size : (p+1)*size]
+			if isMax {
+				m := float32(math.Inf(-1))
+				for _, v := range plane {
+					if v > m || v != v {
+						m = v
+					}
+				}
+				y[p] = m
+				continue
+			}
+			var sum float64
+			for _, v := range plane {
+				sum += float64(v)
+			}
+			y[p] = float32(sum / float64(size))
+		}
+		return nil
+	}
+}
