@@ -1,0 +1,248 @@
+package keras
+
+import (
+	"strings"
+
+	"github.com/xferml/xfer/model"
+)
+
+// tf2Keys lists, per layer class, the config keys tf.keras 2.13's
+// get_config writes after the base keys (name, trainable, dtype); its
+// from_config passes every key to the constructor, which refuses unknown
+// keyword arguments, so keys that only Keras 3 writes (quantization_config,
+// lora_rank, optional, ...) must go. Classes not listed keep every key.
+var tf2Keys = map[string][]string{
+	"Dense":                  {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"},
+	"Conv1D":                 convKeys,
+	"Conv2D":                 convKeys,
+	"Conv3D":                 convKeys,
+	"DepthwiseConv2D":        {"kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias", "bias_initializer", "bias_regularizer", "activity_regularizer", "bias_constraint", "depth_multiplier", "depthwise_initializer", "depthwise_regularizer", "depthwise_constraint"},
+	"BatchNormalization":     {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm", "renorm_clipping", "renorm_momentum"},
+	"Activation":             {"activation"},
+	"ReLU":                   {"max_value", "negative_slope", "threshold"},
+	"LeakyReLU":              {"alpha"},
+	"ELU":                    {"alpha"},
+	"Softmax":                {"axis"},
+	"PReLU":                  {"alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes"},
+	"Dropout":                {"rate", "noise_shape", "seed"},
+	"AlphaDropout":           {"rate", "noise_shape", "seed"},
+	"GaussianNoise":          {"stddev", "seed"},
+	"Flatten":                {"data_format"},
+	"Reshape":                {"target_shape"},
+	"Permute":                {"dims"},
+	"MaxPooling1D":           poolKeys,
+	"MaxPooling2D":           poolKeys,
+	"AveragePooling1D":       poolKeys,
+	"AveragePooling2D":       poolKeys,
+	"GlobalAveragePooling1D": {"data_format", "keepdims"},
+	"GlobalAveragePooling2D": {"data_format", "keepdims"},
+	"GlobalMaxPooling1D":     {"data_format", "keepdims"},
+	"GlobalMaxPooling2D":     {"data_format", "keepdims"},
+	"ZeroPadding1D":          {"padding"},
+	"ZeroPadding2D":          {"padding", "data_format"},
+	"Add":                    {},
+	"Subtract":               {},
+	"Multiply":               {},
+	"Average":                {},
+	"Maximum":                {},
+	"Minimum":                {},
+	"Concatenate":            {"axis"},
+}
+
+var (
+	convKeys = []string{"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"}
+	poolKeys = []string{"pool_size", "padding", "strides", "data_format"}
+)
+
+// k3Build lists the classes whose Keras 3 (3.16) entries carry a
+// build_config, as in the shared fixtures (Activation, Dropout and the
+// pooling layers have none).
+var k3Build = map[string]bool{
+	"Dense": true, "Conv1D": true, "Conv2D": true, "Conv3D": true, "DepthwiseConv2D": true,
+	"BatchNormalization": true, "Flatten": true, "PReLU": true, "Reshape": true, "Permute": true,
+	"ZeroPadding1D": true, "ZeroPadding2D": true,
+	"Add": true, "Subtract": true, "Multiply": true, "Average": true, "Maximum": true, "Minimum": true, "Concatenate": true,
+}
+
+// initKeys lists the config keys of tf.keras 2.13's built-in initializers
+// (Keras 3.16 adds input_axes/output_axes to the variance-scaling family,
+// which tf.keras 2 refuses).
+var initKeys = map[string][]string{
+	"GlorotUniform": {"seed"}, "GlorotNormal": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"},
+	"LecunUniform": {"seed"}, "LecunNormal": {"seed"},
+	"VarianceScaling": {"scale", "mode", "distribution", "seed"},
+	"RandomNormal":    {"mean", "stddev", "seed"}, "TruncatedNormal": {"mean", "stddev", "seed"},
+	"RandomUniform": {"minval", "maxval", "seed"},
+	"Constant":      {"value"}, "Orthogonal": {"gain", "seed"}, "Identity": {"gain"},
+	"Zeros": {}, "Ones": {},
+}
+
+// dialect selects the Keras generation a config is written for.
+type dialect int
+
+const (
+	tf2 dialect = iota // tf.keras 2.13 legacy .h5
+	k3                 // Keras 3 .keras
+)
+
+// layerConfig returns k's inner config in dialect d. k.cfg is not modified.
+func layerConfig(k *kLayer, d dialect) *obj {
+	if k.input {
+		return inputConfig(k, d)
+	}
+	in := k.cfg.clone()
+	in.del("batch_input_shape")
+	in.del("batch_shape")
+	in.del("input_shape")
+	if k.class == "LeakyReLU" {
+		if d == tf2 {
+			rename(in, "negative_slope", "alpha")
+		} else {
+			rename(in, "alpha", "negative_slope")
+		}
+	}
+	out := newObj()
+	keep := func(key string) bool { return true }
+	if allowed, ok := tf2Keys[k.class]; ok && d == tf2 {
+		set := map[string]bool{"name": true, "trainable": true, "dtype": true}
+		for _, a := range allowed {
+			set[a] = true
+		}
+		keep = func(key string) bool { return set[key] }
+	}
+	for _, key := range in.keys {
+		if !keep(key) {
+			continue
+		}
+		v := in.vals[key]
+		switch {
+		case key == "dtype":
+			v = dtypeValue(v, d)
+		case strings.HasSuffix(key, "_initializer"):
+			v = serialized(v, "keras.initializers", d)
+		case strings.HasSuffix(key, "_regularizer"):
+			v = serialized(v, "keras.regularizers", d)
+		case strings.HasSuffix(key, "_constraint"):
+			v = serialized(v, "keras.constraints", d)
+		}
+		out.set(key, v)
+	}
+	if _, ok := out.get("dtype"); !ok {
+		out.setAfter("trainable", "dtype", dtypeValue("float32", d))
+	}
+	return out
+}
+
+func rename(o *obj, from, to string) {
+	v, ok := o.get(from)
+	if !ok {
+		return
+	}
+	if _, dup := o.get(to); !dup {
+		o.setAfter(from, to, v)
+	}
+	o.del(from)
+}
+
+// inputConfig is an InputLayer's config, built from the graph input.
+func inputConfig(k *kLayer, d dialect) *obj {
+	shape := []any{}
+	for _, s := range k.inShapes[0] {
+		if s < 0 {
+			shape = append(shape, nil)
+		} else {
+			shape = append(shape, s)
+		}
+	}
+	o := newObj()
+	if d == tf2 {
+		o.set("batch_input_shape", shape)
+	} else {
+		o.set("batch_shape", shape)
+	}
+	dt := "float32"
+	if k.inDType == model.Int64 {
+		dt = "int64"
+	}
+	return o.set("dtype", dt).set("sparse", false).set("ragged", false).set("name", k.name)
+}
+
+// dtypeValue renders a layer dtype: a policy name string for tf.keras 2, a
+// DTypePolicy object for Keras 3 (without Keras's shared_object_id, a Python
+// object id that would make the output differ on every save).
+func dtypeValue(v any, d dialect) any {
+	name := "float32"
+	switch x := v.(type) {
+	case string:
+		name = x
+	case *obj:
+		if c, ok := x.vals["config"].(*obj); ok && c.str("name") != "" {
+			name = c.str("name")
+		}
+	}
+	if d == tf2 {
+		return name
+	}
+	return newObj().set("module", "keras").set("class_name", "DTypePolicy").
+		set("config", newObj().set("name", name)).set("registered_name", nil)
+}
+
+// serialized renders a serialized Keras object (initializer, regularizer,
+// constraint) in the {"module", "class_name", "config", "registered_name"}
+// form both tf.keras 2.13 and Keras 3 write. Custom objects (a bare function
+// name, module "builtins", classes Keras does not define) are kept as they
+// are: only the user's code can resolve them.
+func serialized(v any, module string, d dialect) any {
+	o, ok := v.(*obj)
+	if !ok {
+		return v // nil, or a bare name such as "glorot_uniform" or a custom function
+	}
+	class := o.str("class_name")
+	if class == "" {
+		return v
+	}
+	if m := o.str("module"); m != "" && !strings.HasPrefix(m, "keras") {
+		return v
+	}
+	cfg, _ := o.vals["config"].(*obj)
+	if cfg == nil {
+		cfg = newObj()
+	} else {
+		cfg = cfg.clone()
+	}
+	if module == "keras.initializers" {
+		keys, known := initKeys[class]
+		if !known {
+			return v
+		}
+		if d == tf2 {
+			f := newObj()
+			for _, k := range keys {
+				if x, ok := cfg.get(k); ok {
+					f.set(k, x)
+				}
+			}
+			cfg = f
+		} else if cfg.str("distribution") == "normal" {
+			// Keras 2's "normal" means truncated normal; Keras 3 refuses the alias.
+			cfg.set("distribution", "truncated_normal")
+		}
+	}
+	return newObj().set("module", module).set("class_name", class).set("config", cfg).set("registered_name", nil)
+}
+
+// shapeJSON renders a shape with null for unknown dims; nil when unknown.
+func shapeJSON(s []int) any {
+	if s == nil {
+		return nil
+	}
+	out := make([]any, len(s))
+	for i, d := range s {
+		if d < 0 {
+			out[i] = nil
+		} else {
+			out[i] = d
+		}
+	}
+	return out
+}

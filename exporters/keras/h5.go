@@ -1,0 +1,157 @@
+package keras
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/model"
+)
+
+// H5KerasVersion and H5Backend are the root attributes WriteH5 writes: the
+// tf.keras release whose legacy full-save layout the file copies.
+const (
+	H5KerasVersion = "2.13.1"
+	H5Backend      = "tensorflow"
+)
+
+// HistoryKey names the root attribute (.h5) and metadata.json key (.keras)
+// that carry the model's history as a JSON array of model.Event.
+const HistoryKey = "xfer_history"
+
+// WriteH5 writes m to path as a tf.keras 2.13 legacy full save (what
+// model.save("x.h5") writes): root attributes keras_version, backend,
+// model_config and xfer_history; group model_weights with attributes
+// backend, keras_version, layer_names; one group per layer with attribute
+// weight_names and the weights at model_weights/<layer>/<weight name>.
+// The write is atomic (a failure leaves no file) and deterministic (the same
+// model gives the same bytes). m is not modified.
+func WriteH5(path string, m *model.Model) error {
+	data, err := encodeH5(m)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("keras: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func encodeH5(m *model.Model) ([]byte, error) {
+	p, err := newPlan(m)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := encodeJSON(tf2ModelConfig(p))
+	if err != nil {
+		return nil, fmt.Errorf("keras: model %q: model_config: %w", p.name, err)
+	}
+	hist, err := historyJSON(m.History)
+	if err != nil {
+		return nil, err
+	}
+	root := &hdf5.GroupSpec{Attrs: []hdf5.AttrSpec{
+		// Character sets as tf.keras 2.13 (through h5py) writes them: the
+		// version strings are UTF-8, model_config ASCII (json.dumps output).
+		hdf5.StringAttr("backend", H5Backend, true),
+		hdf5.StringAttr("keras_version", H5KerasVersion, true),
+		hdf5.StringAttr("model_config", string(cfg), false),
+		hdf5.StringAttr(HistoryKey, string(hist), false),
+	}}
+	mw := root.Group("model_weights")
+	var names []string
+	for _, k := range p.layers {
+		if p.sequential && k.input {
+			continue // Sequential.layers omits the InputLayer, and so does layer_names
+		}
+		names = append(names, k.name)
+	}
+	mw.Attrs = []hdf5.AttrSpec{
+		hdf5.StringAttr("backend", H5Backend, false),
+		hdf5.StringAttr("keras_version", H5KerasVersion, false),
+	}
+	if len(names) > 0 {
+		mw.Attrs = append(mw.Attrs, hdf5.StringsAttr("layer_names", names))
+	} else {
+		mw.Attrs = append(mw.Attrs, hdf5.FloatsAttr("layer_names", nil))
+	}
+	for _, k := range p.layers {
+		if p.sequential && k.input {
+			continue
+		}
+		g := mw.Group(k.name)
+		if len(k.weights) == 0 {
+			// Keras writes an empty float64 array here (h5py's np.array([])).
+			g.Attrs = []hdf5.AttrSpec{hdf5.FloatsAttr("weight_names", nil)}
+			continue
+		}
+		wn := make([]string, len(k.weights))
+		for i, w := range k.weights {
+			wn[i] = k.name + "/" + w.role + ":0"
+		}
+		g.Attrs = []hdf5.AttrSpec{hdf5.StringsAttr("weight_names", wn)}
+		for i, w := range k.weights {
+			g.AddDataset(wn[i], w.shape, w.data)
+		}
+	}
+	// tf.keras >= 2.11 adds this group for weights tracked by the model
+	// object itself; it is not in layer_names.
+	mw.Group("top_level_model_weights").Attrs = []hdf5.AttrSpec{hdf5.FloatsAttr("weight_names", nil)}
+	data, err := hdf5.Encode(root)
+	if err != nil {
+		return nil, fmt.Errorf("keras: model %q: %w", p.name, err)
+	}
+	return data, nil
+}
+
+// historyJSON renders the history as an ASCII JSON array ("[]" when empty).
+func historyJSON(h []model.Event) ([]byte, error) {
+	if h == nil {
+		h = []model.Event{}
+	}
+	raw, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("keras: history: %w", err)
+	}
+	o, err := parseAny(raw)
+	if err != nil {
+		return nil, fmt.Errorf("keras: history: %w", err)
+	}
+	return encodeJSON(o)
+}
+
+// tf2ModelConfig is the model_config object tf.keras 2.13 writes.
+func tf2ModelConfig(p *plan) *obj {
+	var layers []any
+	for _, k := range p.layers {
+		e := newObj().set("class_name", k.class).set("config", layerConfig(k, tf2))
+		if !p.sequential {
+			e.set("name", k.name)
+			inbound := []any{}
+			if !k.input {
+				var node []any
+				for _, src := range k.inbound {
+					node = append(node, []any{src, 0, 0, newObj()})
+				}
+				inbound = append(inbound, node)
+			}
+			e.set("inbound_nodes", inbound)
+		}
+		layers = append(layers, e)
+	}
+	c := newObj().set("name", p.name).set("layers", layers)
+	class := "Sequential"
+	if !p.sequential {
+		class = "Functional"
+		var ins, outs []any
+		for _, k := range p.inputs {
+			ins = append(ins, []any{k.name, 0, 0})
+		}
+		for _, k := range p.outputs {
+			outs = append(outs, []any{k.name, 0, 0})
+		}
+		c.set("input_layers", ins).set("output_layers", outs)
+	}
+	return newObj().set("class_name", class).set("config", c)
+}

@@ -1,0 +1,274 @@
+package keras
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/model"
+)
+
+// ZipKerasVersion is the Keras release whose .keras layout WriteKeras copies
+// (the shared Keras 3 fixtures were written by it); a model read from a
+// Keras 3 file keeps its own version in metadata.json.
+const ZipKerasVersion = "3.16.0"
+
+// WriteKeras writes m to path as a Keras 3 .keras archive: a zip with the
+// stored (uncompressed) members metadata.json, config.json and
+// model.weights.h5, in that order, with fixed timestamps. The weights of
+// each layer are at layers/<name>/vars/<i>, where <name> is the snake-case
+// class name with Keras's per-class counter ("dense", "dense_1", ...) as
+// Keras 3's saving_lib addresses layers. metadata.json carries the history
+// under xfer_history and, as date_saved, the time of the last history event
+// (1980-01-01 without history), so the output is deterministic. The write is
+// atomic. m is not modified.
+func WriteKeras(path string, m *model.Model) error {
+	data, err := encodeKeras(m)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("keras: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func encodeKeras(m *model.Model) ([]byte, error) {
+	p, err := newPlan(m)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := encodeJSON(k3ModelConfig(p))
+	if err != nil {
+		return nil, fmt.Errorf("keras: model %q: config.json: %w", p.name, err)
+	}
+	meta, err := metadataJSON(m)
+	if err != nil {
+		return nil, err
+	}
+	weights, err := hdf5.Encode(k3Weights(p))
+	if err != nil {
+		return nil, fmt.Errorf("keras: model %q: model.weights.h5: %w", p.name, err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"metadata.json", meta}, {"config.json", cfg}, {"model.weights.h5", weights}} {
+		if err := storeEntry(zw, f.name, f.data); err != nil {
+			return nil, fmt.Errorf("keras: model %q: %s: %w", p.name, f.name, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("keras: model %q: %w", p.name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// storeEntry adds an uncompressed member the way Python's zipfile writes
+// Keras's: MS-DOS time 1980-01-01 00:00, Unix mode 0600, no data
+// descriptor, no extra fields.
+func storeEntry(zw *zip.Writer, name string, data []byte) error {
+	fh := &zip.FileHeader{
+		Name:               name,
+		Method:             zip.Store,
+		CRC32:              crc32.ChecksumIEEE(data),
+		CompressedSize64:   uint64(len(data)),
+		UncompressedSize64: uint64(len(data)),
+		// 3 = Unix (APPNOTE 4.4.2), 20 = version 2.0; mode 0600 in the high
+		// half of the external attributes, as Python's zipfile sets it.
+		CreatorVersion: 3<<8 | 20,
+		ExternalAttrs:  0o600 << 16,
+		// (1980-1980)<<9 | 1<<5 | 1: 1980-01-01 in MS-DOS date format.
+		ModifiedDate: 1<<5 | 1,
+	}
+	w, err := zw.CreateRaw(fh)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// metadataJSON is metadata.json: keras_version, date_saved, xfer_history.
+func metadataJSON(m *model.Model) ([]byte, error) {
+	version := ZipKerasVersion
+	if v := m.Meta["keras_version"]; strings.HasPrefix(v, "3.") && validName(v) {
+		version = v
+	}
+	date := "1980-01-01@00:00:00"
+	if n := len(m.History); n > 0 {
+		if t, err := time.Parse(time.RFC3339, m.History[n-1].Time); err == nil {
+			date = t.UTC().Format("2006-01-02@15:04:05")
+		}
+	}
+	hist, err := historyJSON(m.History)
+	if err != nil {
+		return nil, err
+	}
+	h, err := parseAny(hist)
+	if err != nil {
+		return nil, fmt.Errorf("keras: history: %w", err)
+	}
+	return encodeJSON(newObj().set("keras_version", version).set("date_saved", date).set(HistoryKey, h))
+}
+
+// k3Weights lays the weights out as Keras 3's H5IOStore does: a group per
+// layer under "layers" named by snake-case class and counter, each with a
+// "vars" group (attribute name = the layer's name) holding datasets "0",
+// "1"...; the model's own "vars" group is last.
+func k3Weights(p *plan) *hdf5.GroupSpec {
+	root := &hdf5.GroupSpec{}
+	layers := root.Group("layers")
+	used := map[string]int{}
+	for _, k := range p.layers {
+		if p.sequential && k.input {
+			continue // Sequential.layers omits the InputLayer
+		}
+		vars := layers.Group(savePath(k.class, used) + "/vars")
+		vars.Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", k.name, true)}
+		for i, w := range k.weights {
+			vars.AddDataset(strconv.Itoa(i), w.shape, w.data)
+		}
+	}
+	root.Group("vars").Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", p.name, true)}
+	return root
+}
+
+// savePath is Keras 3's name for the next layer of class: to_snake_case of
+// the class name, then "_1", "_2"... for later layers of the same class
+// (keras-team/keras:keras/src/saving/saving_lib.py, _save_container_state).
+func savePath(class string, used map[string]int) string {
+	name := snakeCase(class)
+	n, seen := used[name]
+	if !seen {
+		used[name] = 0
+		return name
+	}
+	used[name] = n + 1
+	return fmt.Sprintf("%s_%d", name, n+1)
+}
+
+// snakeCase is keras.src.utils.naming.to_snake_case: drop non-word
+// characters, put "_" before an upper-case letter that starts a lower-case
+// run (after any character), then between a lower-case letter and an
+// upper-case one, and lower-case the result ("Conv1D" -> "conv1d",
+// "GlobalAveragePooling1D" -> "global_average_pooling1d").
+func snakeCase(s string) string {
+	var w []rune
+	for _, r := range s {
+		if r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			w = append(w, r)
+		}
+	}
+	isUp := func(r rune) bool { return r >= 'A' && r <= 'Z' }
+	isLow := func(r rune) bool { return r >= 'a' && r <= 'z' }
+	// re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+	var a []rune
+	for i := 0; i < len(w); i++ {
+		if i > 0 && isUp(w[i]) && i+1 < len(w) && isLow(w[i+1]) {
+			a = append(a, '_')
+		}
+		a = append(a, w[i])
+	}
+	// re.sub("([a-z])([A-Z])", r"\1_\2", name)
+	var b []rune
+	for i, r := range a {
+		if i > 0 && isUp(r) && isLow(a[i-1]) {
+			b = append(b, '_')
+		}
+		b = append(b, r)
+	}
+	return strings.ToLower(string(b))
+}
+
+// k3ModelConfig is config.json as Keras 3's serialize_keras_object writes it.
+func k3ModelConfig(p *plan) *obj {
+	var layers []any
+	for _, k := range p.layers {
+		e := newObj().set("module", "keras.layers").set("class_name", k.class).
+			set("config", layerConfig(k, k3)).set("registered_name", nil)
+		if !k.input && k3Build[k.class] {
+			if bc := buildShape(k); bc != nil {
+				e.set("build_config", newObj().set("input_shape", bc))
+			}
+		}
+		if !p.sequential {
+			e.set("name", k.name)
+			nodes := []any{}
+			if !k.input {
+				var args []any
+				for i, src := range k.inbound {
+					var shape []int
+					if i < len(k.inShapes) {
+						shape = k.inShapes[i]
+					}
+					args = append(args, kerasTensor(src, shape))
+				}
+				var arg any = args[0]
+				if mergeKinds[k.class] || len(args) > 1 {
+					arg = args
+				}
+				nodes = append(nodes, newObj().set("args", []any{arg}).set("kwargs", newObj()))
+			}
+			e.set("inbound_nodes", nodes)
+		}
+		layers = append(layers, e)
+	}
+	c := newObj().set("name", p.name).set("trainable", true)
+	if p.sequential {
+		in := shapeJSON(p.inputs[0].inShapes[0])
+		c.set("dtype", dtypeValue("float32", k3)).set("layers", layers).set("build_input_shape", in)
+		return newObj().set("module", "keras").set("class_name", "Sequential").set("config", c).
+			set("registered_name", nil).set("build_config", newObj().set("input_shape", in)).
+			set("compile_config", newObj())
+	}
+	c.set("layers", layers).set("input_layers", endpoints(p.inputs)).set("output_layers", endpoints(p.outputs))
+	return newObj().set("module", "keras.src.models.functional").set("class_name", "Functional").set("config", c).
+		set("registered_name", "Functional").set("build_config", newObj().set("input_shape", nil)).
+		set("compile_config", newObj())
+}
+
+// endpoints renders input_layers/output_layers: one [name, 0, 0] triple for
+// a single endpoint, a list of them otherwise (as Keras 3 does).
+func endpoints(ks []*kLayer) any {
+	if len(ks) == 1 {
+		return []any{ks[0].name, 0, 0}
+	}
+	var out []any
+	for _, k := range ks {
+		out = append(out, []any{k.name, 0, 0})
+	}
+	return out
+}
+
+func kerasTensor(src string, shape []int) *obj {
+	return newObj().set("class_name", "__keras_tensor__").set("config",
+		newObj().set("shape", shapeJSON(shape)).set("dtype", "float32").set("keras_history", []any{src, 0, 0}))
+}
+
+// buildShape is the build_config input_shape: the input shape, or the list
+// of input shapes of a multi-input layer; nil when a shape is unknown.
+func buildShape(k *kLayer) any {
+	if len(k.inShapes) == 0 {
+		return nil
+	}
+	var shapes []any
+	for _, s := range k.inShapes {
+		if s == nil {
+			return nil
+		}
+		shapes = append(shapes, shapeJSON(s))
+	}
+	if len(shapes) == 1 && !mergeKinds[k.class] {
+		return shapes[0]
+	}
+	return shapes
+}
