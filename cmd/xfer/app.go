@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/surgery"
+)
+
+// Exit statuses (../../shared/CLI.md "Conventions").
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+// env is what every command needs from the outside world; tests replace it.
+type env struct {
+	stdout, stderr io.Writer
+	// root is the directory holding the workspace (./.xfer); "" means ".".
+	root string
+	// now is the clock journal entries and history events read.
+	now func() time.Time
+	// args are the command line as typed (args[0] is the program).
+	args []string
+}
+
+// usageError is a bad flag or argument: exit status 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// runtimeError marks an error returned by a command's run function, so that
+// run can tell it from urfave/cli's own parse errors (which are usage errors).
+type runtimeError struct{ err error }
+
+func (e *runtimeError) Error() string { return e.err.Error() }
+func (e *runtimeError) Unwrap() error { return e.err }
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	e := &env{stdout: stdout, stderr: stderr, now: time.Now, args: args}
+	return e.run(ctx)
+}
+
+func (e *env) run(ctx context.Context) int {
+	app := newApp(e)
+	err := app.RunContext(ctx, interspersed(app, e.args))
+	if err == nil {
+		return exitOK
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "xfer: ") {
+		msg = "xfer: " + msg
+	}
+	fmt.Fprintln(e.stderr, msg)
+	return exitCode(err)
+}
+
+// exitCode maps an error to an exit status: usage errors (ours, urfave/cli's
+// flag parsing, surgery's bad arguments) are 2, everything a command's run
+// function returns otherwise is 1.
+func exitCode(err error) int {
+	var u *usageError
+	if errors.As(err, &u) || errors.Is(err, surgery.ErrUsage) {
+		return exitUsage
+	}
+	var r *runtimeError
+	if errors.As(err, &r) {
+		return exitRuntime
+	}
+	return exitUsage // urfave/cli: unknown flag, missing value, required flag
+}
+
+func newApp(e *env) *cli.App {
+	app := &cli.App{
+		Name:  "xfer",
+		Usage: "move trained networks between Keras and ONNX; reuse them for new tasks",
+		Description: "Workspace mode: `xfer import FILE` creates ./.xfer; later commands act on its model " +
+			"and `xfer log` / `xfer undo` walk its journal.\n" +
+			"File mode: every command also takes -m FILE, and commands that change the model -o FILE.",
+		Writer:                    e.stdout,
+		ErrWriter:                 e.stderr,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		// Never os.Exit from inside the library: run maps errors to codes.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &usageError{err}
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q (run `xfer --help` for the list)", c.Args().First())
+			}
+			cli.ShowAppHelp(c)
+			return usagef("no command given")
+		},
+		Commands: []*cli.Command{
+			newImportCmd(e, nil),
+			newInspectCmd(e, nil),
+			newPredictCmd(e, nil),
+			newExportCmd(e, nil),
+			newDropHeadCmd(e, nil),
+			newAddHeadCmd(e, nil),
+			newFreezeCmd(e, nil),
+			newUnfreezeCmd(e, nil),
+			newCloneCmd(e, nil),
+			newFoldBNCmd(e, nil),
+			newFinetuneCmd(e, nil),
+			newEvaluateCmd(e, nil),
+			newVerifyCmd(e, nil),
+			newLogCmd(e, nil),
+			newUndoCmd(e, nil),
+		},
+	}
+	for _, c := range app.Commands {
+		// One clear line, not the help page, on a bad flag.
+		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return &usageError{err} }
+	}
+	return app
+}
+
+// interspersed moves a command's flags before its positional arguments, so
+// that `xfer verify a.h5 b.onnx --json` works: urfave/cli v2 stops parsing
+// flags at the first positional argument. Tokens after "--" stay positional.
+func interspersed(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	cmd := app.Command(args[1])
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	flags := []string{}
+	var pos []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			pos = append(pos, rest[i:]...)
+			i = len(rest)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	return append(out, pos...)
+}
+
+// action adapts a run function to urfave/cli: it marks the errors run
+// returns as runtime errors unless they already say they are usage errors.
+func action[O any](parse func(c *cli.Context) (*O, error), runF func(context.Context, *O) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		o, err := parse(c)
+		if err != nil {
+			var u *usageError
+			if errors.As(err, &u) {
+				return err
+			}
+			return &usageError{err}
+		}
+		if err := runF(c.Context, o); err != nil {
+			var u *usageError
+			if errors.As(err, &u) {
+				return err
+			}
+			return &runtimeError{err}
+		}
+		return nil
+	}
+}
+
+// typedArgs returns the command line after the command name, as typed, for
+// the journal.
+func (e *env) typedArgs(cmd string) string {
+	for i, a := range e.args {
+		if i > 0 && a == cmd {
+			return strings.TrimSpace(strings.Join(e.args[i+1:], " "))
+		}
+	}
+	return ""
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/finetune"
+)
+
+type evaluateOptions struct {
+	e       *env
+	src     source
+	data    string
+	dataDir string
+	loss    string
+	json    bool
+}
+
+func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runEvaluate
+	}
+	return &cli.Command{
+		Name:  "evaluate",
+		Usage: "loss and accuracy on a data set",
+		Flags: append(modelFlags(),
+			&cli.StringFlag{Name: "data", Required: true, Usage: "data `SPEC`: fashion-mnist:A|B[:train|valid|test] or npy:X.npy,Y.npy"},
+			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` holding Fashion-MNIST's IDX files"},
+			&cli.StringFlag{Name: "loss", Usage: "loss name (default: chosen from the head and labels)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+		),
+		Action: action(func(c *cli.Context) (*evaluateOptions, error) {
+			if c.NArg() != 0 {
+				return nil, usagef("evaluate: unexpected argument %q", c.Args().First())
+			}
+			return &evaluateOptions{e: e, src: sourceOf(c), data: c.String("data"), dataDir: c.String("data-dir"),
+				loss: c.String("loss"), json: c.Bool("json")}, nil
+		}, runF),
+	}
+}
+
+func runEvaluate(_ context.Context, o *evaluateOptions) error {
+	m, _, err := o.e.load(o.src)
+	if err != nil {
+		return err
+	}
+	set, err := dataset.Load(o.data, dataset.Options{DataDir: o.dataDir})
+	if err != nil {
+		return err
+	}
+	met, err := finetune.Evaluate(m, set, o.loss)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return json.NewEncoder(o.e.stdout).Encode(met)
+	}
+	fmt.Fprintf(o.e.stdout, "%s: %d samples - loss: %.4f - accuracy: %.4f\n", o.data, met.Samples, met.Loss, met.Accuracy)
+	return nil
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/formats"
+)
+
+type exportOptions struct {
+	e     *env
+	src   source
+	out   string
+	opset int
+}
+
+func newExportCmd(e *env, runF func(context.Context, *exportOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runExport
+	}
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write the model as .h5, .keras or .onnx (chosen by extension)",
+		ArgsUsage: "FILE",
+		Flags: append(modelFlags(), outputFlag(),
+			&cli.IntFlag{Name: "opset", Usage: "ONNX opset to write, 13 to 21 (default 17)"},
+		),
+		Action: action(func(c *cli.Context) (*exportOptions, error) {
+			o := &exportOptions{e: e, src: sourceOf(c), out: c.String("output"), opset: c.Int("opset")}
+			switch {
+			case c.NArg() > 1:
+				return nil, usagef("export: want one FILE, got %d arguments", c.NArg())
+			case c.NArg() == 1 && o.out != "":
+				return nil, usagef("export: give the destination once, as FILE or as -o FILE")
+			case c.NArg() == 1:
+				o.out = c.Args().First()
+			case o.out == "":
+				return nil, usagef("export: missing destination FILE (.h5, .keras or .onnx)")
+			}
+			if _, err := formats.FormatOf(o.out); err != nil {
+				return nil, err
+			}
+			// ONNX opsets the exporter supports (issue 3: 13 to 21).
+			if c.IsSet("opset") && (o.opset < 13 || o.opset > 21) {
+				return nil, usagef("export: --opset %d is out of range: xfer writes ONNX opsets 13 to 21", o.opset)
+			}
+			return o, nil
+		}, runF),
+	}
+}
+
+func runExport(_ context.Context, o *exportOptions) error {
+	m, _, err := o.e.load(o.src)
+	if err != nil {
+		return err
+	}
+	if err := formats.Write(o.out, m, formats.Options{Opset: o.opset}); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.e.stdout, "wrote %s: %s\n", o.out, summary(m))
+	return nil
+}

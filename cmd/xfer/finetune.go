@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/finetune"
+	"github.com/xferml/xfer/model"
+)
+
+type finetuneOptions struct {
+	e          *env
+	src        source
+	out        string
+	data       string
+	validation string // "" : none, or the default for fashion-mnist specs
+	dataDir    string
+	cfg        finetune.Config
+	json       bool
+	plot       string
+}
+
+func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runFinetune
+	}
+	return &cli.Command{
+		Name:  "finetune",
+		Usage: "train the model's trainable layers with SGD on a data set",
+		Flags: append(modelFlags(), outputFlag(),
+			&cli.StringFlag{Name: "data", Required: true, Usage: "training data `SPEC`: fashion-mnist:A|B[:train|valid|test] or npy:X.npy,Y.npy"},
+			&cli.StringFlag{Name: "validation", Usage: "validation data `SPEC` (default for fashion-mnist:T[:train] is fashion-mnist:T:valid; none for npy)"},
+			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` holding Fashion-MNIST's IDX files"},
+			&cli.IntFlag{Name: "epochs", Value: 1, Usage: "epochs `E` to train"},
+			&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "mini-batch size (Keras's default 32)"},
+			&cli.Float64Flag{Name: "learning-rate", Value: 0.01, Usage: "SGD learning rate (Keras's default 0.01)"},
+			&cli.Float64Flag{Name: "momentum", Usage: "SGD momentum"},
+			&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum"},
+			&cli.Float64Flag{Name: "clip-value", Usage: "clip each gradient element to [-V, V]"},
+			&cli.Float64Flag{Name: "clip-norm", Usage: "clip each gradient tensor to L2 norm N"},
+			&cli.Float64Flag{Name: "global-clip-norm", Usage: "clip all gradients together to global L2 norm N"},
+			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd or adam"},
+			&cli.StringFlag{Name: "loss", Usage: "sparse_categorical_crossentropy, binary_crossentropy or mse (default: chosen from the head and labels)"},
+			&cli.IntFlag{Name: "unfreeze-after", Usage: "after `K` epochs, make the layers frozen at the start trainable"},
+			&cli.IntFlag{Name: "unfreeze-from", Usage: "with --unfreeze-after, unfreeze only layers `N`.."},
+			&cli.Float64Flag{Name: "learning-rate-after", Usage: "learning rate once unfrozen (default: --learning-rate)"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed `S` of shuffling and noise layers"},
+			&cli.BoolFlag{Name: "no-shuffle", Usage: "keep the data order"},
+			&cli.BoolFlag{Name: "json", Usage: "print the per-epoch history as JSON"},
+			&cli.StringFlag{Name: "plot", Usage: "draw the learning curves to `FILE.png`"},
+		),
+		Action: action(func(c *cli.Context) (*finetuneOptions, error) {
+			if c.NArg() != 0 {
+				return nil, usagef("finetune: unexpected argument %q", c.Args().First())
+			}
+			return parseFinetune(e, c)
+		}, runF),
+	}
+}
+
+func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
+	o := &finetuneOptions{e: e, src: sourceOf(c), out: c.String("output"), data: c.String("data"),
+		validation: c.String("validation"), dataDir: c.String("data-dir"), json: c.Bool("json"), plot: c.String("plot"),
+		cfg: finetune.Config{
+			Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"), LearningRate: c.Float64("learning-rate"),
+			Momentum: c.Float64("momentum"), Nesterov: c.Bool("nesterov"),
+			ClipValue: c.Float64("clip-value"), ClipNorm: c.Float64("clip-norm"), GlobalClipNorm: c.Float64("global-clip-norm"),
+			Optimizer: c.String("optimizer"), Loss: c.String("loss"), Seed: c.Int64("seed"), NoShuffle: c.Bool("no-shuffle"),
+			UnfreezeAfter: c.Int("unfreeze-after"), UnfreezeFrom: c.Int("unfreeze-from"), LearningRateAfter: c.Float64("learning-rate-after"),
+		}}
+	cfg := o.cfg
+	switch {
+	case cfg.Epochs < 1:
+		return nil, usagef("finetune: --epochs must be at least 1, got %d", cfg.Epochs)
+	case cfg.BatchSize < 1:
+		return nil, usagef("finetune: --batch-size must be at least 1, got %d", cfg.BatchSize)
+	case cfg.LearningRate <= 0:
+		return nil, usagef("finetune: --learning-rate must be positive, got %g", cfg.LearningRate)
+	case cfg.Momentum < 0 || cfg.Momentum >= 1:
+		return nil, usagef("finetune: --momentum must be in [0, 1), got %g", cfg.Momentum)
+	case cfg.Nesterov && cfg.Momentum == 0:
+		return nil, usagef("finetune: --nesterov needs --momentum")
+	case cfg.UnfreezeAfter < 0 || cfg.UnfreezeAfter >= cfg.Epochs && cfg.UnfreezeAfter > 0:
+		return nil, usagef("finetune: --unfreeze-after %d must be between 1 and --epochs - 1 (%d)", cfg.UnfreezeAfter, cfg.Epochs-1)
+	case c.IsSet("unfreeze-from") && cfg.UnfreezeAfter == 0:
+		return nil, usagef("finetune: --unfreeze-from goes with --unfreeze-after")
+	case c.IsSet("learning-rate-after") && cfg.UnfreezeAfter == 0:
+		return nil, usagef("finetune: --learning-rate-after goes with --unfreeze-after")
+	case cfg.Optimizer != "sgd" && cfg.Optimizer != "adam":
+		return nil, usagef("finetune: --optimizer %q: want sgd or adam", cfg.Optimizer)
+	}
+	// Keras refuses more than one clipping rule (base_optimizer.py).
+	n := 0
+	for _, name := range []string{"clip-value", "clip-norm", "global-clip-norm"} {
+		if c.IsSet(name) {
+			n++
+			if c.Float64(name) <= 0 {
+				return nil, usagef("finetune: --%s must be positive, got %g", name, c.Float64(name))
+			}
+		}
+	}
+	if n > 1 {
+		return nil, usagef("finetune: give at most one of --clip-value, --clip-norm, --global-clip-norm (Keras allows only one)")
+	}
+	if !c.IsSet("validation") {
+		o.validation = defaultValidation(o.data)
+	}
+	return o, nil
+}
+
+// defaultValidation returns the validation split that goes with a
+// Fashion-MNIST training spec, as in the book's notebook; "" otherwise.
+func defaultValidation(data string) string {
+	parts := strings.Split(data, ":")
+	if parts[0] != "fashion-mnist" || len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "train") {
+		return ""
+	}
+	return "fashion-mnist:" + parts[1] + ":valid"
+}
+
+func runFinetune(ctx context.Context, o *finetuneOptions) error {
+	train, err := dataset.Load(o.data, dataset.Options{DataDir: o.dataDir})
+	if err != nil {
+		return err
+	}
+	var valid *dataset.Set
+	if o.validation != "" {
+		if valid, err = dataset.Load(o.validation, dataset.Options{DataDir: o.dataDir}); err != nil {
+			return err
+		}
+	}
+	live := false
+	if f, ok := o.e.stderr.(*os.File); ok {
+		live = term.IsTerminal(int(f.Fd()))
+	}
+	rep := finetune.NewTextReporter(o.e.stderr, live)
+	var hist *finetune.History
+	_, err = o.e.change(o.src, o.out, "finetune", func(m *model.Model) (*model.Model, error) {
+		n, h, err := finetune.Train(ctx, m, train, valid, o.cfg, rep)
+		hist = h
+		return n, err
+	})
+	if hist != nil && len(hist.Epochs) > 0 {
+		if o.json {
+			enc := json.NewEncoder(o.e.stdout)
+			enc.SetIndent("", "  ")
+			if jerr := enc.Encode(hist); jerr != nil {
+				return jerr
+			}
+		} else {
+			last := hist.Epochs[len(hist.Epochs)-1]
+			fmt.Fprintf(o.e.stdout, "finetune: %d epochs, loss %.4f, accuracy %.4f", len(hist.Epochs), last.Loss, last.Accuracy)
+			if last.ValAccuracy != nil {
+				fmt.Fprintf(o.e.stdout, ", val_loss %.4f, val_accuracy %.4f", *last.ValLoss, *last.ValAccuracy)
+			}
+			fmt.Fprintf(o.e.stdout, ", %.0f samples/s\n", hist.SamplesPerSecond)
+		}
+		if o.plot != "" {
+			if perr := plotHistory(o.plot, hist); perr != nil {
+				return perr
+			}
+			fmt.Fprintf(o.e.stderr, "wrote %s\n", o.plot)
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("finetune: interrupted; kept the model as of the last finished epoch: %w", err)
+	case errors.Is(err, finetune.ErrExploding):
+		return fmt.Errorf("%w; kept the last good weights. Lower --learning-rate or clip the gradients (--clip-norm 1.0 or --clip-value 0.5)", err)
+	}
+	return err
+}

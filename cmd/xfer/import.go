@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/formats"
+	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/model"
+	"github.com/xferml/xfer/workspace"
+)
+
+type importOptions struct {
+	e      *env
+	file   string
+	config string
+}
+
+func newImportCmd(e *env, runF func(context.Context, *importOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runImport
+	}
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "read a model into the workspace (./.xfer) and print its summary",
+		ArgsUsage: "FILE",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "Keras model config `JSON` for a weights-only .h5"},
+		},
+		Action: action(func(c *cli.Context) (*importOptions, error) {
+			if c.NArg() != 1 {
+				return nil, usagef("import: want exactly one FILE, got %d arguments", c.NArg())
+			}
+			return &importOptions{e: e, file: c.Args().First(), config: c.String("config")}, nil
+		}, runF),
+	}
+}
+
+func runImport(_ context.Context, o *importOptions) error {
+	m, err := formats.Read(o.file, formats.Options{ConfigPath: o.config})
+	if err != nil {
+		return err
+	}
+	ws, err := workspace.OpenOrCreate(o.e.root)
+	if err != nil {
+		return err
+	}
+	before := ""
+	if j := ws.Journal(); len(j) > 0 {
+		before = j[len(j)-1].After
+	}
+	args := o.e.typedArgs("import")
+	m.History = append(m.History, model.Event{
+		Op: "import", Args: args, Time: o.e.now().UTC().Format(time.RFC3339),
+		Before: before, After: native.Digest(m),
+	})
+	if _, err := ws.Commit(m, "import", args, o.e.now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.e.stderr, "imported %s into %s\n", filepath.Base(o.file), ws.Dir())
+	return writeTable(o.e.stdout, m)
+}

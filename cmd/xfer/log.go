@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/workspace"
+)
+
+type logOptions struct {
+	e    *env
+	json bool
+}
+
+func newLogCmd(e *env, runF func(context.Context, *logOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runLog
+	}
+	return &cli.Command{
+		Name:  "log",
+		Usage: "list the workspace journal: every operation, its time and the model digests",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the journal as JSON"}},
+		Action: action(func(c *cli.Context) (*logOptions, error) {
+			if c.NArg() != 0 {
+				return nil, usagef("log: unexpected argument %q", c.Args().First())
+			}
+			return &logOptions{e: e, json: c.Bool("json")}, nil
+		}, runF),
+	}
+}
+
+func runLog(_ context.Context, o *logOptions) error {
+	ws, err := workspace.Open(o.e.root)
+	if err != nil {
+		return err
+	}
+	j := ws.Journal()
+	if o.json {
+		enc := json.NewEncoder(o.e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(j)
+	}
+	tw := tabwriter.NewWriter(o.e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\ttime\tbefore\tafter\tcommand")
+	for _, en := range j {
+		before := native.ShortDigest(en.Before)
+		if before == "" {
+			before = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\txfer %s %s\n", en.Seq, en.Time, before, native.ShortDigest(en.After), en.Op, en.Args)
+	}
+	return tw.Flush()
+}
+
+type undoOptions struct{ e *env }
+
+func newUndoCmd(e *env, runF func(context.Context, *undoOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runUndo
+	}
+	return &cli.Command{
+		Name:  "undo",
+		Usage: "step the workspace back one operation, restoring the previous model exactly",
+		Action: action(func(c *cli.Context) (*undoOptions, error) {
+			if c.NArg() != 0 {
+				return nil, usagef("undo: unexpected argument %q", c.Args().First())
+			}
+			return &undoOptions{e: e}, nil
+		}, runF),
+	}
+}
+
+func runUndo(_ context.Context, o *undoOptions) error {
+	ws, err := workspace.Open(o.e.root)
+	if err != nil {
+		return err
+	}
+	en, err := ws.Undo()
+	if err != nil {
+		return err
+	}
+	m, err := ws.Current()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.e.stdout, "undid #%d xfer %s %s; now %s (%s)\n", en.Seq, en.Op, en.Args, native.ShortDigest(en.Before), summary(m))
+	return nil
+}

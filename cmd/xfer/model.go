@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/formats"
+	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/model"
+	"github.com/xferml/xfer/workspace"
+)
+
+// source says where a command reads its model: a file (-m) or the workspace.
+type source struct {
+	file   string // -m, --model; "" means the workspace
+	config string // --config for a weights-only .h5
+}
+
+// modelFlags are the flags of every command that reads a model.
+func modelFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "read the model from `FILE` (.h5, .keras, .onnx, .xnat) instead of the workspace"},
+		&cli.StringFlag{Name: "config", Usage: "Keras model config `JSON` for a weights-only .h5 given with -m"},
+	}
+}
+
+// outputFlag is the flag of every command that changes a model.
+func outputFlag() cli.Flag {
+	return &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the changed model to `FILE` (format by extension) instead of the workspace"}
+}
+
+func sourceOf(c *cli.Context) source {
+	return source{file: c.String("model"), config: c.String("config")}
+}
+
+// load returns the model of src; ws is the open workspace in workspace mode.
+func (e *env) load(src source) (m *model.Model, ws *workspace.Workspace, err error) {
+	if src.file != "" {
+		m, err = formats.Read(src.file, formats.Options{ConfigPath: src.config})
+		return m, nil, err
+	}
+	if src.config != "" {
+		return nil, nil, usagef("--config goes with -m FILE (or with import)")
+	}
+	ws, err = workspace.Open(e.root)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err = ws.Current()
+	return m, ws, err
+}
+
+// change is one model-changing operation: it loads src, applies fn, records
+// a history event (op, typed arguments, time, digests before and after) in
+// the new model and stores it: to the file out when given, else as a new
+// workspace step. It returns the new model. When fn returns both a model and
+// an error (training interrupted, keeping the last good epoch), the model is
+// stored and the error returned.
+func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.Model, error)) (*model.Model, error) {
+	if src.file != "" && out == "" {
+		return nil, usagef("%s: -m FILE needs -o FILE for the result (the input file is never modified)", op)
+	}
+	if out != "" {
+		if _, err := formats.FormatOf(out); err != nil {
+			return nil, &usageError{err}
+		}
+	}
+	m, ws, err := e.load(src)
+	if err != nil {
+		return nil, err
+	}
+	before := native.Digest(m)
+	n, ferr := fn(m)
+	if n == nil {
+		return nil, ferr
+	}
+	if n == m {
+		n = m.Clone() // never record history in the caller's model
+	}
+	n.History = append(append([]model.Event(nil), m.History...), model.Event{
+		Op: op, Args: e.typedArgs(op), Time: e.now().UTC().Format(time.RFC3339),
+		Before: before, After: native.Digest(n),
+	})
+	if out != "" {
+		if err := formats.Write(out, n, formats.Options{}); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.stderr, "wrote %s\n", out)
+		return n, ferr
+	}
+	if _, err := ws.Commit(n, op, e.typedArgs(op), e.now()); err != nil {
+		return nil, err
+	}
+	return n, ferr
+}
+
+// summary prints one line about m: its layers and param counts.
+func summary(m *model.Model) string {
+	total, tr, nt := m.ParamCounts()
+	return fmt.Sprintf("%d layers, %s params (%s trainable, %s non-trainable)", len(m.Layers), commas(total), commas(tr), commas(nt))
+}
+
+// commas formats n with thousands separators, as Keras's summary does.
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// isUsage reports whether err is a usage error.
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/tensorio"
+	"github.com/xferml/xfer/model"
+)
+
+type predictOptions struct {
+	e         *env
+	src       source
+	inputs    []string // FILE or NAME=FILE
+	outputs   []string // FILE or NAME=FILE
+	batchSize int
+}
+
+// defaultBatchSize is Keras's Model.predict default batch_size.
+const defaultBatchSize = 32
+
+func newPredictCmd(e *env, runF func(context.Context, *predictOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runPredict
+	}
+	return &cli.Command{
+		Name:  "predict",
+		Usage: "run the model on .npy or ONNX TensorProto .pb inputs",
+		Flags: append(modelFlags(),
+			&cli.StringSliceFlag{Name: "input", Required: true, Usage: "input `FILE` (.npy or .pb), or NAME=FILE for a model with several inputs; repeatable"},
+			&cli.StringSliceFlag{Name: "output", Required: true, Usage: "where to write the prediction: `FILE` (.npy or .pb), or NAME=FILE per model output; repeatable"},
+			&cli.IntFlag{Name: "batch-size", Value: defaultBatchSize, Usage: "rows per engine run"},
+		),
+		Action: action(func(c *cli.Context) (*predictOptions, error) {
+			if c.NArg() != 0 {
+				return nil, usagef("predict: unexpected argument %q (inputs go with --input)", c.Args().First())
+			}
+			o := &predictOptions{e: e, src: sourceOf(c), inputs: c.StringSlice("input"), outputs: c.StringSlice("output"), batchSize: c.Int("batch-size")}
+			if o.batchSize < 1 {
+				return nil, usagef("predict: --batch-size must be at least 1, got %d", o.batchSize)
+			}
+			return o, nil
+		}, runF),
+	}
+}
+
+func runPredict(ctx context.Context, o *predictOptions) error {
+	m, _, err := o.e.load(o.src)
+	if err != nil {
+		return err
+	}
+	ins, err := readInputs(m, o.inputs)
+	if err != nil {
+		return err
+	}
+	outFiles, err := bindOutputs(m, o.outputs)
+	if err != nil {
+		return err
+	}
+	sess, err := engine.New(m)
+	if err != nil {
+		return err
+	}
+	outs, err := runBatched(ctx, sess, ins, o.batchSize)
+	if err != nil {
+		return err
+	}
+	for _, name := range m.Outputs {
+		path, ok := outFiles[name]
+		if !ok {
+			continue
+		}
+		if err := writeTensor(path, outs[name]); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.e.stderr, "wrote %s %v to %s\n", name, outs[name].Shape, path)
+	}
+	return nil
+}
+
+// splitNamed splits NAME=FILE; a bare FILE gives name "". A '=' inside a
+// path is kept when the part before it is not a plain name.
+func splitNamed(arg string) (name, file string) {
+	i := strings.IndexByte(arg, '=')
+	if i <= 0 || strings.ContainsAny(arg[:i], `/\`) {
+		return "", arg
+	}
+	return arg[:i], arg[i+1:]
+}
+
+// readInputs reads --input values into tensors keyed by graph input name.
+func readInputs(m *model.Model, args []string) (map[string]*model.Tensor, error) {
+	names := make([]string, len(m.Inputs))
+	for i, v := range m.Inputs {
+		names[i] = v.Name
+	}
+	ins := map[string]*model.Tensor{}
+	for _, a := range args {
+		name, file := splitNamed(a)
+		if name == "" {
+			if len(m.Inputs) != 1 {
+				return nil, usagef("model %q has %d inputs (%s): give each as --input NAME=FILE", m.Name, len(m.Inputs), strings.Join(names, ", "))
+			}
+			name = names[0]
+		}
+		if m.Input(name) == nil {
+			return nil, usagef("model %q has no input %q (inputs: %s)", m.Name, name, strings.Join(names, ", "))
+		}
+		if _, dup := ins[name]; dup {
+			return nil, usagef("input %q given twice", name)
+		}
+		t, err := tensorio.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		t.Name = name
+		ins[name] = t
+	}
+	for _, n := range names {
+		if _, ok := ins[n]; !ok {
+			return nil, usagef("missing --input for model input %q (inputs: %s)", n, strings.Join(names, ", "))
+		}
+	}
+	return ins, nil
+}
+
+// bindOutputs maps model output names to the files to write.
+func bindOutputs(m *model.Model, args []string) (map[string]string, error) {
+	files := map[string]string{}
+	for _, a := range args {
+		name, file := splitNamed(a)
+		if name == "" {
+			if len(m.Outputs) != 1 {
+				return nil, usagef("model %q has %d outputs (%s): give each as --output NAME=FILE", m.Name, len(m.Outputs), strings.Join(m.Outputs, ", "))
+			}
+			name = m.Outputs[0]
+		}
+		if !slices.Contains(m.Outputs, name) {
+			return nil, usagef("model %q has no output %q (outputs: %s)", m.Name, name, strings.Join(m.Outputs, ", "))
+		}
+		if ext := strings.ToLower(filepath.Ext(file)); ext != ".npy" && ext != ".pb" {
+			return nil, usagef("output %s: want a .npy or .pb file", file)
+		}
+		files[name] = file
+	}
+	return files, nil
+}
+
+// runBatched runs sess on consecutive row ranges of at most batch rows and
+// concatenates the outputs along the batch axis.
+func runBatched(ctx context.Context, sess runner, ins map[string]*model.Tensor, batch int) (map[string]*model.Tensor, error) {
+	rows := -1
+	for name, t := range ins {
+		if len(t.Shape) == 0 {
+			return nil, fmt.Errorf("input %q is a scalar; want a batch-first array", name)
+		}
+		if rows >= 0 && t.Shape[0] != rows {
+			return nil, fmt.Errorf("inputs disagree on the batch size: %q has %d rows, another has %d", name, t.Shape[0], rows)
+		}
+		rows = t.Shape[0]
+	}
+	if rows <= batch {
+		return sess.Run(ins)
+	}
+	var parts []map[string]*model.Tensor
+	for lo := 0; lo < rows; lo += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+batch, rows)
+		chunk := map[string]*model.Tensor{}
+		for name, t := range ins {
+			chunk[name] = sliceRows(t, lo, hi)
+		}
+		out, err := sess.Run(chunk)
+		if err != nil {
+			return nil, fmt.Errorf("rows %d..%d: %w", lo, hi-1, err)
+		}
+		// The engine may reuse its output buffers between runs: copy.
+		for k, v := range out {
+			out[k] = v.Clone()
+		}
+		parts = append(parts, out)
+	}
+	return concatRows(parts)
+}
+
+// runner is what runBatched needs of an engine session.
+type runner interface {
+	Run(map[string]*model.Tensor) (map[string]*model.Tensor, error)
+}
+
+func sliceRows(t *model.Tensor, lo, hi int) *model.Tensor {
+	per := 1
+	for _, d := range t.Shape[1:] {
+		per *= d
+	}
+	c := &model.Tensor{Name: t.Name, DType: t.DType, Shape: append([]int{hi - lo}, t.Shape[1:]...)}
+	if t.DType == model.Int64 {
+		c.I64 = t.I64[lo*per : hi*per]
+	} else {
+		c.F32 = t.F32[lo*per : hi*per]
+	}
+	return c
+}
+
+func concatRows(parts []map[string]*model.Tensor) (map[string]*model.Tensor, error) {
+	out := map[string]*model.Tensor{}
+	for name, first := range parts[0] {
+		t := &model.Tensor{Name: name, DType: first.DType, Shape: slices.Clone(first.Shape)}
+		t.Shape[0] = 0
+		for _, p := range parts {
+			pt := p[name]
+			if len(pt.Shape) == 0 || !slices.Equal(pt.Shape[1:], first.Shape[1:]) {
+				return nil, fmt.Errorf("output %q changes shape between batches: %v vs %v", name, pt.Shape, first.Shape)
+			}
+			t.Shape[0] += pt.Shape[0]
+			t.F32 = append(t.F32, pt.F32...)
+			t.I64 = append(t.I64, pt.I64...)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// writeTensor writes t as .npy or .pb by path's extension, atomically.
+func writeTensor(path string, t *model.Tensor) error {
+	if strings.EqualFold(filepath.Ext(path), ".pb") {
+		b, err := tensorio.EncodePB(t)
+		if err != nil {
+			return err
+		}
+		return atomicfile.WriteBytes(path, b)
+	}
+	return tensorio.WriteNPY(path, t)
+}

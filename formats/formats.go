@@ -1,0 +1,183 @@
+package formats
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/model"
+)
+
+// Format is a model file format.
+type Format string
+
+// The formats xfer reads and writes. The values are the Meta["format"]
+// names the importers use.
+const (
+	KerasH5  Format = "keras-h5"
+	KerasZip Format = "keras-zip"
+	ONNX     Format = "onnx"
+	// Native is xfer's own lossless snapshot encoding (internal/native),
+	// the workspace's storage, readable and writable as .xnat.
+	Native Format = "xfer-native"
+)
+
+// ErrFormat reports a file that is none of the known formats.
+var ErrFormat = errors.New("formats: unknown model format")
+
+// hdf5Magic is the HDF5 format signature (HDF5 File Format Specification,
+// section II.A "Format Signature").
+var hdf5Magic = []byte("\x89HDF\r\n\x1a\n")
+
+// nativeMagic starts an internal/native encoding.
+var nativeMagic = []byte("XFERNAT1")
+
+// zipMagic starts a zip local file header (APPNOTE.TXT 4.3.7).
+var zipMagic = []byte("PK\x03\x04")
+
+// Options tune Read and Write.
+type Options struct {
+	// ConfigPath names a Keras model config JSON for a weights-only .h5.
+	ConfigPath string
+	// Opset is the ONNX opset to write (13..21); 0 means the default, 17.
+	Opset int
+}
+
+// Detect tells the format of the file at path by its content.
+func Detect(path string) (Format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("formats: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, len(hdf5Magic))
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("formats: %s: %w", path, err)
+	}
+	head = head[:n]
+	switch {
+	case bytes.Equal(head, nativeMagic):
+		return Native, nil
+	case bytes.Equal(head, hdf5Magic):
+		return KerasH5, nil
+	case bytes.HasPrefix(head, zipMagic):
+		st, err := f.Stat()
+		if err != nil {
+			return "", fmt.Errorf("formats: %w", err)
+		}
+		zr, err := zip.NewReader(f, st.Size())
+		if err != nil {
+			return "", fmt.Errorf("%w: %s: a zip file, but unreadable: %v", ErrFormat, path, err)
+		}
+		for _, zf := range zr.File {
+			if zf.Name == "config.json" {
+				return KerasZip, nil
+			}
+		}
+		return "", fmt.Errorf("%w: %s: a zip file without config.json, so not a Keras .keras model", ErrFormat, path)
+	case n == 0:
+		return "", fmt.Errorf("%w: %s is empty", ErrFormat, path)
+	}
+	return ONNX, nil
+}
+
+// Read reads the model at path, whatever its format.
+func Read(path string, opts Options) (*model.Model, error) {
+	f, err := Detect(path)
+	if err != nil {
+		return nil, err
+	}
+	var m *model.Model
+	switch f {
+	case Native:
+		m, err = readNative(path)
+	case KerasH5, KerasZip:
+		m, err = readKeras(path, opts.ConfigPath)
+	default:
+		m, err = readONNX(path)
+		if err != nil && !strings.EqualFold(filepath.Ext(path), ".onnx") {
+			err = fmt.Errorf("%w: %s is neither Keras HDF5, a Keras 3 zip nor ONNX (reading it as ONNX: %v)", ErrFormat, path, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Writable lists the extensions Write accepts.
+func Writable() []string { return []string{".h5", ".hdf5", ".keras", ".onnx", ".xnat"} }
+
+// FormatOf returns the format Write uses for path, by extension.
+func FormatOf(path string) (Format, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".h5", ".hdf5":
+		return KerasH5, nil
+	case ".keras":
+		return KerasZip, nil
+	case ".onnx":
+		return ONNX, nil
+	case ".xnat":
+		return Native, nil
+	}
+	return "", fmt.Errorf("%w: cannot tell the format to write %s from its extension (use one of %s)", ErrFormat, path, strings.Join(Writable(), ", "))
+}
+
+// Write writes m to path in the format its extension names, atomically.
+func Write(path string, m *model.Model, opts Options) error {
+	f, err := FormatOf(path)
+	if err != nil {
+		return err
+	}
+	switch f {
+	case KerasH5:
+		return writeH5(path, m)
+	case KerasZip:
+		return writeKeras(path, m)
+	case Native:
+		return writeNative(path, m)
+	default:
+		return writeONNX(path, m, opts.Opset)
+	}
+}
+
+// maxNative bounds a native snapshot read into memory (8 GiB).
+const maxNative = 8 << 30
+
+func readNative(path string) (*model.Model, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	if st.Size() > maxNative {
+		return nil, fmt.Errorf("formats: %s: %d bytes exceeds the %d-byte limit for snapshots", path, st.Size(), int64(maxNative))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	m, err := native.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %s: %w", path, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("formats: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func writeNative(path string, m *model.Model) error {
+	b, err := native.Encode(m)
+	if err != nil {
+		return fmt.Errorf("formats: %s: %w", path, err)
+	}
+	return atomicfile.WriteBytes(path, b)
+}
