@@ -4,12 +4,15 @@
 // # What is read
 //
 // Models with IR version >= 3 whose nodes all belong to the default ONNX
-// domain, at opsets 7 to 21. The model's opset is kept as Model.Opset and the
+// domain, at opsets 7 to 21; a model at an older opset is read only when
+// every op it uses has kept its definition up to opset 7 (Softplus-1,
+// Elu-6, ...), so that it means what it says at opset 7. The model's opset is kept as Model.Opset and the
 // nodes keep that opset's semantics: nothing is rewritten (the engine
 // resolves each op to its version; exporters/onnx converts when writing).
 //
-// Initializers become params (float32; float16, bfloat16 and double are
-// converted) or consts (int64, and float scalars or shape-like inputs such as
+// xfer computes in float32: graph inputs of type float16, bfloat16 or double
+// are declared float32. Initializers become params (float32; float16,
+// bfloat16 and double are converted) or consts (int64, and float scalars or shape-like inputs such as
 // Clip's bounds). Graph inputs that name an initializer are not model inputs.
 // Constant nodes are folded into consts. Every tensor is checked before
 // anything is allocated: non-negative dims, an element count that does not

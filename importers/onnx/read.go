@@ -57,12 +57,17 @@ func Read(data []byte, name string) (*model.Model, error) {
 	if opset < 0 {
 		return nil, fmt.Errorf("%s: %w: no opset for the default ONNX domain in opset_import", where, ErrFormat)
 	}
-	if opset < MinOpset || opset > MaxOpset {
+	g := mp.GetGraph()
+	if opset < 1 || opset > MaxOpset {
 		return nil, fmt.Errorf("%s: %w: opset %d; xfer reads opsets %d to %d (convert it with onnx.version_converter)", where, ErrUnsupported, opset, MinOpset, MaxOpset)
 	}
-	g := mp.GetGraph()
 	if g == nil {
 		return nil, fmt.Errorf("%s: %w: model has no graph", where, ErrFormat)
+	}
+	if opset < MinOpset {
+		if err := legacyOK(g, opset); err != nil {
+			return nil, fmt.Errorf("%s: %w: opset %d; xfer reads opsets %d to %d, and older models only when each op they use is unchanged up to opset %d: %v (convert it with onnx.version_converter)", where, ErrUnsupported, opset, MinOpset, MaxOpset, MinOpset, err)
+		}
 	}
 	props := map[string]string{}
 	for _, p := range mp.GetMetadataProps() {
@@ -84,6 +89,36 @@ func Read(data []byte, name string) (*model.Model, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return m, nil
+}
+
+// sinceAt7 is, for each op xfer supports, the version of its definition in
+// force at opset 7 (onnx.defs.get_schema(op, max_inclusive_version=7)
+// .since_version, onnx 1.12). A model at an older opset whose ops all have
+// sinceAt7 <= its opset means the same as at opset 7, so it is read as is,
+// keeping its own opset.
+var sinceAt7 = map[string]int64{
+	"Gemm": 7, "MatMul": 1, "Add": 7, "Sub": 7, "Mul": 7, "Div": 7, "Relu": 6, "LeakyRelu": 6,
+	"PRelu": 7, "Elu": 6, "Selu": 6, "Sigmoid": 6, "HardSigmoid": 6, "Tanh": 6, "Softmax": 1,
+	"LogSoftmax": 1, "Softplus": 1, "Softsign": 1, "Clip": 6, "Exp": 6, "Log": 6, "Sqrt": 6,
+	"Neg": 6, "Flatten": 1, "Reshape": 5, "Transpose": 1, "Squeeze": 1, "Unsqueeze": 1,
+	"Concat": 4, "Identity": 1, "Dropout": 7, "BatchNormalization": 7, "Conv": 1, "MaxPool": 1,
+	"AveragePool": 7, "GlobalAveragePool": 1, "GlobalMaxPool": 1, "Pad": 2, "Constant": 1,
+	"Shape": 1, "Gather": 1, "Cast": 6, "ReduceMean": 1, "Sum": 6, "Abs": 6, "Max": 6,
+	"Min": 6, "Mean": 6, "Pow": 7,
+}
+
+// legacyOK checks that every op of a pre-7 graph has its opset-7 meaning.
+func legacyOK(g *pb.GraphProto, opset int64) error {
+	for _, n := range g.GetNode() {
+		v, ok := sinceAt7[n.GetOpType()]
+		if !ok {
+			return fmt.Errorf("op %s (node %q) is not known to be unchanged", n.GetOpType(), n.GetName())
+		}
+		if v > opset {
+			return fmt.Errorf("op %s (node %q) changed at opset %d", n.GetOpType(), n.GetName(), v)
+		}
+	}
+	return nil
 }
 
 // reader holds the state of one import.
@@ -172,12 +207,14 @@ func (r *reader) value(vi *pb.ValueInfoProto) (*model.Value, error) {
 	}
 	v := &model.Value{Name: name}
 	switch tt.GetElemType() {
-	case dtFloat:
+	case dtFloat, dtDouble, dtFloat16, dtBFloat16:
+		// xfer computes in float32: other float inputs are read as float32,
+		// as their initializers are.
 		v.DType = model.Float32
 	case dtInt64:
 		v.DType = model.Int64
 	default:
-		return nil, fmt.Errorf("%s: graph input %q: %w: element type %s (xfer takes float and int64 inputs)", r.where, name, ErrUnsupported, dtypeName(tt.GetElemType()))
+		return nil, fmt.Errorf("%s: graph input %q: %w: element type %s (xfer takes float, float16, bfloat16 and double inputs as float32, and int64 inputs)", r.where, name, ErrUnsupported, dtypeName(tt.GetElemType()))
 	}
 	if tt.GetShape() == nil {
 		return nil, fmt.Errorf("%s: graph input %q: %w: no shape (xfer needs the rank of every input)", r.where, name, ErrUnsupported)
