@@ -183,7 +183,7 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 			}
 			st.in[i] = s.vals[id]
 		}
-		if err := st.run(st); err != nil {
+		if err := runStep(st); err != nil {
 			return nil, fmt.Errorf("engine: layer %q: node %q (%s): %w", st.layer, st.node.Name, st.node.Op, err)
 		}
 		for i, id := range st.outs {
@@ -254,4 +254,16 @@ func (s *Session) inputNames() string {
 		names[i] = fmt.Sprintf("%q", in.name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// runStep runs one kernel. A kernel panic (an engine bug on an input the
+// checks did not foresee) becomes an error naming the node rather than
+// crashing the caller.
+func runStep(st *step) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error (please report): %v", r)
+		}
+	}()
+	return st.run(st)
 }

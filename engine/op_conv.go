@@ -52,10 +52,13 @@ func convKernel(s *step) error {
 	mg := m / group
 	rows := cg * kSize // rows of the im2col matrix
 	direct := kSize == 1 && allOnes(g.stride) && !slices.ContainsFunc(g.padB, nonZero) && !slices.ContainsFunc(g.padE, nonZero)
-	if !direct && cap(s.scratch) < rows*outSize {
-		s.scratch = make([]float32, rows*outSize)
+	var col []float32
+	if !direct {
+		if cap(s.scratch) < rows*outSize {
+			s.scratch = make([]float32, rows*outSize)
+		}
+		col = s.scratch[:rows*outSize]
 	}
-	col := s.scratch[:rows*outSize]
 	for img := range n {
 		for gi := range group {
 			xg := x.F32[(img*c+gi*cg)*inSize : (img*c+(gi+1)*cg)*inSize]
