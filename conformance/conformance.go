@@ -144,63 +144,101 @@ func RunCase(dir string) error {
 	if err != nil {
 		return fail(StagePlan, err)
 	}
-	sets, _ := filepath.Glob(filepath.Join(dir, "test_data_set_*"))
-	if len(sets) == 0 {
-		return fail(StageData, errors.New("no test_data_set_* folder"))
+	sets, err := DataSets(dir, m)
+	if err != nil {
+		return fail(StageData, err)
 	}
-	sort.Strings(sets)
 	for _, set := range sets {
-		ins, err := readTensors(set, "input")
+		got, err := s.Run(set.Inputs)
 		if err != nil {
-			return fail(StageData, err)
+			return fail(StageRun, fmt.Errorf("%s: %w", set.Name, err))
 		}
-		wants, err := readTensors(set, "output")
-		if err != nil {
-			return fail(StageData, err)
-		}
-		if len(ins) != len(m.Inputs) {
-			return fail(StageData, fmt.Errorf("%s: %d input files for %d graph inputs", filepath.Base(set), len(ins), len(m.Inputs)))
-		}
-		feed := map[string]*model.Tensor{}
-		for i, v := range m.Inputs {
-			if ins[i].err != nil {
-				return fail(StageData, fmt.Errorf("%s: input %d: %w", filepath.Base(set), i, ins[i].err))
-			}
-			feed[v.Name] = ins[i].t
-		}
-		got, err := s.Run(feed)
-		if err != nil {
-			return fail(StageRun, fmt.Errorf("%s: %w", filepath.Base(set), err))
-		}
-		if len(wants) != len(m.Outputs) {
-			return fail(StageCompare, fmt.Errorf("%s: %d outputs; want %d", filepath.Base(set), len(m.Outputs), len(wants)))
+		if len(set.Outputs) != len(m.Outputs) {
+			return fail(StageCompare, fmt.Errorf("%s: %d outputs; want %d", set.Name, len(m.Outputs), len(set.Outputs)))
 		}
 		for i, o := range m.Outputs {
-			if err := Compare(got[o], wants[i]); err != nil {
-				return fail(StageCompare, fmt.Errorf("%s: output %d %q: %w", filepath.Base(set), i, o, err))
+			if err := Compare(got[o], set.Outputs[i]); err != nil {
+				return fail(StageCompare, fmt.Errorf("%s: output %d %q: %w", set.Name, i, o, err))
 			}
 		}
 	}
 	return nil
 }
 
-// ref is a reference tensor: its ONNX element type and, when xfer can hold
+// DataSet is one test_data_set_* folder: inputs keyed by the model's graph
+// input names (input_i.pb is the i-th graph input that is not an
+// initializer) and the reference outputs in graph output order.
+type DataSet struct {
+	Name    string
+	Inputs  map[string]*model.Tensor
+	Outputs []Ref
+}
+
+// DataSets reads the data sets of the node test in dir for model m.
+func DataSets(dir string, m *model.Model) ([]DataSet, error) {
+	sets, _ := filepath.Glob(filepath.Join(dir, "test_data_set_*"))
+	if len(sets) == 0 {
+		return nil, errors.New("no test_data_set_* folder")
+	}
+	sort.Strings(sets)
+	var out []DataSet
+	for _, set := range sets {
+		ds := DataSet{Name: filepath.Base(set), Inputs: map[string]*model.Tensor{}}
+		ins, err := readTensors(set, "input")
+		if err != nil {
+			return nil, err
+		}
+		if len(ins) != len(m.Inputs) {
+			return nil, fmt.Errorf("%s: %d input files for %d graph inputs", ds.Name, len(ins), len(m.Inputs))
+		}
+		for i, v := range m.Inputs {
+			if ins[i].err != nil {
+				return nil, fmt.Errorf("%s: input %d: %w", ds.Name, i, ins[i].err)
+			}
+			ds.Inputs[v.Name] = ins[i].t
+		}
+		if ds.Outputs, err = readTensors(set, "output"); err != nil {
+			return nil, err
+		}
+		out = append(out, ds)
+	}
+	return out, nil
+}
+
+// Expected reads a list of test names, one per line ('#' comments, text
+// after a tab ignored).
+func Expected(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: %w", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		name, _, _ := strings.Cut(line, "\t")
+		if name = strings.TrimSpace(name); name != "" && !strings.HasPrefix(name, "#") {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// Ref is a reference tensor: its ONNX element type and, when xfer can hold
 // it, its contents.
-type ref struct {
+type Ref struct {
 	dtype int32
 	t     *model.Tensor
 	err   error
 }
 
 // readTensors reads <prefix>_0.pb, <prefix>_1.pb, ... in numeric order.
-func readTensors(set, prefix string) ([]ref, error) {
+func readTensors(set, prefix string) ([]Ref, error) {
 	files, _ := filepath.Glob(filepath.Join(set, prefix+"_*.pb"))
 	idx := func(p string) int {
 		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), prefix+"_"), ".pb"))
 		return n
 	}
 	slices.SortFunc(files, func(a, b string) int { return idx(a) - idx(b) })
-	var out []ref
+	var out []Ref
 	for _, p := range files {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -210,7 +248,7 @@ func readTensors(set, prefix string) ([]ref, error) {
 		if err := proto.Unmarshal(data, &tp); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
-		r := ref{dtype: tp.GetDataType()}
+		r := Ref{dtype: tp.GetDataType()}
 		// Outputs must be FLOAT or INT64, the element types xfer holds;
 		// inputs may also be FLOAT16, DOUBLE or BFLOAT16, which the
 		// importer declares float32 (xfer computes in float32).
@@ -227,7 +265,7 @@ func readTensors(set, prefix string) ([]ref, error) {
 
 // Compare checks got against a reference: presence, shape, element type,
 // then values within ATol + RTol*|want|.
-func Compare(got *model.Tensor, want ref) error {
+func Compare(got *model.Tensor, want Ref) error {
 	if got == nil {
 		return errors.New("missing")
 	}

@@ -153,18 +153,11 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 		for k, d := range t.Shape {
 			shape[k] = int64(d)
 		}
-		var err error
-		switch t.DType {
-		case model.Float32:
-			ins[i], err = ortgo.NewTensor(ortgo.NewShape(shape...), t.F32)
-		case model.Int64:
-			ins[i], err = ortgo.NewTensor(ortgo.NewShape(shape...), t.I64)
-		default:
-			err = fmt.Errorf("dtype %v", t.DType)
-		}
+		v, err := newTensor(shape, t)
 		if err != nil {
 			return nil, fmt.Errorf("ort: %s: input %q: %w", s.path, info.Name, err)
 		}
+		ins[i] = v
 	}
 	outs := make([]ortgo.Value, len(s.outputs))
 	if err := s.s.Run(ins, outs); err != nil {
@@ -185,12 +178,53 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 			t = &model.Tensor{Name: info.Name, DType: model.Float32, Shape: intShape(v.GetShape()), F32: slices.Clone(v.GetData())}
 		case *ortgo.Tensor[int64]:
 			t = &model.Tensor{Name: info.Name, DType: model.Int64, Shape: intShape(v.GetShape()), I64: slices.Clone(v.GetData())}
+		case *ortgo.Scalar[float32]:
+			t = &model.Tensor{Name: info.Name, DType: model.Float32, Shape: []int{}, F32: []float32{v.GetData()}}
+		case *ortgo.Scalar[int64]:
+			t = &model.Tensor{Name: info.Name, DType: model.Int64, Shape: []int{}, I64: []int64{v.GetData()}}
 		default:
 			return nil, fmt.Errorf("ort: %s: output %q has type %T; xfer reads float32 and int64 tensors", s.path, info.Name, outs[i])
 		}
 		res[info.Name] = t
 	}
 	return res, nil
+}
+
+// newTensor copies t into an ONNX Runtime tensor. It returns a nil
+// interface (not a typed nil) on error.
+func newTensor(shape []int64, t *model.Tensor) (ortgo.Value, error) {
+	if len(shape) == 0 { // onnxruntime_go refuses rank-0 tensors; scalars have their own type
+		switch {
+		case t.DType == model.Float32 && len(t.F32) == 1:
+			v, err := ortgo.NewScalar(t.F32[0])
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
+		case t.DType == model.Int64 && len(t.I64) == 1:
+			v, err := ortgo.NewScalar(t.I64[0])
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
+		}
+		return nil, fmt.Errorf("scalar of dtype %v without exactly one value", t.DType)
+	}
+	switch t.DType {
+	case model.Float32:
+		v, err := ortgo.NewTensor(ortgo.NewShape(shape...), t.F32)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	case model.Int64:
+		v, err := ortgo.NewTensor(ortgo.NewShape(shape...), t.I64)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("dtype %v", t.DType)
 }
 
 func intShape(s ortgo.Shape) []int {

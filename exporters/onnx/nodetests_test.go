@@ -1,0 +1,68 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/xferml/xfer/conformance"
+	importer "github.com/xferml/xfer/importers/onnx"
+	"github.com/xferml/xfer/internal/ort"
+)
+
+// TestExportNodeTests re-exports every ONNX node test xfer passes
+// (conformance/testdata/node_tests_expected.txt) at opsets 13, 17 and 21 and
+// runs the export through ONNX Runtime against ONNX's reference outputs:
+// the exporter's opset conversion is checked by the reference runtime on the
+// format's own test data.
+func TestExportNodeTests(t *testing.T) {
+	needORT(t)
+	if _, err := os.Stat(conformance.DefaultDir); err != nil {
+		t.Skipf("SKIP (ONNX node tests absent: apt-get install libonnx-testdata): %v", err)
+	}
+	names, err := conformance.Expected("../../conformance/testdata/node_tests_expected.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		dir := filepath.Join(conformance.DefaultDir, name)
+		m, err := importer.ReadFile(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		sets, err := conformance.DataSets(dir, m)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for _, opset := range []int{13, 17, 21} {
+			path := filepath.Join(t.TempDir(), fmt.Sprintf("%s_%d.onnx", name, opset))
+			err := WriteFile(path, m, Options{Opset: opset})
+			if opset < m.Opset && errors.Is(err, ErrUnsupported) {
+				continue // a documented refusal to write an op older than it is
+			}
+			if err != nil {
+				t.Errorf("%s: WriteFile(opset %d) error %v", name, opset, err)
+				continue
+			}
+			if opset <= checkerMaxOpset && opset == 17 {
+				written = append(written, keepForChecker(t, path))
+			}
+			for _, set := range sets {
+				got, err := ort.Run(path, set.Inputs)
+				if err != nil {
+					t.Errorf("%s: opset %d: ort.Run error %v", name, opset, err)
+					break
+				}
+				for i, o := range m.Outputs {
+					if err := conformance.Compare(got[o], set.Outputs[i]); err != nil {
+						t.Errorf("%s: opset %d: %s: output %q: ORT on the export: %v", name, opset, set.Name, o, err)
+					}
+				}
+			}
+		}
+	}
+}
