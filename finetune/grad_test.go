@@ -14,8 +14,15 @@ import (
 // finite differences of its loss, for every trainable param element.
 func gradCheck(t *testing.T, m *model.Model, loss lossKind, x []float64, y []float64, batch int) {
 	t.Helper()
+	for _, noFuse := range []bool{false, true} {
+		gradCheckOnce(t, m, loss, x, y, batch, noFuse)
+	}
+}
+
+func gradCheckOnce(t *testing.T, m *model.Model, loss lossKind, x []float64, y []float64, batch int, noFuse bool) {
+	t.Helper()
 	st := newStore(m, tensor.Float64)
-	g, err := build(m, st, buildOpts{batch: batch, training: true, loss: &loss, grads: true, rng: rand.New(rand.NewSource(1))})
+	g, err := build(m, st, buildOpts{batch: batch, training: true, loss: &loss, grads: true, rng: rand.New(rand.NewSource(1)), noFuse: noFuse})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +62,7 @@ func gradCheck(t *testing.T, m *model.Model, loss lossKind, x []float64, y []flo
 			w[j] = orig
 			num := (lp - lm) / (2 * h)
 			if d := math.Abs(num - grads[i][j]); d > 1e-5+1e-4*math.Abs(num) {
-				t.Errorf("d loss / d %s[%d] = %.8g; finite differences give %.8g", p.Name, j, grads[i][j], num)
+				t.Errorf("d loss / d %s[%d] = %.8g (fused dense %v); finite differences give %.8g", p.Name, j, grads[i][j], !noFuse, num)
 				return
 			}
 		}

@@ -47,6 +47,7 @@ type buildOpts struct {
 	loss     *lossKind  // nil: a prediction graph without loss
 	grads    bool       // differentiate the loss with respect to trainable params
 	rng      *rand.Rand // noise layers draw from it
+	noFuse   bool       // no fused Dense ops
 }
 
 // graph is a model lowered to a gorgonia expression graph for one batch size.
@@ -82,6 +83,11 @@ type lowerer struct {
 	consts map[string]*model.Tensor
 	used   map[string]*G.Node // param nodes created, by name
 	skip   string             // the head node's output when the loss reads its logits
+	// uses counts the readers of each value (node inputs and model outputs).
+	uses map[string]int
+	// needsGrad marks values that depend on a trainable param.
+	needsGrad map[string]bool
+	noFuse    bool // lower Dense layers node by node (tests compare both)
 }
 
 // build lowers m to a gorgonia graph.
@@ -90,8 +96,17 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 		return nil, fmt.Errorf("finetune: model %q has %d inputs and %d outputs; training needs one of each", m.Name, len(m.Inputs), len(m.Outputs))
 	}
 	lw := &lowerer{m: m, st: st, o: o, g: G.NewGraph(), env: map[string]*G.Node{},
-		params: map[string]*model.Param{}, consts: map[string]*model.Tensor{}, used: map[string]*G.Node{}}
+		params: map[string]*model.Param{}, consts: map[string]*model.Tensor{}, used: map[string]*G.Node{},
+		uses: map[string]int{}, needsGrad: map[string]bool{}, noFuse: o.noFuse}
+	for _, name := range m.Outputs {
+		lw.uses[name]++
+	}
 	for _, l := range m.Layers {
+		for _, n := range l.Nodes {
+			for _, in := range n.Inputs {
+				lw.uses[in]++
+			}
+		}
 		for _, p := range l.Params {
 			lw.params[p.Name] = p
 		}
@@ -269,14 +284,23 @@ func (lw *lowerer) layer(l *model.Layer, head *model.Node) error {
 			return fmt.Errorf("finetune: layer %q: %w", l.Name, err)
 		}
 		lw.env[l.Outputs[0]] = y
+		lw.needsGrad[l.Outputs[0]] = lw.needsGrad[l.Inputs[0]]
 		return nil
 	}
-	for _, n := range l.Nodes {
+	for i := 0; i < len(l.Nodes); i++ {
+		n := l.Nodes[i]
 		if n == head {
 			continue
 		}
-		if err := lw.node(l, n); err != nil {
+		k, err := lw.fuseDense(l, i, head)
+		if err == nil && k == 0 {
+			err = lw.node(l, n)
+		}
+		if err != nil {
 			return fmt.Errorf("finetune: layer %q (%s) node %q (%s): %w", l.Name, l.Kind, n.Name, n.Op, err)
+		}
+		if k > 0 {
+			i += k - 1
 		}
 	}
 	return nil
@@ -438,6 +462,11 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		return err
 	}
 	lw.env[n.Outputs[0]] = y
+	for _, in := range n.Inputs {
+		if p, ok := lw.params[in]; (ok && p.Trainable) || lw.needsGrad[in] {
+			lw.needsGrad[n.Outputs[0]] = true
+		}
+	}
 	return nil
 }
 
