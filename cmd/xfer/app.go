@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/xferml/xfer/surgery"
+	"github.com/xferml/xfer/workspace"
 )
 
 // Exit statuses (../../shared/CLI.md "Conventions").
@@ -56,8 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return e.run(ctx)
 }
 
-func (e *env) run(ctx context.Context) int {
-	app := newApp(e)
+func (e *env) run(ctx context.Context) int { return e.runApp(ctx, newApp(e)) }
+
+func (e *env) runApp(ctx context.Context, app *cli.App) int {
 	err := app.RunContext(ctx, interspersed(app, e.args))
 	if err == nil {
 		return exitOK
@@ -71,11 +73,12 @@ func (e *env) run(ctx context.Context) int {
 }
 
 // exitCode maps an error to an exit status: usage errors (ours, urfave/cli's
-// flag parsing, surgery's bad arguments) are 2, everything a command's run
+// flag parsing, surgery's bad arguments, no workspace) are 2, everything a command's run
 // function returns otherwise is 1.
 func exitCode(err error) int {
 	var u *usageError
-	if errors.As(err, &u) || errors.Is(err, surgery.ErrUsage) {
+	// Running a workspace command before `xfer import` is a usage mistake.
+	if errors.As(err, &u) || errors.Is(err, surgery.ErrUsage) || errors.Is(err, workspace.ErrNoWorkspace) {
 		return exitUsage
 	}
 	var r *runtimeError
