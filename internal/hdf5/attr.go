@@ -123,7 +123,7 @@ type attrFacts struct {
 // held.
 func (f *File) withAttr(path, name string, fn func(a C.hid_t, af attrFacts, where string) error) error {
 	lockHDF5()
-	defer mu.Unlock()
+	defer unlockHDF5()
 	obj, err := f.open(path)
 	if err != nil {
 		return err

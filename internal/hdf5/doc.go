@@ -15,6 +15,13 @@
 // strings are read into C memory that libhdf5 allocates and this package
 // reclaims (H5Dvlen_reclaim).
 //
-// libhdf5 (Debian's serial build) is not thread-safe: every call into it holds
-// the package mutex lock, so Files may be used from several goroutines.
+// Every call into libhdf5 holds the package mutex and runs pinned to one OS
+// thread (libhdf5's error-stack settings are per thread), so Files may be
+// used from several goroutines.
+//
+// Limitation: libhdf5 1.10 (Debian bookworm) can crash the process (SIGSEGV)
+// on some maliciously or randomly corrupted object headers of an otherwise
+// well-formed file; h5py, and so Keras, share this. Truncated files and
+// non-HDF5 data are detected and refused. Reading untrusted files in a
+// separate process is the only complete defence.
 package hdf5

@@ -119,6 +119,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -139,11 +140,19 @@ var (
 // thread-safe). Writers in this package must hold it too.
 var mu sync.Mutex
 
-var silence sync.Once
-
+// lockHDF5 takes mu and pins the goroutine to its OS thread for the calls
+// that follow: libhdf5's error-stack settings are per thread in Debian's
+// thread-safe build, so automatic error printing is switched off on the
+// thread that will make the calls. unlockHDF5 undoes both.
 func lockHDF5() {
 	mu.Lock()
-	silence.Do(func() { C.xfer_silence() })
+	runtime.LockOSThread()
+	C.xfer_silence()
+}
+
+func unlockHDF5() {
+	runtime.UnlockOSThread()
+	mu.Unlock()
 }
 
 // maxElements bounds the number of elements of one dataset (2^31, 8 GiB of
@@ -168,7 +177,7 @@ func Open(path string) (*File, error) {
 	cs := C.CString(path)
 	defer C.free(unsafe.Pointer(cs))
 	lockHDF5()
-	defer mu.Unlock()
+	defer unlockHDF5()
 	id := C.H5Fopen(cs, C.H5F_ACC_RDONLY, C.H5P_DEFAULT)
 	if id < 0 {
 		return nil, fmt.Errorf("%w: %s: libhdf5 cannot open it (truncated or damaged?)", ErrFormat, path)
@@ -185,7 +194,7 @@ func OpenBytes(data []byte, name string) (*File, error) {
 	buf := C.CBytes(data)
 	defer C.free(buf)
 	lockHDF5()
-	defer mu.Unlock()
+	defer unlockHDF5()
 	id := C.xfer_open_image(buf, C.size_t(len(data)))
 	if id < 0 {
 		return nil, fmt.Errorf("%w: %s: libhdf5 cannot open it (not HDF5, truncated or damaged?)", ErrFormat, name)
@@ -202,7 +211,7 @@ func (f *File) Close() error {
 		return nil
 	}
 	lockHDF5()
-	defer mu.Unlock()
+	defer unlockHDF5()
 	r := C.H5Fclose(f.id)
 	f.id = -1
 	if r < 0 {
@@ -280,7 +289,7 @@ const (
 // ErrNotFound when there is none.
 func (f *File) Kind(path string) (Kind, error) {
 	lockHDF5()
-	defer mu.Unlock()
+	defer unlockHDF5()
 	id, err := f.open(path)
 	if err != nil {
 		return Other, err
@@ -305,7 +314,7 @@ func (f *File) Exists(path string) bool {
 // name (HDF5 name order).
 func (f *File) Members(path string) ([]string, error) {
 	lockHDF5()
-	defer mu.Unlock()
+	defer unlockHDF5()
 	id, err := f.open(path)
 	if err != nil {
 		return nil, err
@@ -337,7 +346,7 @@ func (f *File) Members(path string) ([]string, error) {
 // element count the file's stored bytes cannot hold.
 func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 	lockHDF5()
-	defer mu.Unlock()
+	defer unlockHDF5()
 	id, err := f.open(path)
 	if err != nil {
 		return nil, nil, err
