@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/xferml/xfer/internal/atomicfile"
@@ -269,7 +270,31 @@ func attrProtos(attrs map[string]model.Attr) ([]*pb.AttributeProto, error) {
 		default:
 			return nil, fmt.Errorf("attribute %q: unknown kind %d", k, a.Kind)
 		}
+		keepZero(ap)
 		out = append(out, ap)
 	}
 	return out, nil
+}
+
+// keepZero writes a zero i, f or s explicitly. gonnx's types are proto3, which
+// omits zero scalars, but onnx.proto is proto2 and ONNX's C++ shape inference
+// tests has_i(): an omitted axis=0 or keepdims=0 reads as absent and takes
+// the op's default. The field goes in as an unknown field, which the
+// deterministic marshaller copies verbatim.
+func keepZero(ap *pb.AttributeProto) {
+	var b []byte
+	switch {
+	case ap.Type == pb.AttributeProto_INT && ap.I == 0:
+		b = protowire.AppendTag(b, 3, protowire.VarintType) // AttributeProto.i = 3
+		b = protowire.AppendVarint(b, 0)
+	case ap.Type == pb.AttributeProto_FLOAT && math.Float32bits(ap.F) == 0:
+		b = protowire.AppendTag(b, 2, protowire.Fixed32Type) // AttributeProto.f = 2
+		b = protowire.AppendFixed32(b, 0)
+	case ap.Type == pb.AttributeProto_STRING && len(ap.S) == 0:
+		b = protowire.AppendTag(b, 4, protowire.BytesType) // AttributeProto.s = 4
+		b = protowire.AppendBytes(b, nil)
+	default:
+		return
+	}
+	ap.ProtoReflect().SetUnknown(b)
 }
