@@ -127,6 +127,7 @@ func newApp(e *env) *cli.App {
 			newVerifyCmd(e, nil),
 			newLogCmd(e, nil),
 			newUndoCmd(e, nil),
+			newDemoCmd(e, nil),
 		},
 	}
 	for _, c := range app.Commands {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -52,7 +53,7 @@ func runLog(_ context.Context, o *logOptions) error {
 		if before == "" {
 			before = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\txfer %s %s\n", en.Seq, en.Time, before, native.ShortDigest(en.After), en.Op, en.Args)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", en.Seq, en.Time, before, native.ShortDigest(en.After), strings.TrimSpace("xfer "+en.Op+" "+en.Args))
 	}
 	return tw.Flush()
 }
@@ -88,6 +89,6 @@ func runUndo(_ context.Context, o *undoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.e.stdout, "undid #%d xfer %s %s; now %s (%s)\n", en.Seq, en.Op, en.Args, native.ShortDigest(en.Before), summary(m))
+	fmt.Fprintf(o.e.stdout, "undid #%d %s; now %s (%s)\n", en.Seq, strings.TrimSpace("xfer "+en.Op+" "+en.Args), native.ShortDigest(en.Before), summary(m))
 	return nil
 }

@@ -228,3 +228,39 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("xfer bogus: exit %d, stderr %q; want 2 and one line", code, stderr)
 	}
 }
+
+func TestParseDemo(t *testing.T) {
+	got, code, stderr := parseOnly(t, newDemoCmd, "--out", "d", "--json", "--seeds", "0-9", "--epochs-scale", "0.1", "--hidden-init", "lecun_normal", "--data-dir", "/x")
+	if code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	o := got.opts
+	if o.Out != "d" || !got.json || len(o.Seeds) != 10 || o.Seeds[9] != 9 || o.EpochsScale != 0.1 || o.HiddenInit != "lecun_normal" || o.Data.DataDir != "/x" {
+		t.Errorf("demo options = %+v", o)
+	}
+	got, _, _ = parseOnly(t, newDemoCmd, "--seed", "7")
+	if got.opts.Seed != 7 || got.opts.Seeds != nil || got.opts.EpochsScale != 1 {
+		t.Errorf("demo --seed 7 = %+v", got.opts)
+	}
+	for _, args := range [][]string{
+		{"--seed", "1", "--seeds", "0-3"},
+		{"--seeds", "5-1"},
+		{"--seeds", "a,b"},
+		{"--seeds", "0-5000"},
+		{"--epochs-scale", "0"},
+		{"extra"},
+	} {
+		if _, code, _ := parseOnly(t, newDemoCmd, args...); code != 2 {
+			t.Errorf("demo %v: exit %d; want 2", args, code)
+		}
+	}
+}
+
+func TestParseSeeds(t *testing.T) {
+	tests := map[string][]int64{"0-3": {0, 1, 2, 3}, "1,2,5": {1, 2, 5}, "7": {7}, "-1": {-1}}
+	for in, want := range tests {
+		if got, err := parseSeeds(in); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("parseSeeds(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}

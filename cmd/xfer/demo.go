@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/demo"
+)
+
+type demoOptions struct {
+	e    *env
+	opts demo.Options
+	json bool
+}
+
+// maxSeeds bounds --seeds: each seed trains two models for 20 epochs.
+const maxSeeds = 1000
+
+func newDemoCmd(e *env, runF func(context.Context, *demoOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runDemo
+	}
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "the book's chapter-11 experiment: model A, model B, model B on A on Fashion-MNIST",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Usage: "`DIR` for model_A.h5, model_B_on_A.h5, model_B_on_A.onnx and curves.png"},
+			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed `S` of the run (default 42, the notebook's)"},
+			&cli.StringFlag{Name: "seeds", Usage: "run B and B on A once per seed: a range `A-B` or a list 1,2,5"},
+			&cli.Float64Flag{Name: "epochs-scale", Value: 1, Usage: "multiply every epoch count by `F` (quick runs: 0.1)"},
+			&cli.StringFlag{Name: "hidden-init", Usage: "kernel initializer of the hidden layers (default glorot_uniform as the notebook; SELU calls for lecun_normal)"},
+			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` holding Fashion-MNIST's IDX files"},
+		},
+		Action: action(func(c *cli.Context) (*demoOptions, error) {
+			if c.NArg() != 0 {
+				return nil, usagef("demo: unexpected argument %q", c.Args().First())
+			}
+			o := &demoOptions{e: e, json: c.Bool("json"), opts: demo.Options{
+				Out: c.String("out"), Seed: c.Int64("seed"), EpochsScale: c.Float64("epochs-scale"),
+				HiddenInit: c.String("hidden-init"), JSON: c.Bool("json"), Data: dataset.Options{DataDir: c.String("data-dir")},
+			}}
+			if c.IsSet("seed") && c.IsSet("seeds") {
+				return nil, usagef("demo: give --seed or --seeds, not both")
+			}
+			if c.IsSet("seeds") {
+				seeds, err := parseSeeds(c.String("seeds"))
+				if err != nil {
+					return nil, err
+				}
+				o.opts.Seeds = seeds
+			}
+			if f := o.opts.EpochsScale; !(f > 0 && f <= 100) {
+				return nil, usagef("demo: --epochs-scale must be in (0, 100], got %g", f)
+			}
+			return o, nil
+		}, runF),
+	}
+}
+
+// parseSeeds reads "0-9" or "1,2,5".
+func parseSeeds(s string) ([]int64, error) {
+	bad := func() error { return usagef("demo: --seeds %q: want a range like 0-9 or a list like 1,2,5", s) }
+	if lo, hi, ok := strings.Cut(s, "-"); ok && lo != "" {
+		a, err1 := strconv.ParseInt(lo, 10, 64)
+		b, err2 := strconv.ParseInt(hi, 10, 64)
+		if err1 != nil || err2 != nil || b < a {
+			return nil, bad()
+		}
+		if b-a >= maxSeeds {
+			return nil, usagef("demo: --seeds %q is %d seeds; at most %d", s, b-a+1, maxSeeds)
+		}
+		var seeds []int64
+		for v := a; v <= b; v++ {
+			seeds = append(seeds, v)
+		}
+		return seeds, nil
+	}
+	var seeds []int64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, bad()
+		}
+		seeds = append(seeds, v)
+	}
+	if len(seeds) > maxSeeds {
+		return nil, usagef("demo: --seeds lists %d seeds; at most %d", len(seeds), maxSeeds)
+	}
+	return seeds, nil
+}
+
+func runDemo(ctx context.Context, o *demoOptions) error {
+	if o.opts.Out != "" {
+		if err := os.MkdirAll(o.opts.Out, 0o755); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	o.opts.Progress = o.e.stderr
+	if f, ok := o.e.stderr.(*os.File); ok {
+		o.opts.Live = term.IsTerminal(int(f.Fd()))
+	}
+	res, err := demo.Run(ctx, o.opts)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(o.e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	res.WriteTable(o.e.stdout)
+	return nil
+}
