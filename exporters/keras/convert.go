@@ -20,7 +20,7 @@ const convertible = "Dense (Gemm, or MatMul with an optional Add, then an option
 // by hand) by recognising its nodes.
 func fromNodes(l *model.Layer, shapes map[string]*model.Value, opset int) (*kLayer, error) {
 	if len(l.Nodes) == 0 {
-		return nil, fmt.Errorf("keras: layer %q (%s) has no Keras config and no nodes; cannot write it as a Keras layer", l.Name, l.Kind)
+		return nil, fmt.Errorf("%w: layer %q (%s) has no Keras config and no nodes", ErrUnsupported, l.Name, l.Kind)
 	}
 	c := &nodeConv{l: l, shapes: shapes, opset: opset}
 	var k *kLayer
@@ -40,8 +40,8 @@ func fromNodes(l *model.Layer, shapes map[string]*model.Value, opset int) (*kLay
 	case mergeOps[first.Op] != "" || first.Op == "Concat":
 		k, err = c.merge()
 	case channelsFirst[first.Op]:
-		err = fmt.Errorf("keras: layer %q: ONNX %s works on channels-first (NCHW) data and Keras layers are channels-last: "+
-			"it cannot be written as a Keras layer without transposes; export the model to ONNX instead, or wrap the op in Transposes (as xfer's Keras layers do)", l.Name, first.Op)
+		err = c.errorf("ONNX %s works on channels-first (NCHW) data and Keras layers are channels-last: "+
+			"it cannot be written as a Keras layer without transposes; export the model to ONNX instead, or wrap the op in Transposes as xfer's Keras layers do", first.Op)
 	default:
 		k, err = c.activationLayer()
 	}
@@ -74,8 +74,9 @@ type nodeConv struct {
 	used   map[string]bool // params and consts consumed
 }
 
+// errorf reports a layer that cannot be converted; it wraps ErrUnsupported.
 func (c *nodeConv) errorf(format string, a ...any) error {
-	return fmt.Errorf("keras: layer %q: "+format+" (convertible layers without a Keras config: "+convertible+")", append([]any{c.l.Name}, a...)...)
+	return fmt.Errorf("%w: layer %q: "+format+" (convertible layers without a Keras config: "+convertible+")", append([]any{ErrUnsupported, c.l.Name}, a...)...)
 }
 
 func (c *nodeConv) hasOp(op string) bool {

@@ -1,12 +1,17 @@
 package keras
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/xferml/xfer/model"
 )
+
+// ErrUnsupported reports a layer that has no Keras equivalent this package
+// can write (for errors.Is).
+var ErrUnsupported = errors.New("keras: unsupported")
 
 // kLayer is one Keras layer ready to be written in either dialect.
 type kLayer struct {
@@ -252,7 +257,7 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 		for _, p := range l.Params {
 			roles = append(roles, p.Role)
 		}
-		return nil, fmt.Errorf("keras: layer %q (%s): weights %v do not fit Keras's %s weights %v", l.Name, l.Kind, roles, l.Kind, order)
+		return nil, fmt.Errorf("%w: layer %q (%s): weights %v do not fit Keras's %s weights %v", ErrUnsupported, l.Name, l.Kind, roles, l.Kind, order)
 	}
 	return ws, nil
 }
