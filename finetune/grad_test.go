@@ -22,7 +22,8 @@ func gradCheck(t *testing.T, m *model.Model, loss lossKind, x []float64, y []flo
 func gradCheckOnce(t *testing.T, m *model.Model, loss lossKind, x []float64, y []float64, batch int, noFuse bool) {
 	t.Helper()
 	st := newStore(m, tensor.Float64)
-	g, err := build(m, st, buildOpts{batch: batch, training: true, loss: &loss, grads: true, rng: rand.New(rand.NewSource(1)), noFuse: noFuse})
+	rng := rand.New(rand.NewSource(1))
+	g, err := build(m, st, buildOpts{batch: batch, training: true, loss: &loss, grads: true, rng: rng, noFuse: noFuse})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,11 +31,13 @@ func gradCheckOnce(t *testing.T, m *model.Model, loss lossKind, x []float64, y [
 	copy(g.ybuf.([]float64), y)
 	run := func() float64 {
 		defer g.vm.Reset()
+		rng.Seed(1) // the same noise at every evaluation
 		if err := g.vm.RunAll(); err != nil {
 			t.Fatal(err)
 		}
 		return g.loss.loss
 	}
+	rng.Seed(1)
 	if err := g.vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +110,35 @@ func TestGradients(t *testing.T) {
 			}
 			m := mlp(t, 9, []int{2, 3}, []int{4, units}, []string{"selu", tt.head})
 			gradCheck(t, m, tt.k, x, tt.y, batch)
+		})
+	}
+}
+
+// TestGradientsLayers checks the gradients through the other layer kinds,
+// in training mode (batch statistics, noise drawn from a reseeded rng).
+func TestGradientsLayers(t *testing.T) {
+	const batch = 6
+	sce := lossKind{name: LossSparseCategoricalCrossentropy, logits: true}
+	rng := rand.New(rand.NewSource(4))
+	x := randVec(rng, batch*6)
+	y := []float64{0, 1, 2, 2, 1, 0}
+	tests := []struct {
+		name   string
+		stages []stage
+	}{
+		{"batchnorm", []stage{denseStage("d0", 5, "linear"), bnStage("bn"), denseStage("d1", 3, "softmax")}},
+		{"prelu", []stage{denseStage("d0", 5, "linear"), preluStage("p"), denseStage("d1", 3, "softmax")}},
+		{"gemm transB", []stage{gemmStage("g0", 5), gemmStage("g1", 3)}},
+		{"dropout", []stage{denseStage("d0", 5, "tanh"), dropoutStage("drop", "Dropout", 0.4), denseStage("d1", 3, "softmax")}},
+		{"alpha dropout", []stage{denseStage("d0", 5, "selu"), dropoutStage("drop", "AlphaDropout", 0.3), denseStage("d1", 3, "softmax")}},
+		{"gaussian noise", []stage{denseStage("d0", 5, "elu"), dropoutStage("noise", "GaussianNoise", 0.5), denseStage("d1", 3, "softmax")}},
+		{"gaussian dropout", []stage{denseStage("d0", 5, "elu"), dropoutStage("noise", "GaussianDropout", 0.3), denseStage("d1", 3, "softmax")}},
+		{"rrelu", []stage{denseStage("d0", 5, "linear"), rreluStage("rr"), denseStage("d1", 3, "softmax")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := seqModel(t, 11, []int{6}, tt.stages...)
+			gradCheck(t, m, sce, x, y, batch)
 		})
 	}
 }

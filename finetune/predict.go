@@ -1,0 +1,52 @@
+package finetune
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+
+	"github.com/xferml/xfer/model"
+)
+
+// Predict runs m in inference mode on x (batch first) through the same
+// gorgonia lowering training uses, and returns the model's output. It exists
+// to check the lowering against the engine; the engine is faster.
+func Predict(m *model.Model, x *model.Tensor) (*model.Tensor, error) {
+	if x == nil || x.DType != model.Float32 || len(x.Shape) < 1 {
+		return nil, fmt.Errorf("finetune: predict: input must be a float32 tensor with a batch dim")
+	}
+	n := x.Shape[0]
+	if n == 0 {
+		return nil, fmt.Errorf("finetune: predict: empty batch")
+	}
+	row := len(x.F32) / n
+	st := newStore(m, tensor.Float32)
+	graphs := map[int]*graph{}
+	var out []float32
+	var shape []int
+	for lo := 0; lo < n; lo += evalBatch {
+		b := min(evalBatch, n-lo)
+		g, ok := graphs[b]
+		if !ok {
+			var err error
+			if g, err = build(m, st, buildOpts{batch: b}); err != nil {
+				return nil, err
+			}
+			graphs[b] = g
+		}
+		xb := g.xbuf.([]float32)
+		if len(xb) != b*row {
+			return nil, fmt.Errorf("finetune: predict: input has %d values per example; model input %q takes %d", row, m.Inputs[0].Name, len(xb)/b)
+		}
+		copy(xb, x.F32[lo*row:(lo+b)*row])
+		if err := g.vm.RunAll(); err != nil {
+			g.vm.Reset()
+			return nil, fmt.Errorf("finetune: predict: %w", err)
+		}
+		v := g.out.Value().Data().([]float32)
+		out = append(out, v...)
+		shape = append([]int{n}, g.out.Shape()[1:]...)
+		g.vm.Reset()
+	}
+	return &model.Tensor{DType: model.Float32, Shape: shape, F32: out}, nil
+}
