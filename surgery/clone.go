@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"slices"
 
 	"github.com/xferml/xfer/initializers"
 	"github.com/xferml/xfer/model"
@@ -14,7 +15,7 @@ import (
 // BatchNormalization's gamma_initializer "ones", beta_initializer "zeros",
 // moving_mean_initializer "zeros", moving_variance_initializer "ones";
 // Dense/Conv bias_initializer "zeros"; PReLU alpha_initializer "zeros".
-var roleDefaults = map[string]string{
+var roleDefaults = map[string]string{ // role -> Keras initializer name
 	"gamma":           "ones",
 	"beta":            "zeros",
 	"moving_mean":     "zeros",
@@ -26,10 +27,12 @@ var roleDefaults = map[string]string{
 // Clone returns a deep copy of m sharing no memory with it. With reinit,
 // every param is drawn anew from its own initializer with rng, as Keras's
 // clone_model does (BatchNormalization statistics go back to mean 0,
-// variance 1). A param without a recorded initializer uses Keras's default
-// for its role (bias zeros, gamma ones, ..., a 2-D kernel glorot_uniform);
-// one whose initializer Keras does not define (a custom function) is an
-// error naming the layer and the initializer, wrapping initializers.ErrUnknown.
+// variance 1). A param without a recorded initializer (ONNX-origin models)
+// uses Keras's default for its role: zeros for bias, ones for gamma, ...,
+// glorot_uniform for kernels, with the fans of the equivalent Keras layer
+// (see defaultInit). A param whose initializer Keras does not define (a
+// custom function) is an error naming the layer and the initializer,
+// wrapping initializers.ErrUnknown.
 func Clone(m *model.Model, reinit bool, rng *rand.Rand) (*model.Model, error) {
 	c := m.Clone()
 	if !reinit {
@@ -40,21 +43,14 @@ func Clone(m *model.Model, reinit bool, rng *rand.Rand) (*model.Model, error) {
 	}
 	for _, l := range c.Layers {
 		for _, p := range l.Params {
-			init := p.Init
+			init, shape := p.Init, p.Shape
 			if init == nil {
-				name, ok := roleDefaults[p.Role]
-				switch {
-				case ok:
-				case p.Role == "kernel" && len(p.Shape) == 2:
-					// Keras's Dense default; glorot's fan_avg is the same for
-					// [in, out] and PyTorch's [out, in].
-					name = "glorot_uniform"
-				default:
-					return nil, fmt.Errorf("surgery: clone: layer %q: param %q (role %q, shape %v) records no initializer; cannot draw it anew", l.Name, p.Name, p.Role, p.Shape)
+				var reason string
+				if init, shape, reason = defaultInit(l, p); reason != "" {
+					return nil, fmt.Errorf("surgery: clone: layer %q: param %q (role %q, shape %v) records no initializer and %s; cannot draw it anew", l.Name, p.Name, p.Role, p.Shape, reason)
 				}
-				init = &model.Initializer{Name: name}
 			}
-			data, err := initializers.Draw(init, p.Shape, rng)
+			data, err := initializers.Draw(init, shape, rng)
 			if err != nil {
 				if errors.Is(err, initializers.ErrUnknown) {
 					return nil, fmt.Errorf("surgery: clone: layer %q: param %q: initializer %q is not a Keras initializer (a custom function?); clone without --reinit, or set the weights yourself: %w", l.Name, p.Name, init.Name, err)
@@ -65,4 +61,30 @@ func Clone(m *model.Model, reinit bool, rng *rand.Rand) (*model.Model, error) {
 		}
 	}
 	return c, nil
+}
+
+// defaultInit picks Keras's default initializer for a param that records
+// none, and the shape whose Keras fans match it. Draws are independent, so
+// only the fans matter, not the order of the values: an ONNX Conv weight
+// [out, in, k...] (OIHW) is drawn as the Keras kernel [k..., in, out] of the
+// same size. A 2-D kernel ([in, out] or PyTorch's [out, in]) uses
+// glorot_uniform's fan_avg, the same either way.
+func defaultInit(l *model.Layer, p *model.Param) (*model.Initializer, []int, string) {
+	if name, ok := roleDefaults[p.Role]; ok {
+		return &model.Initializer{Name: name}, p.Shape, ""
+	}
+	if p.Role != "kernel" {
+		return nil, nil, "its role has no Keras default"
+	}
+	glorot := &model.Initializer{Name: "glorot_uniform"} // Keras's Dense and Conv default
+	if len(p.Shape) == 2 {
+		return glorot, p.Shape, ""
+	}
+	for _, n := range l.Nodes {
+		if n.Op == "Conv" && len(n.Inputs) > 1 && n.Inputs[1] == p.Name && len(p.Shape) >= 3 {
+			shape := append(slices.Clone(p.Shape[2:]), p.Shape[1], p.Shape[0])
+			return glorot, shape, ""
+		}
+	}
+	return nil, nil, "its layout is not one Conv reads directly"
 }

@@ -116,7 +116,7 @@ func onnxConv(rng *rand.Rand, name, in string, k, cin, cout int, useBias bool) *
 // transB=1, with Gemm's alpha and beta.
 func gemmLayer(rng *rand.Rand, name, in string, inF, out int, useBias bool, alpha, beta float32) *model.Layer {
 	l := &model.Layer{Name: name, Kind: "Gemm", Inputs: []string{in}, Outputs: []string{name + ":0"}, Trainable: true}
-	w := param(name, "weight", []int{out, inF}, randVec(rng, out*inF, -0.5, 0.5), false)
+	w := param(name, "kernel", []int{out, inF}, randVec(rng, out*inF, -0.5, 0.5), false)
 	l.Params = []*model.Param{w}
 	ins := []string{in, w.Name}
 	if useBias {

@@ -65,7 +65,7 @@ func foldCases(t *testing.T) []foldCase {
 		if len(g.Nodes[0].Inputs) > 2 {
 			_, b = m.Param(g.Nodes[0].Inputs[2])
 		}
-		y := refDense(x, g.Param("weight"), b, true, alpha, beta)
+		y := refDense(x, g.Param("kernel"), b, true, alpha, beta)
 		if bn := m.Layer("bn"); bn != nil {
 			y = refBN(y, bn, 1, 1e-5)
 		}

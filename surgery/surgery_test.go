@@ -460,3 +460,56 @@ func TestWalkFindsSharing(t *testing.T) {
 		t.Errorf("walk found %d shared addresses between a model and its Clone; want 0", n)
 	}
 }
+
+// TestCloneReinitNoInitializer: params of ONNX-origin layers record no
+// initializer; reinit uses Keras's defaults with Keras's fans.
+func TestCloneReinitNoInitializer(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	conv := onnxConv(rng, "conv", "x", 3, 8, 16, true) // weight OIHW [16 8 3 3]
+	bn := bnLayer(rng, "bn", conv.Outputs[0], 16, 4, false, 1e-5, false)
+	fc := gemmLayer(rng, "fc", "y", 30, 20, true, 1, 1)
+	fc.Inputs, fc.Nodes[0].Inputs[0] = []string{"y"}, "y"
+	m := seqModel("onnx", []int{-1, 8, 6, 6}, conv, bn)
+	m.Inputs = append(m.Inputs, &model.Value{Name: "y", DType: model.Float32, Shape: []int{-1, 30}})
+	m.Layers = append(m.Layers, fc)
+	m.Outputs = append(m.Outputs, fc.Outputs[0])
+	got, err := Clone(m, true, rand.New(rand.NewSource(9)))
+	if err != nil {
+		t.Fatalf("Clone(reinit) = %v", err)
+	}
+	tests := []struct {
+		layer, role string
+		limit       float64 // glorot_uniform: sqrt(6/(fan_in+fan_out))
+		constant    float32
+	}{
+		// Keras Conv2D kernel [3 3 8 16]: fan_in 72, fan_out 144.
+		{"conv", "kernel", math.Sqrt(6.0 / (72 + 144)), 0},
+		{"conv", "bias", 0, 0},
+		// Dense [30 20] / PyTorch [20 30]: fan_in + fan_out = 50.
+		{"fc", "kernel", math.Sqrt(6.0 / 50), 0},
+		{"bn", "gamma", 0, 1},
+		{"bn", "moving_variance", 0, 1},
+		{"bn", "moving_mean", 0, 0},
+	}
+	for _, tt := range tests {
+		p := got.Layer(tt.layer).Param(tt.role)
+		if tt.limit == 0 {
+			if slices.ContainsFunc(p.Data, func(v float32) bool { return v != tt.constant }) {
+				t.Errorf("Clone(reinit) %s = %v; want all %v", p.Name, p.Data[:3], tt.constant)
+			}
+			continue
+		}
+		hi := 0.0
+		var ss float64
+		for _, v := range p.Data {
+			hi = math.Max(hi, math.Abs(float64(v)))
+			ss += float64(v) * float64(v)
+		}
+		variance := ss / float64(len(p.Data))
+		// >= 600 draws: the mean square of a uniform sample is within 15%
+		// of limit^2/3 with overwhelming probability.
+		if hi > tt.limit || math.Abs(variance/(tt.limit*tt.limit/3)-1) > 0.15 {
+			t.Errorf("Clone(reinit) %s: max |w| %g, variance %g; want <= %g, ~%g", p.Name, hi, variance, tt.limit, tt.limit*tt.limit/3)
+		}
+	}
+}
