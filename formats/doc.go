@@ -3,9 +3,11 @@
 //
 //	HDF5 signature "\x89HDF\r\n\x1a\n"          Keras legacy .h5   importers/keras
 //	zip "PK\x03\x04" holding config.json        Keras 3 .keras     importers/keras
-//	"XFERNAT1"                                  xfer snapshot     internal/native
+//	"XFERNAT1"                                  xfer snapshot      internal/native
 //	anything else                               ONNX protobuf      importers/onnx
 //
 // Writing is chosen by the destination's extension: .h5 and .hdf5 (Keras
-// legacy HDF5), .keras (Keras 3 zip), .onnx. Every writer is atomic.
+// legacy HDF5), .keras (Keras 3 zip), .onnx, and .xnat (xfer's own snapshot,
+// the workspace's storage, for pipelines between xfer commands). Every
+// writer is atomic.
 package formats

@@ -206,3 +206,18 @@ func FuzzDecodePB(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeNPY(b *testing.B) {
+	// A batch of 256 Fashion-MNIST images, 28x28 float32.
+	t := &model.Tensor{DType: model.Float32, Shape: []int{256, 28, 28}, F32: make([]float32, 256*28*28)}
+	data, err := EncodeNPY(t)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := DecodeNPY(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
