@@ -64,7 +64,7 @@ func Marshal(m *model.Model, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(mp)
+	data, err := marshalDeterministic(mp)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: model %q: %w", m.Name, err)
 	}
@@ -297,4 +297,10 @@ func keepZero(ap *pb.AttributeProto) {
 		return
 	}
 	ap.ProtoReflect().SetUnknown(b)
+}
+
+// marshalDeterministic encodes any message of the ONNX schema
+// deterministically.
+func marshalDeterministic(m proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
 }

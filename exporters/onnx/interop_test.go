@@ -1,0 +1,231 @@
+package onnx
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	kerasexp "github.com/xferml/xfer/exporters/keras"
+	"github.com/xferml/xfer/importers/keras"
+	importer "github.com/xferml/xfer/importers/onnx"
+	"github.com/xferml/xfer/internal/ort"
+	"github.com/xferml/xfer/internal/tensorio"
+	"github.com/xferml/xfer/model"
+)
+
+// interopDir finds ../shared/interop beside the repository root by walking up
+// from the test's directory, or skips loudly.
+func interopDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, "shared", "interop")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("SKIP (shared/interop not found beside the repository: Keras peer fixtures absent, .h5 -> .onnx NOT checked against Keras)")
+		}
+		dir = parent
+	}
+}
+
+// interopCase is one Keras-written model with its input and Keras's (or the
+// fixture's documented numpy) predictions.
+type interopCase struct {
+	name string
+	path string
+	x, y *model.Tensor
+}
+
+// readDat reads a whitespace-separated .dat file of rows x cols floats.
+func readDat(path string, shape []int) (*model.Tensor, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var vals []float32
+	for _, f := range strings.Fields(string(data)) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		vals = append(vals, float32(v))
+	}
+	if model.NumElements(shape) != len(vals) {
+		return nil, fmt.Errorf("%s: %d values for shape %v", path, len(vals), shape)
+	}
+	return &model.Tensor{DType: model.Float32, Shape: shape, F32: vals}, nil
+}
+
+func interopCases(t *testing.T) []interopCase {
+	root := interopDir(t)
+	var cases []interopCase
+	var shared struct {
+		Fixtures []struct {
+			Name, Dir, Model, Inputs, Predictions string
+			InputShape                            []int `json:"input_shape"`
+			Rows                                  int
+			OutputCols                            int `json:"output_cols"`
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(root, "keras", "manifest.json")); err == nil {
+		if err := json.Unmarshal(data, &shared); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range shared.Fixtures {
+		dir := filepath.Join(root, "keras", f.Dir)
+		x, err := readDat(filepath.Join(dir, f.Inputs), append([]int{f.Rows}, f.InputShape...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := readDat(filepath.Join(dir, f.Predictions), []int{f.Rows, f.OutputCols})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, interopCase{name: "keras/" + f.Name, path: filepath.Join(dir, f.Model), x: x, y: y})
+	}
+	var k3 struct {
+		Models []struct{ Name string }
+	}
+	if data, err := os.ReadFile(filepath.Join(root, "keras3", "manifest.json")); err == nil {
+		if err := json.Unmarshal(data, &k3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range k3.Models {
+		dir := filepath.Join(root, "keras3")
+		x, err := tensorio.ReadFile(filepath.Join(dir, m.Name+"_input.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := tensorio.ReadFile(filepath.Join(dir, m.Name+"_pred.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ext := range []string{".h5", ".keras"} {
+			cases = append(cases, interopCase{name: "keras3/" + m.Name + ext, path: filepath.Join(dir, m.Name+ext), x: x, y: y})
+		}
+	}
+	if len(cases) == 0 {
+		t.Skip("SKIP (no Keras fixtures found in shared/interop)")
+	}
+	return cases
+}
+
+// TestKerasToONNX exports every Keras peer fixture to ONNX, runs the export
+// through ONNX Runtime and compares with Keras's predictions (absolute 1e-5,
+// the fixtures' suggested float32 tolerance), then checks that
+// .onnx -> xfer -> .h5 -> xfer -> .onnx keeps the graph, the flags and the
+// numbers.
+func TestKerasToONNX(t *testing.T) {
+	needORT(t)
+	for _, tc := range interopCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := keras.ReadFile(tc.path, keras.Options{})
+			if err != nil {
+				t.Fatalf("keras.ReadFile(%s) error %v", tc.path, err)
+			}
+			if len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+				t.Skipf("SKIP: %d inputs, %d outputs; the fixtures have one of each", len(m.Inputs), len(m.Outputs))
+			}
+			in := map[string]*model.Tensor{m.Inputs[0].Name: tc.x}
+			path := exportAndCompare(t, m, 17, in)
+			got, err := ort.Run(path, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y := got[m.Outputs[0]]
+			want := &model.Tensor{DType: model.Float32, Shape: y.Shape, F32: tc.y.F32}
+			if model.NumElements(y.Shape) != len(tc.y.F32) {
+				t.Fatalf("ORT output shape %v; want %d values like %v", y.Shape, len(tc.y.F32), tc.y.Shape)
+			}
+			closeAbs(t, "ORT(export) vs Keras", y, want, 1e-5)
+
+			// .onnx -> xfer -> .h5 -> xfer -> .onnx
+			back, err := importer.ReadFile(path)
+			if err != nil {
+				t.Fatalf("onnx ReadFile(%s) error %v", path, err)
+			}
+			if fmt.Sprint(layerSummary(back)) != fmt.Sprint(layerSummary(m)) {
+				t.Errorf(".h5 -> .onnx -> xfer changed the layers:\n%v\nwant\n%v", layerSummary(back), layerSummary(m))
+			}
+			h5 := filepath.Join(t.TempDir(), "back.h5")
+			if err := kerasexp.WriteH5(h5, back); err != nil {
+				t.Fatalf("keras WriteH5 error %v", err)
+			}
+			again, err := keras.ReadFile(h5, keras.Options{})
+			if err != nil {
+				t.Fatalf("keras.ReadFile(%s) error %v", h5, err)
+			}
+			path2 := exportAndCompare(t, again, 17, in)
+			got2, err := ort.Run(path2, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeAbs(t, "ORT(.onnx->.h5->.onnx) vs ORT(.onnx)", got2[again.Outputs[0]], y, 0)
+			if a, b := layerSummary(back), mustRead(t, path2); fmt.Sprint(a) != fmt.Sprint(layerSummary(b)) {
+				t.Errorf(".onnx -> .h5 -> .onnx changed the layers:\n%v\nwant\n%v", layerSummary(b), a)
+			}
+			g1, g2 := graphBytes(t, path), graphBytes(t, path2)
+			if !bytes.Equal(g1, g2) {
+				t.Errorf(".onnx -> .h5 -> .onnx changed the ONNX graph (%d bytes vs %d)", len(g2), len(g1))
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) *model.Model {
+	t.Helper()
+	m, err := importer.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// graphBytes returns the deterministic encoding of the file's graph (nodes,
+// initializers, inputs, outputs), leaving out the metadata that records
+// where the model came from.
+func graphBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	m := mustRead(t, path)
+	m.Meta, m.History = nil, nil
+	mp, err := Build(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp.MetadataProps = nil
+	b, err := marshalDeterministic(mp.Graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// closeAbs requires |got-want| <= tol element-wise (and equal element counts).
+func closeAbs(t *testing.T, what string, got, want *model.Tensor, tol float64) {
+	t.Helper()
+	if got == nil || len(got.F32) != len(want.F32) {
+		t.Fatalf("%s: got %v; want %d values", what, got, len(want.F32))
+	}
+	bad := 0
+	for i := range want.F32 {
+		d := float64(got.F32[i]) - float64(want.F32[i])
+		if d > tol || -d > tol || d != d {
+			if bad++; bad <= 5 {
+				t.Errorf("%s: [%d] = %g; want %g (tolerance %g)", what, i, got.F32[i], want.F32[i], tol)
+			}
+		}
+	}
+}
