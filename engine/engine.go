@@ -76,6 +76,7 @@ func New(m *model.Model) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: model %q: %w", m.Name, err)
 	}
+	initThreads()
 	opset := m.Opset
 	if opset == 0 {
 		opset = model.DefaultOpset

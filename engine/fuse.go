@@ -187,11 +187,27 @@ func fusedDenseKernel(s *step) error {
 	shape := append(slices.Clone(x.Shape[:r-1]), f.n)
 	y := setF32(s.out[0], shape)
 	rows := numel(x.Shape[:r-1])
-	sgemm(false, f.transB, rows, f.n, f.k, f.alpha, x.F32, f.k, w.F32, w.Shape[1], 0, y, f.n)
+	ldw := w.Shape[1]
+	// Each block of rows: product, bias, activation, while it is in cache.
+	block := func(lo, hi int) {
+		yb := y[lo*f.n : hi*f.n]
+		sgemm(false, f.transB, hi-lo, f.n, f.k, f.alpha, x.F32[lo*f.k:], f.k, w.F32, ldw, 0, yb, f.n)
+		f.finish(yb)
+	}
+	if p := parts(rows*f.n*f.k, rows); p > 1 {
+		parallel(rows, p, block)
+		return nil
+	}
+	block(0, rows)
+	return nil
+}
+
+// finish adds the bias to each row of y and applies the activation.
+func (f *fusedDense) finish(y []float32) {
 	if f.bias != nil {
 		b := f.bias[:f.n]
-		for i := range rows {
-			row := y[i*f.n : (i+1)*f.n]
+		for i := 0; i+f.n <= len(y); i += f.n {
+			row := y[i : i+f.n]
 			for j := range row {
 				row[j] += b[j]
 			}
@@ -200,5 +216,4 @@ func fusedDenseKernel(s *step) error {
 	if f.act != nil {
 		f.act(y, y)
 	}
-	return nil
 }

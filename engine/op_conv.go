@@ -68,7 +68,7 @@ func convKernel(s *step) error {
 				b = col
 			}
 			yg := y[(img*m+gi*mg)*outSize : (img*m+(gi+1)*mg)*outSize]
-			sgemm(false, false, mg, outSize, rows, 1, w.F32[gi*mg*rows:], rows, b, outSize, 0, yg, outSize)
+			gemm(false, false, mg, outSize, rows, 1, w.F32[gi*mg*rows:], rows, b, outSize, 0, yg, outSize)
 		}
 		if bias != nil {
 			for j := range m {

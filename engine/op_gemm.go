@@ -60,7 +60,7 @@ func gemmKernel(s *step) error {
 		}
 		cb = 1
 	}
-	sgemm(tA, tB, m, n, k, alpha, a.F32, a.Shape[1], b.F32, b.Shape[1], cb, y, n)
+	gemm(tA, tB, m, n, k, alpha, a.F32, a.Shape[1], b.F32, b.Shape[1], cb, y, n)
 	return nil
 }
 
@@ -138,7 +138,7 @@ func matMul(out, a, b *model.Tensor) error {
 	y := setF32(out, shape)
 	if len(bs) == 2 && !aVec {
 		// [..., M, K] x [K, N]: one product with all leading dims as rows.
-		sgemm(false, false, numel(as[:len(as)-1]), n, k, 1, a.F32, k, b.F32, n, 0, y, n)
+		gemm(false, false, numel(as[:len(as)-1]), n, k, 1, a.F32, k, b.F32, n, 0, y, n)
 		return nil
 	}
 	// Walk the broadcast batch dims; offsets are in matrices.
@@ -146,7 +146,7 @@ func matMul(out, a, b *model.Tensor) error {
 	p.each(func(offs []int, cnt int, inner []int) {
 		for i := range cnt {
 			o, ao, bo := offs[0]+i*inner[0], offs[1]+i*inner[1], offs[2]+i*inner[2]
-			sgemm(false, false, m, n, k, 1, a.F32[ao*m*k:], k, b.F32[bo*k*n:], n, 0, y[o*m*n:], n)
+			gemm(false, false, m, n, k, 1, a.F32[ao*m*k:], k, b.F32[bo*k*n:], n, 0, y[o*m*n:], n)
 		}
 	})
 	return nil
