@@ -69,9 +69,32 @@ func actForward[T floats](k actKind, x, y []T) {
 		for i, v := range x {
 			y[i] = T(math.Exp(float64(v)))
 		}
-	case "Scale":
+	case "Affine":
 		for i, v := range x {
-			y[i] = T(a) * v
+			y[i] = T(a)*v + T(b)
+		}
+	case "HardSwish":
+		for i, v := range x {
+			y[i] = v * min(max(v/6+0.5, 0), 1)
+		}
+	case "Erf":
+		for i, v := range x {
+			y[i] = T(math.Erf(float64(v)))
+		}
+	case "ThresholdedRelu":
+		for i, v := range x {
+			if v <= T(a) {
+				v = 0
+			}
+			y[i] = v
+		}
+	case "Abs":
+		for i, v := range x {
+			y[i] = T(math.Abs(float64(v)))
+		}
+	case "Clip":
+		for i, v := range x {
+			y[i] = min(max(v, T(a)), T(b))
 		}
 	case "Identity":
 		copy(y, x)
@@ -143,9 +166,52 @@ func actBackward[T floats](k actKind, x, y, g, dx []T) {
 		for i := range x {
 			dx[i] = g[i] * y[i]
 		}
-	case "Scale":
+	case "Affine":
 		for i := range x {
 			dx[i] = g[i] * a
+		}
+	case "HardSwish":
+		for i, v := range x {
+			switch {
+			case v < -3:
+				dx[i] = 0
+			case v > 3:
+				dx[i] = g[i]
+			default:
+				dx[i] = g[i] * (v/3 + 0.5)
+			}
+		}
+	case "Erf":
+		for i, v := range x {
+			dx[i] = g[i] * T(2/math.SqrtPi*math.Exp(-float64(v)*float64(v)))
+		}
+	case "ThresholdedRelu":
+		for i, v := range x {
+			if v > a {
+				dx[i] = g[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	case "Abs":
+		for i, v := range x {
+			switch {
+			case v > 0:
+				dx[i] = g[i]
+			case v < 0:
+				dx[i] = -g[i]
+			default:
+				dx[i] = 0
+			}
+		}
+	case "Clip":
+		// As tf.clip_by_value: the gradient passes inside [min, max] inclusive.
+		for i, v := range x {
+			if v >= a && v <= b {
+				dx[i] = g[i]
+			} else {
+				dx[i] = 0
+			}
 		}
 	case "Identity":
 		copy(dx, g)

@@ -82,7 +82,8 @@ func randVec(rng *rand.Rand, n int) []float64 {
 
 func TestGradients(t *testing.T) {
 	const batch, in = 5, 6
-	acts := []string{"relu", "sigmoid", "tanh", "selu", "elu", "softplus", "softsign", "hard_sigmoid", "exponential", "swish", "linear", "log_softmax", "softmax"}
+	acts := []string{"relu", "sigmoid", "tanh", "selu", "elu", "softplus", "softsign", "hard_sigmoid", "exponential", "swish", "linear", "log_softmax", "softmax",
+		"gelu", "relu6", "leaky_relu", "mish", "log_sigmoid", "hard_swish", "keras3.hard_sigmoid"}
 	rng := rand.New(rand.NewSource(3))
 	x := randVec(rng, batch*in)
 	for _, act := range acts {
@@ -133,6 +134,7 @@ func TestGradientsLayers(t *testing.T) {
 		{"alpha dropout", []stage{denseStage("d0", 5, "selu"), dropoutStage("drop", "AlphaDropout", 0.3), denseStage("d1", 3, "softmax")}},
 		{"gaussian noise", []stage{denseStage("d0", 5, "elu"), dropoutStage("noise", "GaussianNoise", 0.5), denseStage("d1", 3, "softmax")}},
 		{"gaussian dropout", []stage{denseStage("d0", 5, "elu"), dropoutStage("noise", "GaussianDropout", 0.3), denseStage("d1", 3, "softmax")}},
+		{"keras relu", []stage{denseStage("d0", 5, "linear"), reluStage("r"), denseStage("d1", 3, "softmax")}},
 		{"rrelu", []stage{denseStage("d0", 5, "linear"), rreluStage("rr"), denseStage("d1", 3, "softmax")}},
 	}
 	for _, tt := range tests {

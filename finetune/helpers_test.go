@@ -163,3 +163,15 @@ func rreluStage(name string) stage {
 		return l, inF
 	}
 }
+
+// reluStage is a Keras ReLU layer with every option set.
+func reluStage(name string) stage {
+	return func(t testing.TB, rng *rand.Rand, prev string, inF int) (*model.Layer, int) {
+		six := float32(1.5)
+		l, err := layers.ReLU(layers.ReLUSpec{Common: layers.Common{Name: name, Inputs: []string{prev}, Trainable: true}, MaxValue: &six, NegativeSlope: 0.1, Threshold: 0.2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, inF
+	}
+}

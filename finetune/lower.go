@@ -3,6 +3,7 @@ package finetune
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand"
 	"slices"
 	"sort"
@@ -65,9 +66,9 @@ type graph struct {
 }
 
 // supportedOps lists the ONNX ops finetune lowers, for error messages.
-var supportedOps = []string{"Add", "BatchNormalization", "Div", "Dropout", "Elu", "Exp", "Flatten", "Gemm",
-	"HardSigmoid", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "Mul", "PRelu", "Relu", "Reshape", "Selu",
-	"Sigmoid", "Softmax", "Softplus", "Softsign", "Sub", "Tanh", "Transpose"}
+var supportedOps = []string{"Abs", "Add", "BatchNormalization", "Clip", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "Gemm",
+	"HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Relu", "Reshape", "Selu",
+	"Sigmoid", "Softmax", "Softplus", "Softsign", "Sub", "Tanh", "ThresholdedRelu", "Transpose"}
 
 // noiseLayers are the Keras layer kinds that are random in training only.
 var noiseLayers = map[string]bool{"Dropout": true, "AlphaDropout": true, "GaussianNoise": true, "GaussianDropout": true, "RReLU": true}
@@ -366,6 +367,12 @@ var activationOps = map[string]func(n *model.Node) actKind{
 	"Softplus": func(*model.Node) actKind { return actKind{name: "Softplus"} },
 	"Softsign": func(*model.Node) actKind { return actKind{name: "Softsign"} },
 	"Exp":      func(*model.Node) actKind { return actKind{name: "Exp"} },
+	// ONNX HardSwish: x * max(0, min(1, x/6 + 1/2)).
+	"HardSwish":       func(*model.Node) actKind { return actKind{name: "HardSwish"} },
+	"Erf":             func(*model.Node) actKind { return actKind{name: "Erf"} },
+	"ThresholdedRelu": func(n *model.Node) actKind { return actKind{name: "ThresholdedRelu", alpha: float64(n.AttrFloat("alpha", 1))} },
+	"Abs":             func(*model.Node) actKind { return actKind{name: "Abs"} },
+	"Neg":             func(*model.Node) actKind { return actKind{name: "Affine", alpha: -1} },
 }
 
 func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
@@ -377,8 +384,11 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		if n.Op == "Reshape" && i == 1 {
 			continue // the shape const is read below
 		}
-		if n.Op == "Dropout" && i > 0 {
-			continue // ratio and training_mode are read below
+		if (n.Op == "Dropout" || n.Op == "Clip") && i > 0 {
+			continue // ratio, training_mode, min and max are read below
+		}
+		if c, ok := lw.consts[name]; ok && len(c.F32) == 1 && len(n.Inputs) == 2 {
+			continue // a scalar operand of Add/Sub/Mul/Div, read below
 		}
 		v, err := lw.value(name)
 		if err != nil {
@@ -386,8 +396,9 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		}
 		ins[i] = v
 	}
-	if len(ins) == 0 || ins[0] == nil {
-		return fmt.Errorf("no first input")
+	binary := n.Op == "Add" || n.Op == "Sub" || n.Op == "Mul" || n.Op == "Div"
+	if len(ins) == 0 || (ins[0] == nil && !binary) || (binary && len(ins) != 2) {
+		return fmt.Errorf("missing inputs")
 	}
 	x := ins[0]
 	var y *G.Node
@@ -414,7 +425,7 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		y, err = matMul(x, ins[1])
 	case op == "Gemm":
 		y, err = lw.gemm(n, ins)
-	case op == "Add" || op == "Sub" || op == "Mul" || op == "Div":
+	case binary:
 		y, err = lw.binary(n, ins)
 	case op == "Flatten":
 		s := x.Shape()
@@ -451,6 +462,21 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 			}
 			y, err = noise(noiseKind{name: "Dropout", rate: rate}, x, lw.o.rng)
 		}
+	case op == "Clip":
+		lo, hi := math.Inf(-1), math.Inf(1)
+		if lw.m.Opset > 0 && lw.m.Opset < 11 {
+			lo, hi = float64(n.AttrFloat("min", float32(lo))), float64(n.AttrFloat("max", float32(hi)))
+		}
+		for i, dst := range []*float64{&lo, &hi} {
+			if len(n.Inputs) > i+1 && n.Inputs[i+1] != "" {
+				v, ok := lw.constFloat(n.Inputs[i+1])
+				if !ok {
+					return fmt.Errorf("bound %q is not a float const", n.Inputs[i+1])
+				}
+				*dst = v
+			}
+		}
+		y, err = activation(actKind{name: "Clip", alpha: lo, beta: hi}, x)
 	case op == "PRelu":
 		y, err = prelu(x, ins[1])
 	case op == "BatchNormalization":
@@ -509,7 +535,7 @@ func (lw *lowerer) gemm(n *model.Node, ins []*G.Node) (*G.Node, error) {
 		return nil, err
 	}
 	if alpha := float64(n.AttrFloat("alpha", 1)); alpha != 1 {
-		if y, err = activation(actKind{name: "Scale", alpha: alpha}, y); err != nil {
+		if y, err = activation(actKind{name: "Affine", alpha: alpha}, y); err != nil {
 			return nil, err
 		}
 	}
@@ -518,7 +544,7 @@ func (lw *lowerer) gemm(n *model.Node, ins []*G.Node) (*G.Node, error) {
 	}
 	c := ins[2]
 	if beta := float64(n.AttrFloat("beta", 1)); beta != 1 {
-		if c, err = activation(actKind{name: "Scale", alpha: beta}, c); err != nil {
+		if c, err = activation(actKind{name: "Affine", alpha: beta}, c); err != nil {
 			return nil, err
 		}
 	}
@@ -548,6 +574,20 @@ func add(a, b *G.Node) (*G.Node, error) {
 
 func (lw *lowerer) binary(n *model.Node, ins []*G.Node) (*G.Node, error) {
 	a, b := ins[0], ins[1]
+	// A scalar const operand makes the op affine: y = alpha*x + beta.
+	if c, ok := lw.constFloat(n.Inputs[1]); ok && b == nil {
+		k := map[string]actKind{"Add": {alpha: 1, beta: c}, "Sub": {alpha: 1, beta: -c}, "Mul": {alpha: c}, "Div": {alpha: 1 / c}}[n.Op]
+		k.name = "Affine"
+		return activation(k, a)
+	}
+	if c, ok := lw.constFloat(n.Inputs[0]); ok && a == nil && b != nil && n.Op != "Div" {
+		k := map[string]actKind{"Add": {alpha: 1, beta: c}, "Sub": {alpha: -1, beta: c}, "Mul": {alpha: c}}[n.Op]
+		k.name = "Affine"
+		return activation(k, b)
+	}
+	if a == nil || b == nil {
+		return nil, fmt.Errorf("%s of a scalar const by a scalar const", n.Op)
+	}
 	if n.Op == "Add" {
 		return add(a, b)
 	}
@@ -560,12 +600,6 @@ func (lw *lowerer) binary(n *model.Node, ins []*G.Node) (*G.Node, error) {
 		case "Div":
 			return G.HadamardDiv(a, b)
 		}
-	}
-	if c, ok := lw.constFloat(n.Inputs[1]); ok && (n.Op == "Mul" || n.Op == "Div") {
-		if n.Op == "Div" {
-			c = 1 / c
-		}
-		return activation(actKind{name: "Scale", alpha: c}, a)
 	}
 	return nil, fmt.Errorf("%s of shapes %v and %v: only equal shapes (or a scalar const factor) are supported", n.Op, a.Shape(), b.Shape())
 }
