@@ -368,11 +368,13 @@ var activationOps = map[string]func(n *model.Node) actKind{
 	"Softsign": func(*model.Node) actKind { return actKind{name: "Softsign"} },
 	"Exp":      func(*model.Node) actKind { return actKind{name: "Exp"} },
 	// ONNX HardSwish: x * max(0, min(1, x/6 + 1/2)).
-	"HardSwish":       func(*model.Node) actKind { return actKind{name: "HardSwish"} },
-	"Erf":             func(*model.Node) actKind { return actKind{name: "Erf"} },
-	"ThresholdedRelu": func(n *model.Node) actKind { return actKind{name: "ThresholdedRelu", alpha: float64(n.AttrFloat("alpha", 1))} },
-	"Abs":             func(*model.Node) actKind { return actKind{name: "Abs"} },
-	"Neg":             func(*model.Node) actKind { return actKind{name: "Affine", alpha: -1} },
+	"HardSwish": func(*model.Node) actKind { return actKind{name: "HardSwish"} },
+	"Erf":       func(*model.Node) actKind { return actKind{name: "Erf"} },
+	"ThresholdedRelu": func(n *model.Node) actKind {
+		return actKind{name: "ThresholdedRelu", alpha: float64(n.AttrFloat("alpha", 1))}
+	},
+	"Abs": func(*model.Node) actKind { return actKind{name: "Abs"} },
+	"Neg": func(*model.Node) actKind { return actKind{name: "Affine", alpha: -1} },
 }
 
 func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
