@@ -16,7 +16,7 @@ import (
 	"github.com/xferml/xfer/workspace"
 )
 
-// Exit statuses (../../shared/CLI.md "Conventions").
+// Exit statuses (shared/CLI.md beside the repository, "Conventions").
 const (
 	exitOK      = 0
 	exitRuntime = 1

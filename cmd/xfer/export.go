@@ -42,6 +42,9 @@ func newExportCmd(e *env, runF func(context.Context, *exportOptions) error) *cli
 			if _, err := formats.FormatOf(o.out); err != nil {
 				return nil, err
 			}
+			if f, _ := formats.FormatOf(o.out); c.IsSet("opset") && f != formats.ONNX {
+				return nil, usagef("export: --opset applies to .onnx files, not %s", o.out)
+			}
 			// ONNX opsets the exporter supports (issue 3: 13 to 21).
 			if c.IsSet("opset") && (o.opset < 13 || o.opset > 21) {
 				return nil, usagef("export: --opset %d is out of range: xfer writes ONNX opsets 13 to 21", o.opset)

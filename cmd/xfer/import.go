@@ -62,5 +62,8 @@ func runImport(_ context.Context, o *importOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.e.stderr, "imported %s into %s\n", filepath.Base(o.file), ws.Dir())
+	if before != "" {
+		fmt.Fprintln(o.e.stderr, "(this replaced the workspace's model; `xfer undo` brings it back)")
+	}
 	return writeTable(o.e.stdout, m)
 }

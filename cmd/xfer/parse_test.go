@@ -123,6 +123,7 @@ func TestParseExport(t *testing.T) {
 		{[]string{"m.onnx", "--opset", "12"}, "", 0, 2},
 		{[]string{"m.onnx", "--opset", "22"}, "", 0, 2},
 		{[]string{"m.pt"}, "", 0, 2},
+		{[]string{"m.h5", "--opset", "13"}, "", 0, 2},
 		{[]string{}, "", 0, 2},
 		{[]string{"a.h5", "-o", "b.h5"}, "", 0, 2},
 	}
