@@ -1,0 +1,133 @@
+package onnx
+
+import (
+	"errors"
+	"math"
+	"math/rand"
+	"path/filepath"
+	"testing"
+
+	"github.com/xferml/xfer/engine"
+	kerasexp "github.com/xferml/xfer/exporters/keras"
+	"github.com/xferml/xfer/importers/keras"
+	"github.com/xferml/xfer/internal/ort"
+	"github.com/xferml/xfer/internal/tensorio"
+	"github.com/xferml/xfer/model"
+	"github.com/xferml/xfer/surgery"
+)
+
+// Reference input and torch's own output for the fixture (gen.py).
+const (
+	torchX = "../../fixtures/torch/x.npy"
+	torchY = "../../fixtures/torch/y.npy"
+)
+
+// maxDiff returns max |a-b| over two equal-length float tensors.
+func maxDiff(t *testing.T, what string, a, b *model.Tensor) float64 {
+	t.Helper()
+	if a == nil || b == nil || len(a.F32) != len(b.F32) {
+		t.Fatalf("%s: tensors %v and %v differ in size", what, a, b)
+	}
+	d := 0.0
+	for i := range a.F32 {
+		d = math.Max(d, math.Abs(float64(a.F32[i])-float64(b.F32[i])))
+	}
+	return d
+}
+
+// TestTorchModelAPredicts checks the imported PyTorch export against torch's
+// saved output and against ONNX Runtime on the same file.
+func TestTorchModelAPredicts(t *testing.T) {
+	m, err := ReadFile(torchModelA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := tensorio.ReadFile(torchX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tensorio.ReadFile(torchY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := engine.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1e-5: float32 results of two implementations summing in different orders.
+	if d := maxDiff(t, "engine vs torch", got, want); d > 1e-5 {
+		t.Errorf("engine prediction differs from torch's by %g; want <= 1e-5", d)
+	}
+	if err := ort.Init(); errors.Is(err, ort.ErrNotInstalled) {
+		t.Skipf("SKIP (ONNX Runtime not installed; engine vs ORT not checked): %v", err)
+	}
+	out, err := ort.Run(torchModelA, map[string]*model.Tensor{"input": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(t, "engine vs ORT", got, out["output"]); d > 1e-5 {
+		t.Errorf("engine prediction differs from ONNX Runtime's by %g; want <= 1e-5", d)
+	}
+}
+
+// TestTorchModelATransfer runs the chapter-11 surgery on the PyTorch model:
+// drop the softmax head, freeze the body, add a sigmoid head, write .h5,
+// read it back with the Keras importer, and require the same predictions.
+func TestTorchModelATransfer(t *testing.T) {
+	m, err := ReadFile(torchModelA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := surgery.DropHead(m, 1, "")
+	if err != nil {
+		t.Fatalf("DropHead: %v", err)
+	}
+	frozen, err := surgery.Freeze(body, len(body.Layers)-1)
+	if err != nil {
+		t.Fatalf("Freeze: %v", err)
+	}
+	b, err := surgery.AddHead(frozen, surgery.HeadSpec{Units: 1, Activation: "sigmoid"}, rand.New(rand.NewSource(42)))
+	if err != nil {
+		t.Fatalf("AddHead: %v", err)
+	}
+	// 275,801 = 276,158 - 408 (dense_5: 50x8+8) + 51 (new head: 50x1+1),
+	// of which only the head's 51 are trainable.
+	if total, tr, _ := b.ParamCounts(); total != 275801 || tr != 51 {
+		t.Errorf("model B ParamCounts() = %d total, %d trainable; want 275801, 51", total, tr)
+	}
+	x, err := tensorio.ReadFile(torchX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	predict := func(m *model.Model) *model.Tensor {
+		t.Helper()
+		s, err := engine.New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := s.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y
+	}
+	want := predict(b)
+	path := filepath.Join(t.TempDir(), "model_b.h5")
+	if err := kerasexp.WriteH5(path, b); err != nil {
+		t.Fatalf("keras WriteH5(model B from torch) error %v", err)
+	}
+	back, err := keras.ReadFile(path, keras.Options{})
+	if err != nil {
+		t.Fatalf("keras.ReadFile(%s) error %v", path, err)
+	}
+	if d := maxDiff(t, ".h5 round trip", predict(back), want); d > 1e-6 {
+		t.Errorf("model B after .h5 round trip predicts differently by %g; want <= 1e-6", d)
+	}
+	if total, tr, _ := back.ParamCounts(); total != 275801 || tr != 51 {
+		t.Errorf("model B from .h5 ParamCounts() = %d total, %d trainable; want 275801, 51", total, tr)
+	}
+}
