@@ -92,3 +92,35 @@ func ExampleFreeze() {
 	// total=47 trainable=8 non-trainable=39
 	// surgery: bad argument: freeze: --upto 3 is out of range: model "mlp" has 3 layers, numbered 0 to 2
 }
+
+// Fold a BatchNormalization into the bias-free Dense before it: the Dense
+// gains a bias, the BatchNormalization layer disappears, predictions stay.
+func ExampleFoldBN() {
+	dense, err := layers.Dense(layers.DenseSpec{Name: "dense", Input: "x", InFeatures: 5, Units: 3, Trainable: true})
+	if err != nil {
+		panic(err) // a fixed, valid spec
+	}
+	bn, err := layers.BatchNormalization(layers.BatchNormSpec{
+		Common: layers.Common{Name: "batch_normalization", Inputs: dense.Outputs, Trainable: true},
+		Rank:   2, Channels: 3, Epsilon: 1e-3, Momentum: 0.99, Center: true, Scale: true,
+		MovingMean: []float32{0.5, -1, 2}, MovingVariance: []float32{4, 1, 0.25},
+	})
+	if err != nil {
+		panic(err)
+	}
+	m := &model.Model{Name: "bn", Opset: model.DefaultOpset, Sequential: true,
+		Inputs: []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 5}}},
+		Layers: []*model.Layer{dense, bn}, Outputs: bn.Outputs}
+
+	folded, report, err := surgery.FoldBN(m)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(report)
+	summary(folded)
+	// Output:
+	// folded batch_normalization into dense
+	// 0 dense Dense params=18 trainable=true
+	// total=18 trainable=18 non-trainable=0
+}

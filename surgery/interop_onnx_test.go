@@ -1,6 +1,8 @@
 package surgery
 
 import (
+	"math/rand"
+
 	"testing"
 
 	"github.com/xferml/xfer/importers/onnx"
@@ -51,5 +53,34 @@ func TestFoldBNTorch(t *testing.T) {
 	}
 	if d := maxAbs(t, after, before); d > foldTolerance {
 		t.Errorf("folded vs unfolded: max abs diff %.3g; want <= %g", d, foldTolerance)
+	}
+}
+
+// TestModelBOnATorch runs the chapter's surgery on the PyTorch export of
+// model A (fixtures/torch/model_a.onnx): the counts equal Keras's for
+// model_B_on_A (7 layers, 275,801 params, 51 trainable).
+func TestModelBOnATorch(t *testing.T) {
+	m, err := onnx.ReadFile("../fixtures/torch/model_a.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DropHead(m, 1, "")
+	if err == nil {
+		b, err = AddHead(b, HeadSpec{Units: 1, Activation: "sigmoid"}, rand.New(rand.NewSource(1)))
+	}
+	if err == nil {
+		b, err = Freeze(b, 5)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, trainable, _ := b.ParamCounts()
+	if len(b.Layers) != 7 || total != 275801 || trainable != 51 {
+		t.Errorf("model_B_on_A from torch: %d layers, %d params, %d trainable; want 7, 275801, 51", len(b.Layers), total, trainable)
+	}
+	// The head reads the last SELU layer; its output is [N, 1].
+	x := &model.Tensor{DType: model.Float32, Shape: []int{2, 28, 28}, F32: make([]float32, 2*784)}
+	if y := predict(t, b, x); len(y.Shape) != 2 || y.Shape[1] != 1 {
+		t.Errorf("model_B_on_A from torch predicts shape %v; want [2 1]", y.Shape)
 	}
 }
