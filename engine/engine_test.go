@@ -183,3 +183,12 @@ func TestModelAShapes(t *testing.T) {
 		}
 	}
 }
+
+func TestSupportedOpsHaveShapeRules(t *testing.T) {
+	rules := model.SupportedOps()
+	for _, op := range SupportedOps() {
+		if !slices.Contains(rules, op) {
+			t.Errorf("engine runs %s but package model has no shape rule for it", op)
+		}
+	}
+}

@@ -99,5 +99,8 @@ func resolve(n *model.Node, opset int) (kernel, error) {
 	if k == nil {
 		return nil, fmt.Errorf("%w: op %s needs opset >= %d, model has opset %d", ErrUnsupported, n.Op, vs[0].since, opset)
 	}
+	if n.Op == "MaxPool" && len(n.Outputs) > 1 && n.Outputs[1] != "" {
+		return nil, fmt.Errorf("%w: MaxPool Indices output (only Y is implemented)", ErrUnsupported)
+	}
 	return k, nil
 }
