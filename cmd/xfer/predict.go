@@ -121,6 +121,14 @@ func readInputs(m *model.Model, args []string) (map[string]*model.Tensor, error)
 			return nil, err
 		}
 		t.Name = name
+		if t.DType == model.Int64 && m.Input(name).DType == model.Float32 {
+			// Integer arrays (labels-style data, pixel counts) feed float models.
+			t.F32 = make([]float32, len(t.I64))
+			for i, v := range t.I64 {
+				t.F32[i] = float32(v)
+			}
+			t.DType, t.I64 = model.Float32, nil
+		}
 		ins[name] = t
 	}
 	for _, n := range names {

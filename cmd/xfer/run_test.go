@@ -241,6 +241,17 @@ func TestPredictBatching(t *testing.T) {
 			t.Errorf("predict %v: exit %d; want 2", args, code)
 		}
 	}
+	// Integer input data feeds the float model as the same values.
+	xi := &model.Tensor{DType: model.Int64, Shape: []int{2, 4}, I64: []int64{1, 0, -2, 3, 0, 1, 1, -1}}
+	xf := &model.Tensor{DType: model.Float32, Shape: []int{2, 4}, F32: []float32{1, 0, -2, 3, 0, 1, 1, -1}}
+	xip, xfp := filepath.Join(dir, "xi.npy"), filepath.Join(dir, "xf.npy")
+	tensorio.WriteNPY(xip, xi)
+	tensorio.WriteNPY(xfp, xf)
+	mustXfer(t, dir, "predict", "-m", in, "--input", xip, "--output", filepath.Join(dir, "yi.npy"))
+	mustXfer(t, dir, "predict", "-m", in, "--input", xfp, "--output", filepath.Join(dir, "yf.npy"))
+	if a, b := readFile(t, filepath.Join(dir, "yi.npy")), readFile(t, filepath.Join(dir, "yf.npy")); !bytes.Equal(a, b) {
+		t.Errorf("predict on int64 input differs from the same float32 input")
+	}
 	bad := filepath.Join(dir, "bad.npy")
 	tensorio.WriteNPY(bad, &model.Tensor{DType: model.Float32, Shape: []int{2, 5}, F32: make([]float32, 10)})
 	if _, _, code := xfer(t, dir, "predict", "-m", in, "--input", bad, "--output", yp); code != 1 {
