@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
 
@@ -42,9 +43,11 @@ var reduceAxesInput = map[string]int{
 	"ReduceL1": 18, "ReduceL2": 18, "ReduceLogSum": 18, "ReduceLogSumExp": 18, "ReduceSumSquare": 18,
 }
 
-// name returns a graph-unique node name: want if free, else "<layer>/<op>[_k]".
+// name returns a graph-unique node name: want if it is free and starts with
+// "<layer>/" (so that Netron shows which layer a node belongs to), else
+// "<layer>/<op>[_k]".
 func (c *converter) name(want, op string) string {
-	if want != "" && !c.names[want] {
+	if want != "" && !c.names[want] && strings.HasPrefix(want, c.layer.Name+"/") {
 		c.names[want] = true
 		return want
 	}

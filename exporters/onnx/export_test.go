@@ -385,3 +385,32 @@ sys.exit(1 if bad else 0)`
 	}
 	return true
 }
+
+func TestExportNodeNames(t *testing.T) {
+	m, err := importer.ReadFile(torchModelA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := Build(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PyTorch names "/dense/Gemm" and "/dense_selu/Selu" both belong to layer
+	// "dense": Netron should show "dense/Gemm" and "dense/Selu".
+	want := []string{"flatten/Flatten", "dense/Gemm", "dense/Selu", "dense_1/Gemm", "dense_1/Selu"}
+	for i, w := range want {
+		if got := mp.Graph.Node[i].GetName(); got != w {
+			t.Errorf("node %d name = %q; want %q", i, got, w)
+		}
+	}
+	if got := mp.Graph.Initializer[0].GetName(); got != "dense/kernel" {
+		t.Errorf("first initializer = %q; want dense/kernel", got)
+	}
+	if mp.GetIrVersion() != 8 || mp.GetOpsetImport()[0].GetVersion() != 17 {
+		t.Errorf("IR %d opset %v; want IR 8, opset 17 (the default)", mp.GetIrVersion(), mp.GetOpsetImport())
+	}
+	in := mp.Graph.Input[0].GetType().GetTensorType().GetShape().GetDim()
+	if in[0].GetDimParam() != "N" || in[1].GetDimValue() != 28 {
+		t.Errorf("input dims = %v; want [N 28 28]", in)
+	}
+}
