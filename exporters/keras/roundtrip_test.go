@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,18 +19,26 @@ import (
 // loudly when they are absent.
 func interopDir(t testing.TB) string {
 	t.Helper()
+	dir, err := findInterop()
+	if err != nil {
+		t.Skipf("SKIPPING: %v; these tests compare against real Keras files", err)
+	}
+	return dir
+}
+
+func findInterop() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		p := filepath.Join(dir, "shared", "interop")
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
+			return p, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("SKIPPING: shared Keras fixtures (shared/interop beside the repository) not found; these tests compare against real Keras files")
+			return "", fmt.Errorf("shared Keras fixtures (shared/interop beside the repository) not found")
 		}
 		dir = parent
 	}
