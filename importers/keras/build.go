@@ -189,6 +189,9 @@ func (b *graphBuilder) trainable(e *layerEntry) bool {
 // layer builds one non-input layer reading values ins.
 func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) {
 	fn, ok := kinds[e.class]
+	if !ok && (e.class == "Sequential" || e.class == "Functional" || e.class == "Model") {
+		return nil, fmt.Errorf("%w: layer %q: a nested %s model; flatten it into one model before reading", ErrUnsupported, e.name, e.class)
+	}
 	if !ok {
 		what := "layer class"
 		if e.module != "" && !strings.HasPrefix(e.module, "keras.") && e.module != "keras" {

@@ -3,6 +3,7 @@ package keras
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -94,7 +95,11 @@ func parseConfig(data []byte) (*graphConfig, error) {
 	for i, rl := range rawLayers {
 		e, err := parseLayer(rl, g.class != "Sequential")
 		if err != nil {
-			return nil, fmt.Errorf("%w: model config layer %d: %v", ErrFormat, i, err)
+			kind := ErrFormat
+			if errors.Is(err, ErrUnsupported) {
+				kind = ErrUnsupported
+			}
+			return nil, fmt.Errorf("%w: model config layer %d: %v", kind, i, err)
 		}
 		if seen[e.name] {
 			return nil, fmt.Errorf("%w: model config has two layers called %q", ErrFormat, e.name)
@@ -142,7 +147,7 @@ func parseLayer(rl json.RawMessage, functional bool) (layerEntry, error) {
 	if functional {
 		var err error
 		if e.inbound, err = parseInbound(l.InboundNodes); err != nil {
-			return e, fmt.Errorf("layer %q: inbound_nodes: %v", e.name, err)
+			return e, fmt.Errorf("layer %q: inbound_nodes: %w", e.name, err)
 		}
 	}
 	return e, nil
@@ -163,7 +168,7 @@ func parseInbound(raw json.RawMessage) ([]ref, error) {
 		return nil, nil
 	}
 	if len(nodes) > 1 {
-		return nil, fmt.Errorf("%w: the layer is called %d times (shared layers are not supported)", ErrUnsupported, len(nodes))
+		return nil, unsupportedf("the layer is called %d times (shared layers are not supported)", len(nodes))
 	}
 	n := bytes.TrimSpace(nodes[0])
 	var refs []ref
@@ -192,7 +197,7 @@ func parseInbound(raw json.RawMessage) ([]ref, error) {
 	}
 	for _, r := range refs {
 		if r.node != 0 {
-			return nil, fmt.Errorf("%w: input %q node %d: layers called more than once (shared layers) are not supported", ErrUnsupported, r.layer, r.node)
+			return nil, unsupportedf("input %q node %d: layers called more than once (shared layers) are not supported", r.layer, r.node)
 		}
 	}
 	return refs, nil
@@ -282,6 +287,17 @@ func parseRefList(raw json.RawMessage) ([]ref, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// unsupported is an ErrUnsupported whose message has no package prefix, for
+// errors that callers wrap with their own location.
+type unsupported struct{ msg string }
+
+func (e *unsupported) Error() string { return e.msg }
+func (e *unsupported) Unwrap() error { return ErrUnsupported }
+
+func unsupportedf(format string, args ...any) error {
+	return &unsupported{fmt.Sprintf(format, args...)}
 }
 
 // clip shortens JSON for messages.
