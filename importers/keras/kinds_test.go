@@ -14,8 +14,8 @@ import (
 func TestGeneratedKinds(t *testing.T) {
 	cases := []struct {
 		file, config, ref string
-		kinds            []string // expected Kind per layer
-		keras            string   // expected keras_version
+		kinds             []string // expected Kind per layer
+		keras             string   // expected keras_version
 	}{
 		{"kinds2d.h5", "", "kinds2d", []string{"InputLayer", "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "ReLU", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Concatenate", "Dense"}, "2.13.1"},
 		{"kinds1d.h5", "", "kinds1d", []string{"Conv1D", "PReLU", "AveragePooling1D", "ZeroPadding1D", "MaxPooling1D", "LeakyReLU", "ELU", "Dropout", "AlphaDropout", "GaussianNoise", "Softmax", "Permute", "Reshape", "Flatten", "Dense", "GaussianDropout", "Activation", "Reshape", "GlobalMaxPooling1D", "GlobalAveragePooling1D"}, "2.3.1"},
