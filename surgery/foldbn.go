@@ -379,11 +379,12 @@ func consumers(l *model.Layer, v string) []*model.Node {
 
 // foldPlan is what planFold learned about the producer layer.
 type foldPlan struct {
-	core       *model.Node  // MatMul, Gemm or Conv
-	kernel     *model.Param // the weight param
-	kernelAxis int          // output-channel axis of kernel, in its own layout
-	bias       *model.Param // nil when the layer has none; its values run along the channels
-	outAxis    axisRef      // channel axis of the layer's output
+	core   *model.Node  // MatMul, Gemm or Conv
+	kernel *model.Param // the weight param
+	// kernelChannel[j] is the output channel kernel.Data[j] contributes to.
+	kernelChannel []int
+	bias          *model.Param // nil when the layer has none; its values run along the channels
+	outAxis       axisRef      // channel axis of the layer's output
 }
 
 // planFold checks that layer l is a linear Dense/Conv with channels output
@@ -425,52 +426,52 @@ func planFold(l *model.Layer, channels int) (*foldPlan, string) {
 			viewAxis = 1
 		}
 	}
-	// Walk back to the param through Transposes: axis a of Transpose(t, perm)
-	// is axis perm[a] of t.
-	var perms [][]int64
+	// Walk back to the param through data-movement ops only.
+	var chain []*model.Node // from the core's weight input back to the param
 	v := core.Inputs[1]
 	for param(v) == nil {
 		t := producerNode(l, v)
-		if t == nil || (t.Op != "Transpose" && t.Op != "Identity") {
+		if t == nil || !movesData[t.Op] {
 			what := "no node"
 			if t != nil {
 				what = t.Op
 			}
-			return nil, fmt.Sprintf("previous layer %q: its weight reaches %s through %s, not a param and Transposes", l.Name, core.Op, what)
+			return nil, fmt.Sprintf("previous layer %q: its weight reaches %s through %s, not a param and Transpose/Reshape", l.Name, core.Op, what)
 		}
 		if len(consumers(l, v)) != 1 {
 			return nil, fmt.Sprintf("previous layer %q: its weight %q is used more than once", l.Name, v)
 		}
-		if t.Op == "Transpose" {
-			perms = append(perms, t.AttrInts("perm", nil))
-		}
+		chain = append(chain, t)
 		v = t.Inputs[0]
 	}
 	k := param(v)
 	if len(consumers(l, k.Name)) != 1 {
 		return nil, fmt.Sprintf("previous layer %q: its weight %q is used more than once", l.Name, k.Name)
 	}
-	r := len(k.Shape)
-	if core.Op != "Conv" && r != 2 {
-		return nil, fmt.Sprintf("previous layer %q: its %s weight has shape %v; want a matrix", l.Name, core.Op, k.Shape)
+	slices.Reverse(chain)
+	view, src, err := trackElements(l, k.Shape, chain)
+	if err != nil {
+		return nil, fmt.Sprintf("previous layer %q: its weight %q: %v", l.Name, k.Name, err)
+	}
+	if core.Op != "Conv" && len(view) != 2 {
+		return nil, fmt.Sprintf("previous layer %q: its %s weight has shape %v; want a matrix", l.Name, core.Op, view)
 	}
 	axis := viewAxis
 	if axis < 0 {
-		axis += r
+		axis += len(view)
 	}
-	for _, perm := range perms {
-		if perm == nil { // ONNX default: reverse the axes
-			axis = r - 1 - axis
-			continue
-		}
-		if len(perm) != r || axis >= len(perm) {
-			return nil, fmt.Sprintf("previous layer %q: Transpose perm %v does not fit its weight %v", l.Name, perm, k.Shape)
-		}
-		axis = int(perm[axis])
-	}
-	plan.kernel, plan.kernelAxis = k, axis
-	if got := k.Shape[axis]; got != channels {
+	if got := view[axis]; got != channels {
 		return nil, fmt.Sprintf("previous layer %q has %d output channels; the BatchNormalization has %d", l.Name, got, channels)
+	}
+	// Output channel of each kernel element: the index along axis of the
+	// view element it became.
+	stride := 1
+	for _, d := range view[axis+1:] {
+		stride *= d
+	}
+	plan.kernel, plan.kernelChannel = k, make([]int, len(src))
+	for e, j := range src {
+		plan.kernelChannel[j] = (e / stride) % channels
 	}
 
 	// Channel axis of the core's output.
@@ -480,7 +481,7 @@ func planFold(l *model.Layer, channels int) (*foldPlan, string) {
 	case "Gemm":
 		plan.outAxis = axisRef{1, 2}
 	case "Conv":
-		plan.outAxis = axisRef{1, r}
+		plan.outAxis = axisRef{1, len(view)} // Conv W has the rank of its data
 	}
 	if (core.Op == "Gemm" || core.Op == "Conv") && len(core.Inputs) > 2 && core.Inputs[2] != "" {
 		b := param(core.Inputs[2])
@@ -563,8 +564,16 @@ func alongChannels(shape []int, ch axisRef, channels int) bool {
 	return false
 }
 
-// apply scales the kernel and sets the bias of l in c with p's fold.
+// apply scales the kernel and sets the bias of l in c with p's fold. On
+// error it has changed nothing.
 func (plan *foldPlan) apply(c *model.Model, l *model.Layer, p bnParams) error {
+	cfg := l.Config
+	if plan.bias == nil {
+		var err error
+		if cfg, err = setConfigKey(l.Config, "use_bias", true); err != nil {
+			return fmt.Errorf("previous layer %q: its Keras config cannot record the new bias: %v", l.Name, err)
+		}
+	}
 	n := len(p.mean)
 	s := make([]float64, n)
 	shift := make([]float64, n)
@@ -572,15 +581,10 @@ func (plan *foldPlan) apply(c *model.Model, l *model.Layer, p bnParams) error {
 		s[i] = p.gamma[i] / math.Sqrt(p.variance[i]+p.eps)
 		shift[i] = p.beta[i] - p.mean[i]*s[i]
 	}
-	// kernel' = kernel * s along kernelAxis.
+	// kernel' = kernel * s, per output channel.
 	k := plan.kernel
-	stride := 1
-	for _, d := range k.Shape[plan.kernelAxis+1:] {
-		stride *= d
-	}
 	for i, w := range k.Data {
-		ch := (i / stride) % n
-		k.Data[i] = float32(float64(w) * s[ch])
+		k.Data[i] = float32(float64(w) * s[plan.kernelChannel[i]])
 	}
 	if b := plan.bias; b != nil {
 		if model.NumElements(b.Shape) == 1 && n > 1 { // a broadcast scalar becomes a vector
@@ -620,10 +624,6 @@ func (plan *foldPlan) apply(c *model.Model, l *model.Layer, p bnParams) error {
 			at := slices.Index(l.Nodes, plan.core) + 1
 			l.Nodes = slices.Insert(l.Nodes, at, add)
 		}
-		cfg, err := setConfigKey(l.Config, "use_bias", true)
-		if err != nil {
-			return fmt.Errorf("previous layer %q: %v", l.Name, err)
-		}
 		l.Config = cfg
 	}
 	return nil
@@ -662,4 +662,131 @@ func uniqueValue(c *model.Model, base string) string {
 		name = fmt.Sprintf("%s_%d", base, i)
 	}
 	return name
+}
+
+// movesData lists the ops that only rearrange a weight on its way to the
+// core op (trackElements follows them).
+var movesData = map[string]bool{"Transpose": true, "Reshape": true, "Identity": true}
+
+// trackElements applies chain (Transpose, Reshape, Identity nodes of l, in
+// order) to a tensor of shape, and returns the resulting shape and, for each
+// element of the result, the index of the element of the original it holds.
+func trackElements(l *model.Layer, shape []int, chain []*model.Node) ([]int, []int, error) {
+	n := model.NumElements(shape)
+	if n < 0 {
+		return nil, nil, fmt.Errorf("bad shape %v", shape)
+	}
+	src := make([]int, n)
+	for i := range src {
+		src[i] = i
+	}
+	shape = slices.Clone(shape)
+	for _, t := range chain {
+		switch t.Op {
+		case "Identity":
+		case "Transpose":
+			perm := t.AttrInts("perm", nil)
+			if perm == nil { // ONNX default: reverse the axes
+				for i := len(shape) - 1; i >= 0; i-- {
+					perm = append(perm, int64(i))
+				}
+			}
+			if len(perm) != len(shape) {
+				return nil, nil, fmt.Errorf("Transpose %q: perm %v does not fit shape %v", t.Name, perm, shape)
+			}
+			shape, src = transposeInts(src, shape, perm)
+			if shape == nil {
+				return nil, nil, fmt.Errorf("Transpose %q: bad perm %v", t.Name, perm)
+			}
+		case "Reshape":
+			var target []int64
+			for _, c := range l.Consts {
+				if len(t.Inputs) > 1 && c.Name == t.Inputs[1] && c.DType == model.Int64 {
+					target = c.I64
+				}
+			}
+			if target == nil {
+				return nil, nil, fmt.Errorf("Reshape %q: its shape is not a const of the layer", t.Name)
+			}
+			next, err := reshapeDims(shape, target, t.AttrInt("allowzero", 0) != 0)
+			if err != nil {
+				return nil, nil, fmt.Errorf("Reshape %q: %v", t.Name, err)
+			}
+			shape = next
+		}
+	}
+	return shape, src, nil
+}
+
+// transposeInts permutes data of shape by perm (ONNX Transpose: output axis
+// i is input axis perm[i]); nil shape for an invalid perm.
+func transposeInts(data []int, shape []int, perm []int64) ([]int, []int) {
+	r := len(shape)
+	out := make([]int, r)
+	seen := make([]bool, r)
+	for i, p := range perm {
+		if p < 0 || int(p) >= r || seen[p] {
+			return nil, nil
+		}
+		seen[p] = true
+		out[i] = shape[p]
+	}
+	inStride := make([]int, r)
+	st := 1
+	for i := r - 1; i >= 0; i-- {
+		inStride[i] = st
+		st *= shape[i]
+	}
+	res := make([]int, len(data))
+	idx := make([]int, r) // index into out
+	for e := range res {
+		off := 0
+		for i, p := range perm {
+			off += idx[i] * inStride[p]
+		}
+		res[e] = data[off]
+		for i := r - 1; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < out[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, res
+}
+
+// reshapeDims applies ONNX Reshape's target rules: 0 copies the input dim
+// (unless allowzero), one -1 is inferred.
+func reshapeDims(shape []int, target []int64, allowZero bool) ([]int, error) {
+	n := model.NumElements(shape)
+	out := make([]int, len(target))
+	infer, known := -1, 1
+	for i, d := range target {
+		switch {
+		case d == -1 && infer < 0:
+			infer = i
+			continue
+		case d == 0 && !allowZero:
+			if i >= len(shape) {
+				return nil, fmt.Errorf("target %v copies a dim %v lacks", target, shape)
+			}
+			out[i] = shape[i]
+		case d >= 0:
+			out[i] = int(d)
+		default:
+			return nil, fmt.Errorf("bad target %v", target)
+		}
+		known *= out[i]
+	}
+	if infer >= 0 {
+		if known == 0 || n%known != 0 {
+			return nil, fmt.Errorf("target %v does not fit %v", target, shape)
+		}
+		out[infer] = n / known
+	}
+	if model.NumElements(out) != n {
+		return nil, fmt.Errorf("target %v does not fit %v", target, shape)
+	}
+	return out, nil
 }

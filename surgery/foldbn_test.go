@@ -130,6 +130,11 @@ func foldCases(t *testing.T) []foldCase {
 			f := flattenLayer("flatten", "x")
 			return seqModel("flat_bn", []int{-1, 2, 3}, f, bnLayer(rng, "bn", f.Outputs[0], 6, 2, true, 1e-3, true))
 		}, skipped: []string{`previous layer "flatten" (Flatten) is not a Dense or Conv layer`}},
+		{name: "config that cannot take use_bias", build: func(rng *rand.Rand) *model.Model {
+			m := kerasDense(false, "")(rng)
+			m.Layers[0].Config = json.RawMessage(`["not", "an", "object"]`)
+			return m
+		}, skipped: []string{"cannot record the new bias"}},
 		{name: "two BNs in a row", build: func(rng *rand.Rand) *model.Model {
 			d := denseLayer(t, rng, "d", "x", 6, 5, "", true)
 			bn := bnLayer(rng, "bn", d.Outputs[0], 5, 2, true, 1e-3, true)

@@ -361,3 +361,42 @@ func benchPredict(b *testing.B, fold bool) {
 
 func BenchmarkPredictUnfolded(b *testing.B) { benchPredict(b, false) }
 func BenchmarkPredictFolded(b *testing.B)   { benchPredict(b, true) }
+
+// TestFoldBNDepthwise folds a BatchNormalization into a Keras
+// DepthwiseConv2D with depth multiplier 2 and 3: its kernel [kh, kw, in,
+// mult] reaches the Conv through a Transpose and a Reshape to [in*mult, 1,
+// kh, kw], so output channel c*mult+m comes from kernel[..., c, m].
+func TestFoldBNDepthwise(t *testing.T) {
+	for _, mult := range []int{1, 2, 3} {
+		rng := rand.New(rand.NewSource(int64(30 + mult)))
+		in, out := 3, 3*mult
+		dw, err := layers.DepthwiseConv2D(layers.DepthwiseConvSpec{
+			Common:       layers.Common{Name: "depthwise", Inputs: []string{"image"}, Trainable: true},
+			InputSpatial: []int{6, 6}, InChannels: in, DepthMultiplier: mult, KernelSize: []int{3, 3}, Padding: "same",
+			UseBias: mult == 2, Kernel: randVec(rng, 9*in*mult, -0.5, 0.5), Bias: randVec(rng, out, -0.3, 0.3),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bn, err := layers.BatchNormalization(layers.BatchNormSpec{
+			Common: layers.Common{Name: "bn", Inputs: dw.Outputs, Trainable: true},
+			Rank:   4, Channels: out, Epsilon: 1e-3, Center: true, Scale: true,
+			Gamma: randVec(rng, out, 0.5, 1.5), Beta: randVec(rng, out, -0.5, 0.5),
+			MovingMean: randVec(rng, out, -0.5, 0.5), MovingVariance: randVec(rng, out, 0.3, 2),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &model.Model{Name: "depthwise_bn", Opset: model.DefaultOpset, Sequential: true,
+			Inputs: []*model.Value{{Name: "image", DType: model.Float32, Shape: []int{-1, 6, 6, in}}},
+			Layers: []*model.Layer{dw, bn}, Outputs: bn.Outputs}
+		folded, rep, err := FoldBN(m)
+		if err != nil || len(rep.Folded) != 1 {
+			t.Fatalf("FoldBN(depthwise, mult %d) = %v\n%s", mult, err, rep)
+		}
+		x := randInput(rng, 2, 6, 6, in)
+		if d := maxAbs(t, predict(t, folded, x), predict(t, m, x)); d > foldTolerance {
+			t.Errorf("FoldBN(depthwise, mult %d): max |folded - unfolded| = %.3g; want <= %g", mult, d, foldTolerance)
+		}
+	}
+}
