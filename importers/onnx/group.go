@@ -281,7 +281,7 @@ func (r *reader) build(m *model.Model, groups []*group) error {
 					continue
 				}
 				owned[in] = true
-				isParam := t.DType == model.Float32 && !g.consts[in] &&
+				isParam := t.DType == model.Float32 && !g.consts[in] && !r.constant[in] &&
 					(g.roles[in] != "" || (weightUse[in] && len(t.F32) > 1) || g.fromMeta && g.meta[in].Name != "")
 				if !isParam {
 					l.Consts = append(l.Consts, t)

@@ -126,6 +126,9 @@ type reader struct {
 	where string
 	opset int
 	inits map[string]*model.Tensor // initializers and folded Constant outputs
+	// constant marks r.inits entries that came from Constant nodes: they
+	// are consts, never (trainable) params.
+	constant map[string]bool
 	nodes []*model.Node
 }
 
@@ -269,6 +272,10 @@ func (r *reader) node(i int, np *pb.NodeProto) (*model.Node, error) {
 		return nil, fmt.Errorf("%s: %w: value %q is defined twice", where, ErrFormat, t.Name)
 	}
 	r.inits[t.Name] = t
+	if r.constant == nil {
+		r.constant = map[string]bool{}
+	}
+	r.constant[t.Name] = true
 	return nil, nil
 }
 
