@@ -12,7 +12,7 @@ import (
 
 // convertible lists what fromNodes turns into Keras layers, for messages.
 const convertible = "Dense (Gemm, or MatMul with an optional Add, then an optional activation), " +
-	"activation-only layers (Relu, Sigmoid, Tanh, Softmax, LogSoftmax, Selu, Elu, LeakyRelu, Softplus, Softsign, Exp, HardSigmoid, Sigmoid*x), " +
+	"activation-only layers (Relu, Sigmoid, Tanh, Softmax, LogSoftmax, Selu, Elu, LeakyRelu, Softplus, Softsign, Exp, HardSigmoid, HardSwish, Sigmoid*x), " +
 	"Flatten (axis 1), BatchNormalization, Dropout, Identity, Add/Sub/Mul/Max/Min/Mean/Sum of layer inputs, Concat, " +
 	"and Conv 1D/2D wrapped in channels-last Transposes"
 
@@ -52,6 +52,7 @@ func fromNodes(l *model.Layer, shapes map[string]*model.Value, opset int) (*kLay
 		return nil, err
 	}
 	k.name = l.Name
+	k.keras2Only, k.keras3Only = c.keras2Only, c.keras3Only
 	return k, nil
 }
 
@@ -72,6 +73,8 @@ type nodeConv struct {
 	shapes map[string]*model.Value
 	opset  int
 	used   map[string]bool // params and consts consumed
+	// keras2Only/keras3Only: see kLayer.
+	keras2Only, keras3Only string
 }
 
 // errorf reports a layer that cannot be converted; it wraps ErrUnsupported.
@@ -331,10 +334,21 @@ func (c *nodeConv) matchActivation(nodes []*model.Node, x string) (string, strin
 			return "elu", y, nil
 		}
 	case "HardSigmoid":
-		// Keras 2 hard_sigmoid is clip(0.2x + 0.5, 0, 1), ONNX's defaults.
-		if near(n.AttrFloat("alpha", 0.2), 0.2) && near(n.AttrFloat("beta", 0.5), 0.5) {
-			return "hard_sigmoid", y, nil
+		// Keras 2 hard_sigmoid is clip(0.2x + 0.5, 0, 1), ONNX's defaults;
+		// Keras 3's is clip(x/6 + 0.5, 0, 1).
+		if near(n.AttrFloat("beta", 0.5), 0.5) {
+			switch a := n.AttrFloat("alpha", 0.2); {
+			case near(a, 0.2):
+				c.keras2Only = "hard_sigmoid"
+				return "hard_sigmoid", y, nil
+			case near(a, 1.0/6):
+				c.keras3Only = "hard_sigmoid"
+				return "hard_sigmoid", y, nil
+			}
 		}
+	case "HardSwish":
+		c.keras3Only = "hard_silu"
+		return "hard_silu", y, nil
 	}
 	return "", "", c.errorf("node %q (%s) is not a Keras activation", n.Name, n.Op)
 }
@@ -396,7 +410,7 @@ func (c *nodeConv) activationLayer() (*kLayer, error) {
 
 var knownActivationOps = map[string]bool{
 	"Relu": true, "Sigmoid": true, "Tanh": true, "Softmax": true, "LogSoftmax": true, "Selu": true, "Elu": true,
-	"Softplus": true, "Softsign": true, "Exp": true, "HardSigmoid": true,
+	"Softplus": true, "Softsign": true, "Exp": true, "HardSigmoid": true, "HardSwish": true,
 }
 
 func (c *nodeConv) single(op string) (*model.Node, string, error) {

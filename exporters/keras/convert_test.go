@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/engine"
 	kin "github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/model"
 )
@@ -297,5 +298,58 @@ func TestFromNodesErrorIs(t *testing.T) {
 	g.m.Outputs = []string{g.finish(l, node(l, "Abs", []string{"x"}, nil))}
 	if err := WriteH5(filepath.Join(t.TempDir(), "x.h5"), g.m); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("WriteH5(Abs layer) = %v; want an error wrapping ErrUnsupported", err)
+	}
+}
+
+// TestMultiInputOutput: a functional model with two graph inputs (no
+// InputLayer layers: they are added) and two outputs keeps its inputs,
+// outputs and predictions through both formats.
+func TestMultiInputOutput(t *testing.T) {
+	g := newGraph(3)
+	g.m.Inputs = append(g.m.Inputs, &model.Value{Name: "y", DType: model.Float32, Shape: []int{-1, 3}})
+	l := g.layer("add", "x", "y")
+	s := g.finish(l, node(l, "Add", []string{"x", "y"}, nil))
+	l = g.layer("dense", s)
+	w := g.param(l, "kernel", 3, 2)
+	o1 := g.finish(l, node(l, "MatMul", []string{s, w}, nil))
+	l = g.layer("activation", "y")
+	o2 := g.finish(l, node(l, "Tanh", []string{"y"}, nil))
+	g.m.Outputs = []string{o1, o2}
+	in := map[string]*model.Tensor{"x": testInput(g.m), "y": testInput(g.m)}
+	for i := range in["y"].F32 {
+		in["y"].F32[i] *= -0.5
+	}
+	run := func(m *model.Model) []*model.Tensor {
+		sess, err := engine.New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed := map[string]*model.Tensor{m.Inputs[0].Name: in["x"], m.Inputs[1].Name: in["y"]}
+		out, err := sess.Run(feed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []*model.Tensor{out[m.Outputs[0]], out[m.Outputs[1]]}
+	}
+	want := run(g.m)
+	for _, w := range writers {
+		t.Run(w.ext, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "m"+w.ext)
+			if err := w.write(path, g.m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := kin.ReadFile(path, kin.Options{})
+			if err != nil {
+				t.Fatalf("importers/keras.ReadFile = %v", err)
+			}
+			if len(got.Inputs) != 2 || got.Inputs[0].Name != "x" || got.Inputs[1].Name != "y" || len(got.Outputs) != 2 {
+				t.Fatalf("read back inputs %v, outputs %v; want x, y and two outputs", got.Inputs, got.Outputs)
+			}
+			for i, y := range run(got) {
+				if d := maxDiff(y.F32, want[i].F32); d > 1e-6 {
+					t.Errorf("output %d differs by %g", i, d)
+				}
+			}
+		})
 	}
 }

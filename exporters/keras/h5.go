@@ -43,6 +43,9 @@ func encodeH5(m *model.Model) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.checkGeneration(tf2); err != nil {
+		return nil, err
+	}
 	cfg, err := encodeJSON(tf2ModelConfig(p))
 	if err != nil {
 		return nil, fmt.Errorf("keras: model %q: model_config: %w", p.name, err)

@@ -44,6 +44,9 @@ func encodeKeras(m *model.Model) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.checkGeneration(k3); err != nil {
+		return nil, err
+	}
 	cfg, err := encodeJSON(k3ModelConfig(p))
 	if err != nil {
 		return nil, fmt.Errorf("keras: model %q: config.json: %w", p.name, err)

@@ -3,6 +3,7 @@ package keras
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -27,6 +28,10 @@ type kLayer struct {
 	// input marks an InputLayer; inDType is its dtype then.
 	input   bool
 	inDType model.DType
+	// keras3Only / keras2Only name an activation whose meaning exists in
+	// only one Keras generation (hard_sigmoid changed in Keras 3), so the
+	// layer can be written in that generation's format only.
+	keras3Only, keras2Only string
 }
 
 // kWeight is one weight in Keras's layout.
@@ -284,5 +289,44 @@ func convertLayer(l *model.Layer, shapes map[string]*model.Value, opset int) (*k
 	if err != nil {
 		return nil, err
 	}
-	return &kLayer{name: l.Name, class: l.Kind, cfg: cfg, weights: ws}, nil
+	k := &kLayer{name: l.Name, class: l.Kind, cfg: cfg, weights: ws}
+	activationGeneration(k, l)
+	return k, nil
+}
+
+// activationGeneration records activations whose meaning depends on the
+// Keras generation, telling them apart by the nodes the importer built:
+// hard_sigmoid is clip(0.2x + 0.5, 0, 1) in Keras 2 and relu6(x + 3)/6 =
+// clip(x/6 + 0.5, 0, 1) in Keras 3 (keras-team/keras:
+// keras/src/activations/activations.py); hard_silu/hard_swish exist in
+// Keras 3 only.
+func activationGeneration(k *kLayer, l *model.Layer) {
+	switch act := strings.ToLower(k.cfg.str("activation")); act {
+	case "hard_sigmoid":
+		for _, n := range l.Nodes {
+			if n.Op == "HardSigmoid" {
+				if a := n.AttrFloat("alpha", 0.2); math.Abs(float64(a)-1.0/6) < 1e-6 {
+					k.keras3Only = act
+				} else {
+					k.keras2Only = act
+				}
+			}
+		}
+	case "hard_silu", "hard_swish":
+		k.keras3Only = act
+	}
+}
+
+// checkGeneration refuses layers whose activation means something else (or
+// nothing) in the Keras generation being written.
+func (p *plan) checkGeneration(d dialect) error {
+	for _, k := range p.layers {
+		if d == tf2 && k.keras3Only != "" {
+			return fmt.Errorf("%w: layer %q: activation %s has its Keras 3 meaning here, which tf.keras 2 does not have; write a .keras file instead", ErrUnsupported, k.name, k.keras3Only)
+		}
+		if d == k3 && k.keras2Only != "" {
+			return fmt.Errorf("%w: layer %q: activation %s has its Keras 2 meaning (clip(0.2x + 0.5, 0, 1)) here, which Keras 3 redefined as relu6(x + 3)/6; write a .h5 file instead", ErrUnsupported, k.name, k.keras2Only)
+		}
+	}
+	return nil
 }
