@@ -102,7 +102,7 @@ func Draw(init *model.Initializer, shape []int, rng *rand.Rand) ([]float32, erro
 	name, ok := layers.InitializerName(init.Name)
 	fn := draws[name]
 	if !ok || fn == nil {
-		return nil, fmt.Errorf("%w %q (Keras initializers: %s)", ErrUnknown, init.Name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("%w %s (Keras initializers: %s)", ErrUnknown, Describe(init), strings.Join(Names(), ", "))
 	}
 	n := model.NumElements(shape)
 	if n < 0 {
@@ -118,6 +118,21 @@ func Draw(init *model.Initializer, shape []int, rng *rand.Rand) ([]float32, erro
 		return nil, fmt.Errorf("%w: %s: no random number generator given", ErrConfig, name)
 	}
 	return fn(&c, shape, n, rng)
+}
+
+// Describe names an initializer for messages: its quoted name, followed by
+// the function name when the config is a bare string, as Keras 2.13 and 3
+// serialise a custom Python function ({"class_name": "function", "config":
+// "random_kernel"}).
+func Describe(init *model.Initializer) string {
+	if init == nil {
+		return "(none)"
+	}
+	var fn string
+	if json.Unmarshal(init.Config, &fn) == nil && fn != "" {
+		return fmt.Sprintf("%q (%q)", init.Name, fn)
+	}
+	return fmt.Sprintf("%q", init.Name)
 }
 
 func fill(v float32, n int) []float32 {

@@ -298,3 +298,25 @@ func BenchmarkDrawOrthogonal256x256(b *testing.B) {
 		}
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	tests := []struct {
+		init *model.Initializer
+		want string
+	}{
+		{&model.Initializer{Name: "glorot_uniform", Config: json.RawMessage(`{"seed": null}`)}, `"glorot_uniform"`},
+		// Keras 2.13 / 3 serialisation of a custom function (sigmoid.h5 in the shared fixtures).
+		{&model.Initializer{Name: "function", Config: json.RawMessage(`"random_kernel"`)}, `"function" ("random_kernel")`},
+		{&model.Initializer{Name: "random_kernel"}, `"random_kernel"`},
+		{nil, "(none)"},
+	}
+	for _, tt := range tests {
+		if got := Describe(tt.init); got != tt.want {
+			t.Errorf("Describe(%+v) = %s; want %s", tt.init, got, tt.want)
+		}
+	}
+	_, err := Draw(&model.Initializer{Name: "function", Config: json.RawMessage(`"random_kernel"`)}, []int{2}, rand.New(rand.NewSource(1)))
+	if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "random_kernel") {
+		t.Errorf("Draw(custom function) error = %v; want ErrUnknown naming random_kernel", err)
+	}
+}

@@ -53,7 +53,7 @@ func Clone(m *model.Model, reinit bool, rng *rand.Rand) (*model.Model, error) {
 			data, err := initializers.Draw(init, shape, rng)
 			if err != nil {
 				if errors.Is(err, initializers.ErrUnknown) {
-					return nil, fmt.Errorf("surgery: clone: layer %q: param %q: initializer %q is not a Keras initializer (a custom function?); clone without --reinit, or set the weights yourself: %w", l.Name, p.Name, init.Name, err)
+					return nil, fmt.Errorf("surgery: clone: layer %q: param %q: initializer %s is not a Keras initializer (a custom function?); clone without --reinit, or set the weights yourself: %w", l.Name, p.Name, initializers.Describe(init), err)
 				}
 				return nil, fmt.Errorf("surgery: clone: layer %q: param %q: %w", l.Name, p.Name, err)
 			}

@@ -55,10 +55,14 @@ func (r FoldReport) String() string {
 //	bias'   = (bias - moving_mean) * s + beta
 //
 // A layer without a bias gets one (and use_bias true in its Keras config).
-// The output-channel axis is read from the nodes, so both layouts work: a
-// Keras Dense kernel [in, out] (MatMul) or conv kernel [k..., in, out]
-// (Transpose to OIHW) scale their last axis; a PyTorch Gemm weight with
-// transB=1 [out, in] and a raw ONNX Conv weight OIHW scale their first.
+// Which kernel element feeds which output channel is read from the nodes,
+// following the kernel through Transpose and Reshape to the MatMul, Gemm or
+// Conv, so every layout works: a Keras Dense kernel [in, out] (MatMul) or
+// conv kernel [k..., in, out] (Transpose to OIHW) scale their last axis; a
+// PyTorch Gemm weight with transB=1 [out, in] and a raw ONNX Conv weight
+// OIHW scale their first; a Keras DepthwiseConv2D kernel [kh, kw, in, mult]
+// (Transpose and Reshape to [in*mult, 1, kh, kw]) scales element [.., c, m]
+// by channel c*mult+m.
 //
 // A BatchNormalization is kept, with a reason in the report, when the layer
 // before it is not a Dense or Conv, applies a non-linear activation, feeds

@@ -78,16 +78,20 @@ func TestCloneKerasBN(t *testing.T) {
 	}
 }
 
-// TestCloneReinitCustomFromFile: linear.h5 names a custom Python function
-// as its kernel initializer ("random_kernel", README); reinit must say so.
+// TestCloneReinitCustomFromFile: linear.h5 and sigmoid.h5 name a custom
+// Python function as their kernel initializer ("random_kernel", README; a
+// bare string in one file, Keras 2.13's {"class_name": "function"} in the
+// other); reinit must say so, naming the layer and the function.
 func TestCloneReinitCustomFromFile(t *testing.T) {
-	m, err := keras.ReadFile(filepath.Join(sharedDir(t), "keras", "linear", "linear.h5"), keras.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Clone(m, true, rand.New(rand.NewSource(1)))
-	if !errors.Is(err, initializers.ErrUnknown) || !strings.Contains(err.Error(), "random_kernel") || !strings.Contains(err.Error(), "layer \"") {
-		t.Errorf("Clone(linear.h5, reinit) error = %v; want initializers.ErrUnknown naming the layer and random_kernel", err)
+	for _, f := range []string{"linear/linear.h5", "sigmoid/sigmoid.h5"} {
+		m, err := keras.ReadFile(filepath.Join(sharedDir(t), "keras", f), keras.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Clone(m, true, rand.New(rand.NewSource(1)))
+		if !errors.Is(err, initializers.ErrUnknown) || !strings.Contains(err.Error(), "random_kernel") || !strings.Contains(err.Error(), `layer "conv2d"`) {
+			t.Errorf("Clone(%s, reinit) error = %v; want initializers.ErrUnknown naming layer conv2d and random_kernel", f, err)
+		}
 	}
 }
 
