@@ -12,6 +12,11 @@ const blasName = "gonum"
 // gonum's BLAS sizes its own worker pool from GOMAXPROCS.
 func setBLASThreads(int) {}
 
+func blasSingle() {}
+
+// BLASCore names the BLAS kernel family in use.
+func BLASCore() string { return "gonum (pure Go)" }
+
 // sgemm is C = alpha*op(A)*op(B) + beta*C, row-major, through gonum.
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {

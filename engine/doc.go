@@ -29,10 +29,15 @@
 //     from it is in use.
 //   - A Session reuses its intermediate buffers between runs; Run is safe to
 //     call from several goroutines (runs are serialised).
-//   - Matrix products go through BLAS: OpenBLAS through cgo by default (thread
-//     count set explicitly, see SetThreads), gonum's pure-Go BLAS when built
-//     with the tag xfer_purego or without cgo. Results are deterministic for a
-//     fixed thread count.
+//   - Matrix products go through BLAS: OpenBLAS through cgo by default,
+//     gonum's pure-Go BLAS when built with the tag xfer_purego or without
+//     cgo. The engine owns the parallelism: large products and fused dense
+//     layers are split into one block of rows (or columns) per thread (see
+//     SetThreads), each block calling a single-threaded OpenBLAS. The split
+//     depends only on sizes and the thread count, so results are
+//     deterministic for a fixed thread count. On an AVX-512 CPU where
+//     OpenBLAS chose AVX2 kernels and OPENBLAS_CORETYPE is unset, the
+//     package switches OpenBLAS to its SkylakeX kernels at start-up.
 //   - Element-wise exp, tanh and sigmoid use float32 polynomial kernels
 //     accurate to a few ulp (see expf), not math.Exp on float64.
 package engine

@@ -172,6 +172,7 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	blasSingle()
 	for _, in := range s.inputs {
 		s.vals[in.id] = inputs[in.name]
 	}
