@@ -14,6 +14,7 @@ import (
 	exporter "github.com/xferml/xfer/exporters/keras"
 	"github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/initializers"
+	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
 
@@ -179,6 +180,52 @@ func TestModelBOnAExport(t *testing.T) {
 				if want := i == 6; l.Trainable != want || cfg.Trainable != want {
 					t.Errorf("read back layer %d %q trainable = %v, config %v; want %v", i, l.Name, l.Trainable, cfg.Trainable, want)
 				}
+			}
+		})
+	}
+}
+
+// TestFoldBNExportKeras folds the Keras 3 bn_dense model (Dense without
+// bias + BatchNormalization), writes it as .h5 and .keras and reads it back:
+// the Dense now has a bias (use_bias true in its config), the BN is gone,
+// and predictions still match Keras's within 1e-5.
+func TestFoldBNExportKeras(t *testing.T) {
+	dir := filepath.Join(sharedDir(t), "keras3")
+	m, err := keras.ReadFile(filepath.Join(dir, "bn_dense.keras"), keras.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := tensorio.ReadFile(filepath.Join(dir, "bn_dense_input.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tensorio.ReadFile(filepath.Join(dir, "bn_dense_pred.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded, rep, err := FoldBN(m)
+	if err != nil || len(rep.Folded) != 1 {
+		t.Fatalf("FoldBN(bn_dense) = %v\n%s", err, rep)
+	}
+	tmp := t.TempDir()
+	for _, f := range []struct {
+		name  string
+		write func(string, *model.Model) error
+	}{{"folded.h5", exporter.WriteH5}, {"folded.keras", exporter.WriteKeras}} {
+		t.Run(f.name, func(t *testing.T) {
+			path := filepath.Join(tmp, f.name)
+			if err := f.write(path, folded); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			back, err := keras.ReadFile(path, keras.Options{})
+			if err != nil {
+				t.Fatalf("read back: %v", err)
+			}
+			if len(back.Layers) != 4 || back.Layer("batch_normalization") != nil || back.Layer("dense").Param("bias") == nil {
+				t.Errorf("read back layers %v; want flatten, dense (with bias), activation, dense_1", layerNames(back))
+			}
+			if d := maxAbs(t, predict(t, back, x), want); d > foldTolerance {
+				t.Errorf("read back folded model vs Keras: max abs diff %.3g; want <= %g", d, foldTolerance)
 			}
 		})
 	}
