@@ -7,9 +7,10 @@ import (
 )
 
 // setConfigKey returns cfg, a JSON object, with key set to value, keeping
-// the order of the other keys and appending key when absent. A nil cfg is
-// returned as nil: the layer has no Keras config to keep in step.
-func setConfigKey(cfg json.RawMessage, key string, value any) (json.RawMessage, error) {
+// the order of the other keys; an absent key is appended only when add is
+// true (Keras's InputLayer has no "trainable" and refuses unknown keys). A
+// nil cfg is returned as nil: the layer has no Keras config to keep in step.
+func setConfigKey(cfg json.RawMessage, key string, value any, add bool) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(cfg)) == 0 {
 		return cfg, nil
 	}
@@ -49,6 +50,9 @@ func setConfigKey(cfg json.RawMessage, key string, value any) (json.RawMessage, 
 		} else {
 			out.Write(raw)
 		}
+	}
+	if !found && !add {
+		return cfg, nil
 	}
 	if !found {
 		if out.Len() > 1 {

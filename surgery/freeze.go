@@ -43,7 +43,7 @@ func setTrainable(m *model.Model, lo, hi int, on bool) (*model.Model, error) {
 	c := m.Clone()
 	for _, l := range c.Layers[lo : hi+1] {
 		l.SetTrainable(on)
-		cfg, err := setConfigKey(l.Config, "trainable", on)
+		cfg, err := setConfigKey(l.Config, "trainable", on, false)
 		if err != nil {
 			return nil, fmt.Errorf("%w: layer %q: %v", ErrUnsupported, l.Name, err)
 		}
