@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,8 +54,20 @@ func (e *runtimeError) Unwrap() error { return e.err }
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	e := &env{stdout: stdout, stderr: stderr, now: time.Now, args: args}
+	e := &env{stdout: stdout, stderr: stderr, now: clock(os.Getenv("SOURCE_DATE_EPOCH")), args: args}
 	return e.run(ctx)
+}
+
+// clock returns the time source of history events: the fixed time of
+// SOURCE_DATE_EPOCH (seconds since 1970, https://reproducible-builds.org/specs/source-date-epoch/)
+// when set, so that scripted pipelines write byte-identical files, else the
+// wall clock.
+func clock(epoch string) func() time.Time {
+	if sec, err := strconv.ParseInt(epoch, 10, 64); err == nil && epoch != "" {
+		t := time.Unix(sec, 0).UTC()
+		return func() time.Time { return t }
+	}
+	return time.Now
 }
 
 func (e *env) run(ctx context.Context) int { return e.runApp(ctx, newApp(e)) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -120,10 +119,4 @@ func commas(n int) string {
 		return "-" + b.String()
 	}
 	return b.String()
-}
-
-// isUsage reports whether err is a usage error.
-func isUsage(err error) bool {
-	var u *usageError
-	return errors.As(err, &u)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/xferml/xfer/surgery"
 )
@@ -262,6 +263,17 @@ func TestParseSeeds(t *testing.T) {
 	for in, want := range tests {
 		if got, err := parseSeeds(in); err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("parseSeeds(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
+
+func TestClock(t *testing.T) {
+	if got := clock("1700000000")(); !got.Equal(time.Unix(1700000000, 0)) {
+		t.Errorf("clock(1700000000)() = %v; want 2023-11-14T22:13:20Z", got)
+	}
+	for _, s := range []string{"", "soon"} {
+		if got := clock(s)(); time.Since(got) > time.Minute {
+			t.Errorf("clock(%q)() = %v; want the wall clock", s, got)
 		}
 	}
 }
