@@ -26,16 +26,15 @@ static hid_t xfer_w_create(void) {
 	return f;
 }
 
-// xfer_w_image copies the file image of f into a malloc'd buffer.
-static void *xfer_w_image(hid_t f, size_t *len) {
-	if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) return NULL;
-	ssize_t n = H5Fget_file_image(f, NULL, 0);
-	if (n <= 0) return NULL;
-	void *buf = malloc((size_t)n);
-	if (!buf) return NULL;
-	if (H5Fget_file_image(f, buf, (size_t)n) != n) { free(buf); return NULL; }
-	*len = (size_t)n;
-	return buf;
+// xfer_w_image_size flushes f and returns the size of its file image.
+static long long xfer_w_image_size(hid_t f) {
+	if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) return -1;
+	return (long long)H5Fget_file_image(f, NULL, 0);
+}
+
+// xfer_w_image copies the file image of f into buf (len bytes).
+static int xfer_w_image(hid_t f, void *buf, size_t len) {
+	return H5Fget_file_image(f, buf, len) == (ssize_t)len ? 0 : -1;
 }
 
 static hid_t xfer_w_group(hid_t loc, const char *name) {
@@ -119,7 +118,8 @@ import (
 )
 
 // Encode builds the HDF5 file described by root in memory and returns its
-// bytes. The output is deterministic: the same spec gives the same bytes
+// bytes. Peak memory is about twice the file size (libhdf5's in-memory file
+// and the returned copy). The output is deterministic: the same spec gives the same bytes
 // (objects carry no timestamps; groups are created, and attributes written,
 // in spec order). Nothing is written to disk; callers write the bytes
 // atomically.
@@ -137,24 +137,27 @@ func Encode(root *GroupSpec) ([]byte, error) {
 		return nil, fmt.Errorf("hdf5: write: libhdf5 cannot create an in-memory file")
 	}
 	err := writeGroup(f, root, "/")
-	var buf unsafe.Pointer
-	var n C.size_t
+	var image []byte
 	if err == nil {
-		if buf = C.xfer_w_image(f, &n); buf == nil {
+		// The image is copied straight into Go memory (it holds no Go
+		// pointers, so libhdf5 may write to it during the call).
+		n := C.xfer_w_image_size(f)
+		if n <= 0 {
 			err = fmt.Errorf("hdf5: write: libhdf5 cannot produce the file image")
+		} else {
+			image = make([]byte, int(n))
+			if C.xfer_w_image(f, unsafe.Pointer(&image[0]), C.size_t(n)) < 0 {
+				err = fmt.Errorf("hdf5: write: libhdf5 cannot copy the file image")
+			}
 		}
 	}
 	if C.H5Fclose(f) < 0 && err == nil {
 		err = fmt.Errorf("hdf5: write: closing the in-memory file failed")
 	}
 	if err != nil {
-		if buf != nil {
-			C.free(buf)
-		}
 		return nil, err
 	}
-	defer C.free(buf)
-	return C.GoBytes(buf, C.int(n)), nil
+	return image, nil
 }
 
 // writeGroup writes g's attributes and members into the open object id.
