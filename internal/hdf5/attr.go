@@ -5,7 +5,10 @@ package hdf5
 #include <string.h>
 #include <hdf5.h>
 
+static void xfer_silence_a(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
 static hid_t xfer_aopen(hid_t obj, const char *name) {
+	xfer_silence_a();
 	htri_t ok = H5Aexists(obj, name);
 	if (ok < 0) return -1;
 	if (ok == 0) return -2;
@@ -14,6 +17,7 @@ static hid_t xfer_aopen(hid_t obj, const char *name) {
 
 static int xfer_attr_info(hid_t a, int *tclass, long long *npoints, unsigned long long *storage,
 		size_t *tsize, int *vlen) {
+	xfer_silence_a();
 	hid_t t = H5Aget_type(a);
 	if (t < 0) return -1;
 	*tclass = (int)H5Tget_class(t);
@@ -37,6 +41,7 @@ static int xfer_attr_info(hid_t a, int *tclass, long long *npoints, unsigned lon
 // xfer_attr_strings reads the n-element string attribute a into a malloc'd
 // buffer of NUL-terminated strings, one after the other.
 static int xfer_attr_strings(hid_t a, size_t n, char **out, size_t *outlen) {
+	xfer_silence_a();
 	hid_t ft = H5Aget_type(a);
 	if (ft < 0) return -1;
 	htri_t isv = H5Tis_variable_str(ft);
@@ -96,8 +101,11 @@ static int xfer_attr_strings(hid_t a, size_t n, char **out, size_t *outlen) {
 }
 
 static int xfer_attr_doubles(hid_t a, double *out) {
+	xfer_silence_a();
 	return H5Aread(a, H5T_NATIVE_DOUBLE, out) < 0 ? -1 : 0;
 }
+static int xfer_aclose(hid_t a) { xfer_silence_a(); return H5Aclose(a); }
+static int xfer_oclose_a(hid_t o) { xfer_silence_a(); return H5Oclose(o); }
 static int class_integer(void) { return H5T_INTEGER; }
 static int class_float_a(void) { return H5T_FLOAT; }
 static int class_string_a(void) { return H5T_STRING; }
@@ -128,7 +136,7 @@ func (f *File) withAttr(path, name string, fn func(a C.hid_t, af attrFacts, wher
 	if err != nil {
 		return err
 	}
-	defer C.H5Oclose(obj)
+	defer C.xfer_oclose_a(obj)
 	where := fmt.Sprintf("%s: attribute %q of %q", f.name, name, "/"+strings.Trim(path, "/"))
 	cs := C.CString(name)
 	defer C.free(unsafe.Pointer(cs))
@@ -139,7 +147,7 @@ func (f *File) withAttr(path, name string, fn func(a C.hid_t, af attrFacts, wher
 	case a < 0:
 		return fmt.Errorf("%w: %s: cannot open", ErrFormat, where)
 	}
-	defer C.H5Aclose(a)
+	defer C.xfer_aclose(a)
 	var (
 		class, vlen C.int
 		n           C.longlong

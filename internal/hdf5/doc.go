@@ -15,9 +15,9 @@
 // strings are read into C memory that libhdf5 allocates and this package
 // reclaims (H5Dvlen_reclaim).
 //
-// Every call into libhdf5 holds the package mutex and runs pinned to one OS
-// thread (libhdf5's error-stack settings are per thread), so Files may be
-// used from several goroutines.
+// Every call into libhdf5 holds the package mutex (writers use lockHDF5 and
+// unlockHDF5 too), so Files may be used from several goroutines; each C
+// helper silences libhdf5's per-thread error printing before its calls.
 //
 // Limitation: libhdf5 1.10 (Debian bookworm) can crash the process (SIGSEGV)
 // on some maliciously or randomly corrupted object headers of an otherwise

@@ -6,11 +6,23 @@ package hdf5
 #include <string.h>
 #include <hdf5.h>
 
+// xfer_silence switches off libhdf5's automatic error printing for the
+// calling thread (error-stack settings are per thread in thread-safe builds),
+// so every helper below calls it first: the Go side cannot pin a goroutine to
+// a thread across calls without side effects on its callers.
 static void xfer_silence(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static hid_t xfer_fopen(const char *path) {
+	xfer_silence();
+	return H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+}
+static int xfer_fclose(hid_t f) { xfer_silence(); return H5Fclose(f); }
+static int xfer_oclose(hid_t o) { xfer_silence(); return H5Oclose(o); }
 
 // xfer_open_image opens an in-memory HDF5 file image read-only. libhdf5 copies
 // the buffer.
 static hid_t xfer_open_image(void *buf, size_t len) {
+	xfer_silence();
 	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
 	if (fapl < 0) return -1;
 	if (H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 || H5Pset_file_image(fapl, buf, len) < 0) {
@@ -25,6 +37,7 @@ static hid_t xfer_open_image(void *buf, size_t len) {
 // xfer_link_type returns the type of the link called name in loc (H5L_TYPE_HARD,
 // _SOFT, _EXTERNAL), -1 on error, -2 when it does not exist.
 static int xfer_link_type(hid_t loc, const char *name) {
+	xfer_silence();
 	htri_t ok = H5Lexists(loc, name, H5P_DEFAULT);
 	if (ok < 0) return -1;
 	if (ok == 0) return -2;
@@ -55,6 +68,7 @@ static herr_t xfer_list_cb(hid_t g, const char *name, const H5L_info_t *info, vo
 // xfer_list writes the NUL-separated names of the links of group g, in name
 // order, into a malloc'd buffer the caller frees.
 static int xfer_list(hid_t g, char **buf, size_t *len, size_t *count) {
+	xfer_silence();
 	xfer_names n = {0};
 	hsize_t idx = 0;
 	herr_t err = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, xfer_list_cb, &n);
@@ -68,6 +82,7 @@ static int xfer_list(hid_t g, char **buf, size_t *len, size_t *count) {
 // xfer_dataset_info fills the facts the reader checks before reading.
 static int xfer_dataset_info(hid_t d, int *rank, hsize_t *dims, int *tclass, size_t *tsize,
 		int *layout, int *nexternal, hsize_t *storage) {
+	xfer_silence();
 	hid_t s = H5Dget_space(d);
 	if (s < 0) return -1;
 	H5S_class_t sc = H5Sget_simple_extent_type(s);
@@ -92,6 +107,7 @@ static int xfer_dataset_info(hid_t d, int *rank, hsize_t *dims, int *tclass, siz
 }
 
 static int xfer_read_f32(hid_t d, float *out) {
+	xfer_silence();
 	return H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0 ? -1 : 0;
 }
 
@@ -111,7 +127,7 @@ static int layout_chunked(void) { return H5D_CHUNKED; }
 static int class_float(void) { return H5T_FLOAT; }
 static int class_string(void) { return H5T_STRING; }
 static int link_hard(void) { return H5L_TYPE_HARD; }
-static hid_t xfer_oopen(hid_t loc, const char *name) { return H5Oopen(loc, name, H5P_DEFAULT); }
+static hid_t xfer_oopen(hid_t loc, const char *name) { xfer_silence(); return H5Oopen(loc, name, H5P_DEFAULT); }
 */
 import "C"
 
@@ -119,7 +135,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -140,20 +155,15 @@ var (
 // thread-safe). Writers in this package must hold it too.
 var mu sync.Mutex
 
-// lockHDF5 takes mu and pins the goroutine to its OS thread for the calls
-// that follow: libhdf5's error-stack settings are per thread in Debian's
-// thread-safe build, so automatic error printing is switched off on the
-// thread that will make the calls. unlockHDF5 undoes both.
+// lockHDF5 takes mu and switches off libhdf5's automatic error printing on
+// the current thread (the reader's C helpers do it again on every call, as
+// the goroutine may move between threads). unlockHDF5 releases mu.
 func lockHDF5() {
 	mu.Lock()
-	runtime.LockOSThread()
 	C.xfer_silence()
 }
 
-func unlockHDF5() {
-	runtime.UnlockOSThread()
-	mu.Unlock()
-}
+func unlockHDF5() { mu.Unlock() }
 
 // maxElements bounds the number of elements of one dataset (2^31, 8 GiB of
 // float32): larger shapes are refused before any allocation.
@@ -178,7 +188,7 @@ func Open(path string) (*File, error) {
 	defer C.free(unsafe.Pointer(cs))
 	lockHDF5()
 	defer unlockHDF5()
-	id := C.H5Fopen(cs, C.H5F_ACC_RDONLY, C.H5P_DEFAULT)
+	id := C.xfer_fopen(cs)
 	if id < 0 {
 		return nil, fmt.Errorf("%w: %s: libhdf5 cannot open it (truncated or damaged?)", ErrFormat, path)
 	}
@@ -212,7 +222,7 @@ func (f *File) Close() error {
 	}
 	lockHDF5()
 	defer unlockHDF5()
-	r := C.H5Fclose(f.id)
+	r := C.xfer_fclose(f.id)
 	f.id = -1
 	if r < 0 {
 		return fmt.Errorf("%w: %s: close failed", ErrFormat, f.name)
@@ -294,7 +304,7 @@ func (f *File) Kind(path string) (Kind, error) {
 	if err != nil {
 		return Other, err
 	}
-	defer C.H5Oclose(id)
+	defer C.xfer_oclose(id)
 	switch {
 	case C.xfer_is_group(id) != 0:
 		return Group, nil
@@ -319,7 +329,7 @@ func (f *File) Members(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer C.H5Oclose(id)
+	defer C.xfer_oclose(id)
 	if C.xfer_is_group(id) == 0 {
 		return nil, fmt.Errorf("%w: %s: %q is not a group", ErrFormat, f.name, path)
 	}
@@ -351,7 +361,7 @@ func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer C.H5Oclose(id)
+	defer C.xfer_oclose(id)
 	if C.xfer_is_dataset(id) == 0 {
 		return nil, nil, fmt.Errorf("%w: %s: %q is not a dataset", ErrFormat, f.name, path)
 	}
