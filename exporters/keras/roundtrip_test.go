@@ -187,6 +187,30 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRoundTripChain converts through both formats in turn (.keras -> .h5
+// -> .keras and .h5 -> .keras -> .h5), so that configs converted to one
+// dialect convert back to the other.
+func TestRoundTripChain(t *testing.T) {
+	dir := interopDir(t)
+	for _, name := range []string{"mlp_small", "mlp_selu_frozen", "functional_branch", "bn_dense", "conv1d_small"} {
+		for _, order := range [][]func(string, *model.Model) error{{WriteH5, WriteKeras}, {WriteKeras, WriteH5}} {
+			src := filepath.Join(dir, "keras3", name+".keras")
+			t.Run(name, func(t *testing.T) {
+				orig := readModel(t, src)
+				m := orig
+				for i, write := range order {
+					out := filepath.Join(t.TempDir(), fmt.Sprintf("step%d", i))
+					if err := write(out, m); err != nil {
+						t.Fatalf("step %d: write = %v", i, err)
+					}
+					m = readModel(t, out)
+				}
+				sameModel(t, m, orig)
+			})
+		}
+	}
+}
+
 // importerReadsByName reports whether err is the importer not finding
 // weights because it addresses Keras 3 weight groups by layer name while
 // the file (correctly) uses class-based paths that differ from the names.
