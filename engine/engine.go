@@ -129,6 +129,9 @@ func New(m *model.Model) (*Session, error) {
 		s.outNames = append(s.outNames, o)
 		s.outIDs = append(s.outIDs, ids[o])
 	}
+	if steps, err = s.foldConstants(steps); err != nil {
+		return nil, fmt.Errorf("engine: model %q: %w", m.Name, err)
+	}
 	s.steps = fuse(steps, s, shapes)
 	for _, st := range s.steps {
 		st.in = make([]*model.Tensor, len(st.ins))
@@ -268,4 +271,45 @@ func runStep(st *step) (err error) {
 		}
 	}()
 	return st.run(st)
+}
+
+// foldConstants runs, once, every step whose inputs are all params or
+// consts (a Constant node, the Transpose of a Keras conv kernel, shape
+// arithmetic on consts) and makes its outputs fixed values, so that Run
+// does not repeat the work. It returns the remaining steps.
+func (s *Session) foldConstants(steps []*step) ([]*step, error) {
+	out := steps[:0]
+	for _, st := range steps {
+		fixed := true
+		for _, id := range st.ins {
+			if id >= 0 && !s.fixed[id] {
+				fixed = false
+				break
+			}
+		}
+		if !fixed {
+			out = append(out, st)
+			continue
+		}
+		st.in = make([]*model.Tensor, len(st.ins))
+		for i, id := range st.ins {
+			if id >= 0 {
+				st.in[i] = s.vals[id]
+			}
+		}
+		st.out = make([]*model.Tensor, len(st.outs))
+		for i := range st.out {
+			st.out[i] = &model.Tensor{}
+		}
+		if err := runStep(st); err != nil {
+			return nil, fmt.Errorf("layer %q: node %q (%s) on constant inputs: %w", st.layer, st.node.Name, st.node.Op, err)
+		}
+		for i, id := range st.outs {
+			if id >= 0 {
+				s.vals[id] = st.out[i]
+				s.fixed[id] = true
+			}
+		}
+	}
+	return out, nil
 }

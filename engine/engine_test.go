@@ -192,3 +192,35 @@ func TestSupportedOpsHaveShapeRules(t *testing.T) {
 		}
 	}
 }
+
+// TestDeterministic runs model A twice at each thread count: results must
+// be bit-identical for a fixed count and agree closely across counts.
+func TestDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	s, err := New(modelA(t, rng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer SetThreads(0)
+	x := randTensor(rng, 300, 28, 28)
+	var first []float32
+	for _, th := range []int{1, 2, 3} {
+		SetThreads(th)
+		a, err := s.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.F32, b.F32) {
+			t.Errorf("threads %d: two runs differ", th)
+		}
+		if first == nil {
+			first = a.F32
+		} else if !close32(a.F32, first, 1e-6, 1e-5) {
+			t.Errorf("threads %d: result differs from threads 1 beyond 1e-6", th)
+		}
+	}
+}

@@ -47,3 +47,52 @@ var convCases = []opCase{
 		ins:  []*model.Tensor{f32([]int{1, 2, 3, 4, 3}, 1.112, 1.063, 1.085, -0.474, 0.515, -0.132, -0.389, -0.339, -1.3, -1.444, 0.794, -0.191, 0.216, 1.002, -1.733, -0.784, 0.175, 0.392, -0.377, 1.029, 0.21, -1.213, -0.931, 0.805, 0.464, -1.899, 1.348, 0.598, 1.343, -0.384, -0.296, -1.126, 2.537, -0.175, 1.588, -0.647, 0.164, -1.671, -0.383, 0.984, -1.252, 1.072, 0.337, -1.044, -0.502, -0.459, -0.05, -0.536, -0.827, -0.305, -1.027, -1.29, -0.048, 0.883, -1.529, 0.004, -0.65, -0.977, 0.853, -0.518, 1.498, -0.78, 0.387, -0.227, -0.754, 0.588, -0.155, 0.603, -0.047, -1.086, -0.102, 0.052), f32([]int{2, 2, 2, 2, 2}, 0.958, -0.906, -0.039, -1.722, 0.651, -1.081, -1.806, -0.059, 1.106, -1.524, -1.088, -0.743, -1.129, 0.379, -0.807, -0.722, 0.583, -0.756, 0.433, -0.971, -1.212, -1.835, 1.861, -0.32, 0.244, -0.031, 0.16, 0.05, 1.908, -1.039, -1.557, -1.012)},
 		want: []*model.Tensor{f32([]int{1, 2, 2, 5, 3}, -0.372348, -0.52694595, 4.332976, 4.178313, 1.0866281, -1.9345891, 5.67346, 0.029530922, 1.0596269, 3.9120011, 2.7255251, -1.3752389, -0.8911022, -0.94038284, 0.333083, -1.9791459, 7.740157, -1.5618341, -0.045942836, -1.4128662, -3.112455, -3.1611037, 2.285266, -3.406585, 1.689522, -7.061653, 2.845637, -3.342219, 1.979683, -0.281623, 1.0696481, 3.0537248, -1.217549, -3.493383, 1.4401841, 0.1490281, -0.66095877, 1.54359, 2.153912, -6.982376, -2.70316, -0.23893993, -1.124404, 2.428637, -2.206141, -1.0988262, -1.1261239, 0.99136, 6.848392, 2.7221441, -3.4754312, -5.7078123, -6.794898, 6.8127656, 1.3571831, 0.56524706, -4.220036, -4.9361644, -1.913218, 1.226303)}},
 }
+
+// TestConvKerasKernelFolded feeds the kernel the Keras way (HWIO param,
+// Transpose perm [3 2 0 1] to OIHW): New folds the Transpose of the param
+// away and the result matches PyTorch's (case "conv2d dilations pads no
+// bias").
+func TestConvKerasKernelFolded(t *testing.T) {
+	var c opCase
+	for _, cc := range convCases {
+		if cc.name == "conv2d dilations pads no bias" {
+			c = cc
+		}
+	}
+	x, w := c.ins[0], c.ins[1] // w is OIHW [3 4 2 2]
+	o, i, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+	hwio := make([]float32, len(w.F32))
+	for a := range o {
+		for b := range i {
+			for h := range kh {
+				for q := range kw {
+					hwio[((h*kw+q)*i+b)*o+a] = w.F32[((a*i+b)*kh+h)*kw+q]
+				}
+			}
+		}
+	}
+	m := &model.Model{Name: "keras_conv", Opset: 13,
+		Inputs:  []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 4, 5, 5}}},
+		Outputs: []string{"y"},
+		Layers: []*model.Layer{{Name: "conv", Kind: "Conv2D", Inputs: []string{"x"}, Outputs: []string{"y"},
+			Params: []*model.Param{{Name: "kernel", Role: "kernel", Shape: []int{kh, kw, i, o}, Data: hwio}},
+			Nodes: []*model.Node{
+				{Name: "t", Op: "Transpose", Inputs: []string{"kernel"}, Outputs: []string{"oihw"}, Attrs: map[string]model.Attr{"perm": model.Ints(3, 2, 0, 1)}},
+				{Name: "c", Op: "Conv", Inputs: []string{"x", "oihw"}, Outputs: []string{"y"}, Attrs: c.attrs},
+			}}},
+	}
+	s, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.steps) != 1 || s.steps[0].node.Op != "Conv" {
+		t.Errorf("plan has %d steps; want only the Conv (kernel Transpose folded)", len(s.steps))
+	}
+	y, err := s.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !close32(y.F32, c.want[0].F32, 1e-6, 1e-5) {
+		t.Errorf("Predict(x) = %v; want %v", y.F32, c.want[0].F32)
+	}
+}
