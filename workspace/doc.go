@@ -14,5 +14,7 @@
 // Files are replaced atomically (internal/atomicfile): the snapshot is
 // written before the journal that names it, and the journal is rewritten
 // before a snapshot is removed, so an interrupted command leaves the last
-// complete state.
+// complete state. Commit and Undo hold an flock(2) on .xfer/lock and refuse
+// (ErrConcurrent) when another xfer command changed the journal since this
+// one read it, so no step is ever silently lost.
 package workspace

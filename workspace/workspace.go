@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"syscall"
 	"time"
 
 	"github.com/xferml/xfer/internal/atomicfile"
@@ -24,6 +26,9 @@ var (
 	ErrNothingToUndo = errors.New("workspace: nothing to undo (the journal holds only the first import)")
 	// ErrCorrupt reports a journal or snapshot that does not match.
 	ErrCorrupt = errors.New("workspace: corrupt")
+	// ErrConcurrent reports a journal changed by another xfer process since
+	// this one opened the workspace.
+	ErrConcurrent = errors.New("workspace: changed by another xfer command meanwhile; run the command again")
 )
 
 // maxJournal bounds the journal file read into memory (64 MiB: about half a
@@ -71,23 +76,62 @@ func Open(root string) (*Workspace, error) {
 	if st.Size() > maxJournal {
 		return nil, fmt.Errorf("%w: %s is %d bytes (limit %d)", ErrCorrupt, jpath, st.Size(), maxJournal)
 	}
+	j, err := readJournal(jpath)
+	if err != nil {
+		return nil, err
+	}
+	if len(j) == 0 {
+		return nil, fmt.Errorf("%w: %s is empty; remove %s and import again", ErrCorrupt, jpath, dir)
+	}
+	return &Workspace{dir: dir, journal: j}, nil
+}
+
+func readJournal(jpath string) ([]Entry, error) {
 	b, err := os.ReadFile(jpath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("workspace: %w", err)
 	}
-	w := &Workspace{dir: dir}
-	if err := json.Unmarshal(b, &w.journal); err != nil {
+	var j []Entry
+	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, jpath, err)
 	}
-	if len(w.journal) == 0 {
-		return nil, fmt.Errorf("%w: %s is empty; remove %s and import again", ErrCorrupt, jpath, dir)
-	}
-	for _, e := range w.journal {
+	for _, e := range j {
 		if e.Snapshot != filepath.Base(e.Snapshot) || e.Snapshot == "" || e.Snapshot == "." || e.Snapshot == ".." {
 			return nil, fmt.Errorf("%w: %s: entry %d names snapshot %q outside the workspace", ErrCorrupt, jpath, e.Seq, e.Snapshot)
 		}
 	}
-	return w, nil
+	return j, nil
+}
+
+// lock takes an exclusive advisory lock on the workspace (flock(2) on
+// .xfer/lock, released by the kernel if the process dies) and checks that
+// the journal on disk is still the one w read.
+func (w *Workspace) lock() (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(w.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("workspace: lock %s: %w", f.Name(), err)
+	}
+	unlock = func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}
+	disk, err := readJournal(filepath.Join(w.dir, "journal.json"))
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if !slices.Equal(disk, w.journal) {
+		unlock()
+		return nil, ErrConcurrent
+	}
+	return unlock, nil
 }
 
 // OpenOrCreate opens the workspace under root, creating an empty one when
@@ -142,6 +186,14 @@ func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry
 	if err != nil {
 		return Entry{}, fmt.Errorf("workspace: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Join(w.dir, "snapshots"), 0o755); err != nil {
+		return Entry{}, fmt.Errorf("workspace: %w", err)
+	}
+	unlock, err := w.lock()
+	if err != nil {
+		return Entry{}, err
+	}
+	defer unlock()
 	seq := 1
 	before := ""
 	if n := len(w.journal); n > 0 {
@@ -151,9 +203,6 @@ func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry
 	e := Entry{
 		Seq: seq, Op: op, Args: args, Time: at.UTC().Format(time.RFC3339),
 		Before: before, After: native.Digest(m), Snapshot: fmt.Sprintf("%06d.xnat", seq),
-	}
-	if err := os.MkdirAll(filepath.Join(w.dir, "snapshots"), 0o755); err != nil {
-		return Entry{}, fmt.Errorf("workspace: %w", err)
 	}
 	if err := atomicfile.WriteBytes(filepath.Join(w.dir, "snapshots", e.Snapshot), b); err != nil {
 		return Entry{}, fmt.Errorf("workspace: %w", err)
@@ -172,6 +221,11 @@ func (w *Workspace) Undo() (Entry, error) {
 	if n < 2 {
 		return Entry{}, ErrNothingToUndo
 	}
+	unlock, err := w.lock()
+	if err != nil {
+		return Entry{}, err
+	}
+	defer unlock()
 	last := w.journal[n-1]
 	if _, err := w.load(w.journal[n-2]); err != nil {
 		return Entry{}, fmt.Errorf("workspace: cannot undo %s: previous state unreadable: %w", last.Op, err)

@@ -119,3 +119,33 @@ func TestCorrupt(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentCommit(t *testing.T) {
+	root := t.TempDir()
+	w, _ := OpenOrCreate(root)
+	if _, err := w.Commit(tinyModel(t), "import", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := Open(root)
+	b, _ := Open(root)
+	m := tinyModel(t)
+	m.Layers[0].SetTrainable(false)
+	if _, err := a.Commit(m, "freeze", "--upto 0", t0); err != nil {
+		t.Fatal(err)
+	}
+	// b read the journal before a's commit: its commit must not silently
+	// drop a's step.
+	if _, err := b.Commit(tinyModel(t), "clone", "", t0); !errors.Is(err, ErrConcurrent) {
+		t.Errorf("Commit on a stale workspace error = %v; want ErrConcurrent", err)
+	}
+	c, _ := Open(root)
+	if j := c.Journal(); len(j) != 2 || j[1].Op != "freeze" {
+		t.Errorf("journal = %+v; want import, freeze", j)
+	}
+	if _, err := a.Commit(tinyModel(t), "unfreeze", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Undo(); !errors.Is(err, ErrConcurrent) {
+		t.Errorf("Undo on a stale workspace error = %v; want ErrConcurrent", err)
+	}
+}
