@@ -76,7 +76,11 @@ func DecodeNPY(data []byte) (*model.Tensor, error) {
 	}
 	t := &model.Tensor{DType: model.Float32, Shape: shape}
 	if n == 0 {
-		t.F32 = []float32{}
+		if descr[1:] == "i8" {
+			t.DType, t.I64 = model.Int64, []int64{}
+		} else {
+			t.F32 = []float32{}
+		}
 		return t, nil
 	}
 	switch descr[1:] {
