@@ -414,3 +414,31 @@ func TestExportNodeNames(t *testing.T) {
 		t.Errorf("input dims = %v; want [N 28 28]", in)
 	}
 }
+
+// TestExportTorchCNN writes the PyTorch CNN (Conv, BatchNormalization,
+// MaxPool, GlobalAveragePool) at opsets 13, 17 and 21; ORT on each export
+// must match the engine and torch's own output.
+func TestExportTorchCNN(t *testing.T) {
+	needORT(t)
+	m, err := importer.ReadFile("../../fixtures/torch/cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := tensorio.ReadFile("../../fixtures/torch/cnn_x.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tensorio.ReadFile("../../fixtures/torch/cnn_y.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*model.Tensor{"input": x}
+	for _, opset := range []int{13, 17, 21} {
+		path := exportAndCompare(t, m, opset, in)
+		got, err := ort.Run(path, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeTo(t, fmt.Sprintf("ORT(export at %d) vs torch", opset), got["output"], want, 1e-5)
+	}
+}

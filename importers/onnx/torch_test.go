@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xferml/xfer/engine"
@@ -129,5 +130,64 @@ func TestTorchModelATransfer(t *testing.T) {
 	}
 	if total, tr, _ := back.ParamCounts(); total != 275801 || tr != 51 {
 		t.Errorf("model B from .h5 ParamCounts() = %d total, %d trainable; want 275801, 51", total, tr)
+	}
+}
+
+// TestTorchCNN checks the grouping and predictions of the small PyTorch CNN
+// (fixtures/torch/gen.py: Conv+BN+ReLU, MaxPool, Conv+ReLU, GAP, Linear).
+func TestTorchCNN(t *testing.T) {
+	const path = "../../fixtures/torch/cnn.onnx"
+	m, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "conv1:Conv[Conv] bn1:BatchNormalization[BatchNormalization] relu1:Relu[Relu] pool1:MaxPool[MaxPool] conv2:Conv[Conv Relu] gap:GlobalAveragePool[GlobalAveragePool] flatten:Flatten[Flatten] fc:Dense[Gemm]"
+	var got []string
+	for _, l := range m.Layers {
+		var ops []string
+		for _, n := range l.Nodes {
+			ops = append(ops, n.Op)
+		}
+		got = append(got, l.Name+":"+l.Kind+"["+strings.Join(ops, " ")+"]")
+	}
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("layers = %s\nwant     %s", g, want)
+	}
+	// 596 = conv1 6*1*3*3+6 + bn1 4*6 + conv2 8*6*3*3+8 + fc 8*8+8; the 12
+	// BatchNorm moving statistics are non-trainable, as in Keras.
+	if total, tr, nt := m.ParamCounts(); total != 596 || tr != 584 || nt != 12 {
+		t.Errorf("ParamCounts() = %d, %d, %d; want 596, 584, 12", total, tr, nt)
+	}
+	if bn := m.Layer("bn1"); bn == nil || bn.Param("moving_variance") == nil || !bn.Param("moving_variance").State {
+		t.Errorf("bn1 has no moving_variance state param")
+	}
+	x, err := tensorio.ReadFile("../../fixtures/torch/cnn_x.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := tensorio.ReadFile("../../fixtures/torch/cnn_y.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := engine.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := s.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(t, "engine vs torch", y, ref); d > 1e-5 {
+		t.Errorf("engine prediction differs from torch's by %g; want <= 1e-5", d)
+	}
+	if err := ort.Init(); errors.Is(err, ort.ErrNotInstalled) {
+		t.Skipf("SKIP (ONNX Runtime not installed; engine vs ORT not checked): %v", err)
+	}
+	out, err := ort.Run(path, map[string]*model.Tensor{"input": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(t, "engine vs ORT", y, out["output"]); d > 1e-5 {
+		t.Errorf("engine prediction differs from ONNX Runtime's by %g; want <= 1e-5", d)
 	}
 }
