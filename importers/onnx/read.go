@@ -129,7 +129,7 @@ type reader struct {
 	// constant marks r.inits entries that came from Constant nodes: they
 	// are consts, never (trainable) params.
 	constant map[string]bool
-	nodes []*model.Node
+	nodes    []*model.Node
 }
 
 func (r *reader) graph(g *pb.GraphProto, props map[string]string) (*model.Model, error) {
