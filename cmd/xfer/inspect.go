@@ -141,7 +141,23 @@ func writeTable(w io.Writer, m *model.Model) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n",
-		commas(s.TotalParams), commas(s.TrainableParams), commas(s.NonTrainableParams))
+	fmt.Fprintf(w, "Total params: %s (%s)\nTrainable params: %s (%s)\nNon-trainable params: %s (%s)\n",
+		commas(s.TotalParams), memorySize(s.TotalParams), commas(s.TrainableParams), memorySize(s.TrainableParams),
+		commas(s.NonTrainableParams), memorySize(s.NonTrainableParams))
 	return nil
+}
+
+// memorySize renders the float32 size of n params as Keras 3's summary does
+// (keras/src/utils/summary_utils.py readable_memory_size: 1024-based units,
+// two decimals): 52,650 params -> "205.66 KB".
+func memorySize(n int) string {
+	size := float64(n) * 4 // float32
+	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
+	for _, u := range units {
+		if size/1024 < 1 {
+			return fmt.Sprintf("%.2f %s", size, u)
+		}
+		size /= 1024
+	}
+	return fmt.Sprintf("%.2f %s", size, units[len(units)-1])
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/xferml/xfer/internal/tensorio"
@@ -47,6 +48,10 @@ func TestInspectPredictKeras3(t *testing.T) {
 	if len(man.Models) == 0 {
 		t.Fatal("manifest lists no models")
 	}
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Skipf("SKIP LOUDLY: %v", err)
+	}
 	work := t.TempDir()
 	for _, mm := range man.Models {
 		for _, ext := range []string{".h5", ".keras"} {
@@ -69,6 +74,13 @@ func TestInspectPredictKeras3(t *testing.T) {
 						t.Errorf("layer %d = %s %s %s %d %v; Keras %s %s %s %d %v", i,
 							l.Name, l.Type, shapeString(l.OutputShape), l.Params, l.Trainable,
 							kl.Name, kl.Class, shapeString(kl.OutputShape), kl.Params, kl.Trainable)
+					}
+				}
+				// The table's totals read as Keras's summary prints them.
+				table := mustXfer(t, work, "inspect", "-m", file)
+				for _, line := range strings.Split(table, "\n") {
+					if strings.HasSuffix(line, ")") && strings.Contains(line, "params: ") && !strings.Contains(string(readme), " "+line+"\n") {
+						t.Errorf("inspect line %q is not in Keras's summary in the README", line)
 					}
 				}
 				y := filepath.Join(work, mm.Name+ext+".npy")

@@ -277,3 +277,13 @@ func TestClock(t *testing.T) {
 		}
 	}
 }
+
+func TestMemorySize(t *testing.T) {
+	// Figures from Keras 3's model.summary() in ../shared/interop/keras3/README.md.
+	tests := map[int]string{52650: "205.66 KB", 0: "0.00 B", 23: "92.00 B", 276158: "1.05 MB"}
+	for n, want := range tests {
+		if got := memorySize(n); got != want {
+			t.Errorf("memorySize(%d) = %q; want %q", n, got, want)
+		}
+	}
+}

@@ -176,9 +176,9 @@ func TestInspect(t *testing.T) {
 #  Layer (type)     Output Shape  Param #  Trainable
 0  dense (Dense)    (None, 3)     15       Y
 1  dense_1 (Dense)  (None, 2)     8        Y
-Total params: 23
-Trainable params: 23
-Non-trainable params: 0
+Total params: 23 (92.00 B)
+Trainable params: 23 (92.00 B)
+Non-trainable params: 0 (0.00 B)
 `
 	if out != want {
 		t.Errorf("inspect =\n%s\nwant\n%s", out, want)
