@@ -696,11 +696,11 @@ func trackElements(l *model.Layer, shape []int, chain []*model.Node) ([]int, []i
 				}
 			}
 			if len(perm) != len(shape) {
-				return nil, nil, fmt.Errorf("Transpose %q: perm %v does not fit shape %v", t.Name, perm, shape)
+				return nil, nil, fmt.Errorf("transpose %q: perm %v does not fit shape %v", t.Name, perm, shape)
 			}
 			shape, src = transposeInts(src, shape, perm)
 			if shape == nil {
-				return nil, nil, fmt.Errorf("Transpose %q: bad perm %v", t.Name, perm)
+				return nil, nil, fmt.Errorf("transpose %q: bad perm %v", t.Name, perm)
 			}
 		case "Reshape":
 			var target []int64
@@ -710,11 +710,11 @@ func trackElements(l *model.Layer, shape []int, chain []*model.Node) ([]int, []i
 				}
 			}
 			if target == nil {
-				return nil, nil, fmt.Errorf("Reshape %q: its shape is not a const of the layer", t.Name)
+				return nil, nil, fmt.Errorf("reshape %q: its shape is not a const of the layer", t.Name)
 			}
 			next, err := reshapeDims(shape, target, t.AttrInt("allowzero", 0) != 0)
 			if err != nil {
-				return nil, nil, fmt.Errorf("Reshape %q: %v", t.Name, err)
+				return nil, nil, fmt.Errorf("reshape %q: %v", t.Name, err)
 			}
 			shape = next
 		}
