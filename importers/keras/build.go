@@ -18,6 +18,9 @@ func build(cfgJSON []byte, ws weightSource, meta map[string]string) (*model.Mode
 	if err != nil {
 		return nil, err
 	}
+	if k3, ok := ws.(keras3Layout); ok {
+		k3.setPaths(keras3Paths(g))
+	}
 	b := &graphBuilder{
 		g:      g,
 		ws:     ws,

@@ -167,3 +167,32 @@ func TestInitializersAndMeta(t *testing.T) {
 		t.Errorf("dense kernel init = %+v; want lecun_normal", p)
 	}
 }
+
+func TestSnakeCaseAndKeras3Paths(t *testing.T) {
+	// Expected names from keras.src.utils.naming.to_snake_case.
+	for in, want := range map[string]string{
+		"Dense": "dense", "BatchNormalization": "batch_normalization", "Conv2D": "conv2d",
+		"GlobalAveragePooling1D": "global_average_pooling1d", "ReLU": "re_lu", "PReLU": "p_re_lu",
+		"InputLayer": "input_layer", "DepthwiseConv2D": "depthwise_conv2d", "ELU": "elu",
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q; want %q", in, got, want)
+		}
+	}
+	g, err := parseConfig([]byte(seqHead + `{"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 4]}},
+		{"class_name": "Dense", "config": {"name": "fc1", "units": 3}}, {"class_name": "ReLU", "config": {"name": "act"}},
+		{"class_name": "Dense", "config": {"name": "dense", "units": 2}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"fc1": "dense", "act": "re_lu", "dense": "dense_1"}
+	got := keras3Paths(g)
+	if len(got) != len(want) {
+		t.Errorf("keras3Paths = %v; want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("keras3Paths[%s] = %q; want %q", k, got[k], v)
+		}
+	}
+}

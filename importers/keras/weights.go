@@ -3,6 +3,7 @@ package keras
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,55 @@ type h5Weights struct {
 	file   string // for messages
 	base   string
 	keras3 bool
+	// paths maps a layer name to its Keras 3 group under layers/ (see
+	// keras3Paths); set by the graph builder.
+	paths map[string]string
+}
+
+// keras3Layout is implemented by weight sources that store layers by Keras 3
+// save path rather than by layer name.
+type keras3Layout interface {
+	setPaths(map[string]string)
+}
+
+func (w *h5Weights) setPaths(p map[string]string) { w.paths = p }
+
+var (
+	nonWord  = regexp.MustCompile(`\W+`)
+	capWord  = regexp.MustCompile(`(.)([A-Z][a-z]+)`)
+	lowUpper = regexp.MustCompile(`([a-z])([A-Z])`)
+)
+
+// snakeCase is keras.src.utils.naming.to_snake_case, regex for regex.
+func snakeCase(name string) string {
+	name = nonWord.ReplaceAllString(name, "")
+	name = capWord.ReplaceAllString(name, "${1}_${2}")
+	return strings.ToLower(lowUpper.ReplaceAllString(name, "${1}_${2}"))
+}
+
+// keras3Paths returns where Keras 3 saves each layer's variables: its
+// container walk names the entries of model.layers by the snake-case class
+// name, "_1", "_2"... for repeats (keras-team/keras:
+// keras/src/saving/saving_lib.py, _save_container_state), not by layer name.
+// A Sequential model's layers list omits its InputLayer; a Functional one's
+// includes them.
+func keras3Paths(g *graphConfig) map[string]string {
+	used := map[string]int{}
+	out := map[string]string{}
+	for i, e := range g.layers {
+		if g.class == "Sequential" && i == 0 && e.class == "InputLayer" {
+			continue
+		}
+		name := snakeCase(e.class)
+		if n, ok := used[name]; ok {
+			used[name] = n + 1
+			name = fmt.Sprintf("%s_%d", name, n+1)
+		} else {
+			used[name] = 0
+		}
+		out[e.name] = name
+	}
+	return out
 }
 
 func newH5Weights(f *hdf5.File, file string) (*h5Weights, error) {
@@ -89,10 +139,14 @@ func (w *h5Weights) layer(name string) ([]weight, bool, error) {
 	return out, true, nil
 }
 
-// vars reads layers/<name>/vars/0..n-1.
+// vars reads layers/<path>/vars/0..n-1, path from keras3Paths.
 func (w *h5Weights) vars(name string) ([]weight, bool, error) {
-	g := "layers/" + name + "/vars"
-	if !w.f.Exists("layers/" + name) {
+	p, ok := w.paths[name]
+	if !ok {
+		return nil, false, fmt.Errorf("%w: %s: layer %q has no Keras 3 save path", ErrFormat, w.file, name)
+	}
+	g := "layers/" + p + "/vars"
+	if !w.f.Exists("layers/" + p) {
 		return nil, false, nil
 	}
 	if !w.f.Exists(g) {
