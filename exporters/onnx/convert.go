@@ -114,6 +114,9 @@ func (c *converter) node(n *model.Node) error {
 	if at, ok := removedAt[n.Op]; ok && c.target >= at {
 		return fmt.Errorf("%w: op %s was removed at opset %d", ErrUnsupported, n.Op, at)
 	}
+	if len(n.Outputs) == 0 || n.Outputs[0] == "" {
+		return fmt.Errorf("%w: node has no output", model.ErrInvalid)
+	}
 	name := c.name(n.Name, n.Op)
 	ins := slices.Clone(n.Inputs)
 	outs := slices.Clone(n.Outputs)

@@ -27,11 +27,15 @@
 // constant kernel followed by Add of a constant bias, together with a
 // following activation is one "Dense" layer (roles kernel, bias); Conv with
 // its activation is one "Conv" layer; BatchNormalization (gamma, beta,
-// moving_mean, moving_variance), Flatten and every other node are one layer
-// each, named after the op type. Layer names come from the kernel
-// initializer ("dense.weight" gives "dense") or the node name ("/dense/Gemm"
-// gives "dense"), sanitised for Keras (letters, digits, "_", ".", "-") and made
-// unique. Params of recognised roles are renamed "<layer>/<role>".
+// moving_mean, moving_variance; the moving statistics are non-trainable
+// state), Flatten and every other node are one layer each, of Kind the op
+// type (PRelu's slope gets the role alpha). Layer names come from the kernel
+// initializer ("dense.weight" gives "dense") or else the node name
+// ("/dense/Gemm" gives "dense"), else the op type; they are sanitised for
+// Keras and HDF5 (letters, digits, "_", ".", "-") and made unique. Params of
+// recognised roles are renamed "<layer>/<role>"; other float initializers
+// keep their names and take the last part of it as role. Every layer starts
+// trainable.
 //
 // A model written by xfer carries its grouping, trainable flags, param roles,
 // history and metadata in metadata_props (keys "xfer.*", see

@@ -246,6 +246,9 @@ func (r *reader) node(i int, np *pb.NodeProto) (*model.Node, error) {
 	if np.GetOpType() == "" {
 		return nil, fmt.Errorf("%s: %w: node has no op_type", where, ErrFormat)
 	}
+	if len(np.GetOutput()) == 0 || np.GetOutput()[0] == "" {
+		return nil, fmt.Errorf("%s: %w: node has no output", where, ErrFormat)
+	}
 	n := &model.Node{Name: np.GetName(), Op: np.GetOpType(), Inputs: append([]string(nil), np.GetInput()...), Outputs: append([]string(nil), np.GetOutput()...)}
 	for _, ap := range np.GetAttribute() {
 		a, err := attr(ap)

@@ -147,6 +147,7 @@ func TestReadErrors(t *testing.T) {
 		{name: "int8 input", edit: func(mp *pb.ModelProto) {
 			mp.Graph.Input[0].Type.GetTensorType().ElemType = 3
 		}, want: ErrUnsupported, substr: "int8"},
+		{name: "node without output", edit: func(mp *pb.ModelProto) { mp.Graph.Node[0].Output = nil }, want: ErrFormat, substr: "no output"},
 		{name: "dangling", edit: func(mp *pb.ModelProto) { mp.Graph.Node[1].Input[0] = "nowhere" }, want: ErrFormat, substr: "nowhere"},
 		{name: "bad shape", edit: func(mp *pb.ModelProto) { mp.Graph.Initializer[0].Dims = []int64{4, 3} }, want: model.ErrShape},
 	}

@@ -9,7 +9,8 @@
 // (ONNXRUNTIME_NODE_INSTALL=skip stops its post-install step from fetching a
 // CUDA provider). Init looks for the library in $XFER_ORT_LIB, then under
 // node_modules/onnxruntime-node/bin/napi-v*/linux/x64/ in the working
-// directory and each of its parents. It is loaded through
+// directory and each of its parents, then in the executable's directory and
+// each of its parents. It is loaded through
 // github.com/yalue/onnxruntime_go (cgo, dlopen).
 //
 // Tensors cross the boundary as model.Tensor (float32 or int64).

@@ -34,21 +34,26 @@ func Library() (string, error) {
 		}
 		return p, nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("ort: %w", err)
+	var starts []string
+	if dir, err := os.Getwd(); err == nil {
+		starts = append(starts, dir)
 	}
-	for {
-		pattern := filepath.Join(dir, "node_modules", "onnxruntime-node", "bin", "napi-v*", "linux", "x64", "libonnxruntime.so*")
-		if found, _ := filepath.Glob(pattern); len(found) > 0 {
-			sort.Strings(found)
-			return found[len(found)-1], nil
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, dir := range starts {
+		for {
+			pattern := filepath.Join(dir, "node_modules", "onnxruntime-node", "bin", "napi-v*", "linux", "x64", "libonnxruntime.so*")
+			if found, _ := filepath.Glob(pattern); len(found) > 0 {
+				sort.Strings(found)
+				return found[len(found)-1], nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
 	}
 	return "", fmt.Errorf("%w; %s", ErrNotInstalled, installHint)
 }
