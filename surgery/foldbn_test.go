@@ -3,6 +3,7 @@ package surgery
 import (
 	"encoding/json"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 
@@ -228,5 +229,39 @@ func checkBiasAndConfig(t *testing.T, before, after *model.Model, rep FoldReport
 	}
 	if total, _, _ := after.ParamCounts(); total != wantTotal {
 		t.Errorf("FoldBN(%s) params = %d; want %d", before.Name, total, wantTotal)
+	}
+}
+
+func TestReshapeDims(t *testing.T) {
+	tests := []struct {
+		shape     []int
+		target    []int64
+		allowZero bool
+		want      []int
+		ok        bool
+	}{
+		{[]int{3, 2, 4, 5}, []int64{6, 1, 4, 5}, false, []int{6, 1, 4, 5}, true},
+		{[]int{3, 2, 4, 5}, []int64{-1, 1, 0, 5}, false, []int{6, 1, 4, 5}, true},
+		{[]int{3, 4}, []int64{-1}, false, []int{12}, true},
+		{[]int{3, 4}, []int64{5, -1}, false, nil, false},
+		{[]int{3, 4}, []int64{-1, -1}, false, nil, false},
+		{[]int{3, 4}, []int64{0, 0, 0}, false, nil, false},
+	}
+	for _, tt := range tests {
+		got, err := reshapeDims(tt.shape, tt.target, tt.allowZero)
+		if (err == nil) != tt.ok || (tt.ok && !slices.Equal(got, tt.want)) {
+			t.Errorf("reshapeDims(%v, %v) = %v, %v; want %v (ok %v)", tt.shape, tt.target, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestTransposeInts(t *testing.T) {
+	// [2 3] -> perm [1 0] -> [3 2]: element (i, j) moves to (j, i).
+	shape, got := transposeInts([]int{0, 1, 2, 3, 4, 5}, []int{2, 3}, []int64{1, 0})
+	if !slices.Equal(shape, []int{3, 2}) || !slices.Equal(got, []int{0, 3, 1, 4, 2, 5}) {
+		t.Errorf("transposeInts(2x3, [1 0]) = %v %v; want [3 2] [0 3 1 4 2 5]", shape, got)
+	}
+	if shape, _ := transposeInts([]int{0, 1}, []int{1, 2}, []int64{0, 0}); shape != nil {
+		t.Errorf("transposeInts with a repeated axis = %v; want nil", shape)
 	}
 }

@@ -400,3 +400,36 @@ func TestFoldBNDepthwise(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldBNConv1D folds a BatchNormalization into a Keras Conv1D (kernel
+// [k, in, out], causal padding) on [steps, channels] data.
+func TestFoldBNConv1D(t *testing.T) {
+	rng := rand.New(rand.NewSource(41))
+	conv, err := layers.Conv(layers.ConvSpec{
+		Common:       layers.Common{Name: "conv1d", Inputs: []string{"seq"}, Trainable: true},
+		InputSpatial: []int{9}, InChannels: 4, Filters: 5, KernelSize: []int{3}, Padding: "causal",
+		UseBias: true, Kernel: randVec(rng, 3*4*5, -0.5, 0.5), Bias: randVec(rng, 5, -0.3, 0.3),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bn, err := layers.BatchNormalization(layers.BatchNormSpec{
+		Common: layers.Common{Name: "bn", Inputs: conv.Outputs, Trainable: true},
+		Rank:   3, Channels: 5, Epsilon: 1e-3, Center: true, Scale: false,
+		Beta: randVec(rng, 5, -0.5, 0.5), MovingMean: randVec(rng, 5, -0.5, 0.5), MovingVariance: randVec(rng, 5, 0.3, 2),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &model.Model{Name: "conv1d_bn", Opset: model.DefaultOpset, Sequential: true,
+		Inputs: []*model.Value{{Name: "seq", DType: model.Float32, Shape: []int{-1, 9, 4}}},
+		Layers: []*model.Layer{conv, bn}, Outputs: bn.Outputs}
+	folded, rep, err := FoldBN(m)
+	if err != nil || len(rep.Folded) != 1 || len(folded.Layers) != 1 {
+		t.Fatalf("FoldBN(conv1d_bn) = %v\n%s", err, rep)
+	}
+	x := randInput(rng, 3, 9, 4)
+	if d := maxAbs(t, predict(t, folded, x), predict(t, m, x)); d > foldTolerance {
+		t.Errorf("FoldBN(conv1d_bn): max |folded - unfolded| = %.3g; want <= %g", d, foldTolerance)
+	}
+}
