@@ -65,21 +65,26 @@ func parts(work, lines int) int {
 
 // parallel calls f on p contiguous blocks [lo, hi) of [0, n), concurrently.
 func parallel(n, p int, f func(lo, hi int)) {
+	parallelBlocks(n, p, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// parallelBlocks is parallel passing each block's index in [0, p) too.
+func parallelBlocks(n, p int, f func(blk, lo, hi int)) {
 	if p <= 1 {
-		f(0, n)
+		f(0, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
 	for i := range p {
 		lo, hi := i*n/p, (i+1)*n/p
 		if i == p-1 {
-			f(lo, hi) // the last block runs on the calling goroutine
+			f(i, lo, hi) // the last block runs on the calling goroutine
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f(lo, hi)
+			f(i, lo, hi)
 		}()
 	}
 	wg.Wait()

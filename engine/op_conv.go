@@ -52,14 +52,21 @@ func convKernel(s *step) error {
 	mg := m / group
 	rows := cg * kSize // rows of the im2col matrix
 	direct := kSize == 1 && allOnes(g.stride) && !slices.ContainsFunc(g.padB, nonZero) && !slices.ContainsFunc(g.padE, nonZero)
-	var col []float32
+	colSize := 0
 	if !direct {
-		if cap(s.scratch) < rows*outSize {
-			s.scratch = make([]float32, rows*outSize)
-		}
-		col = s.scratch[:rows*outSize]
+		colSize = rows * outSize
 	}
-	for img := range n {
+	// One image per block: im2col and the product of each image run on one
+	// thread; a single image splits its product instead (gemm).
+	p := parts(n*m*outSize*rows, n)
+	if cap(s.scratch) < p*colSize {
+		s.scratch = make([]float32, p*colSize)
+	}
+	mul := gemm
+	if p > 1 {
+		mul = sgemm
+	}
+	image := func(img int, col []float32) {
 		for gi := range group {
 			xg := x.F32[(img*c+gi*cg)*inSize : (img*c+(gi+1)*cg)*inSize]
 			b := xg // a 1x1 stride-1 unpadded conv reads X as it is
@@ -68,7 +75,7 @@ func convKernel(s *step) error {
 				b = col
 			}
 			yg := y[(img*m+gi*mg)*outSize : (img*m+(gi+1)*mg)*outSize]
-			gemm(false, false, mg, outSize, rows, 1, w.F32[gi*mg*rows:], rows, b, outSize, 0, yg, outSize)
+			mul(false, false, mg, outSize, rows, 1, w.F32[gi*mg*rows:], rows, b, outSize, 0, yg, outSize)
 		}
 		if bias != nil {
 			for j := range m {
@@ -79,6 +86,12 @@ func convKernel(s *step) error {
 			}
 		}
 	}
+	parallelBlocks(n, p, func(blk, lo, hi int) {
+		col := s.scratch[blk*colSize : (blk+1)*colSize]
+		for img := lo; img < hi; img++ {
+			image(img, col)
+		}
+	})
 	return nil
 }
 
@@ -128,13 +141,23 @@ func im2col(col, x []float32, channels int, g window) {
 				if !ok {
 					clear(out)
 				} else {
+					// Taps p0 + o*sw inside [0, iw) for o in [lo, hi).
 					p0 := kidx[last]*dw - pw
+					lo, hi := 0, ow
+					if p0 < 0 {
+						lo = min((-p0+sw-1)/sw, ow)
+					}
+					if last := p0 + (ow-1)*sw; last >= iw {
+						hi = max(min((iw-p0+sw-1)/sw, ow), lo)
+					}
+					clear(out[:lo])
+					clear(out[hi:])
 					src := xc[base:]
-					for o := range out {
-						if p := p0 + o*sw; p >= 0 && p < iw {
-							out[o] = src[p]
-						} else {
-							out[o] = 0
+					if sw == 1 {
+						copy(out[lo:hi], src[p0+lo:p0+hi])
+					} else {
+						for o := lo; o < hi; o++ {
+							out[o] = src[p0+o*sw]
 						}
 					}
 				}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/xferml/xfer/model"
@@ -94,5 +95,38 @@ func TestConvKerasKernelFolded(t *testing.T) {
 	}
 	if !close32(y.F32, c.want[0].F32, 1e-6, 1e-5) {
 		t.Errorf("Predict(x) = %v; want %v", y.F32, c.want[0].F32)
+	}
+}
+
+// TestConvParallelImages checks the per-image parallel path (a batch large
+// enough to split) against the same images run one at a time on one thread.
+func TestConvParallelImages(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	x, w, b := randTensor(rng, 4, 8, 20, 20), randTensor(rng, 16, 4, 3, 3), randTensor(rng, 16)
+	c := opCase{name: "conv", op: "Conv", opset: 13, attrs: map[string]model.Attr{"group": model.Int(2), "pads": model.Ints(1, 0, 1, 2), "strides": model.Ints(1, 2)},
+		ins: []*model.Tensor{x, w, b}, consts: []int{1, 2}, want: []*model.Tensor{nil}}
+	m, _ := nodeModel(c)
+	m.Inputs[0].Shape[0] = -1
+	s, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer SetThreads(0)
+	SetThreads(2)
+	all, err := s.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	SetThreads(1)
+	per := len(all.F32) / 4
+	for img := range 4 {
+		xi := f32([]int{1, 8, 20, 20}, x.F32[img*8*400:(img+1)*8*400]...)
+		yi, err := s.Predict(xi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !close32(all.F32[img*per:(img+1)*per], yi.F32, 1e-5, 1e-5) {
+			t.Errorf("image %d: batched result differs from the image alone", img)
+		}
 	}
 }
