@@ -54,6 +54,13 @@ var (
 	poolKeys = []string{"pool_size", "padding", "strides", "data_format"}
 )
 
+// k3Drop lists, per class, tf.keras 2 config keys that Keras 3's
+// constructors refuse (tf.keras 2's DepthwiseConv2D inherits "groups" from
+// its Conv base; Keras 3's does not take it).
+var k3Drop = map[string][]string{
+	"DepthwiseConv2D": {"groups"},
+}
+
 // k3Build lists the classes whose Keras 3 (3.16) entries carry a
 // build_config, as in the shared fixtures (Activation, Dropout and the
 // pooling layers have none).
@@ -99,6 +106,11 @@ func layerConfig(k *kLayer, d dialect) *obj {
 			rename(in, "negative_slope", "alpha")
 		} else {
 			rename(in, "alpha", "negative_slope")
+		}
+	}
+	if d == k3 {
+		for _, key := range k3Drop[k.class] {
+			in.del(key)
 		}
 	}
 	out := newObj()

@@ -237,6 +237,11 @@ var kindOrder = map[string][]string{
 	"PReLU":              {"alpha"},
 }
 
+// roleAliases maps a weight name to another generation's name for it:
+// Keras 3 calls DepthwiseConv2D's kernel "kernel", tf.keras 2
+// "depthwise_kernel" (the name written in .h5 weight_names).
+var roleAliases = map[string]string{"depthwise_kernel": "kernel"}
+
 // orderedWeights returns the layer's params in Keras's weight order.
 func orderedWeights(l *model.Layer) ([]kWeight, error) {
 	order, ok := kindOrder[l.Kind]
@@ -253,7 +258,11 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 	}
 	var ws []kWeight
 	for _, role := range order {
-		if p := l.Param(role); p != nil {
+		p := l.Param(role)
+		if p == nil {
+			p = l.Param(roleAliases[role])
+		}
+		if p != nil {
 			ws = append(ws, kWeight{role: role, shape: slices.Clone(p.Shape), data: p.Data})
 		}
 	}
