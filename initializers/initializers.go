@@ -80,6 +80,15 @@ var draws = map[string]drawFn{
 	"identity":         drawIdentity,
 }
 
+// keras3Aliases are the class names Keras 3 serialises for initializers
+// whose Keras 2 class names differ (keras/src/initializers: the classes
+// OrthogonalInitializer and IdentityInitializer, exported also as
+// Orthogonal and Identity).
+var keras3Aliases = map[string]string{
+	"OrthogonalInitializer": "orthogonal",
+	"IdentityInitializer":   "identity",
+}
+
 // Names returns the snake-case names Draw understands, sorted.
 func Names() []string {
 	names := make([]string, 0, len(draws))
@@ -100,6 +109,9 @@ func Draw(init *model.Initializer, shape []int, rng *rand.Rand) ([]float32, erro
 		return nil, fmt.Errorf("%w: no initializer given", ErrUnknown)
 	}
 	name, ok := layers.InitializerName(init.Name)
+	if alias, isAlias := keras3Aliases[init.Name]; isAlias {
+		name, ok = alias, true
+	}
 	fn := draws[name]
 	if !ok || fn == nil {
 		return nil, fmt.Errorf("%w %s (Keras initializers: %s)", ErrUnknown, Describe(init), strings.Join(Names(), ", "))

@@ -142,6 +142,7 @@ func TestConstants(t *testing.T) {
 		{"constant", `{"value": [[1, 2], [3, 4]]}`, []int{2, 2}, []float32{1, 2, 3, 4}},
 		{"identity", "", []int{2, 3}, []float32{1, 0, 0, 0, 1, 0}},
 		{"identity", `{"gain": 2.5}`, []int{3, 2}, []float32{2.5, 0, 0, 2.5, 0, 0}},
+		{"IdentityInitializer", `{"gain": 1}`, []int{2, 2}, []float32{1, 0, 0, 1}}, // Keras 3 class name
 		{"zeros", "", []int{0, 4}, []float32{}},
 	}
 	for _, tt := range tests {
@@ -167,8 +168,9 @@ func TestOrthogonal(t *testing.T) {
 		{`{"gain": 2}`, []int{30, 30}, 2},
 		{"", []int{3, 3, 4, 8}, 1}, // flattened to [36, 8]
 	}
-	for _, tt := range tests {
-		v, err := Draw(&model.Initializer{Name: "orthogonal", Config: json.RawMessage(tt.config)}, tt.shape, rand.New(rand.NewSource(7)))
+	names := []string{"orthogonal", "Orthogonal", "OrthogonalInitializer", "orthogonal"}
+	for i, tt := range tests {
+		v, err := Draw(&model.Initializer{Name: names[i], Config: json.RawMessage(tt.config)}, tt.shape, rand.New(rand.NewSource(7)))
 		if err != nil {
 			t.Fatalf("Draw(orthogonal %s, %v) error: %v", tt.config, tt.shape, err)
 		}
