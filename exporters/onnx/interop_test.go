@@ -199,7 +199,13 @@ func mustRead(t *testing.T, path string) *model.Model {
 // where the model came from.
 func graphBytes(t *testing.T, path string) []byte {
 	t.Helper()
-	m := mustRead(t, path)
+	return graphOf(t, mustRead(t, path))
+}
+
+// graphOf is the deterministic encoding of m's graph at the default opset.
+func graphOf(t *testing.T, m *model.Model) []byte {
+	t.Helper()
+	m = m.Clone()
 	m.Meta, m.History = nil, nil
 	mp, err := Build(m, Options{})
 	if err != nil {
