@@ -112,6 +112,14 @@ func layerConfig(k *kLayer, d dialect) *obj {
 		for _, key := range k3Drop[k.class] {
 			in.del(key)
 		}
+		// tf.keras 2 writes BatchNormalization's axis as a list ([3]);
+		// Keras 3's constructors take an int (its legacy .h5 loader converts
+		// one-element lists the same way).
+		if a, ok := in.get("axis"); ok {
+			if l, ok := a.([]any); ok && len(l) == 1 {
+				in.set("axis", l[0])
+			}
+		}
 	}
 	out := newObj()
 	keep := func(key string) bool { return true }

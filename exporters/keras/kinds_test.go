@@ -1,7 +1,9 @@
 package keras
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"path/filepath"
 	"testing"
 
@@ -98,5 +100,54 @@ func TestKinds(t *testing.T) {
 			}
 			sameModel(t, got, m)
 		})
+	}
+}
+
+// TestKerasConfigForKeras3 checks the conversions Keras 3's constructors
+// need on tf.keras 2 configs: BatchNormalization axis [3] becomes 3,
+// DepthwiseConv2D loses groups, dtype becomes a DTypePolicy; and the .h5
+// keeps tf.keras 2's forms.
+func TestKerasConfigForKeras3(t *testing.T) {
+	m := kindsModel(t)
+	dir := t.TempDir()
+	kz, h5 := filepath.Join(dir, "k.keras"), filepath.Join(dir, "k.h5")
+	if err := WriteKeras(kz, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteH5(h5, m); err != nil {
+		t.Fatal(err)
+	}
+	var kc map[string]any
+	if err := json.Unmarshal(zipMembers(t, kz)[1].data, &kc); err != nil {
+		t.Fatal(err)
+	}
+	hc := dumpH5(t, h5)[h5]["/"].Attrs["model_config"].Value.(map[string]any)
+	find := func(c map[string]any, name string) map[string]any {
+		for _, l := range c["config"].(map[string]any)["layers"].([]any) {
+			lc := l.(map[string]any)["config"].(map[string]any)
+			if lc["name"] == name {
+				return lc
+			}
+		}
+		t.Fatalf("layer %q not in config", name)
+		return nil
+	}
+	if a := find(kc, "batch_normalization")["axis"]; a != 3.0 {
+		t.Errorf(".keras batch_normalization axis = %v; want 3", a)
+	}
+	if a := find(hc, "batch_normalization")["axis"]; !reflect.DeepEqual(a, []any{3.0}) {
+		t.Errorf(".h5 batch_normalization axis = %v; want [3]", a)
+	}
+	if _, ok := find(kc, "depthwise_conv2d")["groups"]; ok {
+		t.Errorf(".keras depthwise_conv2d config has groups; Keras 3's DepthwiseConv2D refuses it")
+	}
+	if dt, ok := find(kc, "dense")["dtype"].(map[string]any); !ok || dt["class_name"] != "DTypePolicy" {
+		t.Errorf(".keras dense dtype = %v; want a DTypePolicy object", find(kc, "dense")["dtype"])
+	}
+	if dt := find(hc, "dense")["dtype"]; dt != "float32" {
+		t.Errorf(".h5 dense dtype = %v; want \"float32\"", dt)
+	}
+	if tr := find(hc, "batch_normalization")["trainable"]; tr != false {
+		t.Errorf(".h5 batch_normalization trainable = %v; want false", tr)
 	}
 }
