@@ -68,7 +68,7 @@ func runPredict(ctx context.Context, o *predictOptions) error {
 	if err != nil {
 		return err
 	}
-	outs, err := runBatched(ctx, sess, ins, o.batchSize)
+	outs, err := runBatched(ctx, sess, m, ins, o.batchSize)
 	if err != nil {
 		return err
 	}
@@ -104,21 +104,25 @@ func readInputs(m *model.Model, args []string) (map[string]*model.Tensor, error)
 	ins := map[string]*model.Tensor{}
 	for _, a := range args {
 		name, file := splitNamed(a)
+		t, err := tensorio.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
 		if name == "" {
-			if len(m.Inputs) != 1 {
+			switch {
+			case len(m.Inputs) == 1:
+				name = names[0]
+			case t.Name != "" && m.Input(t.Name) != nil:
+				name = t.Name // a TensorProto names its graph input
+			default:
 				return nil, usagef("model %q has %d inputs (%s): give each as --input NAME=FILE", m.Name, len(m.Inputs), strings.Join(names, ", "))
 			}
-			name = names[0]
 		}
 		if m.Input(name) == nil {
 			return nil, usagef("model %q has no input %q (inputs: %s)", m.Name, name, strings.Join(names, ", "))
 		}
 		if _, dup := ins[name]; dup {
 			return nil, usagef("input %q given twice", name)
-		}
-		t, err := tensorio.ReadFile(file)
-		if err != nil {
-			return nil, err
 		}
 		t.Name = name
 		if t.DType == model.Int64 && m.Input(name).DType == model.Float32 {
@@ -162,15 +166,16 @@ func bindOutputs(m *model.Model, args []string) (map[string]string, error) {
 }
 
 // runBatched runs sess on consecutive row ranges of at most batch rows and
-// concatenates the outputs along the batch axis.
-func runBatched(ctx context.Context, sess runner, ins map[string]*model.Tensor, batch int) (map[string]*model.Tensor, error) {
+// concatenates the outputs along the batch axis. Rows are split only when
+// every graph input is batch-first (an unknown first dim) and all inputs
+// agree on it; otherwise (ONNX graphs with fixed shapes, a Gemm's bias as an
+// input) the inputs go to the engine whole.
+func runBatched(ctx context.Context, sess runner, m *model.Model, ins map[string]*model.Tensor, batch int) (map[string]*model.Tensor, error) {
 	rows := -1
-	for name, t := range ins {
-		if len(t.Shape) == 0 {
-			return nil, fmt.Errorf("input %q is a scalar; want a batch-first array", name)
-		}
-		if rows >= 0 && t.Shape[0] != rows {
-			return nil, fmt.Errorf("inputs disagree on the batch size: %q has %d rows, another has %d", name, t.Shape[0], rows)
+	for _, v := range m.Inputs {
+		t := ins[v.Name]
+		if len(v.Shape) == 0 || v.Shape[0] >= 0 || t == nil || len(t.Shape) == 0 || (rows >= 0 && t.Shape[0] != rows) {
+			return sess.Run(ins)
 		}
 		rows = t.Shape[0]
 	}
