@@ -22,7 +22,7 @@ func TestPredictONNXNodeTests(t *testing.T) {
 	work := t.TempDir()
 	for _, name := range []string{
 		"test_relu",
-		"test_add",                                  // two inputs
+		"test_add", // two inputs
 		"test_gemm_default_single_elem_vector_bias", // inputs not batch-first
 		"test_softmax_axis_1",
 		"test_conv_with_strides_padding",
