@@ -3,8 +3,8 @@ package keras
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	kin "github.com/xferml/xfer/importers/keras"
