@@ -406,6 +406,11 @@ func TestClone(t *testing.T) {
 			}
 		}
 	}
+	// Seeded: the same seed gives the same weights.
+	again, err := Clone(a, true, rand.New(rand.NewSource(5)))
+	if err != nil || !equalModels(again, re) {
+		t.Errorf("Clone(A, reinit) with seed 5 twice differs (%v)", err)
+	}
 	// Structure is unchanged: same names, shapes, nodes.
 	re2 := re.Clone()
 	for li, l := range re2.Layers {
