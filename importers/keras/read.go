@@ -119,6 +119,9 @@ func readH5(path string, opts Options) (*model.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ws.keras3 && meta["keras_version"] == "" {
+		meta["keras_version"] = "3" // only Keras 3 writes the layers/<path>/vars layout
+	}
 	return build(cfg, ws, meta)
 }
 
