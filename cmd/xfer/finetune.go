@@ -157,7 +157,7 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 			}
 		} else {
 			last := hist.Epochs[len(hist.Epochs)-1]
-			fmt.Fprintf(o.e.stdout, "finetune: %d epochs, loss %.4f, accuracy %.4f", len(hist.Epochs), last.Loss, last.Accuracy)
+			fmt.Fprintf(o.e.stdout, "finetune: epochs %d, loss %.4f, accuracy %.4f", len(hist.Epochs), last.Loss, last.Accuracy)
 			if last.ValAccuracy != nil {
 				fmt.Fprintf(o.e.stdout, ", val_loss %.4f, val_accuracy %.4f", *last.ValLoss, *last.ValAccuracy)
 			}
@@ -170,11 +170,9 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 			fmt.Fprintf(o.e.stderr, "wrote %s\n", o.plot)
 		}
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
+	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("finetune: interrupted; kept the model as of the last finished epoch: %w", err)
-	case errors.Is(err, finetune.ErrExploding):
-		return fmt.Errorf("%w; kept the last good weights. Lower --learning-rate or clip the gradients (--clip-norm 1.0 or --clip-value 0.5)", err)
 	}
+	// finetune.ErrExploding already says what was kept and suggests clipping.
 	return err
 }

@@ -399,3 +399,25 @@ func TestFileModeDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestFinetuneExploding: a NaN loss stops training with exit 1, a message
+// that names exploding gradients and clipping, and the last good epoch kept.
+func TestFinetuneExploding(t *testing.T) {
+	dir := t.TempDir()
+	in := writeModel(t, dir, "in.xnat", mlp(t))
+	x := &model.Tensor{DType: model.Float32, Shape: []int{64, 4}, F32: make([]float32, 256)}
+	y := &model.Tensor{DType: model.Float32, Shape: []int{64}, F32: make([]float32, 64)}
+	for i := range x.F32 {
+		x.F32[i] = float32(1e4 * math.Sin(float64(i)))
+	}
+	for i := range y.F32 {
+		y.F32[i] = float32(i % 2)
+	}
+	xp, yp := filepath.Join(dir, "x.npy"), filepath.Join(dir, "y.npy")
+	tensorio.WriteNPY(xp, x)
+	tensorio.WriteNPY(yp, y)
+	_, stderr, code := xfer(t, dir, "finetune", "-m", in, "-o", filepath.Join(dir, "out.xnat"), "--data", "npy:"+xp+","+yp, "--epochs", "5", "--learning-rate", "1e30")
+	if code != 1 || !strings.Contains(stderr, "exploding gradients") || !strings.Contains(stderr, "clip") {
+		t.Errorf("finetune --learning-rate 1e30: exit %d, stderr %q; want 1 and a hint to clip", code, stderr)
+	}
+}
