@@ -88,6 +88,7 @@ func storeEntry(zw *zip.Writer, name string, data []byte) error {
 		// 3 = Unix (APPNOTE 4.4.2), 20 = version 2.0; mode 0600 in the high
 		// half of the external attributes, as Python's zipfile sets it.
 		CreatorVersion: 3<<8 | 20,
+		ReaderVersion:  20,
 		ExternalAttrs:  0o600 << 16,
 		// (1980-1980)<<9 | 1<<5 | 1: 1980-01-01 in MS-DOS date format.
 		ModifiedDate: 1<<5 | 1,

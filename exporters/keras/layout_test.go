@@ -286,10 +286,15 @@ func TestKerasLayoutLikeKeras3(t *testing.T) {
 			for _, m := range wm {
 				wn = append(wn, m.name)
 			}
-			for _, m := range gm {
+			for i, m := range gm {
 				gn = append(gn, m.name)
-				if m.method != zip.Store {
-					t.Errorf("member %s method %d; want stored (0)", m.name, m.method)
+				if i >= len(wm) {
+					continue
+				}
+				w := wm[i]
+				if m.method != zip.Store || m.creator != w.creator || m.reader != w.reader || m.flags != w.flags || m.external != w.external || m.extra != w.extra {
+					t.Errorf("member %s: method %d creator %#x reader %d flags %#x external %#o extra %d bytes; want %d %#x %d %#x %#o %d (as Keras wrote %s)",
+						m.name, m.method, m.creator, m.reader, m.flags, m.external, m.extra, w.method, w.creator, w.reader, w.flags, w.external, w.extra, w.name)
 				}
 			}
 			if !reflect.DeepEqual(gn, wn) {
@@ -348,6 +353,11 @@ type member struct {
 	name   string
 	method uint16
 	data   []byte
+	// header fields Python's zipfile sets for Keras's members
+	creator, reader uint16
+	flags           uint16
+	external        uint32
+	extra           int
 }
 
 func zipMembers(t *testing.T, path string) []member {
@@ -368,7 +378,8 @@ func zipMembers(t *testing.T, path string) []member {
 		if err != nil {
 			t.Fatalf("zip %s: %s: %v", path, f.Name, err)
 		}
-		out = append(out, member{f.Name, f.Method, b})
+		out = append(out, member{name: f.Name, method: f.Method, data: b, creator: f.CreatorVersion, reader: f.ReaderVersion,
+			flags: f.Flags, external: f.ExternalAttrs, extra: len(f.Extra)})
 	}
 	return out
 }
