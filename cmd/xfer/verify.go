@@ -124,41 +124,30 @@ func runVerify(_ context.Context, o *verifyOptions) error {
 		return fmt.Errorf("verify: %s: %w", o.a, err)
 	}
 	gotA := ordered(ma.Outputs, outA)
-	var gotB []*model.Tensor
+	mb, err := formats.Read(o.b, formats.Options{})
+	if err != nil {
+		return err
+	}
+	insB, err := renameInputs(ins, ma, mb)
+	if err != nil {
+		return err
+	}
+	var outB map[string]*model.Tensor
 	if o.runtime == "onnxruntime" {
 		if err := ort.Init(); err != nil {
 			return err
 		}
-		outB, err := ort.Run(o.b, ins)
-		if err != nil {
-			return fmt.Errorf("verify: %s: %w", o.b, err)
-		}
-		// ONNX Runtime names outputs as the graph does; B was exported with
-		// A's output names or in A's order.
-		mb, rerr := formats.Read(o.b, formats.Options{})
-		if rerr != nil {
-			return rerr
-		}
-		gotB = ordered(mb.Outputs, outB)
+		outB, err = ort.Run(o.b, insB)
 	} else {
-		mb, err := formats.Read(o.b, formats.Options{})
-		if err != nil {
-			return err
+		var sb *engine.Session
+		if sb, err = engine.New(mb); err == nil {
+			outB, err = sb.Run(insB)
 		}
-		sb, err := engine.New(mb)
-		if err != nil {
-			return fmt.Errorf("verify: %s: %w", o.b, err)
-		}
-		insB, err := renameInputs(ins, ma, mb)
-		if err != nil {
-			return err
-		}
-		outB, err := sb.Run(insB)
-		if err != nil {
-			return fmt.Errorf("verify: %s: %w", o.b, err)
-		}
-		gotB = ordered(mb.Outputs, outB)
 	}
+	if err != nil {
+		return fmt.Errorf("verify: %s: %w", o.b, err)
+	}
+	gotB := ordered(mb.Outputs, outB)
 	res, err := compare(gotA, gotB, o.atol, o.rtol)
 	if err != nil {
 		return err
