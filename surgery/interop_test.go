@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/xferml/xfer/engine"
@@ -352,11 +353,24 @@ func benchPredict(b *testing.B, fold bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// CPU time as well as wall time: on a shared machine the wall time
+	// swings with other load, the process's CPU time much less.
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := s.Predict(x); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime returns the process's user+system CPU time in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func BenchmarkPredictUnfolded(b *testing.B) { benchPredict(b, false) }
