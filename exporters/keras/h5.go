@@ -38,6 +38,9 @@ func WriteH5(path string, m *model.Model) error {
 	return nil
 }
 
+// MarshalH5 returns the bytes WriteH5 would write.
+func MarshalH5(m *model.Model) ([]byte, error) { return encodeH5(m) }
+
 func encodeH5(m *model.Model) ([]byte, error) {
 	p, err := newPlan(m)
 	if err != nil {

@@ -39,6 +39,9 @@ func WriteKeras(path string, m *model.Model) error {
 	return nil
 }
 
+// MarshalKeras returns the bytes WriteKeras would write.
+func MarshalKeras(m *model.Model) ([]byte, error) { return encodeKeras(m) }
+
 func encodeKeras(m *model.Model) ([]byte, error) {
 	p, err := newPlan(m)
 	if err != nil {
