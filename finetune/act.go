@@ -33,7 +33,7 @@ func actForward[T floats](k actKind, x, y []T) {
 	case "Elu":
 		for i, v := range x {
 			if v < 0 {
-				v = T(a * math.Expm1(float64(v)))
+				v = T(a) * expm1T(v)
 			}
 			y[i] = v
 		}
@@ -42,12 +42,12 @@ func actForward[T floats](k actKind, x, y []T) {
 			if v > 0 {
 				y[i] = T(g) * v
 			} else {
-				y[i] = T(g * a * math.Expm1(float64(v)))
+				y[i] = T(g*a) * expm1T(v)
 			}
 		}
 	case "Sigmoid":
 		for i, v := range x {
-			y[i] = T(sigmoid(float64(v)))
+			y[i] = sigmoidT(v)
 		}
 	case "HardSigmoid":
 		for i, v := range x {
@@ -67,7 +67,7 @@ func actForward[T floats](k actKind, x, y []T) {
 		}
 	case "Exp":
 		for i, v := range x {
-			y[i] = T(math.Exp(float64(v)))
+			y[i] = expT(v)
 		}
 	case "Affine":
 		for i, v := range x {
@@ -155,7 +155,7 @@ func actBackward[T floats](k actKind, x, y, g, dx []T) {
 		}
 	case "Softplus":
 		for i, v := range x {
-			dx[i] = g[i] * T(sigmoid(float64(v)))
+			dx[i] = g[i] * sigmoidT(v)
 		}
 	case "Softsign":
 		for i, v := range x {

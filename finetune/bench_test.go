@@ -1,7 +1,9 @@
 package finetune
 
 import (
+	"fmt"
 	"math/rand"
+	"syscall"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -48,6 +50,7 @@ func benchTrainStep(b *testing.B, batch int) {
 		b.Fatal(err)
 	}
 	idx := set.Order(nil)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := tr.step(g, set, idx); err != nil {
@@ -55,8 +58,32 @@ func benchTrainStep(b *testing.B, batch int) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+	// CPU time (all threads) per step: stable on a loaded machine, where
+	// wall-clock figures are not.
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkTrainStep32 is one SGD step of model A at batch 32 (the book's).
-func BenchmarkTrainStep32(b *testing.B)  { benchTrainStep(b, 32) }
-func BenchmarkTrainStep256(b *testing.B) { benchTrainStep(b, 256) }
+func BenchmarkTrainStep32(b *testing.B) {
+	for _, th := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
+			SetThreads(th)
+			defer SetThreads(1)
+			benchTrainStep(b, 32)
+		})
+	}
+}
+
+func BenchmarkTrainStep256(b *testing.B) {
+	SetThreads(1)
+	benchTrainStep(b, 256)
+}
+
+// cpuTime returns the process's user + system CPU time in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}

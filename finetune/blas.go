@@ -1,6 +1,9 @@
 package finetune
 
 import (
+	"runtime"
+	"sync"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -24,7 +27,7 @@ func dgemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []fl
 func gemm[T floats](tA, tB bool, m, n, k int, a, b, c []T, beta T) {
 	switch a := any(a).(type) {
 	case []float32:
-		sgemm(tA, tB, m, n, k, 1, a, lda(tA, m, k), any(b).([]float32), lda(tB, k, n), float32(beta), any(c).([]float32), n)
+		sgemmPar(tA, tB, m, n, k, a, lda(tA, m, k), any(b).([]float32), lda(tB, k, n), float32(beta), any(c).([]float32), n)
 	case []float64:
 		dgemm(tA, tB, m, n, k, 1, a, lda(tA, m, k), any(b).([]float64), lda(tB, k, n), float64(beta), any(c).([]float64), n)
 	}
@@ -37,4 +40,66 @@ func lda(t bool, r, c int) int {
 		return r
 	}
 	return c
+}
+
+// axpy is y += a*x (gonum's assembly kernel).
+func axpy(a float32, x, y []float32) {
+	if len(x) > 0 {
+		gonum.Implementation{}.Saxpy(len(x), a, x, 1, y, 1)
+	}
+}
+
+// scal is x *= a.
+func scal(a float32, x []float32) {
+	if len(x) > 0 {
+		gonum.Implementation{}.Sscal(len(x), a, x, 1)
+	}
+}
+
+// gemmWorkers is how many goroutines share a large matrix product, each
+// calling a single-threaded BLAS on a block of output columns. Each output
+// element is computed whole by one call, so results do not depend on the
+// split. Set by SetThreads; 0 means GOMAXPROCS.
+var gemmWorkers = 0
+
+// parallelFlops is the product size (m*n*k) from which splitting pays
+// (measured on model A: below it goroutine hand-off costs more than it saves).
+const parallelFlops = 1 << 16
+
+// SetThreads sets how many threads xfer's training uses for matrix
+// products (n < 1: GOMAXPROCS). The BLAS itself is kept single-threaded:
+// its own thread pool busy-waits between the small products of batch-32
+// training and costs more than it gains.
+func SetThreads(n int) {
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	setBLASThreads(1)
+	gemmWorkers = n
+}
+
+// sgemmPar is sgemm split over gemmWorkers blocks of output columns.
+func sgemmPar(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := gemmWorkers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	if w <= 1 || m*n*k < parallelFlops || n < 2*w {
+		sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	for j := 0; j < w; j++ {
+		n0, n1 := n*j/w, n*(j+1)/w
+		bb := b[n0:] // op(B) columns n0.. of a row-major [k, n] B
+		if tB {
+			bb = b[n0*ldb:] // rows n0.. of a row-major [n, k] B
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sgemm(tA, tB, m, n1-n0, k, 1, a, lda, bb, ldb, beta, c[n0:], ldc)
+		}()
+	}
+	wg.Wait()
 }

@@ -10,8 +10,10 @@ import (
 // BLASName names the BLAS behind float32 matrix products.
 const BLASName = "gonum"
 
-// SetThreads does nothing: gonum's BLAS sizes its pool from GOMAXPROCS.
-func SetThreads(int) {}
+// gonum's BLAS sizes its own pool from GOMAXPROCS.
+func setBLASThreads(int) {}
+
+func blasThreads() int { return 1 }
 
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {

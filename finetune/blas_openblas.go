@@ -6,6 +6,7 @@ package finetune
 #cgo LDFLAGS: -lopenblas
 #include <cblas.h>
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 */
 import "C"
 
@@ -14,9 +15,12 @@ import "unsafe"
 // BLASName names the BLAS behind float32 matrix products.
 const BLASName = "openblas"
 
-// SetThreads sets OpenBLAS's thread count (shared with the engine: one
-// library per process). Results are deterministic for a fixed count.
-func SetThreads(n int) { C.openblas_set_num_threads(C.int(max(n, 1))) }
+// setBLASThreads sets OpenBLAS's thread count (shared with the engine: one
+// library per process).
+func setBLASThreads(n int) { C.openblas_set_num_threads(C.int(max(n, 1))) }
+
+// blasThreads returns OpenBLAS's thread count.
+func blasThreads() int { return int(C.openblas_get_num_threads()) }
 
 // sgemm is C = alpha*op(A)*op(B) + beta*C on row-major float32 matrices.
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

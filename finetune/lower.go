@@ -61,6 +61,7 @@ type graph struct {
 	cost       *G.Node
 	loss       *lossState
 	wrt        []*G.Node
+	grads      []*G.Node // d cost / d wrt[i]
 	wrtParams  []*model.Param
 	vm         G.VM
 }
@@ -187,11 +188,16 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 			gr.wrtParams = append(gr.wrtParams, lw.params[name])
 		}
 		if len(gr.wrt) > 0 {
-			if _, err := G.Grad(gr.cost, gr.wrt...); err != nil {
+			// The gradient nodes' values are read after each run; binding
+			// dual values instead would make gorgonia add each gradient into
+			// an accumulator, an extra pass over every param per step.
+			grads, err := G.Grad(gr.cost, gr.wrt...)
+			if err != nil {
 				return nil, fmt.Errorf("finetune: differentiating model %q: %w", m.Name, err)
 			}
+			gr.grads = grads
 		}
-		gr.vm = G.NewTapeMachine(lw.g, G.BindDualValues(gr.wrt...))
+		gr.vm = G.NewTapeMachine(lw.g)
 	} else {
 		gr.vm = G.NewTapeMachine(lw.g)
 	}

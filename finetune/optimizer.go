@@ -96,27 +96,22 @@ func (o *optimizer) step(names []string, params, grads [][]float32) {
 		}
 	case o.cfg.Momentum == 0:
 		for k, w := range params {
-			g := grads[k]
-			for i := range w {
-				w[i] -= lr * g[i]
-			}
+			axpy(-lr, grads[k], w)
 		}
 	default:
+		// The same formulas as BLAS level-1 calls (gonum's SIMD kernels).
 		mom := float32(o.cfg.Momentum)
 		for k, w := range params {
 			v := o.slot(o.slots, names[k], len(w))
 			g := grads[k]
+			scal(mom, v)
+			axpy(-lr, g, v) // v = momentum*v - lr*g
 			if o.cfg.Nesterov {
-				for i := range w {
-					v[i] = mom*v[i] - lr*g[i]
-					w[i] += mom*v[i] - lr*g[i]
-				}
+				axpy(mom, v, w)
+				axpy(-lr, g, w) // w += momentum*v - lr*g
 				continue
 			}
-			for i := range w {
-				v[i] = mom*v[i] - lr*g[i]
-				w[i] += v[i]
-			}
+			axpy(1, v, w) // w += v
 		}
 	}
 }

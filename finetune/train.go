@@ -197,10 +197,10 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, int, error
 	names := make([]string, len(g.wrt))
 	params := make([][]float32, len(g.wrt))
 	grads := make([][]float32, len(g.wrt))
-	for i, n := range g.wrt {
-		v, err := n.Grad()
-		if err != nil {
-			return 0, 0, fmt.Errorf("finetune: gradient of %s: %w", g.wrtParams[i].Name, err)
+	for i, n := range g.grads {
+		v := n.Value()
+		if v == nil {
+			return 0, 0, fmt.Errorf("finetune: gradient of %s was not computed", g.wrtParams[i].Name)
 		}
 		grads[i] = v.Data().([]float32)
 		params[i] = g.wrtParams[i].Data
@@ -208,9 +208,6 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, int, error
 	}
 	clipGrads(&t.cfg, grads)
 	t.opt.step(names, params, grads)
-	for _, g := range grads {
-		clear(g) // gorgonia accumulates into bound gradients across runs
-	}
 	return loss, g.loss.correct, nil
 }
 
@@ -230,6 +227,11 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	if rep == nil {
 		rep = nopReporter{}
 	}
+	// Matrix products are split over goroutines (see SetThreads), each with
+	// a single-threaded BLAS; the BLAS's own setting is restored after.
+	prev := blasThreads()
+	setBLASThreads(1)
+	defer setBLASThreads(prev)
 	work := m.Clone()
 	classes := 0
 	if train != nil {
