@@ -14,7 +14,7 @@ func TestBatchNormTrainingMode(t *testing.T) {
 		ins: []*model.Tensor{f32([]int{1, 1}, 1), p, p, p, p}, want: []*model.Tensor{nil}}, "training_mode")
 }
 
-// Cases computed with PyTorch 1.13 F.batch_norm(training=False) in float64 (/usr/bin/python3, /tmp/gen/g4.py, seed 7).
+// Cases computed with PyTorch 1.13 F.batch_norm(training=False) in float64 (/usr/bin/python3, engine/testdata/gencases/g4.py, seed 7).
 var batchNormCases = []opCase{
 	{name: "batchnorm opset 15", op: "BatchNormalization", opset: 15, attrs: map[string]model.Attr{"epsilon": model.Float(0.001)},
 		ins:    []*model.Tensor{f32([]int{2, 3, 2, 2}, -0.055, 0.308, -1.698, -0.365, -0.6, -0.864, -2.255, -0.335, 0.897, 0.381, -0.601, -0.015, 0.757, -2.76, -0.125, 0.543, 0.682, 1.701, 1.135, 0.313, 0.302, 0.787, -0.539, -0.04), f32([]int{3}, 0.906, 1.957, -0.159), f32([]int{3}, -0.048, 0.198, 1.343), f32([]int{3}, -0.03, 1.469, -0.967), f32([]int{3}, 0.286, 0.298, 0.887)},

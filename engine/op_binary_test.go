@@ -17,7 +17,7 @@ func TestBinaryErrors(t *testing.T) {
 		ins: []*model.Tensor{i64([]int{1}, 1), f32([]int{1}, 0)}, want: []*model.Tensor{nil}}, "dtype")
 }
 
-// Cases computed with numpy 1.24 (/usr/bin/python3, /tmp/gen/g1.py, seed 7).
+// Cases computed with numpy 1.24 (/usr/bin/python3, engine/testdata/gencases/g1.py, seed 7).
 var binaryCases = []opCase{
 	{name: "add broadcast row", op: "Add", opset: 14, attrs: nil,
 		ins:  []*model.Tensor{f32([]int{2, 3}, -1.644, -2.11, 0.259, 0.044, -0.246, 0.039), f32([]int{3}, -0.861, -1.513, -0.167)},

@@ -17,7 +17,7 @@ func TestConvErrors(t *testing.T) {
 		ins: []*model.Tensor{x, f32([]int{1, 2, 4, 4}, make([]float32, 32)...)}, want: []*model.Tensor{nil}}, "larger than the padded input")
 }
 
-// Cases computed with PyTorch 1.13 F.conv*d in float64 (/usr/bin/python3, /tmp/gen/g4.py, seed 7);
+// Cases computed with PyTorch 1.13 F.conv*d in float64 (/usr/bin/python3, engine/testdata/gencases/g4.py, seed 7);
 // asymmetric and SAME pads applied with F.pad first.
 var convCases = []opCase{
 	{name: "conv2d group stride asymmetric pads bias", op: "Conv", opset: 11, attrs: map[string]model.Attr{"group": model.Int(2), "strides": model.Ints(2, 2), "pads": model.Ints(1, 0, 2, 1)},

@@ -53,7 +53,7 @@ func TestFusedGemmRelu(t *testing.T) {
 	}
 }
 
-// Cases computed with numpy 1.24 (/usr/bin/python3, /tmp/gen/g1.py, seed 7).
+// Cases computed with numpy 1.24 (/usr/bin/python3, engine/testdata/gencases/g1.py, seed 7).
 var gemmCases = []opCase{
 	{name: "gemm transB alpha beta bias row", op: "Gemm", opset: 13, attrs: map[string]model.Attr{"transB": model.Int(1), "alpha": model.Float(0.5), "beta": model.Float(2.0)},
 		ins:  []*model.Tensor{f32([]int{2, 3}, 0.001, 0.299, -0.274, -0.891, -0.455, -0.992), f32([]int{4, 3}, 0.06, 1.34, -0.492, -0.62, 0.49, 0.357, 0.105, -0.93, -0.029, 0.695, -1.344, -0.458), f32([]int{4}, -1.901, -1.29, -1.842, -0.235)},

@@ -15,7 +15,7 @@ func TestPadErrors(t *testing.T) {
 		ins: []*model.Tensor{f32([]int{2}, 1, 2), i64([]int{3}, 1, 1, 1)}, consts: []int{1}, want: []*model.Tensor{nil}}, "pads")
 }
 
-// Cases computed with numpy 1.24 np.pad (/usr/bin/python3, /tmp/gen/g4.py, seed 7).
+// Cases computed with numpy 1.24 np.pad (/usr/bin/python3, engine/testdata/gencases/g4.py, seed 7).
 var padCases = []opCase{
 	{name: "pad constant opset 11", op: "Pad", opset: 11, attrs: nil,
 		ins:    []*model.Tensor{f32([]int{2, 3}, 1.096, -0.912, -0.854, 0.205, -0.702, 0.675), i64([]int{4}, 0, 1, 1, 2), f32([]int{}, 2.5)},

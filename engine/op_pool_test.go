@@ -8,7 +8,7 @@ import (
 
 func TestPool(t *testing.T) { runCases(t, poolCases) }
 
-// Cases computed with PyTorch 1.13 F.*pool*d in float64 and numpy (/usr/bin/python3, /tmp/gen/g4.py, seed 7).
+// Cases computed with PyTorch 1.13 F.*pool*d in float64 and numpy (/usr/bin/python3, engine/testdata/gencases/g4.py, seed 7).
 var poolCases = []opCase{
 	{name: "maxpool k3 s2 pads ceil", op: "MaxPool", opset: 12, attrs: map[string]model.Attr{"kernel_shape": model.Ints(3, 3), "strides": model.Ints(2, 2), "pads": model.Ints(1, 1, 1, 1), "ceil_mode": model.Int(1)},
 		ins:  []*model.Tensor{f32([]int{1, 2, 5, 5}, -1.335, 0.747, 0.82, -0.961, -1.39, -0.355, 1.391, -2.82, 0.527, -1.076, 1.04, -1.078, -0.285, -1.506, -0.977, 1.386, 0.821, -0.402, -0.87, -1.894, -0.394, -0.031, -0.084, -0.094, -1.122, -0.066, -0.039, 1.291, 1.867, -0.137, -0.766, -0.065, -0.608, -0.742, -0.059, -1.043, 0.606, -0.104, 0.25, -0.183, -0.727, -0.948, -0.237, -0.549, 0.234, -0.004, -1.362, 0.067, -1.343, -0.616)},

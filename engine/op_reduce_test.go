@@ -8,7 +8,7 @@ import (
 
 func TestReduce(t *testing.T) { runCases(t, reduceCases) }
 
-// Cases computed with numpy 1.24 in float64 (/usr/bin/python3, /tmp/gen/g4.py, seed 7).
+// Cases computed with numpy 1.24 in float64 (/usr/bin/python3, engine/testdata/gencases/g4.py, seed 7).
 var reduceCases = []opCase{
 	{name: "reducemean axes attr keepdims", op: "ReduceMean", opset: 13, attrs: map[string]model.Attr{"axes": model.Ints(1)},
 		ins:  []*model.Tensor{f32([]int{2, 3, 4}, 0.26, -0.923, 0.073, -0.351, 0.916, -0.633, -0.439, 1.211, 2.239, 1.999, 0.063, 0.219, 1.533, -0.124, -0.976, 0.117, 0.452, -0.829, -1.646, -1.437, 0.665, -0.758, -0.141, 0.213)},

@@ -112,7 +112,7 @@ func TestShapeErrors(t *testing.T) {
 	runError(t, opCase{name: "dropout training", op: "Dropout", opset: 13, ins: []*model.Tensor{x, f32([]int{}, 0.5), i64([]int{}, 1)}, consts: []int{1, 2}, want: []*model.Tensor{nil}}, "training_mode")
 }
 
-// Cases computed with numpy 1.24 (/usr/bin/python3, /tmp/gen/g3.py, seed 7).
+// Cases computed with numpy 1.24 (/usr/bin/python3, engine/testdata/gencases/g3.py, seed 7).
 var shapeCases = []opCase{
 	{name: "flatten axis 2", op: "Flatten", opset: 13, attrs: map[string]model.Attr{"axis": model.Int(2)},
 		ins:  []*model.Tensor{f32([]int{2, 3, 4}, 0.001, 0.299, -0.274, -0.891, -0.455, -0.992, 0.06, 1.34, -0.492, -0.62, 0.49, 0.357, 0.105, -0.93, -0.029, 0.695, -1.344, -0.458, -1.901, -1.29, -1.842, -0.235, -1.267, 0.271)},

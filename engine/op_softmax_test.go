@@ -8,7 +8,7 @@ import (
 
 func TestSoftmax(t *testing.T) { runCases(t, softmaxCases) }
 
-// Cases computed with numpy 1.24 in float64 (/usr/bin/python3, /tmp/gen/g2.py, seed 7).
+// Cases computed with numpy 1.24 in float64 (/usr/bin/python3, engine/testdata/gencases/g2.py, seed 7).
 var softmaxCases = []opCase{
 	{name: "softmax opset 11 default axis 1 coerces to 2-D", op: "Softmax", opset: 11, attrs: nil,
 		ins:  []*model.Tensor{f32([]int{2, 3, 4}, 0.001, 0.299, -0.274, -0.891, -0.455, -0.992, 0.06, 1.34, -0.492, -0.62, 0.49, 0.357, 0.105, -0.93, -0.029, 0.695, -1.344, -0.458, -1.901, -1.29, -1.842, -0.235, -1.267, 0.271)},

@@ -29,7 +29,7 @@ func TestExpf(t *testing.T) {
 	}
 }
 
-// Cases computed with numpy 1.24 in float64 (/usr/bin/python3, /tmp/gen/g2.py).
+// Cases computed with numpy 1.24 in float64 (/usr/bin/python3, engine/testdata/gencases/g2.py).
 var unaryCases = []opCase{
 	{name: "relu", op: "Relu", opset: 14, attrs: nil,
 		ins:  []*model.Tensor{f32([]int{3, 4}, -3.0, -2.4545455, -1.9090909, -1.3636364, -0.8181818, -0.27272728, 0.27272728, 0.8181818, 1.3636364, 1.9090909, 2.4545455, 3.0)},
