@@ -51,7 +51,8 @@ var Ops = map[string][]string{
 // Selected returns the names of the node tests under dir that exercise an
 // operator of Ops: the name is test_<stem> or test_<stem>_..., and the
 // model has a node of that op (test_gather_elements_0 names Gather's stem
-// but runs GatherElements, so it is not selected).
+// but runs GatherElements, so it is not selected) or is the op's expansion
+// into a function body (test_softmax_axis_0_expanded).
 func Selected(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -78,8 +79,12 @@ func Selected(dir string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		// An _expanded test runs the op's function body (Softmax as
+		// ReduceMax, Sub, Exp, ReduceSum, Div, with Constant axes): the
+		// op's semantics in smaller ops, selected with its op's tests.
+		expanded := strings.HasSuffix(name, "_expanded") && len(have) > 0
 		for _, op := range ops {
-			if have[op] {
+			if have[op] || expanded {
 				out = append(out, name)
 				break
 			}
