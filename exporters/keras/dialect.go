@@ -122,18 +122,17 @@ func layerConfig(k *kLayer, d dialect) *obj {
 		}
 	}
 	out := newObj()
-	keep := func(key string) bool { return true }
+	keys := in.keys
 	if allowed, ok := tf2Keys[k.class]; ok && d == tf2 {
-		set := map[string]bool{"name": true, "trainable": true, "dtype": true}
-		for _, a := range allowed {
-			set[a] = true
+		// tf.keras 2.13's get_config order: the base keys, then the class's.
+		keys = nil
+		for _, key := range append([]string{"name", "trainable", "dtype"}, allowed...) {
+			if _, ok := in.get(key); ok {
+				keys = append(keys, key)
+			}
 		}
-		keep = func(key string) bool { return set[key] }
 	}
-	for _, key := range in.keys {
-		if !keep(key) {
-			continue
-		}
+	for _, key := range keys {
 		v := in.vals[key]
 		switch {
 		case key == "dtype":
