@@ -98,6 +98,7 @@ func TestGradients(t *testing.T) {
 		{"bce logits", lossKind{name: LossBinaryCrossentropy, logits: true}, "sigmoid", []float64{0, 1, 1, 0, 1}},
 		{"bce probs", lossKind{name: LossBinaryCrossentropy}, "sigmoid", []float64{0, 1, 1, 0, 1}},
 		{"mse", lossKind{name: LossMSE}, "linear", []float64{0.5, -1, 2, 0, 1}},
+		{"mse 3 units", lossKind{name: LossMSE}, "softmax", []float64{0.5, -1, 2, 0, 1}},
 	}
 	for _, tt := range losses {
 		t.Run(tt.name, func(t *testing.T) {

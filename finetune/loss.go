@@ -45,7 +45,7 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 		return nil, fmt.Errorf("finetune: loss %s: prediction shape %v, want [batch, units]", k.name, shape)
 	}
 	n, c := shape[0], shape[1]
-	if (k.name == LossBinaryCrossentropy || k.name == LossMSE) && c != 1 {
+	if k.name == LossBinaryCrossentropy && c != 1 {
 		return nil, fmt.Errorf("finetune: loss %s: prediction has %d units per example, labels have 1: use a 1-unit head", k.name, c)
 	}
 	op := newOp("Loss", dt, nil, 2)
@@ -118,8 +118,12 @@ func lossRow(k lossKind, row []float64, y float64) (float64, bool) {
 		p := clipProb(z)
 		return -(y*math.Log(p+kerasEpsilon) + (1-y)*math.Log(1-p+kerasEpsilon)), true
 	default:
-		d := row[0] - y
-		return d * d, true
+		// Keras broadcasts one label against every unit and averages.
+		var s float64
+		for _, p := range row {
+			s += (p - y) * (p - y)
+		}
+		return s / float64(len(row)), true
 	}
 }
 
@@ -159,7 +163,9 @@ func lossRowGrad(k lossKind, row []float64, y, s float64, d []float64) {
 			d[0] = s * (-y/(z+kerasEpsilon) + (1-y)/(1-z+kerasEpsilon))
 		}
 	default:
-		d[0] = 2 * (row[0] - y) * s
+		for i, p := range row {
+			d[i] = 2 * (p - y) * s / float64(len(row))
+		}
 	}
 }
 

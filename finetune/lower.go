@@ -67,7 +67,7 @@ type graph struct {
 }
 
 // supportedOps lists the ONNX ops finetune lowers, for error messages.
-var supportedOps = []string{"Abs", "Add", "BatchNormalization", "Clip", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "Gemm",
+var supportedOps = []string{"Abs", "Add", "BatchNormalization", "Clip", "Concat", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "Gemm",
 	"HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Relu", "Reshape", "Selu",
 	"Sigmoid", "Softmax", "Softplus", "Softsign", "Sub", "Tanh", "ThresholdedRelu", "Transpose"}
 
@@ -485,6 +485,24 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 			}
 		}
 		y, err = activation(actKind{name: "Clip", alpha: lo, beta: hi}, x)
+	case op == "Concat":
+		axis := int(n.AttrInt("axis", 0))
+		if axis < 0 {
+			axis += len(x.Shape())
+		}
+		if axis <= 0 || axis >= len(x.Shape()) {
+			return fmt.Errorf("axis %d of rank %d: only non-batch axes are supported", n.AttrInt("axis", 0), len(x.Shape()))
+		}
+		for i, in := range ins {
+			if in == nil {
+				return fmt.Errorf("input %d missing", i)
+			}
+		}
+		if len(ins) == 1 {
+			y = x
+		} else {
+			y, err = G.Concat(axis, ins...)
+		}
 	case op == "PRelu":
 		y, err = prelu(x, ins[1])
 	case op == "BatchNormalization":
