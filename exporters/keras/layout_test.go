@@ -134,6 +134,48 @@ func TestH5LayoutLikeTFKeras(t *testing.T) {
 	}
 }
 
+// TestH5ConfigStringLikeTFKeras: for the files tf.keras 2.13.1 wrote, our
+// model_config is the very string tf.keras writes (Python's json.dumps
+// output), once the first layer's repeated batch_input_shape is taken out
+// of tf.keras's.
+func TestH5ConfigStringLikeTFKeras(t *testing.T) {
+	dir := interopDir(t)
+	var args []string
+	for _, name := range []string{"sigmoid", "relu", "softmax"} {
+		src := filepath.Join(dir, "keras", name, name+".h5")
+		out := filepath.Join(t.TempDir(), name+".h5")
+		if err := WriteH5(out, readModel(t, src)); err != nil {
+			t.Fatalf("WriteH5(%s) = %v", name, err)
+		}
+		args = append(args, src, out)
+	}
+	dumpH5(t) // skips without h5py
+	script := `
+import h5py, json, sys
+for src, out in zip(sys.argv[1::2], sys.argv[2::2]):
+    c = json.loads(h5py.File(src, "r").attrs["model_config"])
+    for l in c["config"]["layers"]:
+        if l["class_name"] != "InputLayer":
+            l["config"].pop("batch_input_shape", None)
+    got = h5py.File(out, "r").attrs["model_config"]
+    print(src, "same" if json.dumps(c) == got else "DIFFERENT\n got %s\nwant %s" % (got, json.dumps(c)))
+`
+	out, err := exec.Command("/usr/bin/python3", append([]string{"-c", script}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	same := 0
+	for _, l := range lines {
+		if strings.HasSuffix(l, " same") {
+			same++
+		}
+	}
+	if same != 3 {
+		t.Errorf("model_config strings:\n%s", out)
+	}
+}
+
 func keys[V any](m map[string]V) []string {
 	var k []string
 	for s := range m {
