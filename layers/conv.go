@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -34,7 +35,8 @@ type ConvSpec struct {
 // transposed back before the activation. Padding is written as explicit
 // pads: TensorFlow's "same" puts the smaller half before
 // (total = max((ceil(n/s)-1)*s + (k-1)*d + 1 - n, 0)); "causal" pads
-// (k-1)*d before only.
+// (k-1)*d before only. With unknown spatial sizes "same" becomes
+// auto_pad SAME_UPPER, the same rule applied at run time.
 func Conv(s ConvSpec) (*model.Layer, error) {
 	n := len(s.KernelSize)
 	kind := fmt.Sprintf("Conv%dD", n)
@@ -56,8 +58,14 @@ func Conv(s ConvSpec) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
+	attrs := map[string]model.Attr{
+		"kernel_shape": model.Ints(int64s(s.KernelSize)...),
+		"strides":      model.Ints(int64s(strides)...),
+		"dilations":    model.Ints(int64s(dil)...),
+		"group":        model.Int(int64(groups)),
+	}
 	pads, err := convPads(s.Name, s.Padding, s.InputSpatial, s.KernelSize, strides, dil, n == 1)
-	if err != nil {
+	if err := padAttrs(attrs, pads, err); err != nil {
 		return nil, err
 	}
 	kshape := append(append([]int{}, s.KernelSize...), s.InChannels/groups, s.Filters)
@@ -87,13 +95,7 @@ func Conv(s ConvSpec) (*model.Layer, error) {
 		}
 		ins = append(ins, bias)
 	}
-	y := b.node("Conv", ins, map[string]model.Attr{
-		"kernel_shape": model.Ints(int64s(s.KernelSize)...),
-		"strides":      model.Ints(int64s(strides)...),
-		"dilations":    model.Ints(int64s(dil)...),
-		"pads":         model.Ints(pads...),
-		"group":        model.Int(int64(groups)),
-	})
+	y := b.node("Conv", ins, attrs)
 	y = b.transposeChannelsLast(y, n+2)
 	act := s.Activation
 	if act == "" {
@@ -131,7 +133,27 @@ func convDefaults(name string, n int, strides, dil []int) ([]int, []int, error) 
 	return s, d, err
 }
 
-// convPads returns ONNX pads [begin..., end...] for Keras padding.
+// errSameUnknown tells the caller of convPads to use auto_pad SAME_UPPER,
+// which computes TensorFlow's "same" pads (smaller half first) at run time
+// when spatial sizes are not known when the layer is built.
+var errSameUnknown = errors.New("same padding with unknown spatial sizes")
+
+// padAttrs sets "pads", or "auto_pad" = SAME_UPPER when the sizes that
+// "same" padding needs are unknown.
+func padAttrs(attrs map[string]model.Attr, pads []int64, err error) error {
+	if errors.Is(err, errSameUnknown) {
+		attrs["auto_pad"] = model.String("SAME_UPPER")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	attrs["pads"] = model.Ints(pads...)
+	return nil
+}
+
+// convPads returns ONNX pads [begin..., end...] for Keras padding, or
+// errSameUnknown.
 func convPads(name, padding string, spatial, kernel, strides, dil []int, causalOK bool) ([]int64, error) {
 	n := len(kernel)
 	pads := make([]int64, 2*n)
@@ -146,12 +168,12 @@ func convPads(name, padding string, spatial, kernel, strides, dil []int, causalO
 		return pads, nil
 	case "same":
 		if len(spatial) != n {
-			return nil, fmt.Errorf("layers: layer %q: \"same\" padding needs the input's %d spatial sizes, got %v", name, n, spatial)
+			return nil, errSameUnknown
 		}
 		for i := 0; i < n; i++ {
 			in := spatial[i]
 			if in <= 0 {
-				return nil, fmt.Errorf("layers: layer %q: \"same\" padding needs known spatial sizes, got %v", name, spatial)
+				return nil, errSameUnknown
 			}
 			eff := (kernel[i]-1)*dil[i] + 1
 			out := (in + strides[i] - 1) / strides[i]

@@ -62,7 +62,6 @@ func TestConvPadsAndLayout(t *testing.T) {
 		{InChannels: 3, Filters: 2, KernelSize: []int{3}, Groups: 2},
 		{InChannels: 1, Filters: 2, KernelSize: []int{3}, Padding: "full"},
 		{InChannels: 1, Filters: 2, KernelSize: []int{3, 3}, Padding: "causal", InputSpatial: []int{4, 4}},
-		{InChannels: 1, Filters: 2, KernelSize: []int{3}, Padding: "same"},
 		{InChannels: 1, Filters: 0, KernelSize: []int{3}},
 		{InChannels: 1, Filters: 2, KernelSize: []int{3}, Strides: []int{0}},
 	}
@@ -71,6 +70,44 @@ func TestConvPadsAndLayout(t *testing.T) {
 		if _, err := layers.Conv(s); err == nil {
 			t.Errorf("Conv(%+v) succeeded; want an error", s)
 		}
+	}
+}
+
+// TestSameUnknownSizes: "same" padding on an input of unknown length uses
+// auto_pad SAME_UPPER and gives what explicit TensorFlow pads give.
+func TestSameUnknownSizes(t *testing.T) {
+	x := []float32{1, -2, 3, 0.5, 4, -1, 2}
+	kernel := []float32{1, 2, -1, 0.5}
+	var outs [][]float32
+	for _, spatial := range [][]int{{7}, {-1}, nil} {
+		l, err := layers.Conv(layers.ConvSpec{
+			Common: layers.Common{Name: "c", Inputs: []string{"x"}}, InputSpatial: spatial, InChannels: 1, Filters: 1,
+			KernelSize: []int{4}, Strides: []int{2}, Padding: "same", Kernel: kernel,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv := nodeOf(t, l, "Conv")
+		if auto := conv.AttrString("auto_pad", ""); (spatial == nil || spatial[0] < 0) != (auto == "SAME_UPPER") {
+			t.Errorf("spatial %v: auto_pad = %q", spatial, auto)
+		}
+		outs = append(outs, run(t, l, [][]int{{1, 7, 1}}, x).F32)
+	}
+	// TF: out = ceil(7/2) = 4, total pad (4-1)*2+4-7 = 3: 1 before, 2 after.
+	want := make([]float64, 4)
+	xp := []float64{0, 1, -2, 3, 0.5, 4, -1, 2, 0, 0}
+	for o := 0; o < 4; o++ {
+		want[o] = 0
+		for k := 0; k < 4; k++ {
+			want[o] += xp[2*o+k] * float64(kernel[k])
+		}
+	}
+	for _, got := range outs {
+		checkClose(t, "same conv", got, want)
+	}
+	l, err := layers.Pooling(layers.PoolSpec{Common: layers.Common{Name: "p", Inputs: []string{"x"}}, PoolSize: []int{2}, Padding: "same"})
+	if err != nil || nodeOf(t, l, "AveragePool").AttrString("auto_pad", "") != "SAME_UPPER" {
+		t.Errorf("Pooling same without sizes: %v", err)
 	}
 }
 

@@ -47,8 +47,14 @@ func DepthwiseConv2D(s DepthwiseConvSpec) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
+	attrs := map[string]model.Attr{
+		"kernel_shape": model.Ints(int64s(s.KernelSize)...),
+		"strides":      model.Ints(int64s(strides)...),
+		"dilations":    model.Ints(int64s(dil)...),
+		"group":        model.Int(int64(s.InChannels)),
+	}
 	pads, err := convPads(s.Name, s.Padding, s.InputSpatial, s.KernelSize, strides, dil, false)
-	if err != nil {
+	if err := padAttrs(attrs, pads, err); err != nil {
 		return nil, err
 	}
 	role := s.KernelRole
@@ -78,13 +84,7 @@ func DepthwiseConv2D(s DepthwiseConvSpec) (*model.Layer, error) {
 		}
 		ins = append(ins, bias)
 	}
-	y := b.node("Conv", ins, map[string]model.Attr{
-		"kernel_shape": model.Ints(int64(kh), int64(kw)),
-		"strides":      model.Ints(int64s(strides)...),
-		"dilations":    model.Ints(int64s(dil)...),
-		"pads":         model.Ints(pads...),
-		"group":        model.Int(int64(s.InChannels)),
-	})
+	y := b.node("Conv", ins, attrs)
 	y = b.transposeChannelsLast(y, 4)
 	act := s.Activation
 	if act == "" {

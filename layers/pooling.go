@@ -49,14 +49,13 @@ func Pooling(s PoolSpec) (*model.Layer, error) {
 			return nil, fmt.Errorf("layers: layer %q: pool_size %v must be positive", s.Name, s.PoolSize)
 		}
 	}
-	pads, err := convPads(s.Name, s.Padding, s.InputSpatial, s.PoolSize, strides, dil, false)
-	if err != nil {
-		return nil, err
-	}
 	attrs := map[string]model.Attr{
 		"kernel_shape": model.Ints(int64s(s.PoolSize)...),
 		"strides":      model.Ints(int64s(strides)...),
-		"pads":         model.Ints(pads...),
+	}
+	pads, err := convPads(s.Name, s.Padding, s.InputSpatial, s.PoolSize, strides, dil, false)
+	if err := padAttrs(attrs, pads, err); err != nil {
+		return nil, err
 	}
 	if !s.Max {
 		attrs["count_include_pad"] = model.Int(0)
