@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"unsafe"
 
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -215,8 +216,19 @@ func dims(shape []int) []int64 {
 	return d
 }
 
+// littleEndian reports whether this machine stores a float32 the way ONNX's
+// raw_data does.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // floatTensor encodes float32 data as raw little-endian bytes.
 func floatTensor(name string, shape []int, data []float32) *pb.TensorProto {
+	if littleEndian && len(data) > 0 {
+		// The machine's bytes are ONNX's: alias the params instead of
+		// copying them (export memory stays near model + file, issue 6).
+		// Marshal only reads them.
+		raw := unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+		return &pb.TensorProto{Name: name, Dims: dims(shape), DataType: dtFloat, RawData: raw}
+	}
 	raw := make([]byte, 4*len(data))
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))

@@ -189,3 +189,26 @@ func TestReadTruncations(t *testing.T) {
 		}
 	}
 }
+
+// TestReadDoesNotRetainInput checks that the model shares no memory with the
+// bytes it was read from (params alias the decoder's own copy of raw_data).
+func TestReadDoesNotRetainInput(t *testing.T) {
+	data, err := os.ReadFile(torchModelA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Read(data, "a.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := m.Layers[1].Param("kernel")
+	before := append([]float32(nil), k.Data[:16]...)
+	for i := range data {
+		data[i] = 0xff
+	}
+	for i, v := range before {
+		if k.Data[i] != v {
+			t.Fatalf("kernel[%d] = %g after overwriting the input bytes; want %g", i, k.Data[i], v)
+		}
+	}
+}
