@@ -10,7 +10,16 @@
 // files are written to match, attribute by attribute, the Keras-written
 // fixtures under ../shared/interop/keras (tf.keras 2.3-2.13 .h5) and
 // ../shared/interop/keras3 (Keras 3.16 .h5 and .keras), and are checked with
-// h5py and against our own importer, not with keras.models.load_model.
+// Debian's h5py and Python's zipfile and json, and against our own importer,
+// not with keras.models.load_model. The tests show: for the files tf.keras
+// 2.13.1 wrote, the same objects, attributes (HDF5 string types and
+// character sets included) and model_config string, byte for byte, except
+// our xfer_history attribute and the first layer's batch_input_shape that
+// tf.keras repeats from the InputLayer; for Keras 3.16's .keras files, the
+// same zip members and header fields, the same model.weights.h5 objects and
+// attributes, and the same config.json string except Keras's
+// shared_object_id (Python object ids) and InputLayer's optional (a 3.10+
+// key, left out so that older Keras 3 releases load the file).
 //
 //   - .h5 is always written in ONE dialect, tf.keras 2.13's: keras_version
 //     "2.13.1", backend "tensorflow", layer dtypes as policy-name strings,
