@@ -18,8 +18,9 @@
 // tf.keras repeats from the InputLayer; for Keras 3.16's .keras files, the
 // same zip members and header fields, the same model.weights.h5 objects and
 // attributes, and the same config.json string except Keras's
-// shared_object_id (Python object ids) and InputLayer's optional (a 3.10+
-// key, left out so that older Keras 3 releases load the file).
+// shared_object_id (Python object ids) and InputLayer's optional (a
+// key of recent Keras 3 releases only, left out so that older ones load the
+// file).
 //
 //   - .h5 is always written in ONE dialect, tf.keras 2.13's: keras_version
 //     "2.13.1", backend "tensorflow", layer dtypes as policy-name strings,

@@ -333,7 +333,7 @@ func TestH5LayoutKeras3Models(t *testing.T) {
 // compares with the Keras-written archive: member names, order and storage;
 // model.weights.h5 object by object (h5py); config.json as JSON, once the
 // Python object ids Keras writes (shared_object_id) and InputLayer's
-// "optional" (Keras >= 3.10 only, left out for older Keras 3 loaders) are
+// "optional" (recent Keras 3 releases only, left out for older loaders) are
 // removed; metadata.json's keys.
 func TestKerasLayoutLikeKeras3(t *testing.T) {
 	dir := interopDir(t)
