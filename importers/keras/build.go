@@ -40,6 +40,13 @@ func build(cfgJSON []byte, ws weightSource, meta map[string]string) (*model.Mode
 	if err != nil {
 		return nil, err
 	}
+	extra, err := ws.unused()
+	if err != nil {
+		return nil, err
+	}
+	if len(extra) > 0 {
+		return nil, fmt.Errorf("%w: the file holds weights for layers the config does not have: %s (a config that does not belong to these weights?)", ErrFormat, strings.Join(extra, ", "))
+	}
 	return b.m, nil
 }
 

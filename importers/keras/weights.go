@@ -19,9 +19,12 @@ type weight struct {
 }
 
 // weightSource finds the stored weights of a layer by name. ok is false when
-// the file has no entry at all for the layer.
+// the file has no entry at all for the layer. unused lists, after every
+// layer was read, the file's layers that hold weights but were never asked
+// for (a config that does not fit the weights).
 type weightSource interface {
 	layer(name string) (ws []weight, ok bool, err error)
+	unused() ([]string, error)
 }
 
 // h5Weights reads weights from an HDF5 file in either layout:
@@ -38,6 +41,7 @@ type h5Weights struct {
 	// paths maps a layer name to its Keras 3 group under layers/ (see
 	// keras3Paths); set by the graph builder.
 	paths map[string]string
+	read  map[string]bool // layer names asked for
 }
 
 // keras3Layout is implemented by weight sources that store layers by Keras 3
@@ -92,7 +96,7 @@ func newH5Weights(f *hdf5.File, file string) (*h5Weights, error) {
 	case f.HasAttr("model_weights", "layer_names"):
 		w.base = "model_weights"
 	case f.HasAttr("/", "layer_names"):
-		w.base = ""
+		w.base = "/"
 	case f.Exists("layers"):
 		w.keras3 = true
 	default:
@@ -102,13 +106,14 @@ func newH5Weights(f *hdf5.File, file string) (*h5Weights, error) {
 }
 
 func (w *h5Weights) layer(name string) ([]weight, bool, error) {
+	if w.read == nil {
+		w.read = map[string]bool{}
+	}
+	w.read[name] = true
 	if w.keras3 {
 		return w.vars(name)
 	}
-	g := name
-	if w.base != "" {
-		g = w.base + "/" + name
-	}
+	g := strings.TrimPrefix(w.base+"/"+name, "/")
 	k, err := w.f.Kind(g)
 	if errors.Is(err, hdf5.ErrNotFound) {
 		return nil, false, nil
@@ -137,6 +142,47 @@ func (w *h5Weights) layer(name string) ([]weight, bool, error) {
 		out = append(out, weight{name: wn, shape: shape, data: data})
 	}
 	return out, true, nil
+}
+
+func (w *h5Weights) unused() ([]string, error) {
+	var out []string
+	if w.keras3 {
+		used := map[string]bool{}
+		for name, p := range w.paths {
+			if w.read[name] {
+				used[p] = true
+			}
+		}
+		members, err := w.f.Members("layers")
+		if err != nil {
+			return nil, fmt.Errorf("keras: %s: %w", w.file, err)
+		}
+		for _, m := range members {
+			if used[m] {
+				continue
+			}
+			vars, err := w.f.Members("layers/" + m + "/vars")
+			if err == nil && len(vars) > 0 {
+				out = append(out, m)
+			}
+		}
+		return out, nil
+	}
+	names, err := w.f.AttrStrings(w.base, "layer_names")
+	if err != nil {
+		return nil, fmt.Errorf("keras: %s: layer_names: %w", w.file, err)
+	}
+	for _, n := range names {
+		if w.read[n] {
+			continue
+		}
+		g := strings.TrimPrefix(w.base+"/"+n, "/")
+		wn, err := w.f.AttrStrings(g, "weight_names")
+		if err == nil && len(wn) > 0 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // vars reads layers/<path>/vars/0..n-1, path from keras3Paths.
