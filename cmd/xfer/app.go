@@ -52,8 +52,28 @@ func (e *runtimeError) Unwrap() error { return e.err }
 
 // run executes the command line args and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}()
+	go func() {
+		select {
+		case <-sig:
+			// The first Ctrl-C cancels ctx: training stops after the current
+			// step and keeps the last finished epoch. Stopping the relay
+			// restores the default handler, so a second Ctrl-C ends the
+			// process at once.
+			signal.Stop(sig)
+			fmt.Fprintln(stderr, "xfer: interrupted; stopping cleanly (Ctrl-C again to abort)")
+			cancel()
+		case <-done:
+		}
+	}()
 	e := &env{stdout: stdout, stderr: stderr, now: clock(os.Getenv("SOURCE_DATE_EPOCH")), args: args}
 	return e.run(ctx)
 }

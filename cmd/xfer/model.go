@@ -77,12 +77,16 @@ func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.M
 	if n == nil {
 		return nil, ferr
 	}
+	after := native.Digest(n)
+	if ferr != nil && after == before {
+		return nil, ferr // failed before changing anything: nothing to record
+	}
 	if n == m {
 		n = m.Clone() // never record history in the caller's model
 	}
 	n.History = append(append([]model.Event(nil), m.History...), model.Event{
 		Op: op, Args: e.typedArgs(op), Time: e.now().UTC().Format(time.RFC3339),
-		Before: before, After: native.Digest(n),
+		Before: before, After: after,
 	})
 	if out != "" {
 		if err := formats.Write(out, n, formats.Options{}); err != nil {
