@@ -62,8 +62,7 @@ func (g *graph) finish(l *model.Layer, out string) string {
 	return out
 }
 
-// onnxMLP is a PyTorch-export-like functional model (layers named as Keras 3
-// addresses them in model.weights.h5, see importerReadsByName): Flatten, Gemm
+// onnxMLP is a PyTorch-export-like functional model: Flatten, Gemm
 // (transB=1) + Relu, BatchNormalization, a branch Gemm (transB=0, alpha and
 // beta) + swish and MatMul + Add + LeakyRelu layer, Add and Concat merges,
 // Dropout, Identity, MatMul + Add + Softmax.
@@ -143,8 +142,7 @@ func onnxConv() *model.Model {
 
 // onnxConv1D is a Conv1D (valid, dilation 2, no bias) whose HWIO kernel
 // reaches Conv through a Transpose, then Flatten and
-// a Gemm head. Layer names are the paths Keras 3 gives the layers in
-// model.weights.h5 (see importerReadsByName).
+// a Gemm head.
 func onnxConv1D() *model.Model {
 	g := newGraph(9, 4)
 	l := g.layer("conv1d", "x")

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/xferml/xfer/engine"
@@ -179,11 +178,6 @@ func TestRoundTrip(t *testing.T) {
 				}
 				sameModel(t, m, snapshot) // the writer must not modify its input
 				got, err := kin.ReadFile(out, kin.Options{})
-				if err != nil && format.ext == ".keras" && importerReadsByName(err, m) {
-					t.Skipf("SKIPPING (importer limitation, reported to the lead): importers/keras looks weights up at layers/<layer name>/vars, "+
-						"but Keras 3 (saving_lib._save_container_state) and WriteKeras store them at layers/<snake-case class>[_n]/vars; "+
-						"this model's layer names differ from those paths: %v", err)
-				}
 				if err != nil {
 					t.Fatalf("importers/keras.ReadFile(written %s) = %v", format.ext, err)
 				}
@@ -215,23 +209,4 @@ func TestRoundTripChain(t *testing.T) {
 			})
 		}
 	}
-}
-
-// importerReadsByName reports whether err is the importer not finding
-// weights because it addresses Keras 3 weight groups by layer name while
-// the file (correctly) uses class-based paths that differ from the names.
-func importerReadsByName(err error, m *model.Model) bool {
-	if !strings.Contains(err.Error(), "stores no weights") {
-		return false
-	}
-	used := map[string]int{}
-	for _, l := range m.Layers {
-		if m.Sequential && l.Kind == "InputLayer" {
-			continue
-		}
-		if savePath(l.Kind, used) != l.Name {
-			return true
-		}
-	}
-	return false
 }
