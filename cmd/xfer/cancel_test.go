@@ -45,4 +45,8 @@ func TestFinetuneCancelled(t *testing.T) {
 	if _, err := ws.Current(); err != nil {
 		t.Errorf("workspace unreadable after an interrupted finetune: %v", err)
 	}
+	// Interrupted before any epoch finished: nothing changed, nothing logged.
+	if j := ws.Journal(); len(j) != 1 {
+		t.Errorf("journal after a finetune interrupted before epoch 1 = %+v; want only the import", j)
+	}
 }
