@@ -396,6 +396,9 @@ func applyProps(m *model.Model, props map[string]string) error {
 			return fmt.Errorf("%w: metadata %s: %w", ErrFormat, onnxmeta.KeyMeta, err)
 		}
 		for k, v := range meta {
+			if k == "source" || k == "format" {
+				continue // this file's own; the first source is in "origin"
+			}
 			if _, set := m.Meta[k]; !set {
 				m.Meta[k] = v
 			}
