@@ -65,5 +65,5 @@ func runImport(_ context.Context, o *importOptions) error {
 	if before != "" {
 		fmt.Fprintln(o.e.stderr, "(this replaced the workspace's model; `xfer undo` brings it back)")
 	}
-	return writeTable(o.e.stdout, m)
+	return writeTable(o.e.stdout, o.e.stderr, m)
 }

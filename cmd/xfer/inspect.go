@@ -42,15 +42,15 @@ func runInspect(_ context.Context, o *inspectOptions) error {
 		return err
 	}
 	if o.json {
-		s, err := summarize(m)
-		if err != nil {
-			return err
+		s, warn := summarize(m)
+		if warn != nil {
+			fmt.Fprintf(o.e.stderr, "xfer: warning: %v\n", warn)
 		}
 		enc := json.NewEncoder(o.e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	}
-	return writeTable(o.e.stdout, m)
+	return writeTable(o.e.stdout, o.e.stderr, m)
 }
 
 // layerSummary is one row of inspect; the JSON keys are ../shared/CLI.md's.
@@ -75,11 +75,13 @@ type modelSummary struct {
 
 // summarize computes inspect's rows. The output shape is that of each
 // layer's first output, from m.InferShapes, with unknown dims (the batch) as
-// null.
+// null. When shape inference fails the rows still come, without shapes, and
+// the error is returned beside them as a warning.
 func summarize(m *model.Model) (*modelSummary, error) {
 	vals, err := m.InferShapes()
+	var warn error
 	if err != nil {
-		return nil, fmt.Errorf("inspect: model %q: %w", m.Name, err)
+		warn = fmt.Errorf("inspect: model %q: output shapes unknown: %w", m.Name, err)
 	}
 	s := &modelSummary{Name: m.Name, Layers: []layerSummary{}}
 	for i, l := range m.Layers {
@@ -99,11 +101,14 @@ func summarize(m *model.Model) (*modelSummary, error) {
 		s.Layers = append(s.Layers, row)
 	}
 	s.TotalParams, s.TrainableParams, s.NonTrainableParams = m.ParamCounts()
-	return s, nil
+	return s, warn
 }
 
 // shapeString writes a shape as Keras prints it: (None, 784), (None,).
 func shapeString(shape []*int) string {
+	if shape == nil {
+		return "?"
+	}
 	parts := make([]string, len(shape))
 	for i, d := range shape {
 		if d == nil {
@@ -118,11 +123,12 @@ func shapeString(shape []*int) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// writeTable prints the Keras-style summary of m.
-func writeTable(w io.Writer, m *model.Model) error {
-	s, err := summarize(m)
-	if err != nil {
-		return err
+// writeTable prints the Keras-style summary of m to w, a warning to diag
+// when shapes are unknown.
+func writeTable(w, diag io.Writer, m *model.Model) error {
+	s, warn := summarize(m)
+	if warn != nil {
+		fmt.Fprintf(diag, "xfer: warning: %v\n", warn)
 	}
 	fmt.Fprintf(w, "Model: %q\n", m.Name)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

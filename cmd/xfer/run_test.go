@@ -421,3 +421,19 @@ func TestFinetuneExploding(t *testing.T) {
 		t.Errorf("finetune --learning-rate 1e30: exit %d, stderr %q; want 1 and a hint to clip", code, stderr)
 	}
 }
+
+// TestInspectUnknownShapes: a model whose shapes cannot be inferred still
+// lists its layers and counts, with a warning.
+func TestInspectUnknownShapes(t *testing.T) {
+
+	m := mlp(t)
+	m.Layers[1].Nodes[0].Op = "NoSuchOp"
+	s, warn := summarize(m)
+	if warn == nil || s == nil || len(s.Layers) != 2 || s.TotalParams != 23 || s.Layers[1].OutputShape != nil {
+		t.Errorf("summarize(unknown op) = %+v, %v; want rows, counts, nil shapes and a warning", s, warn)
+	}
+	var out, diag bytes.Buffer
+	if err := writeTable(&out, &diag, m); err != nil || !strings.Contains(out.String(), "?") || !strings.Contains(diag.String(), "warning") {
+		t.Errorf("writeTable(unknown op) = %q, %q, %v", out.String(), diag.String(), err)
+	}
+}
