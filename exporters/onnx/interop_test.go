@@ -140,6 +140,9 @@ func TestKerasToONNX(t *testing.T) {
 				t.Skipf("SKIP: %d inputs, %d outputs; the fixtures have one of each", len(m.Inputs), len(m.Outputs))
 			}
 			in := map[string]*model.Tensor{m.Inputs[0].Name: tc.x}
+			for _, opset := range []int{13, 21} { // the ends of the range; 17 below
+				exportAndCompare(t, m, opset, in)
+			}
 			path := exportAndCompare(t, m, 17, in)
 			got, err := ort.Run(path, in)
 			if err != nil {
