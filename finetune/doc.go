@@ -5,11 +5,14 @@
 //
 // # Lowering
 //
-// Each ONNX node becomes gorgonia nodes: MatMul and Gemm use gorgonia's
-// matrix product (BLAS); the element-wise activations, softmax, bias adds,
-// PRelu, batch normalisation, the noise layers and the losses are xfer's own
-// gorgonia Ops (fnOp) with hand-written gradients, checked against finite
-// differences in float64. Noise layers (Dropout, AlphaDropout,
+// Each ONNX node becomes gorgonia nodes. A Keras Dense (MatMul by a kernel,
+// Add of a bias, an activation) becomes one fused op whose product runs in
+// OpenBLAS; Conv (any rank, padding, strides, dilations, groups) is im2col
+// plus OpenBLAS; the element-wise activations, softmax, bias adds, PRelu,
+// batch normalisation, pooling, reductions, the noise layers and the losses
+// are xfer's own gorgonia Ops (fnOp) with hand-written gradients, all checked
+// against finite differences in float64; Gemm, Transpose, Reshape, Flatten,
+// Concat and same-shape arithmetic are gorgonia's own. Noise layers (Dropout, AlphaDropout,
 // GaussianNoise, GaussianDropout, RReLU) are active only in training.
 // A BatchNormalization layer that is trainable uses batch statistics in
 // training and updates its moving averages (momentum from its Keras config);

@@ -141,3 +141,12 @@ func TestGradientsLayers(t *testing.T) {
 		})
 	}
 }
+
+// TestGradientsConv checks Conv (padding, strides, groups, dilations,
+// SAME_UPPER), MaxPool, AveragePool, GlobalAveragePool and ReduceMean.
+func TestGradientsConv(t *testing.T) {
+	const batch = 3
+	rng := rand.New(rand.NewSource(8))
+	m := convModel(t, 12)
+	gradCheck(t, m, lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*2*7*7), []float64{0, 2, 1}, batch)
+}

@@ -175,3 +175,61 @@ func reluStage(name string) stage {
 		return l, inF
 	}
 }
+
+// rawLayer is a layer of hand-written ONNX nodes; params are named
+// "<name>/<role>" with random values.
+func rawLayer(rng *rand.Rand, name, in, out string, params map[string][]int, nodes ...*model.Node) *model.Layer {
+	l := &model.Layer{Name: name, Kind: "Raw", Inputs: []string{in}, Outputs: []string{out}, Trainable: true, Nodes: nodes}
+	for _, role := range []string{"kernel", "bias", "kernel2"} {
+		shape, ok := params[role]
+		if !ok {
+			continue
+		}
+		d := make([]float32, model.NumElements(shape))
+		for i := range d {
+			d[i] = float32(rng.NormFloat64() * 0.4)
+		}
+		l.Params = append(l.Params, &model.Param{Name: name + "/" + role, Role: role, Shape: shape, Data: d, Trainable: true})
+	}
+	return l
+}
+
+// convModel is Conv (strided, padded) + Relu, grouped dilated Conv, MaxPool,
+// AveragePool, GlobalAveragePool, ReduceMean, Flatten and a softmax Dense on
+// [N, 2, 7, 7] inputs.
+func convModel(t testing.TB, seed int64) *model.Model {
+	rng := rand.New(rand.NewSource(seed))
+	ints := func(v ...int64) model.Attr { return model.Ints(v...) }
+	m := &model.Model{Name: "conv", Opset: model.DefaultOpset,
+		Inputs: []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 2, 7, 7}}}}
+	m.Layers = []*model.Layer{
+		rawLayer(rng, "c1", "x", "c1/r", map[string][]int{"kernel": {4, 2, 3, 3}, "bias": {4}},
+			&model.Node{Name: "c1/conv", Op: "Conv", Inputs: []string{"x", "c1/kernel", "c1/bias"}, Outputs: []string{"c1/y"},
+				Attrs: map[string]model.Attr{"pads": ints(1, 1, 1, 1), "strides": ints(1, 1)}},
+			&model.Node{Name: "c1/relu", Op: "Relu", Inputs: []string{"c1/y"}, Outputs: []string{"c1/r"}}),
+		rawLayer(rng, "c2", "c1/r", "c2/y", map[string][]int{"kernel": {4, 2, 2, 2}},
+			&model.Node{Name: "c2/conv", Op: "Conv", Inputs: []string{"c1/r", "c2/kernel"}, Outputs: []string{"c2/y"},
+				Attrs: map[string]model.Attr{"group": model.Int(2), "dilations": ints(2, 2), "strides": ints(2, 1), "auto_pad": model.String("SAME_UPPER")}}),
+		rawLayer(rng, "p", "c2/y", "p/g", nil,
+			&model.Node{Name: "p/max", Op: "MaxPool", Inputs: []string{"c2/y"}, Outputs: []string{"p/m"},
+				Attrs: map[string]model.Attr{"kernel_shape": ints(2, 2), "strides": ints(1, 1)}},
+			&model.Node{Name: "p/avg", Op: "AveragePool", Inputs: []string{"p/m"}, Outputs: []string{"p/a"},
+				Attrs: map[string]model.Attr{"kernel_shape": ints(2, 2), "pads": ints(1, 1, 0, 0)}},
+			&model.Node{Name: "p/gap", Op: "GlobalAveragePool", Inputs: []string{"p/a"}, Outputs: []string{"p/g"}}),
+		rawLayer(rng, "r", "c2/y", "r/f", nil,
+			&model.Node{Name: "r/mean", Op: "ReduceMean", Inputs: []string{"c2/y"}, Outputs: []string{"r/m"},
+				Attrs: map[string]model.Attr{"axes": ints(2, 3), "keepdims": model.Int(0)}},
+			&model.Node{Name: "r/flat", Op: "Flatten", Inputs: []string{"r/m"}, Outputs: []string{"r/f"}}),
+	}
+	flat := rawLayer(rng, "f", "p/g", "f/y", nil, &model.Node{Name: "f/flat", Op: "Flatten", Inputs: []string{"p/g"}, Outputs: []string{"f/y"}})
+	m.Layers = append(m.Layers, flat)
+	head := rawLayer(rng, "head", "f/y", "head/s", map[string][]int{"kernel": {4, 3}, "kernel2": {4, 3}},
+		&model.Node{Name: "head/mm", Op: "MatMul", Inputs: []string{"f/y", "head/kernel"}, Outputs: []string{"head/a"}},
+		&model.Node{Name: "head/mm2", Op: "MatMul", Inputs: []string{"r/f", "head/kernel2"}, Outputs: []string{"head/b"}},
+		&model.Node{Name: "head/add", Op: "Add", Inputs: []string{"head/a", "head/b"}, Outputs: []string{"head/z"}},
+		&model.Node{Name: "head/softmax", Op: "Softmax", Inputs: []string{"head/z"}, Outputs: []string{"head/s"}, Attrs: map[string]model.Attr{"axis": model.Int(-1)}})
+	head.Inputs = []string{"f/y", "r/f"}
+	m.Layers = append(m.Layers, head)
+	m.Outputs = []string{"head/s"}
+	return m
+}

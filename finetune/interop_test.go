@@ -49,6 +49,8 @@ type interopCase struct {
 // ErrUnsupported, and the test fails when the set that ran differs.
 var interopExpected = []string{
 	"keras/keras_3layer", "keras/keras_3layer_batch_norm", "keras/keras_1layer", "keras/relu", "keras/softmax",
+	"keras/keras_conv2d_model", "keras/conv1d_1layer", "keras/linear", "keras/sigmoid",
+	"keras3/conv1d_small.h5", "keras3/conv1d_small.keras",
 	"keras3/mlp_small.h5", "keras3/mlp_small.keras", "keras3/mlp_selu_frozen.h5", "keras3/mlp_selu_frozen.keras",
 	"keras3/functional_branch.h5", "keras3/functional_branch.keras", "keras3/bn_dense.h5", "keras3/bn_dense.keras",
 }

@@ -32,7 +32,7 @@ type lossKind struct {
 // lossState holds what a loss op measured on its last batch.
 type lossState struct {
 	loss    float64
-	correct int
+	correct float64 // examples right (fractions for multi-unit binary heads)
 }
 
 // lossOp returns the mean loss over the batch of pred [N, K] against labels
@@ -45,14 +45,10 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 		return nil, fmt.Errorf("finetune: loss %s: prediction shape %v, want [batch, units]", k.name, shape)
 	}
 	n, c := shape[0], shape[1]
-	if k.name == LossBinaryCrossentropy && c != 1 {
-		return nil, fmt.Errorf("finetune: loss %s: prediction has %d units per example, labels have 1: use a 1-unit head", k.name, c)
-	}
 	op := newOp("Loss", dt, nil, 2)
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 		p, lab := toF64(in[0]), toF64(in[1])
-		var sum float64
-		correct := 0
+		var sum, correct float64
 		for r := 0; r < n; r++ {
 			row := p[r*c : (r+1)*c]
 			l, ok := lossRow(k, row, lab[r])
@@ -60,9 +56,7 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 				return fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, lab[r], r, c)
 			}
 			sum += l
-			if rowCorrect(k, row, lab[r]) {
-				correct++
-			}
+			correct += rowCorrect(k, row, lab[r])
 		}
 		st.loss, st.correct = sum/float64(n), correct
 		fromF64([]float64{st.loss}, out)
@@ -109,14 +103,19 @@ func lossRow(k lossKind, row []float64, y float64) (float64, bool) {
 		}
 		return -math.Log(clipProb(row[j])), true
 	case LossBinaryCrossentropy:
-		z := row[0]
-		if k.logits {
-			// max(z,0) - z*y + log(1+exp(-|z|)): tf.nn.sigmoid_cross_entropy_with_logits.
-			return max(z, 0) - z*y + math.Log1p(math.Exp(-math.Abs(z))), true
+		// Keras averages over the units, each against the label.
+		var s float64
+		for _, z := range row {
+			if k.logits {
+				// max(z,0) - z*y + log(1+exp(-|z|)): tf.nn.sigmoid_cross_entropy_with_logits.
+				s += max(z, 0) - z*y + math.Log1p(math.Exp(-math.Abs(z)))
+				continue
+			}
+			// Keras 2 backend.binary_crossentropy: clip, then log(p + eps).
+			p := clipProb(z)
+			s -= y*math.Log(p+kerasEpsilon) + (1-y)*math.Log(1-p+kerasEpsilon)
 		}
-		// Keras 2 backend.binary_crossentropy: clip, then log(p + eps).
-		p := clipProb(z)
-		return -(y*math.Log(p+kerasEpsilon) + (1-y)*math.Log(1-p+kerasEpsilon)), true
+		return s / float64(len(row)), true
 	default:
 		// Keras broadcasts one label against every unit and averages.
 		var s float64
@@ -153,14 +152,16 @@ func lossRowGrad(k lossKind, row []float64, y, s float64, d []float64) {
 			d[j] = -s / p
 		}
 	case LossBinaryCrossentropy:
-		z := row[0]
-		if k.logits {
-			d[0] = (sigmoid(z) - y) * s
-			return
-		}
-		d[0] = 0
-		if z > kerasEpsilon && z < 1-kerasEpsilon {
-			d[0] = s * (-y/(z+kerasEpsilon) + (1-y)/(1-z+kerasEpsilon))
+		s /= float64(len(row))
+		for i, z := range row {
+			switch {
+			case k.logits:
+				d[i] = (sigmoid(z) - y) * s
+			case z > kerasEpsilon && z < 1-kerasEpsilon:
+				d[i] = s * (-y/(z+kerasEpsilon) + (1-y)/(1-z+kerasEpsilon))
+			default:
+				d[i] = 0
+			}
 		}
 	default:
 		for i, p := range row {
@@ -169,20 +170,23 @@ func lossRowGrad(k lossKind, row []float64, y, s float64, d []float64) {
 	}
 }
 
-// rowCorrect says whether a prediction counts as right for Keras's
-// "accuracy": the argmax equals the label for several units; for one unit the
-// prediction rounds (threshold 0.5, or logit 0) to the label.
-func rowCorrect(k lossKind, row []float64, y float64) bool {
-	if len(row) == 1 {
+// rowCorrect returns how right a prediction is for Keras's "accuracy":
+// 1 or 0 for the argmax against the label (several units, class labels), or
+// for binary cross-entropy the fraction of units that round (threshold 0.5,
+// or logit 0) to the label, as binary_accuracy; one unit is always rounded.
+func rowCorrect(k lossKind, row []float64, y float64) float64 {
+	if len(row) == 1 || k.name == LossBinaryCrossentropy {
 		thr := 0.5
 		if k.logits {
 			thr = 0
 		}
-		pred := 0.0
-		if row[0] > thr {
-			pred = 1
+		n := 0
+		for _, v := range row {
+			if (v > thr) == (y == 1) {
+				n++
+			}
 		}
-		return pred == y
+		return float64(n) / float64(len(row))
 	}
 	best := 0
 	for i, v := range row {
@@ -190,5 +194,8 @@ func rowCorrect(k lossKind, row []float64, y float64) bool {
 			best = i
 		}
 	}
-	return float64(best) == y
+	if float64(best) == y {
+		return 1
+	}
+	return 0
 }

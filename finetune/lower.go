@@ -67,8 +67,8 @@ type graph struct {
 }
 
 // supportedOps lists the ONNX ops finetune lowers, for error messages.
-var supportedOps = []string{"Abs", "Add", "BatchNormalization", "Clip", "Concat", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "Gemm",
-	"HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Relu", "Reshape", "Selu",
+var supportedOps = []string{"Abs", "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
+	"HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Selu",
 	"Sigmoid", "Softmax", "Softplus", "Softsign", "Sub", "Tanh", "ThresholdedRelu", "Transpose"}
 
 // noiseLayers are the Keras layer kinds that are random in training only.
@@ -158,14 +158,14 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 			return nil, fmt.Errorf("finetune: output %q is not produced", m.Outputs[0])
 		}
 		if ps := pred.Shape(); len(ps) != 2 {
-			// A [N] output (a squeezed 1-unit head) becomes [N 1].
-			if len(ps) == 1 {
-				r, err := G.Reshape(pred, tensor.Shape{ps[0], 1})
-				if err != nil {
-					return nil, fmt.Errorf("finetune: output %q: %w", m.Outputs[0], err)
-				}
-				pred = r
+			// The loss sees [N, units]: a [N] output (a squeezed 1-unit
+			// head) becomes [N 1], a [N, d1, d2...] one [N, d1*d2*...]
+			// (Keras averages the loss over all non-batch elements).
+			r, err := G.Reshape(pred, tensor.Shape{ps[0], ps.TotalSize() / ps[0]})
+			if err != nil {
+				return nil, fmt.Errorf("finetune: output %q: %w", m.Outputs[0], err)
 			}
+			pred = r
 		}
 		gr.y, gr.ybuf = lw.input("labels", []int{o.batch})
 		gr.loss = &lossState{}
@@ -392,7 +392,7 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		if n.Op == "Reshape" && i == 1 {
 			continue // the shape const is read below
 		}
-		if (n.Op == "Dropout" || n.Op == "Clip") && i > 0 {
+		if (n.Op == "Dropout" || n.Op == "Clip" || strings.HasPrefix(n.Op, "Reduce")) && i > 0 {
 			continue // ratio, training_mode, min and max are read below
 		}
 		if c, ok := lw.consts[name]; ok && len(c.F32) == 1 && len(n.Inputs) == 2 {
@@ -503,6 +503,20 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		} else {
 			y, err = G.Concat(axis, ins...)
 		}
+	case op == "Conv":
+		var b *G.Node
+		if len(ins) > 2 {
+			b = ins[2]
+		}
+		need := denseGrads{x: lw.needsGrad[n.Inputs[0]], w: lw.gradOf(n.Inputs[1])}
+		if b != nil {
+			need.b = lw.gradOf(n.Inputs[2])
+		}
+		y, err = conv(n, x, ins[1], b, need)
+	case op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool":
+		y, err = pool(n, x)
+	case op == "ReduceMean" || op == "ReduceSum":
+		y, err = reduce(lw, n, x)
 	case op == "PRelu":
 		y, err = prelu(x, ins[1])
 	case op == "BatchNormalization":
@@ -694,4 +708,13 @@ func (lw *lowerer) batchNorm(l *model.Layer, n *model.Node, ins []*G.Node) (*G.N
 		st.movingMean, st.movingVar = lw.st.vals[mp.Name], lw.st.vals[vp.Name]
 	}
 	return batchNorm(ins[0], ins[1], ins[2], ins[3], ins[4], st, training)
+}
+
+// gradOf says whether a value needs a gradient: a trainable param or a value
+// computed from one.
+func (lw *lowerer) gradOf(name string) bool {
+	if p, ok := lw.params[name]; ok {
+		return p.Trainable
+	}
+	return lw.needsGrad[name]
 }

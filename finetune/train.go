@@ -184,7 +184,7 @@ func (t *trainer) checkSet(s *dataset.Set, what string) error {
 }
 
 // step trains on one batch and returns its loss and correct count.
-func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, int, error) {
+func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, error) {
 	s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32))
 	defer g.vm.Reset()
 	if err := g.vm.RunAll(); err != nil {
@@ -290,8 +290,8 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		if cfg.NoShuffle {
 			order = train.Order(nil)
 		}
-		var sumLoss float64
-		correct, seen := 0, 0
+		var sumLoss, correct float64
+		seen := 0
 		for s := 0; s < steps; s++ {
 			if err := ctx.Err(); err != nil {
 				return good, hist, fmt.Errorf("finetune: interrupted in epoch %d; keeping the model of epoch %d: %w", ep+1, ep, err)
@@ -311,12 +311,12 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			sumLoss += l * float64(len(idx))
 			correct += c
 			seen += len(idx)
-			rep.Step(s+1, steps, sumLoss/float64(seen), float64(correct)/float64(seen))
+			rep.Step(s+1, steps, sumLoss/float64(seen), correct/float64(seen))
 		}
 		trainDur := time.Since(start)
 		trainTime += trainDur
 		trainSamples += seen
-		e := Epoch{Epoch: ep + 1, Loss: sumLoss / float64(seen), Accuracy: float64(correct) / float64(seen),
+		e := Epoch{Epoch: ep + 1, Loss: sumLoss / float64(seen), Accuracy: correct / float64(seen),
 			SamplesPerSecond: float64(seen) / trainDur.Seconds()}
 		if valid != nil {
 			vm, err := t.evaluate(valid)
@@ -338,8 +338,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 const evalBatch = 500
 
 func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
-	var sum float64
-	correct := 0
+	var sum, correct float64
 	order := s.Order(nil)
 	for lo := 0; lo < len(order); lo += evalBatch {
 		idx := order[lo:min(lo+evalBatch, len(order))]
@@ -357,7 +356,7 @@ func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
 		correct += g.loss.correct
 	}
 	n := float64(s.Len())
-	return Metrics{Loss: sum / n, Accuracy: float64(correct) / n, Samples: s.Len()}, nil
+	return Metrics{Loss: sum / n, Accuracy: correct / n, Samples: s.Len()}, nil
 }
 
 // Evaluate returns m's loss and accuracy on set, in inference mode. loss
