@@ -150,3 +150,11 @@ func TestGradientsConv(t *testing.T) {
 	m := convModel(t, 12)
 	gradCheck(t, m, lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*2*7*7), []float64{0, 2, 1}, batch)
 }
+
+// TestGradientsMergePad checks Sum, Mean, Max, Min and Pad.
+func TestGradientsMergePad(t *testing.T) {
+	const batch = 3
+	rng := rand.New(rand.NewSource(9))
+	m := mergeModel(t, 14)
+	gradCheck(t, m, lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*4), []float64{0, 2, 1}, batch)
+}

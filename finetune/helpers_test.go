@@ -233,3 +233,29 @@ func convModel(t testing.TB, seed int64) *model.Model {
 	m.Outputs = []string{"head/s"}
 	return m
 }
+
+// mergeModel branches [N, 4] inputs into two Dense layers and merges them
+// with Max, Min, Sum and Mean, pads, then a softmax head.
+func mergeModel(t testing.TB, seed int64) *model.Model {
+	rng := rand.New(rand.NewSource(seed))
+	m := &model.Model{Name: "merge", Opset: model.DefaultOpset,
+		Inputs: []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 4}}}}
+	d1 := rawLayer(rng, "d1", "x", "d1/y", map[string][]int{"kernel": {4, 5}},
+		&model.Node{Name: "d1/mm", Op: "MatMul", Inputs: []string{"x", "d1/kernel"}, Outputs: []string{"d1/y"}})
+	d2 := rawLayer(rng, "d2", "x", "d2/y", map[string][]int{"kernel": {4, 5}},
+		&model.Node{Name: "d2/mm", Op: "MatMul", Inputs: []string{"x", "d2/kernel"}, Outputs: []string{"d2/y"}})
+	mg := rawLayer(rng, "merge", "d1/y", "merge/p", nil,
+		&model.Node{Name: "merge/max", Op: "Max", Inputs: []string{"d1/y", "d2/y"}, Outputs: []string{"merge/max"}},
+		&model.Node{Name: "merge/min", Op: "Min", Inputs: []string{"d1/y", "d2/y", "merge/max"}, Outputs: []string{"merge/min"}},
+		&model.Node{Name: "merge/sum", Op: "Sum", Inputs: []string{"merge/max", "merge/min", "d1/y"}, Outputs: []string{"merge/sum"}},
+		&model.Node{Name: "merge/mean", Op: "Mean", Inputs: []string{"merge/sum", "d2/y"}, Outputs: []string{"merge/mean"}},
+		&model.Node{Name: "merge/pad", Op: "Pad", Inputs: []string{"merge/mean", "merge/pads"}, Outputs: []string{"merge/p"}, Attrs: map[string]model.Attr{"mode": model.String("constant")}})
+	mg.Inputs = []string{"d1/y", "d2/y"}
+	mg.Consts = []*model.Tensor{{Name: "merge/pads", DType: model.Int64, Shape: []int{4}, I64: []int64{0, 1, 0, 2}}}
+	head := rawLayer(rng, "head", "merge/p", "head/s", map[string][]int{"kernel": {8, 3}},
+		&model.Node{Name: "head/mm", Op: "MatMul", Inputs: []string{"merge/p", "head/kernel"}, Outputs: []string{"head/z"}},
+		&model.Node{Name: "head/softmax", Op: "Softmax", Inputs: []string{"head/z"}, Outputs: []string{"head/s"}, Attrs: map[string]model.Attr{"axis": model.Int(-1)}})
+	m.Layers = []*model.Layer{d1, d2, mg, head}
+	m.Outputs = []string{"head/s"}
+	return m
+}

@@ -68,8 +68,8 @@ type graph struct {
 
 // supportedOps lists the ONNX ops finetune lowers, for error messages.
 var supportedOps = []string{"Abs", "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
-	"HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Selu",
-	"Sigmoid", "Softmax", "Softplus", "Softsign", "Sub", "Tanh", "ThresholdedRelu", "Transpose"}
+	"HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min", "Mul", "Pad", "Neg", "PRelu", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Selu",
+	"Sigmoid", "Softmax", "Softplus", "Softsign", "Sub", "Sum", "Tanh", "ThresholdedRelu", "Transpose"}
 
 // noiseLayers are the Keras layer kinds that are random in training only.
 var noiseLayers = map[string]bool{"Dropout": true, "AlphaDropout": true, "GaussianNoise": true, "GaussianDropout": true, "RReLU": true}
@@ -392,7 +392,7 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		if n.Op == "Reshape" && i == 1 {
 			continue // the shape const is read below
 		}
-		if (n.Op == "Dropout" || n.Op == "Clip" || strings.HasPrefix(n.Op, "Reduce")) && i > 0 {
+		if (n.Op == "Dropout" || n.Op == "Clip" || n.Op == "Pad" || strings.HasPrefix(n.Op, "Reduce")) && i > 0 {
 			continue // ratio, training_mode, min and max are read below
 		}
 		if c, ok := lw.consts[name]; ok && len(c.F32) == 1 && len(n.Inputs) == 2 {
@@ -517,6 +517,10 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 		y, err = pool(n, x)
 	case op == "ReduceMean" || op == "ReduceSum":
 		y, err = reduce(lw, n, x)
+	case op == "Sum" || op == "Mean" || op == "Max" || op == "Min":
+		y, err = variadic(op, ins)
+	case op == "Pad":
+		y, err = pad(lw, n, x)
 	case op == "PRelu":
 		y, err = prelu(x, ins[1])
 	case op == "BatchNormalization":
