@@ -10,8 +10,16 @@
 // Every file is untrusted: HDF5 guards live in internal/hdf5 (no links, no
 // external or virtual storage, shapes checked against stored bytes); this
 // package checks the config (known layer classes, sane shapes) and that every
-// weight's shape is the one the config implies. Weights are read in the
-// order of each layer's weight_names attribute, never by rebuilding names.
+// weight's shape is the one the config implies. Legacy weights are read in
+// the order of each layer's weight_names attribute, never by rebuilding
+// names; Keras 3 weights (layers/<path>/vars/<i>) are found by Keras 3's own
+// save path, the snake-case class name with a counter ("dense", "dense_1"),
+// which is not the layer name in general. A file holding weights for layers
+// the config does not have is refused (a config that does not belong to a
+// weights-only file).
+//
+// libhdf5 itself can crash on some corrupted HDF5 object headers (see
+// internal/hdf5); truncated and non-HDF5 files are refused cleanly.
 //
 // The result follows package model's conventions: one model.Layer per Keras
 // layer (a Functional model's InputLayers included, a Sequential model's
