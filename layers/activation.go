@@ -87,6 +87,49 @@ var activations = map[string]activationFn{
 	"mish": mish,
 	// Keras 3 log_sigmoid: -softplus(-x).
 	"log_sigmoid": logSigmoid,
+	// Keras 3 additions, with the defaults of keras/src/activations/activations.py:
+	// hard_tanh clip(x, -1, 1); celu(alpha=1); tanh_shrink x - tanh(x);
+	// squareplus (x + sqrt(x^2 + b)) / 2 with b = 4; soft_shrink and
+	// hard_shrink with threshold 0.5; sparse_plus 0 / (x+1)^2/4 / x.
+	"hard_tanh": func(b *builder, x string) string { return b.clip(x, -1, 1) },
+	"celu":      unary("Celu", map[string]model.Attr{"alpha": model.Float(1)}),
+	"tanh_shrink": func(b *builder, x string) string {
+		return b.node("Sub", []string{x, b.node("Tanh", []string{x}, nil)}, nil)
+	},
+	"squareplus":  squareplus,
+	"soft_shrink": softShrink,
+	"hard_shrink": hardShrink,
+	"sparse_plus": sparsePlus,
+}
+
+func squareplus(b *builder, x string) string {
+	sq := b.node("Mul", []string{x, x}, nil)
+	r := b.node("Sqrt", []string{b.node("Add", []string{sq, b.constScalar("squareplus_b", 4)}, nil)}, nil)
+	return b.node("Mul", []string{b.node("Add", []string{x, r}, nil), b.constScalar("squareplus_half", 0.5)}, nil)
+}
+
+// softShrink is relu(x - 0.5) - relu(-x - 0.5).
+func softShrink(b *builder, x string) string {
+	t := b.constScalar("shrink_threshold", 0.5)
+	pos := b.node("Relu", []string{b.node("Sub", []string{x, t}, nil)}, nil)
+	neg := b.node("Relu", []string{b.node("Sub", []string{b.node("Neg", []string{x}, nil), t}, nil)}, nil)
+	return b.node("Sub", []string{pos, neg}, nil)
+}
+
+// hardShrink keeps x where |x| > 0.5: ThresholdedRelu(x) - ThresholdedRelu(-x).
+func hardShrink(b *builder, x string) string {
+	at := map[string]model.Attr{"alpha": model.Float(0.5)}
+	pos := b.node("ThresholdedRelu", []string{x}, at)
+	neg := b.node("ThresholdedRelu", []string{b.node("Neg", []string{x}, nil)}, at)
+	return b.node("Sub", []string{pos, neg}, nil)
+}
+
+// sparsePlus is (clip(x, -1, 1) + 1)^2 / 4 + relu(x - 1).
+func sparsePlus(b *builder, x string) string {
+	c := b.node("Add", []string{b.clip(x, -1, 1), b.constScalar("sparse_plus_one", 1)}, nil)
+	q := b.node("Mul", []string{b.node("Mul", []string{c, c}, nil), b.constScalar("sparse_plus_quarter", 0.25)}, nil)
+	r := b.node("Relu", []string{b.node("Sub", []string{x, b.constScalar("sparse_plus_one", 1)}, nil)}, nil)
+	return b.node("Add", []string{q, r}, nil)
 }
 
 // Activation appends the nodes of activation name applied to x and returns

@@ -39,6 +39,34 @@ var reference = map[string]func(x float64) float64{
 	"leaky_relu":          func(x float64) float64 { return math.Max(x, 0.2*x) },
 	"mish":                func(x float64) float64 { return x * math.Tanh(softplus(x)) },
 	"log_sigmoid":         func(x float64) float64 { return -softplus(-x) },
+	"hard_tanh":           func(x float64) float64 { return math.Min(math.Max(x, -1), 1) },
+	"celu":                func(x float64) float64 { return math.Max(x, 0) + math.Min(0, math.Exp(x)-1) },
+	"tanh_shrink":         func(x float64) float64 { return x - math.Tanh(x) },
+	"squareplus":          func(x float64) float64 { return (x + math.Sqrt(x*x+4)) / 2 },
+	"soft_shrink": func(x float64) float64 {
+		switch {
+		case x > 0.5:
+			return x - 0.5
+		case x < -0.5:
+			return x + 0.5
+		}
+		return 0
+	},
+	"hard_shrink": func(x float64) float64 {
+		if math.Abs(x) > 0.5 {
+			return x
+		}
+		return 0
+	},
+	"sparse_plus": func(x float64) float64 {
+		switch {
+		case x <= -1:
+			return 0
+		case x >= 1:
+			return x
+		}
+		return (x + 1) * (x + 1) / 4
+	},
 }
 
 func elu1(x, a float64) float64 {
@@ -48,7 +76,7 @@ func elu1(x, a float64) float64 {
 	return a * (math.Exp(x) - 1)
 }
 
-var probe = []float32{-7, -3, -2.5, -1, -0.3, 0, 0.2, 1, 2.5, 3, 4, 7}
+var probe = []float32{-7, -3, -2.5, -1, -0.7, -0.3, 0, 0.2, 0.6, 1, 2.5, 3, 4, 7}
 
 func TestActivations(t *testing.T) {
 	for _, name := range layers.Activations() {

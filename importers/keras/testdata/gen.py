@@ -259,7 +259,8 @@ def kinds1d():
 
 ACTS2 = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "selu", "elu", "softplus",
          "softsign", "exponential", "hard_sigmoid", "swish", "gelu", "relu6", "mish"]
-ACTS3 = ACTS2 + ["silu", "leaky_relu", "hard_silu", "hard_swish", "log_sigmoid"]
+ACTS3 = ACTS2 + ["silu", "leaky_relu", "hard_silu", "hard_swish", "log_sigmoid", "hard_tanh", "celu",
+                 "tanh_shrink", "squareplus", "soft_shrink", "hard_shrink", "sparse_plus"]
 
 
 def act_ref(name, x, keras3):
@@ -275,6 +276,10 @@ def act_ref(name, x, keras3):
         "gelu": lambda: F.gelu(x), "relu6": lambda: r6(x), "mish": lambda: x * torch.tanh(F.softplus(x)),
         "leaky_relu": lambda: F.leaky_relu(x, 0.2), "hard_silu": lambda: x * r6(x + 3) / 6,
         "hard_swish": lambda: x * r6(x + 3) / 6, "log_sigmoid": lambda: F.logsigmoid(x),
+        "hard_tanh": lambda: F.hardtanh(x), "celu": lambda: F.celu(x), "tanh_shrink": lambda: F.tanhshrink(x),
+        "squareplus": lambda: (x + torch.sqrt(x * x + 4)) / 2, "soft_shrink": lambda: F.softshrink(x, 0.5),
+        "hard_shrink": lambda: F.hardshrink(x, 0.5),
+        "sparse_plus": lambda: torch.where(x <= -1, torch.zeros_like(x), torch.where(x >= 1, x, (x + 1) ** 2 / 4)),
     }[name]()
 
 
