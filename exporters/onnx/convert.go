@@ -23,15 +23,16 @@ type converter struct {
 	constNames []string
 }
 
-// sinceOpset is the opset that introduced an op, for ops newer than 13; a
+// sinceOpset is the opset that introduced an op, for ops newer than 13 (onnx
+// docs/Changelog.md); a
 // model using one cannot be written at an older target.
 var sinceOpset = map[string]int{
 	"Gelu": 20, "Mish": 18, "GroupNormalization": 18, "LayerNormalization": 17,
 	"HardSwish": 14, "Trilu": 14, "CenterCropPad": 18, "Col2Im": 18,
 	"BitwiseAnd": 18, "BitwiseOr": 18, "BitwiseNot": 18, "BitwiseXor": 18,
 	"DFT": 17, "STFT": 17, "BlackmanWindow": 17, "HannWindow": 17, "HammingWindow": 17,
-	"GridSample": 16, "ScatterElements": 11, "AffineGrid": 20, "ImageDecoder": 20,
-	"RegexFullMatch": 20, "StringConcat": 20, "StringSplit": 20, "IsInf": 10,
+	"GridSample": 16, "AffineGrid": 20, "ImageDecoder": 20,
+	"RegexFullMatch": 20, "StringConcat": 20, "StringSplit": 20,
 }
 
 // removedAt lists ops that no longer exist at or after the given opset.
