@@ -196,3 +196,29 @@ func TestSnakeCaseAndKeras3Paths(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiInput: a Functional model with two inputs listed in the opposite
+// order of their InputLayers keeps Keras's input order (input_layers).
+func TestMultiInput(t *testing.T) {
+	cfg := `{"class_name": "Functional", "config": {"name": "two", "layers": [
+		{"class_name": "InputLayer", "name": "a", "config": {"name": "a", "batch_shape": [null, 2]}, "inbound_nodes": []},
+		{"class_name": "InputLayer", "name": "b", "config": {"name": "b", "batch_shape": [null, 3]}, "inbound_nodes": []},
+		{"class_name": "Concatenate", "name": "cat", "config": {"name": "cat", "axis": -1}, "inbound_nodes": [{"args": [[
+			{"class_name": "__keras_tensor__", "config": {"keras_history": ["b", 0, 0]}},
+			{"class_name": "__keras_tensor__", "config": {"keras_history": ["a", 0, 0]}}]], "kwargs": {}}]},
+		{"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 3}, "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["cat", 0, 0]}}], "kwargs": {}}]}],
+		"input_layers": [["b", 0, 0], ["a", 0, 0]], "output_layers": [["cat", 0, 0], ["d", 0, 0]]}}`
+	m, err := build([]byte(cfg), memWeights{"d": denseWeights("d", 5, 3)}, map[string]string{"keras_version": "3.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Inputs) != 2 || m.Inputs[0].Name != "b" || m.Inputs[1].Name != "a" || len(m.Outputs) != 2 {
+		t.Errorf("inputs %v %v, outputs %v; want [b a] and 2 outputs", m.Inputs[0].Name, m.Inputs[1].Name, m.Outputs)
+	}
+	if l := m.Layer("cat"); l == nil || l.Inputs[0] != "b" || l.Inputs[1] != "a" {
+		t.Errorf("cat inputs = %v; want [b a]", l.Inputs)
+	}
+}
