@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/xferml/xfer/conformance"
+	"github.com/xferml/xfer/engine"
 	importer "github.com/xferml/xfer/importers/onnx"
 	"github.com/xferml/xfer/internal/ort"
+	"github.com/xferml/xfer/model"
 )
 
 // TestExportNodeTests re-exports every ONNX node test xfer passes
@@ -39,6 +41,20 @@ func TestExportNodeTests(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
+		s, err := engine.New(m)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var engineOut []map[string]*model.Tensor
+		for _, set := range sets {
+			out, err := s.Run(set.Inputs)
+			if err != nil {
+				t.Errorf("%s: engine: %v", name, err)
+				break
+			}
+			engineOut = append(engineOut, out)
+		}
 		for _, opset := range []int{13, 17, 21} {
 			path := filepath.Join(t.TempDir(), fmt.Sprintf("%s_%d.onnx", name, opset))
 			err := WriteFile(path, m, Options{Opset: opset})
@@ -64,7 +80,7 @@ func TestExportNodeTests(t *testing.T) {
 					t.Errorf("%s: .onnx -> xfer -> .onnx changed the graph", name)
 				}
 			}
-			for _, set := range sets {
+			for k, set := range sets {
 				got, err := ort.Run(path, set.Inputs)
 				if err != nil {
 					t.Errorf("%s: opset %d: ort.Run error %v", name, opset, err)
@@ -73,6 +89,10 @@ func TestExportNodeTests(t *testing.T) {
 				for i, o := range m.Outputs {
 					if err := conformance.Compare(got[o], set.Outputs[i]); err != nil {
 						t.Errorf("%s: opset %d: %s: output %q: ORT on the export: %v", name, opset, set.Name, o, err)
+					}
+					if k < len(engineOut) {
+						// 1e-5: the engine/ORT agreement bound of issue 3.
+						closeTo(t, fmt.Sprintf("%s: opset %d: %s: output %q: ORT vs engine", name, opset, set.Name, o), got[o], engineOut[k][o], 1e-5)
 					}
 				}
 			}
