@@ -108,3 +108,23 @@ func TestInspectPredictKeras3(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldBNVerifyKeras3: fold-bn on Keras 3's bn_dense, then verify on the
+// shared input: same predictions within 1e-5, fewer layers.
+func TestFoldBNVerifyKeras3(t *testing.T) {
+	dir := sharedInterop(t, "keras3")
+	work := t.TempDir()
+	src := filepath.Join(dir, "bn_dense.keras")
+	out := filepath.Join(work, "folded.keras")
+	report := mustXfer(t, work, "fold-bn", "-m", src, "-o", out)
+	if !strings.Contains(report, "folded batch_normalization into dense") {
+		t.Errorf("fold-bn report = %q; want batch_normalization folded into dense", report)
+	}
+	mustXfer(t, work, "verify", src, out, "--input", filepath.Join(dir, "bn_dense_input.npy"), "--atol", "1e-5", "--rtol", "0")
+	var before, after modelSummary
+	json.Unmarshal([]byte(mustXfer(t, work, "inspect", "--json", "-m", src)), &before)
+	json.Unmarshal([]byte(mustXfer(t, work, "inspect", "--json", "-m", out)), &after)
+	if len(after.Layers) != len(before.Layers)-1 {
+		t.Errorf("fold-bn: %d layers -> %d; want one fewer", len(before.Layers), len(after.Layers))
+	}
+}
