@@ -229,7 +229,9 @@ func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) 
 		if errors.As(err, &ce) || errors.Is(err, ErrFormat) || errors.Is(err, ErrUnsupported) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("keras: %w", err)
+		// A builder refused the layer's settings (package layers' message
+		// names the layer and the value).
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if len(c.weights) != c.used {
 		return nil, fmt.Errorf("%w: layer %q (%s): the file stores %d weights, the config needs %d", ErrFormat, e.name, e.class, len(c.weights), c.used)
