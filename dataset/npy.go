@@ -68,8 +68,37 @@ func readNPY(path string) (*model.Tensor, error) {
 }
 
 // decodeNPY decodes a .npy stream of size bytes into a float32 tensor.
-func decodeNPY(r io.Reader, size int64) (*model.Tensor, error) {
-	cr := &countingReader{r: r}
+func decodeNPY(r io.Reader, size int64) (t *model.Tensor, err error) {
+	// npyio's header parser panics on some malformed headers (found by
+	// FuzzDecodeNPY); a bad file must be an error.
+	defer func() {
+		if p := recover(); p != nil {
+			t, err = nil, fmt.Errorf("npy header: malformed (%v): %w", p, ErrFormat)
+		}
+	}()
+	// Check the header length before npyio allocates it (NEP 1: uint16 at
+	// offset 8 for version 1, uint32 for versions 2 and 3).
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(12)
+	if len(head) < 10 || string(head[:6]) != "\x93NUMPY" {
+		return nil, fmt.Errorf("npy: no \\x93NUMPY magic: %w", ErrFormat)
+	}
+	var hlen, start int64
+	switch head[6] {
+	case 1:
+		hlen, start = int64(head[8])|int64(head[9])<<8, 10
+	case 2, 3:
+		if len(head) < 12 {
+			return nil, fmt.Errorf("npy: header truncated: %w", ErrFormat)
+		}
+		hlen, start = int64(head[8])|int64(head[9])<<8|int64(head[10])<<16|int64(head[11])<<24, 12
+	default:
+		return nil, fmt.Errorf("npy: version %d is not supported: %w", head[6], ErrFormat)
+	}
+	if hlen > size-start {
+		return nil, fmt.Errorf("npy: header length %d exceeds the file's %d bytes: %w", hlen, size, ErrFormat)
+	}
+	cr := &countingReader{r: br}
 	nr, err := npyio.NewReader(cr)
 	if err != nil {
 		return nil, fmt.Errorf("npy header: %w: %w", ErrFormat, err)
@@ -93,7 +122,7 @@ func decodeNPY(r io.Reader, size int64) (*model.Tensor, error) {
 		return nil, fmt.Errorf("npy: shape %v of %s needs more bytes than the file's %d: %w", shape, h.Descr.Type, size, ErrFormat)
 	}
 	out := make([]float32, n)
-	start := cr.n
+	dataStart := cr.n
 	read := func(ptr any, conv func(i int)) error {
 		if n == 0 {
 			return nil
@@ -101,7 +130,7 @@ func decodeNPY(r io.Reader, size int64) (*model.Tensor, error) {
 		if err := nr.Read(ptr); err != nil {
 			return fmt.Errorf("npy data (%s, shape %v): %w: %w", h.Descr.Type, shape, ErrFormat, err)
 		}
-		if got := cr.n - start; got != int64(n*width) {
+		if got := cr.n - dataStart; got != int64(n*width) {
 			return fmt.Errorf("npy data (%s, shape %v): read %d bytes, want %d: %w", h.Descr.Type, shape, got, n*width, ErrFormat)
 		}
 		for i := range out {
