@@ -94,21 +94,20 @@ func (c *lctx) str(key, def string) (string, error) {
 	return v, nil
 }
 
-// ints reads an int or a list of n ints (Keras accepts both for sizes).
+// ints reads an int or a list of n ints (Keras accepts both for sizes),
+// each in 1..2^20.
 func (c *lctx) ints(key string, n int, def []int) ([]int, error) {
 	if !c.has(key) {
 		return def, nil
 	}
 	var one int
-	if json.Unmarshal(c.e.cfg[key], &one) == nil {
-		out := make([]int, n)
-		for i := range out {
-			out[i] = one
-		}
-		return out, nil
-	}
 	var l []int
-	if err := json.Unmarshal(c.e.cfg[key], &l); err != nil || len(l) != n {
+	if json.Unmarshal(c.e.cfg[key], &one) == nil {
+		l = make([]int, n)
+		for i := range l {
+			l[i] = one
+		}
+	} else if err := json.Unmarshal(c.e.cfg[key], &l); err != nil || len(l) != n {
 		return nil, c.errf(key, "want an integer or %d integers, got %s", n, clip(c.e.cfg[key]))
 	}
 	for _, v := range l {
