@@ -1,0 +1,51 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/xferml/xfer/model"
+)
+
+// RescalingSpec is a Keras Rescaling layer: y = x * scale + offset.
+type RescalingSpec struct {
+	Common
+	// Scale and Offset hold one value, or one per channel (last axis), as
+	// Keras accepts a float or a list.
+	Scale, Offset []float32
+}
+
+// Rescaling returns Mul by the scale const then Add of the offset const
+// (skipped when the offset is zero), broadcasting over the last axis.
+func Rescaling(s RescalingSpec) (*model.Layer, error) {
+	b, err := s.builder("Rescaling", 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Scale) == 0 {
+		return nil, fmt.Errorf("layers: layer %q: Rescaling needs a scale", s.Name)
+	}
+	shape := func(v []float32) []int {
+		if len(v) == 1 {
+			return []int{}
+		}
+		return []int{len(v)}
+	}
+	y := b.node("Mul", []string{s.Inputs[0], b.constFloats("scale", shape(s.Scale), s.Scale)}, nil)
+	zero := true
+	for _, v := range s.Offset {
+		zero = zero && v == 0
+	}
+	if !zero {
+		y = b.node("Add", []string{y, b.constFloats("offset", shape(s.Offset), s.Offset)}, nil)
+	}
+	return s.done(b, y), nil
+}
+
+// Identity returns the Keras Identity layer: one ONNX Identity node.
+func Identity(c Common) (*model.Layer, error) {
+	b, err := c.builder("Identity", 1)
+	if err != nil {
+		return nil, err
+	}
+	return c.done(b, b.node("Identity", []string{c.Inputs[0]}, nil)), nil
+}
