@@ -38,6 +38,7 @@ class Model:
     def __init__(self, name, keras3, functional, rng):
         self.name, self.keras3, self.functional, self.rng = name, keras3, functional, rng
         self.layers, self.weights, self.order = [], {}, []
+        self.compiled = False
 
     def w(self, *shape, scale=0.5):
         return (self.rng.standard_normal(shape) * scale).astype(np.float32)
@@ -103,6 +104,17 @@ class Model:
             if not fixed_strings and not weights_only:
                 tg = g.create_group("top_level_model_weights")
                 strs(tg, "weight_names", [])
+            if self.compiled and not weights_only:
+                # A compiled model's save (include_optimizer=True): the importer ignores both.
+                f.attrs["training_config"] = json.dumps({"loss": "mse", "optimizer_config": {"class_name": "Adam", "config": {"learning_rate": 0.001}}})
+                og = f.create_group("optimizer_weights")
+                names = []
+                for n in self.order:
+                    for role, arr in self.weights[n]:
+                        full = f"Adam/{n}/{role}/m:0"
+                        og.create_dataset(full, data=np.zeros_like(arr))
+                        names.append(full)
+                strs(og, "weight_names", names)
 
     def is_input(self, n):
         return any(l["class_name"] == "InputLayer" and l["config"]["name"] == n for l in self.layers)
@@ -237,6 +249,7 @@ def kinds1d():
     m.add("GlobalMaxPooling1D", "gmp", {"data_format": "channels_last", "keepdims": True})
     m.add("GlobalAveragePooling1D", "gap", {"data_format": "channels_last"})
     cfg = m.config()
+    m.compiled = True
     m.write("kinds1d.h5", "2.3.1", True, cfg)
     m.write("kinds1d.weights.h5", "2.3.1", True, cfg, weights_only=True)
     with open("kinds1d.json", "w") as f:
