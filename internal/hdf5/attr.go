@@ -163,7 +163,7 @@ func (f *File) withAttr(path, name string, fn func(a C.hid_t, af attrFacts, wher
 	if n < 0 || uint64(n) > af.storage || n > maxElements {
 		return fmt.Errorf("%w: %s: %d elements in %d stored bytes", ErrFormat, where, int64(n), af.storage)
 	}
-	if !af.vlen && af.n > 0 && uint64(af.size)*uint64(af.n) > af.storage {
+	if !af.vlen && af.n > 0 && (af.size <= 0 || uint64(af.n) > af.storage/uint64(af.size)) {
 		return fmt.Errorf("%w: %s: %d elements of %d bytes in %d stored bytes", ErrFormat, where, af.n, af.size, af.storage)
 	}
 	return fn(a, af, where)
