@@ -18,6 +18,13 @@ type actKind struct {
 // actForward computes y = f(x) element-wise.
 func actForward[T floats](k actKind, x, y []T) {
 	a, b, g := k.alpha, k.beta, k.gamma
+	if x32, ok := any(x).([]float32); ok && (k.name == "Selu" || k.name == "Elu") {
+		if k.name == "Elu" {
+			g = 1
+		}
+		eluFamily32(float32(a), float32(g), x32, any(y).([]float32))
+		return
+	}
 	switch k.name {
 	case "Relu":
 		for i, v := range x {
@@ -104,6 +111,14 @@ func actForward[T floats](k actKind, x, y []T) {
 // actBackward computes dx = g * f'(x) given x and y = f(x).
 func actBackward[T floats](k actKind, x, y, g, dx []T) {
 	a, b, gm := T(k.alpha), T(k.beta), T(k.gamma)
+	if x32, ok := any(x).([]float32); ok && (k.name == "Selu" || k.name == "Elu") {
+		gamma := float32(k.gamma)
+		if k.name == "Elu" {
+			gamma = 1
+		}
+		eluFamilyGrad32(float32(k.alpha), gamma, x32, any(y).([]float32), any(g).([]float32), any(dx).([]float32))
+		return
+	}
 	switch k.name {
 	case "Relu":
 		for i, v := range x {

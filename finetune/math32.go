@@ -65,3 +65,68 @@ func sigmoidT[T floats](x T) T {
 	e := expT(x)
 	return e / (1 + e)
 }
+
+// expNeg returns e**x for x in [-87, 0] (callers clamp): expf without its
+// range checks and with a branch-light floor, for the SELU/ELU hot loops.
+func expNeg(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
+	)
+	t := x*log2e + 0.5
+	n := int32(t)
+	if float32(n) > t {
+		n-- // floor for negative t
+	}
+	fn := float32(n)
+	x = x - fn*c1 - fn*c2
+	z := x * x
+	y := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
+	y = y*z + x + 1
+	return y * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// eluFamily32 computes y = gamma*x for x > 0, gamma*alpha*(e**x - 1)
+// otherwise (SELU; ELU with gamma 1), with expNeg written out in the loop
+// (too large for the inliner).
+func eluFamily32(alpha, gamma float32, x, y []float32) {
+	const (
+		log2e = 1.44269504088896341
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
+	)
+	ga := gamma * alpha
+	y = y[:len(x)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = gamma * v
+			continue
+		}
+		v = max(v, -87)
+		t := v*log2e + 0.5
+		n := int32(t)
+		if float32(n) > t {
+			n--
+		}
+		fn := float32(n)
+		r := v - fn*c1 - fn*c2
+		z := r * r
+		p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+		p = p*z + r + 1
+		y[i] = ga * (p*math.Float32frombits(uint32(n+127)<<23) - 1)
+	}
+}
+
+// eluFamilyGrad32 is dx = g*gamma for x > 0, g*(y + gamma*alpha) otherwise.
+func eluFamilyGrad32(alpha, gamma float32, x, y, g, dx []float32) {
+	ga := gamma * alpha
+	y, g, dx = y[:len(x)], g[:len(x)], dx[:len(x)]
+	for i, v := range x {
+		d := y[i] + ga
+		if v > 0 {
+			d = gamma
+		}
+		dx[i] = g[i] * d
+	}
+}

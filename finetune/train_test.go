@@ -337,3 +337,16 @@ func TestEvaluate(t *testing.T) {
 	var _ = dataset.Set{}
 	_ = rand.Int
 }
+
+// TestExpNeg compares the fast exponential with math.Exp on [-87, 0].
+func TestExpNeg(t *testing.T) {
+	for x := float32(-87); x <= 0; x += 0.0137 {
+		want := math.Exp(float64(x))
+		if got := float64(expNeg(x)); math.Abs(got-want) > 2e-7*want {
+			t.Fatalf("expNeg(%v) = %v; math.Exp gives %v", x, got, want)
+		}
+		if got := float64(expf(x)); math.Abs(got-want) > 2e-7*want {
+			t.Fatalf("expf(%v) = %v; math.Exp gives %v", x, got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"runtime/pprof"
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/demo"
@@ -18,9 +19,18 @@ import (
 func main() {
 	threads := flag.Int("threads", 2, "OpenBLAS threads")
 	epochs := flag.Int("epochs", 1, "epochs")
+	prof := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*threads, *epochs); err != nil {
 		fmt.Fprintln(os.Stderr, "trainepoch:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
