@@ -52,35 +52,3 @@ func ReLU(s ReLUSpec) (*model.Layer, error) {
 	}
 	return s.done(b, y), nil
 }
-
-// LeakyReLUSpec is a Keras LeakyReLU layer.
-type LeakyReLUSpec struct {
-	Common
-	// NegativeSlope is Keras 2's alpha / Keras 3's negative_slope; both
-	// default to 0.3 in the layer (not 0.2 as the activation function).
-	NegativeSlope float32
-}
-
-// LeakyReLU returns the layer LeakyRelu(x, alpha=NegativeSlope).
-func LeakyReLU(s LeakyReLUSpec) (*model.Layer, error) {
-	b, err := s.builder("LeakyReLU", 1)
-	if err != nil {
-		return nil, err
-	}
-	return s.done(b, b.node("LeakyRelu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.NegativeSlope)})), nil
-}
-
-// ELUSpec is a Keras ELU layer.
-type ELUSpec struct {
-	Common
-	Alpha float32 // Keras default 1.0
-}
-
-// ELU returns the layer Elu(x, alpha).
-func ELU(s ELUSpec) (*model.Layer, error) {
-	b, err := s.builder("ELU", 1)
-	if err != nil {
-		return nil, err
-	}
-	return s.done(b, b.node("Elu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.Alpha)})), nil
-}

@@ -40,12 +40,3 @@ func Rescaling(s RescalingSpec) (*model.Layer, error) {
 	}
 	return s.done(b, y), nil
 }
-
-// Identity returns the Keras Identity layer: one ONNX Identity node.
-func Identity(c Common) (*model.Layer, error) {
-	b, err := c.builder("Identity", 1)
-	if err != nil {
-		return nil, err
-	}
-	return c.done(b, b.node("Identity", []string{c.Inputs[0]}, nil)), nil
-}

@@ -1,0 +1,18 @@
+package layers
+
+import "github.com/xferml/xfer/model"
+
+// ELUSpec is a Keras ELU layer.
+type ELUSpec struct {
+	Common
+	Alpha float32 // Keras default 1.0
+}
+
+// ELU returns the layer Elu(x, alpha).
+func ELU(s ELUSpec) (*model.Layer, error) {
+	b, err := s.builder("ELU", 1)
+	if err != nil {
+		return nil, err
+	}
+	return s.done(b, b.node("Elu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.Alpha)})), nil
+}
