@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +63,35 @@ func TestScaled(t *testing.T) {
 	}{{20, 1, 20}, {20, 0, 20}, {4, 0.05, 1}, {16, 0.5, 8}, {20, 0.01, 1}, {4, 0.3, 2}} {
 		if got := scaled(tt.e, tt.f); got != tt.want {
 			t.Errorf("scaled(%d, %v) = %d; want %d", tt.e, tt.f, got, tt.want)
+		}
+	}
+}
+
+func TestModelA(t *testing.T) {
+	for _, tt := range []struct {
+		init     string
+		units    int
+		head     string
+		params   int     // Keras's count: 784*300+300 + 300*100+100 + 100*50+50 + 2*(50*50+50) + 50*u+u
+		stdFirst float64 // of the first kernel: glorot_uniform sqrt(2/(784+300)), lecun_normal sqrt(1/784)
+	}{
+		{"", 8, "softmax", 276158, math.Sqrt(2.0 / (784 + 300))},
+		{"lecun_normal", 1, "sigmoid", 275801, math.Sqrt(1.0 / 784)},
+	} {
+		m, err := ModelA(rand.New(rand.NewSource(1)), tt.init, tt.units, tt.head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total, _, _ := m.ParamCounts(); total != tt.params {
+			t.Errorf("ModelA(%q, %d) has %d params; want %d", tt.init, tt.units, total, tt.params)
+		}
+		k := m.Layers[1].Param("kernel").Data
+		var ss float64
+		for _, v := range k {
+			ss += float64(v) * float64(v)
+		}
+		if sd := math.Sqrt(ss / float64(len(k))); math.Abs(sd-tt.stdFirst) > 0.05*tt.stdFirst {
+			t.Errorf("ModelA(%q) first kernel std = %.4f; want %.4f", tt.init, sd, tt.stdFirst)
 		}
 	}
 }

@@ -38,6 +38,6 @@ func ExampleTrain() {
 		return
 	}
 	met, _ := finetune.Evaluate(trained, set, "")
-	fmt.Println(hist.Loss, len(hist.Epochs), met.Accuracy)
+	fmt.Println(hist.LossFunction, len(hist.Epochs), met.Accuracy)
 	// Output: sparse_categorical_crossentropy 30 1
 }

@@ -26,7 +26,7 @@ func TestTrainLearnsTaskA(t *testing.T) {
 	if got := *h.Epochs[1].ValAccuracy; got < 0.75 {
 		t.Errorf("val_accuracy after 2 epochs = %.3f; want >= 0.75", got)
 	}
-	if h.Loss != LossSparseCategoricalCrossentropy || h.Epochs[1].Loss >= h.Epochs[0].Loss {
+	if h.LossFunction != LossSparseCategoricalCrossentropy || h.Epochs[1].Loss >= h.Epochs[0].Loss {
 		t.Errorf("history = %+v; want sparse categorical cross-entropy, falling loss", h)
 	}
 }

@@ -83,7 +83,7 @@ type History struct {
 	// SamplesPerSecond is training samples per second over the whole run,
 	// excluding evaluation.
 	SamplesPerSecond float64 `json:"samples_per_second"`
-	Loss             string  `json:"loss"`
+	LossFunction     string  `json:"loss_function"`
 }
 
 // Metrics are a model's loss and accuracy on a data set.
@@ -263,7 +263,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		}
 	}
 	shuffle := rand.New(rand.NewSource(cfg.Seed))
-	hist := &History{Loss: loss.name}
+	hist := &History{LossFunction: loss.name}
 	good := work.Clone()
 	var trainSamples int
 	var trainTime time.Duration
