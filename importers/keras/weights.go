@@ -225,16 +225,3 @@ func (w *h5Weights) vars(name string) ([]weight, bool, error) {
 	}
 	return out, true, nil
 }
-
-// role returns the Keras weight name of a stored weight name:
-// "dense_1/kernel:0" and "model/dense_1/kernel" give "kernel".
-func role(stored string) string {
-	s := stored
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		s = s[i+1:]
-	}
-	if i := strings.LastIndexByte(s, ':'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
