@@ -155,8 +155,6 @@ func conv(n *model.Node, x, w, b *G.Node, need denseGrads) (*G.Node, error) {
 		return nil, fmt.Errorf("Conv: %w", err)
 	}
 	idx := win.index()
-	cg, mg := c/group, m/group
-	rows := cg * win.kp // im2col rows per group
 	outShape := append(tensor.Shape{nb, m}, win.out...)
 	colsLen := c * win.kp * win.op
 	var cols any // im2col of every example, kept for the gradient
@@ -231,8 +229,6 @@ func conv(n *model.Node, x, w, b *G.Node, need denseGrads) (*G.Node, error) {
 		}
 		return grads, nil
 	}
-	_ = rows
-	_ = mg
 	return op.apply(ins...)
 }
 

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xferml/xfer/dataset"
 	kerasi "github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
@@ -195,5 +194,4 @@ func TestKerasInterop(t *testing.T) {
 	if !slices.Equal(ran, want) && !t.Failed() {
 		t.Errorf("models that ran = %v; want %v", ran, want)
 	}
-	_ = dataset.Options{}
 }

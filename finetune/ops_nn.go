@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -427,5 +426,3 @@ func fromF64(v []float64, t *tensor.Dense) {
 		d[i] = float32(x)
 	}
 }
-
-var _ = slices.Clone[[]int]

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"math"
-	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/model"
 )
@@ -334,8 +332,6 @@ func TestEvaluate(t *testing.T) {
 	if _, err := Evaluate(m, randomSet(t, 5, 3, []int{5}), ""); err == nil {
 		t.Errorf("Evaluate(wrong input size) error = nil")
 	}
-	var _ = dataset.Set{}
-	_ = rand.Int
 }
 
 // TestExpNeg compares the fast exponential with math.Exp on [-87, 0].
