@@ -131,6 +131,7 @@ func TestGradientsLayers(t *testing.T) {
 		{"alpha dropout", []stage{denseStage("d0", 5, "selu"), dropoutStage("drop", "AlphaDropout", 0.3), denseStage("d1", 3, "softmax")}},
 		{"gaussian noise", []stage{denseStage("d0", 5, "elu"), dropoutStage("noise", "GaussianNoise", 0.5), denseStage("d1", 3, "softmax")}},
 		{"gaussian dropout", []stage{denseStage("d0", 5, "elu"), dropoutStage("noise", "GaussianDropout", 0.3), denseStage("d1", 3, "softmax")}},
+		{"identity after head", []stage{denseStage("d0", 5, "tanh"), denseStage("d1", 3, "softmax"), linearStage("lin")}},
 		{"keras relu", []stage{denseStage("d0", 5, "linear"), reluStage("r"), denseStage("d1", 3, "softmax")}},
 		{"rrelu", []stage{denseStage("d0", 5, "linear"), rreluStage("rr"), denseStage("d1", 3, "softmax")}},
 	}
@@ -157,4 +158,12 @@ func TestGradientsMergePad(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))
 	m := mergeModel(t, 14)
 	gradCheck(t, m, lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*4), []float64{0, 2, 1}, batch)
+}
+
+func TestChooseLossThroughIdentity(t *testing.T) {
+	m := seqModel(t, 1, []int{4}, denseStage("d0", 3, "softmax"), linearStage("lin"))
+	k, err := chooseLoss(m, "", 3)
+	if err != nil || k.name != LossSparseCategoricalCrossentropy || !k.logits {
+		t.Errorf("chooseLoss(softmax then identity) = %+v, %v; want sparse categorical cross-entropy from logits", k, err)
+	}
 }

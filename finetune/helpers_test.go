@@ -259,3 +259,14 @@ func mergeModel(t testing.TB, seed int64) *model.Model {
 	m.Outputs = []string{"head/s"}
 	return m
 }
+
+// linearStage is a Keras Activation("linear") layer: one Identity node.
+func linearStage(name string) stage {
+	return func(t testing.TB, rng *rand.Rand, prev string, inF int) (*model.Layer, int) {
+		l, err := layers.Activation(layers.ActivationSpec{Common: layers.Common{Name: name, Inputs: []string{prev}, Trainable: true}, Activation: "linear"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, inF
+	}
+}

@@ -84,7 +84,6 @@ type lowerer struct {
 	params map[string]*model.Param
 	consts map[string]*model.Tensor
 	used   map[string]*G.Node // param nodes created, by name
-	skip   string             // the head node's output when the loss reads its logits
 	// uses counts the readers of each value (node inputs and model outputs).
 	uses map[string]int
 	// needsGrad marks values that depend on a trainable param.
@@ -133,8 +132,7 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 
 	var head *model.Node
 	if o.loss != nil && o.loss.logits {
-		head = producer(m, m.Outputs[0])
-		lw.skip = m.Outputs[0]
+		head = headNode(m)
 	}
 	for _, l := range m.Layers {
 		if err := lw.layer(l, head); err != nil {
@@ -148,12 +146,9 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 		}
 		gr.out = out
 	} else {
-		var pred *G.Node
-		if head != nil {
-			pred = lw.env[head.Inputs[0]]
-		} else {
-			pred = lw.env[m.Outputs[0]]
-		}
+		// With a logits loss the head's Softmax or Sigmoid passed its input
+		// through (see layer), so the output value holds the logits.
+		pred := lw.env[m.Outputs[0]]
 		if pred == nil {
 			return nil, fmt.Errorf("finetune: output %q is not produced", m.Outputs[0])
 		}
@@ -202,6 +197,16 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 		gr.vm = G.NewTapeMachine(lw.g)
 	}
 	return gr, nil
+}
+
+// headNode returns the node computing the model's output, looking through
+// Identity nodes (no-op layers after the head), or nil.
+func headNode(m *model.Model) *model.Node {
+	n := producer(m, m.Outputs[0])
+	for n != nil && n.Op == "Identity" && len(n.Inputs) > 0 {
+		n = producer(m, n.Inputs[0])
+	}
+	return n
 }
 
 // producer returns the node whose output is name, or nil.
@@ -297,6 +302,12 @@ func (lw *lowerer) layer(l *model.Layer, head *model.Node) error {
 	for i := 0; i < len(l.Nodes); i++ {
 		n := l.Nodes[i]
 		if n == head {
+			x, err := lw.value(n.Inputs[0])
+			if err != nil {
+				return fmt.Errorf("finetune: layer %q: %w", l.Name, err)
+			}
+			lw.env[n.Outputs[0]] = x
+			lw.needsGrad[n.Outputs[0]] = lw.needsGrad[n.Inputs[0]]
 			continue
 		}
 		k, err := lw.fuseDense(l, i, head)

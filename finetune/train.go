@@ -108,7 +108,7 @@ func headOf(m *model.Model) (*model.Node, int, error) {
 	if len(s) > 1 {
 		units = s[len(s)-1]
 	}
-	return producer(m, m.Outputs[0]), units, nil
+	return headNode(m), units, nil
 }
 
 // ChooseLoss picks the loss for m's head and labels with classes classes
