@@ -122,7 +122,35 @@ func readH5(path string, opts Options) (*model.Model, error) {
 	if ws.keras3 && meta["keras_version"] == "" {
 		meta["keras_version"] = "3" // only Keras 3 writes the layers/<path>/vars layout
 	}
-	return build(cfg, ws, meta)
+	var hist []model.Event
+	if f.HasAttr("/", historyKey) {
+		s, err := f.AttrString("/", historyKey)
+		if err != nil {
+			return nil, fmt.Errorf("keras: %s: root attribute %q: %w", path, historyKey, err)
+		}
+		if hist, err = parseHistory([]byte(s), path); err != nil {
+			return nil, err
+		}
+	}
+	m, err := build(cfg, ws, meta)
+	if err != nil {
+		return nil, err
+	}
+	m.History = hist
+	return m, nil
+}
+
+// historyKey names the root attribute (.h5) and the metadata.json key
+// (.keras) where xfer's exporters write the model's journal.
+const historyKey = "xfer_history"
+
+// parseHistory decodes an xfer_history JSON array of events.
+func parseHistory(raw []byte, path string) ([]model.Event, error) {
+	var hist []model.Event
+	if err := json.Unmarshal(raw, &hist); err != nil {
+		return nil, fmt.Errorf("%w: %s: %s is not a JSON array of events: %v", ErrFormat, path, historyKey, err)
+	}
+	return hist, nil
 }
 
 func readJSONFile(path string) ([]byte, error) {

@@ -32,19 +32,26 @@ func readZip(path string) (*model.Model, error) {
 		return nil, err
 	}
 	meta := map[string]string{"format": "keras-zip", "producer": "keras"}
+	var hist []model.Event
 	if _, ok := members["metadata.json"]; ok {
 		raw, err := zipMember(members, "metadata.json", maxJSON, path)
 		if err != nil {
 			return nil, err
 		}
 		var md struct {
-			KerasVersion string `json:"keras_version"`
+			KerasVersion string          `json:"keras_version"`
+			History      json.RawMessage `json:"xfer_history"`
 		}
 		if err := json.Unmarshal(raw, &md); err != nil {
 			return nil, fmt.Errorf("%w: %s: metadata.json: %v", ErrFormat, path, err)
 		}
 		if md.KerasVersion != "" {
 			meta["keras_version"] = md.KerasVersion
+		}
+		if len(md.History) > 0 && string(md.History) != "null" {
+			if hist, err = parseHistory(md.History, path+":metadata.json"); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if meta["keras_version"] == "" {
@@ -88,7 +95,12 @@ func readZip(path string) (*model.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(cfg, ws, meta)
+	m, err := build(cfg, ws, meta)
+	if err != nil {
+		return nil, err
+	}
+	m.History = hist
+	return m, nil
 }
 
 func zipMember(members map[string]*zip.File, name string, limit int64, path string) ([]byte, error) {
