@@ -1,0 +1,131 @@
+package finetune
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/sbinet/npyio"
+)
+
+// TestAgainstPyTorch trains a small SELU network for one epoch of three
+// batches (no shuffling) with xfer and with PyTorch (float64,
+// testdata/torch_steps.py) from the same weights: SGD, momentum, Nesterov
+// (PyTorch's formulas are Keras's with v scaled by -lr) and each clipping
+// rule (clip_grad_value_, clip_grad_norm_ per tensor and global). The
+// trained weights must agree.
+func TestAgainstPyTorch(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch, numpy").Run(); err != nil {
+		t.Skipf("SKIPPING: /usr/bin/python3 with torch and numpy NOT AVAILABLE: %v", err)
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		head string
+		py   map[string]any
+	}{
+		{"sgd", Config{LearningRate: 0.1}, "softmax", map[string]any{"lr": 0.1}},
+		{"momentum global clip", Config{LearningRate: 0.1, Momentum: 0.9, GlobalClipNorm: 0.5}, "softmax", map[string]any{"lr": 0.1, "momentum": 0.9, "global_clip_norm": 0.5}},
+		{"nesterov clip value", Config{LearningRate: 0.1, Momentum: 0.9, Nesterov: true, ClipValue: 0.05}, "softmax", map[string]any{"lr": 0.1, "momentum": 0.9, "nesterov": true, "clip_value": 0.05}},
+		{"momentum clip norm", Config{LearningRate: 0.2, Momentum: 0.5, ClipNorm: 0.3}, "softmax", map[string]any{"lr": 0.2, "momentum": 0.5, "clip_norm": 0.3}},
+		{"binary", Config{LearningRate: 0.1, Momentum: 0.9}, "sigmoid", map[string]any{"lr": 0.1, "momentum": 0.9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			units := 4
+			loss := "sce"
+			if tt.head == "sigmoid" {
+				units, loss = 1, "bce"
+			}
+			acts := []string{"selu", "tanh", tt.head}
+			m := seqModel(t, 21, []int{12}, denseStage("d0", 16, acts[0]), denseStage("d1", 8, acts[1]), denseStage("d2", units, acts[2]))
+			set := randomSet(t, 30, max(units, 2), []int{12})
+			if tt.head == "sigmoid" {
+				for i := range set.Y {
+					set.Y[i] = float32(i % 2)
+				}
+			}
+			dir := t.TempDir()
+			writeNPY(t, filepath.Join(dir, "x.npy"), set.X.F32, set.X.Shape)
+			writeNPY(t, filepath.Join(dir, "y.npy"), set.Y, []int{len(set.Y)})
+			for i := range acts {
+				l := m.Layers[i+1]
+				writeNPY(t, filepath.Join(dir, fmt.Sprintf("w%d.npy", i)), l.Param("kernel").Data, l.Param("kernel").Shape)
+				writeNPY(t, filepath.Join(dir, fmt.Sprintf("b%d.npy", i)), l.Param("bias").Data, l.Param("bias").Shape)
+			}
+			py := map[string]any{"activations": []string{"selu", "tanh", "linear"}, "batch": 10, "loss": loss}
+			for k, v := range tt.py {
+				py[k] = v
+			}
+			cfgJSON, _ := json.Marshal(py)
+			cmd := exec.Command("/usr/bin/python3", "testdata/torch_steps.py", dir, string(cfgJSON))
+			cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("torch_steps.py: %v\n%s", err, out)
+			}
+			cfg := tt.cfg
+			cfg.Epochs, cfg.BatchSize, cfg.NoShuffle = 1, 10, true
+			out, _, err := Train(context.Background(), m, set, nil, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range acts {
+				l := out.Layers[i+1]
+				for _, role := range []string{"kernel", "bias"} {
+					prefix := map[string]string{"kernel": "w", "bias": "b"}[role]
+					want := readNPY32(t, filepath.Join(dir, fmt.Sprintf("out_%s%d.npy", prefix, i)))
+					got := l.Param(role).Data
+					for j := range got {
+						if d := math.Abs(float64(got[j] - want[j])); d > 2e-5+1e-4*math.Abs(float64(want[j])) {
+							t.Fatalf("%s[%d] = %v after training; PyTorch gives %v", l.Param(role).Name, j, got[j], want[j])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// writeNPY writes float32 data of the given shape as a version 1.0 .npy
+// file (NEP 1: magic, header length, a dict padded to 64 bytes, the data).
+func writeNPY(t *testing.T, path string, data []float32, shape []int) {
+	dims := ""
+	for _, d := range shape {
+		dims += fmt.Sprintf("%d, ", d)
+	}
+	if len(shape) > 1 {
+		dims = dims[:len(dims)-2]
+	}
+	head := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", dims)
+	for (10+len(head)+1)%64 != 0 {
+		head += " "
+	}
+	head += "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(head)), byte(len(head)>>8))
+	b = append(b, head...)
+	for _, v := range data {
+		u := math.Float32bits(v)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readNPY32(t *testing.T, path string) []float32 {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var v []float32
+	if err := npyio.Read(f, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
