@@ -285,7 +285,7 @@ type bnState struct {
 
 // batchNorm returns ONNX BatchNormalization of x (channels on axis 1). In
 // training it normalises with the batch statistics (biased variance, as
-// Keras's non-fused path) and updates st's moving averages; otherwise it
+// Keras) and updates st's moving averages; otherwise it
 // uses the moving statistics mean and variance.
 func batchNorm(x, gamma, beta, mean, variance *G.Node, st *bnState, training bool) (*G.Node, error) {
 	dt, shape := x.Dtype(), x.Shape()
@@ -316,7 +316,15 @@ func batchNorm(x, gamma, beta, mean, variance *G.Node, st *bnState, training boo
 				va /= m
 				batchMean[c] = mu
 				updateMoving(st.movingMean, c, mu, st.momentum)
-				updateMoving(st.movingVar, c, va, st.momentum)
+				// tf.keras normalises with the biased variance; its moving
+				// variance takes the biased one after Dense (non-fused path,
+				// tf.nn.moments) but the Bessel-corrected one on conv
+				// feature maps (fused_batch_norm, used for rank 4 and 5).
+				vm := va
+				if st.inner > 1 && m > 1 {
+					vm = va * m / (m - 1)
+				}
+				updateMoving(st.movingVar, c, vm, st.momentum)
 			}
 			inv := 1 / math.Sqrt(va+st.eps)
 			st.invstd[c] = inv
