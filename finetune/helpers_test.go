@@ -270,3 +270,14 @@ func linearStage(name string) stage {
 		return l, inF
 	}
 }
+
+// actStage is a Keras Activation layer.
+func actStage(name, act string) stage {
+	return func(t testing.TB, rng *rand.Rand, prev string, inF int) (*model.Layer, int) {
+		l, err := layers.Activation(layers.ActivationSpec{Common: layers.Common{Name: name, Inputs: []string{prev}, Trainable: true}, Activation: act})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, inF
+	}
+}

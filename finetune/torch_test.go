@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/sbinet/npyio"
+
+	"github.com/xferml/xfer/model"
 )
 
 // TestAgainstPyTorch trains a small SELU network for one epoch of three
@@ -34,6 +36,7 @@ func TestAgainstPyTorch(t *testing.T) {
 		{"nesterov clip value", Config{LearningRate: 0.1, Momentum: 0.9, Nesterov: true, ClipValue: 0.05}, "softmax", map[string]any{"lr": 0.1, "momentum": 0.9, "nesterov": true, "clip_value": 0.05}},
 		{"momentum clip norm", Config{LearningRate: 0.2, Momentum: 0.5, ClipNorm: 0.3}, "softmax", map[string]any{"lr": 0.2, "momentum": 0.5, "clip_norm": 0.3}},
 		{"binary", Config{LearningRate: 0.1, Momentum: 0.9}, "sigmoid", map[string]any{"lr": 0.1, "momentum": 0.9}},
+		{"batchnorm", Config{LearningRate: 0.1, Momentum: 0.9}, "softmax", map[string]any{"lr": 0.1, "momentum": 0.9, "bn": true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +46,13 @@ func TestAgainstPyTorch(t *testing.T) {
 				units, loss = 1, "bce"
 			}
 			acts := []string{"selu", "tanh", tt.head}
-			m := seqModel(t, 21, []int{12}, denseStage("d0", 16, acts[0]), denseStage("d1", 8, acts[1]), denseStage("d2", units, acts[2]))
+			withBN := tt.py["bn"] == true
+			stages := []stage{denseStage("d0", 16, acts[0]), denseStage("d1", 8, acts[1]), denseStage("d2", units, acts[2])}
+			if withBN {
+				stages = []stage{denseStage("d0", 16, "linear"), bnStage("bn"), actStage("act", "selu"), denseStage("d1", 8, acts[1]), denseStage("d2", units, acts[2])}
+			}
+			m := seqModel(t, 21, []int{12}, stages...)
+			dense := []*model.Layer{m.Layer("d0"), m.Layer("d1"), m.Layer("d2")}
 			set := randomSet(t, 30, max(units, 2), []int{12})
 			if tt.head == "sigmoid" {
 				for i := range set.Y {
@@ -53,14 +62,20 @@ func TestAgainstPyTorch(t *testing.T) {
 			dir := t.TempDir()
 			writeNPY(t, filepath.Join(dir, "x.npy"), set.X.F32, set.X.Shape)
 			writeNPY(t, filepath.Join(dir, "y.npy"), set.Y, []int{len(set.Y)})
-			for i := range acts {
-				l := m.Layers[i+1]
+			for i, l := range dense {
 				writeNPY(t, filepath.Join(dir, fmt.Sprintf("w%d.npy", i)), l.Param("kernel").Data, l.Param("kernel").Shape)
 				writeNPY(t, filepath.Join(dir, fmt.Sprintf("b%d.npy", i)), l.Param("bias").Data, l.Param("bias").Shape)
 			}
 			py := map[string]any{"activations": []string{"selu", "tanh", "linear"}, "batch": 10, "loss": loss}
 			for k, v := range tt.py {
 				py[k] = v
+			}
+			if withBN {
+				for _, role := range []string{"gamma", "beta", "moving_mean", "moving_variance"} {
+					p := m.Layer("bn").Param(role)
+					file := map[string]string{"gamma": "gamma", "beta": "beta", "moving_mean": "mean", "moving_variance": "var"}[role]
+					writeNPY(t, filepath.Join(dir, file+".npy"), p.Data, p.Shape)
+				}
 			}
 			cfgJSON, _ := json.Marshal(py)
 			cmd := exec.Command("/usr/bin/python3", "testdata/torch_steps.py", dir, string(cfgJSON))
@@ -74,18 +89,24 @@ func TestAgainstPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i := range acts {
-				l := out.Layers[i+1]
-				for _, role := range []string{"kernel", "bias"} {
-					prefix := map[string]string{"kernel": "w", "bias": "b"}[role]
-					want := readNPY32(t, filepath.Join(dir, fmt.Sprintf("out_%s%d.npy", prefix, i)))
-					got := l.Param(role).Data
-					for j := range got {
-						if d := math.Abs(float64(got[j] - want[j])); d > 2e-5+1e-4*math.Abs(float64(want[j])) {
-							t.Fatalf("%s[%d] = %v after training; PyTorch gives %v", l.Param(role).Name, j, got[j], want[j])
-						}
+			check := func(p *model.Param, file string) {
+				want := readNPY32(t, filepath.Join(dir, file))
+				for j := range p.Data {
+					if d := math.Abs(float64(p.Data[j] - want[j])); d > 2e-5+1e-4*math.Abs(float64(want[j])) {
+						t.Fatalf("%s[%d] = %v after training; PyTorch gives %v", p.Name, j, p.Data[j], want[j])
 					}
 				}
+			}
+			for i, name := range []string{"d0", "d1", "d2"} {
+				check(out.Layer(name).Param("kernel"), fmt.Sprintf("out_w%d.npy", i))
+				check(out.Layer(name).Param("bias"), fmt.Sprintf("out_b%d.npy", i))
+			}
+			if withBN {
+				bn := out.Layer("bn")
+				check(bn.Param("gamma"), "out_gamma.npy")
+				check(bn.Param("beta"), "out_beta.npy")
+				check(bn.Param("moving_mean"), "out_mean.npy")
+				check(bn.Param("moving_variance"), "out_var.npy")
 			}
 		})
 	}
