@@ -57,9 +57,10 @@ func scal(a float32, x []float32) {
 }
 
 // gemmWorkers is how many goroutines share a large matrix product, each
-// calling a single-threaded BLAS on a block of output columns. Each output
-// element is computed whole by one call, so results do not depend on the
-// split. Set by SetThreads; 0 means GOMAXPROCS.
+// calling a single-threaded BLAS on a block of output columns. Results are
+// bit-for-bit reproducible for a fixed count; another count can change the
+// last bit (OpenBLAS rounds differently sized blocks differently). Set by
+// SetThreads; 0 means GOMAXPROCS.
 var gemmWorkers = 0
 
 // parallelFlops is the product size (m*n*k) from which splitting pays
@@ -67,7 +68,8 @@ var gemmWorkers = 0
 const parallelFlops = 1 << 16
 
 // SetThreads sets how many threads xfer's training uses for matrix
-// products (n < 1: GOMAXPROCS). The BLAS itself is kept single-threaded:
+// products (n < 1: GOMAXPROCS); results are reproducible for a fixed n.
+// The BLAS itself is kept single-threaded:
 // its own thread pool busy-waits between the small products of batch-32
 // training and costs more than it gains.
 func SetThreads(n int) {

@@ -43,7 +43,8 @@
 // almost nothing. Matrix products go to OpenBLAS (cgo; the build tag
 // xfer_purego selects gonum's pure-Go BLAS) kept single-threaded, and large
 // ones are split by output columns over SetThreads goroutines (default
-// GOMAXPROCS); results do not depend on the split. BenchmarkTrainStep32 and
+// GOMAXPROCS); results are bit-for-bit reproducible for a fixed seed and
+// thread count. BenchmarkTrainStep32 and
 // bench/train_vs_torch.sh measure it.
 //
 // Train never modifies its input model.

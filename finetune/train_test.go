@@ -346,3 +346,35 @@ func TestExpNeg(t *testing.T) {
 		}
 	}
 }
+
+// TestThreadsSameResult: the same seed and thread count give the same model
+// bit for bit; another thread count agrees to rounding (OpenBLAS's kernels
+// round blocks of columns differently).
+func TestThreadsSameResult(t *testing.T) {
+	m := modelA(t)
+	set := randomSet(t, 96, 8, []int{28, 28})
+	var runs [][]float32
+	for _, th := range []int{1, 2, 2} {
+		SetThreads(th)
+		out, _, err := Train(context.Background(), m, set, nil, Config{Epochs: 1, Seed: 5}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []float32
+		for _, l := range out.Layers {
+			for _, p := range l.Params {
+				all = append(all, p.Data...)
+			}
+		}
+		runs = append(runs, all)
+	}
+	SetThreads(0)
+	for j := range runs[0] {
+		if math.Float32bits(runs[1][j]) != math.Float32bits(runs[2][j]) {
+			t.Fatalf("two runs with 2 threads differ at value %d: %v vs %v", j, runs[1][j], runs[2][j])
+		}
+		if d := math.Abs(float64(runs[1][j] - runs[0][j])); d > 1e-5 {
+			t.Fatalf("1 and 2 threads differ at value %d: %v vs %v", j, runs[0][j], runs[1][j])
+		}
+	}
+}
