@@ -143,16 +143,16 @@ func incr(c, dims []int) {
 func conv(n *model.Node, x, w, b *G.Node, need denseGrads) (*G.Node, error) {
 	dt, xs, ws := x.Dtype(), x.Shape(), w.Shape()
 	if len(xs) < 3 || len(ws) != len(xs) {
-		return nil, fmt.Errorf("Conv of input %v by weight %v: need [N, C, spatial...] and [M, C/group, kernel...]", xs, ws)
+		return nil, fmt.Errorf("input %v by weight %v: need [N, C, spatial...] and [M, C/group, kernel...]", xs, ws)
 	}
 	group := int(n.AttrInt("group", 1))
 	nb, c, m := xs[0], xs[1], ws[0]
 	if group < 1 || c%group != 0 || m%group != 0 || ws[1] != c/group {
-		return nil, fmt.Errorf("Conv: %d input channels, weight %v and group %d do not agree", c, ws, group)
+		return nil, fmt.Errorf("%d input channels, weight %v and group %d do not agree", c, ws, group)
 	}
 	win, err := newWindow(n, xs[2:], ws[2:])
 	if err != nil {
-		return nil, fmt.Errorf("Conv: %w", err)
+		return nil, err
 	}
 	idx := win.index()
 	outShape := append(tensor.Shape{nb, m}, win.out...)

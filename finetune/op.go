@@ -149,10 +149,5 @@ func f64(t *tensor.Dense) []float64 {
 // float64 for gradient checks.
 type floats interface{ ~float32 | ~float64 }
 
-// data returns t's backing array as []T.
-func data[T floats](t *tensor.Dense) []T {
-	return t.Data().([]T)
-}
-
 // ErrUnsupported reports a layer, op or setting finetune cannot train.
 var ErrUnsupported = errors.New("finetune: unsupported")

@@ -149,16 +149,15 @@ func chooseLoss(m *model.Model, name string, classes int) (lossKind, error) {
 
 // trainer holds a run's graphs and state.
 type trainer struct {
-	m        *model.Model
-	cfg      Config
-	loss     lossKind
-	st       *store
-	rng      *rand.Rand // noise layers
-	train    map[int]*graph
-	eval     map[int]*graph
-	opt      *optimizer
-	rowSize  int
-	gradBufs [][]float32
+	m       *model.Model
+	cfg     Config
+	loss    lossKind
+	st      *store
+	rng     *rand.Rand // noise layers
+	train   map[int]*graph
+	eval    map[int]*graph
+	opt     *optimizer
+	rowSize int
 }
 
 func (t *trainer) graph(cache map[int]*graph, batch int, training bool) (*graph, error) {

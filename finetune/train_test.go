@@ -166,7 +166,6 @@ type cancelAfter struct {
 	nopReporter
 	epoch  int
 	cancel func()
-	saved  *model.Model
 }
 
 func (c *cancelAfter) EpochEnd(e Epoch, _ int) {
