@@ -357,24 +357,3 @@ func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
 	n := float64(s.Len())
 	return Metrics{Loss: sum / n, Accuracy: correct / n, Samples: s.Len()}, nil
 }
-
-// Evaluate returns m's loss and accuracy on set, in inference mode. loss
-// names the loss ("" chooses it from the head as Train does).
-func Evaluate(m *model.Model, set *dataset.Set, loss string) (Metrics, error) {
-	if set == nil || set.Len() == 0 {
-		return Metrics{}, fmt.Errorf("finetune: evaluation set is empty")
-	}
-	k, err := chooseLoss(m, loss, set.Classes)
-	if err != nil {
-		return Metrics{}, err
-	}
-	t := &trainer{m: m, loss: k, st: newStore(m, tensor.Float32), eval: map[int]*graph{}}
-	t.rowSize = 1
-	for _, d := range m.Inputs[0].Shape[1:] {
-		t.rowSize *= d
-	}
-	if err := t.checkSet(set, "evaluation"); err != nil {
-		return Metrics{}, err
-	}
-	return t.evaluate(set)
-}

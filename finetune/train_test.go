@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/model"
 )
@@ -375,5 +377,45 @@ func TestThreadsSameResult(t *testing.T) {
 		if d := math.Abs(float64(runs[1][j] - runs[0][j])); d > 1e-5 {
 			t.Fatalf("1 and 2 threads differ at value %d: %v vs %v", j, runs[0][j], runs[1][j])
 		}
+	}
+}
+
+// TestEvaluateEngineMatchesGraph: Evaluate through the engine (logits of the
+// headless model) equals the training graph's evaluation.
+func TestEvaluateEngineMatchesGraph(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		m     *model.Model
+		units int
+	}{
+		{"softmax", modelA(t), 8},
+		{"sigmoid", seqModel(t, 3, []int{28, 28}, denseStage("d0", 20, "selu"), denseStage("d1", 1, "sigmoid")), 1},
+		{"softmax then identity", seqModel(t, 4, []int{28, 28}, denseStage("d0", 20, "selu"), denseStage("d1", 3, "softmax"), linearStage("lin")), 3},
+		{"activation layer head", seqModel(t, 5, []int{28, 28}, denseStage("d0", 3, "linear"), actStage("act", "softmax")), 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			set := randomSet(t, 1234, max(tt.units, 2), []int{28, 28})
+			if tt.units == 1 {
+				for i := range set.Y {
+					set.Y[i] = float32(i % 2)
+				}
+			}
+			k, _ := chooseLoss(tt.m, "", set.Classes)
+			got, err := evaluateEngine(tt.m, set, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := withoutHead(tt.m); err != nil || !k.logits {
+				t.Fatalf("withoutHead: %v, logits %v", err, k.logits)
+			}
+			tr := &trainer{m: tt.m, loss: k, st: newStore(tt.m, tensor.Float32), eval: map[int]*graph{}, rowSize: 784}
+			want, err := tr.evaluate(set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(got.Loss-want.Loss) > 1e-5 || got.Accuracy != want.Accuracy || got.Samples != want.Samples {
+				t.Errorf("Evaluate (engine) = %+v; training graph %+v", got, want)
+			}
+		})
 	}
 }

@@ -1,0 +1,117 @@
+package finetune
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gorgonia.org/tensor"
+
+	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/model"
+)
+
+// engineChunk is how many examples Evaluate hands the engine at a time.
+const engineChunk = 1000
+
+// Evaluate returns m's loss and accuracy on set, in inference mode. loss
+// names the loss ("" chooses it from the head as Train does). It runs the
+// engine (faster than the training graph; with a Softmax or Sigmoid head it
+// runs the model without it and computes the loss from the logits, exactly
+// as training does) and falls back to the training lowering for models the
+// engine cannot run.
+func Evaluate(m *model.Model, set *dataset.Set, loss string) (Metrics, error) {
+	if set == nil || set.Len() == 0 {
+		return Metrics{}, fmt.Errorf("finetune: evaluation set is empty")
+	}
+	k, err := chooseLoss(m, loss, set.Classes)
+	if err != nil {
+		return Metrics{}, err
+	}
+	t := &trainer{m: m, loss: k, st: nil, eval: map[int]*graph{}}
+	t.rowSize = 1
+	for _, d := range m.Inputs[0].Shape[1:] {
+		t.rowSize *= d
+	}
+	if err := t.checkSet(set, "evaluation"); err != nil {
+		return Metrics{}, err
+	}
+	if met, err := evaluateEngine(m, set, k); err == nil {
+		return met, nil
+	}
+	t.st = newStore(m, tensor.Float32)
+	return t.evaluate(set)
+}
+
+// evaluateEngine computes the metrics with the engine.
+func evaluateEngine(m *model.Model, set *dataset.Set, k lossKind) (Metrics, error) {
+	em := m
+	if k.logits {
+		var err error
+		if em, err = withoutHead(m); err != nil {
+			return Metrics{}, err
+		}
+	}
+	s, err := engine.New(em)
+	if err != nil {
+		return Metrics{}, err
+	}
+	rs := set.RowSize()
+	var sum, correct float64
+	for lo := 0; lo < set.Len(); lo += engineChunk {
+		hi := min(lo+engineChunk, set.Len())
+		shape := append([]int{hi - lo}, m.Inputs[0].Shape[1:]...)
+		x := &model.Tensor{DType: model.Float32, Shape: shape, F32: set.X.F32[lo*rs : hi*rs]}
+		out, err := s.Predict(x)
+		if err != nil {
+			return Metrics{}, err
+		}
+		units := len(out.F32) / (hi - lo)
+		row := make([]float64, units)
+		for i := lo; i < hi; i++ {
+			for j, v := range out.F32[(i-lo)*units : (i-lo+1)*units] {
+				row[j] = float64(v)
+			}
+			l, ok := lossRow(k, row, float64(set.Y[i]))
+			if !ok {
+				return Metrics{}, fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, set.Y[i], i, units)
+			}
+			sum += l
+			correct += rowCorrect(k, row, float64(set.Y[i]))
+		}
+	}
+	n := float64(set.Len())
+	if math.IsNaN(sum) {
+		return Metrics{}, fmt.Errorf("finetune: loss is NaN")
+	}
+	return Metrics{Loss: sum / n, Accuracy: correct / n, Samples: set.Len()}, nil
+}
+
+// withoutHead returns a copy of m without its head Softmax/Sigmoid node:
+// the model then outputs the logits.
+func withoutHead(m *model.Model) (*model.Model, error) {
+	head := headNode(m)
+	if head == nil || len(head.Inputs) != 1 {
+		return nil, fmt.Errorf("finetune: no head node")
+	}
+	c := m.Clone()
+	from, to := head.Outputs[0], head.Inputs[0]
+	swap := func(names []string) {
+		for i, n := range names {
+			if n == from {
+				names[i] = to
+			}
+		}
+	}
+	for _, l := range c.Layers {
+		l.Nodes = slices.DeleteFunc(l.Nodes, func(n *model.Node) bool { return n.Name == head.Name })
+		for _, n := range l.Nodes {
+			swap(n.Inputs)
+		}
+		swap(l.Inputs)
+		swap(l.Outputs)
+	}
+	swap(c.Outputs)
+	return c, nil
+}
