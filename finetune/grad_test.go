@@ -150,6 +150,13 @@ func TestGradientsConv(t *testing.T) {
 	rng := rand.New(rand.NewSource(8))
 	m := convModel(t, 12)
 	gradCheck(t, m, lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*2*7*7), []float64{0, 2, 1}, batch)
+	t.Run("transpose reshape", func(t *testing.T) {
+		gradCheck(t, reshapeModel(t, 18), lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*6), []float64{2, 0, 1}, batch)
+	})
+	t.Run("keras conv layers", func(t *testing.T) {
+		// Transposes of the input and of the kernel params, grouped Conv.
+		gradCheck(t, kerasConvModel(t, 16), lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*6*6*2), []float64{2, 0, 1}, batch)
+	})
 }
 
 // TestGradientsMergePad checks Sum, Mean, Max, Min and Pad.

@@ -281,3 +281,62 @@ func actStage(name, act string) stage {
 		return l, inF
 	}
 }
+
+// kerasConvModel is a Keras-built model on [N, 6, 6, 2] (channels last):
+// Conv2D "same" stride 2 + relu, Conv2D "valid" with two groups, Flatten
+// and a softmax Dense. The Conv layers hold Transposes of
+// the input and of the kernel param.
+func kerasConvModel(t testing.TB, seed int64) *model.Model {
+	rng := rand.New(rand.NewSource(seed))
+	randn := func(n int, s float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * s)
+		}
+		return v
+	}
+	m := &model.Model{Name: "kconv", Opset: model.DefaultOpset, Sequential: true,
+		Inputs: []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 6, 6, 2}}}}
+	c1, err := layers.Conv(layers.ConvSpec{Common: layers.Common{Name: "conv1", Inputs: []string{"x"}, Trainable: true},
+		InputSpatial: []int{6, 6}, InChannels: 2, Filters: 4, KernelSize: []int{3, 3}, Strides: []int{2, 2}, Dilation: []int{1, 1},
+		Padding: "same", Activation: "relu", UseBias: true, Kernel: randn(3*3*2*4, 0.4), Bias: randn(4, 0.1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := layers.Conv(layers.ConvSpec{Common: layers.Common{Name: "conv2", Inputs: c1.Outputs, Trainable: true},
+		InputSpatial: []int{3, 3}, InChannels: 4, Filters: 4, KernelSize: []int{2, 2}, Strides: []int{1, 1}, Dilation: []int{1, 1},
+		Padding: "valid", Groups: 2, Activation: "tanh", UseBias: true, Kernel: randn(2*2*2*4, 0.4), Bias: randn(4, 0.1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := layers.Flatten(layers.Common{Name: "flatten", Inputs: c2.Outputs, Trainable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Layers = []*model.Layer{c1, c2, fl}
+	d, _ := denseStage("dense", 3, "softmax")(t, rng, fl.Outputs[0], 2*2*4)
+	m.Layers = append(m.Layers, d)
+	m.Outputs = d.Outputs
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// reshapeModel applies a Dense to the last axis of [N, 2, 3] inputs (a
+// rank-3 MatMul), transposes to [N, 3, 2], reshapes to [N, 6] (ONNX Reshape
+// with 0 and -1) and applies a softmax Dense.
+func reshapeModel(t testing.TB, seed int64) *model.Model {
+	rng := rand.New(rand.NewSource(seed))
+	m := &model.Model{Name: "reshape", Opset: model.DefaultOpset,
+		Inputs: []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 2, 3}}}}
+	r := rawLayer(rng, "r", "x", "r/y", map[string][]int{"kernel": {3, 3}},
+		&model.Node{Name: "r/mm", Op: "MatMul", Inputs: []string{"x", "r/kernel"}, Outputs: []string{"r/mm"}},
+		&model.Node{Name: "r/t", Op: "Transpose", Inputs: []string{"r/mm"}, Outputs: []string{"r/t"}, Attrs: map[string]model.Attr{"perm": model.Ints(0, 2, 1)}},
+		&model.Node{Name: "r/r", Op: "Reshape", Inputs: []string{"r/t", "r/shape"}, Outputs: []string{"r/y"}})
+	r.Consts = []*model.Tensor{{Name: "r/shape", DType: model.Int64, Shape: []int{2}, I64: []int64{0, -1}}}
+	d, _ := denseStage("d", 3, "softmax")(t, rng, "r/y", 6)
+	m.Layers = []*model.Layer{r, d}
+	m.Outputs = d.Outputs
+	return m
+}
