@@ -15,6 +15,7 @@ import (
 	onnxx "github.com/xferml/xfer/exporters/onnx"
 	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/initializers"
+	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 	"github.com/xferml/xfer/surgery"
@@ -233,6 +234,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: training model A: %w", err)
 	}
+	record(a0, modelA, "finetune", fmt.Sprintf("demo: model A, %d epochs on %s, seed %d", ea, d.trainA.Name, seedA))
 	res := &Result{}
 	if res.ModelA, err = result(modelA, d.testA, histA); err != nil {
 		return nil, err
@@ -293,14 +295,19 @@ func runB(ctx context.Context, opts Options, d *data, modelA *model.Model, seed 
 	if err != nil {
 		return run, nil, nil, fmt.Errorf("demo: %w", err)
 	}
+	record(modelA, x, "drop-head", "demo: --layers 1")
+	prev := x
 	x, err = surgery.AddHead(x, surgery.HeadSpec{Units: 1, Activation: "sigmoid", Name: "dense_6"}, rng)
 	if err != nil {
 		return run, nil, nil, fmt.Errorf("demo: %w", err)
 	}
+	record(prev, x, "add-head", "demo: --units 1 --activation sigmoid")
+	prev = x
 	if x, err = surgery.Freeze(x, len(x.Layers)-2); err != nil {
 		return run, nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	x.Name = "model_B_on_A"
+	record(prev, x, "freeze", fmt.Sprintf("demo: --upto %d", len(x.Layers)-2))
 	ef, et := scaled(epochsFrozen, sc), scaled(epochsThawed, sc)
 	c := cfg(ef+et, seed)
 	c.UnfreezeAfter = ef
@@ -309,12 +316,23 @@ func runB(ctx context.Context, opts Options, d *data, modelA *model.Model, seed 
 	if err != nil {
 		return run, nil, nil, fmt.Errorf("demo: training model B on A (seed %d): %w", seed, err)
 	}
+	record(x, bOnA, "finetune", fmt.Sprintf("demo: model B on A, %d epochs frozen then %d unfrozen on %s, seed %d", ef, et, d.trainB.Name, seed))
 	if run.ModelBOnA, err = result(bOnA, d.testB, histBA); err != nil {
 		return run, nil, nil, err
 	}
 	run.ErrorRateRatio = ratio(run.ModelB.ErrorRate, run.ModelBOnA.ErrorRate)
 	run.TransferWins = run.ModelBOnA.TestAccuracy > run.ModelB.TestAccuracy
 	return run, b, bOnA, nil
+}
+
+// record appends to after's history the step that made it from before, as
+// the command's journal does, so the demo's files carry their provenance.
+func record(before, after *model.Model, op, args string) {
+	ev := model.Event{Op: op, Args: args, Time: time.Now().UTC().Format(time.RFC3339), After: native.Digest(after)}
+	if before != nil {
+		ev.Before = native.Digest(before)
+	}
+	after.History = append(after.History, ev)
 }
 
 // ratio is B's error rate over B on A's (the book's "dropped by a factor

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/xferml/xfer/dataset"
+	onnximp "github.com/xferml/xfer/importers/onnx"
 )
 
 func TestRunShort(t *testing.T) {
@@ -47,6 +48,22 @@ func TestRunShort(t *testing.T) {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("JSON lacks %s: %s", key, b[:min(len(b), 300)])
 		}
+	}
+	// The files carry their provenance: model A's training, then the surgery
+	// and the two-phase fine-tuning, each step chained by digests.
+	m, err := onnximp.ReadFile(filepath.Join(out, "model_B_on_A.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for i, ev := range m.History {
+		ops = append(ops, ev.Op)
+		if i > 0 && ev.Before != m.History[i-1].After {
+			t.Errorf("history[%d] (%s) before %s; want the previous step's after %s", i, ev.Op, ev.Before, m.History[i-1].After)
+		}
+	}
+	if got, want := strings.Join(ops, ","), "finetune,drop-head,add-head,freeze,finetune"; got != want {
+		t.Errorf("model_B_on_A.onnx history = %s; want %s", got, want)
 	}
 	var sb strings.Builder
 	res.WriteTable(&sb)
