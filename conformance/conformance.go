@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/xferml/xfer/engine"
-	importer "github.com/xferml/xfer/importers/onnx"
+	onnximp "github.com/xferml/xfer/importers/onnx"
 	"github.com/xferml/xfer/model"
 )
 
@@ -141,7 +141,7 @@ func (e *CaseError) Unwrap() error { return e.Err }
 func RunCase(dir string) error {
 	name := filepath.Base(dir)
 	fail := func(st Stage, err error) error { return &CaseError{Test: name, Stage: st, Err: err} }
-	m, err := importer.ReadFile(filepath.Join(dir, "model.onnx"))
+	m, err := onnximp.ReadFile(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		return fail(StageImport, err)
 	}
@@ -261,7 +261,7 @@ func readTensors(set, prefix string) ([]Ref, error) {
 		if r.dtype != 1 && r.dtype != 7 && !widened {
 			r.err = fmt.Errorf("element type %s: xfer's engine holds float32 and int64", pb.TensorProto_DataType(r.dtype))
 		} else {
-			r.t, r.err = importer.TensorFromProto(&tp)
+			r.t, r.err = onnximp.TensorFromProto(&tp)
 		}
 		out = append(out, r)
 	}

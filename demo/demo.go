@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/xferml/xfer/dataset"
-	kerasx "github.com/xferml/xfer/exporters/keras"
-	onnxx "github.com/xferml/xfer/exporters/onnx"
+	kerasexp "github.com/xferml/xfer/exporters/keras"
+	onnxexp "github.com/xferml/xfer/exporters/onnx"
 	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/initializers"
 	"github.com/xferml/xfer/internal/native"
@@ -384,9 +384,9 @@ func writeOutputs(dir string, a, bOnA *model.Model, res *Result) ([]string, erro
 		name string
 		f    func(string) error
 	}{
-		{"model_A.h5", func(p string) error { return kerasx.WriteH5(p, a) }},
-		{"model_B_on_A.h5", func(p string) error { return kerasx.WriteH5(p, bOnA) }},
-		{"model_B_on_A.onnx", func(p string) error { return onnxx.WriteFile(p, bOnA, onnxx.Options{}) }},
+		{"model_A.h5", func(p string) error { return kerasexp.WriteH5(p, a) }},
+		{"model_B_on_A.h5", func(p string) error { return kerasexp.WriteH5(p, bOnA) }},
+		{"model_B_on_A.onnx", func(p string) error { return onnxexp.WriteFile(p, bOnA, onnxexp.Options{}) }},
 		{"curves.png", func(p string) error {
 			return finetune.PlotCurves(p, []finetune.Curve{
 				{Label: "A", History: res.ModelA.History},

@@ -10,8 +10,8 @@ import (
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/engine"
-	kerasx "github.com/xferml/xfer/exporters/keras"
-	onnxx "github.com/xferml/xfer/exporters/onnx"
+	kerasexp "github.com/xferml/xfer/exporters/keras"
+	onnxexp "github.com/xferml/xfer/exporters/onnx"
 	"github.com/xferml/xfer/finetune"
 	kerasi "github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/internal/ort"
@@ -62,10 +62,10 @@ func TestTwoPhaseImportedModel(t *testing.T) {
 	}
 	dir := t.TempDir()
 	h5, onnxPath := filepath.Join(dir, "b_on_a.h5"), filepath.Join(dir, "b_on_a.onnx")
-	if err := kerasx.WriteH5(h5, trained); err != nil {
+	if err := kerasexp.WriteH5(h5, trained); err != nil {
 		t.Fatal(err)
 	}
-	if err := onnxx.WriteFile(onnxPath, trained, onnxx.Options{}); err != nil {
+	if err := onnxexp.WriteFile(onnxPath, trained, onnxexp.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	back, err := kerasi.ReadFile(h5, kerasi.Options{})

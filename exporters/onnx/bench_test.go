@@ -3,12 +3,12 @@ package onnx
 import (
 	"testing"
 
-	importer "github.com/xferml/xfer/importers/onnx"
+	onnximp "github.com/xferml/xfer/importers/onnx"
 )
 
 // BenchmarkMarshalModelA writes model A (276,158 params) at opset 17.
 func BenchmarkMarshalModelA(b *testing.B) {
-	m, err := importer.ReadFile(torchModelA)
+	m, err := onnximp.ReadFile(torchModelA)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 
 	exporter "github.com/xferml/xfer/exporters/onnx"
-	importer "github.com/xferml/xfer/importers/onnx"
+	onnximp "github.com/xferml/xfer/importers/onnx"
 )
 
 func ExampleWriteFile() {
-	m, err := importer.ReadFile("../../fixtures/torch/model_a.onnx")
+	m, err := onnximp.ReadFile("../../fixtures/torch/model_a.onnx")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -23,7 +23,7 @@ func ExampleWriteFile() {
 		fmt.Println(err)
 		return
 	}
-	back, err := importer.ReadFile(path)
+	back, err := onnximp.ReadFile(path)
 	if err != nil {
 		fmt.Println(err)
 		return

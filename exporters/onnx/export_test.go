@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/xferml/xfer/engine"
-	importer "github.com/xferml/xfer/importers/onnx"
+	onnximp "github.com/xferml/xfer/importers/onnx"
 	"github.com/xferml/xfer/internal/ort"
 	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/layers"
@@ -192,7 +192,7 @@ func TestExportKerasModelAAllOpsets(t *testing.T) {
 	for opset := MinOpset; opset <= MaxOpset; opset++ {
 		t.Run(fmt.Sprint(opset), func(t *testing.T) {
 			path := exportAndCompare(t, m, opset, map[string]*model.Tensor{"flatten_input": x})
-			back, err := importer.ReadFile(path)
+			back, err := onnximp.ReadFile(path)
 			if err != nil {
 				t.Fatalf("ReadFile(export) error %v", err)
 			}
@@ -210,7 +210,7 @@ func TestExportKerasModelAAllOpsets(t *testing.T) {
 
 func TestExportTorchRoundTrip(t *testing.T) {
 	needORT(t)
-	m, err := importer.ReadFile(torchModelA)
+	m, err := onnximp.ReadFile(torchModelA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestExportTorchRoundTrip(t *testing.T) {
 	}
 	closeTo(t, "ORT(export of torch model A) vs torch", got["output"], want, 1e-5)
 
-	back, err := importer.ReadFile(path)
+	back, err := onnximp.ReadFile(path)
 	if err != nil {
 		t.Fatalf("ReadFile(%s) error %v", path, err)
 	}
@@ -254,7 +254,7 @@ func TestExportTorchRoundTrip(t *testing.T) {
 	if !bytes.Equal(first, twice) {
 		t.Errorf("Marshal(m) twice gives different bytes")
 	}
-	b2, err := importer.Read(again, "again.onnx")
+	b2, err := onnximp.Read(again, "again.onnx")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ sys.exit(1 if bad else 0)`
 }
 
 func TestExportNodeNames(t *testing.T) {
-	m, err := importer.ReadFile(torchModelA)
+	m, err := onnximp.ReadFile(torchModelA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestExportNodeNames(t *testing.T) {
 // must match the engine and torch's own output.
 func TestExportTorchCNN(t *testing.T) {
 	needORT(t)
-	m, err := importer.ReadFile("../../fixtures/torch/cnn.onnx")
+	m, err := onnximp.ReadFile("../../fixtures/torch/cnn.onnx")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	kerasexp "github.com/xferml/xfer/exporters/keras"
 	"github.com/xferml/xfer/importers/keras"
-	importer "github.com/xferml/xfer/importers/onnx"
+	onnximp "github.com/xferml/xfer/importers/onnx"
 	"github.com/xferml/xfer/internal/ort"
 	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
@@ -156,7 +156,7 @@ func TestKerasToONNX(t *testing.T) {
 			closeAbs(t, "ORT(export) vs Keras", y, want, 1e-5)
 
 			// .onnx -> xfer -> .h5 -> xfer -> .onnx
-			back, err := importer.ReadFile(path)
+			back, err := onnximp.ReadFile(path)
 			if err != nil {
 				t.Fatalf("onnx ReadFile(%s) error %v", path, err)
 			}
@@ -190,7 +190,7 @@ func TestKerasToONNX(t *testing.T) {
 
 func mustRead(t *testing.T, path string) *model.Model {
 	t.Helper()
-	m, err := importer.ReadFile(path)
+	m, err := onnximp.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

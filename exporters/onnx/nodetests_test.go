@@ -10,7 +10,7 @@ import (
 
 	"github.com/xferml/xfer/conformance"
 	"github.com/xferml/xfer/engine"
-	importer "github.com/xferml/xfer/importers/onnx"
+	onnximp "github.com/xferml/xfer/importers/onnx"
 	"github.com/xferml/xfer/internal/ort"
 	"github.com/xferml/xfer/model"
 )
@@ -31,7 +31,7 @@ func TestExportNodeTests(t *testing.T) {
 	}
 	for _, name := range names {
 		dir := filepath.Join(conformance.DefaultDir, name)
-		m, err := importer.ReadFile(filepath.Join(dir, "model.onnx"))
+		m, err := onnximp.ReadFile(filepath.Join(dir, "model.onnx"))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -68,7 +68,7 @@ func TestExportNodeTests(t *testing.T) {
 			if opset == 17 {
 				written = append(written, keepForChecker(t, path))
 				// .onnx -> xfer -> .onnx is stable: same layers, same graph.
-				back, err := importer.ReadFile(path)
+				back, err := onnximp.ReadFile(path)
 				if err != nil {
 					t.Errorf("%s: ReadFile(export) error %v", name, err)
 					continue
