@@ -23,5 +23,7 @@
 // on some maliciously or randomly corrupted object headers of an otherwise
 // well-formed file; h5py, and so Keras, share this. Truncated files and
 // non-HDF5 data are detected and refused. Reading untrusted files in a
-// separate process is the only complete defence.
+// separate process is the only complete defence: Probe walks a file with the
+// reader's own calls, for a child process to run first (importers/keras's
+// Probe and formats.ProbeInChild build on it).
 package hdf5
