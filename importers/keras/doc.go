@@ -18,8 +18,12 @@
 // the config does not have is refused (a config that does not belong to a
 // weights-only file).
 //
-// libhdf5 itself can crash on some corrupted HDF5 object headers (see
-// internal/hdf5); truncated and non-HDF5 files are refused cleanly.
+// libhdf5 itself can crash the process (SIGSEGV) on some corrupted HDF5
+// object headers (see internal/hdf5); truncated and non-HDF5 files are
+// refused cleanly. Library callers that read untrusted files must run Probe
+// in a child process before ReadFile, and read the file only when the child
+// survived: formats.ProbeInChild does this (formats.Read with
+// Options.IsolateHDF5, as the xfer command reads every file).
 //
 // The result follows package model's conventions: one model.Layer per Keras
 // layer (a Functional model's InputLayers included, a Sequential model's
