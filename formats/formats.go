@@ -48,6 +48,11 @@ type Options struct {
 	ConfigPath string
 	// Opset is the ONNX opset to write (13..21); 0 means the default, 17.
 	Opset int
+	// IsolateHDF5 makes Read probe a Keras file's HDF5 content in a child
+	// process (ProbeInChild) before libhdf5 reads it in this one, so that a
+	// libhdf5 crash on a corrupt or hostile file becomes an error wrapping
+	// ErrHDF5Crash. The running binary must answer probes (ProbeChild).
+	IsolateHDF5 bool
 }
 
 // Detect tells the format of the file at path by its content.
@@ -100,6 +105,11 @@ func Read(path string, opts Options) (*model.Model, error) {
 	case Native:
 		m, err = readNative(path)
 	case KerasH5, KerasZip:
+		if opts.IsolateHDF5 {
+			if err := ProbeInChild(path); err != nil {
+				return nil, err
+			}
+		}
 		m, err = readKeras(path, opts.ConfigPath)
 	default:
 		m, err = readONNX(path)
