@@ -195,7 +195,28 @@ func (r *reader) graph(g *pb.GraphProto, props map[string]string) (*model.Model,
 	if err := applyProps(m, props); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.where, err)
 	}
+	if _, ok := props[onnxmeta.KeyLayers]; !ok {
+		// A foreign file: a plain chain of layers is what Keras calls a
+		// Sequential model, so a Keras export keeps its layer numbering.
+		m.Sequential = isChain(m)
+	}
 	return m, nil
+}
+
+// isChain reports whether m has one input and one output and each layer
+// reads exactly the previous layer's single output (the first, the input).
+func isChain(m *model.Model) bool {
+	if len(m.Inputs) != 1 || len(m.Outputs) != 1 || len(m.Layers) == 0 {
+		return false
+	}
+	prev := m.Inputs[0].Name
+	for _, l := range m.Layers {
+		if len(l.Inputs) != 1 || l.Inputs[0] != prev || len(l.Outputs) != 1 || len(l.Nodes) == 0 {
+			return false
+		}
+		prev = l.Outputs[0]
+	}
+	return prev == m.Outputs[0]
 }
 
 // value converts a graph input's ValueInfo.

@@ -131,6 +131,12 @@ func TestTorchModelATransfer(t *testing.T) {
 	if total, tr, _ := back.ParamCounts(); total != 275801 || tr != 51 {
 		t.Errorf("model B from .h5 ParamCounts() = %d total, %d trainable; want 275801, 51", total, tr)
 	}
+	// A plain chain from PyTorch is a Sequential model: the .h5 keeps the
+	// layer numbering (no InputLayer row), so `freeze --upto N` means the
+	// same layers before and after the round trip.
+	if !m.Sequential || !back.Sequential || len(back.Layers) != len(b.Layers) {
+		t.Errorf("Sequential = %v, after .h5 %v with %d layers; want true, true, %d layers", m.Sequential, back.Sequential, len(back.Layers), len(b.Layers))
+	}
 }
 
 // TestTorchCNN checks the grouping and predictions of the small PyTorch CNN
