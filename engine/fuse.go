@@ -20,6 +20,11 @@ type fusedDense struct {
 	k, n   int
 	bias   []float32 // len n, or nil
 	act    unaryFn   // nil for none
+	// actOp is the activation's op type when denseBlock runs it natively
+	// (vectorised C, same results as act), with its attributes actP1
+	// (alpha) and actP2 (Selu gamma); "" otherwise.
+	actOp        string
+	actP1, actP2 float32
 	ops    []string  // the fused op types, for messages
 }
 
@@ -88,6 +93,17 @@ func fuse(steps []*step, s *Session, shapes map[string]*model.Value) []*step {
 		if j, ok := consumer[last]; ok && fusableActs[steps[j].node.Op] && len(steps[j].outs) == 1 {
 			if act, err := unaryFor(steps[j].node); err == nil {
 				f.act = act
+				if op := steps[j].node; nativeAct(op.Op) {
+					f.actOp = op.Op
+					switch op.Op {
+					case "LeakyRelu":
+						f.actP1 = op.AttrFloat("alpha", 0.01)
+					case "Elu":
+						f.actP1 = op.AttrFloat("alpha", 1)
+					case "Selu":
+						f.actP1, f.actP2 = op.AttrFloat("alpha", seluAlpha), op.AttrFloat("gamma", seluGamma)
+					}
+				}
 				f.ops = append(f.ops, steps[j].node.Op)
 				dead[j] = true
 				last = steps[j].outs[0]
@@ -189,11 +205,7 @@ func fusedDenseKernel(s *step) error {
 	rows := numel(x.Shape[:r-1])
 	ldw := w.Shape[1]
 	// Each block of rows: product, bias, activation, while it is in cache.
-	block := func(lo, hi int) {
-		yb := y[lo*f.n : hi*f.n]
-		sgemm(false, f.transB, hi-lo, f.n, f.k, f.alpha, x.F32[lo*f.k:], f.k, w.F32, ldw, 0, yb, f.n)
-		f.finish(yb)
-	}
+	block := func(lo, hi int) { f.denseBlock(x.F32, w.F32, ldw, y, lo, hi) }
 	if p := parts(rows*f.n*f.k, rows); p > 1 {
 		parallel(rows, p, block)
 		return nil

@@ -1,0 +1,206 @@
+//go:build cgo && !xfer_purego
+
+package engine
+
+/*
+#cgo CFLAGS: -O3
+#cgo LDFLAGS: -lopenblas
+// No fused multiply-adds, so the C kernels round as the Go ones (math32.go,
+// op_unary.go) and return the same bits; no trapping math, so that GCC
+// turns the selects into vector blends (FP exceptions are not observed).
+#pragma GCC optimize ("fp-contract=off", "no-trapping-math")
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <cblas.h>
+
+// Activation codes (denseActs in Go).
+enum { XFER_NONE, XFER_RELU, XFER_LEAKY, XFER_ELU, XFER_SELU, XFER_SIGMOID, XFER_TANH };
+
+// xfer_exp is e**x in float32, the Cephes expf algorithm (range
+// reduction, minimax polynomial; S. L. Moshier, Cephes Math Library,
+// expf.c) step for step as expf in math32.go, written with selects instead
+// of branches so that the compiler vectorises the loops that call it.
+// Built with -ffp-contract=off, it returns the same bits as the Go expf.
+static inline __attribute__((always_inline)) float xfer_exp(float x) {
+	const float hi = 88.72283905206835f, lo = -103.97207708f;
+	float xc = x > hi ? hi : x;
+	xc = xc < lo ? lo : xc;
+	xc = x != x ? 0.0f : xc;
+	float fx = floorf(xc * 1.44269504088896341f + 0.5f);
+	xc = xc - fx * 0.693359375f - fx * -2.12194440e-4f;
+	float z = xc * xc;
+	float y = ((((1.9875691500e-4f * xc + 1.3981999507e-3f) * xc + 8.3334519073e-3f) * xc +
+	            4.1665795894e-2f) * xc + 1.6666665459e-1f) * xc + 5.0000001201e-1f;
+	y = y * z + xc + 1.0f;
+	int32_t n = (int32_t)fx;
+	// Denormal results scale in two steps (2**(n+126) * 2**-126), results
+	// near overflow as 2**(n-1) * 2, as expf does.
+	int32_t k = n < -126 ? -126 : (n > 127 ? 1 : 0);
+	int32_t b1 = (n - k + 127) << 23, b2 = (k + 127) << 23;
+	float s1, s2;
+	memcpy(&s1, &b1, sizeof s1);
+	memcpy(&s2, &b2, sizeof s2);
+	float r = y * s1 * s2;
+	r = x > hi ? INFINITY : r;
+	r = x < lo ? 0.0f : r;
+	return x != x ? x : r;
+}
+
+// xfer_finish_body adds bias (may be NULL) to each of the m rows of c
+// (n columns, stride ldc) and applies activation act with parameters p1,
+// p2 (LeakyRelu/Elu alpha; Selu alpha and gamma). Each branch is a select
+// the compiler turns into vector blends; NaN propagates as in the Go
+// kernels (op_unary.go).
+static inline __attribute__((always_inline)) void xfer_finish_body(int m, int n, float *c, int ldc,
+		const float *bias, int act, float p1, float p2) {
+	for (int i = 0; i < m; i++) {
+		float *row = c + (size_t)i * ldc;
+		if (bias) {
+			for (int j = 0; j < n; j++) row[j] += bias[j];
+		}
+		switch (act) {
+		case XFER_RELU:
+			for (int j = 0; j < n; j++) { float v = row[j]; row[j] = v < 0.0f ? 0.0f : v; }
+			break;
+		case XFER_LEAKY:
+			for (int j = 0; j < n; j++) { float v = row[j]; row[j] = v < 0.0f ? v * p1 : v; }
+			break;
+		case XFER_ELU:
+			for (int j = 0; j < n; j++) {
+				float v = row[j];
+				float e = p1 * (xfer_exp(v) - 1.0f);
+				row[j] = v < 0.0f ? e : v;
+			}
+			break;
+		case XFER_SELU: {
+			float ag = p1 * p2;
+			for (int j = 0; j < n; j++) {
+				float v = row[j];
+				float e = ag * xfer_exp(v) - ag;
+				row[j] = v <= 0.0f ? e : p2 * v;
+			}
+			break;
+		}
+		case XFER_SIGMOID:
+			for (int j = 0; j < n; j++) {
+				float v = row[j];
+				float e = xfer_exp(v >= 0.0f ? -v : v);
+				float pos = 1.0f / (1.0f + e), neg = e / (1.0f + e);
+				row[j] = v >= 0.0f ? pos : neg;
+			}
+			break;
+		case XFER_TANH:
+			for (int j = 0; j < n; j++) {
+				float v = row[j];
+				float a = v < 0.0f ? -v : v;
+				float t = xfer_exp(2.0f * (a > 9.0f ? 9.0f : a));
+				float big = 1.0f - 2.0f / (t + 1.0f);
+				big = a > 9.0f ? 1.0f : big; // tanh(9) rounds to 1 in float32
+				big = v < 0.0f ? -big : big;
+				float z = v * v;
+				float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+				                1.33314422036e-1f) * z - 3.33332819422e-1f) * z * v + v;
+				float r = a >= 0.625f ? big : small;
+				row[j] = a != a ? v : r;
+			}
+			break;
+		}
+	}
+}
+
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
+static void xfer_finish_avx512(int m, int n, float *c, int ldc, const float *bias, int act, float p1, float p2) {
+	xfer_finish_body(m, n, c, ldc, bias, act, p1, p2);
+}
+
+__attribute__((target("avx2,fma")))
+static void xfer_finish_avx2(int m, int n, float *c, int ldc, const float *bias, int act, float p1, float p2) {
+	xfer_finish_body(m, n, c, ldc, bias, act, p1, p2);
+}
+
+static void xfer_finish_base(int m, int n, float *c, int ldc, const float *bias, int act, float p1, float p2) {
+	xfer_finish_body(m, n, c, ldc, bias, act, p1, p2);
+}
+
+static int xfer_isa = -1;
+
+static void xfer_finish(int m, int n, float *c, int ldc, const float *bias, int act, float p1, float p2) {
+	if (xfer_isa < 0) {
+		__builtin_cpu_init();
+		xfer_isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+		           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") ? 2 :
+		           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+	}
+	switch (xfer_isa) {
+	case 2: xfer_finish_avx512(m, n, c, ldc, bias, act, p1, p2); break;
+	case 1: xfer_finish_avx2(m, n, c, ldc, bias, act, p1, p2); break;
+	default: xfer_finish_base(m, n, c, ldc, bias, act, p1, p2);
+	}
+}
+
+// xfer_dense is c = act(a @ op(b) * alpha + bias) for a [m,k] row-major, b
+// [k,n] ([n,k] when transB), c [m,n]: the product, then bias and activation
+// while c is still in cache, in one call from Go. A one-row product goes
+// through sgemv, which OpenBLAS runs faster.
+static void xfer_dense(int transB, int m, int n, int k, float alpha, const float *a, int lda,
+		const float *b, int ldb, float *c, int ldc, const float *bias, int act, float p1, float p2) {
+	if (m == 1) {
+		if (transB) {
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, 0.0f, c, 1);
+		} else {
+			cblas_sgemv(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, 1, 0.0f, c, 1);
+		}
+	} else {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+			a, lda, b, ldb, 0.0f, c, ldc);
+	}
+	if (bias != NULL || act != XFER_NONE) xfer_finish(m, n, c, ldc, bias, act, p1, p2);
+}
+*/
+import "C"
+
+import "unsafe"
+
+// denseActs maps the activations the C kernel runs to its codes; others
+// run in Go after the product (fusedDense.act).
+var denseActs = map[string]C.int{
+	"Relu": C.XFER_RELU, "LeakyRelu": C.XFER_LEAKY, "Elu": C.XFER_ELU, "Selu": C.XFER_SELU,
+	"Sigmoid": C.XFER_SIGMOID, "Tanh": C.XFER_TANH,
+}
+
+// nativeAct reports whether denseBlock runs activation op itself.
+func nativeAct(op string) bool { _, ok := denseActs[op]; return ok }
+
+// denseBlock computes rows [lo, hi) of a fused dense step: y = act(x @
+// op(W) * alpha + bias), the product through OpenBLAS and the bias and
+// activation in vectorised C (one cgo call for all three).
+func (f *fusedDense) denseBlock(x, w []float32, ldw int, y []float32, lo, hi int) {
+	if hi <= lo || f.n == 0 {
+		return
+	}
+	yb := y[lo*f.n : hi*f.n]
+	if f.k == 0 {
+		clear(yb)
+		f.finish(yb)
+		return
+	}
+	var bias *C.float
+	if f.bias != nil {
+		bias = (*C.float)(unsafe.Pointer(&f.bias[0]))
+	}
+	act := C.int(C.XFER_NONE)
+	if f.actOp != "" {
+		act = denseActs[f.actOp]
+	}
+	tb := C.int(0)
+	if f.transB {
+		tb = 1
+	}
+	C.xfer_dense(tb, C.int(hi-lo), C.int(f.n), C.int(f.k), C.float(f.alpha),
+		(*C.float)(unsafe.Pointer(&x[lo*f.k])), C.int(f.k), (*C.float)(unsafe.Pointer(&w[0])), C.int(ldw),
+		(*C.float)(unsafe.Pointer(&yb[0])), C.int(f.n), bias, act, C.float(f.actP1), C.float(f.actP2))
+	if f.act != nil && f.actOp == "" {
+		f.act(yb, yb)
+	}
+}
