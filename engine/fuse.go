@@ -25,7 +25,7 @@ type fusedDense struct {
 	// (alpha) and actP2 (Selu gamma); "" otherwise.
 	actOp        string
 	actP1, actP2 float32
-	ops    []string  // the fused op types, for messages
+	ops          []string // the fused op types, for messages
 }
 
 // fusable activations: element-wise ops with no extra inputs.
