@@ -1,0 +1,62 @@
+#!/bin/sh
+# Import and export of a ~100 MB Keras model: wall time and peak RSS of
+# `xfer inspect -m big.h5` (read in file mode), `xfer import big.h5` (read
+# into a workspace), `xfer export -m big.h5 -o out.h5` and `-o out.onnx`,
+# beside reading every dataset of the same file into numpy with h5py
+# (Debian python3-h5py). Issue 6 targets: peak RSS < 2x the model size,
+# time within 2x of h5py's.
+# Usage: bench/import_export_100mb.sh [runs per command, default 5] [MB, default 100]
+# Needs scripts/setup.sh; installs GNU time (/usr/bin/time) with apt-get when missing.
+set -eu
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+mb=${2:-100}
+if [ ! -x /usr/bin/time ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+go build -o "$dir/xfer" ./cmd/xfer
+go build -o "$dir/bigh5" ./bench/bigh5
+"$dir/bigh5" -o "$dir/big.h5" -mb "$mb"
+size=$(stat -c %s "$dir/big.h5")
+cat >"$dir/h5read.py" <<'PY'
+import sys
+import h5py
+keep = []
+def visit(name, obj):
+    if isinstance(obj, h5py.Dataset):
+        keep.append(obj[()])  # every dataset into a numpy array
+with h5py.File(sys.argv[1], 'r') as f:
+    f.visititems(visit)
+print(sum(a.nbytes for a in keep), 'bytes read')
+PY
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (figures are only comparable on an idle machine)"
+# measure NAME CMD...: runs CMD $runs times (from $dir/ws, a fresh workspace
+# each time) and appends "NAME median_seconds max_peak_kb" to $dir/results.
+measure() {
+  name=$1
+  shift
+  : >"$dir/t"
+  i=0
+  while [ "$i" -lt "$runs" ]; do
+    rm -rf "$dir/ws" && mkdir "$dir/ws"
+    (cd "$dir/ws" && /usr/bin/time -f "%e %M" -o "$dir/t1" "$@" >/dev/null 2>"$dir/err") || { cat "$dir/err" >&2; exit 1; }
+    cat "$dir/t1" >>"$dir/t"
+    i=$((i + 1))
+  done
+  sort -n "$dir/t" | awk -v n="$name" '{t[NR]=$1; if ($2>m) m=$2} END {print n, t[int((NR+1)/2)], m}' >>"$dir/results"
+}
+: >"$dir/results"
+measure h5py /usr/bin/python3 "$dir/h5read.py" "$dir/big.h5"
+measure "xfer inspect -m" "$dir/xfer" inspect -m "$dir/big.h5"
+measure "xfer import" "$dir/xfer" import "$dir/big.h5"
+measure "xfer export .h5" "$dir/xfer" export -m "$dir/big.h5" -o "$dir/out.h5"
+measure "xfer export .onnx" "$dir/xfer" export -m "$dir/big.h5" -o "$dir/out.onnx"
+awk -v size="$size" -F' ' '
+  { n = NF; t = $(n-1); kb = $n; name = $1; for (i = 2; i < n-1; i++) name = name " " $i
+    if (name == "h5py") ref = t
+    printf "%-18s median %6.2f s  peak RSS %5.0f MB = %.2fx model", name, t, kb*1024/1e6, kb*1024/size
+    if (name != "h5py") printf "  time %.2fx h5py  (targets: < 2x model %s, <= 2x h5py %s)", t/ref, (kb*1024 < 2*size ? "met" : "NOT met"), (t <= 2*ref ? "met" : "NOT met")
+    printf "\n" }
+  BEGIN { printf "model file: %.1f MB\n", size/1e6 }' "$dir/results"
