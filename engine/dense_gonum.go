@@ -2,6 +2,14 @@
 
 package engine
 
+import "github.com/xferml/xfer/model"
+
+// hasAVX512 is false in the pure-Go build: no packed product.
+const hasAVX512 = false
+
+// pack does nothing in the pure-Go build (no packed product).
+func (f *fusedDense) pack(*model.Tensor) {}
+
 // nativeAct reports whether denseBlock runs activation op itself: never in
 // the pure-Go build, where fusedDense.act runs it.
 func nativeAct(string) bool { return false }

@@ -13,6 +13,93 @@ package engine
 #include <stdint.h>
 #include <string.h>
 #include <cblas.h>
+#include <stddef.h>
+#include <immintrin.h>
+
+// The engine's own matrix product for fused dense layers on CPUs with
+// AVX-512: y[m,n] = alpha * x[m,k] @ W, with W packed once, when the
+// Session is planned, into panels of 32 columns (panel j holds W[:,
+// 32j:32j+32] as k rows of 32 floats, zero-padded past n). A tile of up to
+// XFER_MR rows by one panel keeps 2*XFER_MR 16-float accumulators in
+// registers; each step over k loads one 32-float row of the panel and
+// broadcasts one element of each x row. Every output is the sum over k in
+// order 0..k-1 of fused multiply-adds, whatever the tiling and the thread
+// split, so results do not depend on the thread count.
+
+#define XFER_MR 12
+#define XFER_NR 32
+
+__attribute__((target("avx512f"), always_inline)) static inline void xfer_tile(const int mr, int k,
+		const float *a, int lda, const float *p, float *c, int ldc, int nc, float alpha) {
+	__m512 acc0[XFER_MR], acc1[XFER_MR];
+#pragma GCC unroll 12
+	for (int r = 0; r < mr; r++) {
+		acc0[r] = _mm512_setzero_ps();
+		acc1[r] = _mm512_setzero_ps();
+	}
+	for (int kk = 0; kk < k; kk++) {
+		__m512 b0 = _mm512_loadu_ps(p + (size_t)kk * XFER_NR);
+		__m512 b1 = _mm512_loadu_ps(p + (size_t)kk * XFER_NR + 16);
+#pragma GCC unroll 12
+		for (int r = 0; r < mr; r++) {
+			__m512 av = _mm512_set1_ps(a[(size_t)r * lda + kk]);
+			acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+			acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+		}
+	}
+	__mmask16 m0 = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+	__mmask16 m1 = nc >= 32 ? (__mmask16)0xFFFF : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1) : 0;
+	__m512 al = _mm512_set1_ps(alpha);
+#pragma GCC unroll 12
+	for (int r = 0; r < mr; r++) {
+		__m512 v0 = acc0[r], v1 = acc1[r];
+		if (alpha != 1.0f) {
+			v0 = _mm512_mul_ps(v0, al);
+			v1 = _mm512_mul_ps(v1, al);
+		}
+		_mm512_mask_storeu_ps(c + (size_t)r * ldc, m0, v0);
+		_mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, m1, v1);
+	}
+}
+
+// xfer_gemm_packed is c = alpha * a @ W for a [m,k] (row stride lda), W
+// packed as above for n columns, c [m,n] (row stride ldc). Row blocks of
+// XFER_MR outside, panels inside: the block of a stays in L1 while the
+// panels stream from L2.
+__attribute__((target("avx512f"))) static void xfer_gemm_packed(int m, int n, int k, float alpha,
+		const float *a, int lda, const float *p, float *c, int ldc) {
+	int panels = (n + XFER_NR - 1) / XFER_NR;
+	for (int i = 0; i < m; i += XFER_MR) {
+		int mr = m - i < XFER_MR ? m - i : XFER_MR;
+		const float *ai = a + (size_t)i * lda;
+		float *ci = c + (size_t)i * ldc;
+		for (int jp = 0; jp < panels; jp++) {
+			const float *pj = p + (size_t)jp * k * XFER_NR;
+			float *cij = ci + jp * XFER_NR;
+			int nc = n - jp * XFER_NR < XFER_NR ? n - jp * XFER_NR : XFER_NR;
+			switch (mr) {
+			case 12: xfer_tile(12, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 11: xfer_tile(11, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 10: xfer_tile(10, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 9: xfer_tile(9, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 8: xfer_tile(8, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 7: xfer_tile(7, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 6: xfer_tile(6, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 5: xfer_tile(5, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 4: xfer_tile(4, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 3: xfer_tile(3, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			case 2: xfer_tile(2, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			default: xfer_tile(1, k, ai, lda, pj, cij, ldc, nc, alpha); break;
+			}
+		}
+	}
+}
+
+static int xfer_has_avx512(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f");
+}
+
 
 // Activation codes (denseActs in Go).
 enum { XFER_NONE, XFER_RELU, XFER_LEAKY, XFER_ELU, XFER_SELU, XFER_SIGMOID, XFER_TANH };
@@ -157,16 +244,64 @@ static void xfer_dense(int transB, int m, int n, int k, float alpha, const float
 	}
 	if (bias != NULL || act != XFER_NONE) xfer_finish(m, n, c, ldc, bias, act, p1, p2);
 }
+// xfer_dense_packed is xfer_dense with the product by packed weights.
+static void xfer_dense_packed(int m, int n, int k, float alpha, const float *a, const float *p, float *c,
+		const float *bias, int act, float p1, float p2) {
+	xfer_gemm_packed(m, n, k, alpha, a, k, p, c, n);
+	if (bias != NULL || act != 0) xfer_finish(m, n, c, n, bias, act, p1, p2);
+}
 */
 import "C"
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/xferml/xfer/model"
+)
 
 // denseActs maps the activations the C kernel runs to its codes; others
 // run in Go after the product (fusedDense.act).
 var denseActs = map[string]C.int{
 	"Relu": C.XFER_RELU, "LeakyRelu": C.XFER_LEAKY, "Elu": C.XFER_ELU, "Selu": C.XFER_SELU,
 	"Sigmoid": C.XFER_SIGMOID, "Tanh": C.XFER_TANH,
+}
+
+// hasAVX512 enables the engine's own packed product (xfer_gemm_packed).
+var hasAVX512 = C.xfer_has_avx512() != 0
+
+// packMaxFloats bounds the weights packed per layer (64 MB of float32): the
+// packed copy lives as long as the Session, beside the model's own weights.
+const packMaxFloats = 16 << 20
+
+// packRowsMin is the number of rows from which denseBlock uses the packed
+// product; below it, OpenBLAS's sgemv (one row) is as fast.
+var packRowsMin = 2
+
+// pack prepares f for the engine's own AVX-512 product: w ([k,n], or [n,k]
+// when transB) is copied into panels of 32 columns (see xfer_gemm_packed),
+// zero-padded. It does nothing without AVX-512 or for very large weights.
+func (f *fusedDense) pack(w *model.Tensor) {
+	if !hasAVX512 || f.k*f.n == 0 || f.k*f.n > packMaxFloats || len(w.Shape) != 2 {
+		return
+	}
+	const nr = 32 // XFER_NR
+	ldw := w.Shape[1]
+	panels := (f.n + nr - 1) / nr
+	p := make([]float32, panels*f.k*nr)
+	for jp := range panels {
+		dst := p[jp*f.k*nr : (jp+1)*f.k*nr]
+		for c := range min(nr, f.n-jp*nr) {
+			j := jp*nr + c
+			for kk := range f.k {
+				if f.transB {
+					dst[kk*nr+c] = w.F32[j*ldw+kk]
+				} else {
+					dst[kk*nr+c] = w.F32[kk*ldw+j]
+				}
+			}
+		}
+	}
+	f.packed = p
 }
 
 // nativeAct reports whether denseBlock runs activation op itself.
@@ -193,6 +328,20 @@ func (f *fusedDense) denseBlock(x, w []float32, ldw int, y []float32, lo, hi int
 	if f.actOp != "" {
 		act = denseActs[f.actOp]
 	}
+	if f.packed != nil && hi-lo >= packRowsMin {
+		C.xfer_dense_packed(C.int(hi-lo), C.int(f.n), C.int(f.k), C.float(f.alpha),
+			(*C.float)(unsafe.Pointer(&x[lo*f.k])), (*C.float)(unsafe.Pointer(&f.packed[0])),
+			(*C.float)(unsafe.Pointer(&yb[0])), bias, act, C.float(f.actP1), C.float(f.actP2))
+	} else {
+		f.blasBlock(x, w, ldw, yb, lo, hi, bias, act)
+	}
+	if f.act != nil && f.actOp == "" {
+		f.act(yb, yb)
+	}
+}
+
+// blasBlock is denseBlock through OpenBLAS.
+func (f *fusedDense) blasBlock(x, w []float32, ldw int, yb []float32, lo, hi int, bias *C.float, act C.int) {
 	tb := C.int(0)
 	if f.transB {
 		tb = 1
@@ -200,7 +349,4 @@ func (f *fusedDense) denseBlock(x, w []float32, ldw int, y []float32, lo, hi int
 	C.xfer_dense(tb, C.int(hi-lo), C.int(f.n), C.int(f.k), C.float(f.alpha),
 		(*C.float)(unsafe.Pointer(&x[lo*f.k])), C.int(f.k), (*C.float)(unsafe.Pointer(&w[0])), C.int(ldw),
 		(*C.float)(unsafe.Pointer(&yb[0])), C.int(f.n), bias, act, C.float(f.actP1), C.float(f.actP2))
-	if f.act != nil && f.actOp == "" {
-		f.act(yb, yb)
-	}
 }

@@ -25,7 +25,10 @@ type fusedDense struct {
 	// (alpha) and actP2 (Selu gamma); "" otherwise.
 	actOp        string
 	actP1, actP2 float32
-	ops          []string // the fused op types, for messages
+	// packed is the weight in the layout of the engine's own product
+	// (see pack), or nil when OpenBLAS runs the product.
+	packed []float32
+	ops    []string // the fused op types, for messages
 }
 
 // fusable activations: element-wise ops with no extra inputs.
@@ -113,6 +116,7 @@ func fuse(steps []*step, s *Session, shapes map[string]*model.Value) []*step {
 			out = append(out, st) // nothing fused: keep the plain kernel
 			continue
 		}
+		f.pack(s.vals[st.ins[1]])
 		out = append(out, &step{
 			node: st.node, layer: st.layer, opset: st.opset, run: fusedDenseKernel,
 			ins: st.ins[:2], outs: []int{last}, fused: f,
