@@ -1,41 +1,18 @@
 package finetune
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 
 	kerasi "github.com/xferml/xfer/importers/keras"
-	"github.com/xferml/xfer/internal/tensorio"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
-
-// interopDir finds ../shared/interop/<set> by walking up from the test's
-// directory; "" when absent.
-func interopDir(set string) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		p := filepath.Join(dir, "..", "shared", "interop", set)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
 
 // interopCase is one Keras-written model with Keras's (or NumPy's)
 // predictions.
@@ -56,7 +33,9 @@ var interopExpected = []string{
 
 func interopCases(t *testing.T) []interopCase {
 	var cases []interopCase
-	if dir := interopDir("keras"); dir != "" {
+	// Each set runs when present (peers.Find, not peers.Interop): the test
+	// skips only when both are absent.
+	if dir, err := peers.Find("keras"); err == nil {
 		var man struct {
 			Fixtures []struct {
 				Name, Dir, Model, Inputs, Predictions string
@@ -67,21 +46,15 @@ func interopCases(t *testing.T) []interopCase {
 		for _, f := range man.Fixtures {
 			d := filepath.Join(dir, f.Dir)
 			cases = append(cases, interopCase{name: "keras/" + f.Name, model: filepath.Join(d, f.Model),
-				x: readDat(t, filepath.Join(d, f.Inputs), f.InputShape), want: readDat(t, filepath.Join(d, f.Predictions), nil)})
+				x: peers.ReadDat(t, filepath.Join(d, f.Inputs), f.InputShape...), want: peers.ReadDat(t, filepath.Join(d, f.Predictions))})
 		}
 	}
-	if dir := interopDir("keras3"); dir != "" {
+	if dir, err := peers.Find("keras3"); err == nil {
 		var man struct{ Models []struct{ Name string } }
 		readJSON(t, filepath.Join(dir, "manifest.json"), &man)
 		for _, m := range man.Models {
-			x, err := tensorio.ReadFile(filepath.Join(dir, m.Name+"_input.npy"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := tensorio.ReadFile(filepath.Join(dir, m.Name+"_pred.npy"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			x := peers.ReadNPY(t, filepath.Join(dir, m.Name+"_input.npy"))
+			want := peers.ReadNPY(t, filepath.Join(dir, m.Name+"_pred.npy"))
 			for _, ext := range []string{".h5", ".keras"} {
 				cases = append(cases, interopCase{name: "keras3/" + m.Name + ext, model: filepath.Join(dir, m.Name+ext), x: x, want: want})
 			}
@@ -101,39 +74,6 @@ func readJSON(t *testing.T, path string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// readDat reads a whitespace-separated .dat file (one example per line) as
-// [rows, shape...] ([rows, cols] when shape is nil).
-func readDat(t *testing.T, path string, shape []int) *model.Tensor {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var data []float32
-	rows, cols := 0, 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		cols = len(fields)
-		for _, s := range fields {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data = append(data, float32(v))
-		}
-		rows++
-	}
-	if shape == nil {
-		shape = []int{cols}
-	}
-	return &model.Tensor{DType: model.Float32, Shape: append([]int{rows}, shape...), F32: data}
 }
 
 // TestKerasInterop runs Keras-written models through the training lowering

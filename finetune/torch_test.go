@@ -10,8 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sbinet/npyio"
-
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -90,7 +89,7 @@ func TestAgainstPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 			check := func(p *model.Param, file string) {
-				want := readNPY32(t, filepath.Join(dir, file))
+				want := peers.ReadNPY(t, filepath.Join(dir, file)).F32
 				for j := range p.Data {
 					if d := math.Abs(float64(p.Data[j] - want[j])); d > 2e-5+1e-4*math.Abs(float64(want[j])) {
 						t.Fatalf("%s[%d] = %v after training; PyTorch gives %v", p.Name, j, p.Data[j], want[j])
@@ -136,17 +135,4 @@ func writeNPY(t *testing.T, path string, data []float32, shape []int) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func readNPY32(t *testing.T, path string) []float32 {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var v []float32
-	if err := npyio.Read(f, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

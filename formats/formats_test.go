@@ -9,29 +9,16 @@ import (
 	"testing"
 
 	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
-// sharedInterop walks up from the working directory to the shared/interop
-// directory that sits beside the repository, or skips the test loudly.
+// sharedInterop returns shared/interop/<sub> beside the repository, or
+// skips the test loudly (peers.Interop).
 func sharedInterop(t *testing.T, sub string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "interop", sub)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("SKIP LOUDLY: shared/interop/%s not found beside the repository; Keras peer files unavailable", sub)
-		}
-		dir = parent
-	}
+	return peers.Interop(t, sub, "the format checks on real Keras files")
 }
 
 func tinyModel(t *testing.T) *model.Model {

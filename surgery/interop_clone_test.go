@@ -14,6 +14,7 @@ import (
 	exporter "github.com/xferml/xfer/exporters/keras"
 	"github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/initializers"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
@@ -25,12 +26,12 @@ import (
 // params to Keras's initial values (gamma 1, beta 0, mean 0, variance 1),
 // and predicts differently.
 func TestCloneKerasBN(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "keras", "keras_3layer_batch_norm")
+	dir := filepath.Join(peers.Interop(t, "keras", "clone (plain and reinit) of a real Keras BatchNormalization model"), "keras_3layer_batch_norm")
 	m, err := keras.ReadFile(filepath.Join(dir, "keras_3layer_batch_norm.h5"), keras.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := readDat(t, filepath.Join(dir, "keras_3layer_batch_norm_input_features.dat"), 16)
+	x := peers.ReadDat(t, filepath.Join(dir, "keras_3layer_batch_norm_input_features.dat"), 16)
 	want := predict(t, m, x)
 
 	plain := checkPure(t, m, func(m *model.Model) (*model.Model, error) { return Clone(m, false, nil) })
@@ -84,8 +85,9 @@ func TestCloneKerasBN(t *testing.T) {
 // bare string in one file, Keras 2.13's {"class_name": "function"} in the
 // other); reinit must say so, naming the layer and the function.
 func TestCloneReinitCustomFromFile(t *testing.T) {
+	dir := peers.Interop(t, "keras", "clone --reinit of real Keras files with custom initializers")
 	for _, f := range []string{"linear/linear.h5", "sigmoid/sigmoid.h5"} {
-		m, err := keras.ReadFile(filepath.Join(sharedDir(t), "keras", f), keras.Options{})
+		m, err := keras.ReadFile(filepath.Join(dir, f), keras.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +102,7 @@ func TestCloneReinitCustomFromFile(t *testing.T) {
 // a frozen BatchNormalization's gamma and beta become non-trainable, its
 // moving statistics are non-trainable either way.
 func TestFreezeKerasCounts(t *testing.T) {
-	dir := sharedDir(t)
+	dir := peers.Interop(t, "", "freeze/unfreeze parameter counts on real Keras files")
 	tests := []struct {
 		path                   string
 		op                     func(*model.Model) (*model.Model, error)
@@ -190,7 +192,7 @@ func TestModelBOnAExport(t *testing.T) {
 // the Dense now has a bias (use_bias true in its config), the BN is gone,
 // and predictions still match Keras's within 1e-5.
 func TestFoldBNExportKeras(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "keras3")
+	dir := peers.Interop(t, "keras3", "fold-bn of a real Keras 3 model exported to .h5/.keras")
 	m, err := keras.ReadFile(filepath.Join(dir, "bn_dense.keras"), keras.Options{})
 	if err != nil {
 		t.Fatal(err)

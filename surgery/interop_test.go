@@ -1,20 +1,18 @@
 package surgery
 
 import (
-	"bufio"
 	"encoding/json"
 	"math"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/importers/keras"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
@@ -23,65 +21,6 @@ import (
 // foldTolerance is the bar for fold-bn: predictions equal to the
 // unfolded model's within 1e-5 (also the shared READMEs' float32 tolerance).
 const foldTolerance = 1e-5
-
-// sharedDir returns ../shared/interop, found by walking up from the test's
-// directory, or skips loudly.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "interop")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("SKIPPING: ../shared/interop (Keras-written peer fixtures) not found above the repository; fold-bn was NOT checked against real Keras models")
-		}
-		dir = parent
-	}
-}
-
-// readDat reads a whitespace-separated sample-per-line file as [rows, shape...].
-func readDat(t testing.TB, path string, shape ...int) *model.Tensor {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var data []float32
-	rows := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		for _, s := range fields {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			data = append(data, float32(v))
-		}
-		rows++
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if shape == nil {
-		shape = []int{len(data) / rows}
-	}
-	full := append([]int{rows}, shape...)
-	if model.NumElements(full) != len(data) {
-		t.Fatalf("%s: %d values do not fill %v", path, len(data), full)
-	}
-	return &model.Tensor{DType: model.Float32, Shape: full, F32: data}
-}
 
 func predict(t testing.TB, m *model.Model, x *model.Tensor) *model.Tensor {
 	t.Helper()
@@ -116,7 +55,7 @@ func maxAbs(t testing.TB, got, want *model.Tensor) float64 {
 // models of ../shared/interop and checks, with the engine, that predictions
 // equal the unfolded model's and the fixture's reference predictions.
 func TestFoldBNSharedFixtures(t *testing.T) {
-	dir := sharedDir(t)
+	dir := peers.Interop(t, "", "fold-bn checked against real Keras BatchNormalization models")
 	k2 := filepath.Join(dir, "keras", "keras_3layer_batch_norm")
 	tests := []struct {
 		path   string
@@ -128,10 +67,10 @@ func TestFoldBNSharedFixtures(t *testing.T) {
 		{
 			path: filepath.Join(k2, "keras_3layer_batch_norm.h5"),
 			input: func(t testing.TB) *model.Tensor {
-				return readDat(t, filepath.Join(k2, "keras_3layer_batch_norm_input_features.dat"), 16)
+				return peers.ReadDat(t, filepath.Join(k2, "keras_3layer_batch_norm_input_features.dat"), 16)
 			},
 			want: func(t testing.TB) *model.Tensor {
-				return readDat(t, filepath.Join(k2, "keras_3layer_batch_norm_numpy_predictions.dat"))
+				return peers.ReadDat(t, filepath.Join(k2, "keras_3layer_batch_norm_numpy_predictions.dat"))
 			},
 			// README: input_1, fc1_relu Dense(linear), bn1, relu1, ..., output_softmax Dense(linear), bn4, softmax.
 			folded: []Fold{{"bn1", "fc1_relu"}, {"bn2", "fc2_relu"}, {"bn3", "fc3_relu"}, {"bn4", "output_softmax"}},
@@ -211,7 +150,7 @@ func TestFoldBNSharedFixtures(t *testing.T) {
 
 // TestFoldBNNoBatchNorm: a model without BatchNormalization comes back equal.
 func TestFoldBNNoBatchNorm(t *testing.T) {
-	dir := sharedDir(t)
+	dir := peers.Interop(t, "", "fold-bn on a real Keras model without BatchNormalization")
 	m, err := keras.ReadFile(filepath.Join(dir, "keras3", "mlp_small.h5"), keras.Options{})
 	if err != nil {
 		t.Fatal(err)

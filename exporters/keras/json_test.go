@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/xferml/xfer/internal/peers"
 )
 
 func TestPyFloat(t *testing.T) {
@@ -78,8 +80,8 @@ func FuzzParseObj(f *testing.F) {
 	f.Add([]byte(`{"x": 1e400}`))
 	f.Add([]byte(`[1]`))
 	// Seeds from the fixtures: every Keras 3 config.json.
-	if dir, err := findInterop(); err == nil {
-		files, _ := filepath.Glob(filepath.Join(dir, "keras3", "*.keras"))
+	if dir, err := peers.Find("keras3"); err == nil {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.keras"))
 		for _, file := range files {
 			if zr, err := zip.OpenReader(file); err == nil {
 				for _, m := range zr.File {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -92,7 +93,7 @@ func dumpH5(t *testing.T, files ...string) map[string]map[string]h5Obj {
 // batch_input_shape on the first non-input layer (tf.keras 2.13 repeats the
 // InputLayer's shape there when the model was built with input_shape=...).
 func TestH5LayoutLikeTFKeras(t *testing.T) {
-	dir := interopDir(t)
+	dir := peers.Interop(t, "", "the .h5 layout compared with tf.keras-written files")
 	names := []string{"sigmoid", "relu", "softmax", "linear", "conv1d_1layer"}
 	tmp := t.TempDir()
 	var files []string
@@ -139,7 +140,7 @@ func TestH5LayoutLikeTFKeras(t *testing.T) {
 // output), once the first layer's repeated batch_input_shape is taken out
 // of tf.keras's.
 func TestH5ConfigStringLikeTFKeras(t *testing.T) {
-	dir := interopDir(t)
+	dir := peers.Interop(t, "", "the .h5 model_config compared with tf.keras's")
 	var args []string
 	for _, name := range []string{"sigmoid", "relu", "softmax"} {
 		src := filepath.Join(dir, "keras", name, name+".h5")
@@ -181,7 +182,7 @@ for src, out in zip(sys.argv[1::2], sys.argv[2::2]):
 // optional are taken out of Keras's (Python's json.dumps does the
 // comparison's rendering).
 func TestKerasConfigStringLikeKeras3(t *testing.T) {
-	dir := interopDir(t)
+	dir := peers.Interop(t, "", "the .keras config.json compared with Keras 3's")
 	var args []string
 	for _, name := range []string{"mlp_small", "mlp_selu_frozen", "functional_branch", "bn_dense", "conv1d_small"} {
 		src := filepath.Join(dir, "keras3", name+".keras")
@@ -261,7 +262,7 @@ func normConfig(v any, stripModules bool) {
 // datasets, and the attribute types of tf.keras 2.13 (variable-length
 // strings; an empty float64 weight_names for layers without weights).
 func TestH5LayoutKeras3Models(t *testing.T) {
-	dir := interopDir(t)
+	dir := peers.Interop(t, "", "the .h5 layout compared with Keras 3-written files")
 	names := []string{"mlp_small", "mlp_selu_frozen", "functional_branch", "bn_dense", "conv1d_small"}
 	tmp := t.TempDir()
 	var files []string
@@ -336,7 +337,7 @@ func TestH5LayoutKeras3Models(t *testing.T) {
 // "optional" (recent Keras 3 releases only, left out for older loaders) are
 // removed; metadata.json's keys.
 func TestKerasLayoutLikeKeras3(t *testing.T) {
-	dir := interopDir(t)
+	dir := peers.Interop(t, "", "the .keras layout compared with Keras 3-written files")
 	names := []string{"mlp_small", "mlp_selu_frozen", "functional_branch", "bn_dense", "conv1d_small"}
 	tmp := t.TempDir()
 	var files []string

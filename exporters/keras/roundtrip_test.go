@@ -3,49 +3,19 @@ package keras
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/xferml/xfer/engine"
 	kin "github.com/xferml/xfer/importers/keras"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
 
-// interopDir finds ../shared/interop by walking up from the test's directory
-// (the shared fixtures sit beside the repository root); it skips the test
-// loudly when they are absent.
-func interopDir(t testing.TB) string {
-	t.Helper()
-	dir, err := findInterop()
-	if err != nil {
-		t.Skipf("SKIPPING: %v; these tests compare against real Keras files", err)
-	}
-	return dir
-}
-
-func findInterop() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "shared", "interop")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("shared Keras fixtures (shared/interop beside the repository) not found")
-		}
-		dir = parent
-	}
-}
-
 // sharedModels lists every Keras-written model file of the shared set.
 func sharedModels(t testing.TB) []string {
-	dir := interopDir(t)
+	dir := peers.Interop(t, "", "the round trips of real Keras files")
 	var files []string
 	for _, pat := range []string{"keras/*/*.h5", "keras3/*.h5", "keras3/*.keras"} {
 		m, err := filepath.Glob(filepath.Join(dir, pat))
@@ -191,7 +161,7 @@ func TestRoundTrip(t *testing.T) {
 // -> .keras and .h5 -> .keras -> .h5), so that configs converted to one
 // dialect convert back to the other.
 func TestRoundTripChain(t *testing.T) {
-	dir := interopDir(t)
+	dir := peers.Interop(t, "", "the .h5/.keras/.onnx round-trip chain on real Keras files")
 	for _, name := range []string{"mlp_small", "mlp_selu_frozen", "functional_branch", "bn_dense", "conv1d_small"} {
 		for _, order := range [][]func(string, *model.Model) error{{WriteH5, WriteKeras}, {WriteKeras, WriteH5}} {
 			src := filepath.Join(dir, "keras3", name+".keras")

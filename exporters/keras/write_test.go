@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	kin "github.com/xferml/xfer/importers/keras"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -53,7 +54,7 @@ func TestDeterministicAcrossProcesses(t *testing.T) {
 	if os.Getenv("XFER_KERAS_WRITE_CHILD") != "" {
 		return // in the child process: only TestWriteChild works
 	}
-	src := filepath.Join(interopDir(t), "keras3", "bn_dense.keras")
+	src := filepath.Join(peers.Interop(t, "keras3", "byte-identical writes across processes of a real Keras file"), "bn_dense.keras")
 	m := readModel(t, src)
 	dir := t.TempDir()
 	for _, w := range writers {
@@ -97,7 +98,7 @@ func TestWriteChild(t *testing.T) {
 
 // TestAtomic: a failed write leaves no file and keeps an existing one.
 func TestAtomic(t *testing.T) {
-	src := filepath.Join(interopDir(t), "keras3", "mlp_small.keras")
+	src := filepath.Join(peers.Interop(t, "keras3", "atomic writes of a real Keras file"), "mlp_small.keras")
 	good := readModel(t, src)
 	bad := good.Clone()
 	bad.Layers[1].Params[0].Role = "offset" // Dense weights must be kernel, bias
@@ -134,7 +135,7 @@ func TestAtomic(t *testing.T) {
 
 // TestHistoryInKeras checks metadata.json's xfer_history and date_saved.
 func TestHistoryInKeras(t *testing.T) {
-	m := readModel(t, filepath.Join(interopDir(t), "keras3", "mlp_selu_frozen.keras"))
+	m := readModel(t, filepath.Join(peers.Interop(t, "keras3", "history in a .keras written from a real Keras file"), "mlp_selu_frozen.keras"))
 	m.History = []model.Event{
 		{Op: "import", Args: "mlp_selu_frozen.keras", Time: "2026-11-27T10:00:00Z"},
 		{Op: "freeze", Args: "--upto 2", Time: "2026-11-27T11:30:05Z", Before: "d1", After: "d2"},

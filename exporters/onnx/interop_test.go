@@ -6,38 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	kerasexp "github.com/xferml/xfer/exporters/keras"
 	"github.com/xferml/xfer/importers/keras"
 	onnximp "github.com/xferml/xfer/importers/onnx"
 	"github.com/xferml/xfer/internal/ort"
-	"github.com/xferml/xfer/internal/tensorio"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
-
-// interopDir finds ../shared/interop beside the repository root by walking up
-// from the test's directory, or skips loudly.
-func interopDir(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "interop")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("SKIP (shared/interop not found beside the repository: Keras peer fixtures absent, .h5 -> .onnx NOT checked against Keras)")
-		}
-		dir = parent
-	}
-}
 
 // interopCase is one Keras-written model with its input and Keras's (or the
 // fixture's documented numpy) predictions.
@@ -47,28 +24,8 @@ type interopCase struct {
 	x, y *model.Tensor
 }
 
-// readDat reads a whitespace-separated .dat file of rows x cols floats.
-func readDat(path string, shape []int) (*model.Tensor, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var vals []float32
-	for _, f := range strings.Fields(string(data)) {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		vals = append(vals, float32(v))
-	}
-	if model.NumElements(shape) != len(vals) {
-		return nil, fmt.Errorf("%s: %d values for shape %v", path, len(vals), shape)
-	}
-	return &model.Tensor{DType: model.Float32, Shape: shape, F32: vals}, nil
-}
-
 func interopCases(t *testing.T) []interopCase {
-	root := interopDir(t)
+	root := peers.Interop(t, "", ".h5 -> .onnx checked against Keras's predictions")
 	var cases []interopCase
 	var shared struct {
 		Fixtures []struct {
@@ -85,13 +42,10 @@ func interopCases(t *testing.T) []interopCase {
 	}
 	for _, f := range shared.Fixtures {
 		dir := filepath.Join(root, "keras", f.Dir)
-		x, err := readDat(filepath.Join(dir, f.Inputs), append([]int{f.Rows}, f.InputShape...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := readDat(filepath.Join(dir, f.Predictions), []int{f.Rows, f.OutputCols})
-		if err != nil {
-			t.Fatal(err)
+		x := peers.ReadDat(t, filepath.Join(dir, f.Inputs), f.InputShape...)
+		y := peers.ReadDat(t, filepath.Join(dir, f.Predictions), f.OutputCols)
+		if x.Shape[0] != f.Rows || y.Shape[0] != f.Rows {
+			t.Fatalf("%s: %d input rows and %d prediction rows; the manifest says %d", f.Name, x.Shape[0], y.Shape[0], f.Rows)
 		}
 		cases = append(cases, interopCase{name: "keras/" + f.Name, path: filepath.Join(dir, f.Model), x: x, y: y})
 	}
@@ -105,14 +59,8 @@ func interopCases(t *testing.T) []interopCase {
 	}
 	for _, m := range k3.Models {
 		dir := filepath.Join(root, "keras3")
-		x, err := tensorio.ReadFile(filepath.Join(dir, m.Name+"_input.npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := tensorio.ReadFile(filepath.Join(dir, m.Name+"_pred.npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		x := peers.ReadNPY(t, filepath.Join(dir, m.Name+"_input.npy"))
+		y := peers.ReadNPY(t, filepath.Join(dir, m.Name+"_pred.npy"))
 		for _, ext := range []string{".h5", ".keras"} {
 			cases = append(cases, interopCase{name: "keras3/" + m.Name + ext, path: filepath.Join(dir, m.Name+ext), x: x, y: y})
 		}

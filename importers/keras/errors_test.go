@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xferml/xfer/internal/peers"
 )
 
 // memWeights is an in-memory weightSource.
@@ -150,7 +152,7 @@ func TestInitializersAndMeta(t *testing.T) {
 		t.Errorf("conv_a Config does not keep the file's config")
 	}
 
-	frozen := filepath.Join(sharedDir(t), "keras3", "mlp_selu_frozen.keras")
+	frozen := filepath.Join(peers.Interop(t, "keras3", "the checks on a real Keras-written frozen model"), "mlp_selu_frozen.keras")
 	m, err = ReadFile(frozen, Options{})
 	if err != nil {
 		t.Fatal(err)

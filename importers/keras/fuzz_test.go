@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/internal/peers"
 )
 
 // seedFiles returns the fixtures to seed fuzzing and truncation: this
@@ -15,28 +16,16 @@ import (
 // (read at run time; shared files are never copied into the repository).
 func seedFiles(t testing.TB) []string {
 	files, _ := filepath.Glob("testdata/*.h5")
-	dir, err := os.Getwd()
+	p, err := peers.Find("")
 	if err != nil {
-		t.Fatal(err)
+		t.Logf("NOTE: ../shared/interop not found: seeding from this package's own fixtures only (%v)", err)
+		return files
 	}
-	for {
-		p := filepath.Join(dir, "shared", "interop")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			more, _ := filepath.Glob(filepath.Join(p, "keras", "*", "*.h5"))
-			files = append(files, more...)
-			more, _ = filepath.Glob(filepath.Join(p, "keras3", "*.h5"))
-			files = append(files, more...)
-			more, _ = filepath.Glob(filepath.Join(p, "keras3", "*.keras"))
-			files = append(files, more...)
-			return files
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Log("NOTE: ../shared/interop not found: seeding from this package's own fixtures only")
-			return files
-		}
-		dir = parent
+	for _, pat := range []string{"keras/*/*.h5", "keras3/*.h5", "keras3/*.keras"} {
+		more, _ := filepath.Glob(filepath.Join(p, pat))
+		files = append(files, more...)
 	}
+	return files
 }
 
 // TestTruncated cuts every fixture at many offsets: each cut must give an

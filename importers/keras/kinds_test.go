@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/internal/peers"
 )
 
 // TestGeneratedKinds reads the fixtures of testdata/gen.py (Keras layouts
@@ -50,11 +51,11 @@ func TestGeneratedKinds(t *testing.T) {
 			if err != nil {
 				t.Fatalf("engine.New: %v", err)
 			}
-			got, err := s.Predict(readNPY(t, filepath.Join("testdata", c.ref+"_input.npy")))
+			got, err := s.Predict(peers.ReadNPY(t, filepath.Join("testdata", c.ref+"_input.npy")))
 			if err != nil {
 				t.Fatalf("Predict: %v", err)
 			}
-			compare(t, got, readNPY(t, filepath.Join("testdata", c.ref+"_pred.npy")))
+			compare(t, got, peers.ReadNPY(t, filepath.Join("testdata", c.ref+"_pred.npy")))
 		})
 	}
 }

@@ -1,18 +1,15 @@
 package keras
 
 import (
-	"bufio"
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/sbinet/npyio"
-
 	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -20,27 +17,6 @@ import (
 // float32 implementation (../shared/interop/keras/README.md, "Reference data
 // format").
 const tolerance = 1e-5
-
-// sharedDir returns ../shared/interop found by walking up from the test's
-// directory, or skips the test loudly.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "interop")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("SKIPPING: ../shared/interop (the Keras-written peer fixtures) not found above the repository; these tests check the importer against real Keras files and did NOT run")
-		}
-		dir = parent
-	}
-}
 
 // wantLayer is one expected layer.
 type wantLayer struct {
@@ -101,8 +77,8 @@ func keras2Cases(t *testing.T, dir string) []sharedCase {
 			t.Fatalf("fixture %s has no param counts in keras2Params", f.Name)
 		}
 		c.total, c.trainable, c.nonT = p[0], p[1], p[2]
-		c.input = readDat(t, filepath.Join(d, f.Inputs), f.InputShape)
-		c.want = readDat(t, filepath.Join(d, f.Predictions), nil)
+		c.input = peers.ReadDat(t, filepath.Join(d, f.Inputs), f.InputShape...)
+		c.want = peers.ReadDat(t, filepath.Join(d, f.Predictions))
 		cases = append(cases, c)
 	}
 	return cases
@@ -131,8 +107,8 @@ func keras3Cases(t *testing.T, dir string) []sharedCase {
 			c := sharedCase{
 				name: "keras3/" + m.Name + ext, path: filepath.Join(dir, "keras3", m.Name+ext),
 				total: m.Params.Total, trainable: m.Params.Trainable, nonT: m.Params.NonTrainable,
-				input: readNPY(t, filepath.Join(dir, "keras3", m.Name+"_input.npy")),
-				want:  readNPY(t, filepath.Join(dir, "keras3", m.Name+"_pred.npy")),
+				input: peers.ReadNPY(t, filepath.Join(dir, "keras3", m.Name+"_input.npy")),
+				want:  peers.ReadNPY(t, filepath.Join(dir, "keras3", m.Name+"_pred.npy")),
 			}
 			for _, l := range m.Layers {
 				c.layers = append(c.layers, wantLayer{l.Name, l.Class, l.Trainable, l.Params, l.TrainableParams})
@@ -147,7 +123,7 @@ func keras3Cases(t *testing.T, dir string) []sharedCase {
 // and checks layers, trainable flags, param counts and predictions against
 // what Keras (or the README's float64 reference) gives.
 func TestSharedFixtures(t *testing.T) {
-	dir := sharedDir(t)
+	dir := peers.Interop(t, "", "the importer's checks against real Keras files")
 	cases := append(keras2Cases(t, dir), keras3Cases(t, dir)...)
 	if len(cases) != 9+10 { // 9 tf.keras fixtures, 5 Keras 3 models in 2 formats
 		t.Fatalf("found %d shared fixtures, want 19: the shared set changed", len(cases))
@@ -223,66 +199,4 @@ func readJSON(t testing.TB, path string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-}
-
-// readDat reads a whitespace-separated .dat file (one sample per line) as a
-// [rows, shape...] tensor; shape nil means [rows, cols].
-func readDat(t testing.TB, path string, shape []int) *model.Tensor {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var data []float32
-	rows, cols := 0, -1
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		if cols >= 0 && len(fields) != cols {
-			t.Fatalf("%s: row %d has %d values, want %d", path, rows, len(fields), cols)
-		}
-		cols = len(fields)
-		for _, s := range fields {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			data = append(data, float32(v))
-		}
-		rows++
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if shape == nil {
-		shape = []int{cols}
-	}
-	full := append([]int{rows}, shape...)
-	if model.NumElements(full) != len(data) {
-		t.Fatalf("%s: %d values do not fill shape %v", path, len(data), full)
-	}
-	return &model.Tensor{DType: model.Float32, Shape: full, F32: data}
-}
-
-func readNPY(t testing.TB, path string) *model.Tensor {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var data []float32
-	if err := r.Read(&data); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return &model.Tensor{DType: model.Float32, Shape: append([]int(nil), r.Header.Descr.Shape...), F32: data}
 }

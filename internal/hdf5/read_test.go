@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xferml/xfer/internal/peers"
 )
 
 const guards = "testdata/guards.h5" // written by testdata/gen.py (h5py)
@@ -73,7 +75,7 @@ func TestAttrFloats(t *testing.T) {
 // Keras files: 2.3.1 stores them as fixed-length strings, 2.13.1 and 3.x as
 // variable-length ones (../shared/interop/*/README.md).
 func TestKerasStringEncodings(t *testing.T) {
-	dir := sharedInterop(t)
+	dir := peers.Interop(t, "", "the Keras string-encoding tests")
 	cases := []struct {
 		file, layer string
 		layers      []string
@@ -240,25 +242,6 @@ func TestTruncated(t *testing.T) {
 		if err == nil {
 			t.Errorf("file cut at %d of %d bytes read without error", n, len(b))
 		}
-	}
-}
-
-func sharedInterop(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "interop")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("SKIPPING: ../shared/interop (real Keras files) not found above the repository; the Keras string-encoding tests did NOT run")
-		}
-		dir = parent
 	}
 }
 
