@@ -273,6 +273,9 @@ var hasAVX512 = C.xfer_has_avx512() != 0
 // packed copy lives as long as the Session, beside the model's own weights.
 const packMaxFloats = 16 << 20
 
+// packTileRows is XFER_MR, the rows of one tile of the packed product.
+const packTileRows = 12
+
 // packRowsMin is the number of rows from which denseBlock uses the packed
 // product; below it, OpenBLAS's sgemv (one row) is as fast.
 var packRowsMin = 2

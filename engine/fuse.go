@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/xferml/xfer/model"
 )
@@ -210,7 +211,26 @@ func fusedDenseKernel(s *step) error {
 	ldw := w.Shape[1]
 	// Each block of rows: product, bias, activation, while it is in cache.
 	block := func(lo, hi int) { f.denseBlock(x.F32, w.F32, ldw, y, lo, hi) }
-	if p := parts(rows*f.n*f.k, rows); p > 1 {
+	p := parts(rows*f.n*f.k, rows)
+	if p > 1 && f.packed != nil && rows >= 2*packTileRows {
+		// The packed product computes each row alone, in the same order
+		// whatever the blocks, so the threads can take chunks of rows as
+		// they come: a thread slowed by another process leaves its share
+		// to the others, and the results stay the same.
+		chunk := max(packTileRows, (rows/(4*p)+packTileRows-1)/packTileRows*packTileRows)
+		var next atomic.Int64
+		parallel(p, p, func(int, int) {
+			for {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= rows {
+					return
+				}
+				block(lo, min(lo+chunk, rows))
+			}
+		})
+		return nil
+	}
+	if p > 1 {
 		parallel(rows, p, block)
 		return nil
 	}
