@@ -38,6 +38,15 @@
 //     deterministic for a fixed thread count. On an AVX-512 CPU where
 //     OpenBLAS chose AVX2 kernels and OPENBLAS_CORETYPE is unset, the
 //     package switches OpenBLAS to its SkylakeX kernels at start-up.
+//   - On a CPU with AVX-512 (cgo build), fused dense layers skip BLAS: New
+//     packs each weight (up to 16M floats) into 32-column panels and a C
+//     kernel computes 12x32 tiles in registers (dense_openblas.go); every
+//     output is summed in the same order whatever the split, so these
+//     layers give the same bits for any thread count, and threads take
+//     chunks of rows as they free up. Rows of one sample (batch 1) still go
+//     to OpenBLAS's sgemv.
 //   - Element-wise exp, tanh and sigmoid use float32 polynomial kernels
-//     accurate to a few ulp (see expf), not math.Exp on float64.
+//     accurate to a few ulp (see expf), not math.Exp on float64. The bias
+//     and activation of a fused dense layer run in vectorised C in the same
+//     cgo call as the product, with the same bits as the Go kernels.
 package engine
