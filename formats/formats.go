@@ -48,10 +48,10 @@ type Options struct {
 	ConfigPath string
 	// Opset is the ONNX opset to write (13..21); 0 means the default, 17.
 	Opset int
-	// IsolateHDF5 makes Read probe a Keras file's HDF5 content in a child
-	// process (ProbeInChild) before libhdf5 reads it in this one, so that a
-	// libhdf5 crash on a corrupt or hostile file becomes an error wrapping
-	// ErrHDF5Crash. The running binary must answer probes (ProbeChild).
+	// IsolateHDF5 makes Read read Keras files (the only ones libhdf5 reads)
+	// in a child process (ReadInChild), so that a libhdf5 crash on a corrupt
+	// or hostile file becomes an error wrapping ErrHDF5Crash. The running
+	// binary must serve children (ServeChild).
 	IsolateHDF5 bool
 }
 
@@ -106,11 +106,10 @@ func Read(path string, opts Options) (*model.Model, error) {
 		m, err = readNative(path)
 	case KerasH5, KerasZip:
 		if opts.IsolateHDF5 {
-			if err := ProbeInChild(path); err != nil {
-				return nil, err
-			}
+			m, err = ReadInChild(path, opts)
+		} else {
+			m, err = readKeras(path, opts.ConfigPath)
 		}
-		m, err = readKeras(path, opts.ConfigPath)
 	default:
 		m, err = readONNX(path)
 		if err != nil && !strings.EqualFold(filepath.Ext(path), ".onnx") {

@@ -6,98 +6,181 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 
 	kerasimp "github.com/xferml/xfer/importers/keras"
+	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/internal/native"
+	"github.com/xferml/xfer/model"
 )
 
-// ProbeEnv is the environment variable of HDF5 probing. ProbeInChild sets it
-// to "1" in the child it starts; a user may set it to "off" to read HDF5
-// files in-process without a probe (at the risk of a libhdf5 crash).
-const ProbeEnv = "XFER_HDF5_PROBE"
+// IsolateEnv is the environment variable of isolated Keras reading.
+// ReadInChild sets it to "1" in the child it starts; a user may set it to
+// "off" to read Keras files in-process (at the risk of a libhdf5 crash).
+const IsolateEnv = "XFER_HDF5_ISOLATE"
 
-// probeCommand is the hidden first argument of a probe child:
-// `XFER_HDF5_PROBE=1 BINARY __probe-hdf5 FILE`.
-const probeCommand = "__probe-hdf5"
+// childCommand is the hidden first argument of a reader child:
+// `XFER_HDF5_ISOLATE=1 BINARY __read-keras FILE [CONFIG]`.
+const childCommand = "__read-keras"
 
-// probeSurvived is what a probe child prints on stdout when libhdf5 read the
-// whole file without crashing; its absence means the binary did not answer
-// the probe at all.
-const probeSurvived = "xfer-hdf5-probe: survived"
+// The first line a reader child writes on stdout: the model in native
+// encoding follows, or an error (its sentinel names, then its message). A
+// binary that does not serve children writes neither.
+const (
+	childModel = "xfer-keras-child: model"
+	childError = "xfer-keras-child: error"
+)
 
-// maxProbeStderr bounds the child's stderr kept for the message (a Go crash
+// maxChildStderr bounds the child's stderr kept for the message (a Go crash
 // report with every goroutine's stack can be long; the first line says it).
-const maxProbeStderr = 64 << 10
+const maxChildStderr = 64 << 10
 
-// ErrHDF5Crash reports a file whose HDF5 content crashed libhdf5 (or the
-// process reading it) in a probe child.
+// ErrHDF5Crash reports a file whose HDF5 content crashed libhdf5 in a reader
+// child.
 var ErrHDF5Crash = errors.New("the HDF5 library crashed while reading this file (corrupt or hostile HDF5)")
 
-// ProbeChild is the child side of ProbeInChild. When the environment and
-// args (the command line without the program name) say this process is a
-// probe child, it probes the file named by args with importers/keras's Probe,
-// prints the survival line on stdout and returns the exit status 0 with ok
-// true; a crash in libhdf5 ends the process before that. Otherwise ok is
-// false and it does nothing. A binary that reads files with
+// childSentinels are the errors a child's error keeps for errors.Is across
+// the process boundary, by the names the child sends.
+var childSentinels = []struct {
+	name string
+	err  error
+}{
+	{"keras-format", kerasimp.ErrFormat},
+	{"keras-unsupported", kerasimp.ErrUnsupported},
+	{"hdf5-format", hdf5.ErrFormat},
+	{"hdf5-unsupported", hdf5.ErrUnsupported},
+	{"hdf5-not-found", hdf5.ErrNotFound},
+	{"not-exist", fs.ErrNotExist},
+	{"permission", fs.ErrPermission},
+}
+
+// ServeChild is the child side of ReadInChild. When the environment and args
+// (the command line without the program name) say this process is a reader
+// child, it reads the Keras file (and config) named by args with
+// importers/keras, writes the model or the error on stdout and returns the
+// exit status with ok true; a libhdf5 crash ends the process before that.
+// Otherwise ok is false and it does nothing. A binary that reads files with
 // Options.IsolateHDF5 must call it first thing (the xfer command's run does;
 // a test binary does in TestMain).
-func ProbeChild(args []string, stdout, stderr io.Writer) (code int, ok bool) {
-	if os.Getenv(ProbeEnv) != "1" || len(args) == 0 || args[0] != probeCommand {
+func ServeChild(args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	if os.Getenv(IsolateEnv) != "1" || len(args) == 0 || args[0] != childCommand {
 		return 0, false
 	}
-	if len(args) != 2 {
-		fmt.Fprintf(stderr, "formats: %s takes one file, got %d arguments\n", probeCommand, len(args)-1)
+	if len(args) != 2 && len(args) != 3 {
+		fmt.Fprintf(stderr, "formats: %s takes a file and an optional config, got %d arguments\n", childCommand, len(args)-1)
 		return 2, true
 	}
-	// Damage that libhdf5 reports as an error is not the probe's business:
-	// the parent's importer finds it again and says it better.
-	if err := kerasimp.Probe(args[1]); err != nil {
-		fmt.Fprintf(stderr, "formats: probe: %v\n", err)
+	config := ""
+	if len(args) == 3 {
+		config = args[2]
 	}
-	fmt.Fprintln(stdout, probeSurvived)
+	m, err := readKeras(args[1], config)
+	var b []byte
+	if err == nil {
+		if b, err = native.Encode(m); err != nil {
+			err = fmt.Errorf("formats: %s: %w", args[1], err)
+		}
+	}
+	if err != nil {
+		var kinds []string
+		for _, s := range childSentinels {
+			if errors.Is(err, s.err) {
+				kinds = append(kinds, s.name)
+			}
+		}
+		fmt.Fprintf(stdout, "%s %s\n%s", childError, strings.Join(kinds, ","), err)
+		return 0, true
+	}
+	fmt.Fprintln(stdout, childModel)
+	if _, err := stdout.Write(b); err != nil {
+		fmt.Fprintf(stderr, "formats: %s: %v\n", childCommand, err)
+		return 1, true
+	}
 	return 0, true
 }
 
-// ProbeInChild has libhdf5 read the HDF5 content of the Keras file at path
-// (a .h5/.hdf5 file or a .keras archive's model.weights.h5: every object,
-// attribute and dataset the importer could read, see importers/keras.Probe)
-// in a child process, a re-execution of the running binary
-// (os.Executable) with ProbeEnv=1, so that a libhdf5 crash on a corrupt or
-// hostile file kills the child, not the caller. It returns nil when the
-// child survived, and otherwise an error wrapping ErrHDF5Crash that names
-// path and how the child died. The running binary must answer probes (see
-// ProbeChild); with ProbeEnv set to "off" ProbeInChild does nothing.
-func ProbeInChild(path string) error {
-	switch os.Getenv(ProbeEnv) {
+// ReadInChild reads the Keras file at path (with opts.ConfigPath for a
+// weights-only .h5) in a child process, a re-execution of the running binary
+// (os.Executable) with IsolateEnv=1, which sends the model back in xfer's
+// native encoding: this process never hands the file to libhdf5, so a
+// libhdf5 crash on a corrupt or hostile file kills the child, not the
+// caller, and becomes an error wrapping ErrHDF5Crash naming path and how the
+// child died. The importer's own errors come back with their messages and
+// their sentinels (errors.Is works with importers/keras's ErrFormat and
+// ErrUnsupported, and fs.ErrNotExist). The running binary must serve
+// children (ServeChild). With IsolateEnv set to "off" the file is read
+// in-process.
+func ReadInChild(path string, opts Options) (*model.Model, error) {
+	switch os.Getenv(IsolateEnv) {
 	case "off":
-		return nil
+		return readKeras(path, opts.ConfigPath)
 	case "1":
-		return fmt.Errorf("formats: %s: cannot probe HDF5 from inside a probe child (the running program does not answer probes: call formats.ProbeChild first in main)", path)
+		return nil, fmt.Errorf("formats: %s: cannot start a reader child from inside one (the running program does not serve children: call formats.ServeChild first in main)", path)
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("formats: %s: cannot find the running program to probe the HDF5 content in a child process: %w (set %s=off to read it in-process at your own risk)", path, err, ProbeEnv)
+		return nil, fmt.Errorf("formats: %s: cannot find the running program to read the file in a child process: %w (set %s=off to read it in-process at your own risk)", path, err, IsolateEnv)
 	}
-	cmd := exec.Command(exe, probeCommand, path)
-	cmd.Env = append(os.Environ(), ProbeEnv+"=1", "GOTRACEBACK=single")
-	var out, errb capped
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	args := []string{childCommand, path}
+	if opts.ConfigPath != "" {
+		args = append(args, opts.ConfigPath)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), IsolateEnv+"=1", "GOTRACEBACK=single")
+	out := &capped{limit: maxNative + 1<<20}
+	errb := &capped{limit: maxChildStderr}
+	cmd.Stdout, cmd.Stderr = out, errb
 	err = cmd.Run()
-	if err == nil {
-		if strings.Contains(out.String(), probeSurvived) {
-			return nil
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return nil, fmt.Errorf("formats: %s: cannot start a child process to read the file: %w (set %s=off to read it in-process at your own risk)", path, err, IsolateEnv)
 		}
-		return fmt.Errorf("formats: %s: the program %s does not answer HDF5 probes (call formats.ProbeChild first in main)", path, exe)
+		return nil, childFailure(path, ee, errb.b.String())
 	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return fmt.Errorf("formats: %s: cannot start a child process to probe the HDF5 content: %w (set %s=off to read it in-process at your own risk)", path, err, ProbeEnv)
+	if out.over {
+		return nil, fmt.Errorf("formats: %s: the model read is larger than %d bytes", path, int64(maxNative))
 	}
-	return probeFailure(path, ee, errb.String())
+	head, body, _ := bytes.Cut(out.b.Bytes(), []byte("\n"))
+	switch {
+	case string(head) == childModel:
+		m, err := native.Decode(body)
+		if err != nil {
+			return nil, fmt.Errorf("formats: %s: the reader child sent a bad model: %w", path, err)
+		}
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("formats: %s: %w", path, err)
+		}
+		return m, nil
+	case bytes.HasPrefix(head, []byte(childError+" ")):
+		kinds := strings.Split(string(head[len(childError)+1:]), ",")
+		return nil, &remoteError{msg: string(body), kinds: kinds}
+	}
+	return nil, fmt.Errorf("formats: %s: the program %s does not serve reader children (call formats.ServeChild first in main)", path, exe)
+}
+
+// remoteError is an error a reader child returned: its message, and the
+// sentinels it wrapped by name.
+type remoteError struct {
+	msg   string
+	kinds []string
+}
+
+func (e *remoteError) Error() string { return e.msg }
+
+func (e *remoteError) Is(target error) bool {
+	for _, s := range childSentinels {
+		if s.err == target && slices.Contains(e.kinds, s.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // goSignal matches the first line of the Go runtime's report of a fatal
@@ -105,36 +188,33 @@ func ProbeInChild(path string) error {
 // cgo ends a Go program (runtime/signal_unix.go, sighandler).
 var goSignal = regexp.MustCompile(`^(SIG[A-Z]+): (.+)$`)
 
-// probeFailure describes how a probe child died.
-func probeFailure(path string, ee *exec.ExitError, stderr string) error {
+// childFailure describes how a reader child died.
+func childFailure(path string, ee *exec.ExitError, stderr string) error {
+	const advice = "the file was not read; use an intact copy or save the model again with Keras"
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		switch s := ws.Signal(); s {
 		case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP:
-			return fmt.Errorf("formats: %s: the HDF5 probe was interrupted (%v); the file was not read", path, s)
+			return fmt.Errorf("formats: %s: reading was interrupted (%v)", path, s)
 		case syscall.SIGKILL:
-			return fmt.Errorf("keras: %s: %w: the probe process was killed (out of memory?); the file was not read", path, ErrHDF5Crash)
+			return fmt.Errorf("formats: %s: the reader process was killed (out of memory?); the file was not read", path)
 		default:
-			return fmt.Errorf("keras: %s: %w: the probe process died of %v (%s); the file was not read, use an intact copy or save the model again with Keras", path, ErrHDF5Crash, s, signalName(s))
+			return fmt.Errorf("keras: %s: %w: the reader process died of %v (%s); %s", path, ErrHDF5Crash, s, signalName(s), advice)
 		}
 	}
-	detail := fmt.Sprintf("the probe process exited with status %d", ee.ExitCode())
 	sc := bufio.NewScanner(strings.NewReader(stderr))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if m := goSignal.FindStringSubmatch(line); m != nil {
-			detail = fmt.Sprintf("%s (%s) in the probe process", m[2], m[1])
-			break
+			return fmt.Errorf("keras: %s: %w: %s (%s) in the reader process; %s", path, ErrHDF5Crash, m[2], m[1], advice)
 		}
 		if s, ok := strings.CutPrefix(line, "fatal error: "); ok {
-			detail = "fatal error in the probe process: " + s
-			break
+			return fmt.Errorf("formats: %s: the reader process failed: %s; the file was not read", path, s)
 		}
 		if s, ok := strings.CutPrefix(line, "panic: "); ok {
-			detail = "panic in the probe process: " + s
-			break
+			return fmt.Errorf("formats: %s: the reader process panicked (%s): a bug in xfer, please report it with the file", path, s)
 		}
 	}
-	return fmt.Errorf("keras: %s: %w: %s; the file was not read, use an intact copy or save the model again with Keras", path, ErrHDF5Crash, detail)
+	return fmt.Errorf("formats: %s: the reader process exited with status %d; the file was not read", path, ee.ExitCode())
 }
 
 // signalName returns the conventional name of s ("SIGSEGV").
@@ -149,15 +229,21 @@ func signalName(s syscall.Signal) string {
 	return fmt.Sprintf("signal %d", int(s))
 }
 
-// capped keeps the first maxProbeStderr bytes written to it and drops the
-// rest (the child must never block on a full pipe).
-type capped struct{ b bytes.Buffer }
+// capped keeps the first limit bytes written to it and drops the rest,
+// noting the overflow (the child must never block on a full pipe).
+type capped struct {
+	b     bytes.Buffer
+	limit int
+	over  bool
+}
 
 func (c *capped) Write(p []byte) (int, error) {
-	if room := maxProbeStderr - c.b.Len(); room > 0 {
+	room := c.limit - c.b.Len()
+	if len(p) > room {
+		c.over = true
+	}
+	if room > 0 {
 		c.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
 }
-
-func (c *capped) String() string { return c.b.String() }

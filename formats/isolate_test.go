@@ -1,25 +1,30 @@
 package formats
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/internal/native"
 )
 
-// fakeProbeEnv makes this test binary's probe child misbehave on purpose, to
-// test ProbeInChild's reading of each way a child can die.
-const fakeProbeEnv = "XFER_TEST_FAKE_PROBE"
+// fakeChildEnv makes this test binary's reader child misbehave on purpose,
+// to test ReadInChild's reading of each way a child can die.
+const fakeChildEnv = "XFER_TEST_FAKE_CHILD"
 
-// TestMain lets this test binary answer probes (ProbeInChild re-executes
-// it), as the xfer command's run does.
+// TestMain lets this test binary serve reader children (ReadInChild
+// re-executes it), as the xfer command's run does.
 func TestMain(m *testing.M) {
-	if os.Getenv(ProbeEnv) == "1" {
-		switch os.Getenv(fakeProbeEnv) {
+	if os.Getenv(IsolateEnv) == "1" {
+		switch os.Getenv(fakeChildEnv) {
 		case "segv": // what a crash inside libhdf5 looks like to a Go program
 			syscall.Kill(os.Getpid(), syscall.SIGSEGV)
 			select {}
@@ -28,61 +33,94 @@ func TestMain(m *testing.M) {
 			syscall.Kill(os.Getpid(), syscall.SIGBUS)
 			select {}
 		case "panic":
-			panic("probe fake")
-		case "silent": // exits 0 without answering
+			panic("child fake")
+		case "silent": // exits 0 without serving
+			os.Exit(0)
+		case "garbage": // claims a model, sends no valid encoding
+			fmt.Println(childModel)
+			fmt.Println("XFERNAT1 nonsense")
 			os.Exit(0)
 		}
 	}
-	if code, ok := ProbeChild(os.Args[1:], os.Stdout, os.Stderr); ok {
+	if code, ok := ServeChild(os.Args[1:], os.Stdout, os.Stderr); ok {
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
 
-func TestProbeInChild(t *testing.T) {
+// TestReadInChildSame: a model read in a child is the model read in-process,
+// bit for bit (same native encoding, history included).
+func TestReadInChildSame(t *testing.T) {
+	paths := []string{"../fixtures/modela/model_A.h5"}
+	for _, pat := range []string{"keras/*/*.h5", "keras3/*.h5", "keras3/*.keras"} {
+		more, _ := filepath.Glob(filepath.Join(sharedInterop(t, ""), pat))
+		paths = append(paths, more...)
+	}
+	for _, p := range paths {
+		want, err := Read(p, Options{})
+		if err != nil {
+			t.Fatalf("Read(%s) = %v", p, err)
+		}
+		got, err := Read(p, Options{IsolateHDF5: true})
+		if err != nil {
+			t.Errorf("Read(%s, IsolateHDF5) = %v; want the model", p, err)
+			continue
+		}
+		gb, _ := native.Encode(got)
+		wb, _ := native.Encode(want)
+		if !bytes.Equal(gb, wb) {
+			t.Errorf("Read(%s, IsolateHDF5) differs from the in-process read", p)
+		}
+	}
+}
+
+// TestReadInChildErrors: the importer's errors come back with their message
+// and sentinels; each way a child can die is one clear error.
+func TestReadInChildErrors(t *testing.T) {
+	dir := t.TempDir()
 	good := "../fixtures/modela/model_A.h5"
-	if _, err := os.Stat(good); err != nil {
+	cut := filepath.Join(dir, "cut.h5")
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A truncated HDF5 file: libhdf5 refuses it cleanly.
+	if err := os.WriteFile(cut, b[:len(b)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		fake    string
-		want    error  // nil: the probe passes
-		mention string // part of the message
+		name, fake, path string
+		want             error  // nil: only the message is checked
+		mention          string // part of the message
 	}{
-		{"", nil, ""},
-		{"segv", ErrHDF5Crash, "segmentation violation (SIGSEGV)"},
-		{"signal", ErrHDF5Crash, "(SIGBUS)"},
-		{"panic", ErrHDF5Crash, "panic in the probe process: probe fake"},
-		{"silent", nil, "does not answer HDF5 probes"},
+		{"importer error", "", cut, hdf5.ErrFormat, "libhdf5 cannot open it"},
+		{"missing", "", filepath.Join(dir, "nope.h5"), fs.ErrNotExist, "nope.h5"},
+		{"segv", "segv", good, ErrHDF5Crash, "segmentation violation (SIGSEGV) in the reader process"},
+		{"signal", "signal", good, ErrHDF5Crash, "(SIGBUS)"},
+		{"panic", "panic", good, nil, "the reader process panicked (child fake): a bug in xfer"},
+		{"silent", "silent", good, nil, "does not serve reader children"},
+		{"garbage", "garbage", good, native.ErrFormat, "the reader child sent a bad model"},
 	}
 	for _, c := range cases {
-		t.Run("fake="+c.fake, func(t *testing.T) {
-			t.Setenv(fakeProbeEnv, c.fake)
-			err := ProbeInChild(good)
-			switch {
-			case c.want == nil && c.mention == "":
-				if err != nil {
-					t.Errorf("ProbeInChild(%s) = %v; want nil", good, err)
-				}
-			case c.want == nil:
-				if err == nil || !strings.Contains(err.Error(), c.mention) {
-					t.Errorf("ProbeInChild(%s) = %v; want an error naming %q", good, err, c.mention)
-				}
-			default:
-				if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.mention) || !strings.Contains(err.Error(), good) {
-					t.Errorf("ProbeInChild(%s) = %v; want %v naming %q and the file", good, err, c.want, c.mention)
-				}
-				if err != nil && strings.Contains(err.Error(), "signal SIGSEGV") {
-					t.Errorf("ProbeInChild error %q passes the Go runtime's crash text on", err)
-				}
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(fakeChildEnv, c.fake)
+			_, err := ReadInChild(c.path, Options{})
+			if err == nil || !strings.Contains(err.Error(), c.mention) || !strings.Contains(err.Error(), c.path) {
+				t.Fatalf("ReadInChild(%s) = %v; want an error naming the file and %q", c.path, err, c.mention)
+			}
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("ReadInChild(%s) = %v; want it to wrap %v", c.path, err, c.want)
+			}
+			if strings.Contains(err.Error(), "signal SIGSEGV") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("ReadInChild(%s) = %q: passes the Go runtime's crash text on, or is not one line", c.path, err)
 			}
 		})
 	}
 	t.Run("off", func(t *testing.T) {
-		t.Setenv(ProbeEnv, "off")
-		t.Setenv(fakeProbeEnv, "segv")
-		if err := ProbeInChild(good); err != nil {
-			t.Errorf("ProbeInChild with %s=off = %v; want nil (no probe)", ProbeEnv, err)
+		t.Setenv(IsolateEnv, "off")
+		t.Setenv(fakeChildEnv, "segv")
+		if _, err := ReadInChild(good, Options{}); err != nil {
+			t.Errorf("ReadInChild with %s=off = %v; want the model read in-process", IsolateEnv, err)
 		}
 	})
 }
@@ -97,7 +135,8 @@ func TestReadIsolated(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Byte 1942, bit 5: found by flipping bits of bn_dense.h5 at random
-	// (the robustness audit); it lands in an object header H5Oopen decodes.
+	// (cmd/xfer's TestBitFlips); it lands in an object header H5Oopen
+	// decodes.
 	const off, bit = 1942, 5
 	if len(b) <= off {
 		t.Skipf("SKIP LOUDLY: %s is %d bytes, not the file the crash was found in", src, len(b))
@@ -113,12 +152,8 @@ func TestReadIsolated(t *testing.T) {
 		// cleanly; say so rather than pass silently.
 		t.Skipf("SKIP LOUDLY: Read(%s) = %v: this libhdf5 does not crash on the flipped header any more", p, err)
 	}
-	want := fmt.Sprintf("keras: %s: %v: segmentation violation (SIGSEGV) in the probe process", p, ErrHDF5Crash)
+	want := fmt.Sprintf("keras: %s: %v: segmentation violation (SIGSEGV) in the reader process", p, ErrHDF5Crash)
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Read(flipped bn_dense.h5) = %q; want it to start %q", err, want)
-	}
-	// Intact files read as before.
-	if _, err := Read(src, Options{IsolateHDF5: true}); err != nil {
-		t.Errorf("Read(%s, IsolateHDF5) = %v; want nil", src, err)
 	}
 }
