@@ -20,10 +20,12 @@
 //
 // libhdf5 itself can crash the process (SIGSEGV) on some corrupted HDF5
 // object headers (see internal/hdf5); truncated and non-HDF5 files are
-// refused cleanly. Library callers that read untrusted files must run Probe
-// in a child process before ReadFile, and read the file only when the child
-// survived: formats.ProbeInChild does this (formats.Read with
-// Options.IsolateHDF5, as the xfer command reads every file).
+// refused cleanly. No Go code can recover from such a crash, and whether one
+// happens depends on the reading process's heap, so probing a file in
+// another process first is no guarantee. Library callers that read untrusted
+// files must call ReadFile in a child process: formats.Read with
+// Options.IsolateHDF5 does (the child sends the model back in xfer's native
+// encoding), and the xfer command reads every Keras file that way.
 //
 // The result follows package model's conventions: one model.Layer per Keras
 // layer (a Functional model's InputLayers included, a Sequential model's

@@ -61,12 +61,32 @@ func readZip(path string) (*model.Model, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: no model.weights.h5 member (weights in another format are not supported)", ErrFormat, path)
 	}
-	tmp, err := extractWeights(wf, path)
-	if err != nil {
-		return nil, err
+	if wf.UncompressedSize64 > maxWeights {
+		return nil, fmt.Errorf("%w: %s: model.weights.h5 claims %d bytes", ErrFormat, path, wf.UncompressedSize64)
 	}
-	defer os.Remove(tmp)
-	h, err := hdf5.Open(tmp)
+	tmp, err := os.CreateTemp("", "xfer-keras-*.h5")
+	if err != nil {
+		return nil, fmt.Errorf("keras: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	rc, err := wf.Open()
+	if err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, err)
+	}
+	// zip's reader checks the CRC and the declared size at EOF.
+	n, err := io.Copy(tmp, io.LimitReader(rc, int64(wf.UncompressedSize64)+1))
+	rc.Close()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, err)
+	}
+	if uint64(n) != wf.UncompressedSize64 {
+		return nil, fmt.Errorf("%w: %s: model.weights.h5 holds %d bytes, the zip says %d", ErrFormat, path, n, wf.UncompressedSize64)
+	}
+	h, err := hdf5.Open(tmp.Name())
 	if err != nil {
 		return nil, fmt.Errorf("keras: %s: model.weights.h5: %w", path, err)
 	}
@@ -81,42 +101,6 @@ func readZip(path string) (*model.Model, error) {
 	}
 	m.History = hist
 	return m, nil
-}
-
-// extractWeights copies the model.weights.h5 member wf of the archive at
-// path to a temporary file for libhdf5 and returns its name; the caller
-// removes it.
-func extractWeights(wf *zip.File, path string) (name string, err error) {
-	if wf.UncompressedSize64 > maxWeights {
-		return "", fmt.Errorf("%w: %s: model.weights.h5 claims %d bytes", ErrFormat, path, wf.UncompressedSize64)
-	}
-	tmp, err := os.CreateTemp("", "xfer-keras-*.h5")
-	if err != nil {
-		return "", fmt.Errorf("keras: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	rc, err := wf.Open()
-	if err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, err)
-	}
-	// zip's reader checks the CRC and the declared size at EOF.
-	n, err := io.Copy(tmp, io.LimitReader(rc, int64(wf.UncompressedSize64)+1))
-	rc.Close()
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, err)
-	}
-	if uint64(n) != wf.UncompressedSize64 {
-		return "", fmt.Errorf("%w: %s: model.weights.h5 holds %d bytes, the zip says %d", ErrFormat, path, n, wf.UncompressedSize64)
-	}
-	return tmp.Name(), nil
 }
 
 func zipMember(members map[string]*zip.File, name string, limit int64, path string) ([]byte, error) {
