@@ -23,7 +23,11 @@
 // on some maliciously or randomly corrupted object headers of an otherwise
 // well-formed file; h5py, and so Keras, share this. Truncated files and
 // non-HDF5 data are detected and refused. Reading untrusted files in a
-// separate process is the only complete defence: Probe walks a file with the
-// reader's own calls, for a child process to run first (importers/keras's
-// Probe and formats.ProbeInChild build on it).
+// separate process is the only complete defence, and the reading itself must
+// happen there: these crashes read memory out of bounds, so whether one
+// happens depends on the process's heap, and a process that survived a file
+// does not prove that another will (package formats reads Keras files in a
+// child process for the xfer command). Probe walks everything in a file with
+// this package's own calls, for tools that want to know whether all of it is
+// readable.
 package hdf5

@@ -84,14 +84,12 @@ const maxProbeObjects = 1 << 20
 // guards: refused datasets are not read). Soft and external links are not
 // followed, and an object reached twice is walked once.
 //
-// Probe exists because libhdf5 1.10 can crash the process on some corrupted
-// object headers (see the package doc): a program that must survive hostile
-// files runs Probe in a child process first (package formats does this for
-// the xfer command) and reads the file itself only when the child survived.
-// In-process, Probe is no protection. It walks the whole file even after
-// finding damage and returns the first damage found (an error wrapping
-// ErrFormat), or nil; features the reader refuses by design (links, external
-// or virtual storage, non-float datasets) are not errors here.
+// In-process, Probe is no protection against libhdf5's crashes (see the
+// package doc), and in a child process it is only evidence, not proof, that
+// a read elsewhere will survive. It walks the whole file even after finding
+// damage and returns the first damage found (an error wrapping ErrFormat), or
+// nil; features the reader refuses by design (links, external or virtual
+// storage, non-float datasets) are not errors here.
 func Probe(path string) error {
 	f, err := Open(path)
 	if err != nil {
