@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xferml/xfer/formats"
 	"github.com/xferml/xfer/surgery"
 	"github.com/xferml/xfer/workspace"
 )
@@ -52,6 +53,12 @@ func (e *runtimeError) Unwrap() error { return e.err }
 
 // run executes the command line args and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		// A child started by formats.ReadInChild (a hidden command).
+		if code, ok := formats.ServeChild(args[1:], stdout, stderr); ok {
+			return code
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/xferml/xfer/formats"
 	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/model"
 	"github.com/xferml/xfer/workspace"
@@ -41,7 +40,7 @@ func newImportCmd(e *env, runF func(context.Context, *importOptions) error) *cli
 }
 
 func runImport(_ context.Context, o *importOptions) error {
-	m, err := formats.Read(o.file, formats.Options{ConfigPath: o.config})
+	m, err := readModel(o.file, o.config)
 	if err != nil {
 		return err
 	}

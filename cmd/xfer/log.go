@@ -9,7 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/xferml/xfer/formats"
 	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/workspace"
 )
@@ -104,7 +103,7 @@ func runUndo(_ context.Context, o *undoOptions) error {
 // logFile prints the history events a model file carries (xfer writes them
 // into .h5 attributes, .keras metadata and ONNX metadata_props).
 func logFile(o *logOptions) error {
-	m, err := formats.Read(o.file, formats.Options{})
+	m, err := readModel(o.file, "")
 	if err != nil {
 		return err
 	}

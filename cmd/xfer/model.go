@@ -36,10 +36,18 @@ func sourceOf(c *cli.Context) source {
 	return source{file: c.String("model"), config: c.String("config")}
 }
 
+// readModel reads the model file at path (config: a Keras config JSON for a
+// weights-only .h5). Keras files are read in a child process, so that a
+// libhdf5 crash on a corrupt or hostile file is one error line, not a dead
+// process (formats.ReadInChild; run serves the child).
+func readModel(path, config string) (*model.Model, error) {
+	return formats.Read(path, formats.Options{ConfigPath: config, IsolateHDF5: true})
+}
+
 // load returns the model of src; ws is the open workspace in workspace mode.
 func (e *env) load(src source) (m *model.Model, ws *workspace.Workspace, err error) {
 	if src.file != "" {
-		m, err = formats.Read(src.file, formats.Options{ConfigPath: src.config})
+		m, err = readModel(src.file, src.config)
 		return m, nil, err
 	}
 	if src.config != "" {

@@ -96,7 +96,7 @@ type verifyResult struct {
 }
 
 func runVerify(_ context.Context, o *verifyOptions) error {
-	ma, err := formats.Read(o.a, formats.Options{})
+	ma, err := readModel(o.a, "")
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func runVerify(_ context.Context, o *verifyOptions) error {
 		return fmt.Errorf("verify: %s: %w", o.a, err)
 	}
 	gotA := ordered(ma.Outputs, outA)
-	mb, err := formats.Read(o.b, formats.Options{})
+	mb, err := readModel(o.b, "")
 	if err != nil {
 		return err
 	}
