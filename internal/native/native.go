@@ -103,11 +103,14 @@ type encoder struct{ blob bytes.Buffer }
 
 func (e *encoder) f32(v []float32) ref {
 	r := ref{N: len(v), Off: e.blob.Len()}
-	var b [4]byte
+	// One append pass into the buffer's own free space (a 4-byte Write per
+	// value took 0.3-0.5 s for a 100 MB model).
+	e.blob.Grow(4 * len(v))
+	b := e.blob.AvailableBuffer()
 	for _, x := range v {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
-		e.blob.Write(b[:])
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
 	}
+	e.blob.Write(b)
 	return r
 }
 
@@ -138,6 +141,15 @@ func Encode(m *model.Model) ([]byte, error) {
 		return nil, fmt.Errorf("native: encode: nil model")
 	}
 	var e encoder
+	// The params are nearly all of the blob: one allocation up front, not a
+	// doubling series of copies.
+	size := 0
+	for _, l := range m.Layers {
+		for _, p := range l.Params {
+			size += 4 * len(p.Data)
+		}
+	}
+	e.blob.Grow(size)
 	h := hModel{
 		History: m.History, Meta: m.Meta, Name: m.Name, Opset: m.Opset,
 		Outputs: m.Outputs, Sequential: m.Sequential,
