@@ -31,7 +31,7 @@ with h5py.File(sys.argv[1], 'r') as f:
     f.visititems(visit)
 print(sum(a.nbytes for a in keep), 'bytes read')
 PY
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (figures are only comparable on an idle machine)"
+bench/idle.sh
 # measure NAME CMD...: runs CMD $runs times (from $dir/ws, a fresh workspace
 # each time) and appends "NAME median_seconds max_peak_kb" to $dir/results.
 measure() {

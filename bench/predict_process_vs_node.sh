@@ -29,7 +29,7 @@ np.save(sys.argv[1], x)
 PY
 xcmd="$dir/xfer predict -m $model --input $dir/test10k.npy --output $dir/y_xfer.npy"
 ncmd="node bench/ort_predict.js $model $dir/test10k.npy $dir/y_node.npy"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (figures are only comparable on an idle machine)"
+bench/idle.sh
 hyperfine -N --style basic --warmup 2 --runs "$runs" --export-json "$dir/times.json" -n xfer "$xcmd" -n node-onnxruntime "$ncmd" >/dev/null 2>&1
 /usr/bin/python3 - "$dir" <<'PY'
 import json, sys

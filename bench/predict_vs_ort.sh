@@ -10,6 +10,6 @@ if ! ls node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so* >
   scripts/setup.sh
 fi
 go build -o /tmp/xfer-predictort ./bench/predictort
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (figures are only comparable on an idle machine)"
+bench/idle.sh
 /tmp/xfer-predictort -model fixtures/torch/model_a.onnx -batches 1,256 "$@"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset: the engine picks AVX-512 kernels where the CPU has them)}"
