@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -29,9 +30,9 @@ const IsolateEnv = "XFER_HDF5_ISOLATE"
 // `XFER_HDF5_ISOLATE=1 BINARY __read-keras FILE [CONFIG]`.
 const childCommand = "__read-keras"
 
-// The first line a reader child writes on stdout: the model in native
-// encoding follows, or an error (its sentinel names, then its message). A
-// binary that does not serve children writes neither.
+// The first line a reader child writes on stdout: the model's length, then
+// its native encoding follow, or an error's sentinel names, then its
+// message. A binary that does not serve children writes neither.
 const (
 	childModel = "xfer-keras-child: model"
 	childError = "xfer-keras-child: error"
@@ -97,7 +98,7 @@ func ServeChild(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 		fmt.Fprintf(stdout, "%s %s\n%s", childError, strings.Join(kinds, ","), err)
 		return 0, true
 	}
-	fmt.Fprintln(stdout, childModel)
+	fmt.Fprintf(stdout, "%s %d\n", childModel, len(b))
 	if _, err := stdout.Write(b); err != nil {
 		fmt.Fprintf(stderr, "formats: %s: %v\n", childCommand, err)
 		return 1, true
@@ -133,23 +134,28 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), IsolateEnv+"=1", "GOTRACEBACK=single")
-	out := &capped{limit: maxNative + 1<<20}
 	errb := &capped{limit: maxChildStderr}
-	cmd.Stdout, cmd.Stderr = out, errb
-	err = cmd.Run()
+	cmd.Stderr = errb
+	pipe, err := cmd.StdoutPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
 	if err != nil {
+		return nil, fmt.Errorf("formats: %s: cannot start a child process to read the file: %w (set %s=off to read it in-process at your own risk)", path, err, IsolateEnv)
+	}
+	head, body, rerr := readChild(bufio.NewReader(pipe))
+	io.Copy(io.Discard, pipe) // whatever is left, so that the child never blocks
+	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
-			return nil, fmt.Errorf("formats: %s: cannot start a child process to read the file: %w (set %s=off to read it in-process at your own risk)", path, err, IsolateEnv)
+			return nil, fmt.Errorf("formats: %s: the reader child: %w", path, err)
 		}
 		return nil, childFailure(path, ee, errb.b.String())
 	}
-	if out.over {
-		return nil, fmt.Errorf("formats: %s: the model read is larger than %d bytes", path, int64(maxNative))
-	}
-	head, body, _ := bytes.Cut(out.b.Bytes(), []byte("\n"))
 	switch {
-	case string(head) == childModel:
+	case rerr != nil:
+		return nil, fmt.Errorf("formats: %s: the reader child's answer: %w", path, rerr)
+	case strings.HasPrefix(head, childModel+" "):
 		m, err := native.Decode(body)
 		if err != nil {
 			return nil, fmt.Errorf("formats: %s: the reader child sent a bad model: %w", path, err)
@@ -158,11 +164,40 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 			return nil, fmt.Errorf("formats: %s: %w", path, err)
 		}
 		return m, nil
-	case bytes.HasPrefix(head, []byte(childError+" ")):
-		kinds := strings.Split(string(head[len(childError)+1:]), ",")
+	case strings.HasPrefix(head, childError+" "):
+		kinds := strings.Split(head[len(childError)+1:], ",")
 		return nil, &remoteError{msg: string(body), kinds: kinds}
 	}
 	return nil, fmt.Errorf("formats: %s: the program %s does not serve reader children (call formats.ServeChild first in main)", path, exe)
+}
+
+// maxChildError bounds an error message from a reader child.
+const maxChildError = 1 << 20
+
+// readChild reads a reader child's answer: its first line, and the model
+// encoding (whose length the line gives, read into one allocation) or the
+// error message that follows. A head that is neither comes back with no
+// body.
+func readChild(r *bufio.Reader) (head string, body []byte, err error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return "", nil, nil // no answer line: not a reader child
+	}
+	head = strings.TrimSuffix(string(line), "\n")
+	switch {
+	case strings.HasPrefix(head, childModel+" "):
+		n, err := strconv.ParseInt(head[len(childModel)+1:], 10, 64)
+		if err != nil || n < 0 || n > maxNative {
+			return head, nil, fmt.Errorf("bad model length in %q (limit %d bytes)", head, int64(maxNative))
+		}
+		body = make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return head, nil, fmt.Errorf("model encoding: %w", err)
+		}
+	case strings.HasPrefix(head, childError+" "):
+		body, err = io.ReadAll(io.LimitReader(r, maxChildError))
+	}
+	return head, body, err
 }
 
 // remoteError is an error a reader child returned: its message, and the
@@ -229,20 +264,15 @@ func signalName(s syscall.Signal) string {
 	return fmt.Sprintf("signal %d", int(s))
 }
 
-// capped keeps the first limit bytes written to it and drops the rest,
-// noting the overflow (the child must never block on a full pipe).
+// capped keeps the first limit bytes written to it and drops the rest (the
+// child must never block on a full pipe).
 type capped struct {
 	b     bytes.Buffer
 	limit int
-	over  bool
 }
 
 func (c *capped) Write(p []byte) (int, error) {
-	room := c.limit - c.b.Len()
-	if len(p) > room {
-		c.over = true
-	}
-	if room > 0 {
+	if room := c.limit - c.b.Len(); room > 0 {
 		c.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil

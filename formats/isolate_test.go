@@ -36,9 +36,11 @@ func TestMain(m *testing.M) {
 			panic("child fake")
 		case "silent": // exits 0 without serving
 			os.Exit(0)
+		case "short": // promises more bytes than it sends
+			fmt.Printf("%s 100\nXFERNAT1", childModel)
+			os.Exit(0)
 		case "garbage": // claims a model, sends no valid encoding
-			fmt.Println(childModel)
-			fmt.Println("XFERNAT1 nonsense")
+			fmt.Printf("%s 17\nXFERNAT1 nonsense", childModel)
 			os.Exit(0)
 		}
 	}
@@ -99,6 +101,7 @@ func TestReadInChildErrors(t *testing.T) {
 		{"signal", "signal", good, ErrHDF5Crash, "(SIGBUS)"},
 		{"panic", "panic", good, nil, "the reader process panicked (child fake): a bug in xfer"},
 		{"silent", "silent", good, nil, "does not serve reader children"},
+		{"short", "short", good, nil, "the reader child's answer: model encoding: unexpected EOF"},
 		{"garbage", "garbage", good, native.ErrFormat, "the reader child sent a bad model"},
 	}
 	for _, c := range cases {
