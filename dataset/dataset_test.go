@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sbinet/npyio"
@@ -151,8 +152,8 @@ func TestFashionSplits(t *testing.T) {
 
 func TestLoadSpecs(t *testing.T) {
 	for _, spec := range []string{"fashion-mnist:C", "fashion-mnist:A:dev", "mnist:A", "npy:onlyx.npy"} {
-		if _, err := Load(spec, Options{}); err == nil {
-			t.Errorf("Load(%q) error = nil; want an error", spec)
+		if _, err := Load(spec, Options{}); !errors.Is(err, ErrSpec) {
+			t.Errorf("Load(%q) error = %v; want ErrSpec", spec, err)
 		}
 	}
 	t.Setenv("XFER_DATA", t.TempDir())
@@ -229,6 +230,16 @@ func TestLoadNPY(t *testing.T) {
 	short := save("short.npy", []int64{1, 2})
 	if _, err := Load("npy:"+x+","+short, Options{}); err == nil {
 		t.Errorf("Load(6 inputs, 2 labels) error = nil; want an error")
+	}
+	for _, bad := range []float64{math.NaN(), math.Inf(-1)} {
+		xb := save("xbad.npy", []float64{1, 2, 3, 4, bad, 6})
+		_, err := Load("npy:"+xb+","+y, Options{})
+		if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "xbad.npy: value 4 (row 4)") {
+			t.Errorf("Load(inputs with %v) error = %v; want ErrNotFinite naming xbad.npy, value 4", bad, err)
+		}
+	}
+	if _, err := Load("npy:"+x+","+save("ynan.npy", []float32{0, 1, float32(math.NaN()), 1, 0, 1}), Options{}); !errors.Is(err, ErrNotFinite) {
+		t.Errorf("Load(NaN label) error = %v; want ErrNotFinite", err)
 	}
 	trunc := filepath.Join(dir, "trunc.npy")
 	b, _ := os.ReadFile(x)

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -203,10 +202,10 @@ func Load(spec string, opts Options) (*Set, error) {
 			split = "train"
 		}
 		if task != "A" && task != "B" {
-			return nil, fmt.Errorf("dataset: spec %q: unknown task %q (want fashion-mnist:A or fashion-mnist:B, optionally :train, :valid or :test)", spec, task)
+			return nil, fmt.Errorf("%w: %q: unknown task %q (want fashion-mnist:A or fashion-mnist:B, optionally :train, :valid or :test)", ErrSpec, spec, task)
 		}
 		if split != "train" && split != "valid" && split != "test" {
-			return nil, fmt.Errorf("dataset: spec %q: unknown split %q (want train, valid or test)", spec, split)
+			return nil, fmt.Errorf("%w: %q: unknown split %q (want train, valid or test)", ErrSpec, spec, split)
 		}
 		f, err := LoadFashion(opts)
 		if err != nil {
@@ -216,9 +215,9 @@ func Load(spec string, opts Options) (*Set, error) {
 	case "npy":
 		xp, yp, ok := strings.Cut(rest, ",")
 		if !ok || xp == "" || yp == "" {
-			return nil, fmt.Errorf("dataset: spec %q: want npy:X.npy,Y.npy", spec)
+			return nil, fmt.Errorf("%w: %q: want npy:X.npy,Y.npy", ErrSpec, spec)
 		}
 		return LoadNPY(xp, yp)
 	}
-	return nil, fmt.Errorf("dataset: spec %q: unknown data set (want fashion-mnist:A, fashion-mnist:B with optional :train/:valid/:test, or npy:X.npy,Y.npy): %w", spec, errors.ErrUnsupported)
+	return nil, fmt.Errorf("%w: %q: unknown data set (want fashion-mnist:A, fashion-mnist:B with optional :train/:valid/:test, or npy:X.npy,Y.npy)", ErrSpec, spec)
 }

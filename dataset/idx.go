@@ -19,6 +19,10 @@ var (
 	ErrUnsupported = errors.New("dataset: unsupported")
 	// ErrNotFound reports a data set that is in none of the places looked at.
 	ErrNotFound = errors.New("dataset: not found")
+	// ErrSpec reports a data spec Load does not understand (a usage error).
+	ErrSpec = errors.New("dataset: bad spec")
+	// ErrNotFinite reports a NaN or infinite value in a user's data.
+	ErrNotFinite = errors.New("dataset: not a finite number")
 )
 
 // idxMaxElements bounds the element count an IDX header may announce

@@ -35,6 +35,15 @@ func LoadNPY(xPath, yPath string) (*Set, error) {
 	if !(len(y.Shape) == 1 || (len(y.Shape) == 2 && y.Shape[1] == 1)) {
 		return nil, fmt.Errorf("dataset: %s: labels have shape %v; want [N] or [N 1]", yPath, y.Shape)
 	}
+	// NaN or infinite values would only surface later as a NaN loss.
+	for _, t := range []struct {
+		path string
+		v    *model.Tensor
+	}{{xPath, x}, {yPath, y}} {
+		if err := finite(t.path, t.v); err != nil {
+			return nil, err
+		}
+	}
 	classes, top := 2, float32(0)
 	for _, v := range y.F32 {
 		if v < 0 || v != float32(math.Trunc(float64(v))) || v >= maxLabelClasses {
@@ -47,6 +56,21 @@ func LoadNPY(xPath, yPath string) (*Set, error) {
 		classes = max(classes, int(top)+1)
 	}
 	return NewSet("npy:"+xPath+","+yPath, x, y.F32, classes)
+}
+
+// finite returns an error wrapping ErrNotFinite naming the first NaN or
+// infinite value of t (read from path), by flat index and row.
+func finite(path string, t *model.Tensor) error {
+	row := 1
+	for _, d := range t.Shape[min(1, len(t.Shape)):] {
+		row *= d
+	}
+	for i, v := range t.F32 {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%w: %s: value %d (row %d) is %v; clean or impute the data first", ErrNotFinite, path, i, i/max(row, 1), f)
+		}
+	}
+	return nil
 }
 
 // readNPY reads a .npy file into a float32 tensor.
