@@ -4,7 +4,9 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -18,9 +20,19 @@ func Write(dst string, fill func(tmp string) error) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	if st, serr := os.Stat(dst); serr == nil && st.IsDir() {
+		return fmt.Errorf("atomicfile: cannot write %s: it is a directory", dst)
+	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("atomicfile: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) && errors.Is(pe.Err, fs.ErrNotExist) {
+			return fmt.Errorf("atomicfile: cannot write %s: directory %s does not exist: %w", dst, filepath.Clean(dir), pe.Err)
+		}
+		if errors.As(err, &pe) {
+			return fmt.Errorf("atomicfile: cannot write %s: %w", dst, pe.Err)
+		}
+		return fmt.Errorf("atomicfile: cannot write %s: %w", dst, err)
 	}
 	tmp := f.Name()
 	f.Close()
@@ -47,7 +59,7 @@ func Write(dst string, fill func(tmp string) error) (err error) {
 		return fmt.Errorf("atomicfile: %w", err)
 	}
 	if err = os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("atomicfile: %w", err)
+		return fmt.Errorf("atomicfile: cannot replace %s: %w", dst, err)
 	}
 	return nil
 }

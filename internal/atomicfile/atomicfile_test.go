@@ -2,8 +2,10 @@ package atomicfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +41,33 @@ func TestWriteBytes(t *testing.T) {
 	got, _ := os.ReadFile(dst)
 	if string(got) != "new" {
 		t.Errorf("destination = %q; want %q", got, "new")
+	}
+}
+
+// TestWriteErrorsNameTheDestination: a destination that cannot be written
+// is named in the error (not the temporary file), and nothing is left.
+func TestWriteErrorsNameTheDestination(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, dst, want string
+		is              error
+	}{
+		{"missing directory", filepath.Join(dir, "nope", "out.bin"), "cannot write " + filepath.Join(dir, "nope", "out.bin") + ": directory " + filepath.Join(dir, "nope") + " does not exist", fs.ErrNotExist},
+		{"a directory", filepath.Join(dir, "sub"), "cannot write " + filepath.Join(dir, "sub") + ": it is a directory", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := WriteBytes(c.dst, []byte("x"))
+			if err == nil || !strings.Contains(err.Error(), c.want) || (c.is != nil && !errors.Is(err, c.is)) {
+				t.Errorf("WriteBytes(%s) = %v; want an error containing %q", c.dst, err, c.want)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+			if len(left) > 0 {
+				t.Errorf("WriteBytes(%s) left %v", c.dst, left)
+			}
+		})
 	}
 }
