@@ -7,6 +7,9 @@ import "github.com/xferml/xfer/model"
 // hasAVX512 is false in the pure-Go build: no packed product.
 const hasAVX512 = false
 
+// packParallelMin is unused without the packed product.
+const packParallelMin = 0
+
 // packTileRows is the tile height of the packed product (unused here).
 const packTileRows = 12
 

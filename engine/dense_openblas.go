@@ -273,6 +273,14 @@ var hasAVX512 = C.xfer_has_avx512() != 0
 // packed copy lives as long as the Session, beside the model's own weights.
 const packMaxFloats = 16 << 20
 
+// packParallelMin is the product size (multiply-adds) from which a packed
+// product is split over threads. Measured on model A (2 vCPUs, AVX-512,
+// bench/predict_vs_ort.sh): splitting its 7.7M multiply-add second layer at
+// batch 256, or any of its layers at batch 32, made predictions slower
+// (batch 32: 345k samples/s on one thread, 302k split over two); only the
+// 60M first layer at batch 256 gains (436k to 494k samples/s).
+const packParallelMin = 16_000_000
+
 // packTileRows is XFER_MR, the rows of one tile of the packed product.
 const packTileRows = 12
 

@@ -212,6 +212,9 @@ func fusedDenseKernel(s *step) error {
 	// Each block of rows: product, bias, activation, while it is in cache.
 	block := func(lo, hi int) { f.denseBlock(x.F32, w.F32, ldw, y, lo, hi) }
 	p := parts(rows*f.n*f.k, rows)
+	if f.packed != nil && rows*f.n*f.k < packParallelMin {
+		p = 1
+	}
 	if p > 1 && f.packed != nil && rows >= 2*packTileRows {
 		// The packed product computes each row alone, in the same order
 		// whatever the blocks, so the threads can take chunks of rows as
