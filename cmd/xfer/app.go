@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/formats"
 	"github.com/xferml/xfer/surgery"
 	"github.com/xferml/xfer/workspace"
@@ -113,12 +114,13 @@ func (e *env) runApp(ctx context.Context, app *cli.App) int {
 }
 
 // exitCode maps an error to an exit status: usage errors (ours, urfave/cli's
-// flag parsing, surgery's bad arguments, no workspace) are 2, everything a command's run
+// flag parsing, surgery's bad arguments, no workspace, a data spec that names
+// no data set) are 2, everything a command's run
 // function returns otherwise is 1.
 func exitCode(err error) int {
 	var u *usageError
 	// Running a workspace command before `xfer import` is a usage mistake.
-	if errors.As(err, &u) || errors.Is(err, surgery.ErrUsage) || errors.Is(err, workspace.ErrNoWorkspace) {
+	if errors.As(err, &u) || errors.Is(err, surgery.ErrUsage) || errors.Is(err, workspace.ErrNoWorkspace) || errors.Is(err, dataset.ErrSpec) {
 		return exitUsage
 	}
 	var r *runtimeError

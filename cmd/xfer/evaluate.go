@@ -37,6 +37,9 @@ func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) 
 			if c.NArg() != 0 {
 				return nil, usagef("evaluate: unexpected argument %q", c.Args().First())
 			}
+			if err := checkLoss("evaluate", c.String("loss")); err != nil {
+				return nil, err
+			}
 			return &evaluateOptions{e: e, src: sourceOf(c), data: c.String("data"), dataDir: c.String("data-dir"),
 				loss: c.String("loss"), json: c.Bool("json")}, nil
 		}, runF),

@@ -55,6 +55,9 @@ func newExportCmd(e *env, runF func(context.Context, *exportOptions) error) *cli
 }
 
 func runExport(_ context.Context, o *exportOptions) error {
+	if err := notInput("export", o.out, o.src.file, o.src.config); err != nil {
+		return err
+	}
 	m, _, err := o.e.load(o.src)
 	if err != nil {
 		return err

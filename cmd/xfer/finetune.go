@@ -97,6 +97,9 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	case cfg.Optimizer != "sgd" && cfg.Optimizer != "adam":
 		return nil, usagef("finetune: --optimizer %q: want sgd or adam", cfg.Optimizer)
 	}
+	if err := checkLoss("finetune", cfg.Loss); err != nil {
+		return nil, err
+	}
 	// Keras refuses more than one clipping rule (base_optimizer.py).
 	n := 0
 	for _, name := range []string{"clip-value", "clip-norm", "global-clip-norm"} {
@@ -114,6 +117,15 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 		o.validation = defaultValidation(o.data)
 	}
 	return o, nil
+}
+
+// checkLoss refuses a --loss that names no loss finetune knows.
+func checkLoss(cmd, loss string) error {
+	switch loss {
+	case "", finetune.LossSparseCategoricalCrossentropy, finetune.LossBinaryCrossentropy, finetune.LossMSE:
+		return nil
+	}
+	return usagef("%s: --loss %q: want %s, %s or %s", cmd, loss, finetune.LossSparseCategoricalCrossentropy, finetune.LossBinaryCrossentropy, finetune.LossMSE)
 }
 
 // defaultValidation returns the validation split that goes with a

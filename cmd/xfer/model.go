@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -75,6 +76,9 @@ func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.M
 		if _, err := formats.FormatOf(out); err != nil {
 			return nil, &usageError{err}
 		}
+		if err := notInput(op, out, src.file, src.config); err != nil {
+			return nil, err
+		}
 	}
 	m, ws, err := e.load(src)
 	if err != nil {
@@ -107,6 +111,25 @@ func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.M
 		return nil, err
 	}
 	return n, ferr
+}
+
+// notInput refuses an output path that names one of the command's input
+// files (the same file by device and inode, whatever the spelling): an input
+// is never modified.
+func notInput(op, out string, inputs ...string) error {
+	so, err := os.Stat(out)
+	if err != nil {
+		return nil // not there yet: not an input
+	}
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		if si, err := os.Stat(in); err == nil && os.SameFile(so, si) {
+			return usagef("%s: the output %s is the input file %s; inputs are never modified: write the result elsewhere", op, out, in)
+		}
+	}
+	return nil
 }
 
 // summary prints one line about m: its layers and param counts.

@@ -64,6 +64,16 @@ func runPredict(ctx context.Context, o *predictOptions) error {
 	if err != nil {
 		return err
 	}
+	inFiles := []string{o.src.file, o.src.config}
+	for _, a := range o.inputs {
+		_, f := splitNamed(a)
+		inFiles = append(inFiles, f)
+	}
+	for _, f := range outFiles {
+		if err := notInput("predict", f, inFiles...); err != nil {
+			return err
+		}
+	}
 	sess, err := engine.New(m)
 	if err != nil {
 		return err
@@ -133,6 +143,9 @@ func readInputs(m *model.Model, args []string) (map[string]*model.Tensor, error)
 			}
 			t.DType, t.I64 = model.Float32, nil
 		}
+		if want := m.Input(name).Shape; len(want) > 0 && !shapeFits(t.Shape, want) {
+			return nil, fmt.Errorf("predict: --input %s: shape %v does not fit model input %q of shape %v (-1 is free)", file, t.Shape, name, want)
+		}
 		ins[name] = t
 	}
 	for _, n := range names {
@@ -141,6 +154,20 @@ func readInputs(m *model.Model, args []string) (map[string]*model.Tensor, error)
 		}
 	}
 	return ins, nil
+}
+
+// shapeFits reports whether a tensor of shape got can feed an input of shape
+// want (same rank; equal dims where want's is not free, -1).
+func shapeFits(got, want []int) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i, w := range want {
+		if w >= 0 && got[i] != w {
+			return false
+		}
+	}
+	return true
 }
 
 // bindOutputs maps model output names to the files to write.

@@ -129,9 +129,10 @@ func TestWorkspaceSurgeryAndUndo(t *testing.T) {
 func TestAddHeadResult(t *testing.T) {
 	dir := t.TempDir()
 	in := writeModel(t, dir, "in.xnat", mlp(t))
+	headless := filepath.Join(dir, "headless.xnat")
 	out := filepath.Join(dir, "out.xnat")
-	mustXfer(t, dir, "drop-head", "-m", in, "-o", out)
-	mustXfer(t, dir, "add-head", "-m", out, "-o", out, "--units", "1", "--activation", "sigmoid", "--seed", "5")
+	mustXfer(t, dir, "drop-head", "-m", in, "-o", headless)
+	mustXfer(t, dir, "add-head", "-m", headless, "-o", out, "--units", "1", "--activation", "sigmoid", "--seed", "5")
 	m, err := formats.Read(out, formats.Options{})
 	if err != nil {
 		t.Fatal(err)

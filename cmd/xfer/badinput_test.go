@@ -1,0 +1,283 @@
+package main
+
+import (
+	"archive/zip"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/xferml/xfer/internal/tensorio"
+	"github.com/xferml/xfer/layers"
+	"github.com/xferml/xfer/model"
+)
+
+// mlpIn is a one-layer Keras-style model (in -> 2, softmax) with fixed
+// weights, for inputs that must not fit mlp's 4 features.
+func mlpIn(t *testing.T, in int) *model.Model {
+	t.Helper()
+	k := make([]float32, in*2)
+	for i := range k {
+		k[i] = float32(i%5)/10 - 0.2
+	}
+	d, err := layers.Dense(layers.DenseSpec{Name: "dense", Input: "x", InFeatures: in, Units: 2, Activation: "softmax", UseBias: true, Trainable: true,
+		Kernel: k, Bias: []float32{0.1, -0.1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &model.Model{Name: "mlp_in", Opset: model.DefaultOpset, Sequential: true,
+		Inputs:  []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, in}}},
+		Outputs: d.Outputs, Layers: []*model.Layer{d}, Meta: map[string]string{}}
+}
+
+// writeNPY writes t as .npy to dir/name and returns the path.
+func writeNPY(t *testing.T, dir, name string, tt *model.Tensor) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := tensorio.WriteNPY(p, tt); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// rawNPY writes a version-1 .npy file with the given dtype descriptor and
+// data (numpy/lib/format.py: magic, header length, dict padded to 64 bytes).
+func rawNPY(t *testing.T, dir, name, descr string, shape []int, data []byte) string {
+	t.Helper()
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = fmt.Sprint(d)
+	}
+	sh := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		sh += ","
+	}
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, sh)
+	for (10+len(h)+1)%64 != 0 {
+		h += " "
+	}
+	h += "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
+	b = append(append(b, h...), data...)
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeBytes(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// hashTree returns the sha256 of every file under dir, by relative path.
+func hashTree(t *testing.T, dir string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = sha256.Sum256(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestBadInput drives the real command with bad files, flags and data: each
+// must end with the right exit status (2 usage, 1 runtime) and exactly one
+// stderr line "xfer: ..." naming the problem, write no file (no partial
+// output, no temporary left behind) and modify no input.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := writeModel(t, dir, "m.h5", mlp(t)) // input x [-1, 4], output 2 (softmax)
+	writeModel(t, dir, "m.onnx", mlp(t))
+	writeModel(t, dir, "m.keras", mlp(t))
+	three := writeModel(t, dir, "three.h5", mlpIn(t, 3)) // input x [-1, 3]
+	if err := os.Mkdir(filepath.Join(dir, "adir.h5"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, dir, "empty.h5", nil)
+	for _, ext := range []string{".h5", ".onnx", ".keras"} {
+		writeBytes(t, dir, "text"+ext, []byte("this is a text file, not a model\n"))
+	}
+	onnxA, err := os.ReadFile("../../fixtures/torch/model_a.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, dir, "cut.onnx", onnxA[:len(onnxA)/2])
+	{ // a .keras zip with weights and metadata but no config.json
+		f, err := os.Create(filepath.Join(dir, "noconfig.keras"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := zip.NewWriter(f)
+		for _, name := range []string{"metadata.json", "model.weights.h5"} {
+			w, _ := zw.Create(name)
+			w.Write([]byte("{}"))
+		}
+		zw.Close()
+		f.Close()
+	}
+	x := make([]float32, 5*4)
+	for i := range x {
+		x[i] = float32(i) / 20
+	}
+	writeNPY(t, dir, "x.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 4}, F32: x})
+	writeNPY(t, dir, "x3.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 3}, F32: x[:15]})
+	rawNPY(t, dir, "xi32.npy", "<i4", []int{5, 4}, make([]byte, 4*20))
+	xnan := slices.Clone(x)
+	xnan[7] = float32(math.NaN())
+	writeNPY(t, dir, "xnan.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 4}, F32: xnan})
+	writeNPY(t, dir, "y.npy", &model.Tensor{DType: model.Float32, Shape: []int{5}, F32: []float32{0, 1, 0, 1, 1}})
+	writeNPY(t, dir, "y4.npy", &model.Tensor{DType: model.Float32, Shape: []int{4}, F32: []float32{0, 1, 0, 1}})
+	{ // a .npy whose header claims more data than the file holds
+		b := make([]byte, 4*3)
+		binary.LittleEndian.PutUint32(b, math.Float32bits(1))
+		rawNPY(t, dir, "short.npy", "<f4", []int{5, 4}, b)
+	}
+	out := filepath.Join(dir, "out") // outputs go here; none may appear
+	// A valid HDF5 file that is no Keras model, and a weights-only save.
+	copyFile(t, "../../internal/hdf5/testdata/probe_cycle.h5", filepath.Join(dir, "plain.h5"))
+	copyFile(t, "../../importers/keras/testdata/kinds1d.weights.h5", filepath.Join(dir, "w.weights.h5"))
+	writeBytes(t, dir, "garbage.pb", []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x01})
+	xnpy, m3 := filepath.Join(dir, "x.npy"), filepath.Join(dir, "m.keras")
+
+	cases := []struct {
+		name    string
+		args    []string
+		code    int
+		mention []string // each must appear in the one line
+	}{
+		{"missing file", []string{"inspect", "-m", filepath.Join(dir, "nope.h5")}, 1, []string{"nope.h5", "no such file"}},
+		{"directory", []string{"inspect", "-m", filepath.Join(dir, "adir.h5")}, 1, []string{"adir.h5", "directory"}},
+		{"empty file", []string{"inspect", "-m", filepath.Join(dir, "empty.h5")}, 1, []string{"empty.h5", "empty"}},
+		{"text .h5", []string{"inspect", "-m", filepath.Join(dir, "text.h5")}, 1, []string{"text.h5"}},
+		{"text .onnx", []string{"inspect", "-m", filepath.Join(dir, "text.onnx")}, 1, []string{"text.onnx"}},
+		{"text .keras", []string{"inspect", "-m", filepath.Join(dir, "text.keras")}, 1, []string{"text.keras"}},
+		{"truncated .onnx", []string{"inspect", "-m", filepath.Join(dir, "cut.onnx")}, 1, []string{"cut.onnx"}},
+		{".keras without config.json", []string{"inspect", "-m", filepath.Join(dir, "noconfig.keras")}, 1, []string{"noconfig.keras", "config.json"}},
+		{"import of a text file", []string{"import", filepath.Join(dir, "text.onnx")}, 1, []string{"text.onnx"}},
+		{"HDF5 that is no Keras model", []string{"inspect", "-m", filepath.Join(dir, "plain.h5")}, 1, []string{"plain.h5", "model_config"}},
+		{"weights-only without --config", []string{"inspect", "-m", filepath.Join(dir, "w.weights.h5")}, 1, []string{"w.weights.h5", "--config"}},
+		{"--config that does not exist", []string{"inspect", "-m", filepath.Join(dir, "w.weights.h5"), "--config", filepath.Join(dir, "nope.json")}, 1, []string{"nope.json"}},
+		{"--config that is no JSON", []string{"inspect", "-m", filepath.Join(dir, "w.weights.h5"), "--config", filepath.Join(dir, "text.h5")}, 1, []string{"text.h5"}},
+
+		{"predict wrong input shape", []string{"predict", "-m", good, "--input", filepath.Join(dir, "x3.npy"), "--output", out + ".npy"}, 1, []string{"x3.npy", "[5 3]", "[-1 4]"}},
+		{"predict wrong input name", []string{"predict", "-m", good, "--input", "pixels=" + filepath.Join(dir, "x.npy"), "--output", out + ".npy"}, 2, []string{"pixels", "x"}},
+		{"predict int32 .npy", []string{"predict", "-m", good, "--input", filepath.Join(dir, "xi32.npy"), "--output", out + ".npy"}, 1, []string{"xi32.npy", "<i4"}},
+		{"predict short .npy", []string{"predict", "-m", good, "--input", filepath.Join(dir, "short.npy"), "--output", out + ".npy"}, 1, []string{"short.npy"}},
+		{"predict to a missing directory", []string{"predict", "-m", good, "--input", filepath.Join(dir, "x.npy"), "--output", filepath.Join(out, "y.npy")}, 1, []string{filepath.Join(out, "y.npy")}},
+		{"predict garbage .pb", []string{"predict", "-m", good, "--input", filepath.Join(dir, "garbage.pb"), "--output", out + ".npy"}, 1, []string{"garbage.pb"}},
+		{"predict over its input", []string{"predict", "-m", good, "--input", xnpy, "--output", xnpy}, 2, []string{"x.npy", "input"}},
+		{"predict --batch-size 0", []string{"predict", "-m", good, "--input", xnpy, "--output", out + ".npy", "--batch-size", "0"}, 2, []string{"batch-size"}},
+		{"predict to an unknown extension", []string{"predict", "-m", good, "--input", filepath.Join(dir, "x.npy"), "--output", out + ".csv"}, 2, []string{"out.csv", ".npy"}},
+
+		{"freeze --upto out of range", []string{"freeze", "--upto", "9", "-m", good, "-o", out + ".h5"}, 2, []string{"9", "2 layers"}},
+		{"freeze --upto negative", []string{"freeze", "--upto", "-1", "-m", good, "-o", out + ".h5"}, 2, []string{"-1"}},
+		{"unfreeze --from out of range", []string{"unfreeze", "--from", "7", "-m", good, "-o", out + ".h5"}, 2, []string{"7"}},
+		{"drop-head too many", []string{"drop-head", "--layers", "5", "-m", good, "-o", out + ".h5"}, 2, []string{"5"}},
+		{"add-head unknown activation", []string{"add-head", "--units", "1", "--activation", "sigmoidd", "-m", good, "-o", out + ".h5"}, 2, []string{"sigmoidd", "sigmoid"}},
+		{"add-head unknown initializer", []string{"add-head", "--units", "1", "--activation", "sigmoid", "--kernel-initializer", "glorot_unifrom", "-m", good, "-o", out + ".h5"}, 2, []string{"glorot_unifrom"}},
+		{"add-head zero units", []string{"add-head", "--units", "0", "--activation", "sigmoid", "-m", good, "-o", out + ".h5"}, 2, []string{"units"}},
+
+		{"finetune unknown data spec", []string{"finetune", "--data", "mnist:B", "-m", good, "-o", out + ".h5"}, 2, []string{"mnist:B", "fashion-mnist", "npy:"}},
+		{"finetune labels wrong rows", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y4.npy"), "-m", good, "-o", out + ".h5"}, 1, []string{"y4.npy", "4", "5"}},
+		{"finetune NaN data", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "xnan.npy") + "," + filepath.Join(dir, "y.npy"), "-m", good, "-o", out + ".h5"}, 1, []string{"xnan.npy", "value 7 (row 1) is NaN"}},
+		{"finetune both clip rules", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y.npy"), "--clip-value", "1", "--clip-norm", "1", "-m", good, "-o", out + ".h5"}, 2, []string{"clip"}},
+		{"finetune --epochs 0", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--epochs", "0", "-m", good, "-o", out + ".h5"}, 2, []string{"epochs"}},
+		{"finetune negative learning rate", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--learning-rate", "-1", "-m", good, "-o", out + ".h5"}, 2, []string{"learning"}},
+		{"finetune unknown optimizer", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--optimizer", "rmsprop", "-m", good, "-o", out + ".h5"}, 2, []string{"rmsprop", "sgd"}},
+		{"finetune unknown loss", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--loss", "hinge", "-m", good, "-o", out + ".h5"}, 2, []string{"hinge"}},
+		{"finetune missing .npy", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "nx.npy") + "," + filepath.Join(dir, "y.npy"), "-m", good, "-o", out + ".h5"}, 1, []string{"nx.npy"}},
+		{"evaluate labels wrong rows", []string{"evaluate", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y4.npy"), "-m", good}, 1, []string{"y4.npy"}},
+
+		{"export unknown extension", []string{"export", "-m", good, "-o", out + ".pt"}, 2, []string{"out.pt", ".onnx"}},
+		{"export to a missing directory", []string{"export", "-m", good, "-o", filepath.Join(out, "m.onnx")}, 1, []string{filepath.Join(out, "m.onnx")}},
+		{"export --opset 12", []string{"export", "-m", good, "-o", out + ".onnx", "--opset", "12"}, 2, []string{"12", "13 to 21"}},
+		{"export --opset 22", []string{"export", "-m", good, "-o", out + ".onnx", "--opset", "22"}, 2, []string{"22", "13 to 21"}},
+		{"export over its input", []string{"export", "-m", good, "-o", good}, 2, []string{"m.h5", "input"}},
+		{"freeze over its input", []string{"freeze", "--upto", "0", "-m", m3, "-o", m3}, 2, []string{"m.keras", "input"}},
+		{"export over a directory", []string{"export", "-m", good, "-o", filepath.Join(dir, "adir.h5")}, 1, []string{"adir.h5"}},
+
+		{"verify different input shapes", []string{"verify", good, three}, 1, []string{"three.h5", "4", "3"}},
+		{"verify unknown runtime", []string{"verify", good, filepath.Join(dir, "m.onnx"), "--runtime", "tensorflow"}, 2, []string{"tensorflow"}},
+		{"verify negative tolerance", []string{"verify", good, filepath.Join(dir, "m.onnx"), "--atol", "-1"}, 2, []string{"atol"}},
+		{"verify a text file", []string{"verify", good, filepath.Join(dir, "text.onnx")}, 1, []string{"text.onnx"}},
+
+		{"demo --seeds reversed", []string{"demo", "--seeds", "9-1"}, 2, []string{"9-1"}},
+		{"demo --seeds not numbers", []string{"demo", "--seeds", "a-b"}, 2, []string{"a-b"}},
+		{"demo --seeds too many", []string{"demo", "--seeds", "0-100000"}, 2, []string{"0-100000", "1000"}},
+		{"demo --epochs-scale 0", []string{"demo", "--epochs-scale", "0"}, 2, []string{"epochs-scale"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := hashTree(t, dir)
+			_, stderr, code := xfer(t, dir, c.args...)
+			line := strings.TrimSuffix(stderr, "\n")
+			t.Logf("exit %d: %s", code, strings.ReplaceAll(line, dir, "DIR"))
+			switch {
+			case code != c.code:
+				t.Errorf("xfer %s: exit %d; want %d; stderr:\n%s", strings.Join(c.args, " "), code, c.code, stderr)
+			case !strings.HasPrefix(stderr, "xfer: ") || strings.Contains(line, "\n") || !strings.HasSuffix(stderr, "\n"):
+				t.Errorf("xfer %s: stderr is not one \"xfer: \" line:\n%s", strings.Join(c.args, " "), stderr)
+			}
+			for _, m := range c.mention {
+				if !strings.Contains(line, m) {
+					t.Errorf("xfer %s: message %q does not mention %q", strings.Join(c.args, " "), line, m)
+				}
+			}
+			for _, bad := range []string{"panic", "goroutine ", "SIGSEGV"} {
+				if strings.Contains(stderr, bad) {
+					t.Errorf("xfer %s: %q on stderr:\n%s", strings.Join(c.args, " "), bad, stderr)
+				}
+			}
+			after := hashTree(t, dir)
+			for p, h := range after {
+				if hb, ok := before[p]; !ok {
+					t.Errorf("xfer %s left a new file %s", strings.Join(c.args, " "), p)
+				} else if hb != h {
+					t.Errorf("xfer %s modified its input %s", strings.Join(c.args, " "), p)
+				}
+			}
+			for p := range before {
+				if _, ok := after[p]; !ok {
+					t.Errorf("xfer %s removed %s", strings.Join(c.args, " "), p)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, ".xfer")); err == nil {
+				t.Errorf("xfer %s created a workspace", strings.Join(c.args, " "))
+			}
+		})
+	}
+}
