@@ -99,8 +99,11 @@ func readH5(path string, opts Options) (*model.Model, error) {
 		if cfg, err = readJSONFile(opts.ConfigPath); err != nil {
 			return nil, err
 		}
+		if !json.Valid(cfg) {
+			return nil, fmt.Errorf("%w: config %s is not JSON (want the model's model.to_json())", ErrFormat, opts.ConfigPath)
+		}
 	default:
-		return nil, fmt.Errorf("%w: %s has no model_config attribute (a weights-only file?): pass its JSON config (model.to_json()) as the config path", ErrFormat, path)
+		return nil, fmt.Errorf("%w: %s has no model_config attribute (a weights-only file?): pass its JSON config (model.to_json()) as the config path (xfer: --config FILE)", ErrFormat, path)
 	}
 	if len(meta["keras_version"]) == 0 {
 		// A model.to_json() file records the version that wrote it.
