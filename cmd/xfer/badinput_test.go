@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -279,5 +280,97 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("xfer %s created a workspace", strings.Join(c.args, " "))
 			}
 		})
+	}
+}
+
+// TestInputsUntouched runs every command that reads files on good inputs
+// in file mode: each must succeed, leave every input byte-identical and
+// write only the output it was asked for (no temporary file left behind).
+func TestInputsUntouched(t *testing.T) {
+	in := t.TempDir()
+	outs := t.TempDir()
+	h5 := writeModel(t, in, "m.h5", mlp(t))
+	kz := writeModel(t, in, "m.keras", mlp(t))
+	ox := writeModel(t, in, "m.onnx", mlp(t))
+	x := make([]float32, 6*4)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	xp := writeNPY(t, in, "x.npy", &model.Tensor{DType: model.Float32, Shape: []int{6, 4}, F32: x})
+	yp := writeNPY(t, in, "y.npy", &model.Tensor{DType: model.Float32, Shape: []int{6}, F32: []float32{0, 1, 1, 0, 1, 0}})
+	data := "npy:" + xp + "," + yp
+	o := func(name string) string { return filepath.Join(outs, name) }
+	cases := []struct {
+		args []string
+		out  string // the one file the command writes ("" for none)
+	}{
+		{[]string{"inspect", "-m", h5}, ""},
+		{[]string{"inspect", "--json", "-m", kz}, ""},
+		{[]string{"inspect", "-m", ox}, ""},
+		{[]string{"log", "-m", h5}, ""},
+		{[]string{"predict", "-m", kz, "--input", xp, "--output", o("p.npy")}, "p.npy"},
+		{[]string{"export", "-m", h5, "-o", o("e.onnx")}, "e.onnx"},
+		{[]string{"export", "-m", kz, "-o", o("e.h5")}, "e.h5"},
+		{[]string{"export", "-m", ox, "-o", o("e.keras")}, "e.keras"},
+		{[]string{"drop-head", "-m", h5, "-o", o("d.h5")}, "d.h5"},
+		{[]string{"add-head", "--units", "1", "--activation", "sigmoid", "--seed", "3", "-m", kz, "-o", o("a.keras")}, "a.keras"},
+		{[]string{"freeze", "--upto", "0", "-m", ox, "-o", o("f.onnx")}, "f.onnx"},
+		{[]string{"unfreeze", "-m", h5, "-o", o("u.h5")}, "u.h5"},
+		{[]string{"clone", "--reinit", "--seed", "1", "-m", h5, "-o", o("c.h5")}, "c.h5"},
+		{[]string{"fold-bn", "-m", kz, "-o", o("fb.keras")}, "fb.keras"},
+		{[]string{"finetune", "--data", data, "--epochs", "1", "--seed", "1", "-m", h5, "-o", o("ft.h5")}, "ft.h5"},
+		{[]string{"evaluate", "--data", data, "-m", ox}, ""},
+		{[]string{"verify", h5, ox}, ""},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args[:1], " "), func(t *testing.T) {
+			before := hashTree(t, in)
+			beforeOut := hashTree(t, outs)
+			_, stderr, code := xfer(t, in, c.args...)
+			if code != 0 {
+				t.Fatalf("xfer %s: exit %d; stderr:\n%s", strings.Join(c.args, " "), code, stderr)
+			}
+			if after := hashTree(t, in); !maps.Equal(after, before) {
+				t.Errorf("xfer %s changed the input directory: %d files before, %d after, or contents differ", strings.Join(c.args, " "), len(before), len(after))
+			}
+			afterOut := hashTree(t, outs)
+			for p := range afterOut {
+				if _, ok := beforeOut[p]; !ok && p != c.out {
+					t.Errorf("xfer %s wrote %s; want only %q", strings.Join(c.args, " "), p, c.out)
+				}
+			}
+			if _, ok := afterOut[c.out]; c.out != "" && !ok {
+				t.Errorf("xfer %s did not write %s", strings.Join(c.args, " "), c.out)
+			}
+		})
+	}
+}
+
+// TestParseSeedsEdges: ranges at the ends of int64 end (a loop on v <= b
+// never did when b was the largest int64), bad ones are usage errors.
+func TestParseSeedsEdges(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []int64 // nil: an error
+	}{
+		{"9223372036854775806-9223372036854775807", []int64{math.MaxInt64 - 1, math.MaxInt64}},
+		{"9223372036854775807-9223372036854775807", []int64{math.MaxInt64}},
+		{"0-9223372036854775807", nil},
+		{"5-4", nil},
+		{"1-", nil},
+		{"", nil},
+		{"1,,2", nil},
+	}
+	for _, c := range cases {
+		got, err := parseSeeds(c.in)
+		if c.want == nil {
+			if err == nil {
+				t.Errorf("parseSeeds(%q) = %v; want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("parseSeeds(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
 	}
 }

@@ -79,8 +79,11 @@ func parseSeeds(s string) ([]int64, error) {
 			return nil, usagef("demo: --seeds %q is %d seeds; at most %d", s, b-a+1, maxSeeds)
 		}
 		var seeds []int64
-		for v := a; v <= b; v++ {
+		for v := a; ; v++ { // stops at b itself: v <= b never fails when b is MaxInt64
 			seeds = append(seeds, v)
+			if v == b {
+				break
+			}
 		}
 		return seeds, nil
 	}
