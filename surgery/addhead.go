@@ -26,6 +26,11 @@ type HeadSpec struct {
 	Name string
 }
 
+// maxHeadKernel bounds the kernel AddHead draws (2^28 float32 values,
+// 1 GiB; model A's largest is 235,200): checked before allocating, so that a
+// mistyped --units is an error, not an out-of-memory crash.
+const maxHeadKernel = 1 << 28
+
 // AddHead returns a copy of m with a trainable Dense layer appended on its
 // single output, which must be 2-D [batch, features]. The kernel [features,
 // units] is drawn from spec's initializer with rng; the bias is zeros, as
@@ -76,6 +81,9 @@ func AddHead(m *model.Model, spec HeadSpec, rng *rand.Rand) (*model.Model, error
 		return nil, fmt.Errorf("%w: add-head: output %q has shape %v; a Dense head needs a 2-D float [batch, features] output with known features (add a Flatten or pooling layer first)", ErrUnsupported, out, shape)
 	}
 	in := v.Shape[1]
+	if n := model.NumElements([]int{in, spec.Units}); n < 0 || n > maxHeadKernel {
+		return nil, fmt.Errorf("%w: add-head: %d units on %d features make a kernel of more than %d values; use fewer units", ErrUsage, spec.Units, in, maxHeadKernel)
+	}
 	kinit := &model.Initializer{Name: canon}
 	kernel, err := initializers.Draw(kinit, []int{in, spec.Units}, rng)
 	if err != nil {
