@@ -62,6 +62,17 @@ func Detect(path string) (Format, error) {
 		return "", fmt.Errorf("formats: %w", err)
 	}
 	defer f.Close()
+	// Devices, pipes and directories are refused before reading: /dev/zero
+	// would never end, and libhdf5 needs a seekable file.
+	if st, err := f.Stat(); err != nil {
+		return "", fmt.Errorf("formats: %w", err)
+	} else if !st.Mode().IsRegular() {
+		what := "not a regular file"
+		if st.IsDir() {
+			what = "a directory"
+		}
+		return "", fmt.Errorf("%w: %s is %s; give a model file", ErrFormat, path, what)
+	}
 	head := make([]byte, len(hdf5Magic))
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
