@@ -210,6 +210,8 @@ func TestBadInput(t *testing.T) {
 		{"drop-head too many", []string{"drop-head", "--layers", "5", "-m", good, "-o", out + ".h5"}, 2, []string{"5"}},
 		{"add-head unknown activation", []string{"add-head", "--units", "1", "--activation", "sigmoidd", "-m", good, "-o", out + ".h5"}, 2, []string{"sigmoidd", "sigmoid"}},
 		{"add-head unknown initializer", []string{"add-head", "--units", "1", "--activation", "sigmoid", "--kernel-initializer", "glorot_unifrom", "-m", good, "-o", out + ".h5"}, 2, []string{"glorot_unifrom"}},
+		{"add-head absurd units", []string{"add-head", "--units", "2000000000", "--activation", "relu", "-m", good, "-o", out + ".h5"}, 2, []string{"2000000000 units", "fewer units"}},
+		{"device as model", []string{"inspect", "-m", "/dev/zero"}, 1, []string{"/dev/zero", "not a regular file"}},
 		{"add-head zero units", []string{"add-head", "--units", "0", "--activation", "sigmoid", "-m", good, "-o", out + ".h5"}, 2, []string{"units"}},
 
 		{"finetune unknown data spec", []string{"finetune", "--data", "mnist:B", "-m", good, "-o", out + ".h5"}, 2, []string{"mnist:B", "fashion-mnist", "npy:"}},
@@ -234,6 +236,7 @@ func TestBadInput(t *testing.T) {
 		{"verify different input shapes", []string{"verify", good, three}, 1, []string{"three.h5", "4", "3"}},
 		{"verify unknown runtime", []string{"verify", good, filepath.Join(dir, "m.onnx"), "--runtime", "tensorflow"}, 2, []string{"tensorflow"}},
 		{"verify negative tolerance", []string{"verify", good, filepath.Join(dir, "m.onnx"), "--atol", "-1"}, 2, []string{"atol"}},
+		{"verify absurd --batch", []string{"verify", good, filepath.Join(dir, "m.onnx"), "--batch", "100000000"}, 2, []string{"--batch 100000000", "smaller"}},
 		{"verify a text file", []string{"verify", good, filepath.Join(dir, "text.onnx")}, 1, []string{"text.onnx"}},
 
 		{"demo --seeds reversed", []string{"demo", "--seeds", "9-1"}, 2, []string{"9-1"}},

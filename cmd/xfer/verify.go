@@ -173,6 +173,10 @@ func runVerify(_ context.Context, o *verifyOptions) error {
 	return nil
 }
 
+// maxVerifyElements bounds one random input (2^28 float32 values, 1 GiB),
+// checked before allocating.
+const maxVerifyElements = 1 << 28
+
 // randomInputs draws uniform [0, 1) float32 inputs shaped like m's, with
 // the batch (an unknown first dim) set to batch.
 func randomInputs(m *model.Model, batch int, seed int64) (map[string]*model.Tensor, error) {
@@ -193,6 +197,9 @@ func randomInputs(m *model.Model, batch int, seed int64) (map[string]*model.Tens
 			return nil, usagef("verify: input %q is %v: give the data with --input", v.Name, v.DType)
 		}
 		n := model.NumElements(shape)
+		if n < 0 || n > maxVerifyElements {
+			return nil, usagef("verify: --batch %d makes input %q of shape %v more than %d values; use a smaller --batch", batch, v.Name, shape, maxVerifyElements)
+		}
 		t := &model.Tensor{Name: v.Name, DType: model.Float32, Shape: shape, F32: make([]float32, n)}
 		for i := range t.F32 {
 			t.F32[i] = rng.Float32()
