@@ -160,3 +160,18 @@ func TestReadIsolated(t *testing.T) {
 		t.Errorf("Read(flipped bn_dense.h5) = %q; want it to start %q", err, want)
 	}
 }
+
+// BenchmarkReadModelA compares reading model A (1.1 MB) in-process and in a
+// reader child: the child's cost is a process start, the read, and the
+// native encoding both ways.
+func BenchmarkReadModelA(b *testing.B) {
+	for _, iso := range []bool{false, true} {
+		b.Run(fmt.Sprintf("isolated=%v", iso), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Read("../fixtures/modela/model_A.h5", Options{IsolateHDF5: iso}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
