@@ -377,3 +377,45 @@ func TestParseSeedsEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestBadWorkspace: a damaged ./.xfer (journal or snapshot) is one error
+// line with exit status 1 for every command that reads it.
+func TestBadWorkspace(t *testing.T) {
+	cases := []struct {
+		name    string
+		damage  func(t *testing.T, ws string)
+		mention string
+	}{
+		{"journal not JSON", func(t *testing.T, ws string) { writeBytes(t, ws, "journal.json", []byte("{{{")) }, "journal.json"},
+		{"journal empty", func(t *testing.T, ws string) { writeBytes(t, ws, "journal.json", nil) }, "journal.json"},
+		{"snapshot truncated", func(t *testing.T, ws string) {
+			p := filepath.Join(ws, "snapshots", "000001.xnat")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeBytes(t, filepath.Dir(p), filepath.Base(p), b[:len(b)/2])
+		}, "000001.xnat"},
+		{"snapshot missing", func(t *testing.T, ws string) {
+			if err := os.Remove(filepath.Join(ws, "snapshots", "000001.xnat")); err != nil {
+				t.Fatal(err)
+			}
+		}, "000001.xnat"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			mustXfer(t, dir, "import", writeModel(t, dir, "m.onnx", mlp(t)))
+			c.damage(t, filepath.Join(dir, ".xfer"))
+			for _, args := range [][]string{{"inspect"}, {"freeze", "--upto", "0"}, {"export", filepath.Join(dir, "o.onnx")}} {
+				_, stderr, code := xfer(t, dir, args...)
+				if code != 1 || !strings.HasPrefix(stderr, "xfer: ") || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, c.mention) {
+					t.Errorf("xfer %s on a workspace with %s: exit %d, stderr %q; want 1 and one xfer: line naming %s", strings.Join(args, " "), c.name, code, stderr, c.mention)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "o.onnx")); err == nil {
+				t.Errorf("export from a damaged workspace wrote o.onnx")
+			}
+		})
+	}
+}
