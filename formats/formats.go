@@ -123,7 +123,12 @@ func Read(path string, opts Options) (*model.Model, error) {
 		}
 	default:
 		m, err = readONNX(path)
-		if err != nil && !strings.EqualFold(filepath.Ext(path), ".onnx") {
+		switch ext := strings.ToLower(filepath.Ext(path)); {
+		case err == nil || ext == ".onnx":
+		case ext == ".h5" || ext == ".hdf5" || ext == ".keras":
+			// The ONNX parser's complaint would only confuse here.
+			err = fmt.Errorf("%w: %s is named like a Keras file but has neither the HDF5 signature nor a zip header: not a Keras model (a different format, or damaged)", ErrFormat, path)
+		default:
 			err = fmt.Errorf("%w: %s is neither Keras HDF5, a Keras 3 zip nor ONNX (reading it as ONNX: %v)", ErrFormat, path, err)
 		}
 	}

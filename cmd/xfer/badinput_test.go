@@ -183,7 +183,7 @@ func TestBadInput(t *testing.T) {
 		{"missing file", []string{"inspect", "-m", filepath.Join(dir, "nope.h5")}, 1, []string{"nope.h5", "no such file"}},
 		{"directory", []string{"inspect", "-m", filepath.Join(dir, "adir.h5")}, 1, []string{"adir.h5", "directory"}},
 		{"empty file", []string{"inspect", "-m", filepath.Join(dir, "empty.h5")}, 1, []string{"empty.h5", "empty"}},
-		{"text .h5", []string{"inspect", "-m", filepath.Join(dir, "text.h5")}, 1, []string{"text.h5"}},
+		{"text .h5", []string{"inspect", "-m", filepath.Join(dir, "text.h5")}, 1, []string{"text.h5", "not a Keras model"}},
 		{"text .onnx", []string{"inspect", "-m", filepath.Join(dir, "text.onnx")}, 1, []string{"text.onnx"}},
 		{"text .keras", []string{"inspect", "-m", filepath.Join(dir, "text.keras")}, 1, []string{"text.keras"}},
 		{"truncated .onnx", []string{"inspect", "-m", filepath.Join(dir, "cut.onnx")}, 1, []string{"cut.onnx"}},
