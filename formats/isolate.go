@@ -132,8 +132,15 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 	if opts.ConfigPath != "" {
 		args = append(args, opts.ConfigPath)
 	}
+	// The child's temporary files (a .keras archive's weights) go to a
+	// directory of ours, removed even when a crash skips the child's cleanup.
+	tmp, err := os.MkdirTemp("", "xfer-read-*")
+	if err != nil {
+		return nil, fmt.Errorf("formats: %s: %w", path, err)
+	}
+	defer os.RemoveAll(tmp)
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), IsolateEnv+"=1", "GOTRACEBACK=single")
+	cmd.Env = append(os.Environ(), IsolateEnv+"=1", "GOTRACEBACK=single", "TMPDIR="+tmp)
 	errb := &capped{limit: maxChildStderr}
 	cmd.Stderr = errb
 	pipe, err := cmd.StdoutPipe()

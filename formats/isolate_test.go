@@ -25,6 +25,12 @@ const fakeChildEnv = "XFER_TEST_FAKE_CHILD"
 func TestMain(m *testing.M) {
 	if os.Getenv(IsolateEnv) == "1" {
 		switch os.Getenv(fakeChildEnv) {
+		case "litter-segv": // a crash after making a temporary file
+			if _, err := os.CreateTemp("", "xfer-keras-*.h5"); err != nil {
+				panic(err)
+			}
+			syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+			select {}
 		case "segv": // what a crash inside libhdf5 looks like to a Go program
 			syscall.Kill(os.Getpid(), syscall.SIGSEGV)
 			select {}
@@ -158,6 +164,20 @@ func TestReadIsolated(t *testing.T) {
 	want := fmt.Sprintf("keras: %s: %v: segmentation violation (SIGSEGV) in the reader process", p, ErrHDF5Crash)
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Read(flipped bn_dense.h5) = %q; want it to start %q", err, want)
+	}
+}
+
+// TestReadInChildCleansUp: a child that dies leaves no temporary file (its
+// TMPDIR is the parent's, removed after it).
+func TestReadInChildCleansUp(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv(fakeChildEnv, "litter-segv")
+	if _, err := ReadInChild("../fixtures/modela/model_A.h5", Options{}); !errors.Is(err, ErrHDF5Crash) {
+		t.Fatalf("ReadInChild(litter-segv) = %v; want ErrHDF5Crash", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("a crashed reader child left %d entries in TMPDIR, first %q", len(left), left[0].Name())
 	}
 }
 
