@@ -10,14 +10,6 @@ const hasAVX512 = false
 // packParallelMin is unused without the packed product.
 const packParallelMin = 0
 
-// packPanelCols is unused without the packed product.
-const packPanelCols = 32
-
-// denseCols is never called without packed weights.
-func (f *fusedDense) denseCols(x, y []float32, rows, jp0, jp1 int) {
-	panic("engine: denseCols without packed weights")
-}
-
 // packTileRows is the tile height of the packed product (unused here).
 const packTileRows = 12
 

@@ -250,17 +250,6 @@ static void xfer_dense_packed(int m, int n, int k, float alpha, const float *a, 
 	xfer_gemm_packed(m, n, k, alpha, a, k, p, c, n);
 	if (bias != NULL || act != 0) xfer_finish(m, n, c, n, bias, act, p1, p2);
 }
-
-// xfer_dense_packed_cols is xfer_dense_packed for the columns of panels
-// [jp0, jp1) only (all m rows): the share of one thread, whose panels then
-// stay in its core's cache for all the rows.
-static void xfer_dense_packed_cols(int m, int n, int k, float alpha, const float *a, const float *p, float *c,
-		int jp0, int jp1, const float *bias, int act, float p1, float p2) {
-	int c0 = jp0 * XFER_NR, c1 = jp1 * XFER_NR < n ? jp1 * XFER_NR : n;
-	if (c1 <= c0) return;
-	xfer_gemm_packed(m, c1 - c0, k, alpha, a, k, p + (size_t)c0 * k, c + c0, n);
-	if (bias != NULL || act != 0) xfer_finish(m, c1 - c0, c + c0, n, bias ? bias + c0 : NULL, act, p1, p2);
-}
 */
 import "C"
 
@@ -291,9 +280,6 @@ const packMaxFloats = 16 << 20
 // (batch 32: 345k samples/s on one thread, 302k split over two); only the
 // 60M first layer at batch 256 gains (436k to 494k samples/s).
 const packParallelMin = 16_000_000
-
-// packPanelCols is XFER_NR, the columns of one panel of packed weights.
-const packPanelCols = 32
 
 // packTileRows is XFER_MR, the rows of one tile of the packed product.
 const packTileRows = 12
@@ -362,31 +348,6 @@ func (f *fusedDense) denseBlock(x, w []float32, ldw int, y []float32, lo, hi int
 	}
 	if f.act != nil && f.actOp == "" {
 		f.act(yb, yb)
-	}
-}
-
-// denseCols computes all rows of a fused dense step for the columns of
-// packed panels [jp0, jp1) (f.packed must be set): y = act(x @ op(W) *
-// alpha + bias) restricted to those columns.
-func (f *fusedDense) denseCols(x, y []float32, rows, jp0, jp1 int) {
-	var bias *C.float
-	if f.bias != nil {
-		bias = (*C.float)(unsafe.Pointer(&f.bias[0]))
-	}
-	act := C.int(C.XFER_NONE)
-	if f.actOp != "" {
-		act = denseActs[f.actOp]
-	}
-	C.xfer_dense_packed_cols(C.int(rows), C.int(f.n), C.int(f.k), C.float(f.alpha),
-		(*C.float)(unsafe.Pointer(&x[0])), (*C.float)(unsafe.Pointer(&f.packed[0])),
-		(*C.float)(unsafe.Pointer(&y[0])), C.int(jp0), C.int(jp1), bias, act, C.float(f.actP1), C.float(f.actP2))
-	if f.act != nil && f.actOp == "" {
-		for i := range rows {
-			lo, hi := i*f.n+jp0*packPanelCols, min(i*f.n+jp1*packPanelCols, (i+1)*f.n)
-			if lo < hi {
-				f.act(y[lo:hi], y[lo:hi])
-			}
-		}
 	}
 }
 

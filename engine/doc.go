@@ -42,10 +42,9 @@
 //     packs each weight (up to 16M floats) into 32-column panels and a C
 //     kernel computes 12x32 tiles in registers (dense_openblas.go); every
 //     output is summed in the same order whatever the split, so these
-//     layers give the same bits for any thread count. Large ones (from 16M
-//     multiply-adds) are split by weight panels, each thread keeping its
-//     share of the weights in its core's cache. Rows of one sample (batch
-//     1) still go to OpenBLAS's sgemv.
+//     layers give the same bits for any thread count, and threads take
+//     chunks of rows as they free up. Rows of one sample (batch 1) still go
+//     to OpenBLAS's sgemv.
 //   - Element-wise exp, tanh and sigmoid use float32 polynomial kernels
 //     accurate to a few ulp (see expf), not math.Exp on float64. The bias
 //     and activation of a fused dense layer run in vectorised C in the same

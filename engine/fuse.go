@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/xferml/xfer/model"
 )
@@ -214,12 +215,22 @@ func fusedDenseKernel(s *step) error {
 	if f.packed != nil && rows*f.n*f.k < packParallelMin {
 		p = 1
 	}
-	if panels := (f.n + packPanelCols - 1) / packPanelCols; p > 1 && f.packed != nil && panels >= 2*p {
-		// The packed product computes each output alone, in the same
-		// order whatever the split, so results do not depend on it. Each
-		// thread takes a contiguous share of the weight panels for all the
-		// rows: its share of the weights stays in its core's cache.
-		parallel(panels, p, func(jp0, jp1 int) { f.denseCols(x.F32, y, rows, jp0, jp1) })
+	if p > 1 && f.packed != nil && rows >= 2*packTileRows {
+		// The packed product computes each row alone, in the same order
+		// whatever the blocks, so the threads can take chunks of rows as
+		// they come: a thread slowed by another process leaves its share
+		// to the others, and the results stay the same.
+		chunk := max(packTileRows, (rows/(4*p)+packTileRows-1)/packTileRows*packTileRows)
+		var next atomic.Int64
+		parallel(p, p, func(int, int) {
+			for {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= rows {
+					return
+				}
+				block(lo, min(lo+chunk, rows))
+			}
+		})
 		return nil
 	}
 	if p > 1 {
