@@ -18,7 +18,15 @@
 // models with the same digest compute the same function with the same
 // trainable flags and metadata.
 //
-// Decode trusts nothing: it bounds the header length by the input, checks
-// every blob reference against the blob before allocating, and returns
-// errors wrapping ErrFormat, never panics.
+// Write and Digest stream the encoding, each tensor straight from the
+// model's memory, and Read decodes a stream straight into each tensor's
+// slice: a model of any size is never held twice over, as a model and as
+// its encoding (Prepare gives the length before the bytes, for framing).
+// The blob holds the tensors in the order the header lists them (layers in
+// order; in each, params, consts, then node attributes by sorted key), and
+// Read requires that order.
+//
+// Decode and Read trust nothing: they bound the header length by the input,
+// check every blob reference against the rest of the blob before
+// allocating, and return errors wrapping ErrFormat, never panic.
 package native

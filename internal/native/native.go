@@ -8,9 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
+	"runtime/debug"
 	"slices"
+	"unsafe"
 
 	"github.com/xferml/xfer/model"
 )
@@ -98,28 +101,35 @@ type hAttr struct {
 	Tensor    *hTensor `json:"tensor,omitempty"`
 }
 
-// encoder appends tensor data to a blob.
-type encoder struct{ blob bytes.Buffer }
+// encoder lays out tensor data in the blob: it records each tensor, in blob
+// order, and hands out references without copying any data.
+type encoder struct {
+	off    int
+	chunks []chunk
+}
 
-func (e *encoder) f32(v []float32) ref {
-	r := ref{N: len(v), Off: e.blob.Len()}
-	// One append pass into the buffer's own free space (a 4-byte Write per
-	// value took 0.3-0.5 s for a 100 MB model).
-	e.blob.Grow(4 * len(v))
-	b := e.blob.AvailableBuffer()
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+// chunk is one tensor's data in the blob: F32 or I64, and the param that
+// owns it (nil for consts and attributes).
+type chunk struct {
+	f32   []float32
+	i64   []int64
+	param *model.Param
+}
+
+func (e *encoder) f32(v []float32, p *model.Param) ref {
+	r := ref{N: len(v), Off: e.off}
+	if len(v) > 0 {
+		e.chunks = append(e.chunks, chunk{f32: v, param: p})
+		e.off += 4 * len(v)
 	}
-	e.blob.Write(b)
 	return r
 }
 
 func (e *encoder) i64(v []int64) ref {
-	r := ref{N: len(v), Off: e.blob.Len()}
-	var b [8]byte
-	for _, x := range v {
-		binary.LittleEndian.PutUint64(b[:], uint64(x))
-		e.blob.Write(b[:])
+	r := ref{N: len(v), Off: e.off}
+	if len(v) > 0 {
+		e.chunks = append(e.chunks, chunk{i64: v})
+		e.off += 8 * len(v)
 	}
 	return r
 }
@@ -129,27 +139,29 @@ func (e *encoder) tensor(t *model.Tensor) hTensor {
 	if t.DType == model.Int64 {
 		h.Data = e.i64(t.I64)
 	} else {
-		h.Data = e.f32(t.F32)
+		h.Data = e.f32(t.F32, nil)
 	}
 	return h
 }
 
-// Encode returns the snapshot encoding of m. The same model always gives the
-// same bytes. m is not modified.
-func Encode(m *model.Model) ([]byte, error) {
+// An Encoding is a model's encoding laid out but not yet written: the header
+// is built and the blob's tensors are listed, so that Size is known before
+// any tensor data is copied. WriteTo then streams the bytes, each tensor
+// straight from the model's memory.
+type Encoding struct {
+	prefix []byte // magic, header length and header
+	e      encoder
+	name   string
+}
+
+// Prepare lays out m's encoding. The Encoding refers to m's tensors: m must
+// not change until the Encoding is written.
+func Prepare(m *model.Model) (*Encoding, error) {
 	if m == nil {
 		return nil, fmt.Errorf("native: encode: nil model")
 	}
-	var e encoder
-	// The params are nearly all of the blob: one allocation up front, not a
-	// doubling series of copies.
-	size := 0
-	for _, l := range m.Layers {
-		for _, p := range l.Params {
-			size += 4 * len(p.Data)
-		}
-	}
-	e.blob.Grow(size)
+	enc := &Encoding{name: m.Name}
+	e := &enc.e
 	h := hModel{
 		History: m.History, Meta: m.Meta, Name: m.Name, Opset: m.Opset,
 		Outputs: m.Outputs, Sequential: m.Sequential,
@@ -165,7 +177,7 @@ func Encode(m *model.Model) ([]byte, error) {
 			hl.Config = &s
 		}
 		for _, p := range l.Params {
-			hp := hParam{Data: e.f32(p.Data), Name: p.Name, Role: p.Role, Shape: p.Shape, State: p.State, Trainable: p.Trainable}
+			hp := hParam{Data: e.f32(p.Data, p), Name: p.Name, Role: p.Role, Shape: p.Shape, State: p.State, Trainable: p.Trainable}
 			if p.Init != nil {
 				name := p.Init.Name
 				hp.InitName = &name
@@ -192,7 +204,7 @@ func Encode(m *model.Model) ([]byte, error) {
 					a := n.Attrs[k]
 					ha := hAttr{Kind: int(a.Kind), Int: a.Int, Ints: a.Ints, String: a.String, FloatBits: math.Float32bits(a.Float)}
 					if a.Floats != nil {
-						r := e.f32(a.Floats)
+						r := e.f32(a.Floats, nil)
 						ha.Floats = &r
 					}
 					if a.Tensor != nil {
@@ -210,28 +222,158 @@ func Encode(m *model.Model) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("native: encode model %q: %w", m.Name, err)
 	}
-	out := make([]byte, 0, prefixLen+len(head)+e.blob.Len())
-	out = append(out, magic...)
-	out = binary.LittleEndian.AppendUint64(out, uint64(len(head)))
-	out = append(out, head...)
-	out = append(out, e.blob.Bytes()...)
-	return out, nil
+	enc.prefix = make([]byte, 0, prefixLen+len(head))
+	enc.prefix = append(enc.prefix, magic...)
+	enc.prefix = binary.LittleEndian.AppendUint64(enc.prefix, uint64(len(head)))
+	enc.prefix = append(enc.prefix, head...)
+	return enc, nil
+}
+
+// Size returns the length in bytes of the encoding.
+func (enc *Encoding) Size() int64 { return int64(len(enc.prefix)) + int64(enc.e.off) }
+
+// WriteTo writes the encoding to w.
+func (enc *Encoding) WriteTo(w io.Writer) (int64, error) { return enc.write(w, false) }
+
+// releaseEvery is how many bytes of released params WriteAndRelease lets
+// pile up before it returns them to the operating system (a full garbage
+// collection each time: 32 MiB keeps them few for a large model and the
+// excess small).
+const releaseEvery = 32 << 20
+
+// WriteAndRelease writes the encoding to w like WriteTo, and drops each
+// param's data (sets Param.Data to nil) once it is written, returning the
+// memory to the operating system as it goes: a process that only sends the
+// model (a reader child) then never holds it twice over with its receiver.
+// The model is unusable afterwards.
+func (enc *Encoding) WriteAndRelease(w io.Writer) (int64, error) { return enc.write(w, true) }
+
+func (enc *Encoding) write(w io.Writer, release bool) (int64, error) {
+	n, err := w.Write(enc.prefix)
+	total := int64(n)
+	if err != nil {
+		return total, fmt.Errorf("native: write model %q: %w", enc.name, err)
+	}
+	freed := 0
+	var buf []byte // conversion buffer on a big-endian machine only
+	for i := range enc.e.chunks {
+		c := &enc.e.chunks[i]
+		var k int
+		if littleEndian {
+			var b []byte
+			if c.f32 != nil {
+				b = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c.f32))), 4*len(c.f32))
+			} else {
+				b = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c.i64))), 8*len(c.i64))
+			}
+			k, err = w.Write(b)
+		} else {
+			k, err = writeSwapped(w, c, &buf)
+		}
+		total += int64(k)
+		if err != nil {
+			return total, fmt.Errorf("native: write model %q: %w", enc.name, err)
+		}
+		if release && c.param != nil {
+			freed += 4 * len(c.f32)
+			c.param.Data = nil
+			c.f32 = nil
+			if freed >= releaseEvery {
+				debug.FreeOSMemory()
+				freed = 0
+			}
+		}
+	}
+	if release && freed > 0 {
+		debug.FreeOSMemory()
+	}
+	return total, nil
+}
+
+// writeSwapped writes c's values little-endian through a 64 KiB buffer (on a
+// big-endian machine, where memory order is not the encoding's).
+func writeSwapped(w io.Writer, c *chunk, buf *[]byte) (int, error) {
+	if *buf == nil {
+		*buf = make([]byte, 0, 64<<10)
+	}
+	total := 0
+	flush := func() error {
+		n, err := w.Write(*buf)
+		total += n
+		*buf = (*buf)[:0]
+		return err
+	}
+	for _, x := range c.f32 {
+		*buf = binary.LittleEndian.AppendUint32(*buf, math.Float32bits(x))
+		if len(*buf) == cap(*buf) {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+	}
+	for _, x := range c.i64 {
+		*buf = binary.LittleEndian.AppendUint64(*buf, uint64(x))
+		if len(*buf) == cap(*buf) {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+	}
+	if len(*buf) > 0 {
+		if err := flush(); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// littleEndian is true on a machine whose memory order is the encoding's:
+// tensor data then goes between memory and the stream without conversion.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// Encode returns the snapshot encoding of m. The same model always gives the
+// same bytes. m is not modified.
+func Encode(m *model.Model) ([]byte, error) {
+	enc, err := Prepare(m)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(int(enc.Size()))
+	if _, err := enc.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Write writes the snapshot encoding of m to w, each tensor straight from
+// m's memory (no copy of the whole encoding). m is not modified.
+func Write(w io.Writer, m *model.Model) error {
+	enc, err := Prepare(m)
+	if err != nil {
+		return err
+	}
+	_, err = enc.WriteTo(w)
+	return err
 }
 
 // Digest returns "sha256:" and the hex sha256 of m's encoding without its
-// History. It is "" only if m cannot be encoded.
+// History. It is "" only if m cannot be encoded. The encoding streams into
+// the hash: nothing of the model's size is allocated.
 func Digest(m *model.Model) string {
 	if m == nil {
 		return ""
 	}
 	c := *m // shallow: only History differs, Encode does not modify
 	c.History = nil
-	b, err := Encode(&c)
-	if err != nil {
+	h := sha256.New()
+	if err := Write(h, &c); err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // ShortDigest returns the first 12 hex digits of a digest, for display.
@@ -243,42 +385,114 @@ func ShortDigest(d string) string {
 	return d[len("sha256:"):n]
 }
 
-// decoder reads tensor data from a blob with bounds checks.
-type decoder struct{ blob []byte }
+// decoder reads tensor data from the blob as a stream, in the encoder's
+// order, each tensor straight into its own slice.
+type decoder struct {
+	r      io.Reader
+	pos    int64 // blob offset of the next byte of r
+	remain int64 // bytes of the blob the input holds at most
+	buf    []byte
+}
 
-func (d *decoder) check(r ref, size int, what string) error {
-	if r.N < 0 || r.Off < 0 || r.Off > len(d.blob) || r.N > (len(d.blob)-r.Off)/size {
-		return fmt.Errorf("%w: %s: data reference (offset %d, %d elements) is outside the %d-byte blob", ErrFormat, what, r.Off, r.N, len(d.blob))
+func (d *decoder) outside(r ref, what string) error {
+	return fmt.Errorf("%w: %s: data reference (offset %d, %d elements) is outside the %d-byte blob", ErrFormat, what, r.Off, r.N, d.pos+d.remain)
+}
+
+// seek checks that r's n elements of size bytes lie in the rest of the blob
+// and skips to its offset. References must come in the encoder's order:
+// one that goes back is an error.
+func (d *decoder) seek(r ref, size int, what string) error {
+	if r.N < 0 || r.Off < 0 {
+		return d.outside(r, what)
+	}
+	if r.N == 0 {
+		return nil
+	}
+	off := int64(r.Off)
+	if off < d.pos {
+		return fmt.Errorf("%w: %s: data reference (offset %d, %d elements) goes back before offset %d (references must follow the blob's order)", ErrFormat, what, r.Off, r.N, d.pos)
+	}
+	if off-d.pos > d.remain || int64(r.N) > (d.remain-(off-d.pos))/int64(size) {
+		return d.outside(r, what)
+	}
+	if skip := off - d.pos; skip > 0 {
+		if _, err := io.CopyN(io.Discard, d.r, skip); err != nil {
+			return d.truncated(what, err)
+		}
+		d.pos, d.remain = off, d.remain-skip
 	}
 	return nil
 }
 
+func (d *decoder) truncated(what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %s: data ends early (truncated?)", ErrFormat, what)
+	}
+	return fmt.Errorf("native: %s: %w", what, err)
+}
+
+// fill reads len(b) bytes of the blob into b.
+func (d *decoder) fill(b []byte, what string) error {
+	if _, err := io.ReadFull(d.r, b); err != nil {
+		return d.truncated(what, err)
+	}
+	d.pos += int64(len(b))
+	d.remain -= int64(len(b))
+	return nil
+}
+
+// chunkBuf returns the conversion buffer of a big-endian machine.
+func (d *decoder) chunkBuf() []byte {
+	if d.buf == nil {
+		d.buf = make([]byte, 64<<10)
+	}
+	return d.buf
+}
+
 func (d *decoder) f32(r ref, what string) ([]float32, error) {
-	if err := d.check(r, 4, what); err != nil {
+	if err := d.seek(r, 4, what); err != nil {
 		return nil, err
 	}
 	if r.N == 0 {
 		return nil, nil
 	}
 	v := make([]float32, r.N)
-	b := d.blob[r.Off:]
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	if littleEndian {
+		return v, d.fill(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)), what)
+	}
+	for i := 0; i < len(v); {
+		b := d.chunkBuf()[:4*min(len(v)-i, len(d.chunkBuf())/4)]
+		if err := d.fill(b, what); err != nil {
+			return nil, err
+		}
+		for j := 0; j < len(b); j += 4 {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[j:]))
+			i++
+		}
 	}
 	return v, nil
 }
 
 func (d *decoder) i64(r ref, what string) ([]int64, error) {
-	if err := d.check(r, 8, what); err != nil {
+	if err := d.seek(r, 8, what); err != nil {
 		return nil, err
 	}
 	if r.N == 0 {
 		return nil, nil
 	}
 	v := make([]int64, r.N)
-	b := d.blob[r.Off:]
-	for i := range v {
-		v[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+	if littleEndian {
+		return v, d.fill(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 8*len(v)), what)
+	}
+	for i := 0; i < len(v); {
+		b := d.chunkBuf()[:8*min(len(v)-i, len(d.chunkBuf())/8)]
+		if err := d.fill(b, what); err != nil {
+			return nil, err
+		}
+		for j := 0; j < len(b); j += 8 {
+			v[i] = int64(binary.LittleEndian.Uint64(b[j:]))
+			i++
+		}
 	}
 	return v, nil
 }
@@ -303,19 +517,44 @@ func (d *decoder) tensor(h *hTensor, what string) (*model.Tensor, error) {
 // Decode parses an encoding made by Encode. It checks the framing and every
 // data reference, not the model's invariants (call Validate for those).
 func Decode(b []byte) (*model.Model, error) {
-	if len(b) < prefixLen || string(b[:len(magic)]) != magic {
+	return Read(bytes.NewReader(b), int64(len(b)))
+}
+
+// Read decodes an encoding of size bytes from r, reading each tensor
+// straight into its own slice: no copy of the encoding is held. size (a
+// file's or a message's length) bounds every allocation; Read reads no
+// further than the last tensor, and fails on input that ends early. Like
+// Decode, it checks the framing and every data reference, not the model's
+// invariants.
+func Read(r io.Reader, size int64) (*model.Model, error) {
+	var pre [prefixLen]byte
+	if size < int64(prefixLen) {
 		return nil, fmt.Errorf("%w: missing %q header (not an xfer snapshot, or truncated)", ErrFormat, magic)
 	}
-	hlen := binary.LittleEndian.Uint64(b[len(magic):prefixLen])
-	if hlen > uint64(len(b)-prefixLen) {
-		return nil, fmt.Errorf("%w: header length %d exceeds the %d bytes that remain (truncated?)", ErrFormat, hlen, len(b)-prefixLen)
+	if _, err := io.ReadFull(r, pre[:]); err != nil || string(pre[:len(magic)]) != magic {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("native: %w", err)
+		}
+		return nil, fmt.Errorf("%w: missing %q header (not an xfer snapshot, or truncated)", ErrFormat, magic)
 	}
-	head := b[prefixLen : prefixLen+int(hlen)]
+	hlen := binary.LittleEndian.Uint64(pre[len(magic):])
+	if hlen > uint64(size-int64(prefixLen)) {
+		return nil, fmt.Errorf("%w: header length %d exceeds the %d bytes that remain (truncated?)", ErrFormat, hlen, size-int64(prefixLen))
+	}
+	// The header grows with what arrives, not with what hlen claims.
+	var hb bytes.Buffer
+	if _, err := io.CopyN(&hb, r, int64(hlen)); err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("native: %w", err)
+		}
+		return nil, fmt.Errorf("%w: header ends early (truncated?)", ErrFormat)
+	}
 	var h hModel
-	if err := json.Unmarshal(head, &h); err != nil {
+	if err := json.Unmarshal(hb.Bytes(), &h); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	d := &decoder{blob: b[prefixLen+int(hlen):]}
+	hb = bytes.Buffer{}
+	d := &decoder{r: r, remain: size - int64(prefixLen) - int64(hlen)}
 	m := &model.Model{
 		Name: h.Name, Opset: h.Opset, Outputs: h.Outputs, Sequential: h.Sequential,
 		Meta: h.Meta, History: h.History,
@@ -353,7 +592,9 @@ func Decode(b []byte) (*model.Model, error) {
 			n := &model.Node{Name: hn.Name, Op: hn.Op, Inputs: hn.Inputs, Outputs: hn.Outputs}
 			if hn.Attrs != nil {
 				n.Attrs = make(map[string]model.Attr, len(hn.Attrs))
-				for k, ha := range hn.Attrs {
+				// The encoder's order: keys sorted, Floats before Tensor.
+				for _, k := range slices.Sorted(maps.Keys(hn.Attrs)) {
+					ha := hn.Attrs[k]
 					what := fmt.Sprintf("layer %q: node %q: attribute %q", hl.Name, hn.Name, k)
 					a := model.Attr{Kind: model.AttrKind(ha.Kind), Int: ha.Int, Ints: ha.Ints, String: ha.String, Float: math.Float32frombits(ha.FloatBits)}
 					if ha.Floats != nil {

@@ -2,8 +2,10 @@ package native
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"reflect"
 	"testing"
@@ -205,5 +207,64 @@ func BenchmarkEncode(b *testing.B) {
 		if _, err := Encode(m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestStreaming(t *testing.T) {
+	want, err := Encode(testModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := Prepare(testModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc.Size() != int64(len(want)) {
+		t.Errorf("Prepare(m).Size() = %d; want %d (len(Encode(m)))", enc.Size(), len(want))
+	}
+	var w bytes.Buffer
+	if err := Write(&w, testModel(t)); err != nil || !bytes.Equal(w.Bytes(), want) {
+		t.Errorf("Write(m) = %d bytes, %v; want Encode(m)'s %d bytes", w.Len(), err, len(want))
+	}
+	m := testModel(t)
+	enc, err = Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r bytes.Buffer
+	if _, err := enc.WriteAndRelease(&r); err != nil || !bytes.Equal(r.Bytes(), want) {
+		t.Errorf("WriteAndRelease(m) = %d bytes, %v; want Encode(m)'s %d bytes", r.Len(), err, len(want))
+	}
+	for _, l := range m.Layers {
+		for _, p := range l.Params {
+			if p.Data != nil {
+				t.Errorf("after WriteAndRelease, param %s has %d values; want released (nil)", p.Name, len(p.Data))
+			}
+		}
+	}
+	// Read stops after the last tensor: what follows stays in the reader.
+	in := bytes.NewReader(append(bytes.Clone(want), "tail"...))
+	got, err := Read(in, int64(len(want)))
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if rest, _ := io.ReadAll(in); string(rest) != "tail" {
+		t.Errorf("after Read, the reader holds %q; want %q", rest, "tail")
+	}
+	if b, _ := Encode(got); !bytes.Equal(b, want) {
+		t.Errorf("Encode(Read(Encode(m))) differs from Encode(m)")
+	}
+	if _, err := Read(bytes.NewReader(want), int64(len(want))-1); !errors.Is(err, ErrFormat) {
+		t.Errorf("Read(encoding, size one short) error = %v; want ErrFormat", err)
+	}
+}
+
+func TestDecodeRefGoesBack(t *testing.T) {
+	h := `{"layers":[{"name":"a","params":[{"data":{"n":1,"off":4}},{"data":{"n":1,"off":0}}]}]}`
+	b := []byte(magic)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(h)))
+	b = append(append(b, h...), make([]byte, 8)...)
+	if _, err := Decode(b); !errors.Is(err, ErrFormat) {
+		t.Errorf("Decode(second ref before the first) error = %v; want ErrFormat", err)
 	}
 }
