@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/xferml/xfer/internal/atomicfile"
 	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/model"
 )
@@ -185,12 +184,11 @@ func readNative(path string) (*model.Model, error) {
 	if st.Size() > maxNative {
 		return nil, fmt.Errorf("formats: %s: %d bytes exceeds the %d-byte limit for snapshots", path, st.Size(), int64(maxNative))
 	}
-	b, err := os.ReadFile(path)
+	m, err := native.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
-	}
-	m, err := native.Decode(b)
-	if err != nil {
+		if !errors.Is(err, native.ErrFormat) {
+			return nil, fmt.Errorf("formats: %w", err)
+		}
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}
 	if err := m.Validate(); err != nil {
@@ -200,9 +198,8 @@ func readNative(path string) (*model.Model, error) {
 }
 
 func writeNative(path string, m *model.Model) error {
-	b, err := native.Encode(m)
-	if err != nil {
+	if _, err := native.WriteFile(path, m); err != nil {
 		return fmt.Errorf("formats: %s: %w", path, err)
 	}
-	return atomicfile.WriteBytes(path, b)
+	return nil
 }

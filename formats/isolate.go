@@ -82,9 +82,9 @@ func ServeChild(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 		config = args[2]
 	}
 	m, err := readKeras(args[1], config)
-	var b []byte
+	var enc *native.Encoding
 	if err == nil {
-		if b, err = native.Encode(m); err != nil {
+		if enc, err = native.Prepare(m); err != nil {
 			err = fmt.Errorf("formats: %s: %w", args[1], err)
 		}
 	}
@@ -98,8 +98,12 @@ func ServeChild(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 		fmt.Fprintf(stdout, "%s %s\n%s", childError, strings.Join(kinds, ","), err)
 		return 0, true
 	}
-	fmt.Fprintf(stdout, "%s %d\n", childModel, len(b))
-	if _, err := stdout.Write(b); err != nil {
+	// The encoding streams from the model's own memory, which is released
+	// as it goes: this child and the parent decoding the stream do not each
+	// hold the whole model at once.
+	m = nil
+	fmt.Fprintf(stdout, "%s %d\n", childModel, enc.Size())
+	if _, err := enc.WriteAndRelease(stdout); err != nil {
 		fmt.Fprintf(stderr, "formats: %s: %v\n", childCommand, err)
 		return 1, true
 	}
@@ -150,7 +154,7 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("formats: %s: cannot start a child process to read the file: %w (set %s=off to read it in-process at your own risk)", path, err, IsolateEnv)
 	}
-	head, body, rerr := readChild(bufio.NewReader(pipe))
+	head, m, body, rerr := readChild(bufio.NewReader(pipe))
 	io.Copy(io.Discard, pipe) // whatever is left, so that the child never blocks
 	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
@@ -161,12 +165,8 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 	}
 	switch {
 	case rerr != nil:
-		return nil, fmt.Errorf("formats: %s: the reader child's answer: %w", path, rerr)
-	case strings.HasPrefix(head, childModel+" "):
-		m, err := native.Decode(body)
-		if err != nil {
-			return nil, fmt.Errorf("formats: %s: the reader child sent a bad model: %w", path, err)
-		}
+		return nil, fmt.Errorf("formats: %s: %w", path, rerr)
+	case m != nil:
 		if err := m.Validate(); err != nil {
 			return nil, fmt.Errorf("formats: %s: %w", path, err)
 		}
@@ -182,29 +182,51 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 const maxChildError = 1 << 20
 
 // readChild reads a reader child's answer: its first line, and the model
-// encoding (whose length the line gives, read into one allocation) or the
-// error message that follows. A head that is neither comes back with no
-// body.
-func readChild(r *bufio.Reader) (head string, body []byte, err error) {
+// (decoded straight from the stream, its length given by the line) or the
+// error message that follows. A head that is neither comes back with
+// neither.
+func readChild(r *bufio.Reader) (head string, m *model.Model, body []byte, err error) {
 	line, err := r.ReadSlice('\n')
 	if err != nil {
-		return "", nil, nil // no answer line: not a reader child
+		return "", nil, nil, nil // no answer line: not a reader child
 	}
 	head = strings.TrimSuffix(string(line), "\n")
 	switch {
 	case strings.HasPrefix(head, childModel+" "):
 		n, err := strconv.ParseInt(head[len(childModel)+1:], 10, 64)
 		if err != nil || n < 0 || n > maxNative {
-			return head, nil, fmt.Errorf("bad model length in %q (limit %d bytes)", head, int64(maxNative))
+			return head, nil, nil, fmt.Errorf("the reader child's answer: bad model length in %q (limit %d bytes)", head, int64(maxNative))
 		}
-		body = make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return head, nil, fmt.Errorf("model encoding: %w", err)
+		er := &eofReader{r: r}
+		m, err := native.Read(er, n)
+		switch {
+		case err != nil && er.eof:
+			// The child stopped short of the length it promised.
+			return head, nil, nil, fmt.Errorf("the reader child's answer: model encoding: %w", io.ErrUnexpectedEOF)
+		case err != nil:
+			return head, nil, nil, fmt.Errorf("the reader child sent a bad model: %w", err)
 		}
+		return head, m, nil, nil
 	case strings.HasPrefix(head, childError+" "):
-		body, err = io.ReadAll(io.LimitReader(r, maxChildError))
+		if body, err = io.ReadAll(io.LimitReader(r, maxChildError)); err != nil {
+			return head, nil, nil, fmt.Errorf("the reader child's answer: %w", err)
+		}
 	}
-	return head, body, err
+	return head, nil, body, nil
+}
+
+// eofReader notes whether its reader has reached the end of its input.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
 }
 
 // remoteError is an error a reader child returned: its message, and the

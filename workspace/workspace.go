@@ -165,12 +165,11 @@ func (w *Workspace) Current() (*model.Model, error) {
 
 func (w *Workspace) load(e Entry) (*model.Model, error) {
 	path := filepath.Join(w.dir, "snapshots", e.Snapshot)
-	b, err := os.ReadFile(path)
+	m, err := native.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("workspace: %w", err)
-	}
-	m, err := native.Decode(b)
-	if err != nil {
+		if !errors.Is(err, native.ErrFormat) {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
 	}
 	if d := native.Digest(m); d != e.After {
@@ -182,10 +181,6 @@ func (w *Workspace) load(e Entry) (*model.Model, error) {
 // Commit records m as the new current model, the result of operation op with
 // arguments args. It returns the journal entry. m is not modified.
 func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry, error) {
-	b, err := native.Encode(m)
-	if err != nil {
-		return Entry{}, fmt.Errorf("workspace: %w", err)
-	}
 	if err := os.MkdirAll(filepath.Join(w.dir, "snapshots"), 0o755); err != nil {
 		return Entry{}, fmt.Errorf("workspace: %w", err)
 	}
@@ -202,9 +197,11 @@ func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry
 	}
 	e := Entry{
 		Seq: seq, Op: op, Args: args, Time: at.UTC().Format(time.RFC3339),
-		Before: before, After: native.Digest(m), Snapshot: fmt.Sprintf("%06d.xnat", seq),
+		Before: before, Snapshot: fmt.Sprintf("%06d.xnat", seq),
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(w.dir, "snapshots", e.Snapshot), b); err != nil {
+	// The snapshot streams from m's memory, and its digest comes from the
+	// same pass.
+	if e.After, err = native.WriteFile(filepath.Join(w.dir, "snapshots", e.Snapshot), m); err != nil {
 		return Entry{}, fmt.Errorf("workspace: %w", err)
 	}
 	if err := w.writeJournal(append(w.Journal(), e)); err != nil {

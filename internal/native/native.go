@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,10 +12,12 @@ import (
 	"io"
 	"maps"
 	"math"
+	"os"
 	"runtime/debug"
 	"slices"
 	"unsafe"
 
+	"github.com/xferml/xfer/internal/atomicfile"
 	"github.com/xferml/xfer/model"
 )
 
@@ -233,7 +236,7 @@ func Prepare(m *model.Model) (*Encoding, error) {
 func (enc *Encoding) Size() int64 { return int64(len(enc.prefix)) + int64(enc.e.off) }
 
 // WriteTo writes the encoding to w.
-func (enc *Encoding) WriteTo(w io.Writer) (int64, error) { return enc.write(w, false) }
+func (enc *Encoding) WriteTo(w io.Writer) (int64, error) { return enc.write(w, nil, false) }
 
 // releaseEvery is how many bytes of released params WriteAndRelease lets
 // pile up before it returns them to the operating system (a full garbage
@@ -246,9 +249,11 @@ const releaseEvery = 32 << 20
 // memory to the operating system as it goes: a process that only sends the
 // model (a reader child) then never holds it twice over with its receiver.
 // The model is unusable afterwards.
-func (enc *Encoding) WriteAndRelease(w io.Writer) (int64, error) { return enc.write(w, true) }
+func (enc *Encoding) WriteAndRelease(w io.Writer) (int64, error) { return enc.write(w, nil, true) }
 
-func (enc *Encoding) write(w io.Writer, release bool) (int64, error) {
+// write writes the encoding to w and, when blob is not nil, the blob alone
+// (the tensor data, without the prefix) to blob too.
+func (enc *Encoding) write(w, blob io.Writer, release bool) (int64, error) {
 	n, err := w.Write(enc.prefix)
 	total := int64(n)
 	if err != nil {
@@ -267,8 +272,15 @@ func (enc *Encoding) write(w io.Writer, release bool) (int64, error) {
 				b = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c.i64))), 8*len(c.i64))
 			}
 			k, err = w.Write(b)
+			if err == nil && blob != nil {
+				_, err = blob.Write(b)
+			}
 		} else {
-			k, err = writeSwapped(w, c, &buf)
+			ws := w
+			if blob != nil {
+				ws = io.MultiWriter(w, blob)
+			}
+			k, err = writeSwapped(ws, c, &buf)
 		}
 		total += int64(k)
 		if err != nil {
@@ -626,4 +638,61 @@ func Read(r io.Reader, size int64) (*model.Model, error) {
 
 func sortedKeys(m map[string]model.Attr) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// WriteFile writes m's encoding to path atomically (internal/atomicfile),
+// streaming it from m's memory, and returns Digest(m), hashed from the same
+// pass over the tensors. m is not modified.
+func WriteFile(path string, m *model.Model) (digest string, err error) {
+	enc, err := Prepare(m)
+	if err != nil {
+		return "", err
+	}
+	c := *m // shallow: only History differs
+	c.History = nil
+	denc, err := Prepare(&c)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(denc.prefix)
+	err = atomicfile.Write(path, func(tmp string) error {
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("native: %w", err)
+		}
+		// 1 MiB: the header and small tensors coalesce; a large tensor's
+		// write bypasses the buffer.
+		bw := bufio.NewWriterSize(f, 1<<20)
+		_, err = enc.write(bw, h, false)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("native: write %s: %w", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ReadFile decodes the encoding in the file at path (see Read), reading
+// each tensor straight into its slice.
+func ReadFile(path string) (*model.Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("native: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("native: %w", err)
+	}
+	return Read(bufio.NewReaderSize(f, 64<<10), st.Size())
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -266,5 +268,34 @@ func TestDecodeRefGoesBack(t *testing.T) {
 	b = append(append(b, h...), make([]byte, 8)...)
 	if _, err := Decode(b); !errors.Is(err, ErrFormat) {
 		t.Errorf("Decode(second ref before the first) error = %v; want ErrFormat", err)
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	m := testModel(t)
+	want, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.xnat")
+	d, err := WriteFile(path, m)
+	if err != nil {
+		t.Fatalf("WriteFile: %v", err)
+	}
+	if d != Digest(m) {
+		t.Errorf("WriteFile(m) digest = %s; want Digest(m) = %s", d, Digest(m))
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, want) {
+		t.Errorf("WriteFile(m) wrote %d bytes; want Encode(m)'s %d", len(got), len(want))
+	}
+	back, err := ReadFile(path)
+	if err != nil {
+		t.Fatalf("ReadFile: %v", err)
+	}
+	if b, _ := Encode(back); !bytes.Equal(b, want) {
+		t.Errorf("Encode(ReadFile(WriteFile(m))) differs from Encode(m)")
+	}
+	if _, err := ReadFile(filepath.Join(t.TempDir(), "none")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadFile(missing) error = %v; want ErrNotExist", err)
 	}
 }
