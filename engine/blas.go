@@ -4,16 +4,18 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/xferml/xfer/internal/blas32"
 )
 
 // The matrix product behind MatMul, Gemm and Conv is gemm, computing
 // C = alpha*op(A)*op(B) + beta*C on row-major matrices. It splits large
 // products into one block of rows (or columns) per thread and hands each
-// block to sgemm, which is OpenBLAS through cgo (blas_openblas.go, the
+// block to sgemm, which calls internal/blas32: OpenBLAS through cgo (the
 // default, run single-threaded so that the engine owns the parallelism) or
-// gonum's pure-Go BLAS (blas_gonum.go, with the build tag xfer_purego or
-// CGO_ENABLED=0). The split depends only on the sizes and the thread count,
-// so results are deterministic for a fixed thread count.
+// gonum's pure-Go BLAS (with the build tag xfer_purego or CGO_ENABLED=0).
+// The split depends only on the sizes and the thread count, so results are
+// deterministic for a fixed thread count.
 
 var (
 	threadsOnce sync.Once
@@ -34,7 +36,7 @@ func SetThreads(n int) {
 	}
 	threadsOnce.Do(func() {})
 	threads.Store(int32(n))
-	setBLASThreads(1)
+	blas32.SetThreads(1)
 }
 
 // Threads returns the thread count set by SetThreads.
@@ -43,14 +45,28 @@ func Threads() int {
 	return int(threads.Load())
 }
 
-// BLAS names the BLAS implementation the engine was built with.
-func BLAS() string { return blasName }
+// BLAS names the BLAS implementation the engine was built with
+// ("openblas" or "gonum").
+func BLAS() string { return blas32.Name }
+
+// BLASCore names the BLAS kernel family in use (e.g. OpenBLAS's
+// "SkylakeX").
+func BLASCore() string { return blas32.Core() }
 
 func initThreads() {
 	threadsOnce.Do(func() {
 		threads.Store(int32(runtime.GOMAXPROCS(0)))
-		setBLASThreads(1)
+		blas32.SetThreads(1)
 	})
+}
+
+// blasSingle makes sure OpenBLAS runs single-threaded inside the engine's
+// own parallel blocks (another package may have changed the process-wide
+// count since).
+func blasSingle() {
+	if blas32.Threads() != 1 {
+		blas32.SetThreads(1)
+	}
 }
 
 // parts returns how many blocks to split work (multiply-adds) over rows
@@ -114,4 +130,21 @@ func gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		}
 		sgemm(tA, tB, m, hi-lo, k, alpha, a, lda, b[bo:], ldb, beta, c[lo:], ldc)
 	})
+}
+
+// sgemm is C = alpha*op(A)*op(B) + beta*C, row-major, on one block. A
+// one-row product goes through OpenBLAS's sgemv, which runs it faster
+// (gonum's BLAS keeps Sgemm).
+func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if blas32.OpenBLAS && m == 1 && !tA {
+		// c[0,:] = alpha * op(B)^T a + beta c: with B [k,n] that is B^T a,
+		// with B [n,k] (tB) it is B a.
+		rows, cols := k, n
+		if tB {
+			rows, cols = n, k
+		}
+		blas32.Sgemv(!tB, rows, cols, alpha, b, ldb, a, beta, c)
+		return
+	}
+	blas32.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -5,7 +5,7 @@ package engine
 /*
 #cgo CFLAGS: -O3
 #cgo LDFLAGS: -lopenblas
-// No fused multiply-adds, so the C kernels round as the Go ones (math32.go,
+// No fused multiply-adds, so the C kernels round as the Go ones (internal/mathf,
 // op_unary.go) and return the same bits; no trapping math, so that GCC
 // turns the selects into vector blends (FP exceptions are not observed).
 #pragma GCC optimize ("fp-contract=off", "no-trapping-math")
@@ -106,9 +106,9 @@ enum { XFER_NONE, XFER_RELU, XFER_LEAKY, XFER_ELU, XFER_SELU, XFER_SIGMOID, XFER
 
 // xfer_exp is e**x in float32, the Cephes expf algorithm (range
 // reduction, minimax polynomial; S. L. Moshier, Cephes Math Library,
-// expf.c) step for step as expf in math32.go, written with selects instead
+// expf.c) step for step as mathf.Exp (internal/mathf), written with selects instead
 // of branches so that the compiler vectorises the loops that call it.
-// Built with -ffp-contract=off, it returns the same bits as the Go expf.
+// Built with -ffp-contract=off, it returns the same bits as mathf.Exp.
 static inline __attribute__((always_inline)) float xfer_exp(float x) {
 	const float hi = 88.72283905206835f, lo = -103.97207708f;
 	float xc = x > hi ? hi : x;
@@ -122,7 +122,7 @@ static inline __attribute__((always_inline)) float xfer_exp(float x) {
 	y = y * z + xc + 1.0f;
 	int32_t n = (int32_t)fx;
 	// Denormal results scale in two steps (2**(n+126) * 2**-126), results
-	// near overflow as 2**(n-1) * 2, as expf does.
+	// near overflow as 2**(n-1) * 2, as mathf.Exp does.
 	int32_t k = n < -126 ? -126 : (n > 127 ? 1 : 0);
 	int32_t b1 = (n - k + 127) << 23, b2 = (k + 127) << 23;
 	float s1, s2;

@@ -29,15 +29,17 @@
 //     from it is in use.
 //   - A Session reuses its intermediate buffers between runs; Run is safe to
 //     call from several goroutines (runs are serialised).
-//   - Matrix products go through BLAS: OpenBLAS through cgo by default,
-//     gonum's pure-Go BLAS when built with the tag xfer_purego or without
-//     cgo. The engine owns the parallelism: large products and fused dense
-//     layers are split into one block of rows (or columns) per thread (see
-//     SetThreads), each block calling a single-threaded OpenBLAS. The split
-//     depends only on sizes and the thread count, so results are
-//     deterministic for a fixed thread count. On an AVX-512 CPU where
-//     OpenBLAS chose AVX2 kernels and OPENBLAS_CORETYPE is unset, the
-//     package switches OpenBLAS to its SkylakeX kernels at start-up.
+//   - Matrix products go through BLAS (package internal/blas32, shared
+//     with finetune): OpenBLAS through cgo by default, gonum's pure-Go BLAS
+//     when built with the tag xfer_purego or without cgo. The engine owns
+//     the parallelism: large products and fused dense layers are split into
+//     one block of rows (or columns) per thread (see SetThreads), each block
+//     calling a single-threaded OpenBLAS. The split depends only on sizes
+//     and the thread count, so results are deterministic for a fixed thread
+//     count. On an AVX-512 CPU where
+//     OpenBLAS chose AVX2 kernels and OPENBLAS_CORETYPE is unset,
+//     internal/blas32 switches OpenBLAS to its SkylakeX kernels at start-up
+//     (BLASCore names the kernels in use).
 //   - On a CPU with AVX-512 (cgo build), fused dense layers skip BLAS: New
 //     packs each weight (up to 16M floats) into 32-column panels and a C
 //     kernel computes 12x32 tiles in registers (dense_openblas.go); every
@@ -46,7 +48,8 @@
 //     chunks of rows as they free up. Rows of one sample (batch 1) still go
 //     to OpenBLAS's sgemv.
 //   - Element-wise exp, tanh and sigmoid use float32 polynomial kernels
-//     accurate to a few ulp (see expf), not math.Exp on float64. The bias
-//     and activation of a fused dense layer run in vectorised C in the same
-//     cgo call as the product, with the same bits as the Go kernels.
+//     accurate to a few ulp (package internal/mathf, shared with finetune),
+//     not math.Exp on float64. The bias and activation of a fused dense
+//     layer run in vectorised C in the same cgo call as the product, with
+//     the same bits as the Go kernels.
 package engine

@@ -7,20 +7,6 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// scaleRows sets C = beta*C on an m x n row-major block with leading dim ldc.
-func scaleRows(m, n int, beta float32, c []float32, ldc int) {
-	for i := range m {
-		row := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(row)
-			continue
-		}
-		for j := range row {
-			row[j] *= beta
-		}
-	}
-}
-
 // gemmKernel is ONNX Gemm: Y = alpha*op(A)*op(B) + beta*C, with C
 // unidirectionally broadcast to [M, N] (the pre-7 broadcast attribute is
 // implied by C's shape).

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+
+	"github.com/xferml/xfer/internal/mathf"
 )
 
 // softmaxKernel is Softmax (logOut false) or LogSoftmax (true). Before opset
@@ -50,7 +52,7 @@ func softmax(d, x []float32, outer, n, inner int, logOut bool) {
 			}
 			var sum float32
 			for j := range n {
-				e := expf(x[base+j*inner] - mx)
+				e := mathf.Exp(x[base+j*inner] - mx)
 				d[base+j*inner] = e
 				sum += e
 			}

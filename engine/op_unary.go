@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/xferml/xfer/internal/mathf"
 	"github.com/xferml/xfer/model"
 )
 
@@ -44,7 +45,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 		return func(d, x []float32) {
 			for i, v := range x {
 				if v < 0 {
-					v = alpha * (expf(v) - 1)
+					v = alpha * (mathf.Exp(v) - 1)
 				}
 				d[i] = v
 			}
@@ -55,7 +56,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 		return func(d, x []float32) {
 			for i, v := range x {
 				if v <= 0 {
-					d[i] = ag*expf(v) - ag
+					d[i] = ag*mathf.Exp(v) - ag
 				} else {
 					d[i] = gamma * v
 				}
@@ -66,7 +67,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 		return func(d, x []float32) {
 			for i, v := range x {
 				if v < 0 {
-					v = alpha * (expf(v/alpha) - 1)
+					v = alpha * (mathf.Exp(v/alpha) - 1)
 				}
 				d[i] = v
 			}
@@ -74,7 +75,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 	case "Sigmoid":
 		return func(d, x []float32) {
 			for i, v := range x {
-				d[i] = sigmoidf(v)
+				d[i] = mathf.Sigmoid(v)
 			}
 		}, nil
 	case "HardSigmoid":
@@ -93,7 +94,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 	case "Tanh":
 		return func(d, x []float32) {
 			for i, v := range x {
-				d[i] = tanhf(v)
+				d[i] = mathf.Tanh(v)
 			}
 		}, nil
 	case "Softplus":
@@ -126,7 +127,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 	case "Exp":
 		return func(d, x []float32) {
 			for i, v := range x {
-				d[i] = expf(v)
+				d[i] = mathf.Exp(v)
 			}
 		}, nil
 	case "Log":

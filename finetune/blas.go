@@ -6,7 +6,14 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/xferml/xfer/internal/blas32"
 )
+
+// BLASName names the BLAS behind float32 matrix products ("openblas", or
+// "gonum" with the build tag xfer_purego or without cgo): internal/blas32,
+// shared with the engine.
+const BLASName = blas32.Name
 
 func trans(t bool) blas.Transpose {
 	if t {
@@ -73,7 +80,7 @@ func SetThreads(n int) {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	setBLASThreads(1)
+	blas32.SetThreads(1)
 	gemmWorkers = n
 }
 
@@ -85,11 +92,12 @@ func threads() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// sgemmPar is sgemm split over gemmWorkers blocks of output columns.
+// sgemmPar is blas32.Sgemm split over gemmWorkers blocks of output
+// columns.
 func sgemmPar(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	w := threads()
 	if w <= 1 || m*n*k < parallelFlops || n < 2*w {
-		sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		blas32.Sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	var wg sync.WaitGroup
@@ -102,7 +110,7 @@ func sgemmPar(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sgemm(tA, tB, m, n1-n0, k, 1, a, lda, bb, ldb, beta, c[n0:], ldc)
+			blas32.Sgemm(tA, tB, m, n1-n0, k, 1, a, lda, bb, ldb, beta, c[n0:], ldc)
 		}()
 	}
 	wg.Wait()

@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/internal/blas32"
 	"github.com/xferml/xfer/model"
 )
 
@@ -228,9 +229,9 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	}
 	// Matrix products are split over goroutines (see SetThreads), each with
 	// a single-threaded BLAS; the BLAS's own setting is restored after.
-	prev := blasThreads()
-	setBLASThreads(1)
-	defer setBLASThreads(prev)
+	prev := blas32.Threads()
+	blas32.SetThreads(1)
+	defer blas32.SetThreads(prev)
 	work := m.Clone()
 	classes := 0
 	if train != nil {

@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/internal/mathf"
 	"github.com/xferml/xfer/model"
 )
 
@@ -337,15 +338,23 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
-// TestExpNeg compares the fast exponential with math.Exp on [-87, 0].
-func TestExpNeg(t *testing.T) {
-	for x := float32(-87); x <= 0; x += 0.0137 {
-		want := math.Exp(float64(x))
-		if got := float64(expNeg(x)); math.Abs(got-want) > 2e-7*want {
-			t.Fatalf("expNeg(%v) = %v; math.Exp gives %v", x, got, want)
+// TestEluFamilyExpNeg: eluFamily32's written-out exponential gives
+// mathf.ExpNeg's bits (the kernel itself is tested in internal/mathf).
+func TestEluFamilyExpNeg(t *testing.T) {
+	var x []float32
+	for v := float32(-100); v <= 3; v += 0.0137 {
+		x = append(x, v)
+	}
+	const alpha, gamma = 1.6732632, 1.050701 // SELU's constants (Keras)
+	y := make([]float32, len(x))
+	eluFamily32(alpha, gamma, x, y)
+	for i, v := range x {
+		want := float32(gamma) * v
+		if v <= 0 {
+			want = float32(gamma) * float32(alpha) * (mathf.ExpNeg(max(v, -87)) - 1)
 		}
-		if got := float64(expf(x)); math.Abs(got-want) > 2e-7*want {
-			t.Fatalf("expf(%v) = %v; math.Exp gives %v", x, got, want)
+		if math.Float32bits(y[i]) != math.Float32bits(want) {
+			t.Fatalf("eluFamily32(x = %v) = %v; want %v", v, y[i], want)
 		}
 	}
 }

@@ -1,11 +1,6 @@
-package engine
+package mathf
 
 import "math"
-
-// Float32 element-wise math. exp and tanh are the Cephes single-precision
-// algorithms (S. L. Moshier, Cephes Math Library, expf.c and tanhf.c):
-// range reduction plus a minimax polynomial, accurate to about 1 ulp on
-// float32, several times faster than math.Exp on float64.
 
 const (
 	expHi = 88.72283905206835   // ln(MaxFloat32): above, exp overflows
@@ -15,8 +10,9 @@ const (
 	expC2 = -2.12194440e-4      // ln 2, low part (Cephes)
 )
 
-// expf returns e**x in float32.
-func expf(x float32) float32 {
+// Exp returns e**x in float32: +Inf above ln(MaxFloat32), 0 below
+// -103.97, NaN for NaN.
+func Exp(x float32) float32 {
 	switch {
 	case x > expHi:
 		return float32(math.Inf(1))
@@ -41,8 +37,26 @@ func expf(x float32) float32 {
 	return y * math.Float32frombits(uint32(n+127)<<23)
 }
 
-// tanhf returns tanh(x) in float32.
-func tanhf(x float32) float32 {
+// ExpNeg returns e**x for x in [-87, 0] (callers clamp; outside it the
+// result is wrong): Exp without its range checks and with a branch-light
+// floor (int32 truncation, then one step down for negative t), for the
+// SELU/ELU hot loops. On [-87, 0] it returns Exp's bits (TestExpNeg).
+func ExpNeg(x float32) float32 {
+	t := x*log2e + 0.5
+	n := int32(t)
+	if float32(n) > t {
+		n-- // floor for negative t
+	}
+	fn := float32(n)
+	x = x - fn*expC1 - fn*expC2
+	z := x * x
+	y := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
+	y = y*z + x + 1
+	return y * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// Tanh returns tanh(x) in float32.
+func Tanh(x float32) float32 {
 	a := x
 	if a < 0 {
 		a = -a
@@ -57,7 +71,7 @@ func tanhf(x float32) float32 {
 		return 1
 	}
 	if a >= 0.625 {
-		t := expf(2 * a)
+		t := Exp(2 * a)
 		y := 1 - 2/(t+1)
 		if x < 0 {
 			return -y
@@ -69,11 +83,12 @@ func tanhf(x float32) float32 {
 	return ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
 }
 
-// sigmoidf returns 1/(1+e**-x) in float32.
-func sigmoidf(x float32) float32 {
+// Sigmoid returns 1/(1+e**-x) in float32, computed from e**x for x < 0 so
+// that it neither overflows nor loses the small values.
+func Sigmoid(x float32) float32 {
 	if x >= 0 {
-		return 1 / (1 + expf(-x))
+		return 1 / (1 + Exp(-x))
 	}
-	e := expf(x)
+	e := Exp(x)
 	return e / (1 + e)
 }
