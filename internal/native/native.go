@@ -3,6 +3,7 @@ package native
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -239,16 +240,20 @@ func (enc *Encoding) Size() int64 { return int64(len(enc.prefix)) + int64(enc.e.
 func (enc *Encoding) WriteTo(w io.Writer) (int64, error) { return enc.write(w, nil, false) }
 
 // releaseEvery is how many bytes of released params WriteAndRelease lets
-// pile up before it returns them to the operating system (a full garbage
-// collection each time: 32 MiB keeps them few for a large model and the
-// excess small).
-const releaseEvery = 32 << 20
+// pile up before it returns them to the operating system (a garbage
+// collection each time, cheap on a heap of pointer-free tensors: 4 MiB
+// keeps the excess to about one large tensor, and the collections few for
+// a model of many small ones).
+const releaseEvery = 4 << 20
 
 // WriteAndRelease writes the encoding to w like WriteTo, and drops each
 // param's data (sets Param.Data to nil) once it is written, returning the
 // memory to the operating system as it goes: a process that only sends the
 // model (a reader child) then never holds it twice over with its receiver.
-// The model is unusable afterwards.
+// On Linux a param's pages go back while it is being written (its data
+// reads as zeros afterwards), unless its memory is shared with another
+// tensor of the model. The model is unusable afterwards, and so is any
+// other slice of its params' data.
 func (enc *Encoding) WriteAndRelease(w io.Writer) (int64, error) { return enc.write(w, nil, true) }
 
 // write writes the encoding to w and, when blob is not nil, the blob alone
@@ -258,6 +263,10 @@ func (enc *Encoding) write(w, blob io.Writer, release bool) (int64, error) {
 	total := int64(n)
 	if err != nil {
 		return total, fmt.Errorf("native: write model %q: %w", enc.name, err)
+	}
+	var own []bool // chunks whose memory no other chunk shares
+	if release {
+		own = enc.e.exclusive()
 	}
 	freed := 0
 	var buf []byte // conversion buffer on a big-endian machine only
@@ -271,7 +280,14 @@ func (enc *Encoding) write(w, blob io.Writer, release bool) (int64, error) {
 			} else {
 				b = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c.i64))), 8*len(c.i64))
 			}
-			k, err = w.Write(b)
+			if release && c.param != nil && own[i] && canDropPages {
+				// Sent pieces leave memory as they go, not a whole tensor
+				// after it is sent.
+				k, err = writeDropping(w, b)
+				freed -= len(b) // already returned
+			} else {
+				k, err = w.Write(b)
+			}
 			if err == nil && blob != nil {
 				_, err = blob.Write(b)
 			}
@@ -300,6 +316,61 @@ func (enc *Encoding) write(w, blob io.Writer, release bool) (int64, error) {
 		debug.FreeOSMemory()
 	}
 	return total, nil
+}
+
+// dropPiece is how much of a tensor writeDropping writes before it drops
+// the pages written (1 MiB: the excess held at once, against a madvise call
+// per piece).
+const dropPiece = 1 << 20
+
+// writeDropping writes b to w in pieces and, after each, returns the whole
+// pages of b written so far to the operating system (their content reads
+// as zeros afterwards). b must be memory that nothing reads again.
+func writeDropping(w io.Writer, b []byte) (int, error) {
+	page := uintptr(os.Getpagesize())
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	dropped := int((base+page-1)&^(page-1) - base) // first whole page
+	written := 0
+	for written < len(b) {
+		k, err := w.Write(b[written:min(len(b), written+dropPiece)])
+		written += k
+		if err != nil {
+			return written, err
+		}
+		// Whole pages only: the first and last may hold other objects.
+		end := int((base+uintptr(written))&^(page-1)) - int(base)
+		if end > dropped {
+			dropPages(b[dropped:end])
+			dropped = end
+		}
+	}
+	return written, nil
+}
+
+// exclusive reports, for each chunk, that no other chunk's data overlaps
+// its memory (a model whose tensors alias one another must not lose one
+// tensor's data when another is sent).
+func (e *encoder) exclusive() []bool {
+	type span struct {
+		lo, hi uintptr
+		i      int
+	}
+	spans := make([]span, 0, len(e.chunks))
+	for i, c := range e.chunks {
+		var lo, size uintptr
+		if c.f32 != nil {
+			lo, size = uintptr(unsafe.Pointer(unsafe.SliceData(c.f32))), uintptr(4*cap(c.f32))
+		} else {
+			lo, size = uintptr(unsafe.Pointer(unsafe.SliceData(c.i64))), uintptr(8*cap(c.i64))
+		}
+		spans = append(spans, span{lo, lo + size, i})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	own := make([]bool, len(e.chunks))
+	for j, s := range spans {
+		own[s.i] = (j == 0 || spans[j-1].hi <= s.lo) && (j == len(spans)-1 || s.hi <= spans[j+1].lo)
+	}
+	return own
 }
 
 // writeSwapped writes c's values little-endian through a 64 KiB buffer (on a

@@ -299,3 +299,32 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("ReadFile(missing) error = %v; want ErrNotExist", err)
 	}
 }
+
+func TestWriteAndReleaseLarge(t *testing.T) {
+	// Large params (several pieces of writeDropping), one aliasing a const:
+	// every byte must still arrive.
+	m := testModel(t)
+	big := make([]float32, 3*dropPiece/4+123)
+	for i := range big {
+		big[i] = float32(i)
+	}
+	m.Layers[0].Params[0].Data = big
+	shared := make([]float32, 5000)
+	for i := range shared {
+		shared[i] = -float32(i)
+	}
+	m.Layers[1].Params[0].Data = shared
+	m.Layers[1].Consts = append(m.Layers[1].Consts, &model.Tensor{Name: "alias", DType: model.Float32, Shape: []int{5000}, F32: shared})
+	want, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := enc.WriteAndRelease(&b); err != nil || !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("WriteAndRelease(large model) = %d bytes, %v; want Encode's %d bytes", b.Len(), err, len(want))
+	}
+}
