@@ -20,16 +20,25 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestGolden(t *testing.T) {
 	m := exampleModel()
 	m.History = []model.Event{{Op: "import", Args: "example", Time: "2026-11-27T10:00:00Z"}}
+	// WriteH5 writes the file through libhdf5's file driver, MarshalH5
+	// through an in-memory image: both must give the golden bytes.
+	writeH5 := func(m *model.Model) ([]byte, error) {
+		path := filepath.Join(t.TempDir(), "w.h5")
+		if err := WriteH5(path, m); err != nil {
+			return nil, err
+		}
+		return os.ReadFile(path)
+	}
 	for _, f := range []struct {
-		name    string
-		marshal func(*model.Model) ([]byte, error)
-	}{{"example.h5", MarshalH5}, {"example.keras", MarshalKeras}} {
+		name, file string
+		marshal    func(*model.Model) ([]byte, error)
+	}{{"MarshalH5", "example.h5", MarshalH5}, {"WriteH5", "example.h5", writeH5}, {"MarshalKeras", "example.keras", MarshalKeras}} {
 		t.Run(f.name, func(t *testing.T) {
 			got, err := f.marshal(m)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", f.name)
+			path := filepath.Join("testdata", f.file)
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
 					t.Fatal(err)
@@ -40,7 +49,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s: %d bytes differ from the golden %d bytes", f.name, len(got), len(want))
+				t.Errorf("%s: %d bytes differ from the golden %s's %d bytes", f.name, len(got), f.file, len(want))
 			}
 		})
 	}

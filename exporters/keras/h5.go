@@ -27,12 +27,21 @@ const HistoryKey = "xfer_history"
 // weight_names and the weights at model_weights/<layer>/<weight name>.
 // The write is atomic (a failure leaves no file) and deterministic (the same
 // model gives the same bytes). m is not modified.
+//
+// libhdf5 writes the file directly (its default driver), each dataset from
+// the param's own memory: no image of the file is held.
 func WriteH5(path string, m *model.Model) error {
-	data, err := encodeH5(m)
+	root, name, err := h5Spec(m)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(path, data); err != nil {
+	err = atomicfile.Write(path, func(tmp string) error {
+		if err := hdf5.WriteFile(tmp, root); err != nil {
+			return fmt.Errorf("keras: model %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("keras: write %s: %w", path, err)
 	}
 	return nil
@@ -42,20 +51,34 @@ func WriteH5(path string, m *model.Model) error {
 func MarshalH5(m *model.Model) ([]byte, error) { return encodeH5(m) }
 
 func encodeH5(m *model.Model) ([]byte, error) {
-	p, err := newPlan(m)
+	root, name, err := h5Spec(m)
 	if err != nil {
 		return nil, err
 	}
+	data, err := hdf5.Encode(root)
+	if err != nil {
+		return nil, fmt.Errorf("keras: model %q: %w", name, err)
+	}
+	return data, nil
+}
+
+// h5Spec describes the legacy .h5 file of m, and returns the model's name
+// for messages.
+func h5Spec(m *model.Model) (*hdf5.GroupSpec, string, error) {
+	p, err := newPlan(m)
+	if err != nil {
+		return nil, "", err
+	}
 	if err := p.checkGeneration(tf2); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cfg, err := encodeJSON(tf2ModelConfig(p))
 	if err != nil {
-		return nil, fmt.Errorf("keras: model %q: model_config: %w", p.name, err)
+		return nil, "", fmt.Errorf("keras: model %q: model_config: %w", p.name, err)
 	}
 	hist, err := historyJSON(m.History)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	root := &hdf5.GroupSpec{Attrs: []hdf5.AttrSpec{
 		// Character sets as tf.keras 2.13 (through h5py) writes them: the
@@ -104,11 +127,7 @@ func encodeH5(m *model.Model) ([]byte, error) {
 	// tf.keras >= 2.11 adds this group for weights tracked by the model
 	// object itself; it is not in layer_names.
 	mw.Group("top_level_model_weights").Attrs = []hdf5.AttrSpec{hdf5.FloatsAttr("weight_names", nil)}
-	data, err := hdf5.Encode(root)
-	if err != nil {
-		return nil, fmt.Errorf("keras: model %q: %w", p.name, err)
-	}
-	return data, nil
+	return root, p.name, nil
 }
 
 // historyJSON renders the history as an ASCII JSON array ("[]" when empty).

@@ -26,6 +26,18 @@ static hid_t xfer_w_create(void) {
 	return f;
 }
 
+// xfer_w_create_file makes a new file at path with libhdf5's default
+// (sec2) driver, with the same creation properties as xfer_w_create.
+static hid_t xfer_w_create_file(const char *path) {
+	hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+	if (fcpl < 0) return -1;
+	hid_t f = -1;
+	if (H5Pset_obj_track_times(fcpl, 0) >= 0)
+		f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+	H5Pclose(fcpl);
+	return f;
+}
+
 // xfer_w_image_size flushes f and returns the size of its file image.
 static long long xfer_w_image_size(hid_t f) {
 	if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) return -1;
@@ -158,6 +170,33 @@ func Encode(root *GroupSpec) ([]byte, error) {
 		return nil, err
 	}
 	return image, nil
+}
+
+// WriteFile writes the HDF5 file described by root to path (created or
+// truncated), through libhdf5's default file driver: the bytes are those
+// Encode returns, and no image of the file is held in memory (the datasets
+// go from their Go slices to the file). Callers make the write atomic
+// (write to a temporary path, then rename).
+func WriteFile(path string, root *GroupSpec) error {
+	if root == nil {
+		return fmt.Errorf("hdf5: write %s: nil root group", path)
+	}
+	if err := root.check("/"); err != nil {
+		return err
+	}
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	lockHDF5()
+	defer mu.Unlock()
+	f := C.xfer_w_create_file(cpath)
+	if f < 0 {
+		return fmt.Errorf("hdf5: write %s: libhdf5 cannot create the file (check the directory exists and is writable)", path)
+	}
+	err := writeGroup(f, root, "/")
+	if C.H5Fclose(f) < 0 && err == nil {
+		err = fmt.Errorf("hdf5: write %s: closing the file failed (disk full?)", path)
+	}
+	return err
 }
 
 // writeGroup writes g's attributes and members into the open object id.

@@ -135,3 +135,44 @@ func BenchmarkEncode1M(b *testing.B) {
 		}
 	}
 }
+
+// TestWriteFileSameBytes: the file written through libhdf5's default driver
+// is byte for byte the in-memory image, for a small spec and for one with
+// datasets larger than the core driver's 1 MiB increment.
+func TestWriteFileSameBytes(t *testing.T) {
+	big := sampleSpec()
+	data := make([]float32, 700_000)
+	for i := range data {
+		data[i] = float32(i) * 0.5
+	}
+	big.AddDataset("model_weights/dense/big", []int{700, 1000}, data)
+	big.AddDataset("model_weights/dense/big2", []int{1000}, data[:1000])
+	for _, tt := range []struct {
+		name string
+		spec func() *GroupSpec
+	}{{"sample", sampleSpec}, {"big", func() *GroupSpec { return big }}} {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := Encode(tt.spec())
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "w.h5")
+			if err := os.WriteFile(path, []byte("old content to be truncated"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteFile(path, tt.spec()); err != nil {
+				t.Fatalf("WriteFile = %v", err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("WriteFile wrote %d bytes; want Encode's %d bytes, identical", len(got), len(want))
+			}
+		})
+	}
+	if err := WriteFile(filepath.Join(t.TempDir(), "no", "dir.h5"), sampleSpec()); err == nil || !strings.Contains(err.Error(), "dir.h5") {
+		t.Errorf("WriteFile(missing directory) = %v; want an error naming the file", err)
+	}
+}
