@@ -47,13 +47,21 @@ const (
 	dtInt64 = 7
 )
 
-// WriteFile writes m to path atomically.
+// WriteFile writes m to path atomically: the bytes Marshal returns, streamed
+// to the file with each initializer's raw data straight from the param's
+// memory (the encoding is never held whole).
 func WriteFile(path string, m *model.Model, opts Options) error {
-	data, err := Marshal(m, opts)
+	mp, err := Build(m, opts)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(path, data); err != nil {
+	err = atomicfile.Write(path, func(tmp string) error {
+		if err := writeFile(tmp, mp); err != nil {
+			return fmt.Errorf("onnx: model %q: %w", m.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("onnx: %w", err)
 	}
 	return nil

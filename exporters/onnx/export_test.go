@@ -442,3 +442,35 @@ func TestExportTorchCNN(t *testing.T) {
 		closeTo(t, fmt.Sprintf("ORT(export at %d) vs torch", opset), got["output"], want, 1e-5)
 	}
 }
+
+// TestWriteFileIsMarshal: WriteFile streams Marshal's bytes for a model with
+// a large initializer (raw data whose length takes a 3-byte varint) and a
+// zero one (the golden test covers small ones, attributes and metadata).
+func TestWriteFileIsMarshal(t *testing.T) {
+	k := make([]float32, 300*200)
+	for i := range k {
+		k[i] = float32(i%97) / 31
+	}
+	d, err := layers.Dense(layers.DenseSpec{Name: "big", Input: "x", InFeatures: 300, Units: 200, Activation: "relu", UseBias: true, Trainable: true, Kernel: k, Bias: make([]float32, 200)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &model.Model{Name: "big", Opset: model.DefaultOpset, Sequential: true,
+		Inputs:  []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 300}}},
+		Outputs: d.Outputs, Layers: []*model.Layer{d}}
+	want, err := Marshal(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "big.onnx")
+	if err := WriteFile(path, m, Options{}); err != nil {
+		t.Fatalf("WriteFile = %v", err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("WriteFile wrote %d bytes; want Marshal's %d bytes, identical", len(got), len(want))
+	}
+}

@@ -61,6 +61,14 @@ func TestGolden(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("Marshal(golden, opset %d) = %d bytes differing from %s (%d bytes)", opset, len(got), path, len(want))
 		}
+		// WriteFile streams the same bytes to the file.
+		out := filepath.Join(t.TempDir(), "w.onnx")
+		if err := WriteFile(out, goldenModel(t), Options{Opset: opset}); err != nil {
+			t.Fatal(err)
+		}
+		if file, _ := os.ReadFile(out); !bytes.Equal(file, want) {
+			t.Errorf("WriteFile(golden, opset %d) wrote %d bytes differing from %s (%d bytes)", opset, len(file), path, len(want))
+		}
 	}
 	needORT(t)
 	x := &model.Tensor{DType: model.Float32, Shape: []int{2, 4}, F32: []float32{1, -2, 3, 0.5, -1, 0, 2, 4}}
