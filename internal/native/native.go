@@ -727,6 +727,14 @@ func WriteFile(path string, m *model.Model) (digest string, err error) {
 	}
 	h := sha256.New()
 	h.Write(denc.prefix)
+	var hw io.Writer = h
+	if littleEndian {
+		// The tensors' memory is what write passes on, unchanged while the
+		// model is: it is hashed on another core while it is written.
+		ah := newAsyncWriter(h)
+		defer ah.wait()
+		hw = ah
+	}
 	err = atomicfile.Write(path, func(tmp string) error {
 		f, err := os.Create(tmp)
 		if err != nil {
@@ -735,7 +743,7 @@ func WriteFile(path string, m *model.Model) (digest string, err error) {
 		// 1 MiB: the header and small tensors coalesce; a large tensor's
 		// write bypasses the buffer.
 		bw := bufio.NewWriterSize(f, 1<<20)
-		_, err = enc.write(bw, h, false)
+		_, err = enc.write(bw, hw, false)
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -750,7 +758,46 @@ func WriteFile(path string, m *model.Model) (digest string, err error) {
 	if err != nil {
 		return "", err
 	}
+	if ah, ok := hw.(*asyncWriter); ok {
+		ah.wait()
+	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// asyncWriter passes what is written to it on to w in another goroutine.
+// Write returns at once: the caller must not change p until wait returns.
+type asyncWriter struct {
+	ch   chan []byte
+	done chan struct{}
+}
+
+func newAsyncWriter(w io.Writer) *asyncWriter {
+	// 64: more tensors than a write runs ahead of the hash in practice.
+	a := &asyncWriter{ch: make(chan []byte, 64), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for p := range a.ch {
+			w.Write(p) // a hash.Hash never fails
+		}
+	}()
+	return a
+}
+
+func (a *asyncWriter) Write(p []byte) (int, error) {
+	a.ch <- p
+	return len(p), nil
+}
+
+// wait waits until everything written has reached the writer; it may be
+// called more than once.
+func (a *asyncWriter) wait() {
+	select {
+	case <-a.done:
+		return
+	default:
+	}
+	close(a.ch)
+	<-a.done
 }
 
 // ReadFile decodes the encoding in the file at path (see Read), reading
