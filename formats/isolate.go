@@ -149,6 +149,9 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 	cmd.Stderr = errb
 	pipe, err := cmd.StdoutPipe()
 	if err == nil {
+		if f, ok := pipe.(*os.File); ok {
+			growPipe(f)
+		}
 		err = cmd.Start()
 	}
 	if err != nil {
