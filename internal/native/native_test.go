@@ -200,6 +200,15 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
+// benchModel returns testModel with its first kernel replaced by mb
+// megabytes of float32.
+func benchModel(b *testing.B, mb int) *model.Model {
+	m := testModel(b)
+	m.Layers[0].Params[0].Data = make([]float32, mb*1_000_000/4)
+	b.SetBytes(int64(mb * 1_000_000))
+	return m
+}
+
 func BenchmarkEncode(b *testing.B) {
 	m := testModel(b)
 	big := make([]float32, 300*100) // the size of model A's second hidden layer
@@ -211,6 +220,43 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 }
+
+func benchWrite(b *testing.B, mb int) {
+	m := benchModel(b, mb)
+	for b.Loop() {
+		if err := Write(io.Discard, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchRead(b *testing.B, mb int) {
+	enc, err := Encode(benchModel(b, mb))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Read(bytes.NewReader(enc), int64(len(enc))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchDigest(b *testing.B, mb int) {
+	m := benchModel(b, mb)
+	for b.Loop() {
+		if Digest(m) == "" {
+			b.Fatal("no digest")
+		}
+	}
+}
+
+func BenchmarkWrite1MB(b *testing.B)   { benchWrite(b, 1) }
+func BenchmarkWrite16MB(b *testing.B)  { benchWrite(b, 16) }
+func BenchmarkRead1MB(b *testing.B)    { benchRead(b, 1) }
+func BenchmarkRead16MB(b *testing.B)   { benchRead(b, 16) }
+func BenchmarkDigest1MB(b *testing.B)  { benchDigest(b, 1) }
+func BenchmarkDigest16MB(b *testing.B) { benchDigest(b, 16) }
 
 func TestStreaming(t *testing.T) {
 	want, err := Encode(testModel(t))
