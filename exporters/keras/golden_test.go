@@ -20,8 +20,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestGolden(t *testing.T) {
 	m := exampleModel()
 	m.History = []model.Event{{Op: "import", Args: "example", Time: "2026-11-27T10:00:00Z"}}
-	// WriteH5 writes the file through libhdf5's file driver, MarshalH5
-	// through an in-memory image: both must give the golden bytes.
+	// WriteH5 and WriteKeras write through libhdf5's file driver, MarshalH5
+	// and MarshalKeras through an in-memory image: all must give the golden
+	// bytes.
 	writeH5 := func(m *model.Model) ([]byte, error) {
 		path := filepath.Join(t.TempDir(), "w.h5")
 		if err := WriteH5(path, m); err != nil {
@@ -29,10 +30,20 @@ func TestGolden(t *testing.T) {
 		}
 		return os.ReadFile(path)
 	}
+	writeKeras := func(m *model.Model) ([]byte, error) {
+		path := filepath.Join(t.TempDir(), "w.keras")
+		if err := WriteKeras(path, m); err != nil {
+			return nil, err
+		}
+		return os.ReadFile(path)
+	}
 	for _, f := range []struct {
 		name, file string
 		marshal    func(*model.Model) ([]byte, error)
-	}{{"MarshalH5", "example.h5", MarshalH5}, {"WriteH5", "example.h5", writeH5}, {"MarshalKeras", "example.keras", MarshalKeras}} {
+	}{
+		{"MarshalH5", "example.h5", MarshalH5}, {"WriteH5", "example.h5", writeH5},
+		{"MarshalKeras", "example.keras", MarshalKeras}, {"WriteKeras", "example.keras", writeKeras},
+	} {
 		t.Run(f.name, func(t *testing.T) {
 			got, err := f.marshal(m)
 			if err != nil {

@@ -2,9 +2,12 @@ package keras
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -28,12 +31,49 @@ const ZipKerasVersion = "3.16.0"
 // under xfer_history and, as date_saved, the time of the last history event
 // (1980-01-01 without history), so the output is deterministic. The write is
 // atomic. m is not modified.
+//
+// The weights go to a temporary file beside path through libhdf5's file
+// driver and from there into the archive: no image of either file is held.
 func WriteKeras(path string, m *model.Model) error {
-	data, err := encodeKeras(m)
+	k, err := kerasParts(m)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(path, data); err != nil {
+	err = atomicfile.Write(path, func(tmp string) error {
+		wpath := tmp + ".weights.h5"
+		defer os.Remove(wpath)
+		if err := hdf5.WriteFile(wpath, k.weights); err != nil {
+			return fmt.Errorf("keras: model %q: model.weights.h5: %w", k.name, err)
+		}
+		wf, err := os.Open(wpath)
+		if err != nil {
+			return fmt.Errorf("keras: %w", err)
+		}
+		defer wf.Close()
+		// The member's CRC-32 goes in its header, before its data.
+		crc := crc32.NewIEEE()
+		n, err := io.Copy(crc, wf)
+		if err == nil {
+			_, err = wf.Seek(0, io.SeekStart)
+		}
+		if err != nil {
+			return fmt.Errorf("keras: model %q: model.weights.h5: %w", k.name, err)
+		}
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("keras: %w", err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		err = k.zip(bw, wf, crc.Sum32(), n)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("keras: write %s: %w", path, err)
 	}
 	return nil
@@ -43,6 +83,30 @@ func WriteKeras(path string, m *model.Model) error {
 func MarshalKeras(m *model.Model) ([]byte, error) { return encodeKeras(m) }
 
 func encodeKeras(m *model.Model) ([]byte, error) {
+	k, err := kerasParts(m)
+	if err != nil {
+		return nil, err
+	}
+	weights, err := hdf5.Encode(k.weights)
+	if err != nil {
+		return nil, fmt.Errorf("keras: model %q: model.weights.h5: %w", k.name, err)
+	}
+	var buf bytes.Buffer
+	if err := k.zip(&buf, bytes.NewReader(weights), crc32.ChecksumIEEE(weights), int64(len(weights))); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// kerasFile is a .keras archive's parts: its JSON members and the layout of
+// its weights file.
+type kerasFile struct {
+	name      string // the model's, for messages
+	meta, cfg []byte
+	weights   *hdf5.GroupSpec
+}
+
+func kerasParts(m *model.Model) (*kerasFile, error) {
 	p, err := newPlan(m)
 	if err != nil {
 		return nil, err
@@ -58,36 +122,40 @@ func encodeKeras(m *model.Model) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	weights, err := hdf5.Encode(k3Weights(p))
-	if err != nil {
-		return nil, fmt.Errorf("keras: model %q: model.weights.h5: %w", p.name, err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	return &kerasFile{name: p.name, meta: meta, cfg: cfg, weights: k3Weights(p)}, nil
+}
+
+// zip writes the archive to w: metadata.json, config.json, then the
+// weights file's n bytes from weights, whose CRC-32 is crc.
+func (k *kerasFile) zip(w io.Writer, weights io.Reader, crc uint32, n int64) error {
+	zw := zip.NewWriter(w)
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"metadata.json", meta}, {"config.json", cfg}, {"model.weights.h5", weights}} {
-		if err := storeEntry(zw, f.name, f.data); err != nil {
-			return nil, fmt.Errorf("keras: model %q: %s: %w", p.name, f.name, err)
+	}{{"metadata.json", k.meta}, {"config.json", k.cfg}} {
+		if err := storeEntry(zw, f.name, bytes.NewReader(f.data), crc32.ChecksumIEEE(f.data), int64(len(f.data))); err != nil {
+			return fmt.Errorf("keras: model %q: %s: %w", k.name, f.name, err)
 		}
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("keras: model %q: %w", p.name, err)
+	if err := storeEntry(zw, "model.weights.h5", weights, crc, n); err != nil {
+		return fmt.Errorf("keras: model %q: model.weights.h5: %w", k.name, err)
 	}
-	return buf.Bytes(), nil
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("keras: model %q: %w", k.name, err)
+	}
+	return nil
 }
 
 // storeEntry adds an uncompressed member the way Python's zipfile writes
 // Keras's: MS-DOS time 1980-01-01 00:00, Unix mode 0600, no data
 // descriptor, no extra fields.
-func storeEntry(zw *zip.Writer, name string, data []byte) error {
+func storeEntry(zw *zip.Writer, name string, data io.Reader, crc uint32, n int64) error {
 	fh := &zip.FileHeader{
 		Name:               name,
 		Method:             zip.Store,
-		CRC32:              crc32.ChecksumIEEE(data),
-		CompressedSize64:   uint64(len(data)),
-		UncompressedSize64: uint64(len(data)),
+		CRC32:              crc,
+		CompressedSize64:   uint64(n),
+		UncompressedSize64: uint64(n),
 		// 3 = Unix (APPNOTE 4.4.2), 20 = version 2.0; mode 0600 in the high
 		// half of the external attributes, as Python's zipfile sets it.
 		CreatorVersion: 3<<8 | 20,
@@ -100,7 +168,10 @@ func storeEntry(zw *zip.Writer, name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(data)
+	copied, err := io.Copy(w, data)
+	if err == nil && copied != n {
+		err = fmt.Errorf("%d bytes where %d were expected", copied, n)
+	}
 	return err
 }
 
