@@ -113,9 +113,11 @@ func ServeChild(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 // ReadInChild reads the Keras file at path (with opts.ConfigPath for a
 // weights-only .h5) in a child process, a re-execution of the running binary
 // (os.Executable) with IsolateEnv=1, which sends the model back in xfer's
-// native encoding: this process never hands the file to libhdf5, so a
-// libhdf5 crash on a corrupt or hostile file kills the child, not the
-// caller, and becomes an error wrapping ErrHDF5Crash naming path and how the
+// native encoding, streamed (the child returns each param's memory as it
+// sends it, and this process decodes straight into the model, so the two
+// together hold about one model): this process never hands the file to
+// libhdf5, so a libhdf5 crash on a corrupt or hostile file kills the child,
+// not the caller, and becomes an error wrapping ErrHDF5Crash naming path and how the
 // child died. The importer's own errors come back with their messages and
 // their sentinels (errors.Is works with importers/keras's ErrFormat and
 // ErrUnsupported, and fs.ErrNotExist). The running binary must serve
