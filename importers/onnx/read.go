@@ -43,7 +43,7 @@ func Read(data []byte, name string) (*model.Model, error) {
 	where := fmt.Sprintf("onnx: %s", name)
 	var mp pb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
-		return nil, fmt.Errorf("%s: %w: not an ONNX model: %w", where, ErrFormat, err)
+		return nil, fmt.Errorf("%s: %w: the bytes do not decode as an ONNX ModelProto (truncated, or another format?): %w", where, ErrFormat, err)
 	}
 	if mp.GetIrVersion() < minIRVersion {
 		return nil, fmt.Errorf("%s: %w: IR version %d; xfer reads IR version %d or later (is this an ONNX file?)", where, ErrUnsupported, mp.GetIrVersion(), minIRVersion)
