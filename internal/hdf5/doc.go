@@ -27,7 +27,5 @@
 // happen there: these crashes read memory out of bounds, so whether one
 // happens depends on the process's heap, and a process that survived a file
 // does not prove that another will (package formats reads Keras files in a
-// child process for the xfer command). Probe walks everything in a file with
-// this package's own calls, for tools that want to know whether all of it is
-// readable.
+// child process for the xfer command).
 package hdf5
