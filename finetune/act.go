@@ -15,8 +15,17 @@ type actKind struct {
 	gamma       float64 // Selu gamma
 }
 
-// actForward computes y = f(x) element-wise.
+// actForward computes y = f(x) element-wise: in vectorised C for float32
+// when k has a C kernel (act_cgo.go, the same bits), else actForwardGo.
 func actForward[T floats](k actKind, x, y []T) {
+	if x32, ok := any(x).([]float32); ok && biasActC(k, x32, nil, any(y).([]float32), len(x32)) {
+		return
+	}
+	actForwardGo(k, x, y)
+}
+
+// actForwardGo is actForward in Go, the reference for the C kernels.
+func actForwardGo[T floats](k actKind, x, y []T) {
 	a, b, g := k.alpha, k.beta, k.gamma
 	if x32, ok := any(x).([]float32); ok && (k.name == "Selu" || k.name == "Elu") {
 		if k.name == "Elu" {
@@ -108,8 +117,18 @@ func actForward[T floats](k actKind, x, y []T) {
 	}
 }
 
-// actBackward computes dx = g * f'(x) given x and y = f(x).
+// actBackward computes dx = g * f'(x) given x and y = f(x): in vectorised
+// C for float32 when k has a C kernel (act_cgo.go, the same bits), else
+// actBackwardGo.
 func actBackward[T floats](k actKind, x, y, g, dx []T) {
+	if x32, ok := any(x).([]float32); ok && actBackwardC(k, x32, any(y).([]float32), any(g).([]float32), any(dx).([]float32)) {
+		return
+	}
+	actBackwardGo(k, x, y, g, dx)
+}
+
+// actBackwardGo is actBackward in Go, the reference for the C kernels.
+func actBackwardGo[T floats](k actKind, x, y, g, dx []T) {
 	a, b, gm := T(k.alpha), T(k.beta), T(k.gamma)
 	if x32, ok := any(x).([]float32); ok && (k.name == "Selu" || k.name == "Elu") {
 		gamma := float32(k.gamma)

@@ -111,6 +111,17 @@ func dense(x, w, b *G.Node, act actKind, need denseGrads) (*G.Node, error) {
 func denseForward[T floats](in []*tensor.Dense, z, out *tensor.Dense, act actKind, n, k, u int, get func(*tensor.Dense) []T) {
 	zs := get(z)
 	gemm(false, false, n, u, k, get(in[0]), get(in[1]), zs, 0)
+	if z32, ok := any(zs).([]float32); ok {
+		// Bias and activation in one vectorised C pass (act_cgo.go), with
+		// the bits of addRows then actForwardGo.
+		var b []float32
+		if len(in) > 2 {
+			b = any(get(in[2])).([]float32)
+		}
+		if biasActC(act, z32, b, any(get(out)).([]float32), u) {
+			return
+		}
+	}
 	if len(in) > 2 {
 		addRows(zs, get(in[2]), zs)
 	}

@@ -1,0 +1,141 @@
+package finetune
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// actTestValues are inputs for the C-versus-Go activation tests: NaNs with
+// several payloads and both signs, infinities, signed zeros, subnormals,
+// float32's extremes, the edges of the exponential's clamps (-87 in the
+// SELU/ELU kernel, ln(MaxFloat32) and -103.97 in mathf.Exp) and their
+// neighbours, then random values and random bit patterns.
+func actTestValues() []float32 {
+	nan := func(bits uint32) float32 { return math.Float32frombits(bits) }
+	vs := []float32{
+		0, float32(math.Copysign(0, -1)), 1, -1, 0.5, -0.5, 1e-30, -1e-30,
+		nan(0x7fc00000), nan(0xffc00000), nan(0x7fc12345), nan(0xff812345), nan(0x7f800001), // quiet and signalling
+		float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
+		math.Float32frombits(0x007fffff), math.Float32frombits(0x807fffff), // largest subnormals
+		math.Float32frombits(0x00800000), math.Float32frombits(0x80800000), // smallest normals
+		math.MaxFloat32, -math.MaxFloat32,
+		-87, -87.5, -86.99, -88, -88.72, -88.73, -100, -103.97, -103.98, -104, -126, -150, -1e4, -1e30,
+		88.72, 88.73, 89, 100, 1e4, 1e30,
+		0.625, -0.625, 9, -9, 9.01, -9.01, 3, -3,
+	}
+	for _, v := range append([]float32(nil), vs...) {
+		if v == v && !math.IsInf(float64(v), 0) {
+			vs = append(vs, math.Nextafter32(v, float32(math.Inf(1))), math.Nextafter32(v, float32(math.Inf(-1))))
+		}
+	}
+	rng := rand.New(rand.NewSource(11))
+	for range 3000 {
+		vs = append(vs, float32(rng.Float64()*240-120), float32(rng.NormFloat64()*3), float32(rng.NormFloat64()*1e-3))
+	}
+	for range 1000 {
+		vs = append(vs, math.Float32frombits(rng.Uint32()))
+	}
+	return vs
+}
+
+// cActKinds are the activations with C kernels, with Keras's constants
+// (SELU from keras.activations.selu; LeakyReLU's Keras 2 default 0.3).
+var cActKinds = []actKind{
+	{name: "Identity"},
+	{name: "Relu"},
+	{name: "LeakyRelu", alpha: 0.3},
+	{name: "LeakyRelu", alpha: 0.01},
+	{name: "Elu", alpha: 1},
+	{name: "Elu", alpha: 0.7},
+	{name: "Selu", alpha: 1.6732632423543772848170429916717, gamma: 1.0507009873554804934193349852946},
+	{name: "Sigmoid"},
+	{name: "Tanh"},
+}
+
+func sameBits(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+
+// TestActC: the C kernels (act_cgo.go) give the bits of the Go ones for
+// every activation they cover, with and without a bias, for row widths
+// that exercise the vector loops' tails.
+func TestActC(t *testing.T) {
+	if !biasActC(actKind{name: "Relu"}, []float32{1}, nil, []float32{0}, 1) {
+		t.Skip("no C kernels in this build (xfer_purego or no cgo)")
+	}
+	vs := actTestValues()
+	rng := rand.New(rand.NewSource(3))
+	for _, k := range cActKinds {
+		for _, u := range []int{1, 7, 16, 50, 300} {
+			rows := len(vs) / u
+			x := vs[:rows*u]
+			bias := make([]float32, u)
+			for i := range bias {
+				bias[i] = float32(rng.NormFloat64())
+			}
+			bias[0] = vs[rng.Intn(len(vs))]
+			for _, withBias := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%v/u=%d/bias=%v", k.name, k.alpha, u, withBias), func(t *testing.T) {
+					zGo, zC := append([]float32(nil), x...), append([]float32(nil), x...)
+					yGo, yC := make([]float32, len(x)), make([]float32, len(x))
+					var b []float32
+					if withBias {
+						b = bias
+						addRows(zGo, b, zGo)
+					}
+					actForwardGo(k, zGo, yGo)
+					if !biasActC(k, zC, b, yC, u) {
+						if k.name != "Tanh" {
+							t.Fatalf("biasActC(%s) has no kernel", k.name)
+						}
+						return
+					}
+					for i := range zGo {
+						if !sameBits(zC[i], zGo[i]) {
+							t.Fatalf("biasActC(%s) z[%d] (x %v, bias %v) = %v (%#x); Go gives %v (%#x)", k.name, i, x[i], b[i%u], zC[i], math.Float32bits(zC[i]), zGo[i], math.Float32bits(zGo[i]))
+						}
+						if !sameBits(yC[i], yGo[i]) {
+							t.Fatalf("biasActC(%s) y[%d] (z %v) = %v (%#x); Go gives %v (%#x)", k.name, i, zGo[i], yC[i], math.Float32bits(yC[i]), yGo[i], math.Float32bits(yGo[i]))
+						}
+					}
+				})
+			}
+		}
+		t.Run(k.name+"/backward", func(t *testing.T) {
+			// y from the forward kernel, and also arbitrary y (the kernels
+			// must agree on any input); g from the test values shuffled.
+			x := vs
+			y := make([]float32, len(x))
+			actForwardGo(k, x, y)
+			if k.name == "Tanh" || k.name == "Identity" {
+				for i, v := range x {
+					y[i] = float32(math.Tanh(float64(v)))
+				}
+			}
+			for _, yy := range [][]float32{y, shuffled(rng, vs)} {
+				for _, g := range [][]float32{shuffled(rng, vs), shuffled(rng, vs)} {
+					dGo, dC := make([]float32, len(x)), make([]float32, len(x))
+					actBackwardGo(k, x, yy, g, dGo)
+					if !actBackwardC(k, x, yy, g, dC) {
+						if k.name != "Identity" {
+							t.Fatalf("actBackwardC(%s) has no kernel", k.name)
+						}
+						return
+					}
+					for i := range dGo {
+						if !sameBits(dC[i], dGo[i]) {
+							t.Fatalf("actBackwardC(%s)[%d] (x %v, y %v, g %v) = %v (%#x); Go gives %v (%#x)", k.name, i, x[i], yy[i], g[i], dC[i], math.Float32bits(dC[i]), dGo[i], math.Float32bits(dGo[i]))
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func shuffled(rng *rand.Rand, vs []float32) []float32 {
+	s := append([]float32(nil), vs...)
+	rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+	return s
+}

@@ -1,0 +1,272 @@
+//go:build cgo && !xfer_purego
+
+package finetune
+
+/*
+#cgo CFLAGS: -O3
+// No fused multiply-adds, so the C kernels round as the Go ones (act.go,
+// math32.go) and return the same bits; no trapping math, so that GCC turns
+// the selects into vector blends (FP exceptions are not observed). Set
+// here rather than in CFLAGS, which cgo only accepts from a short list.
+#pragma GCC optimize ("fp-contract=off", "no-trapping-math")
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <stddef.h>
+
+// Activation codes (cActCode in Go).
+enum { FT_NONE, FT_RELU, FT_LEAKY, FT_ELU, FT_SIGMOID, FT_TANH };
+
+// ft_sel is c ? a : b as a bitwise blend: GCC if-converts a float select
+// feeding more arithmetic only with control flow, which stops the loop
+// from vectorising; integer masks vectorise. Bits are passed through as
+// they are, so NaN payloads stay.
+static inline __attribute__((always_inline)) float ft_sel(int c, float a, float b) {
+	uint32_t m = -(uint32_t)(c != 0), ab, bb, rb;
+	memcpy(&ab, &a, sizeof ab);
+	memcpy(&bb, &b, sizeof bb);
+	rb = (m & ab) | (~m & bb);
+	float r;
+	memcpy(&r, &rb, sizeof r);
+	return r;
+}
+
+// ft_exp is mathf.Exp (Cephes expf) step for step with selects instead of
+// branches, as engine's xfer_exp: the same bits as mathf.Exp.
+static inline __attribute__((always_inline)) float ft_exp(float x) {
+	const float hi = 88.72283905206835f, lo = -103.97207708f;
+	float xc = ft_sel(x > hi, hi, x);
+	xc = ft_sel(xc < lo, lo, xc);
+	xc = ft_sel(x != x, 0.0f, xc);
+	float fx = floorf(xc * 1.44269504088896341f + 0.5f);
+	xc = xc - fx * 0.693359375f - fx * -2.12194440e-4f;
+	float z = xc * xc;
+	float y = ((((1.9875691500e-4f * xc + 1.3981999507e-3f) * xc + 8.3334519073e-3f) * xc +
+	            4.1665795894e-2f) * xc + 1.6666665459e-1f) * xc + 5.0000001201e-1f;
+	y = y * z + xc + 1.0f;
+	int32_t n = (int32_t)fx;
+	int32_t k = n < -126 ? -126 : (n > 127 ? 1 : 0); // integer selects vectorise
+	int32_t b1 = (n - k + 127) << 23, b2 = (k + 127) << 23;
+	float s1, s2;
+	memcpy(&s1, &b1, sizeof s1);
+	memcpy(&s2, &b2, sizeof s2);
+	float r = y * s1 * s2;
+	r = ft_sel(x > hi, INFINITY, r);
+	r = ft_sel(x < lo, 0.0f, r);
+	return ft_sel(x != x, x, r);
+}
+
+// ft_gomax is Go's max(x, y) for float32 on amd64 bit for bit, NaN
+// payloads included: the compiler flips both signs, takes MINSS twice and
+// ORs the two results (so that max(-0, +0) is +0), then flips back.
+static inline __attribute__((always_inline)) float ft_gomax(float x, float y) {
+	uint32_t xb, yb;
+	memcpy(&xb, &x, sizeof xb);
+	memcpy(&yb, &y, sizeof yb);
+	xb ^= 0x80000000u;
+	yb ^= 0x80000000u;
+	float xs, ys;
+	memcpy(&xs, &xb, sizeof xs);
+	memcpy(&ys, &yb, sizeof ys);
+	float r1 = ft_sel(xs < ys, xs, ys); // MINSS: the second operand unless dst < src
+	float r2 = ft_sel(r1 < xs, r1, xs);
+	uint32_t b1, b2;
+	memcpy(&b1, &r1, sizeof b1);
+	memcpy(&b2, &r2, sizeof b2);
+	uint32_t rb = (b1 | b2) ^ 0x80000000u;
+	float r;
+	memcpy(&r, &rb, sizeof r);
+	return r;
+}
+
+// ft_elu is eluFamily32 (math32.go) for one element: gamma*v for v > 0,
+// gamma*alpha*(ExpNeg(max(v, -87)) - 1) otherwise, the same operations in
+// the same order. The exponential's integer part is taken from a copy of t
+// with NaN replaced by 0 (the result is NaN anyway, from vc).
+static inline __attribute__((always_inline)) float ft_elu(float v, float ga, float gamma) {
+	float vc = ft_gomax(v, -87.0f);
+	float t = vc * 1.44269504088896341f + 0.5f;
+	float ts = ft_sel(t != t, 0.0f, ft_sel(t > 1.0f, 1.0f, t));
+	int32_t n = (int32_t)ts;
+	n -= (float)n > ts;
+	float fn = (float)n;
+	float r = vc - fn * 0.693359375f - fn * -2.12194440e-4f;
+	float z = r * r;
+	float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+	            4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+	p = p * z + r + 1.0f;
+	uint32_t bits = (uint32_t)(n + 127) << 23;
+	float s;
+	memcpy(&s, &bits, sizeof s);
+	float neg = ga * (p * s - 1.0f);
+	return ft_sel(v > 0.0f, gamma * v, neg);
+}
+
+// ft_fwd_body adds bias (may be NULL) to each of the m rows of z (n
+// columns) in place, then writes y = act(z); p1, p2 are alpha and gamma.
+static inline __attribute__((always_inline)) void ft_fwd_body(int m, int n, float *z,
+		const float *bias, float *y, int act, float p1, float p2) {
+	for (int i = 0; i < m; i++) {
+		float *zr = z + (size_t)i * n, *yr = y + (size_t)i * n;
+		if (bias) {
+			for (int j = 0; j < n; j++) zr[j] = zr[j] + bias[j];
+		}
+		switch (act) {
+		case FT_NONE:
+			if (yr != zr) memcpy(yr, zr, (size_t)n * sizeof *yr);
+			break;
+		case FT_RELU:
+			for (int j = 0; j < n; j++) yr[j] = ft_gomax(zr[j], 0.0f);
+			break;
+		case FT_LEAKY:
+			for (int j = 0; j < n; j++) { float v = zr[j]; yr[j] = ft_sel(v < 0.0f, v * p1, v); }
+			break;
+		case FT_ELU: {
+			float ga = p2 * p1;
+			for (int j = 0; j < n; j++) yr[j] = ft_elu(zr[j], ga, p2);
+			break;
+		}
+		case FT_SIGMOID:
+			for (int j = 0; j < n; j++) {
+				float v = zr[j];
+				float e = ft_exp(ft_sel(v >= 0.0f, -v, v));
+				float pos = 1.0f / (1.0f + e), neg = e / (1.0f + e);
+				yr[j] = ft_sel(v >= 0.0f, pos, neg);
+			}
+			break;
+		}
+	}
+}
+
+// ft_bwd_body is dx = g * act'(x) for len elements, given y = act(x).
+static inline __attribute__((always_inline)) void ft_bwd_body(int len, const float *x, const float *y,
+		const float *g, float *dx, int act, float p1, float p2) {
+	switch (act) {
+	case FT_RELU:
+		for (int i = 0; i < len; i++) dx[i] = ft_sel(x[i] > 0.0f, g[i], 0.0f);
+		break;
+	case FT_LEAKY:
+		for (int i = 0; i < len; i++) { float gi = g[i]; dx[i] = ft_sel(x[i] < 0.0f, gi * p1, gi); }
+		break;
+	case FT_ELU: {
+		float ga = p2 * p1;
+		for (int i = 0; i < len; i++) {
+			float d = y[i] + ga;
+			d = ft_sel(x[i] > 0.0f, p2, d);
+			dx[i] = g[i] * d;
+		}
+		break;
+	}
+	case FT_SIGMOID:
+		for (int i = 0; i < len; i++) dx[i] = g[i] * y[i] * (1.0f - y[i]);
+		break;
+	case FT_TANH:
+		for (int i = 0; i < len; i++) dx[i] = g[i] * (1.0f - y[i] * y[i]);
+		break;
+	}
+}
+
+#define FT_VARIANT(suffix, attr) \
+	attr static void ft_fwd_##suffix(int m, int n, float *z, const float *bias, float *y, int act, float p1, float p2) { \
+		ft_fwd_body(m, n, z, bias, y, act, p1, p2); \
+	} \
+	attr static void ft_bwd_##suffix(int len, const float *x, const float *y, const float *g, float *dx, int act, float p1, float p2) { \
+		ft_bwd_body(len, x, y, g, dx, act, p1, p2); \
+	}
+
+FT_VARIANT(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))))
+FT_VARIANT(avx2, __attribute__((target("avx2,fma"))))
+FT_VARIANT(base, )
+
+static int ft_isa = -1;
+
+static int ft_level(void) {
+	if (ft_isa < 0) {
+		__builtin_cpu_init();
+		ft_isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+		         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") ? 2 :
+		         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+	}
+	return ft_isa;
+}
+
+static void ft_fwd(int m, int n, float *z, const float *bias, float *y, int act, float p1, float p2) {
+	switch (ft_level()) {
+	case 2: ft_fwd_avx512(m, n, z, bias, y, act, p1, p2); break;
+	case 1: ft_fwd_avx2(m, n, z, bias, y, act, p1, p2); break;
+	default: ft_fwd_base(m, n, z, bias, y, act, p1, p2);
+	}
+}
+
+static void ft_bwd(int len, const float *x, const float *y, const float *g, float *dx, int act, float p1, float p2) {
+	switch (ft_level()) {
+	case 2: ft_bwd_avx512(len, x, y, g, dx, act, p1, p2); break;
+	case 1: ft_bwd_avx2(len, x, y, g, dx, act, p1, p2); break;
+	default: ft_bwd_base(len, x, y, g, dx, act, p1, p2);
+	}
+}
+*/
+import "C"
+
+import "unsafe"
+
+// cActs says which activations have C kernels (forward, backward).
+var cActs = map[string]struct {
+	code     C.int
+	fwd, bwd bool
+}{
+	"Identity":  {C.FT_NONE, true, false},
+	"Relu":      {C.FT_RELU, true, true},
+	"LeakyRelu": {C.FT_LEAKY, true, true},
+	"Elu":       {C.FT_ELU, true, true},
+	"Selu":      {C.FT_ELU, true, true},
+	"Sigmoid":   {C.FT_SIGMOID, true, true},
+	"Tanh":      {C.FT_TANH, false, true},
+}
+
+// cParams returns the C kernels' alpha and gamma for k (Elu is SELU with
+// gamma 1, as in actForward).
+func cParams(k actKind) (C.float, C.float) {
+	gamma := float32(k.gamma)
+	if k.name == "Elu" {
+		gamma = 1
+	}
+	return C.float(float32(k.alpha)), C.float(gamma)
+}
+
+// biasActC adds b (nil: none) to each row of z [len(z)/u, u] in place and
+// writes y = act(z) in vectorised C, with the same bits as addRows then
+// actForward. It reports false, doing nothing, when k has no C kernel.
+func biasActC(k actKind, z, b, y []float32, u int) bool {
+	c, ok := cActs[k.name]
+	if !ok || !c.fwd || u <= 0 || len(z)%u != 0 || len(y) < len(z) || (b != nil && len(b) != u) {
+		return false
+	}
+	if len(z) == 0 {
+		return true
+	}
+	var bp *C.float
+	if b != nil {
+		bp = (*C.float)(unsafe.Pointer(&b[0]))
+	}
+	p1, p2 := cParams(k)
+	C.ft_fwd(C.int(len(z)/u), C.int(u), (*C.float)(unsafe.Pointer(&z[0])), bp, (*C.float)(unsafe.Pointer(&y[0])), c.code, p1, p2)
+	return true
+}
+
+// actBackwardC is actBackward in vectorised C (same bits); false when k
+// has no C kernel.
+func actBackwardC(k actKind, x, y, g, dx []float32) bool {
+	c, ok := cActs[k.name]
+	n := len(x)
+	if !ok || !c.bwd || len(y) < n || len(g) < n || len(dx) < n {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	p1, p2 := cParams(k)
+	C.ft_bwd(C.int(n), (*C.float)(unsafe.Pointer(&x[0])), (*C.float)(unsafe.Pointer(&y[0])),
+		(*C.float)(unsafe.Pointer(&g[0])), (*C.float)(unsafe.Pointer(&dx[0])), c.code, p1, p2)
+	return true
+}

@@ -1,0 +1,10 @@
+//go:build !cgo || xfer_purego
+
+package finetune
+
+// biasActC would add a bias and apply an activation in C; without cgo (or
+// with xfer_purego) the Go kernels do it, so it reports false.
+func biasActC(k actKind, z, b, y []float32, u int) bool { return false }
+
+// actBackwardC would be actBackward in C; without cgo it reports false.
+func actBackwardC(k actKind, x, y, g, dx []float32) bool { return false }
