@@ -41,6 +41,17 @@ func actTestValues() []float32 {
 	return vs
 }
 
+// specialValues are the values most likely to expose a different operand
+// order or select: NaNs of several payloads and signs, infinities, signed
+// zeros, subnormals and extremes.
+func specialValues() []float32 {
+	var vs []float32
+	for _, b := range []uint32{0x7fc00000, 0xffc00000, 0x7fc0beef, 0xff812345, 0x7f800001, 0x7f800000, 0xff800000, 0, 0x80000000, 1, 0x80000001, 0x007fffff, 0x7f7fffff, 0xff7fffff} {
+		vs = append(vs, math.Float32frombits(b))
+	}
+	return append(vs, 1, -1, 0.5, -87.5, -104, 89, 2.5e-3)
+}
+
 // cActKinds are the activations with C kernels, with Keras's constants
 // (SELU from keras.activations.selu; LeakyReLU's Keras 2 default 0.3).
 var cActKinds = []actKind{
@@ -102,6 +113,51 @@ func TestActC(t *testing.T) {
 				})
 			}
 		}
+		t.Run(k.name+"/special-pairs", func(t *testing.T) {
+			// Every special value against every other as bias and input,
+			// then as x, y and g of the gradient: NaN meets NaN here.
+			sp := specialValues()
+			u := len(sp)
+			x := make([]float32, 0, u*u)
+			for range sp {
+				x = append(x, sp...)
+			}
+			bias := append([]float32(nil), sp...)
+			rng.Shuffle(u, func(i, j int) { bias[i], bias[j] = bias[j], bias[i] })
+			for r := 0; r < u; r++ { // row r: x[r*u+j] = sp[(j+r)%u]
+				for j := range sp {
+					x[r*u+j] = sp[(j+r)%u]
+				}
+			}
+			zGo, zC := append([]float32(nil), x...), append([]float32(nil), x...)
+			yGo, yC := make([]float32, len(x)), make([]float32, len(x))
+			addRows(zGo, bias, zGo)
+			actForwardGo(k, zGo, yGo)
+			if biasActC(k, zC, bias, yC, u) {
+				for i := range zGo {
+					if !sameBits(zC[i], zGo[i]) || !sameBits(yC[i], yGo[i]) {
+						t.Fatalf("biasActC(%s)[%d] (x %#x, bias %#x) = z %#x, y %#x; Go gives z %#x, y %#x", k.name, i, math.Float32bits(x[i]), math.Float32bits(bias[i%u]), math.Float32bits(zC[i]), math.Float32bits(yC[i]), math.Float32bits(zGo[i]), math.Float32bits(yGo[i]))
+					}
+				}
+			}
+			var xs, ys, gs []float32
+			for _, a := range sp {
+				for _, b := range sp {
+					for _, c := range sp {
+						xs, ys, gs = append(xs, a), append(ys, b), append(gs, c)
+					}
+				}
+			}
+			dGo, dC := make([]float32, len(xs)), make([]float32, len(xs))
+			actBackwardGo(k, xs, ys, gs, dGo)
+			if actBackwardC(k, xs, ys, gs, dC) {
+				for i := range dGo {
+					if !sameBits(dC[i], dGo[i]) {
+						t.Fatalf("actBackwardC(%s)[%d] (x %#x, y %#x, g %#x) = %#x; Go gives %#x", k.name, i, math.Float32bits(xs[i]), math.Float32bits(ys[i]), math.Float32bits(gs[i]), math.Float32bits(dC[i]), math.Float32bits(dGo[i]))
+					}
+				}
+			}
+		})
 		t.Run(k.name+"/backward", func(t *testing.T) {
 			// y from the forward kernel, and also arbitrary y (the kernels
 			// must agree on any input); g from the test values shuffled.
@@ -138,4 +194,43 @@ func shuffled(rng *rand.Rand, vs []float32) []float32 {
 	s := append([]float32(nil), vs...)
 	rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 	return s
+}
+
+// TestSumRowsC: the C bias-gradient sum gives the bits of sumRows, NaN
+// payloads included, for row widths that exercise the vector loops' tails.
+func TestSumRowsC(t *testing.T) {
+	if !sumRowsC(nil, []float32{0}) {
+		t.Skip("no C kernels in this build (xfer_purego or no cgo)")
+	}
+	vs := actTestValues()
+	rng := rand.New(rand.NewSource(7))
+	sp := specialValues()
+	var pairs []float32 // every special value followed by every other, in one column
+	for _, a := range sp {
+		for _, b := range sp {
+			pairs = append(pairs, a, b, 1)
+		}
+	}
+	for _, c := range []int{1, 7, 16, 50, 300, -1} {
+		var g []float32
+		if c < 0 {
+			c, g = 1, pairs
+		} else {
+			g = shuffled(rng, vs)
+			g = g[:len(g)/c*c]
+		}
+		oGo, oC := make([]float32, c), make([]float32, c)
+		for i := range oC {
+			oC[i] = float32(i) // overwritten
+		}
+		sumRows(g, oGo, c)
+		if !sumRowsC(g, oC) {
+			t.Fatalf("sumRowsC(c = %d) refused", c)
+		}
+		for i := range oGo {
+			if !sameBits(oC[i], oGo[i]) {
+				t.Fatalf("sumRowsC(c = %d)[%d] = %v (%#x); Go gives %v (%#x)", c, i, oC[i], math.Float32bits(oC[i]), oGo[i], math.Float32bits(oGo[i]))
+			}
+		}
+	}
 }

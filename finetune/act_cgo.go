@@ -158,11 +158,33 @@ static inline __attribute__((always_inline)) void ft_bwd_body(int len, const flo
 		break;
 	}
 	case FT_SIGMOID:
-		for (int i = 0; i < len; i++) dx[i] = g[i] * y[i] * (1.0f - y[i]);
+		// Go's g[i] * y[i] gives y's NaN when both are NaN.
+		for (int i = 0; i < len; i++) {
+			float yi = y[i];
+			float t = ft_sel(yi != yi, yi * yi, g[i] * yi);
+			dx[i] = t * (1.0f - yi);
+		}
 		break;
 	case FT_TANH:
 		for (int i = 0; i < len; i++) dx[i] = g[i] * (1.0f - y[i] * y[i]);
 		break;
+	}
+}
+
+// ft_add is a + b with SSE's NaN rule made explicit: when both are NaN
+// the result is a's (quieted), whichever operand order GCC emits.
+static inline __attribute__((always_inline)) float ft_add(float a, float b) {
+	return ft_sel(a != a, a + a, a + b);
+}
+
+// ft_sumrows_body is sumRows (ops_nn.go): out = 0, then each of the m rows
+// of g (n columns) added in order. The row's NaN wins over the sum's, as in
+// Go's compiled out[i] += v (the ADDSS destination holds v).
+static inline __attribute__((always_inline)) void ft_sumrows_body(int m, int n, const float *g, float *out) {
+	for (int j = 0; j < n; j++) out[j] = 0.0f;
+	for (int i = 0; i < m; i++) {
+		const float *gr = g + (size_t)i * n;
+		for (int j = 0; j < n; j++) out[j] = ft_add(gr[j], out[j]);
 	}
 }
 
@@ -172,6 +194,9 @@ static inline __attribute__((always_inline)) void ft_bwd_body(int len, const flo
 	} \
 	attr static void ft_bwd_##suffix(int len, const float *x, const float *y, const float *g, float *dx, int act, float p1, float p2) { \
 		ft_bwd_body(len, x, y, g, dx, act, p1, p2); \
+	} \
+	attr static void ft_sumrows_##suffix(int m, int n, const float *g, float *out) { \
+		ft_sumrows_body(m, n, g, out); \
 	}
 
 FT_VARIANT(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))))
@@ -203,6 +228,14 @@ static void ft_bwd(int len, const float *x, const float *y, const float *g, floa
 	case 2: ft_bwd_avx512(len, x, y, g, dx, act, p1, p2); break;
 	case 1: ft_bwd_avx2(len, x, y, g, dx, act, p1, p2); break;
 	default: ft_bwd_base(len, x, y, g, dx, act, p1, p2);
+	}
+}
+
+static void ft_sumrows(int m, int n, const float *g, float *out) {
+	switch (ft_level()) {
+	case 2: ft_sumrows_avx512(m, n, g, out); break;
+	case 1: ft_sumrows_avx2(m, n, g, out); break;
+	default: ft_sumrows_base(m, n, g, out);
 	}
 }
 */
@@ -268,5 +301,20 @@ func actBackwardC(k actKind, x, y, g, dx []float32) bool {
 	p1, p2 := cParams(k)
 	C.ft_bwd(C.int(n), (*C.float)(unsafe.Pointer(&x[0])), (*C.float)(unsafe.Pointer(&y[0])),
 		(*C.float)(unsafe.Pointer(&g[0])), (*C.float)(unsafe.Pointer(&dx[0])), c.code, p1, p2)
+	return true
+}
+
+// sumRowsC is sumRows in vectorised C (the same bits); false when g is
+// not whole rows of len(out).
+func sumRowsC(g, out []float32) bool {
+	c := len(out)
+	if c == 0 || len(g)%c != 0 {
+		return false
+	}
+	if len(g) == 0 {
+		clear(out)
+		return true
+	}
+	C.ft_sumrows(C.int(len(g)/c), C.int(c), (*C.float)(unsafe.Pointer(&g[0])), (*C.float)(unsafe.Pointer(&out[0])))
 	return true
 }

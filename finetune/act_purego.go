@@ -8,3 +8,6 @@ func biasActC(k actKind, z, b, y []float32, u int) bool { return false }
 
 // actBackwardC would be actBackward in C; without cgo it reports false.
 func actBackwardC(k actKind, x, y, g, dx []float32) bool { return false }
+
+// sumRowsC would be sumRows in C; without cgo it reports false.
+func sumRowsC(g, out []float32) bool { return false }

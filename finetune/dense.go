@@ -93,7 +93,9 @@ func dense(x, w, b *G.Node, act actKind, need denseGrads) (*G.Node, error) {
 				if dt == tensor.Float64 {
 					sumRows(f64(in[0]), f64(out), u)
 				} else {
-					sumRows(f32(in[0]), f32(out), u)
+					if !sumRowsC(f32(in[0]), f32(out)) {
+						sumRows(f32(in[0]), f32(out), u)
+					}
 				}
 				return nil
 			}
