@@ -234,3 +234,66 @@ func TestSumRowsC(t *testing.T) {
 		}
 	}
 }
+
+// TestMomentumC: the C momentum and Nesterov updates give the bits of
+// momentumUpdate, on random values and on every triple of special values
+// as w, g and v, for several learning rates and momenta.
+func TestMomentumC(t *testing.T) {
+	if !momentumC(nil, nil, nil, 0, 0, false) {
+		t.Skip("no C kernels in this build (xfer_purego or no cgo)")
+	}
+	sp := specialValues()
+	var ws, gs, vs []float32
+	for _, a := range sp {
+		for _, b := range sp {
+			for _, c := range sp {
+				ws, gs, vs = append(ws, a), append(gs, b), append(vs, c)
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(9))
+	all := actTestValues()
+	ws, gs, vs = append(ws, shuffled(rng, all)...), append(gs, shuffled(rng, all)...), append(vs, shuffled(rng, all)...)
+	for _, lr := range []float32{1e-3, 0.01, 1, 0, 3e38, float32(math.Inf(1)), math.Float32frombits(0x7fc0abcd)} {
+		for _, mom := range []float32{0.9, 0.5, 0, 0.999, math.Float32frombits(0xffc01234)} {
+			for _, nesterov := range []bool{false, true} {
+				wGo, wC := append([]float32(nil), ws...), append([]float32(nil), ws...)
+				vGo, vC := append([]float32(nil), vs...), append([]float32(nil), vs...)
+				momentumUpdate(wGo, gs, vGo, lr, mom, nesterov)
+				if !momentumC(wC, gs, vC, lr, mom, nesterov) {
+					t.Fatal("momentumC refused equal lengths")
+				}
+				for i := range wGo {
+					if !sameBits(wC[i], wGo[i]) || !sameBits(vC[i], vGo[i]) {
+						t.Fatalf("momentumC(lr %v, mom %v, nesterov %v)[%d] (w %#x, g %#x, v %#x) = w %#x, v %#x; Go gives w %#x, v %#x",
+							lr, mom, nesterov, i, math.Float32bits(ws[i]), math.Float32bits(gs[i]), math.Float32bits(vs[i]),
+							math.Float32bits(wC[i]), math.Float32bits(vC[i]), math.Float32bits(wGo[i]), math.Float32bits(vGo[i]))
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMomentum compares the Go and C momentum updates on model A's
+// 276,158 params.
+func BenchmarkMomentum(b *testing.B) {
+	const n = 276158 // model A: 784*300+300 + 300*100+100 + 100*50+50 + 2*(50*50+50) + 50*8+8
+	w, g, v := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range g {
+		g[i] = float32(i%97) * 1e-3
+	}
+	b.Run("go", func(b *testing.B) {
+		for range b.N {
+			momentumUpdate(w, g, v, 1e-3, 0.9, true)
+		}
+	})
+	b.Run("c", func(b *testing.B) {
+		if !momentumC(w, g, v, 1e-3, 0.9, true) {
+			b.Skip("no C kernels in this build")
+		}
+		for range b.N {
+			momentumC(w, g, v, 1e-3, 0.9, true)
+		}
+	})
+}

@@ -188,6 +188,34 @@ static inline __attribute__((always_inline)) void ft_sumrows_body(int m, int n, 
 	}
 }
 
+// ft_mulw is a * b with a's NaN winning when both are NaN.
+static inline __attribute__((always_inline)) float ft_mulw(float a, float b) {
+	return ft_sel(a != a, a * a, a * b);
+}
+
+// ft_momentum_body is momentumUpdate (optimizer.go): v = mom*v - lr*g;
+// w += v, or w += mom*v - lr*g with Nesterov, the operations in Go's order
+// and with its NaN precedence when both operands are NaN (the array
+// element's NaN wins a product, w's the sum), as Go's compiled code gives
+// (TestMomentumC).
+static inline __attribute__((always_inline)) void ft_momentum_body(int len, float *w, const float *g, float *v,
+		float lr, float mom, int nesterov) {
+	if (nesterov) {
+		for (int i = 0; i < len; i++) {
+			float lg = ft_mulw(g[i], lr);
+			float vi = ft_mulw(v[i], mom) - lg;
+			v[i] = vi;
+			w[i] = ft_add(w[i], ft_mulw(vi, mom) - lg);
+		}
+		return;
+	}
+	for (int i = 0; i < len; i++) {
+		float vi = ft_mulw(v[i], mom) - ft_mulw(g[i], lr);
+		v[i] = vi;
+		w[i] = ft_add(w[i], vi);
+	}
+}
+
 #define FT_VARIANT(suffix, attr) \
 	attr static void ft_fwd_##suffix(int m, int n, float *z, const float *bias, float *y, int act, float p1, float p2) { \
 		ft_fwd_body(m, n, z, bias, y, act, p1, p2); \
@@ -197,6 +225,9 @@ static inline __attribute__((always_inline)) void ft_sumrows_body(int m, int n, 
 	} \
 	attr static void ft_sumrows_##suffix(int m, int n, const float *g, float *out) { \
 		ft_sumrows_body(m, n, g, out); \
+	} \
+	attr static void ft_momentum_##suffix(int len, float *w, const float *g, float *v, float lr, float mom, int nesterov) { \
+		ft_momentum_body(len, w, g, v, lr, mom, nesterov); \
 	}
 
 FT_VARIANT(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))))
@@ -236,6 +267,14 @@ static void ft_sumrows(int m, int n, const float *g, float *out) {
 	case 2: ft_sumrows_avx512(m, n, g, out); break;
 	case 1: ft_sumrows_avx2(m, n, g, out); break;
 	default: ft_sumrows_base(m, n, g, out);
+	}
+}
+
+static void ft_momentum(int len, float *w, const float *g, float *v, float lr, float mom, int nesterov) {
+	switch (ft_level()) {
+	case 2: ft_momentum_avx512(len, w, g, v, lr, mom, nesterov); break;
+	case 1: ft_momentum_avx2(len, w, g, v, lr, mom, nesterov); break;
+	default: ft_momentum_base(len, w, g, v, lr, mom, nesterov);
 	}
 }
 */
@@ -316,5 +355,23 @@ func sumRowsC(g, out []float32) bool {
 		return true
 	}
 	C.ft_sumrows(C.int(len(g)/c), C.int(c), (*C.float)(unsafe.Pointer(&g[0])), (*C.float)(unsafe.Pointer(&out[0])))
+	return true
+}
+
+// momentumC is momentumUpdate in vectorised C (the same bits); false when
+// the lengths differ.
+func momentumC(w, g, v []float32, lr, mom float32, nesterov bool) bool {
+	if len(g) != len(w) || len(v) != len(w) {
+		return false
+	}
+	if len(w) == 0 {
+		return true
+	}
+	nest := C.int(0)
+	if nesterov {
+		nest = 1
+	}
+	C.ft_momentum(C.int(len(w)), (*C.float)(unsafe.Pointer(&w[0])), (*C.float)(unsafe.Pointer(&g[0])),
+		(*C.float)(unsafe.Pointer(&v[0])), C.float(lr), C.float(mom), nest)
 	return true
 }

@@ -11,3 +11,6 @@ func actBackwardC(k actKind, x, y, g, dx []float32) bool { return false }
 
 // sumRowsC would be sumRows in C; without cgo it reports false.
 func sumRowsC(g, out []float32) bool { return false }
+
+// momentumC would be momentumUpdate in C; without cgo it reports false.
+func momentumC(w, g, v []float32, lr, mom float32, nesterov bool) bool { return false }

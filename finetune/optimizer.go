@@ -109,7 +109,10 @@ func (o *optimizer) step(names []string, params, grads [][]float32) {
 			case o.cfg.Momentum == 0:
 				axpy(-float32(o.lr), g, w[lo:hi])
 			default:
-				momentumUpdate(w[lo:hi], g, ms[k][lo:hi], float32(o.lr), float32(o.cfg.Momentum), o.cfg.Nesterov)
+				// Vectorised C (act_cgo.go) with momentumUpdate's bits.
+				if !momentumC(w[lo:hi], g, ms[k][lo:hi], float32(o.lr), float32(o.cfg.Momentum), o.cfg.Nesterov) {
+					momentumUpdate(w[lo:hi], g, ms[k][lo:hi], float32(o.lr), float32(o.cfg.Momentum), o.cfg.Nesterov)
+				}
 			}
 		}
 	})
