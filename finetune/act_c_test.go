@@ -297,3 +297,29 @@ func BenchmarkMomentum(b *testing.B) {
 		}
 	})
 }
+
+// TestClipScaleC: the C ClipValue and clip-norm scaling loops give the bits
+// of clipValueGo and scaleGo on special and random values.
+func TestClipScaleC(t *testing.T) {
+	if !scaleC(nil, 1) {
+		t.Skip("no C kernels in this build (xfer_purego or no cgo)")
+	}
+	rng := rand.New(rand.NewSource(13))
+	xs := append(specialValues(), shuffled(rng, actTestValues())...)
+	for _, v := range append(specialValues(), 0.05, 1e-30) {
+		gGo, gC := append([]float32(nil), xs...), append([]float32(nil), xs...)
+		clipValueGo(gGo, v)
+		clipValueC(gC, v)
+		sGo, sC := append([]float32(nil), xs...), append([]float32(nil), xs...)
+		scaleGo(sGo, v)
+		scaleC(sC, v)
+		for i := range gGo {
+			if !sameBits(gC[i], gGo[i]) {
+				t.Fatalf("clipValueC(%v)[%d] (g %#x) = %#x; Go gives %#x", v, i, math.Float32bits(xs[i]), math.Float32bits(gC[i]), math.Float32bits(gGo[i]))
+			}
+			if !sameBits(sC[i], sGo[i]) {
+				t.Fatalf("scaleC(%v)[%d] (g %#x) = %#x; Go gives %#x", v, i, math.Float32bits(xs[i]), math.Float32bits(sC[i]), math.Float32bits(sGo[i]))
+			}
+		}
+	}
+}

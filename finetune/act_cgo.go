@@ -188,9 +188,33 @@ static inline __attribute__((always_inline)) void ft_sumrows_body(int m, int n, 
 	}
 }
 
+// ft_gomin is Go's min(x, y) for float32 on amd64 bit for bit: MINSS
+// twice, the results ORed (so that min(-0, +0) is -0).
+static inline __attribute__((always_inline)) float ft_gomin(float x, float y) {
+	float r1 = ft_sel(x < y, x, y);
+	float r2 = ft_sel(r1 < x, r1, x);
+	uint32_t b1, b2;
+	memcpy(&b1, &r1, sizeof b1);
+	memcpy(&b2, &r2, sizeof b2);
+	uint32_t rb = b1 | b2;
+	float r;
+	memcpy(&r, &rb, sizeof r);
+	return r;
+}
+
+// ft_clip_body is clipGrads' ClipValue loop: g = min(max(g, -v), v).
+static inline __attribute__((always_inline)) void ft_clip_body(int len, float *g, float v) {
+	for (int i = 0; i < len; i++) g[i] = ft_gomin(ft_gomax(g[i], -v), v);
+}
+
 // ft_mulw is a * b with a's NaN winning when both are NaN.
 static inline __attribute__((always_inline)) float ft_mulw(float a, float b) {
 	return ft_sel(a != a, a * a, a * b);
+}
+
+// ft_scale_body is scaleTo's loop g *= f (g's NaN wins, as in Go).
+static inline __attribute__((always_inline)) void ft_scale_body(int len, float *g, float f) {
+	for (int i = 0; i < len; i++) g[i] = ft_mulw(g[i], f);
 }
 
 // ft_momentum_body is momentumUpdate (optimizer.go): v = mom*v - lr*g;
@@ -225,6 +249,12 @@ static inline __attribute__((always_inline)) void ft_momentum_body(int len, floa
 	} \
 	attr static void ft_sumrows_##suffix(int m, int n, const float *g, float *out) { \
 		ft_sumrows_body(m, n, g, out); \
+	} \
+	attr static void ft_clip_##suffix(int len, float *g, float v) { \
+		ft_clip_body(len, g, v); \
+	} \
+	attr static void ft_scale_##suffix(int len, float *g, float f) { \
+		ft_scale_body(len, g, f); \
 	} \
 	attr static void ft_momentum_##suffix(int len, float *w, const float *g, float *v, float lr, float mom, int nesterov) { \
 		ft_momentum_body(len, w, g, v, lr, mom, nesterov); \
@@ -275,6 +305,22 @@ static void ft_momentum(int len, float *w, const float *g, float *v, float lr, f
 	case 2: ft_momentum_avx512(len, w, g, v, lr, mom, nesterov); break;
 	case 1: ft_momentum_avx2(len, w, g, v, lr, mom, nesterov); break;
 	default: ft_momentum_base(len, w, g, v, lr, mom, nesterov);
+	}
+}
+
+static void ft_clip(int len, float *g, float v) {
+	switch (ft_level()) {
+	case 2: ft_clip_avx512(len, g, v); break;
+	case 1: ft_clip_avx2(len, g, v); break;
+	default: ft_clip_base(len, g, v);
+	}
+}
+
+static void ft_scale(int len, float *g, float f) {
+	switch (ft_level()) {
+	case 2: ft_scale_avx512(len, g, f); break;
+	case 1: ft_scale_avx2(len, g, f); break;
+	default: ft_scale_base(len, g, f);
 	}
 }
 */
@@ -373,5 +419,22 @@ func momentumC(w, g, v []float32, lr, mom float32, nesterov bool) bool {
 	}
 	C.ft_momentum(C.int(len(w)), (*C.float)(unsafe.Pointer(&w[0])), (*C.float)(unsafe.Pointer(&g[0])),
 		(*C.float)(unsafe.Pointer(&v[0])), C.float(lr), C.float(mom), nest)
+	return true
+}
+
+// clipValueC is clipGrads' ClipValue loop, g = min(max(g, -v), v), in
+// vectorised C (the same bits).
+func clipValueC(g []float32, v float32) bool {
+	if len(g) > 0 {
+		C.ft_clip(C.int(len(g)), (*C.float)(unsafe.Pointer(&g[0])), C.float(v))
+	}
+	return true
+}
+
+// scaleC is scaleTo's loop, g *= f, in vectorised C (the same bits).
+func scaleC(g []float32, f float32) bool {
+	if len(g) > 0 {
+		C.ft_scale(C.int(len(g)), (*C.float)(unsafe.Pointer(&g[0])), C.float(f))
+	}
 	return true
 }

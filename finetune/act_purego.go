@@ -14,3 +14,9 @@ func sumRowsC(g, out []float32) bool { return false }
 
 // momentumC would be momentumUpdate in C; without cgo it reports false.
 func momentumC(w, g, v []float32, lr, mom float32, nesterov bool) bool { return false }
+
+// clipValueC would be the ClipValue loop in C; without cgo it reports false.
+func clipValueC(g []float32, v float32) bool { return false }
+
+// scaleC would be scaleTo's loop in C; without cgo it reports false.
+func scaleC(g []float32, f float32) bool { return false }

@@ -16,8 +16,8 @@ func clipGrads(cfg *Config, grads [][]float32) {
 	case cfg.ClipValue > 0:
 		v := float32(cfg.ClipValue)
 		for _, g := range grads {
-			for i, x := range g {
-				g[i] = min(max(x, -v), v)
+			if !clipValueC(g, v) { // vectorised C, clipValueGo's bits
+				clipValueGo(g, v)
 			}
 		}
 	case cfg.ClipNorm > 0:
@@ -37,6 +37,13 @@ func clipGrads(cfg *Config, grads [][]float32) {
 	}
 }
 
+// clipValueGo clamps g to [-v, v] in place.
+func clipValueGo(g []float32, v float32) {
+	for i, x := range g {
+		g[i] = min(max(x, -v), v)
+	}
+}
+
 func norm2(g []float32) float64 {
 	var s float64
 	for _, x := range g {
@@ -51,6 +58,13 @@ func scaleTo(g []float32, norm, limit float64) {
 		return
 	}
 	f := float32(limit / norm)
+	if !scaleC(g, f) { // vectorised C, scaleGo's bits
+		scaleGo(g, f)
+	}
+}
+
+// scaleGo multiplies g by f in place.
+func scaleGo(g []float32, f float32) {
 	for i := range g {
 		g[i] *= f
 	}
