@@ -44,7 +44,13 @@
 // xfer_purego selects gonum's pure-Go BLAS) kept single-threaded, and large
 // ones are split by output columns over SetThreads goroutines (default
 // GOMAXPROCS); results are bit-for-bit reproducible for a fixed seed and
-// thread count. BenchmarkTrainStep32 and
+// thread count. With cgo, the element-wise hot loops run in C that GCC
+// vectorises (act_cgo.go: a fused Dense's bias and ReLU/LeakyReLU/ELU/
+// SELU/sigmoid activation, the activations' gradients, the bias gradient,
+// the momentum and Nesterov updates, clip-value and clip-norm scaling),
+// compiled without FMA contraction so that they return the Go kernels'
+// bits, NaN payloads included (TestActC and its siblings compare them on
+// special and random values). BenchmarkTrainStep32 and
 // bench/train_vs_torch.sh measure it.
 //
 // Train never modifies its input model.
