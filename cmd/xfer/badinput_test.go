@@ -169,7 +169,7 @@ func TestBadInput(t *testing.T) {
 	}
 	out := filepath.Join(dir, "out") // outputs go here; none may appear
 	// A valid HDF5 file that is no Keras model, and a weights-only save.
-	copyFile(t, "../../internal/hdf5/testdata/probe_cycle.h5", filepath.Join(dir, "plain.h5"))
+	copyFile(t, "../../internal/hdf5/testdata/guards.h5", filepath.Join(dir, "plain.h5"))
 	copyFile(t, "../../importers/keras/testdata/kinds1d.weights.h5", filepath.Join(dir, "w.weights.h5"))
 	writeBytes(t, dir, "garbage.pb", []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x01})
 	xnpy, m3 := filepath.Join(dir, "x.npy"), filepath.Join(dir, "m.keras")
