@@ -55,7 +55,7 @@ func padKernel(fromInputs bool) kernel {
 			}
 			axes = axes[:0]
 			for _, v := range a {
-				ax, err := normAxis(v, r)
+				ax, err := model.NormAxis(v, r)
 				if err != nil {
 					return err
 				}

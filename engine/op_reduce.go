@@ -50,7 +50,7 @@ func reduceKernel(op redOp, fromInput bool) kernel {
 			}
 		}
 		for _, a := range axes {
-			ax, err := normAxis(a, r)
+			ax, err := model.NormAxis(a, r)
 			if err != nil {
 				return err
 			}

@@ -172,7 +172,7 @@ func squeezeKernel(fromInput bool) kernel {
 			}
 		}
 		for _, a := range axes {
-			ax, err := normAxis(a, r)
+			ax, err := model.NormAxis(a, r)
 			if err != nil {
 				return err
 			}
@@ -210,39 +210,13 @@ func unsqueezeKernel(fromInput bool) kernel {
 				return fmt.Errorf("axes: %w", err)
 			}
 		}
-		shape, err := unsqueezeShape(x.Shape, axes)
+		shape, err := model.UnsqueezeDims(x.Shape, axes)
 		if err != nil {
 			return err
 		}
 		alias(s.out[0], x, shape)
 		return nil
 	}
-}
-
-func unsqueezeShape(in []int, axes []int64) ([]int, error) {
-	r := len(in) + len(axes)
-	ins := make([]bool, r)
-	for _, a := range axes {
-		ax, err := normAxis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if ins[ax] {
-			return nil, fmt.Errorf("axes %v repeat an axis", axes)
-		}
-		ins[ax] = true
-	}
-	shape := make([]int, 0, r)
-	j := 0
-	for i := range r {
-		if ins[i] {
-			shape = append(shape, 1)
-			continue
-		}
-		shape = append(shape, in[j])
-		j++
-	}
-	return shape, nil
 }
 
 func concatKernel(s *step) error {
@@ -260,7 +234,7 @@ func concatKernel(s *step) error {
 	if r == 0 {
 		return fmt.Errorf("cannot concatenate scalars")
 	}
-	axis, err := normAxis(s.node.AttrInt("axis", 0), r)
+	axis, err := model.NormAxis(s.node.AttrInt("axis", 0), r)
 	if err != nil {
 		return err
 	}
@@ -380,7 +354,7 @@ func gatherKernel(s *step) error {
 	if r == 0 {
 		return fmt.Errorf("data is a scalar")
 	}
-	axis, err := normAxis(s.node.AttrInt("axis", 0), r)
+	axis, err := model.NormAxis(s.node.AttrInt("axis", 0), r)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/xferml/xfer/internal/mathf"
+	"github.com/xferml/xfer/model"
 )
 
 // softmaxKernel is Softmax (logOut false) or LogSoftmax (true). Before opset
@@ -25,7 +26,7 @@ func softmaxKernel(logOut, along bool) kernel {
 		if r == 0 {
 			return fmt.Errorf("scalar input")
 		}
-		axis, err := normAxis(s.node.AttrInt("axis", def), r)
+		axis, err := model.NormAxis(s.node.AttrInt("axis", def), r)
 		if err != nil {
 			return err
 		}

@@ -70,18 +70,6 @@ func strides(shape []int) []int {
 	return st
 }
 
-// normAxis maps a possibly negative axis into [0, rank).
-func normAxis(axis int64, rank int) (int, error) {
-	a := int(axis)
-	if a < 0 {
-		a += rank
-	}
-	if a < 0 || a >= rank {
-		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
-	}
-	return a, nil
-}
-
 // need returns input i or an error when it is absent.
 func (s *step) need(i int) (*model.Tensor, error) {
 	if i >= len(s.in) || s.in[i] == nil {

@@ -57,7 +57,7 @@ func axisShape(c *inferCtx) ([]*Value, error) {
 	if c.opsetOf() >= 13 {
 		def = -1
 	}
-	if _, err := normAxis(c.node.AttrInt("axis", def), len(x.Shape)); err != nil {
+	if _, err := NormAxis(c.node.AttrInt("axis", def), len(x.Shape)); err != nil {
 		return nil, err
 	}
 	return []*Value{x.Clone()}, nil
@@ -314,7 +314,7 @@ func padShape(c *inferCtx) ([]*Value, error) {
 		}
 		axes = axes[:0]
 		for _, v := range a {
-			ax, err := normAxis(v, r)
+			ax, err := NormAxis(v, r)
 			if err != nil {
 				return nil, err
 			}
@@ -370,7 +370,7 @@ func reduceShape(c *inferCtx) ([]*Value, error) {
 		red[i] = len(axes) == 0
 	}
 	for _, a := range axes {
-		ax, err := normAxis(a, r)
+		ax, err := NormAxis(a, r)
 		if err != nil {
 			return nil, err
 		}

@@ -27,8 +27,8 @@ func (c *inferCtx) need(i int, what string) (*Value, error) {
 	return v, nil
 }
 
-// normAxis maps a possibly negative axis into [0, rank).
-func normAxis(axis int64, rank int) (int, error) {
+// NormAxis maps a possibly negative axis into [0, rank).
+func NormAxis(axis int64, rank int) (int, error) {
 	a := int(axis)
 	if a < 0 {
 		a += rank
@@ -166,7 +166,7 @@ func squeezeShape(c *inferCtx) ([]*Value, error) {
 		}
 	}
 	for _, a := range axes {
-		ax, err := normAxis(a, r)
+		ax, err := NormAxis(a, r)
 		if err != nil {
 			return nil, err
 		}
@@ -203,27 +203,9 @@ func unsqueezeShape(c *inferCtx) ([]*Value, error) {
 	if len(axes) == 0 {
 		return nil, fmt.Errorf("no axes")
 	}
-	r := len(x.Shape) + len(axes)
-	ins := make([]bool, r)
-	for _, a := range axes {
-		ax, err := normAxis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if ins[ax] {
-			return nil, fmt.Errorf("axes %v repeat an axis", axes)
-		}
-		ins[ax] = true
-	}
-	out := make([]int, 0, r)
-	j := 0
-	for i := range r {
-		if ins[i] {
-			out = append(out, 1)
-			continue
-		}
-		out = append(out, x.Shape[j])
-		j++
+	out, err := UnsqueezeDims(x.Shape, axes)
+	if err != nil {
+		return nil, err
 	}
 	if t, ok := c.knownTensor(0); ok {
 		c.fold(0, foldInts(out, t.I64))
@@ -249,7 +231,7 @@ func concatShape(c *inferCtx) ([]*Value, error) {
 	if r == 0 {
 		return nil, fmt.Errorf("cannot concatenate scalars")
 	}
-	axis, err := normAxis(c.node.AttrInt("axis", 0), r)
+	axis, err := NormAxis(c.node.AttrInt("axis", 0), r)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +328,7 @@ func gatherShape(c *inferCtx) ([]*Value, error) {
 	if r == 0 {
 		return nil, fmt.Errorf("data is a scalar")
 	}
-	axis, err := normAxis(c.node.AttrInt("axis", 0), r)
+	axis, err := NormAxis(c.node.AttrInt("axis", 0), r)
 	if err != nil {
 		return nil, err
 	}
@@ -506,4 +488,32 @@ func unknownDims(dt DType, r int) ([]*Value, error) {
 		out[i] = -1
 	}
 	return []*Value{{DType: dt, Shape: out}}, nil
+}
+
+// UnsqueezeDims returns in with a 1 inserted at each of axes (ONNX
+// Unsqueeze: axes index the output, may be negative, must not repeat).
+func UnsqueezeDims(in []int, axes []int64) ([]int, error) {
+	r := len(in) + len(axes)
+	ins := make([]bool, r)
+	for _, a := range axes {
+		ax, err := NormAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		if ins[ax] {
+			return nil, fmt.Errorf("axes %v repeat an axis", axes)
+		}
+		ins[ax] = true
+	}
+	out := make([]int, 0, r)
+	j := 0
+	for i := range r {
+		if ins[i] {
+			out = append(out, 1)
+			continue
+		}
+		out = append(out, in[j])
+		j++
+	}
+	return out, nil
 }
