@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/xferml/xfer/internal/limits"
 )
 
 // Sentinel errors, for errors.Is.
@@ -75,6 +77,10 @@ func DecodeIDX(r io.Reader) (*IDX, error) {
 			return nil, fmt.Errorf("dataset: idx: shape %v exceeds %d elements: %w", shape[:i+1], idxMaxElements, ErrFormat)
 		}
 		n *= int(d)
+	}
+	// The bytes become float32 values: four times the data.
+	if err := limits.Check(fmt.Sprintf("dataset: idx: shape %v", shape), int64(n), 5); err != nil {
+		return nil, err
 	}
 	// ReadAll on a limited reader grows with the data actually present, so a
 	// header announcing more than the file holds cannot force a huge allocation.

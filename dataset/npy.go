@@ -10,6 +10,7 @@ import (
 
 	"github.com/sbinet/npyio"
 
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
 
@@ -82,6 +83,9 @@ func readNPY(path string) (*model.Tensor, error) {
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	if err := limits.Check(path, st.Size(), 1); err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	t, err := decodeNPY(bufio.NewReader(f), st.Size())

@@ -173,17 +173,7 @@ func Write(path string, m *model.Model, opts Options) error {
 	}
 }
 
-// maxNative bounds a native snapshot read into memory (8 GiB).
-const maxNative = 8 << 30
-
 func readNative(path string) (*model.Model, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
-	}
-	if st.Size() > maxNative {
-		return nil, fmt.Errorf("formats: %s: %d bytes exceeds the %d-byte limit for snapshots", path, st.Size(), int64(maxNative))
-	}
 	m, err := native.ReadFile(path)
 	if err != nil {
 		if !errors.Is(err, native.ErrFormat) {

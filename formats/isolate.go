@@ -17,6 +17,7 @@ import (
 
 	kerasimp "github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/model"
 )
@@ -199,8 +200,11 @@ func readChild(r *bufio.Reader) (head string, m *model.Model, body []byte, err e
 	switch {
 	case strings.HasPrefix(head, childModel+" "):
 		n, err := strconv.ParseInt(head[len(childModel)+1:], 10, 64)
-		if err != nil || n < 0 || n > maxNative {
-			return head, nil, nil, fmt.Errorf("the reader child's answer: bad model length in %q (limit %d bytes)", head, int64(maxNative))
+		if err != nil || n < 0 {
+			return head, nil, nil, fmt.Errorf("the reader child's answer: bad model length in %q", head)
+		}
+		if err := limits.Check("the reader child's model", n, 1); err != nil {
+			return head, nil, nil, err
 		}
 		er := &eofReader{r: r}
 		m, err := native.Read(er, n)

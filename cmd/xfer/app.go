@@ -15,6 +15,7 @@ import (
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/formats"
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/surgery"
 	"github.com/xferml/xfer/workspace"
 )
@@ -145,6 +146,13 @@ func newApp(e *env) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &usageError{err}
+		},
+		Before: func(*cli.Context) error {
+			// A typo in the memory ceiling is a usage error, not a silent default.
+			if err := limits.Env(); err != nil {
+				return &usageError{err}
+			}
+			return nil
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -419,3 +419,32 @@ func TestBadWorkspace(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryCeilingEnv: XFER_MAX_MEMORY bounds what decoders allocate; a
+// value that does not parse is a usage error naming the variable.
+func TestMemoryCeilingEnv(t *testing.T) {
+	dir := t.TempDir()
+	in := writeModel(t, dir, "in.xnat", mlpIn(t, 1000)) // 8 KB of weights
+	cases := []struct {
+		env      string
+		wantCode int
+		want     string
+	}{
+		{"", 0, ""},
+		{"1GiB", 0, ""},
+		{"4KiB", 1, "larger than xfer's memory ceiling of 4KiB (set XFER_MAX_MEMORY to raise it"},
+		{"lots", 2, `xfer: limits: XFER_MAX_MEMORY="lots": want a positive byte count`},
+	}
+	for _, c := range cases {
+		t.Run(c.env, func(t *testing.T) {
+			t.Setenv("XFER_MAX_MEMORY", c.env)
+			_, stderr, code := xferProcess(t, "inspect", "-m", in)
+			if code != c.wantCode || !strings.Contains(stderr, c.want) {
+				t.Errorf("XFER_MAX_MEMORY=%q xfer inspect: exit %d, stderr %q; want %d and %q", c.env, code, stderr, c.wantCode, c.want)
+			}
+			if code != 0 && strings.Count(stderr, "\n") != 1 {
+				t.Errorf("stderr %q; want one line", stderr)
+			}
+		})
+	}
+}

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
-
-// maxWeights bounds the model.weights.h5 member of a .keras zip (16 GiB).
-const maxWeights = 16 << 30
 
 // readZip reads a Keras 3 .keras archive: config.json (the serialized model),
 // metadata.json (keras_version) and model.weights.h5 (layers/<name>/vars/<i>).
@@ -61,8 +60,12 @@ func readZip(path string) (*model.Model, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: no model.weights.h5 member (weights in another format are not supported)", ErrFormat, path)
 	}
-	if wf.UncompressedSize64 > maxWeights {
+	if wf.UncompressedSize64 > math.MaxInt64 {
 		return nil, fmt.Errorf("%w: %s: model.weights.h5 claims %d bytes", ErrFormat, path, wf.UncompressedSize64)
+	}
+	// Its tensors are read into memory: about its size again.
+	if err := limits.Check(path+": model.weights.h5", int64(wf.UncompressedSize64), 1); err != nil {
+		return nil, fmt.Errorf("keras: %w", err)
 	}
 	tmp, err := os.CreateTemp("", "xfer-keras-*.h5")
 	if err != nil {

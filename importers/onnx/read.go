@@ -10,6 +10,7 @@ import (
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/internal/onnxmeta"
 	"github.com/xferml/xfer/model"
 )
@@ -20,10 +21,24 @@ const (
 	MaxOpset = 21
 	// minIRVersion: IR 3 is the first with opset_import (onnx/docs/Versioning.md).
 	minIRVersion = 3
+	// maxProto is protobuf's limit on a serialised message, 2 GiB
+	// (onnx/docs/ExternalData.md).
+	maxProto = 2 << 30
 )
 
 // ReadFile reads the ONNX model at path. Meta["source"] is set to path.
 func ReadFile(path string) (*model.Model, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	if st.Size() > maxProto {
+		return nil, fmt.Errorf("onnx: %s: %w: %d bytes; a protobuf message is at most 2 GiB (models beyond that keep their weights in external data files, which xfer does not read)", path, ErrFormat, st.Size())
+	}
+	// Decoding holds the file and the tensors decoded from it.
+	if err := limits.Check(path, st.Size(), 2); err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)

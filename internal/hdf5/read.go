@@ -134,10 +134,13 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/xferml/xfer/internal/limits"
 )
 
 // Sentinel errors, for errors.Is.
@@ -165,8 +168,9 @@ func lockHDF5() {
 
 func unlockHDF5() { mu.Unlock() }
 
-// maxElements bounds the number of elements of one dataset (2^31, 8 GiB of
-// float32): larger shapes are refused before any allocation.
+// maxElements bounds the number of elements of one attribute and of one
+// dataset written (2^31); datasets read are bounded by the memory ceiling
+// of internal/limits.
 const maxElements = 1 << 31
 
 // File is an HDF5 file open for reading.
@@ -385,15 +389,21 @@ func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 		return nil, nil, fmt.Errorf("%w: %s: element type is not a 16-, 32- or 64-bit float (class %d, %d bytes)", ErrUnsupported, where, int(tclass), int(tsize))
 	}
 	shape = make([]int, int(rank))
-	count := uint64(1)
+	dims64 := make([]int64, int(rank))
 	for i := range shape {
-		d := uint64(dims[i])
-		if d > maxElements || (d != 0 && count > maxElements/d) {
-			return nil, nil, fmt.Errorf("%w: %s: shape is too large (dim %d = %d)", ErrFormat, where, i, d)
+		if dims[i] > math.MaxInt64 {
+			return nil, nil, fmt.Errorf("%w: %s: dimension %d is %d", ErrFormat, where, i, uint64(dims[i]))
 		}
-		count *= d
+		dims64[i] = int64(dims[i])
+	}
+	n, err := limits.Count(where, dims64)
+	if err != nil || n > math.MaxInt64/8 {
+		return nil, nil, fmt.Errorf("%w: %s: shape %v is too large to count", ErrFormat, where, dims64)
+	}
+	for i, d := range dims64 {
 		shape[i] = int(d)
 	}
+	count := uint64(n)
 	need := count * uint64(tsize)
 	stored := uint64(storage)
 	switch layout {
@@ -409,6 +419,10 @@ func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 		}
 	default:
 		return nil, nil, fmt.Errorf("%w: %s: unknown storage layout %d", ErrUnsupported, where, int(layout))
+	}
+	// Read as float32: the ceiling bounds the 4-byte copy xfer allocates.
+	if err := limits.Check(where, n, 4); err != nil {
+		return nil, nil, fmt.Errorf("hdf5: %w", err)
 	}
 	data = make([]float32, int(count))
 	if count == 0 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/internal/peers"
 )
 
@@ -295,5 +296,21 @@ func walk(h *File, path string, budget *int) {
 		case Dataset:
 			_, _, _ = h.Dataset(p)
 		}
+	}
+}
+
+// TestDatasetCeiling: an honest dataset above the memory ceiling is refused
+// before allocation with an error naming it and the ceiling's variable.
+func TestDatasetCeiling(t *testing.T) {
+	f := openGuards(t)
+	restore := limits.Set(1000) // bytes: the 100x10 float32 gzip dataset needs 4000
+	defer restore()
+	_, _, err := f.Dataset("model_weights/a/a/gzip")
+	if !errors.Is(err, limits.ErrTooLarge) || !strings.Contains(err.Error(), `dataset "model_weights/a/a/gzip"`) || !strings.Contains(err.Error(), limits.EnvVar) {
+		t.Errorf("Dataset(gzip) under a 1000-byte ceiling: error %v; want ErrTooLarge naming the dataset and %s", err, limits.EnvVar)
+	}
+	restore()
+	if _, _, err := f.Dataset("model_weights/a/a/gzip"); err != nil {
+		t.Errorf("Dataset(gzip) with the default ceiling: %v", err)
 	}
 }

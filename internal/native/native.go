@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
 
@@ -810,6 +811,10 @@ func ReadFile(path string) (*model.Model, error) {
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		return nil, fmt.Errorf("native: %w", err)
+	}
+	// The tensors read are about as large as the file.
+	if err := limits.Check(path, st.Size(), 1); err != nil {
 		return nil, fmt.Errorf("native: %w", err)
 	}
 	return Read(bufio.NewReaderSize(f, 64<<10), st.Size())

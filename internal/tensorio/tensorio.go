@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
 
@@ -15,10 +16,6 @@ var ErrFormat = errors.New("tensorio: bad format")
 
 // ErrUnsupported reports a valid file holding a type xfer cannot use.
 var ErrUnsupported = errors.New("tensorio: unsupported")
-
-// maxFileSize bounds what ReadFile loads into memory: 4 GiB, far above any
-// input batch xfer is meant for.
-const maxFileSize = 4 << 30
 
 // ReadFile reads a tensor from a .npy or .pb file, chosen by extension.
 func ReadFile(path string) (*model.Tensor, error) {
@@ -30,8 +27,9 @@ func ReadFile(path string) (*model.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tensorio: %w", err)
 	}
-	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("tensorio: %s: %d bytes is larger than the %d-byte limit", path, st.Size(), int64(maxFileSize))
+	// Decoding holds the file and its float32 values: about twice its size.
+	if err := limits.Check(path, st.Size(), 2); err != nil {
+		return nil, fmt.Errorf("tensorio: %w", err)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
