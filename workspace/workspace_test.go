@@ -13,7 +13,7 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-func tinyModel(t *testing.T) *model.Model {
+func tinyModel(t testing.TB) *model.Model {
 	t.Helper()
 	d, err := layers.Dense(layers.DenseSpec{Name: "dense", Input: "x", InFeatures: 3, Units: 2, Activation: "relu", UseBias: true, Trainable: true,
 		Kernel: []float32{1, 2, 3, 4, 5, 6}})
@@ -148,4 +148,45 @@ func TestConcurrentCommit(t *testing.T) {
 	if _, err := c.Undo(); !errors.Is(err, ErrConcurrent) {
 		t.Errorf("Undo on a stale workspace error = %v; want ErrConcurrent", err)
 	}
+}
+
+// FuzzOpen feeds arbitrary journals to Open and Current: no panic, and a
+// journal that opens names only snapshots inside the workspace.
+func FuzzOpen(f *testing.F) {
+	root := f.TempDir()
+	w, err := OpenOrCreate(root)
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := tinyModel(f)
+	if _, err := w.Commit(m, "import", "tiny.h5", time.Unix(0, 0)); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(Path(root), "journal.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`[{"seq":1,"op":"import","after":"x","snapshot":"../../etc/passwd"}]`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, journal []byte) {
+		if err := os.WriteFile(filepath.Join(Path(root), "journal.json"), journal, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w, err := Open(root)
+		if err != nil {
+			return
+		}
+		for _, e := range w.Journal() {
+			if e.Snapshot != filepath.Base(e.Snapshot) || e.Snapshot == ".." {
+				t.Fatalf("Open accepted snapshot %q outside the workspace", e.Snapshot)
+			}
+		}
+		if m, err := w.Current(); err == nil {
+			if err := m.Validate(); err != nil {
+				t.Fatalf("Current returned a model that does not validate: %v", err)
+			}
+		}
+	})
 }

@@ -15,6 +15,13 @@ func FuzzRead(f *testing.F) {
 	if data, err := os.ReadFile(torchModelA); err == nil {
 		f.Add(data)
 	}
+	// xfer's own exports carry the xfer.* metadata (layers, params, history).
+	goldens, _ := filepath.Glob("../../exporters/onnx/testdata/golden_opset*.onnx")
+	for _, p := range goldens {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
 	f.Add(marshal(f, tinyModel()))
 	mp := tinyModel()
 	mp.Graph.Initializer[0].RawData = make([]byte, 48)
