@@ -240,6 +240,18 @@ static inline __attribute__((always_inline)) void ft_momentum_body(int len, floa
 	}
 }
 
+// ft_nonfinite_body reports whether g holds a NaN or an infinity (exponent
+// bits all ones), with an integer OR reduction that vectorises.
+static inline __attribute__((always_inline)) int ft_nonfinite_body(int len, const float *g) {
+	uint32_t acc = 0;
+	for (int i = 0; i < len; i++) {
+		uint32_t b;
+		memcpy(&b, &g[i], sizeof b);
+		acc |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+	}
+	return acc != 0;
+}
+
 #define FT_VARIANT(suffix, attr) \
 	attr static void ft_fwd_##suffix(int m, int n, float *z, const float *bias, float *y, int act, float p1, float p2) { \
 		ft_fwd_body(m, n, z, bias, y, act, p1, p2); \
@@ -258,6 +270,9 @@ static inline __attribute__((always_inline)) void ft_momentum_body(int len, floa
 	} \
 	attr static void ft_momentum_##suffix(int len, float *w, const float *g, float *v, float lr, float mom, int nesterov) { \
 		ft_momentum_body(len, w, g, v, lr, mom, nesterov); \
+	} \
+	attr static int ft_nonfinite_##suffix(int len, const float *g) { \
+		return ft_nonfinite_body(len, g); \
 	}
 
 FT_VARIANT(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))))
@@ -313,6 +328,14 @@ static void ft_clip(int len, float *g, float v) {
 	case 2: ft_clip_avx512(len, g, v); break;
 	case 1: ft_clip_avx2(len, g, v); break;
 	default: ft_clip_base(len, g, v);
+	}
+}
+
+static int ft_nonfinite(int len, const float *g) {
+	switch (ft_level()) {
+	case 2: return ft_nonfinite_avx512(len, g);
+	case 1: return ft_nonfinite_avx2(len, g);
+	default: return ft_nonfinite_base(len, g);
 	}
 }
 
@@ -437,4 +460,13 @@ func scaleC(g []float32, f float32) bool {
 		C.ft_scale(C.int(len(g)), (*C.float)(unsafe.Pointer(&g[0])), C.float(f))
 	}
 	return true
+}
+
+// anyNonFiniteC reports whether g holds a NaN or an infinity, in
+// vectorised C; ok is false when there is no C kernel.
+func anyNonFiniteC(g []float32) (found, ok bool) {
+	if len(g) == 0 {
+		return false, true
+	}
+	return C.ft_nonfinite(C.int(len(g)), (*C.float)(unsafe.Pointer(&g[0]))) != 0, true
 }

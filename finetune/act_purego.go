@@ -20,3 +20,6 @@ func clipValueC(g []float32, v float32) bool { return false }
 
 // scaleC would be scaleTo's loop in C; without cgo it reports false.
 func scaleC(g []float32, f float32) bool { return false }
+
+// anyNonFiniteC would scan g in C; without cgo it reports ok false.
+func anyNonFiniteC(g []float32) (found, ok bool) { return false, false }

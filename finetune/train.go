@@ -94,8 +94,33 @@ type Metrics struct {
 	Samples  int     `json:"samples"`
 }
 
-// ErrExploding reports a NaN or infinite loss.
-var ErrExploding = errors.New("finetune: loss is not finite (exploding gradients)")
+// ErrExploding reports a NaN or infinite loss or gradient. Train wraps it
+// in a message that names the epoch, the step and the value.
+var ErrExploding = errors.New("exploding gradients")
+
+// nonFinite is a NaN or infinite loss or gradient met in a step.
+type nonFinite struct {
+	what string // "loss", "gradient of dense/kernel"
+	v    float64
+}
+
+func (e *nonFinite) Error() string { return fmt.Sprintf("%s is %v: %v", e.what, e.v, ErrExploding) }
+func (e *nonFinite) Unwrap() error { return ErrExploding }
+
+// firstNonFinite returns the index of the first NaN or infinite value of g,
+// or -1. The common all-finite case is one vectorised C pass.
+func firstNonFinite(g []float32) int {
+	if found, ok := anyNonFiniteC(g); ok && !found {
+		return -1
+	}
+	for i, v := range g {
+		// v-v is 0 for every finite v and NaN for NaN and the infinities.
+		if v-v != 0 {
+			return i
+		}
+	}
+	return -1
+}
 
 // headOf returns the output's producing node and the output's units.
 func headOf(m *model.Model) (*model.Node, int, error) {
@@ -192,7 +217,7 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 	}
 	loss := g.loss.loss
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, 0, ErrExploding
+		return loss, 0, &nonFinite{"loss", loss}
 	}
 	names := make([]string, len(g.wrt))
 	params := make([][]float32, len(g.wrt))
@@ -205,6 +230,13 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 		grads[i] = v.Data().([]float32)
 		params[i] = g.wrtParams[i].Data
 		names[i] = g.wrtParams[i].Name
+	}
+	// A gradient can overflow while the loss is still finite: the update
+	// would then write NaN into the weights. Stop before it.
+	for i, gr := range grads {
+		if j := firstNonFinite(gr); j >= 0 {
+			return loss, 0, &nonFinite{"gradient of " + names[i], float64(gr[j])}
+		}
 	}
 	clipGrads(&t.cfg, grads)
 	t.opt.step(names, params, grads)
@@ -304,7 +336,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			l, c, err := t.step(g, train, idx)
 			if err != nil {
 				if errors.Is(err, ErrExploding) {
-					return good, hist, fmt.Errorf("finetune: epoch %d step %d: loss %v: %w; try gradient clipping (--clip-value 1 or --clip-norm 1) or a lower --learning-rate; keeping the model of epoch %d", ep+1, s+1, l, err, ep)
+					return good, hist, fmt.Errorf("finetune: epoch %d step %d: %w; try gradient clipping (--clip-value 1 or --clip-norm 1) or a lower --learning-rate; keeping the model of epoch %d", ep+1, s+1, err, ep)
 				}
 				return good, hist, err
 			}

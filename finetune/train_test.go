@@ -204,9 +204,19 @@ func TestTrainExploding(t *testing.T) {
 	for i := range set.Y {
 		set.Y[i] = 1e6
 	}
-	out, _, err := Train(context.Background(), m, set, nil, Config{Epochs: 20, LearningRate: 10}, nil)
-	if !errors.Is(err, ErrExploding) || !strings.Contains(err.Error(), "--clip-value") {
-		t.Fatalf("Train(lr 10, targets 1e6) error = %v; want ErrExploding suggesting --clip-value", err)
+	out, h, err := Train(context.Background(), m, set, nil, Config{Epochs: 20, LearningRate: 10}, nil)
+	if !errors.Is(err, ErrExploding) || !strings.Contains(err.Error(), "--clip-value") || !strings.Contains(err.Error(), " is ") {
+		t.Fatalf("Train(lr 10, targets 1e6) error = %v; want ErrExploding naming the value and suggesting --clip-value", err)
+	}
+	// The model returned is the one of the last finished epoch, bit for bit.
+	want := m
+	if n := len(h.Epochs); n > 0 {
+		if want, _, err = Train(context.Background(), m, set, nil, Config{Epochs: n, LearningRate: 10}, nil); err != nil {
+			t.Fatalf("Train(%d epochs) = %v", n, err)
+		}
+	}
+	if !reflect.DeepEqual(out.Layers, want.Layers) {
+		t.Errorf("after exploding in epoch %d the model differs from a %d-epoch run's", len(h.Epochs)+1, len(h.Epochs))
 	}
 	for _, l := range out.Layers {
 		for _, p := range l.Params {
@@ -220,6 +230,44 @@ func TestTrainExploding(t *testing.T) {
 	// Clipping keeps the same run finite.
 	if _, _, err := Train(context.Background(), m, set, nil, Config{Epochs: 3, LearningRate: 1e-3, ClipValue: 1}, nil); err != nil {
 		t.Errorf("Train(clip value 1) error = %v", err)
+	}
+}
+
+func TestFirstNonFinite(t *testing.T) {
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	cases := []struct {
+		g    []float32
+		want int
+	}{
+		{nil, -1},
+		{[]float32{0, -1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}, -1},
+		{[]float32{1, inf}, 1},
+		{[]float32{-inf, 1}, 0},
+		{[]float32{1, 2, nan}, 2},
+	}
+	// Long slices run the vector body of the C scan, not only its tail.
+	for _, at := range []int{0, 15, 16, 777, 999} {
+		for _, v := range []float32{inf, -inf, nan} {
+			g := make([]float32, 1000)
+			for i := range g {
+				g[i] = float32(i%7) - 3
+			}
+			g[at] = v
+			cases = append(cases, struct {
+				g    []float32
+				want int
+			}{g, at})
+		}
+	}
+	cases = append(cases, struct {
+		g    []float32
+		want int
+	}{make([]float32, 1000), -1})
+	for _, c := range cases {
+		if got := firstNonFinite(c.g); got != c.want {
+			t.Errorf("firstNonFinite(%d values, %v) = %d; want %d", len(c.g), c.g[max(c.want, 0):min(max(c.want, 0)+1, len(c.g))], got, c.want)
+		}
 	}
 }
 
