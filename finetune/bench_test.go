@@ -87,3 +87,18 @@ func cpuTime() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkFirstNonFinite is the per-step gradient scan over model A's
+// 266,610 trainable values (compare with a training step, BenchmarkTrainStep).
+func BenchmarkFirstNonFinite(b *testing.B) {
+	g := make([]float32, 266610)
+	for i := range g {
+		g[i] = float32(i%13) - 6
+	}
+	b.SetBytes(int64(4 * len(g)))
+	for b.Loop() {
+		if firstNonFinite(g) != -1 {
+			b.Fatal("found a non-finite value")
+		}
+	}
+}
