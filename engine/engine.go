@@ -261,12 +261,17 @@ func (s *Session) inputNames() string {
 	return strings.Join(names, ", ")
 }
 
-// runStep runs one kernel. A kernel panic (an engine bug on an input the
-// checks did not foresee) becomes an error naming the node rather than
-// crashing the caller.
+// runStep runs one kernel. An output above the memory ceiling (allocNumel)
+// comes back as its error; any other kernel panic (an engine bug on an
+// input the checks did not foresee) becomes an error naming the node
+// rather than crashing the caller.
 func runStep(st *step) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if tl, ok := r.(tooLarge); ok {
+				err = tl.err
+				return
+			}
 			err = fmt.Errorf("internal error (please report): %v", r)
 		}
 	}()

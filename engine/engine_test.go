@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
@@ -223,4 +224,20 @@ func TestDeterministic(t *testing.T) {
 			t.Errorf("threads %d: result differs from threads 1 beyond 1e-6", th)
 		}
 	}
+}
+
+// TestOutputCeiling: an output the memory ceiling cannot hold is an error
+// naming the node and XFER_MAX_MEMORY, before anything is allocated: here a
+// broadcasting Add of [100000,1] and [1,100000] (40 GB of float32 from
+// 800 KB of input).
+func TestOutputCeiling(t *testing.T) {
+	defer limits.Set(1 << 30)()
+	n := 100000
+	a := &model.Tensor{DType: model.Float32, Shape: []int{n, 1}, F32: make([]float32, n)}
+	b := &model.Tensor{DType: model.Float32, Shape: []int{1, n}, F32: make([]float32, n)}
+	runError(t, opCase{name: "broadcast bomb", op: "Add", opset: 14, ins: []*model.Tensor{a, b}, want: []*model.Tensor{nil}},
+		`node "n" (Add): output of shape [100000 100000] needs 37.3GiB, larger than xfer's memory ceiling of 1GiB (set XFER_MAX_MEMORY`)
+	// The same model on small inputs runs.
+	runCases(t, []opCase{{name: "broadcast", op: "Add", opset: 14, ins: []*model.Tensor{f32([]int{2, 1}, 1, 2), f32([]int{1, 2}, 10, 20)},
+		want: []*model.Tensor{f32([]int{2, 2}, 11, 21, 12, 22)}}})
 }

@@ -2,15 +2,17 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
 
 // setF32 makes t a float32 tensor of the given shape and returns its data,
 // reusing t's storage when it is large enough. The contents are not cleared.
 func setF32(t *model.Tensor, shape []int) []float32 {
-	n := numel(shape)
+	n := allocNumel(shape, 4)
 	t.DType = model.Float32
 	t.Shape = append(t.Shape[:0], shape...)
 	t.I64 = nil
@@ -23,7 +25,7 @@ func setF32(t *model.Tensor, shape []int) []float32 {
 
 // setI64 is setF32 for int64 tensors.
 func setI64(t *model.Tensor, shape []int) []int64 {
-	n := numel(shape)
+	n := allocNumel(shape, 8)
 	t.DType = model.Int64
 	t.Shape = append(t.Shape[:0], shape...)
 	t.F32 = nil
@@ -49,6 +51,32 @@ func alias(t, x *model.Tensor, shape []int) {
 	t.DType = x.DType
 	t.Shape = append(t.Shape[:0], shape...)
 	t.F32, t.I64 = x.F32, x.I64
+}
+
+// tooLarge is the panic value of allocNumel: runStep turns it back into
+// the error it holds. Kernels allocate through setF32 and setI64 without an
+// error path; an output shape a hostile model makes large (a broadcasting
+// Add of [n,1] and [1,n], a Pad with huge pads) must still end in an error,
+// not in the runtime's unrecoverable out-of-memory crash.
+type tooLarge struct{ err error }
+
+// allocNumel returns the element count of shape, panicking with tooLarge
+// when it overflows or the tensor would exceed the memory ceiling
+// (internal/limits).
+func allocNumel(shape []int, elemSize int64) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d != 0 && n > math.MaxInt/d) {
+			panic(tooLarge{fmt.Errorf("output shape %v is negative or overflows", shape)})
+		}
+		n *= d
+	}
+	if n > 1<<20 { // small tensors cannot reach any ceiling
+		if err := limits.Check(fmt.Sprintf("output of shape %v", shape), int64(n), elemSize); err != nil {
+			panic(tooLarge{err})
+		}
+	}
+	return n
 }
 
 func numel(shape []int) int {
