@@ -12,6 +12,7 @@ import (
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/internal/blas32"
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
 
@@ -208,6 +209,41 @@ func (t *trainer) checkSet(s *dataset.Set, what string) error {
 	return nil
 }
 
+// checkMemory refuses, before gorgonia allocates, a model whose training
+// graph at batch b would exceed the memory ceiling (internal/limits): a
+// small model file can declare huge intermediate values (a Pad with huge
+// pads). The estimate counts every value of the graph three times
+// (activation, gradient, scratch), with an unknown first dimension as the
+// batch, and every param four times more (value, gradient, two optimizer
+// slots); other unknown dims count as 1.
+func checkMemory(m *model.Model, b int) error {
+	vals, err := m.InferShapes()
+	if err != nil {
+		return nil // the graph build reports what is wrong with the model
+	}
+	var need float64
+	for _, v := range vals {
+		n := 1.0
+		for i, d := range v.Shape {
+			if i == 0 && d < 0 {
+				n *= float64(b) // the batch dimension
+				continue
+			}
+			n *= float64(max(d, 1))
+		}
+		need += 3 * n
+	}
+	for _, l := range m.Layers {
+		for _, p := range l.Params {
+			need += 4 * float64(len(p.Data))
+		}
+	}
+	if need > math.MaxInt64/4 {
+		need = math.MaxInt64 / 4
+	}
+	return limits.Check(fmt.Sprintf("finetune: model %q: training at batch %d", m.Name, b), int64(need), 4)
+}
+
 // step trains on one batch and returns its loss and correct count.
 func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, error) {
 	s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32))
@@ -281,6 +317,9 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		t.rowSize *= d
 	}
 	if err := t.checkSet(train, "training"); err != nil {
+		return nil, nil, err
+	}
+	if err := checkMemory(work, max(cfg.BatchSize, evalBatch)); err != nil {
 		return nil, nil, err
 	}
 	if valid != nil {

@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/internal/mathf"
 	"github.com/xferml/xfer/model"
 )
@@ -476,5 +477,25 @@ func TestEvaluateEngineMatchesGraph(t *testing.T) {
 				t.Errorf("Evaluate (engine) = %+v; training graph %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestTrainMemoryCeiling: a model whose training graph cannot fit the
+// memory ceiling is refused before gorgonia allocates, naming the model,
+// the batch size and XFER_MAX_MEMORY; model-A-sized training fits a 64 MiB
+// ceiling.
+func TestTrainMemoryCeiling(t *testing.T) {
+	m := seqModel(t, 1, []int{4}, denseStage("d0", 8, "relu"), denseStage("d1", 1, "sigmoid"))
+	set := randomSet(t, 64, 2, []int{4})
+	restore := limits.Set(1 << 10)
+	_, _, err := Train(context.Background(), m, set, nil, Config{Epochs: 1}, nil)
+	restore()
+	if !errors.Is(err, limits.ErrTooLarge) || !strings.Contains(err.Error(), "training at batch 500") || !strings.Contains(err.Error(), limits.EnvVar) {
+		t.Errorf("Train under a 1 KiB ceiling: error %v; want ErrTooLarge naming the batch and %s", err, limits.EnvVar)
+	}
+	defer limits.Set(64 << 20)()
+	a := seqModel(t, 1, []int{784}, denseStage("d0", 300, "selu"), denseStage("d1", 100, "selu"), denseStage("d2", 8, "softmax"))
+	if err := checkMemory(a, 500); err != nil {
+		t.Errorf("checkMemory(model-A-sized MLP, batch 500) under 64 MiB: %v", err)
 	}
 }
