@@ -82,15 +82,30 @@ func runPredict(ctx context.Context, o *predictOptions) error {
 	if err != nil {
 		return err
 	}
+	// Encode every output before writing any, so that an output that
+	// cannot be encoded leaves no other written; each file is then
+	// written whole (temporary file, sync, rename).
+	type encoded struct {
+		name, path string
+		b          []byte
+	}
+	var enc []encoded
 	for _, name := range m.Outputs {
 		path, ok := outFiles[name]
 		if !ok {
 			continue
 		}
-		if err := writeTensor(path, outs[name]); err != nil {
+		b, err := encodeTensor(path, outs[name])
+		if err != nil {
+			return fmt.Errorf("predict: output %q: %w", name, err)
+		}
+		enc = append(enc, encoded{name, path, b})
+	}
+	for _, e := range enc {
+		if err := atomicfile.WriteBytes(e.path, e.b); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.e.stderr, "wrote %s %v to %s\n", name, outs[name].Shape, path)
+		fmt.Fprintf(o.e.stderr, "wrote %s %v to %s\n", e.name, outs[e.name].Shape, e.path)
 	}
 	return nil
 }
@@ -270,14 +285,10 @@ func concatRows(parts []map[string]*model.Tensor) (map[string]*model.Tensor, err
 	return out, nil
 }
 
-// writeTensor writes t as .npy or .pb by path's extension, atomically.
-func writeTensor(path string, t *model.Tensor) error {
+// encodeTensor encodes t as .npy or .pb by path's extension.
+func encodeTensor(path string, t *model.Tensor) ([]byte, error) {
 	if strings.EqualFold(filepath.Ext(path), ".pb") {
-		b, err := tensorio.EncodePB(t)
-		if err != nil {
-			return err
-		}
-		return atomicfile.WriteBytes(path, b)
+		return tensorio.EncodePB(t)
 	}
-	return tensorio.WriteNPY(path, t)
+	return tensorio.EncodeNPY(t)
 }
