@@ -125,7 +125,10 @@ static int xfer_w_attr_floats(hid_t obj, const char *name, const double *vals, s
 import "C"
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
+	"syscall"
 	"unsafe"
 )
 
@@ -186,6 +189,11 @@ func WriteFile(path string, root *GroupSpec) error {
 	}
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
+	// libhdf5's error stack, silenced by lockHDF5, is per thread: without
+	// the lock a failed write (a full disk) could print it to stderr from
+	// another thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	lockHDF5()
 	defer mu.Unlock()
 	f := C.xfer_w_create_file(cpath)
@@ -193,10 +201,33 @@ func WriteFile(path string, root *GroupSpec) error {
 		return fmt.Errorf("hdf5: write %s: libhdf5 cannot create the file (check the directory exists and is writable)", path)
 	}
 	err := writeGroup(f, root, "/")
-	if C.H5Fclose(f) < 0 && err == nil {
-		err = fmt.Errorf("hdf5: write %s: closing the file failed (disk full?)", path)
+	// Closing flushes the metadata libhdf5 has cached: a full disk often
+	// shows here first.
+	if rc, cerr := C.H5Fclose(f); rc < 0 && err == nil {
+		if oerr := writeErrno(cerr); oerr != nil {
+			err = fmt.Errorf("hdf5: write %s: closing the file failed: %w", path, oerr)
+		} else {
+			err = fmt.Errorf("hdf5: write %s: closing the file failed (disk full?)", path)
+		}
 	}
 	return err
+}
+
+// writeErrno returns the errno of a failed libhdf5 call (cgo's second
+// result) when it is one a file write fails with for want of room or by an
+// I/O error, else nil: libhdf5 reports only that the call failed, and errno
+// is still what its write(2) returned. Other errno values may be left over
+// from calls libhdf5 expected to fail, so they are not reported.
+func writeErrno(err error) error {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return nil
+	}
+	switch errno {
+	case syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG, syscall.EIO:
+		return errno
+	}
+	return nil
 }
 
 // writeGroup writes g's attributes and members into the open object id.
@@ -239,9 +270,12 @@ func writeDataset(loc C.hid_t, d *DatasetSpec, at string) error {
 		data = (*C.float)(unsafe.Pointer(&d.Data[0]))
 	}
 	cs := C.CString(d.Name)
-	id := C.xfer_w_dataset(loc, cs, C.int(len(d.Shape)), &dims[0], data)
+	id, cerr := C.xfer_w_dataset(loc, cs, C.int(len(d.Shape)), &dims[0], data)
 	C.free(unsafe.Pointer(cs))
 	if id < 0 {
+		if oerr := writeErrno(cerr); oerr != nil {
+			return fmt.Errorf("hdf5: write %s: libhdf5 cannot write the dataset: %w", at, oerr)
+		}
 		return fmt.Errorf("hdf5: write %s: libhdf5 cannot create or write the dataset", at)
 	}
 	err := writeAttrs(id, d.Attrs, at)
