@@ -14,7 +14,9 @@
 // Files are replaced atomically (internal/atomicfile): the snapshot is
 // written before the journal that names it, and the journal is rewritten
 // before a snapshot is removed, so an interrupted command leaves the last
-// complete state. Commit and Undo hold an flock(2) on .xfer/lock and refuse
+// complete state. What such a command leaves (a temporary file, a snapshot
+// no journal entry names) is removed by the next Commit or Undo, under the
+// lock. Commit and Undo hold an flock(2) on .xfer/lock and refuse
 // (ErrConcurrent) when another xfer command changed the journal since this
 // one read it, so no step is ever silently lost.
 package workspace

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -131,7 +132,51 @@ func (w *Workspace) lock() (unlock func(), err error) {
 		unlock()
 		return nil, ErrConcurrent
 	}
+	w.removeStale()
 	return unlock, nil
+}
+
+// removeStale removes what commands killed mid-write left in the workspace:
+// temporary files of interrupted atomic writes, and snapshots the journal
+// does not name (one written before the journal update that would have named
+// it, or one an undo dropped from the journal but did not get to remove).
+// The caller holds the lock, and every write to the workspace happens under
+// it, so none of these belongs to a running command. Failures are ignored:
+// what is left is removed next time.
+func (w *Workspace) removeStale() {
+	named := map[string]bool{}
+	for _, e := range w.journal {
+		named[e.Snapshot] = true
+	}
+	snaps := filepath.Join(w.dir, "snapshots")
+	for _, dir := range []string{w.dir, snaps} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			name := e.Name()
+			stale := atomicfile.IsTemp(name) || dir == snaps && isSnapshotName(name) && !named[name]
+			if stale && e.Type().IsRegular() {
+				os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}
+}
+
+// isSnapshotName reports whether name is one Commit gives a snapshot:
+// decimal digits, then ".xnat".
+func isSnapshotName(name string) bool {
+	digits, ok := strings.CutSuffix(name, ".xnat")
+	if !ok || len(digits) == 0 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // OpenOrCreate opens the workspace under root, creating an empty one when
