@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -63,7 +64,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
+	// SIGTERM (kill's default, what service managers and CI runners send
+	// first) is a polite stop like Ctrl-C.
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
 	defer func() {
 		signal.Stop(sig)
@@ -72,13 +75,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 	go func() {
 		select {
-		case <-sig:
-			// The first Ctrl-C cancels ctx: training stops after the current
-			// step and keeps the last finished epoch. Stopping the relay
-			// restores the default handler, so a second Ctrl-C ends the
-			// process at once.
+		case s := <-sig:
+			// The first Ctrl-C or SIGTERM cancels ctx: training stops after
+			// the current step and keeps the last finished epoch. Stopping
+			// the relay restores the default handlers, so a second signal
+			// ends the process at once.
 			signal.Stop(sig)
-			fmt.Fprintln(stderr, "xfer: interrupted; stopping cleanly (Ctrl-C again to abort)")
+			if s == syscall.SIGTERM {
+				fmt.Fprintln(stderr, "xfer: terminated; stopping cleanly (signal again to abort)")
+			} else {
+				fmt.Fprintln(stderr, "xfer: interrupted; stopping cleanly (Ctrl-C again to abort)")
+			}
 			cancel()
 		case <-done:
 		}
