@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -108,7 +109,18 @@ func clock(epoch string) func() time.Time {
 
 func (e *env) run(ctx context.Context) int { return e.runApp(ctx, newApp(e)) }
 
-func (e *env) runApp(ctx context.Context, app *cli.App) int {
+func (e *env) runApp(ctx context.Context, app *cli.App) (code int) {
+	// A panic is a bug in xfer, but the user still gets one line, not a Go
+	// trace (XFER_DEBUG=1 prints the trace for a bug report).
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(e.stderr, "xfer: internal error: %v (this is a bug in xfer: please report it with the command and input; XFER_DEBUG=1 shows where)\n", r)
+			if os.Getenv("XFER_DEBUG") != "" {
+				e.stderr.Write(debug.Stack())
+			}
+			code = exitRuntime
+		}
+	}()
 	err := app.RunContext(ctx, interspersed(app, e.args))
 	if err == nil {
 		return exitOK

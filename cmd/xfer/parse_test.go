@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/xferml/xfer/surgery"
 )
@@ -285,5 +290,23 @@ func TestMemorySize(t *testing.T) {
 		if got := memorySize(n); got != want {
 			t.Errorf("memorySize(%d) = %q; want %q", n, got, want)
 		}
+	}
+}
+
+// TestPanicIsOneLine: a panic in a command (a bug) still ends in exit 1
+// and one "xfer: internal error" line, not a Go trace.
+func TestPanicIsOneLine(t *testing.T) {
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, args: []string{"xfer", "boom"}}
+	app := newApp(e)
+	app.Commands = append(app.Commands, &cli.Command{Name: "boom", Action: func(*cli.Context) error {
+		var m map[string]int
+		m["x"]++ // nil map write
+		return nil
+	}})
+	code := e.runApp(context.Background(), app)
+	got := errb.String()
+	if code != 1 || strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "xfer: internal error: assignment to entry in nil map") || strings.Contains(got, "goroutine") {
+		t.Errorf("panicking command: exit %d, stderr %q; want 1 and one internal-error line", code, got)
 	}
 }
