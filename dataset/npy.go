@@ -101,7 +101,7 @@ func decodeNPY(r io.Reader, size int64) (t *model.Tensor, err error) {
 	// FuzzDecodeNPY); a bad file must be an error.
 	defer func() {
 		if p := recover(); p != nil {
-			t, err = nil, fmt.Errorf("npy header: malformed (%v): %w", p, ErrFormat)
+			t, err = nil, fmt.Errorf("npy header: malformed (%s): %w", clipText(fmt.Sprint(p), 160), ErrFormat)
 		}
 	}()
 	// Check the header length before npyio allocates it (NEP 1: uint16 at
@@ -129,7 +129,9 @@ func decodeNPY(r io.Reader, size int64) (t *model.Tensor, err error) {
 	cr := &countingReader{r: br}
 	nr, err := npyio.NewReader(cr)
 	if err != nil {
-		return nil, fmt.Errorf("npy header: %w: %w", ErrFormat, err)
+		// npyio quotes what it failed to parse, which may be the whole
+		// header (up to 4 GiB): keep the message one readable line.
+		return nil, fmt.Errorf("npy header: %w: %s", ErrFormat, clipText(err.Error(), 160))
 	}
 	h := nr.Header
 	if h.Descr.Fortran {
@@ -216,4 +218,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
 	c.n += int64(k)
 	return k, err
+}
+
+// clipText cuts s after n bytes, saying how long it was.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:n], len(s))
 }

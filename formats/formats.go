@@ -90,7 +90,7 @@ func Detect(path string) (Format, error) {
 		}
 		zr, err := zip.NewReader(f, st.Size())
 		if err != nil {
-			return "", fmt.Errorf("%w: %s: a zip file, but unreadable: %v", ErrFormat, path, err)
+			return "", fmt.Errorf("%w: %s: a zip file, but unreadable (truncated or damaged?): %v", ErrFormat, path, err)
 		}
 		for _, zf := range zr.File {
 			if zf.Name == "config.json" {

@@ -27,7 +27,7 @@ func (m *Model) InferShapes() (map[string]*Value, error) {
 		for _, n := range l.Nodes {
 			rule, ok := shapeRules[n.Op]
 			if !ok {
-				return nil, fmt.Errorf("%w: layer %q: node %q: op %s has no shape rule (supported: %v)", ErrInvalid, l.Name, n.Name, n.Op, SupportedOps())
+				return nil, fmt.Errorf("%w: layer %q: node %q: op %s is not supported: xfer has no shape rule for it (supported ops: %v)", ErrInvalid, l.Name, n.Name, n.Op, SupportedOps())
 			}
 			ins := make([]*Value, len(n.Inputs))
 			for i, name := range n.Inputs {

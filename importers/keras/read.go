@@ -137,10 +137,33 @@ func readH5(path string, opts Options) (*model.Model, error) {
 	}
 	m, err := build(cfg, ws, meta)
 	if err != nil {
-		return nil, err
+		return nil, inFile(path, err)
 	}
 	m.History = hist
 	return m, nil
+}
+
+// fileError names the file an error from build is about: build reads a
+// config and a weight source and knows no path. Unwrap keeps errors.Is
+// (ErrFormat, ErrUnsupported) working.
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string {
+	return "keras: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "keras: ")
+}
+
+func (e *fileError) Unwrap() error { return e.err }
+
+// inFile wraps err so that its message names path, unless it already does
+// (errors from the weight source carry the path and the weight's place).
+func inFile(path string, err error) error {
+	if strings.Contains(err.Error(), path) {
+		return err
+	}
+	return &fileError{path, err}
 }
 
 // historyKey names the root attribute (.h5) and the metadata.json key

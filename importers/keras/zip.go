@@ -3,10 +3,13 @@ package keras
 import (
 	"archive/zip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/xferml/xfer/internal/hdf5"
 	"github.com/xferml/xfer/internal/limits"
@@ -16,7 +19,7 @@ import (
 // readZip reads a Keras 3 .keras archive: config.json (the serialized model),
 // metadata.json (keras_version) and model.weights.h5 (layers/<name>/vars/<i>).
 // The weights member is copied to a temporary file for libhdf5.
-func readZip(path string) (*model.Model, error) {
+func readZip(path string) (_ *model.Model, err error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, path, err)
@@ -24,6 +27,13 @@ func readZip(path string) (*model.Model, error) {
 	defer zr.Close()
 	members := map[string]*zip.File{}
 	for _, f := range zr.File {
+		// xfer extracts nothing, but a member named outside the archive is
+		// how a zip attacks whatever does (Keras's own loader extracts
+		// assets): refuse the archive, as Go's zip.NewReader does with
+		// GODEBUG=zipinsecurepath=0.
+		if !filepath.IsLocal(f.Name) || strings.Contains(f.Name, `\`) {
+			return nil, fmt.Errorf("%w: %s: member %q names a path outside the archive; a .keras archive written by Keras has none, so this one is refused", ErrFormat, path, f.Name)
+		}
 		members[f.Name] = f
 	}
 	cfg, err := zipMember(members, "config.json", maxJSON, path)
@@ -72,6 +82,13 @@ func readZip(path string) (*model.Model, error) {
 		return nil, fmt.Errorf("keras: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	// libhdf5's and internal/hdf5's errors name the temporary copy, which
+	// the user never sees: name the member instead.
+	defer func() {
+		if err != nil {
+			err = &renamedError{err: err, old: tmp.Name(), new: path + ":model.weights.h5"}
+		}
+	}()
 	rc, err := wf.Open()
 	if err != nil {
 		tmp.Close()
@@ -84,7 +101,7 @@ func readZip(path string) (*model.Model, error) {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, err)
+		return nil, fmt.Errorf("%w: %s: model.weights.h5: %v", ErrFormat, path, overSize(err, wf))
 	}
 	if uint64(n) != wf.UncompressedSize64 {
 		return nil, fmt.Errorf("%w: %s: model.weights.h5 holds %d bytes, the zip says %d", ErrFormat, path, n, wf.UncompressedSize64)
@@ -100,7 +117,7 @@ func readZip(path string) (*model.Model, error) {
 	}
 	m, err := build(cfg, ws, meta)
 	if err != nil {
-		return nil, err
+		return nil, inFile(path, err)
 	}
 	m.History = hist
 	return m, nil
@@ -121,10 +138,31 @@ func zipMember(members map[string]*zip.File, name string, limit int64, path stri
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %s: %v", ErrFormat, path, name, err)
+		return nil, fmt.Errorf("%w: %s: %s: %v", ErrFormat, path, name, overSize(err, f))
 	}
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("%w: %s: %s is larger than %d bytes", ErrFormat, path, name, limit)
 	}
 	return b, nil
 }
+
+// overSize explains the zip reader's error for a member that inflates past
+// the size its header declares (archive/zip's Read returns ErrFormat for
+// nothing else once a member is open): the header lies, as a zip bomb's does.
+func overSize(err error, f *zip.File) error {
+	if errors.Is(err, zip.ErrFormat) {
+		return fmt.Errorf("it inflates to more than the %d bytes its zip header declares (a zip bomb, or damaged): %w", f.UncompressedSize64, err)
+	}
+	return err
+}
+
+// renamedError is err with every mention of old in its message replaced by
+// new; Unwrap keeps errors.Is working.
+type renamedError struct {
+	err      error
+	old, new string
+}
+
+func (e *renamedError) Error() string { return strings.ReplaceAll(e.err.Error(), e.old, e.new) }
+
+func (e *renamedError) Unwrap() error { return e.err }

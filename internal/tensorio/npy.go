@@ -62,7 +62,8 @@ func DecodeNPY(data []byte) (*model.Tensor, error) {
 	body := len(data) - start - hlen
 	n, err := checkedCount(shape, body/size)
 	if err != nil {
-		return nil, err
+		// checkedCount counts elements; say it in bytes, as the file is.
+		return nil, fmt.Errorf("%w: .npy shape %v of %s needs more data than the file's %d bytes after the header (truncated?)", ErrFormat, shape, descr, body)
 	}
 	if n*size != body {
 		return nil, fmt.Errorf("%w: .npy shape %v of %s needs %d data bytes, the file has %d", ErrFormat, shape, descr, n*size, body)
@@ -72,7 +73,7 @@ func DecodeNPY(data []byte) (*model.Tensor, error) {
 		return nil, err
 	}
 	if r.Header.Descr.Type != descr || !equalInts(r.Header.Descr.Shape, shape) {
-		return nil, fmt.Errorf("%w: .npy header %q is ambiguous", ErrFormat, head)
+		return nil, fmt.Errorf("%w: .npy header %s is ambiguous", ErrFormat, clipHeader(head))
 	}
 	t := &model.Tensor{DType: model.Float32, Shape: shape}
 	if n == 0 {
@@ -137,7 +138,7 @@ func safeNewReader(data []byte) (r *npyio.Reader, err error) {
 // 'shape': (6, 28, 28), }.
 func parseNPYHeader(h string) (descr string, fortran bool, shape []int, err error) {
 	bad := func(what string) error {
-		return fmt.Errorf("%w: .npy header %q: %s", ErrFormat, strings.TrimSpace(h), what)
+		return fmt.Errorf("%w: .npy header %s: %s", ErrFormat, clipHeader(h), what)
 	}
 	value := func(key string) (string, bool) {
 		i := strings.Index(h, "'"+key+"':")
@@ -312,4 +313,14 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// clipHeader quotes a .npy header for a message, cut after 120 bytes: a
+// header may be up to 4 GiB long.
+func clipHeader(h string) string {
+	h = strings.TrimSpace(h)
+	if len(h) > 120 {
+		return fmt.Sprintf("%q... (%d bytes)", h[:120], len(h))
+	}
+	return fmt.Sprintf("%q", h)
 }
