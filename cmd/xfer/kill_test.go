@@ -65,57 +65,111 @@ func trainingNPY(t *testing.T, dir string, features, classes, n int) (string, st
 	return writeNPY(t, dir, "x.npy", x), writeNPY(t, dir, "y.npy", y)
 }
 
-// startXfer starts xfer args in a child process in dir, in a process group
-// of its own (so that a kill reaches the Keras reader child too), with a
-// fixed SOURCE_DATE_EPOCH.
-func startXfer(t *testing.T, dir string, args ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", sourceDateEpoch)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, &errb
+// child is xfer running in a child process.
+type child struct {
+	cmd *exec.Cmd
+	// seen is closed when the child writes a stderr line starting with the
+	// trigger it was started with (at once without one).
+	seen     chan struct{}
+	seenAt   time.Time       // when seen was closed
+	stderr   strings.Builder // complete once read is closed
+	read     chan struct{}
+	finished time.Time // when stderr reached its end
 }
 
-// killAfter runs xfer args in dir and sends SIGKILL to it after delay. It
+// startXfer starts xfer args in a child process in dir, in a process group
+// of its own (so that a kill reaches the Keras reader child too), with a
+// fixed SOURCE_DATE_EPOCH. trigger is a stderr line prefix for c.seen.
+func startXfer(t *testing.T, dir, trigger string, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(os.Args[0], args...), seen: make(chan struct{}), read: make(chan struct{})}
+	c.cmd.Dir = dir
+	c.cmd.Env = append(os.Environ(), runMainEnv+"=1", sourceDateEpoch)
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.cmd.Stdout = io.Discard
+	pipe, err := c.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if trigger == "" {
+		c.seenAt = time.Now()
+		close(c.seen)
+	}
+	go func() {
+		defer close(c.read)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			c.stderr.WriteString(sc.Text() + "\n")
+			if trigger != "" && strings.HasPrefix(sc.Text(), trigger) {
+				c.seenAt = time.Now()
+				close(c.seen)
+				trigger = ""
+			}
+		}
+		c.finished = time.Now()
+	}()
+	return c
+}
+
+// wait waits for the child's end.
+func (c *child) wait() error {
+	<-c.read
+	return c.cmd.Wait()
+}
+
+// killAfter runs xfer args in dir and sends SIGKILL to it delay after its
+// stderr shows a line starting with trigger ("": after its start). It
 // returns whether the command finished first (exit 0); any other ending
 // than these two fails the test.
-func killAfter(t *testing.T, dir string, delay time.Duration, args ...string) (finished bool) {
+func killAfter(t *testing.T, dir, trigger string, delay time.Duration, args ...string) (finished bool) {
 	t.Helper()
-	cmd, errb := startXfer(t, dir, args...)
+	c := startXfer(t, dir, trigger, args...)
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- c.wait() }()
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(delay):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		err = <-done
+	case <-c.seen:
+		select {
+		case err = <-done:
+		case <-time.After(delay):
+			syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+			err = <-done
+		}
 	}
 	if err == nil {
 		return true
 	}
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("xfer %s, killed after %v: %v; want exit 0 or death by SIGKILL; stderr:\n%s", strings.Join(args, " "), delay, err, firstLines(errb.String(), 12))
+		t.Fatalf("xfer %s, killed %v after %q: %v; want exit 0 or death by SIGKILL; stderr:\n%s", strings.Join(args, " "), delay, trigger, err, firstLines(c.stderr.String(), 12))
 	}
 	return false
 }
 
-// timed runs xfer args in dir to the end and returns how long it took.
-func timed(t *testing.T, dir string, args ...string) time.Duration {
+// timed runs xfer args in dir to the end and returns how long it took, and
+// how long from its stderr line starting with trigger to the end (0 without
+// a trigger).
+func timed(t *testing.T, dir, trigger string, args ...string) (total, tail time.Duration) {
 	t.Helper()
 	start := time.Now()
-	cmd, errb := startXfer(t, dir, args...)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("xfer %s: %v; stderr:\n%s", strings.Join(args, " "), err, errb.String())
+	c := startXfer(t, dir, trigger, args...)
+	if err := c.wait(); err != nil {
+		t.Fatalf("xfer %s: %v; stderr:\n%s", strings.Join(args, " "), err, c.stderr.String())
 	}
-	return time.Since(start)
+	total = time.Since(start)
+	select {
+	case <-c.seen:
+		if trigger != "" {
+			tail = c.finished.Sub(c.seenAt)
+		}
+	default:
+		t.Fatalf("xfer %s: no stderr line starts with %q:\n%s", strings.Join(args, " "), trigger, c.stderr.String())
+	}
+	return total, tail
 }
 
 // killDelays returns n delays spread over [0, d] in n equal strata, one at a
@@ -191,15 +245,20 @@ func TestKillWorkspace(t *testing.T) {
 		name  string
 		setup [][]string // commands that make the state before
 		args  []string
-		kills int
+		kills int // at points spread over the whole run
+		// tailKills more at points spread over the part of the run after
+		// the stderr line that starts with tail: for finetune, the writes
+		// after the last epoch, which whole-run kills seldom hit.
+		tail      string
+		tailKills int
 	}{
-		// 64 samples of 1000 features, 4 steps an epoch: about 0.2 s of
+		// 64 samples of 1000 features, 4 steps an epoch: about 0.1 s of
 		// training before the 8 MB snapshot is written.
-		{"finetune", nil, []string{"finetune", "--data", "npy:" + xp + "," + yp, "--epochs", "6", "--batch-size", "16", "--seed", "1"}, 6},
-		{"freeze", nil, []string{"freeze", "--upto", "0"}, 4},
-		{"drop-head", nil, []string{"drop-head"}, 4},
-		{"add-head", nil, []string{"add-head", "--units", "3", "--activation", "softmax", "--seed", "1"}, 4},
-		{"undo", [][]string{{"freeze", "--upto", "1"}}, []string{"undo"}, 4},
+		{"finetune", nil, []string{"finetune", "--data", "npy:" + xp + "," + yp, "--epochs", "6", "--batch-size", "16", "--seed", "1"}, 3, "Epoch 6/6 - ", 4},
+		{"freeze", nil, []string{"freeze", "--upto", "0"}, 4, "", 0},
+		{"drop-head", nil, []string{"drop-head"}, 4, "", 0},
+		{"add-head", nil, []string{"add-head", "--units", "3", "--activation", "softmax", "--seed", "1"}, 4, "", 0},
+		{"undo", [][]string{{"freeze", "--upto", "1"}}, []string{"undo"}, 4, "", 0},
 	}
 	var leftovers int
 	for ci, c := range cases {
@@ -211,15 +270,19 @@ func TestKillWorkspace(t *testing.T) {
 			}
 			before, jBefore := wsState(t, tmpl)
 			ran := copyTree(t, tmpl)
-			d := timed(t, ran, c.args...)
+			d, tail := timed(t, ran, c.tail, c.args...)
 			after, jAfter := wsState(t, ran)
 			if after == before {
 				t.Fatalf("xfer %s left the model as it was; the test needs a change", strings.Join(c.args, " "))
 			}
 			var nBefore, nAfter int
-			for _, delay := range killDelays(uint64(ci), c.kills, d) {
+			for k, delay := range append(killDelays(uint64(ci), c.kills, d), killDelays(uint64(ci+100), c.tailKills, tail)...) {
+				trigger := ""
+				if k >= c.kills {
+					trigger = c.tail
+				}
 				w := copyTree(t, tmpl)
-				killAfter(t, w, delay, c.args...)
+				killAfter(t, w, trigger, delay, c.args...)
 				got, j := wsState(t, w)
 				switch {
 				case got == before && len(j) == len(jBefore):
@@ -255,7 +318,7 @@ func TestKillWorkspace(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%v to run; %d kills: %d left the state before, %d the state after", d.Round(time.Millisecond), c.kills, nBefore, nAfter)
+			t.Logf("%v to run (%v after %q); %d kills: %d left the state before, %d the state after", d.Round(time.Millisecond), tail.Round(time.Millisecond), c.tail, c.kills+c.tailKills, nBefore, nAfter)
 		})
 	}
 	t.Logf("%d kills left temporary files in the workspace; the next change removed them", leftovers)
@@ -273,13 +336,15 @@ func TestKillFileOutput(t *testing.T) {
 		name, ext string
 		args      []string
 		kills     int
+		tail      string // as in TestKillWorkspace
+		tailKills int
 	}{
-		{"export h5", ".h5", []string{"export", "-m", in}, 4},
-		{"export keras", ".keras", []string{"export", "-m", in}, 4},
-		{"export onnx", ".onnx", []string{"export", "-m", in}, 4},
+		{"export h5", ".h5", []string{"export", "-m", in}, 4, "", 0},
+		{"export keras", ".keras", []string{"export", "-m", in}, 4, "", 0},
+		{"export onnx", ".onnx", []string{"export", "-m", in}, 4, "", 0},
 		// finetune with a fixed seed writes the same bytes every run
 		// (checked: the reference run is made twice).
-		{"finetune h5", ".h5", []string{"finetune", "-m", in, "--data", "npy:" + xp + "," + yp, "--epochs", "6", "--batch-size", "16", "--seed", "1", "-o"}, 6},
+		{"finetune h5", ".h5", []string{"finetune", "-m", in, "--data", "npy:" + xp + "," + yp, "--epochs", "6", "--batch-size", "16", "--seed", "1", "-o"}, 3, "Epoch 6/6 - ", 4},
 	}
 	var leftovers int
 	for ci, c := range cases {
@@ -302,19 +367,23 @@ func TestKillFileOutput(t *testing.T) {
 			}
 			ref := t.TempDir()
 			out := run(ref)
-			d := timed(t, ref, args...)
+			d, tail := timed(t, ref, c.tail, args...)
 			want := readFile(t, out)
 			if c.args[0] == "finetune" {
-				timed(t, ref, args...)
+				timed(t, ref, "", args...)
 				if again := readFile(t, out); !bytes.Equal(again, want) {
 					t.Fatalf("finetune --seed 1 -o %s twice wrote different bytes; the check below needs a deterministic output", out)
 				}
 			}
 			var nBefore, nAfter int
-			for _, delay := range killDelays(uint64(10+ci), c.kills, d) {
+			for k, delay := range append(killDelays(uint64(10+ci), c.kills, d), killDelays(uint64(110+ci), c.tailKills, tail)...) {
+				trigger := ""
+				if k >= c.kills {
+					trigger = c.tail
+				}
 				dir := t.TempDir()
 				out := run(dir)
-				killAfter(t, dir, delay, args...)
+				killAfter(t, dir, trigger, delay, args...)
 				switch got := readFile(t, out); {
 				case bytes.Equal(got, prev):
 					nBefore++
@@ -333,7 +402,7 @@ func TestKillFileOutput(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%v to run; %d kills: %d left the previous file, %d the complete output", d.Round(time.Millisecond), c.kills, nBefore, nAfter)
+			t.Logf("%v to run (%v after %q); %d kills: %d left the previous file, %d the complete output", d.Round(time.Millisecond), tail.Round(time.Millisecond), c.tail, c.kills+c.tailKills, nBefore, nAfter)
 		})
 	}
 	t.Logf("%d temporary files left beside outputs by the kills (xfer does not remove them: one may belong to a concurrent write)", leftovers)
