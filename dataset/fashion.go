@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,6 +64,9 @@ func LoadFashion(opts Options) (*Fashion, error) {
 		var idx [4]*IDX
 		for i, p := range paths {
 			x, err := ReadIDX(p)
+			if errors.Is(err, ErrFormat) {
+				return nil, fmt.Errorf("%w; the Fashion-MNIST files in %s are damaged: download them again (or install dataset-fashion-mnist and remove these)", err, dir)
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -53,7 +53,7 @@ func DecodeIDX(r io.Reader) (*IDX, error) {
 	}
 	var magic [4]byte
 	if _, err := io.ReadFull(br, magic[:]); err != nil {
-		return nil, fmt.Errorf("dataset: idx: reading magic: %w: %w", ErrFormat, err)
+		return nil, fmt.Errorf("dataset: idx: the file ends before its 4-byte header (empty or truncated): %w: %w", ErrFormat, err)
 	}
 	if magic[0] != 0 || magic[1] != 0 {
 		return nil, fmt.Errorf("dataset: idx: magic % x does not start with two zero bytes: %w", magic, ErrFormat)
@@ -70,7 +70,7 @@ func DecodeIDX(r io.Reader) (*IDX, error) {
 	for i := range shape {
 		var d uint32
 		if err := binary.Read(br, binary.BigEndian, &d); err != nil {
-			return nil, fmt.Errorf("dataset: idx: reading dim %d of %d: %w: %w", i, rank, ErrFormat, err)
+			return nil, fmt.Errorf("dataset: idx: reading dim %d of %d (truncated?): %w: %w", i, rank, ErrFormat, err)
 		}
 		shape[i] = int(d)
 		if d != 0 && n > idxMaxElements/int(d) {
@@ -86,7 +86,7 @@ func DecodeIDX(r io.Reader) (*IDX, error) {
 	// header announcing more than the file holds cannot force a huge allocation.
 	data, err := io.ReadAll(io.LimitReader(br, int64(n)+1))
 	if err != nil {
-		return nil, fmt.Errorf("dataset: idx: reading %d data bytes: %w: %w", n, ErrFormat, err)
+		return nil, fmt.Errorf("dataset: idx: reading %d data bytes (truncated or damaged?): %w: %w", n, ErrFormat, err)
 	}
 	if len(data) < n {
 		return nil, fmt.Errorf("dataset: idx: shape %v needs %d bytes, file has %d: %w", shape, n, len(data), ErrFormat)

@@ -63,7 +63,7 @@ func TensorFromProto(tp *pb.TensorProto) (*model.Tensor, error) {
 	shape := make([]int, len(tp.GetDims()))
 	for i, d := range tp.GetDims() {
 		if d < 0 || d > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: %w: dim %d is %d", where, ErrFormat, i, d)
+			return nil, fmt.Errorf("%s: %w: dim %d is %d (a dimension is 0 to %d)", where, ErrFormat, i, d, math.MaxInt32)
 		}
 		shape[i] = int(d)
 	}
