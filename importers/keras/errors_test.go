@@ -1,7 +1,11 @@
 package keras
 
 import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +90,27 @@ func TestReadFileErrors(t *testing.T) {
 	if err := os.WriteFile(badZip, []byte("PK\x03\x04 truncated zip"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A member named outside the archive, and a config.json whose header
+	// declares 20 bytes but which inflates to 1 MiB (a lying zip bomb).
+	escape := writeZip(t, dir, "escape.keras", func(zw *zip.Writer) {
+		for _, name := range []string{"config.json", "../evil.txt"} {
+			w, _ := zw.Create(name)
+			w.Write([]byte("{}"))
+		}
+	})
+	bomb := writeZip(t, dir, "bomb.keras", func(zw *zip.Writer) {
+		data := bytes.Repeat([]byte(" "), 1<<20)
+		var buf bytes.Buffer
+		fw, _ := flate.NewWriter(&buf, flate.BestCompression)
+		fw.Write(data)
+		fw.Close()
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "config.json", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(data),
+			CompressedSize64: uint64(buf.Len()), UncompressedSize64: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(buf.Bytes())
+	})
 	other := filepath.Join(dir, "other.json")
 	if err := os.WriteFile(other, []byte(seqHead+`{"class_name": "Flatten", "config": {"name": "flat", "batch_input_shape": [null, 10, 3]}}]}}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -99,6 +124,8 @@ func TestReadFileErrors(t *testing.T) {
 		{"missing file", filepath.Join(dir, "none.h5"), Options{}, os.ErrNotExist, ""},
 		{"not a model", junk, Options{}, nil, "junk.h5"},
 		{"bad zip", badZip, Options{}, ErrFormat, "bad.keras"},
+		{"member outside the archive", escape, Options{}, ErrFormat, `escape.keras: member "../evil.txt" names a path outside the archive`},
+		{"member larger than declared", bomb, Options{}, ErrFormat, "bomb.keras: config.json: it inflates to more than the 20 bytes its zip header declares"},
 		{"weights only without config", "testdata/kinds1d.weights.h5", Options{}, ErrFormat, "config"},
 		{"config missing", "testdata/kinds1d.weights.h5", Options{ConfigPath: filepath.Join(dir, "none.json")}, os.ErrNotExist, ""},
 		{"config without the weighted layers", "testdata/kinds1d.weights.h5", Options{ConfigPath: other}, ErrFormat, "c1, prelu, d1"},
@@ -223,4 +250,20 @@ func TestMultiInput(t *testing.T) {
 	if l := m.Layer("cat"); l == nil || l.Inputs[0] != "b" || l.Inputs[1] != "a" {
 		t.Errorf("cat inputs = %v; want [b a]", l.Inputs)
 	}
+}
+
+// writeZip writes dir/name with the members fill adds and returns its path.
+func writeZip(t *testing.T, dir, name string, fill func(*zip.Writer)) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	fill(zw)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
