@@ -136,6 +136,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -158,15 +159,21 @@ var (
 // thread-safe). Writers in this package must hold it too.
 var mu sync.Mutex
 
-// lockHDF5 takes mu and switches off libhdf5's automatic error printing on
-// the current thread (the reader's C helpers do it again on every call, as
-// the goroutine may move between threads). unlockHDF5 releases mu.
+// lockHDF5 takes mu, pins the goroutine to its OS thread and switches off
+// libhdf5's automatic error printing there: in a thread-safe libhdf5 the
+// setting is per thread, and a goroutine that moved between calls could
+// let HDF5-DIAG text reach stderr (the reader's C helpers also silence on
+// every call). unlockHDF5 unpins and releases mu.
 func lockHDF5() {
 	mu.Lock()
+	runtime.LockOSThread()
 	C.xfer_silence()
 }
 
-func unlockHDF5() { mu.Unlock() }
+func unlockHDF5() {
+	runtime.UnlockOSThread()
+	mu.Unlock()
+}
 
 // maxElements bounds the number of elements of one attribute and of one
 // dataset written (2^31); datasets read are bounded by the memory ceiling
