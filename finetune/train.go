@@ -42,6 +42,11 @@ type Config struct {
 	UnfreezeAfter     int
 	UnfreezeFrom      int
 	LearningRateAfter float64
+	// Checkpoint, when set, is called with the model after every finished
+	// epoch (Keras's ModelCheckpoint), so that a killed run keeps its
+	// work; the model is the caller's to keep. An error stops training,
+	// keeping that model.
+	Checkpoint func(epoch int, m *model.Model) error `json:"-"`
 }
 
 func (c *Config) defaults() {
@@ -401,6 +406,11 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		hist.SamplesPerSecond = float64(trainSamples) / trainTime.Seconds()
 		rep.EpochEnd(e, cfg.Epochs)
 		good = work.Clone()
+		if cfg.Checkpoint != nil {
+			if err := cfg.Checkpoint(ep+1, good.Clone()); err != nil {
+				return good, hist, fmt.Errorf("finetune: checkpoint after epoch %d: %w", ep+1, err)
+			}
+		}
 	}
 	return good, hist, nil
 }

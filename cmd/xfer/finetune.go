@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/finetune"
+	"github.com/xferml/xfer/formats"
+	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/model"
 )
 
@@ -26,6 +30,7 @@ type finetuneOptions struct {
 	cfg        finetune.Config
 	json       bool
 	plot       string
+	checkpoint string // "" or a model file written after every epoch
 }
 
 func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) *cli.Command {
@@ -56,6 +61,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.BoolFlag{Name: "no-shuffle", Usage: "keep the data order"},
 			&cli.BoolFlag{Name: "json", Usage: "print the per-epoch history as JSON"},
 			&cli.StringFlag{Name: "plot", Usage: "draw the learning curves to `FILE.png`"},
+			&cli.StringFlag{Name: "checkpoint", Usage: "write the model to `FILE` (.h5, .keras, .onnx, .xnat) after every epoch, so that a killed run keeps its finished epochs"},
 		),
 		Action: action(func(c *cli.Context) (*finetuneOptions, error) {
 			if c.NArg() != 0 {
@@ -69,6 +75,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	o := &finetuneOptions{e: e, src: sourceOf(c), out: c.String("output"), data: c.String("data"),
 		validation: c.String("validation"), dataDir: c.String("data-dir"), json: c.Bool("json"), plot: c.String("plot"),
+		checkpoint: c.String("checkpoint"),
 		cfg: finetune.Config{
 			Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"), LearningRate: c.Float64("learning-rate"),
 			Momentum: c.Float64("momentum"), Nesterov: c.Bool("nesterov"),
@@ -116,6 +123,17 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	if !c.IsSet("validation") {
 		o.validation = defaultValidation(o.data)
 	}
+	if o.checkpoint != "" {
+		if _, err := formats.FormatOf(o.checkpoint); err != nil {
+			return nil, usagef("finetune: --checkpoint: %v", err)
+		}
+		if o.out != "" && filepath.Clean(o.checkpoint) == filepath.Clean(o.out) {
+			return nil, usagef("finetune: --checkpoint and -o name the same file %s; give the checkpoint its own", o.out)
+		}
+		if err := notInput("finetune", o.checkpoint, o.src.file, o.src.config); err != nil {
+			return nil, err
+		}
+	}
 	return o, nil
 }
 
@@ -156,7 +174,11 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 	rep := finetune.NewTextReporter(o.e.stderr, live)
 	var hist *finetune.History
 	_, err = o.e.change(o.src, o.out, "finetune", func(m *model.Model) (*model.Model, error) {
-		n, h, err := finetune.Train(ctx, m, train, valid, o.cfg, rep)
+		cfg := o.cfg
+		if o.checkpoint != "" {
+			cfg.Checkpoint = o.checkpointer(native.Digest(m))
+		}
+		n, h, err := finetune.Train(ctx, m, train, valid, cfg, rep)
 		hist = h
 		return n, err
 	})
@@ -187,4 +209,21 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 	}
 	// finetune.ErrExploding already says what was kept and suggests clipping.
 	return err
+}
+
+// checkpointer returns finetune's Checkpoint callback: it writes the model
+// of each finished epoch to o.checkpoint (atomically, replacing the last),
+// with a history event that says which epoch it is.
+func (o *finetuneOptions) checkpointer(before string) func(int, *model.Model) error {
+	return func(epoch int, m *model.Model) error {
+		m.History = append(m.History, model.Event{
+			Op: "finetune", Args: fmt.Sprintf("%s (checkpoint after epoch %d of %d)", o.e.typedArgs("finetune"), epoch, o.cfg.Epochs),
+			Time: o.e.now().UTC().Format(time.RFC3339), Before: before, After: native.Digest(m),
+		})
+		if err := formats.Write(o.checkpoint, m, formats.Options{}); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.e.stderr, "checkpoint: wrote %s (epoch %d)\n", o.checkpoint, epoch)
+		return nil
+	}
 }
