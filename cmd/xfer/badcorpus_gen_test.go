@@ -139,6 +139,7 @@ func genBadCorpus(t *testing.T, dir string) {
 	put(t, kz, "missing-layer-weights.keras", rezip(t, keras, map[string][]byte{"model.weights.h5": unzip(t, oneKeras)["model.weights.h5"]}))
 	put(t, kz, "units-mismatch.keras", rezip(t, keras, map[string][]byte{"config.json": editConfig(t, cfg, `"units": 3`, `"units": 5`)}))
 	put(t, kz, "unknown-layer.keras", rezip(t, keras, map[string][]byte{"config.json": editConfig(t, cfg, `"class_name": "Dense"`, `"class_name": "FancyDense"`)}))
+	put(t, kz, "huge-units.keras", rezip(t, keras, map[string][]byte{"config.json": editConfig(t, cfg, `"units": 3`, `"units": 2000000000`)}))
 	put(t, kz, "config-not-json.keras", rezip(t, keras, map[string][]byte{"config.json": []byte("{\"class_name\": \"Sequential\", \"config\": ")}))
 	put(t, kz, "nested-config.keras", deflated(t, keras, "config.json", nestedJSON(100000)))
 	put(t, kz, "dotdot-member.keras", addMembers(t, keras, []zipMember{{name: "../evil.txt", data: []byte("outside\n")}}))
@@ -237,6 +238,16 @@ func genBadCorpus(t *testing.T, dir string) {
 		}
 		t.Fatal("mlp.onnx has no xfer.layers metadata")
 	})
+	editONNX("nested-subgraph.onnx", func(mp *pb.ModelProto) {
+		// Deeper than protobuf-go's recursion limit (10000 messages): a
+		// graph in an attribute of a node of a graph ..., three messages a
+		// level.
+		g := &pb.GraphProto{Name: "leaf"}
+		for range 3400 {
+			g = &pb.GraphProto{Node: []*pb.NodeProto{{Attribute: []*pb.AttributeProto{{G: g}}}}}
+		}
+		mp.Graph.Node[0].Attribute = append(mp.Graph.Node[0].Attribute, &pb.AttributeProto{Name: "deep", Type: pb.AttributeProto_GRAPH, G: g})
+	})
 	// A length-delimited field claiming 2^40 bytes.
 	put(t, ox, "huge-length.onnx", append(slices.Clone(onnxb[:16]), 0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20))
 
@@ -268,6 +279,11 @@ func genBadCorpus(t *testing.T, dir string) {
 		h["layers"].([]any)[0].(map[string]any)["nodes"].([]any)[0].(map[string]any)["op"] = "FancyMatMul"
 	})
 	{
+		hb := []byte(`{"layers": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`) // Go's JSON depth limit is 10000
+		b := append([]byte("XFERNAT1"), binary.LittleEndian.AppendUint64(nil, uint64(len(hb)))...)
+		put(t, xn, "nested-header.xnat", append(b, hb...))
+	}
+	{
 		b := slices.Clone(xnat)
 		binary.LittleEndian.PutUint64(b[8:], 1<<62)
 		put(t, xn, "huge-header-length.xnat", b)
@@ -289,6 +305,13 @@ func genBadCorpus(t *testing.T, dir string) {
 		b = slices.Clone(b)
 		b[8], b[9] = 0xff, 0xff
 		put(t, np, "header-length.npy", b)
+	}
+	{ // version 2: a uint32 header length, here 4 GiB - 1
+		b := slices.Clone(src("x.npy"))
+		b[6] = 2
+		b = slices.Insert(b, 10, 0, 0)
+		binary.LittleEndian.PutUint32(b[8:], 0xffffffff)
+		put(t, np, "header-length-v2.npy", b)
 	}
 	put(t, np, "rows-4.npy", npyBytes("<f4", "(4,)", make([]byte, 16))) // labels for 5 rows of x
 
