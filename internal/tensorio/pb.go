@@ -17,6 +17,11 @@ import (
 // data types: FLOAT, DOUBLE (narrowed), INT64, INT32 and UINT8 (widened to
 // float32).
 func DecodePB(data []byte) (*model.Tensor, error) {
+	if len(data) == 0 {
+		// Protobuf decodes no bytes as an empty message, whose data type
+		// would be reported as UNDEFINED.
+		return nil, fmt.Errorf("%w: the file is empty (want an ONNX TensorProto)", ErrFormat)
+	}
 	var tp onnx.TensorProto
 	if err := proto.Unmarshal(data, &tp); err != nil {
 		return nil, fmt.Errorf("%w: not an ONNX TensorProto: %v", ErrFormat, err)
