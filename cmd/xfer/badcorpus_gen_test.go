@@ -82,6 +82,7 @@ func genBadCorpus(t *testing.T, dir string) {
 		sub, name string
 		flipSpan  int
 	}{
+		// mlp.xnat's JSON header is its bytes 16 to 2427 (hlen 2411).
 		{"h5", "mlp.h5", 8 << 10}, {"keras", "mlp.keras", 0}, {"onnx", "mlp.onnx", 0}, {"xnat", "mlp.xnat", 2400},
 		{"npy", "x.npy", 128}, {"pb", "x.pb", 16},
 	} {
