@@ -134,7 +134,11 @@ func TestBadCorpus(t *testing.T) {
 }
 
 func runBadCase(t *testing.T, c badCase) {
-	file := filepath.Join(badDir, filepath.FromSlash(c.file))
+	root, err := filepath.Abs(badDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, filepath.FromSlash(c.file))
 	before, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatalf("want.txt:%d: %v", c.line, err)
@@ -143,7 +147,7 @@ func runBadCase(t *testing.T, c badCase) {
 	args := make([]string, len(c.args))
 	for i, a := range c.args {
 		a = strings.ReplaceAll(a, "$FILE", file)
-		a = strings.ReplaceAll(a, "$GOOD", filepath.Join(badDir, "good"))
+		a = strings.ReplaceAll(a, "$GOOD", filepath.Join(root, "good"))
 		a = strings.ReplaceAll(a, "$OUT", filepath.Join(out, "out"))
 		if strings.Contains(a, "$IDXDIR") {
 			a = strings.ReplaceAll(a, "$IDXDIR", idxDir(t, file))
@@ -152,7 +156,7 @@ func runBadCase(t *testing.T, c badCase) {
 	}
 	cmdline := "xfer " + strings.Join(args, " ")
 	start := time.Now()
-	r := xferLimited(t, tmp, args...)
+	r := xferLimited(t, out, tmp, args...)
 	stdout, stderr, code := r.stdout, r.stderr, r.code
 	took := time.Since(start)
 	line := strings.TrimSuffix(stderr, "\n")
@@ -238,13 +242,19 @@ type limitedRun struct {
 }
 
 // xferLimited runs xfer args in a child process (this test binary, as
-// xferProcess does) under `ulimit -v badMemLimit` and `ulimit -t badCPU`,
-// with TMPDIR set to tmp, and kills its process group after badWall.
-func xferLimited(t *testing.T, tmp string, args ...string) limitedRun {
+// xferProcess does) in directory dir under `ulimit -v badMemLimit` and
+// `ulimit -t badCPU`, with TMPDIR set to tmp, and kills its process group
+// after badWall.
+func xferLimited(t *testing.T, dir, tmp string, args ...string) limitedRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), badWall)
 	defer cancel()
-	cmd := limited(ctx, os.Args[0], args...)
+	exe, err := os.Executable() // absolute: the run is in dir
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := limited(ctx, exe, args...)
+	cmd.Dir = dir
 	// The user's settings that would change what is read or how are
 	// dropped: the corpus expects the defaults (HDF5 read in a child, the
 	// memory ceiling derived from the ulimit).
@@ -262,7 +272,7 @@ func xferLimited(t *testing.T, tmp string, args ...string) limitedRun {
 	cmd.WaitDelay = time.Second
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err = cmd.Run()
 	r := limitedRun{stdout: out.String(), stderr: errb.String(), timedOut: ctx.Err() != nil}
 	if ps := cmd.ProcessState; ps != nil {
 		r.cpu = ps.UserTime() + ps.SystemTime()
