@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -188,10 +187,10 @@ func runBadCase(t *testing.T, c badCase) {
 	if after, err := os.ReadFile(file); err != nil || sha256.Sum256(after) != sha256.Sum256(before) {
 		t.Errorf("%s changed or removed its input %s (%v)", cmdline, file, err)
 	}
-	if left := dirNames(t, out); code != 0 && len(left) > 0 {
+	if left := namesIn(t, out); code != 0 && len(left) > 0 {
 		t.Errorf("%s: exit %d, and wrote %v", cmdline, code, left)
 	}
-	if left := dirNames(t, tmp); len(left) > 0 {
+	if left := namesIn(t, tmp); len(left) > 0 {
 		t.Errorf("%s left %v in TMPDIR", cmdline, left)
 	}
 }
@@ -210,19 +209,6 @@ func idxDir(t *testing.T, file string) string {
 		put(t, dir, name, nil)
 	}
 	return dir
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return slices.Sorted(slices.Values(names))
 }
 
 // limited is the command name args run under `ulimit -v badMemLimit` and
