@@ -13,7 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	kerasimp "github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/internal/hdf5"
@@ -160,9 +162,25 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("formats: %s: cannot start a child process to read the file: %w (set %s=off to read it in-process at your own risk)", path, err, IsolateEnv)
 	}
+	// libhdf5 could loop forever on a damaged file: a child that overruns
+	// its generous time is killed.
+	var size int64
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	limit := childTimeout(size)
+	var overran atomic.Bool
+	timer := time.AfterFunc(limit, func() {
+		overran.Store(true)
+		cmd.Process.Kill()
+	})
+	defer timer.Stop()
 	head, m, body, rerr := readChild(bufio.NewReader(pipe))
 	io.Copy(io.Discard, pipe) // whatever is left, so that the child never blocks
 	if err := cmd.Wait(); err != nil {
+		if overran.Load() {
+			return nil, fmt.Errorf("formats: %s: reading did not finish within %v (libhdf5 may be looping on a damaged file); the file was not read: use an intact copy or save the model again", path, limit)
+		}
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			return nil, fmt.Errorf("formats: %s: the reader child: %w", path, err)
@@ -182,6 +200,13 @@ func ReadInChild(path string, opts Options) (*model.Model, error) {
 		return nil, &remoteError{msg: string(body), kinds: kinds}
 	}
 	return nil, fmt.Errorf("formats: %s: the program %s does not serve reader children (call formats.ServeChild first in main)", path, exe)
+}
+
+// childTimeout bounds a reader child's run for a file of size bytes: a
+// minute plus a second per 10 MB, far slower than any disk reads. A
+// variable so that tests can shorten it.
+var childTimeout = func(size int64) time.Duration {
+	return time.Minute + time.Duration(size/(10<<20))*time.Second
 }
 
 // maxChildError bounds an error message from a reader child.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/xferml/xfer/internal/hdf5"
 	"github.com/xferml/xfer/internal/native"
@@ -37,6 +38,8 @@ func TestMain(m *testing.M) {
 		case "signal": // death by the default action of a signal
 			signal.Reset(syscall.SIGBUS)
 			syscall.Kill(os.Getpid(), syscall.SIGBUS)
+			select {}
+		case "hang": // libhdf5 looping on a damaged file
 			select {}
 		case "panic":
 			panic("child fake")
@@ -84,6 +87,28 @@ func TestReadInChildSame(t *testing.T) {
 
 // TestReadInChildErrors: the importer's errors come back with their message
 // and sentinels; each way a child can die is one clear error.
+// TestReadInChildTimeout: a reader child that does not finish in its time
+// is killed, and the error says so.
+func TestReadInChildTimeout(t *testing.T) {
+	prev := childTimeout
+	childTimeout = func(int64) time.Duration { return 200 * time.Millisecond }
+	defer func() { childTimeout = prev }()
+	t.Setenv(fakeChildEnv, "hang")
+	good := "../fixtures/modela/model_A.h5"
+	start := time.Now()
+	_, err := ReadInChild(good, Options{})
+	if err == nil || !strings.Contains(err.Error(), "reading did not finish within 200ms") || !strings.Contains(err.Error(), good) {
+		t.Errorf("ReadInChild(hanging child) = %v; want an error naming the file and the time limit", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("ReadInChild(hanging child) took %v", d)
+	}
+	// The default allows a minute plus a second per 10 MB.
+	if got := prev(100 << 20); got != 70*time.Second {
+		t.Errorf("childTimeout(100 MB) = %v; want 1m10s", got)
+	}
+}
+
 func TestReadInChildErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := "../fixtures/modela/model_A.h5"
