@@ -122,16 +122,6 @@ func Count(what string, dims []int64) (int64, error) {
 	return int64(count), nil
 }
 
-// CheckShape is Count followed by Check: it refuses negative dimensions,
-// overflowing shapes and element counts above the ceiling.
-func CheckShape(what string, dims []int64, elemSize int64) error {
-	n, err := Count(what, dims)
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, ErrTooLarge)
-	}
-	return Check(what, n, elemSize)
-}
-
 // suggest rounds a needed size up to whole GiB for the hint.
 func suggest(lo, hi uint64, ceiling int64) int64 {
 	if hi != 0 || lo > 1<<62 {

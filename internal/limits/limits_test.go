@@ -80,27 +80,29 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestCheckShape(t *testing.T) {
-	defer Set(1 << 30)()
+func TestCount(t *testing.T) {
 	cases := []struct {
 		dims    []int64
+		want    int64
 		wantErr string
 	}{
-		{[]int64{1000, 1000}, ""},
-		{[]int64{}, ""},
-		{[]int64{0, 1 << 62, 1 << 62}, ""}, // zero elements, whatever the rest
-		{[]int64{100000, 100000}, "ceiling"},
-		{[]int64{1 << 40, 1 << 40}, "overflows"},
-		{[]int64{3, -2}, "negative"},
+		{[]int64{1000, 1000}, 1000000, ""},
+		{[]int64{}, 1, ""},
+		{[]int64{0, 1 << 62, 1 << 62}, 0, ""}, // zero elements, whatever the rest
+		{[]int64{1 << 62, 1 << 62, 0}, 0, ""},
+		{[]int64{100000, 100000}, 1e10, ""},
+		{[]int64{1 << 40, 1 << 40}, 0, "overflows"},
+		{[]int64{1 << 32, 1 << 31}, 0, "overflows"}, // 2^63: past int64
+		{[]int64{3, -2}, 0, "negative"},
 	}
 	for _, c := range cases {
-		err := CheckShape("tensor w", c.dims, 4)
-		got := ""
+		got, err := Count("tensor w", c.dims)
+		msg := ""
 		if err != nil {
-			got = err.Error()
+			msg = err.Error()
 		}
-		if (c.wantErr == "") != (err == nil) || !strings.Contains(got, c.wantErr) {
-			t.Errorf("CheckShape(%v) = %v; want an error containing %q", c.dims, err, c.wantErr)
+		if got != c.want || (c.wantErr == "") != (err == nil) || !strings.Contains(msg, c.wantErr) {
+			t.Errorf("Count(%v) = %d, %v; want %d and an error containing %q", c.dims, got, err, c.want, c.wantErr)
 		}
 	}
 }
