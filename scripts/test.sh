@@ -14,18 +14,20 @@ status=${PIPESTATUS[0]}
 # The conformance summary line (go test hides a passing package's output).
 go test -count=1 -v -run '^TestNodeTests$' ./conformance | grep '^onnx node tests:'
 
-# Decoders get a short coverage-guided fuzz run each (seeded from fixtures).
+# Decoders get a short coverage-guided fuzz run each (seeded from fixtures);
+# minimisation is capped at 5 s so that large inputs (Keras files) do not
+# stall a run.
 fuzz_secs="${XFER_FUZZTIME:-15s}"
 while read -r pkg fn; do
   [ -n "$pkg" ] || continue
   echo "fuzz: $pkg $fn for $fuzz_secs"
-  if ! go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzz_secs" "$pkg" > /tmp/xfer-fuzz.log 2>&1; then
+  if ! go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzz_secs" -fuzzminimizetime=5s "$pkg" > /tmp/xfer-fuzz.log 2>&1; then
     cat /tmp/xfer-fuzz.log
     # Go's fuzzer sometimes reports "context deadline exceeded" when its time
     # runs out while a worker is busy (no failing input written): retry once.
     if grep -q 'context deadline exceeded' /tmp/xfer-fuzz.log && ! grep -q 'Failing input written' /tmp/xfer-fuzz.log; then
       echo "fuzz: $fn: retrying after the fuzzer's own deadline error"
-      go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzz_secs" "$pkg"
+      go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzz_secs" -fuzzminimizetime=5s "$pkg"
     else
       exit 1
     fi
