@@ -36,18 +36,17 @@ func maxDiff(t *testing.T, what string, a, b *model.Tensor) float64 {
 	return d
 }
 
-// TestTorchModelAPredicts checks the imported PyTorch export against torch's
-// saved output and against ONNX Runtime on the same file.
-func TestTorchModelAPredicts(t *testing.T) {
-	m, err := ReadFile(torchModelA)
+// checkTorchAndORT predicts the input at xPath with the engine on m (read
+// from path) and requires torch's saved output at yPath and ONNX Runtime's
+// output on path, each within 1e-5 (float32 results of two implementations
+// summing in different orders).
+func checkTorchAndORT(t *testing.T, path string, m *model.Model, xPath, yPath string) {
+	t.Helper()
+	x, err := tensorio.ReadFile(xPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := tensorio.ReadFile(torchX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := tensorio.ReadFile(torchY)
+	want, err := tensorio.ReadFile(yPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,20 +58,29 @@ func TestTorchModelAPredicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 1e-5: float32 results of two implementations summing in different orders.
 	if d := maxDiff(t, "engine vs torch", got, want); d > 1e-5 {
 		t.Errorf("engine prediction differs from torch's by %g; want <= 1e-5", d)
 	}
 	if err := ort.Init(); errors.Is(err, ort.ErrNotInstalled) {
 		t.Skipf("SKIP (ONNX Runtime not installed; engine vs ORT not checked): %v", err)
 	}
-	out, err := ort.Run(torchModelA, map[string]*model.Tensor{"input": x})
+	out, err := ort.Run(path, map[string]*model.Tensor{"input": x})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := maxDiff(t, "engine vs ORT", got, out["output"]); d > 1e-5 {
 		t.Errorf("engine prediction differs from ONNX Runtime's by %g; want <= 1e-5", d)
 	}
+}
+
+// TestTorchModelAPredicts checks the imported PyTorch export against torch's
+// saved output and against ONNX Runtime on the same file.
+func TestTorchModelAPredicts(t *testing.T) {
+	m, err := ReadFile(torchModelA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTorchAndORT(t, torchModelA, m, torchX, torchY)
 }
 
 // TestTorchModelATransfer runs the chapter-11 surgery on the PyTorch model:
@@ -167,33 +175,5 @@ func TestTorchCNN(t *testing.T) {
 	if bn := m.Layer("bn1"); bn == nil || bn.Param("moving_variance") == nil || !bn.Param("moving_variance").State {
 		t.Errorf("bn1 has no moving_variance state param")
 	}
-	x, err := tensorio.ReadFile("../../fixtures/torch/cnn_x.npy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := tensorio.ReadFile("../../fixtures/torch/cnn_y.npy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := engine.New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := s.Predict(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := maxDiff(t, "engine vs torch", y, ref); d > 1e-5 {
-		t.Errorf("engine prediction differs from torch's by %g; want <= 1e-5", d)
-	}
-	if err := ort.Init(); errors.Is(err, ort.ErrNotInstalled) {
-		t.Skipf("SKIP (ONNX Runtime not installed; engine vs ORT not checked): %v", err)
-	}
-	out, err := ort.Run(path, map[string]*model.Tensor{"input": x})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := maxDiff(t, "engine vs ORT", y, out["output"]); d > 1e-5 {
-		t.Errorf("engine prediction differs from ONNX Runtime's by %g; want <= 1e-5", d)
-	}
+	checkTorchAndORT(t, path, m, "../../fixtures/torch/cnn_x.npy", "../../fixtures/torch/cnn_y.npy")
 }
