@@ -15,32 +15,12 @@ import (
 // from seed.
 func mlp(t testing.TB, seed int64, in []int, units []int, acts []string) *model.Model {
 	t.Helper()
-	rng := rand.New(rand.NewSource(seed))
-	m := &model.Model{Name: "mlp", Opset: model.DefaultOpset, Sequential: true,
-		Inputs: []*model.Value{{Name: "input", DType: model.Float32, Shape: append([]int{-1}, in...)}}}
-	fl, err := layers.Flatten(layers.Common{Name: "flatten", Inputs: []string{"input"}, Trainable: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Layers = append(m.Layers, fl)
-	prev, inF := fl.Outputs[0], model.NumElements(in)
+	stages := make([]stage, len(units))
 	for i, u := range units {
-		k, err := initializers.Draw(&model.Initializer{Name: "glorot_uniform"}, []int{inF, u}, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := layers.Dense(layers.DenseSpec{Name: fmt.Sprintf("dense_%d", i), Input: prev, InFeatures: inF, Units: u,
-			Activation: acts[i], UseBias: true, Trainable: true, Kernel: k})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Layers = append(m.Layers, l)
-		prev, inF = l.Outputs[0], u
+		stages[i] = kerasDenseStage(fmt.Sprintf("dense_%d", i), u, acts[i])
 	}
-	m.Outputs = []string{prev}
-	if err := m.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	m := seqModel(t, seed, in, stages...)
+	m.Name = "mlp"
 	return m
 }
 
@@ -49,7 +29,19 @@ func mlp(t testing.TB, seed int64, in []int, units []int, acts []string) *model.
 // output feature count.
 type stage func(t testing.TB, rng *rand.Rand, prev string, inF int) (*model.Layer, int)
 
+// denseStage is a Dense layer with a glorot_uniform kernel and small
+// random biases drawn from rng.
 func denseStage(name string, units int, act string) stage {
+	return denseStageOf(name, units, act, true)
+}
+
+// kerasDenseStage is a Dense layer as Keras initialises it: a
+// glorot_uniform kernel drawn from rng and zero biases.
+func kerasDenseStage(name string, units int, act string) stage {
+	return denseStageOf(name, units, act, false)
+}
+
+func denseStageOf(name string, units int, act string, randomBias bool) stage {
 	return func(t testing.TB, rng *rand.Rand, prev string, inF int) (*model.Layer, int) {
 		k, err := initializers.Draw(&model.Initializer{Name: "glorot_uniform"}, []int{inF, units}, rng)
 		if err != nil {
@@ -57,7 +49,9 @@ func denseStage(name string, units int, act string) stage {
 		}
 		bias := make([]float32, units)
 		for i := range bias {
-			bias[i] = float32(rng.NormFloat64() * 0.1)
+			if randomBias {
+				bias[i] = float32(rng.NormFloat64() * 0.1)
+			}
 		}
 		l, err := layers.Dense(layers.DenseSpec{Name: name, Input: prev, InFeatures: inF, Units: units,
 			Activation: act, UseBias: true, Trainable: true, Kernel: k, Bias: bias})
