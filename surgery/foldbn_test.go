@@ -155,15 +155,7 @@ func TestFoldBN(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(11))
 			m := tt.build(rng)
-			var rep FoldReport
-			got := checkPure(t, m, func(m *model.Model) (*model.Model, error) {
-				out, r, err := FoldBN(m)
-				rep = r
-				return out, err
-			})
-			if got == nil {
-				t.Fatal("FoldBN failed")
-			}
+			got, rep := foldPure(t, m)
 			if len(rep.Folded) != len(tt.folded) || len(rep.Skipped) != len(tt.skipped) {
 				t.Fatalf("FoldBN(%s) report:\n%s want %d folded %v, %d skipped", m.Name, rep, len(tt.folded), tt.folded, len(tt.skipped))
 			}

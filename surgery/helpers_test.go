@@ -79,6 +79,21 @@ func modelA(t testing.TB, seed int64) *model.Model {
 	return m
 }
 
+// foldPure runs FoldBN on m under checkPure and stops the test if it fails.
+func foldPure(t *testing.T, m *model.Model) (*model.Model, FoldReport) {
+	t.Helper()
+	var rep FoldReport
+	folded := checkPure(t, m, func(m *model.Model) (*model.Model, error) {
+		f, r, err := FoldBN(m)
+		rep = r
+		return f, err
+	})
+	if folded == nil {
+		t.Fatal("FoldBN failed")
+	}
+	return folded, rep
+}
+
 // checkPure fails unless calling f leaves m deeply equal to its state before
 // the call and the result shares no memory with m.
 func checkPure(t *testing.T, m *model.Model, f func(*model.Model) (*model.Model, error)) *model.Model {

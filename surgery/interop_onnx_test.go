@@ -27,15 +27,7 @@ func TestFoldBNTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep FoldReport
-	folded := checkPure(t, m, func(m *model.Model) (*model.Model, error) {
-		f, r, err := FoldBN(m)
-		rep = r
-		return f, err
-	})
-	if folded == nil {
-		t.Fatal("FoldBN failed")
-	}
+	folded, rep := foldPure(t, m)
 	if len(rep.Folded) != 3 || len(rep.Skipped) != 0 || len(folded.Layers) != len(m.Layers)-3 {
 		t.Fatalf("FoldBN(torch_conv_bn) report:\n%s%d -> %d layers; want 3 folded, 3 layers fewer", rep, len(m.Layers), len(folded.Layers))
 	}

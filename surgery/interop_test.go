@@ -112,15 +112,7 @@ func TestFoldBNSharedFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("keras.ReadFile(%s): %v", tt.path, err)
 			}
-			var rep FoldReport
-			folded := checkPure(t, m, func(m *model.Model) (*model.Model, error) {
-				f, r, err := FoldBN(m)
-				rep = r
-				return f, err
-			})
-			if folded == nil {
-				t.Fatal("FoldBN failed")
-			}
+			folded, rep := foldPure(t, m)
 			if !slices.Equal(rep.Folded, tt.folded) || len(rep.Skipped) != 0 {
 				t.Errorf("FoldBN(%s) report:\n%swant folded %v, nothing kept", m.Name, rep, tt.folded)
 			}
