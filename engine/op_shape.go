@@ -45,54 +45,12 @@ func reshapeKernel(s *step) error {
 		return fmt.Errorf("shape: %w", err)
 	}
 	allowZero := s.opset >= 14 && s.node.AttrInt("allowzero", 0) != 0
-	shape, err := reshapeTarget(x.Shape, spec, allowZero)
+	shape, err := model.ReshapeDims(x.Shape, spec, allowZero)
 	if err != nil {
 		return err
 	}
 	alias(s.out[0], x, shape)
 	return nil
-}
-
-// reshapeTarget resolves a Reshape shape spec against the input shape.
-func reshapeTarget(in []int, spec []int64, allowZero bool) ([]int, error) {
-	out := make([]int, len(spec))
-	infer := -1
-	known := 1
-	for i, d := range spec {
-		switch {
-		case d == -1:
-			if infer >= 0 {
-				return nil, fmt.Errorf("shape %v has more than one -1", spec)
-			}
-			infer = i
-			continue
-		case d == 0 && !allowZero:
-			if i >= len(in) {
-				return nil, fmt.Errorf("shape %v copies dim %d of input %v, which has no such dim", spec, i, in)
-			}
-			out[i] = in[i]
-		case d < 0:
-			return nil, fmt.Errorf("shape %v has a negative dim", spec)
-		default:
-			out[i] = int(d)
-		}
-		known *= out[i]
-	}
-	total := numel(in)
-	if infer >= 0 {
-		if known == 0 {
-			if total != 0 {
-				return nil, fmt.Errorf("cannot infer the -1 of shape %v for input %v", spec, in)
-			}
-			out[infer] = 0
-		} else {
-			out[infer] = total / known
-		}
-	}
-	if numel(out) != total {
-		return nil, fmt.Errorf("shape %v does not fit input %v (%d elements)", spec, in, total)
-	}
-	return out, nil
 }
 
 func transposeKernel(s *step) error {

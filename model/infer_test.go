@@ -186,3 +186,37 @@ func TestEveryEngineOpHasARule(t *testing.T) {
 		}
 	}
 }
+
+func TestReshapeDims(t *testing.T) {
+	cases := []struct {
+		in        []int
+		spec      []int64
+		allowZero bool
+		want      []int
+		wantErr   string
+	}{
+		{[]int{2, 3, 4}, []int64{0, -1}, false, []int{2, 12}, ""},
+		{[]int{2, 3, 4}, []int64{-1}, false, []int{24}, ""},
+		{[]int{-1, 3, 4}, []int64{0, -1}, false, []int{-1, -1}, ""}, // the element count is unknown
+		{[]int{-1, 3, 4}, []int64{-1, 12}, false, []int{-1, 12}, ""},
+		{[]int{0, 3}, []int64{0, -1}, false, []int{0, 0}, ""}, // no elements: the -1 is 0
+		{[]int{0, 3}, []int64{3, -1}, false, []int{3, 0}, ""},
+		{[]int{0, 3}, []int64{0, 5}, true, []int{0, 5}, ""},
+		{[]int{2, 3}, []int64{0, -1, 0}, true, nil, "cannot infer"},
+		{[]int{2, 3}, []int64{4, -1}, false, nil, "does not fit"},
+		{[]int{2, 3}, []int64{5}, false, nil, "does not fit"},
+		{[]int{2, 3}, []int64{-1, -1}, false, nil, "more than one -1"},
+		{[]int{2, 3}, []int64{0, 0, 0}, false, nil, "no such dim"},
+		{[]int{2, 3}, []int64{-2, 3}, false, nil, "negative"},
+	}
+	for _, c := range cases {
+		got, err := ReshapeDims(c.in, c.spec, c.allowZero)
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		if !slices.Equal(got, c.want) || (c.wantErr == "") != (err == nil) || !strings.Contains(msg, c.wantErr) {
+			t.Errorf("ReshapeDims(%v, %v, %v) = %v, %v; want %v and an error containing %q", c.in, c.spec, c.allowZero, got, err, c.want, c.wantErr)
+		}
+	}
+}

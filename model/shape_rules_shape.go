@@ -80,48 +80,9 @@ func reshapeShape(c *inferCtx) ([]*Value, error) {
 		return []*Value{{DType: x.DType, Shape: out}}, nil
 	}
 	allowZero := c.opsetOf() >= 14 && c.node.AttrInt("allowzero", 0) != 0
-	out := make([]int, len(spec))
-	infer := -1
-	for i, d := range spec {
-		switch {
-		case d == -1:
-			if infer >= 0 {
-				return nil, fmt.Errorf("shape %v has more than one -1", spec)
-			}
-			infer = i
-		case d == 0 && !allowZero:
-			if i >= len(x.Shape) {
-				return nil, fmt.Errorf("shape %v copies dim %d of input %v, which has no such dim", spec, i, x.Shape)
-			}
-			out[i] = x.Shape[i]
-		case d < 0:
-			return nil, fmt.Errorf("shape %v has a negative dim", spec)
-		default:
-			out[i] = int(d)
-		}
-	}
-	total := NumElements(x.Shape)
-	rest := 1
-	for i, d := range out {
-		if i == infer {
-			continue
-		}
-		if d < 0 {
-			rest = -1
-			break
-		}
-		rest *= d
-	}
-	if infer >= 0 {
-		out[infer] = -1
-		if total >= 0 && rest > 0 {
-			if total%rest != 0 {
-				return nil, fmt.Errorf("shape %v does not fit input %v (%d elements)", spec, x.Shape, total)
-			}
-			out[infer] = total / rest
-		}
-	} else if total >= 0 && rest >= 0 && total != rest {
-		return nil, fmt.Errorf("shape %v does not fit input %v (%d elements)", spec, x.Shape, total)
+	out, err := ReshapeDims(x.Shape, spec, allowZero)
+	if err != nil {
+		return nil, err
 	}
 	if t, ok := c.knownTensor(0); ok && NumElements(out) >= 0 {
 		c.fold(0, foldInts(out, t.I64))
@@ -488,6 +449,63 @@ func unknownDims(dt DType, r int) ([]*Value, error) {
 		out[i] = -1
 	}
 	return []*Value{{DType: dt, Shape: out}}, nil
+}
+
+// ReshapeDims resolves the shape spec of an ONNX Reshape against the input
+// shape in: a 0 copies the input's dim (unless allowZero, opset 14), one -1
+// is inferred from the element count. Unknown dims (-1) of in leave the
+// dims that depend on them unknown. The engine and shape inference share it.
+func ReshapeDims(in []int, spec []int64, allowZero bool) ([]int, error) {
+	out := make([]int, len(spec))
+	infer := -1
+	for i, d := range spec {
+		switch {
+		case d == -1:
+			if infer >= 0 {
+				return nil, fmt.Errorf("shape %v has more than one -1", spec)
+			}
+			infer = i
+		case d == 0 && !allowZero:
+			if i >= len(in) {
+				return nil, fmt.Errorf("shape %v copies dim %d of input %v, which has no such dim", spec, i, in)
+			}
+			out[i] = in[i]
+		case d < 0:
+			return nil, fmt.Errorf("shape %v has a negative dim", spec)
+		default:
+			out[i] = int(d)
+		}
+	}
+	total := NumElements(in)
+	rest := 1 // the product of the other dims, -1 when one is unknown
+	for i, d := range out {
+		if i == infer {
+			continue
+		}
+		if d < 0 {
+			rest = -1
+			break
+		}
+		rest *= d
+	}
+	switch {
+	case infer >= 0:
+		out[infer] = -1
+		switch {
+		case total < 0 || rest < 0:
+		case rest == 0 && total != 0:
+			return nil, fmt.Errorf("cannot infer the -1 of shape %v for input %v", spec, in)
+		case rest == 0:
+			out[infer] = 0
+		case total%rest != 0:
+			return nil, fmt.Errorf("shape %v does not fit input %v (%d elements)", spec, in, total)
+		default:
+			out[infer] = total / rest
+		}
+	case total >= 0 && rest >= 0 && total != rest:
+		return nil, fmt.Errorf("shape %v does not fit input %v (%d elements)", spec, in, total)
+	}
+	return out, nil
 }
 
 // UnsqueezeDims returns in with a 1 inserted at each of axes (ONNX
