@@ -66,7 +66,16 @@ var cActKinds = []actKind{
 	{name: "Tanh"},
 }
 
-func sameBits(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+// sameBits reports whether a and b have the same bits, any NaN matching any
+// NaN: which operand's payload a NaN carries out of x+y depends on the CPU
+// (Intel and AMD differ) and on the compiler's operand order, and no result
+// of xfer depends on it.
+func sameBits(a, b float32) bool {
+	if a != a && b != b {
+		return true
+	}
+	return math.Float32bits(a) == math.Float32bits(b)
+}
 
 // TestActC: the C kernels (act_cgo.go) give the bits of the Go ones for
 // every activation they cover, with and without a bias, for row widths
