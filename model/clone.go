@@ -22,7 +22,23 @@ func (m *Model) Clone() *Model {
 	for _, l := range m.Layers {
 		c.Layers = append(c.Layers, l.Clone())
 	}
+	for _, s := range m.Submodels {
+		c.Submodels = append(c.Submodels, s.Clone())
+	}
 	return c
+}
+
+// Clone returns a deep copy of s.
+func (s *Submodel) Clone() *Submodel {
+	c := *s
+	if s.Training != nil {
+		t := *s.Training
+		c.Training = &t
+	}
+	c.Inputs = slices.Clone(s.Inputs)
+	c.Outputs = slices.Clone(s.Outputs)
+	c.Config = cloneRaw(s.Config)
+	return &c
 }
 
 // Clone returns a deep copy of v.
@@ -39,6 +55,8 @@ func (l *Layer) Clone() *Layer {
 		Outputs:   slices.Clone(l.Outputs),
 		Trainable: l.Trainable,
 		Config:    cloneRaw(l.Config),
+		Scope:     l.Scope,
+		Shares:    l.Shares,
 	}
 	for _, n := range l.Nodes {
 		c.Nodes = append(c.Nodes, n.Clone())

@@ -18,6 +18,14 @@
 //   - Consts: constant tensors needed by its nodes (int64 shapes, perms);
 //   - Inputs and Outputs: the values that cross the layer boundary.
 //
+// A Keras model nested in another (a keras.applications base called inside a
+// transfer model) is a Submodel: a name path, its own trainable flag and the
+// training argument of its call. Its layers stay in Layers, each marked by
+// Scope, so every runner sees one flat graph; Items gives the layers list of
+// any level as Keras shows it. A Keras layer called more than once (a shared
+// layer) is one layer per call site: the first owns the params, the others
+// name it in Shares and read its params.
+//
 // Values are named by strings. A value is produced exactly once: by a graph
 // input, by a Param or Const (its Name), or by a node output. Every node input
 // names such a value or is "" (an omitted optional ONNX input).
@@ -44,6 +52,14 @@
 //   - a param's data length equals the product of its shape;
 //   - a param's Trainable is Layer.Trainable && !State: BatchNormalization
 //     moving statistics are State and never trainable;
+//   - nested Keras models (Submodels) are listed outer first; the layers of
+//     one are contiguous, named by its path ("base/conv1"), read only its
+//     inputs and their own values, and are read from outside only through
+//     its outputs; a param trains only when its layer and every enclosing
+//     nested model are trainable;
+//   - a call site of a shared layer (Layer.Shares) follows its owner, has
+//     its kind, scope and trainable flag and no params of its own: its nodes
+//     read the owner's params;
 //   - Validate's shape inference succeeds: every op's input shapes agree with
 //     its attributes and with each other.
 //

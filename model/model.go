@@ -49,6 +49,11 @@ type Model struct {
 	// Sequential is true when the model came from (or will be written as) a
 	// Keras Sequential model: one input, one output, a chain of layers.
 	Sequential bool
+	// Submodels are the Keras models nested in this one (a keras.applications
+	// base inside a transfer model, a Sequential block inside a Functional
+	// model), outer ones before the models they hold. Their layers are in
+	// Layers, marked by Layer.Scope.
+	Submodels []*Submodel
 	// Meta holds free key/value metadata: provenance ("source", "format",
 	// "keras_version", "producer"), kept across import and export.
 	Meta map[string]string
@@ -86,6 +91,45 @@ type Layer struct {
 	Trainable bool
 	// Config is the layer's Keras config as read from the file (the "config"
 	// object of the layer entry), or nil. Exporters start from it.
+	Config json.RawMessage
+	// Scope is the Name of the Submodel that holds the layer, "" for a layer
+	// of the model itself. A scoped layer's Name is Scope + "/" + its name
+	// inside that Keras model (Keras layer names never hold '/').
+	Scope string
+	// Shares names the layer that owns the params this layer's nodes read:
+	// the layer is a further call of a Keras shared layer (one set of weights,
+	// several call sites). It has no Params and no Config of its own; its
+	// Kind, Scope and Trainable are its owner's. "" for an ordinary layer.
+	// Call sites are named Owner + "@" + the call's index (1, 2, ...).
+	Shares string
+}
+
+// Submodel is a Keras model nested in another and called as one layer. Its
+// layers are the layers whose Scope is its Name or starts with its Name and
+// "/"; they are contiguous in Model.Layers, so the nested model runs as one
+// step of its parent, as Keras calls it.
+type Submodel struct {
+	// Name is the path of the nested model: its Keras layer name, prefixed by
+	// its parent's Name and "/" when it is nested in another Submodel.
+	Name string
+	// Kind is the Keras class: "Functional" or "Sequential".
+	Kind string
+	// Trainable is the nested model's own flag (Keras's base.trainable). A
+	// param trains only when its layer and every enclosing Submodel are
+	// trainable.
+	Trainable bool
+	// Training is the training argument of the call, nil when the call does
+	// not give one. A call with training=False runs every layer inside in
+	// inference mode, even while the layers train: BatchNormalization uses its
+	// moving statistics and does not update them, Dropout and noise layers
+	// pass their input through (Keras's transfer-learning recipe).
+	Training *bool
+	// Inputs are the values the nested model is called on, in its input
+	// order; Outputs the values the call returns, produced by its layers.
+	Inputs  []string
+	Outputs []string
+	// Config is the nested model's Keras config without its "layers" list
+	// (name, trainable, input and output layers, dtype...), or nil.
 	Config json.RawMessage
 }
 
@@ -269,7 +313,8 @@ func (l *Layer) Param(role string) *Param {
 }
 
 // SetTrainable sets the layer's flag and the effective flag of each of its
-// params (State params stay non-trainable). It modifies l.
+// params (State params stay non-trainable), for a layer no frozen nested
+// model holds; Model.SyncTrainable accounts for nesting. It modifies l.
 func (l *Layer) SetTrainable(on bool) {
 	l.Trainable = on
 	for _, p := range l.Params {

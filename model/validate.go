@@ -11,6 +11,9 @@ func (m *Model) Validate() error {
 	if _, err := m.structure(); err != nil {
 		return err
 	}
+	if err := m.checkNesting(); err != nil {
+		return err
+	}
 	if _, err := m.InferShapes(); err != nil {
 		return err
 	}
@@ -64,6 +67,21 @@ func (m *Model) structure() (map[string]string, error) {
 		for _, in := range l.Inputs {
 			local[in] = true
 		}
+		if l.Shares != "" {
+			// A call site of a shared layer reads its owner's weights.
+			j := m.LayerIndex(l.Shares)
+			if j < 0 || j >= li {
+				return nil, fmt.Errorf("%w: %s shares the weights of %q, which is not an earlier layer", ErrInvalid, where, l.Shares)
+			}
+			if o := m.Layers[j]; o != nil {
+				for _, p := range o.Params {
+					local[p.Name] = true
+				}
+				for _, t := range o.Consts {
+					local[t.Name] = true
+				}
+			}
+		}
 		for _, p := range l.Params {
 			if err := define(p.Name, where); err != nil {
 				return nil, err
@@ -73,8 +91,8 @@ func (m *Model) structure() (map[string]string, error) {
 			if n < 0 || n != len(p.Data) {
 				return nil, fmt.Errorf("%w: %s: param %q: shape %v needs %d values, has %d", ErrInvalid, where, p.Name, p.Shape, n, len(p.Data))
 			}
-			if want := l.Trainable && !p.State; p.Trainable != want {
-				return nil, fmt.Errorf("%w: %s: param %q: trainable is %v but layer trainable %v, state %v", ErrInvalid, where, p.Name, p.Trainable, l.Trainable, p.State)
+			if want := m.EffectiveTrainable(l) && !p.State; p.Trainable != want {
+				return nil, fmt.Errorf("%w: %s: param %q: trainable is %v but layer trainable %v (nested in a frozen model: %v), state %v", ErrInvalid, where, p.Name, p.Trainable, l.Trainable, l.Trainable && !m.EffectiveTrainable(l), p.State)
 			}
 		}
 		for _, t := range l.Consts {

@@ -116,7 +116,7 @@ func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
 	trainable := map[string]bool{}
 	for _, l := range m.Layers {
 		lm := onnxmeta.Layer{Name: l.Name, Kind: l.Kind, Trainable: l.Trainable, Config: l.Config,
-			Inputs: slices.Clone(l.Inputs), Outputs: slices.Clone(l.Outputs)}
+			Inputs: slices.Clone(l.Inputs), Outputs: slices.Clone(l.Outputs), Scope: l.Scope, Shares: l.Shares}
 		trainable[l.Name] = l.Trainable
 		for _, p := range l.Params {
 			g.Initializer = append(g.Initializer, floatTensor(p.Name, p.Shape, p.Data))
@@ -154,6 +154,16 @@ func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
 	}
 	if err := put(onnxmeta.KeyTrainable, trainable); err != nil {
 		return nil, err
+	}
+	if len(m.Submodels) > 0 {
+		subs := make([]onnxmeta.Submodel, len(m.Submodels))
+		for i, s := range m.Submodels {
+			subs[i] = onnxmeta.Submodel{Name: s.Name, Kind: s.Kind, Trainable: s.Trainable, Training: s.Training,
+				Inputs: s.Inputs, Outputs: s.Outputs, Config: s.Config}
+		}
+		if err := put(onnxmeta.KeySubmodels, subs); err != nil {
+			return nil, err
+		}
 	}
 	if len(m.History) > 0 {
 		if err := put(onnxmeta.KeyHistory, m.History); err != nil {

@@ -24,6 +24,8 @@ type group struct {
 	meta      map[string]onnxmeta.Param
 	consts    map[string]bool // initializers the metadata says are consts
 	fromMeta  bool
+	scope     string // model.Layer.Scope, from metadata
+	shares    string // model.Layer.Shares, from metadata
 }
 
 // activationOps are the ops folded into a preceding Dense or Conv layer
@@ -201,7 +203,7 @@ func (r *reader) groupsFromMeta(props map[string]string) ([]*group, error) {
 	for _, l := range ls {
 		g := &group{name: l.Name, kind: l.Kind, trainable: l.Trainable, config: l.Config,
 			inputs: l.Inputs, outputs: l.Outputs, roles: map[string]string{}, state: map[string]bool{},
-			meta: map[string]onnxmeta.Param{}, consts: map[string]bool{}, fromMeta: true}
+			meta: map[string]onnxmeta.Param{}, consts: map[string]bool{}, fromMeta: true, scope: l.Scope, shares: l.Shares}
 		for _, nn := range l.Nodes {
 			n, ok := byName[nn]
 			if !ok || used[nn] {
@@ -273,7 +275,7 @@ func (r *reader) build(m *model.Model, groups []*group) error {
 			return fmt.Errorf("%s: %w: metadata lists layer %q twice", r.where, ErrFormat, g.name)
 		}
 		taken[g.name] = true
-		l := &model.Layer{Name: g.name, Kind: g.kind, Trainable: g.trainable, Config: g.config}
+		l := &model.Layer{Name: g.name, Kind: g.kind, Trainable: g.trainable, Config: g.config, Scope: g.scope, Shares: g.shares}
 		for _, n := range g.nodes {
 			for _, in := range n.Inputs {
 				t, ok := r.inits[in]
@@ -359,6 +361,9 @@ func (r *reader) build(m *model.Model, groups []*group) error {
 					continue
 				}
 				seen[in] = true
+				if l.Shares != "" && ownedBy(m.Layers, in, l.Shares) {
+					continue // a shared layer's call site reads its owner's params
+				}
 				if p, ok := producedIn[in]; !ok || p != i {
 					l.Inputs = append(l.Inputs, in)
 					usedLater[in] = true
@@ -387,6 +392,27 @@ func (r *reader) build(m *model.Model, groups []*group) error {
 		}
 	}
 	return nil
+}
+
+// ownedBy reports whether value v is a param or const of the layer called
+// owner.
+func ownedBy(ls []*model.Layer, v, owner string) bool {
+	for _, l := range ls {
+		if l.Name != owner {
+			continue
+		}
+		for _, p := range l.Params {
+			if p.Name == v {
+				return true
+			}
+		}
+		for _, t := range l.Consts {
+			if t.Name == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // roleFromName is the last component of an initializer name

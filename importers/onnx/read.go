@@ -203,6 +203,8 @@ func (r *reader) graph(g *pb.GraphProto, props map[string]string) (*model.Model,
 	}
 	if groups == nil {
 		groups = r.groupNodes(m.Outputs)
+		// Nesting and sharing are recorded against the recorded layers.
+		delete(props, onnxmeta.KeySubmodels)
 	}
 	if err := r.build(m, groups); err != nil {
 		return nil, err
@@ -462,5 +464,16 @@ func applyProps(m *model.Model, props map[string]string) error {
 			}
 		}
 	}
+	if s, ok := props[onnxmeta.KeySubmodels]; ok {
+		var subs []onnxmeta.Submodel
+		if err := json.Unmarshal([]byte(s), &subs); err != nil {
+			return fmt.Errorf("%w: metadata %s: %w", ErrFormat, onnxmeta.KeySubmodels, err)
+		}
+		for _, s := range subs {
+			m.Submodels = append(m.Submodels, &model.Submodel{Name: s.Name, Kind: s.Kind, Trainable: s.Trainable,
+				Training: s.Training, Inputs: s.Inputs, Outputs: s.Outputs, Config: s.Config})
+		}
+	}
+	m.SyncTrainable()
 	return nil
 }

@@ -50,6 +50,17 @@ type hModel struct {
 	Opset      int               `json:"opset"`
 	Outputs    []string          `json:"outputs"`
 	Sequential bool              `json:"sequential"`
+	Submodels  []hSubmodel       `json:"submodels,omitempty"`
+}
+
+type hSubmodel struct {
+	Config    *string  `json:"config,omitempty"`
+	Inputs    []string `json:"inputs"`
+	Kind      string   `json:"kind"`
+	Name      string   `json:"name"`
+	Outputs   []string `json:"outputs"`
+	Trainable bool     `json:"trainable"`
+	Training  *bool    `json:"training,omitempty"`
 }
 
 type hValue struct {
@@ -67,6 +78,8 @@ type hLayer struct {
 	Nodes     []hNode   `json:"nodes,omitempty"`
 	Outputs   []string  `json:"outputs"`
 	Params    []hParam  `json:"params,omitempty"`
+	Scope     string    `json:"scope,omitempty"`
+	Shares    string    `json:"shares,omitempty"`
 	Trainable bool      `json:"trainable"`
 }
 
@@ -175,8 +188,16 @@ func Prepare(m *model.Model) (*Encoding, error) {
 	for _, v := range m.Inputs {
 		h.Inputs = append(h.Inputs, hValue{DType: int(v.DType), Name: v.Name, Shape: v.Shape})
 	}
+	for _, sm := range m.Submodels {
+		hs := hSubmodel{Inputs: sm.Inputs, Kind: sm.Kind, Name: sm.Name, Outputs: sm.Outputs, Trainable: sm.Trainable, Training: sm.Training}
+		if sm.Config != nil {
+			s := string(sm.Config)
+			hs.Config = &s
+		}
+		h.Submodels = append(h.Submodels, hs)
+	}
 	for _, l := range m.Layers {
-		hl := hLayer{Inputs: l.Inputs, Kind: l.Kind, Name: l.Name, Outputs: l.Outputs, Trainable: l.Trainable}
+		hl := hLayer{Inputs: l.Inputs, Kind: l.Kind, Name: l.Name, Outputs: l.Outputs, Trainable: l.Trainable, Scope: l.Scope, Shares: l.Shares}
 		if l.Config != nil {
 			s := string(l.Config)
 			hl.Config = &s
@@ -646,8 +667,15 @@ func Read(r io.Reader, size int64) (*model.Model, error) {
 	for _, v := range h.Inputs {
 		m.Inputs = append(m.Inputs, &model.Value{Name: v.Name, DType: model.DType(v.DType), Shape: v.Shape})
 	}
+	for _, hs := range h.Submodels {
+		sm := &model.Submodel{Name: hs.Name, Kind: hs.Kind, Inputs: hs.Inputs, Outputs: hs.Outputs, Trainable: hs.Trainable, Training: hs.Training}
+		if hs.Config != nil {
+			sm.Config = json.RawMessage(*hs.Config)
+		}
+		m.Submodels = append(m.Submodels, sm)
+	}
 	for _, hl := range h.Layers {
-		l := &model.Layer{Name: hl.Name, Kind: hl.Kind, Inputs: hl.Inputs, Outputs: hl.Outputs, Trainable: hl.Trainable}
+		l := &model.Layer{Name: hl.Name, Kind: hl.Kind, Inputs: hl.Inputs, Outputs: hl.Outputs, Trainable: hl.Trainable, Scope: hl.Scope, Shares: hl.Shares}
 		if hl.Config != nil {
 			l.Config = json.RawMessage(*hl.Config)
 		}

@@ -374,3 +374,59 @@ func TestWriteAndReleaseLarge(t *testing.T) {
 		t.Errorf("WriteAndRelease(large model) = %d bytes, %v; want Encode's %d bytes", b.Len(), err, len(want))
 	}
 }
+
+// TestRoundTripNested: nested models (path, kind, flags, the call's training
+// argument, config) and shared-layer call sites survive a round trip.
+func TestRoundTripNested(t *testing.T) {
+	dense := func(name, in string) *model.Layer {
+		l, err := layers.Dense(layers.DenseSpec{Name: name, Input: in, InFeatures: 3, Units: 3, UseBias: true, Trainable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	inner := dense("base/d", "x")
+	inner.Scope = "base"
+	s := dense("s", inner.Outputs[0])
+	s1 := dense("s@1", s.Outputs[0])
+	for _, n := range s1.Nodes {
+		for i, in := range n.Inputs {
+			if p := s1.Param(model.LocalName(in)); p != nil && p.Name == in {
+				n.Inputs[i] = "s/" + p.Role
+			}
+		}
+	}
+	s1.Params, s1.Config, s1.Shares = nil, nil, "s"
+	f := false
+	m := &model.Model{
+		Name: "nested", Opset: model.DefaultOpset,
+		Inputs:  []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 3}}},
+		Outputs: []string{s1.Outputs[0]},
+		Layers:  []*model.Layer{inner, s, s1},
+		Submodels: []*model.Submodel{{Name: "base", Kind: "Functional", Trainable: false, Training: &f,
+			Inputs: []string{"x"}, Outputs: []string{inner.Outputs[0]}, Config: json.RawMessage(`{"name":"base"}`)}},
+	}
+	m.SyncTrainable()
+	if err := m.Validate(); err != nil {
+		t.Fatalf("test model: %v", err)
+	}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("decoded model does not validate: %v", err)
+	}
+	if !reflect.DeepEqual(got.Submodels, m.Submodels) {
+		t.Errorf("Submodels = %+v; want %+v", got.Submodels[0], m.Submodels[0])
+	}
+	for i, l := range got.Layers {
+		if l.Scope != m.Layers[i].Scope || l.Shares != m.Layers[i].Shares {
+			t.Errorf("layer %q: scope %q, shares %q; want %q, %q", l.Name, l.Scope, l.Shares, m.Layers[i].Scope, m.Layers[i].Shares)
+		}
+	}
+}

@@ -21,6 +21,7 @@ const (
 	KeySource     = "xfer.source"     // plain text: the file the model was first read from
 	KeyMeta       = "xfer.meta"       // JSON object: model.Meta
 	KeySequential = "xfer.sequential" // "true" for a Keras Sequential model
+	KeySubmodels  = "xfer.submodels"  // JSON array of Submodel: nested Keras models
 )
 
 // Layer describes one model.Layer in terms of the ONNX graph: its nodes by
@@ -34,6 +35,19 @@ type Layer struct {
 	Nodes     []string        `json:"nodes,omitempty"`
 	Params    []Param         `json:"params,omitempty"`
 	Consts    []string        `json:"consts,omitempty"`
+	Config    json.RawMessage `json:"config,omitempty"`
+	Scope     string          `json:"scope,omitempty"`  // model.Layer.Scope
+	Shares    string          `json:"shares,omitempty"` // model.Layer.Shares
+}
+
+// Submodel describes one model.Submodel (a nested Keras model).
+type Submodel struct {
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind"`
+	Trainable bool            `json:"trainable"`
+	Training  *bool           `json:"training,omitempty"`
+	Inputs    []string        `json:"inputs"`
+	Outputs   []string        `json:"outputs"`
 	Config    json.RawMessage `json:"config,omitempty"`
 }
 
