@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/sbinet/npyio"
+
+	"github.com/xferml/xfer/model"
 )
 
 // idxBytes builds an IDX file of unsigned bytes.
@@ -44,7 +46,7 @@ func TestDecodeIDX(t *testing.T) {
 		{"gzip", gz(good), []int{2, 3}, nil},
 		{"empty", nil, nil, ErrFormat},
 		{"bad magic", append([]byte{1}, good[1:]...), nil, ErrFormat},
-		{"float type", append([]byte{0, 0, 0x0d}, good[3:]...), nil, ErrUnsupported},
+		{"float type", append([]byte{0, 0, 0x0d}, good[3:]...), nil, model.ErrUnsupported},
 		{"rank 0", []byte{0, 0, 8, 0}, nil, ErrFormat},
 		{"truncated dims", good[:6], nil, ErrFormat},
 		{"truncated data", good[:len(good)-1], nil, ErrFormat},

@@ -11,14 +11,13 @@ import (
 	"os"
 
 	"github.com/xferml/xfer/internal/limits"
+	"github.com/xferml/xfer/model"
 )
 
 // Sentinel errors, for errors.Is.
 var (
 	// ErrFormat reports a file that is not a well-formed IDX or .npy file.
 	ErrFormat = errors.New("dataset: bad format")
-	// ErrUnsupported reports a well-formed file using a feature xfer does not read.
-	ErrUnsupported = errors.New("dataset: unsupported")
 	// ErrNotFound reports a data set that is in none of the places looked at.
 	ErrNotFound = errors.New("dataset: not found")
 	// ErrSpec reports a data spec Load does not understand (a usage error).
@@ -40,7 +39,7 @@ type IDX struct {
 
 // DecodeIDX reads an IDX file of unsigned bytes (type code 0x08) from r.
 // The data may be gzip-compressed (detected by its magic bytes). Other IDX
-// element types are reported with ErrUnsupported.
+// element types are reported with model.ErrUnsupported.
 func DecodeIDX(r io.Reader) (*IDX, error) {
 	br := bufio.NewReader(r)
 	if head, err := br.Peek(2); err == nil && head[0] == 0x1f && head[1] == 0x8b {
@@ -59,7 +58,7 @@ func DecodeIDX(r io.Reader) (*IDX, error) {
 		return nil, fmt.Errorf("dataset: idx: magic % x does not start with two zero bytes: %w", magic, ErrFormat)
 	}
 	if magic[2] != 0x08 {
-		return nil, fmt.Errorf("dataset: idx: element type 0x%02x (only unsigned bytes, 0x08, are read): %w", magic[2], ErrUnsupported)
+		return nil, fmt.Errorf("dataset: idx: element type 0x%02x (only unsigned bytes, 0x08, are read): %w", magic[2], model.ErrUnsupported)
 	}
 	rank := int(magic[3])
 	if rank == 0 {

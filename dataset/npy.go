@@ -135,7 +135,7 @@ func decodeNPY(r io.Reader, size int64) (t *model.Tensor, err error) {
 	}
 	h := nr.Header
 	if h.Descr.Fortran {
-		return nil, fmt.Errorf("npy: Fortran-order arrays are not read; save with numpy.ascontiguousarray: %w", ErrUnsupported)
+		return nil, fmt.Errorf("npy: Fortran-order arrays are not read; save with numpy.ascontiguousarray: %w", model.ErrUnsupported)
 	}
 	shape := append([]int(nil), h.Descr.Shape...)
 	n := model.NumElements(shape)
@@ -200,7 +200,7 @@ func decodeNPY(r io.Reader, size int64) (t *model.Tensor, err error) {
 		v := make([]uint64, n)
 		err = read(&v, func(i int) { out[i] = float32(v[i]) })
 	default:
-		return nil, fmt.Errorf("npy: dtype %q (want a float or integer dtype): %w", h.Descr.Type, ErrUnsupported)
+		return nil, fmt.Errorf("npy: dtype %q (want a float or integer dtype): %w", h.Descr.Type, model.ErrUnsupported)
 	}
 	if err != nil {
 		return nil, err

@@ -12,9 +12,6 @@ import (
 
 // Sentinel errors, for errors.Is.
 var (
-	// ErrUnsupported reports an op (or an op version, or an attribute value)
-	// the engine does not implement.
-	ErrUnsupported = errors.New("engine: unsupported")
 	// ErrInput reports inputs to Run that do not match the graph inputs.
 	ErrInput = errors.New("engine: bad input")
 )

@@ -154,8 +154,8 @@ func TestNewUnsupportedOp(t *testing.T) {
 	m.Layers[0].Nodes[0].Op = "Gelu"
 	m.Opset = 17 // Gelu exists from opset 20
 	_, err := New(m)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `node "n"`) || !strings.Contains(err.Error(), "opset >= 20") {
-		t.Errorf("New(Gelu at opset 17) = %v; want ErrUnsupported naming the node and opset 20", err)
+	if !errors.Is(err, model.ErrUnsupported) || !strings.Contains(err.Error(), `node "n"`) || !strings.Contains(err.Error(), "opset >= 20") {
+		t.Errorf("New(Gelu at opset 17) = %v; want model.ErrUnsupported naming the node and opset 20", err)
 	}
 }
 

@@ -81,7 +81,7 @@ func windowFor(n *model.Node, in, k []int, ceilMode bool) (window, error) {
 				w.padB[i], w.padE[i] = total-small, small
 			}
 		default:
-			return w, fmt.Errorf("%w: auto_pad %q (want NOTSET, VALID, SAME_UPPER or SAME_LOWER)", ErrUnsupported, autoPad)
+			return w, fmt.Errorf("engine: %w: auto_pad %q (want NOTSET, VALID, SAME_UPPER or SAME_LOWER)", model.ErrUnsupported, autoPad)
 		}
 		span := in[i] + w.padB[i] + w.padE[i] - ext
 		if span < 0 {

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+
+	"github.com/xferml/xfer/model"
 )
 
 // batchNormKernel is BatchNormalization in inference mode on X [N, C, ...]:
@@ -28,7 +30,7 @@ func batchNormKernel(s *step) error {
 		p[i] = t.F32
 	}
 	if s.node.AttrInt("training_mode", 0) != 0 {
-		return fmt.Errorf("%w: training_mode=1 (the engine runs inference only)", ErrUnsupported)
+		return fmt.Errorf("engine: %w: training_mode=1 (the engine runs inference only)", model.ErrUnsupported)
 	}
 	if len(x.Shape) < 2 {
 		return fmt.Errorf("X %v must have rank >= 2", x.Shape)
@@ -77,7 +79,7 @@ func batchNormKernel(s *step) error {
 	}
 	for i := 3; i < len(s.outs); i++ {
 		if s.outs[i] >= 0 {
-			return fmt.Errorf("%w: saved mean/var outputs (training only)", ErrUnsupported)
+			return fmt.Errorf("engine: %w: saved mean/var outputs (training only)", model.ErrUnsupported)
 		}
 	}
 	return nil

@@ -82,7 +82,7 @@ func padKernel(fromInputs bool) kernel {
 		switch mode {
 		case "constant", "reflect", "edge":
 		default:
-			return fmt.Errorf("%w: Pad mode %q (supported: constant, reflect, edge)", ErrUnsupported, mode)
+			return fmt.Errorf("engine: %w: Pad mode %q (supported: constant, reflect, edge)", model.ErrUnsupported, mode)
 		}
 		setLike(s.out[0], x, shape)
 		if x.DType == model.Int64 {

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+
+	"github.com/xferml/xfer/model"
 )
 
 // poolKernel is MaxPool (isMax) or AveragePool on X [N, C, D1..Dk]:
@@ -19,7 +21,7 @@ func poolKernel(isMax bool) kernel {
 			return err
 		}
 		if len(s.outs) > 1 && s.outs[1] >= 0 {
-			return fmt.Errorf("%w: MaxPool Indices output", ErrUnsupported)
+			return fmt.Errorf("engine: %w: MaxPool Indices output", model.ErrUnsupported)
 		}
 		r := len(x.Shape)
 		if r < 3 {
@@ -34,7 +36,7 @@ func poolKernel(isMax bool) kernel {
 			k[i] = int(v)
 		}
 		if s.node.AttrInt("storage_order", 0) != 0 {
-			return fmt.Errorf("%w: storage_order 1", ErrUnsupported)
+			return fmt.Errorf("engine: %w: storage_order 1", model.ErrUnsupported)
 		}
 		g, err := windowFor(s.node, x.Shape[2:], k, s.node.AttrInt("ceil_mode", 0) != 0)
 		if err != nil {

@@ -254,7 +254,7 @@ func dropoutKernel(s *step) error {
 	if tm := s.opt(2); tm != nil && s.opset >= 12 {
 		on := (len(tm.I64) == 1 && tm.I64[0] != 0) || (len(tm.F32) == 1 && tm.F32[0] != 0)
 		if on {
-			return fmt.Errorf("%w: training_mode=true (the engine runs inference only)", ErrUnsupported)
+			return fmt.Errorf("engine: %w: training_mode=true (the engine runs inference only)", model.ErrUnsupported)
 		}
 	}
 	alias(s.out[0], x, x.Shape)
@@ -370,7 +370,7 @@ func castKernel(s *step) error {
 	case onnxInt64:
 		dt = model.Int64
 	default:
-		return fmt.Errorf("%w: Cast to ONNX data type %d (supported: 1 float, 7 int64)", ErrUnsupported, to)
+		return fmt.Errorf("engine: %w: Cast to ONNX data type %d (supported: 1 float, 7 int64)", model.ErrUnsupported, to)
 	}
 	if x.DType == dt {
 		alias(s.out[0], x, x.Shape)
@@ -419,5 +419,5 @@ func constantValue(n *model.Node) (*model.Tensor, error) {
 			return &model.Tensor{DType: model.Int64, Shape: []int{len(a.Ints)}, I64: a.Ints}, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: Constant needs one of value, value_float(s), value_int(s)", ErrUnsupported)
+	return nil, fmt.Errorf("engine: %w: Constant needs one of value, value_float(s), value_int(s)", model.ErrUnsupported)
 }

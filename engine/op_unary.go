@@ -118,7 +118,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 			c := math.Sqrt(2 / math.Pi)
 			return f64(func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(c*(v+0.044715*v*v*v))) }), nil
 		default:
-			return nil, fmt.Errorf("%w: Gelu approximate %q (want none or tanh)", ErrUnsupported, approx)
+			return nil, fmt.Errorf("engine: %w: Gelu approximate %q (want none or tanh)", model.ErrUnsupported, approx)
 		}
 	case "Mish": // x * tanh(softplus(x))
 		return f64(func(v float64) float64 { return v * math.Tanh(math.Log1p(math.Exp(v))) }), nil
@@ -159,7 +159,7 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 			}
 		}, nil
 	}
-	return nil, fmt.Errorf("%w: %s is not an element-wise op", ErrUnsupported, n.Op)
+	return nil, fmt.Errorf("engine: %w: %s is not an element-wise op", model.ErrUnsupported, n.Op)
 }
 
 // f64 lifts a float64 function to a unaryFn.

@@ -88,7 +88,7 @@ func SupportedOps() []string {
 func resolve(n *model.Node, opset int) (kernel, error) {
 	vs, ok := registry[n.Op]
 	if !ok {
-		return nil, fmt.Errorf("%w: op %s (supported: %s)", ErrUnsupported, n.Op, strings.Join(SupportedOps(), ", "))
+		return nil, fmt.Errorf("engine: %w: op %s (supported: %s)", model.ErrUnsupported, n.Op, strings.Join(SupportedOps(), ", "))
 	}
 	var k kernel
 	for _, v := range vs {
@@ -97,10 +97,10 @@ func resolve(n *model.Node, opset int) (kernel, error) {
 		}
 	}
 	if k == nil {
-		return nil, fmt.Errorf("%w: op %s needs opset >= %d, model has opset %d", ErrUnsupported, n.Op, vs[0].since, opset)
+		return nil, fmt.Errorf("engine: %w: op %s needs opset >= %d, model has opset %d", model.ErrUnsupported, n.Op, vs[0].since, opset)
 	}
 	if n.Op == "MaxPool" && len(n.Outputs) > 1 && n.Outputs[1] != "" {
-		return nil, fmt.Errorf("%w: MaxPool Indices output (only Y is implemented)", ErrUnsupported)
+		return nil, fmt.Errorf("engine: %w: MaxPool Indices output (only Y is implemented)", model.ErrUnsupported)
 	}
 	return k, nil
 }

@@ -22,7 +22,7 @@ type interopCase struct {
 }
 
 // Models the lowering is expected to run; any other fixture must fail with
-// ErrUnsupported, and the test fails when the set that ran differs.
+// model.ErrUnsupported, and the test fails when the set that ran differs.
 var interopExpected = []string{
 	"keras/keras_3layer", "keras/keras_3layer_batch_norm", "keras/keras_1layer", "keras/relu", "keras/softmax",
 	"keras/keras_conv2d_model", "keras/conv1d_1layer", "keras/linear", "keras/sigmoid",

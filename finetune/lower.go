@@ -537,7 +537,7 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 	case op == "BatchNormalization":
 		y, err = lw.batchNorm(l, n, ins)
 	default:
-		return fmt.Errorf("op %q is not supported for training (supported: %s): %w", op, strings.Join(supportedOps, ", "), ErrUnsupported)
+		return fmt.Errorf("op %q is not supported for training (supported: %s): %w", op, strings.Join(supportedOps, ", "), model.ErrUnsupported)
 	}
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package finetune
 
 import (
-	"errors"
 	"fmt"
 	"hash"
 	"hash/fnv"
@@ -148,6 +147,3 @@ func f64(t *tensor.Dense) []float64 {
 // floats is the element type of xfer's kernels: float32 for training,
 // float64 for gradient checks.
 type floats interface{ ~float32 | ~float64 }
-
-// ErrUnsupported reports a layer, op or setting finetune cannot train.
-var ErrUnsupported = errors.New("finetune: unsupported")

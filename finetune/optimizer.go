@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/xferml/xfer/model"
 )
 
 // clipGrads applies the one clipping rule cfg names to grads in place, with
@@ -211,7 +213,7 @@ func (c *Config) check() error {
 		return fmt.Errorf("finetune: learning rate %v must be >= 0 and momentum %v in [0, 1)", c.LearningRate, c.Momentum)
 	}
 	if c.Optimizer != "sgd" && c.Optimizer != "adam" {
-		return fmt.Errorf("finetune: optimizer %q (want sgd or adam): %w", c.Optimizer, ErrUnsupported)
+		return fmt.Errorf("finetune: optimizer %q (want sgd or adam): %w", c.Optimizer, model.ErrUnsupported)
 	}
 	if c.BatchSize <= 0 || c.Epochs < 0 {
 		return fmt.Errorf("finetune: batch size %d and epochs %d must be positive", c.BatchSize, c.Epochs)
@@ -219,7 +221,7 @@ func (c *Config) check() error {
 	switch c.Loss {
 	case "", LossSparseCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE:
 	default:
-		return fmt.Errorf("finetune: loss %q (want %s, %s or %s): %w", c.Loss, LossSparseCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE, ErrUnsupported)
+		return fmt.Errorf("finetune: loss %q (want %s, %s or %s): %w", c.Loss, LossSparseCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE, model.ErrUnsupported)
 	}
 	return nil
 }

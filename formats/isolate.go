@@ -56,9 +56,8 @@ var childSentinels = []struct {
 	err  error
 }{
 	{"keras-format", kerasimp.ErrFormat},
-	{"keras-unsupported", kerasimp.ErrUnsupported},
+	{"unsupported", model.ErrUnsupported},
 	{"hdf5-format", hdf5.ErrFormat},
-	{"hdf5-unsupported", hdf5.ErrUnsupported},
 	{"hdf5-not-found", hdf5.ErrNotFound},
 	{"not-exist", fs.ErrNotExist},
 	{"permission", fs.ErrPermission},

@@ -16,6 +16,14 @@ var (
 	ErrInvalid = errors.New("model: invalid")
 	// ErrShape reports a shape that does not fit an operator.
 	ErrShape = errors.New("model: shape mismatch")
+	// ErrUnsupported reports valid input that uses something xfer does not
+	// implement: a layer class, an ONNX op, opset or attribute value, an
+	// element type, an HDF5 feature, a model structure an operation cannot
+	// handle. It is the one such sentinel: every package (importers,
+	// exporters, engine, finetune, surgery, tensorio, hdf5, dataset) wraps it
+	// after its own prefix ("engine: unsupported: op Foo ..."), so that
+	// errors.Is(err, model.ErrUnsupported) holds whichever reported it.
+	ErrUnsupported = errors.New("unsupported")
 )
 
 // DType is the element type of a tensor or value.

@@ -59,7 +59,7 @@ func AddHead(m *model.Model, spec HeadSpec, rng *rand.Rand) (*model.Model, error
 		return nil, fmt.Errorf("%w: add-head: unknown kernel initializer %q (supported: %s)", ErrUsage, initName, strings.Join(initializers.Names(), ", "))
 	}
 	if len(m.Outputs) != 1 {
-		return nil, fmt.Errorf("%w: add-head: model %q has %d outputs (%s); add-head needs exactly one (drop the other heads first)", ErrUnsupported, m.Name, len(m.Outputs), strings.Join(m.Outputs, ", "))
+		return nil, fmt.Errorf("surgery: %w: add-head: model %q has %d outputs (%s); add-head needs exactly one (drop the other heads first)", model.ErrUnsupported, m.Name, len(m.Outputs), strings.Join(m.Outputs, ", "))
 	}
 	name := spec.Name
 	if name == "" {
@@ -78,7 +78,7 @@ func AddHead(m *model.Model, spec HeadSpec, rng *rand.Rand) (*model.Model, error
 		if v != nil {
 			shape = v.Shape
 		}
-		return nil, fmt.Errorf("%w: add-head: output %q has shape %v; a Dense head needs a 2-D float [batch, features] output with known features (add a Flatten or pooling layer first)", ErrUnsupported, out, shape)
+		return nil, fmt.Errorf("surgery: %w: add-head: output %q has shape %v; a Dense head needs a 2-D float [batch, features] output with known features (add a Flatten or pooling layer first)", model.ErrUnsupported, out, shape)
 	}
 	in := v.Shape[1]
 	if n := model.NumElements([]int{in, spec.Units}); n < 0 || n > maxHeadKernel {

@@ -12,6 +12,6 @@
 //
 // Errors wrap ErrUsage when the arguments do not fit the model (an index out
 // of range, a head larger than the model, a missing output name: command
-// line usage errors) and ErrUnsupported when the model's structure prevents
+// line usage errors) and model.ErrUnsupported when the model's structure prevents
 // the operation (add-head on a model with several outputs).
 package surgery

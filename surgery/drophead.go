@@ -20,7 +20,7 @@ import (
 //
 // It fails with ErrUsage when n < 1, n exceeds the layer count, output is
 // missing or unknown, or nothing but the model input would remain; with
-// ErrUnsupported when a dropped layer feeds a kept layer or another output.
+// model.ErrUnsupported when a dropped layer feeds a kept layer or another output.
 func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("%w: drop-head: the number of layers to drop must be at least 1, got %d", ErrUsage, n)
@@ -50,7 +50,7 @@ func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 		dropped[i] = true
 	}
 	if p, ok := producer[m.Outputs[target]]; !ok || !dropped[p] {
-		return nil, fmt.Errorf("%w: drop-head: the last %d layers do not produce the model output %q", ErrUnsupported, n, m.Outputs[target])
+		return nil, fmt.Errorf("surgery: %w: drop-head: the last %d layers do not produce the model output %q", model.ErrUnsupported, n, m.Outputs[target])
 	}
 	for i, l := range m.Layers {
 		if dropped[i] {
@@ -58,13 +58,13 @@ func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 		}
 		for _, in := range l.Inputs {
 			if p, ok := producer[in]; ok && dropped[p] {
-				return nil, fmt.Errorf("%w: drop-head: layer %q would be dropped but its output %q feeds kept layer %q", ErrUnsupported, m.Layers[p].Name, in, l.Name)
+				return nil, fmt.Errorf("surgery: %w: drop-head: layer %q would be dropped but its output %q feeds kept layer %q", model.ErrUnsupported, m.Layers[p].Name, in, l.Name)
 			}
 		}
 	}
 	for j, out := range m.Outputs {
 		if p, ok := producer[out]; ok && dropped[p] && j != target {
-			return nil, fmt.Errorf("%w: drop-head: layer %q would be dropped but produces model output %q; drop that head separately with its name", ErrUnsupported, m.Layers[p].Name, out)
+			return nil, fmt.Errorf("surgery: %w: drop-head: layer %q would be dropped but produces model output %q; drop that head separately with its name", model.ErrUnsupported, m.Layers[p].Name, out)
 		}
 	}
 
@@ -85,7 +85,7 @@ func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 		}
 	}
 	if len(fed) == 0 {
-		return nil, fmt.Errorf("%w: drop-head: the dropped layers read no value of the kept model", ErrUnsupported)
+		return nil, fmt.Errorf("surgery: %w: drop-head: the dropped layers read no value of the kept model", model.ErrUnsupported)
 	}
 
 	c := m.Clone()
@@ -132,7 +132,7 @@ func producers(m *model.Model) map[string]int {
 // with one output, name may be empty.
 func outputIndex(m *model.Model, name string, producer map[string]int) (int, error) {
 	if len(m.Outputs) == 0 {
-		return 0, fmt.Errorf("%w: model %q has no outputs", ErrUnsupported, m.Name)
+		return 0, fmt.Errorf("surgery: %w: model %q has no outputs", model.ErrUnsupported, m.Name)
 	}
 	if name == "" && len(m.Outputs) == 1 {
 		return 0, nil

@@ -8,6 +8,4 @@ var (
 	// range, more layers to drop than the model has, an unknown output name,
 	// a bad unit count, activation or initializer name.
 	ErrUsage = errors.New("surgery: bad argument")
-	// ErrUnsupported reports a model whose structure prevents the operation.
-	ErrUnsupported = errors.New("surgery: unsupported model")
 )

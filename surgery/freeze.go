@@ -45,7 +45,7 @@ func setTrainable(m *model.Model, lo, hi int, on bool) (*model.Model, error) {
 		l.SetTrainable(on)
 		cfg, err := setConfigKey(l.Config, "trainable", on, false)
 		if err != nil {
-			return nil, fmt.Errorf("%w: layer %q: %v", ErrUnsupported, l.Name, err)
+			return nil, fmt.Errorf("surgery: %w: layer %q: %v", model.ErrUnsupported, l.Name, err)
 		}
 		l.Config = cfg
 	}

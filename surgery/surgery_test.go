@@ -167,10 +167,10 @@ func TestDropHeadErrors(t *testing.T) {
 		{"wrong output", a, 1, "nope", ErrUsage, []string{"nope"}},
 		{"several outputs", br, 1, "", ErrUsage, []string{"2 outputs", "out_a", "out_b"}},
 		{"unknown of several", br, 1, "trunk", ErrUsage, []string{"no output or output layer"}},
-		{"trunk feeds other head", br, 3, "out_b", ErrUnsupported, []string{"trunk", "feeds kept layer", "out_a"}},
+		{"trunk feeds other head", br, 3, "out_b", model.ErrUnsupported, []string{"trunk", "feeds kept layer", "out_a"}},
 		{"beyond the head's ancestors", br, 4, "out_a", ErrUsage, []string{"output \"out_a/", "depends on 3 layers"}},
 		{"functional everything", functionalChain(t), 1, "", ErrUsage, []string{"nothing but the model input \"x\""}},
-		{"functional to input", br, 2, "out_a", ErrUnsupported, []string{"trunk"}},
+		{"functional to input", br, 2, "out_a", model.ErrUnsupported, []string{"trunk"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,8 +271,8 @@ func TestAddHeadErrors(t *testing.T) {
 		{"activation", a, HeadSpec{Units: 1, Activation: "wiggle"}, ErrUsage, "wiggle"},
 		{"initializer", a, HeadSpec{Units: 1, KernelInitializer: "my_init"}, ErrUsage, "my_init"},
 		{"name clash", a, HeadSpec{Units: 1, Name: "dense_2"}, ErrUsage, "dense_2"},
-		{"several outputs", branchy(t), HeadSpec{Units: 1}, ErrUnsupported, "2 outputs"},
-		{"not 2-D", noFlatten, HeadSpec{Units: 1}, ErrUnsupported, "[-1 28 28]"},
+		{"several outputs", branchy(t), HeadSpec{Units: 1}, model.ErrUnsupported, "2 outputs"},
+		{"not 2-D", noFlatten, HeadSpec{Units: 1}, model.ErrUnsupported, "[-1 28 28]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,7 +20,7 @@ const convertible = "Dense (Gemm, or MatMul with an optional Add, then an option
 // by hand) by recognising its nodes.
 func fromNodes(l *model.Layer, shapes map[string]*model.Value, opset int) (*kLayer, error) {
 	if len(l.Nodes) == 0 {
-		return nil, fmt.Errorf("%w: layer %q (%s) has no Keras config and no nodes", ErrUnsupported, l.Name, l.Kind)
+		return nil, fmt.Errorf("keras: %w: layer %q (%s) has no Keras config and no nodes", model.ErrUnsupported, l.Name, l.Kind)
 	}
 	c := &nodeConv{l: l, shapes: shapes, opset: opset}
 	var k *kLayer
@@ -77,9 +77,9 @@ type nodeConv struct {
 	keras2Only, keras3Only string
 }
 
-// errorf reports a layer that cannot be converted; it wraps ErrUnsupported.
+// errorf reports a layer that cannot be converted; it wraps model.ErrUnsupported.
 func (c *nodeConv) errorf(format string, a ...any) error {
-	return fmt.Errorf("%w: layer %q: "+format+" (convertible layers without a Keras config: "+convertible+")", append([]any{ErrUnsupported, c.l.Name}, a...)...)
+	return fmt.Errorf("keras: %w: layer %q: "+format+" (convertible layers without a Keras config: "+convertible+")", append([]any{model.ErrUnsupported, c.l.Name}, a...)...)
 }
 
 func (c *nodeConv) hasOp(op string) bool {

@@ -294,8 +294,8 @@ func TestFromNodesErrorIs(t *testing.T) {
 	g := newGraph(4)
 	l := g.layer("weird", "x")
 	g.m.Outputs = []string{g.finish(l, node(l, "Abs", []string{"x"}, nil))}
-	if err := WriteH5(filepath.Join(t.TempDir(), "x.h5"), g.m); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("WriteH5(Abs layer) = %v; want an error wrapping ErrUnsupported", err)
+	if err := WriteH5(filepath.Join(t.TempDir(), "x.h5"), g.m); !errors.Is(err, model.ErrUnsupported) {
+		t.Errorf("WriteH5(Abs layer) = %v; want an error wrapping model.ErrUnsupported", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package keras
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -9,10 +8,6 @@ import (
 
 	"github.com/xferml/xfer/model"
 )
-
-// ErrUnsupported reports a layer that has no Keras equivalent this package
-// can write (for errors.Is).
-var ErrUnsupported = errors.New("keras: unsupported")
 
 // kLayer is one Keras layer ready to be written in either dialect.
 type kLayer struct {
@@ -271,7 +266,7 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 		for _, p := range l.Params {
 			roles = append(roles, p.Role)
 		}
-		return nil, fmt.Errorf("%w: layer %q (%s): weights %v do not fit Keras's %s weights %v", ErrUnsupported, l.Name, l.Kind, roles, l.Kind, order)
+		return nil, fmt.Errorf("keras: %w: layer %q (%s): weights %v do not fit Keras's %s weights %v", model.ErrUnsupported, l.Name, l.Kind, roles, l.Kind, order)
 	}
 	return ws, nil
 }
@@ -331,10 +326,10 @@ func activationGeneration(k *kLayer, l *model.Layer) {
 func (p *plan) checkGeneration(d dialect) error {
 	for _, k := range p.layers {
 		if d == tf2 && k.keras3Only != "" {
-			return fmt.Errorf("%w: layer %q: activation %s has its Keras 3 meaning here, which tf.keras 2 does not have; write a .keras file instead", ErrUnsupported, k.name, k.keras3Only)
+			return fmt.Errorf("keras: %w: layer %q: activation %s has its Keras 3 meaning here, which tf.keras 2 does not have; write a .keras file instead", model.ErrUnsupported, k.name, k.keras3Only)
 		}
 		if d == k3 && k.keras2Only != "" {
-			return fmt.Errorf("%w: layer %q: activation %s has its Keras 2 meaning (clip(0.2x + 0.5, 0, 1)) here, which Keras 3 redefined as relu6(x + 3)/6; write a .h5 file instead", ErrUnsupported, k.name, k.keras2Only)
+			return fmt.Errorf("keras: %w: layer %q: activation %s has its Keras 2 meaning (clip(0.2x + 0.5, 0, 1)) here, which Keras 3 redefined as relu6(x + 3)/6; write a .h5 file instead", model.ErrUnsupported, k.name, k.keras2Only)
 		}
 	}
 	return nil

@@ -110,10 +110,10 @@ func (c *converter) knownInts(name string) ([]int64, bool) {
 // node converts n from c.src to c.target semantics and appends the result.
 func (c *converter) node(n *model.Node) error {
 	if since, ok := sinceOpset[n.Op]; ok && c.target < since {
-		return fmt.Errorf("%w: op %s needs opset %d or later; export with --opset %d", ErrUnsupported, n.Op, since, max(since, MinOpset))
+		return fmt.Errorf("onnx: %w: op %s needs opset %d or later; export with --opset %d", model.ErrUnsupported, n.Op, since, max(since, MinOpset))
 	}
 	if at, ok := removedAt[n.Op]; ok && c.target >= at {
-		return fmt.Errorf("%w: op %s was removed at opset %d", ErrUnsupported, n.Op, at)
+		return fmt.Errorf("onnx: %w: op %s was removed at opset %d", model.ErrUnsupported, n.Op, at)
 	}
 	if len(n.Outputs) == 0 || n.Outputs[0] == "" {
 		return fmt.Errorf("%w: node has no output", model.ErrInvalid)
@@ -168,11 +168,11 @@ func (c *converter) node(n *model.Node) error {
 			delete(attrs, "value")
 		}
 		if src >= 18 && tgt < 18 && len(ins) > 3 && ins[3] != "" {
-			return fmt.Errorf("%w: Pad with axes needs opset 18 or later", ErrUnsupported)
+			return fmt.Errorf("onnx: %w: Pad with axes needs opset 18 or later", model.ErrUnsupported)
 		}
 	case "Dropout":
 		if len(outs) > 1 && outs[1] != "" {
-			return fmt.Errorf("%w: Dropout's mask output %q is used; xfer exports inference graphs only", ErrUnsupported, outs[1])
+			return fmt.Errorf("onnx: %w: Dropout's mask output %q is used; xfer exports inference graphs only", model.ErrUnsupported, outs[1])
 		}
 		outs = outs[:1]
 		if src < 12 {
@@ -184,18 +184,18 @@ func (c *converter) node(n *model.Node) error {
 	case "BatchNormalization":
 		if src < 9 {
 			if n.AttrInt("spatial", 1) == 0 {
-				return fmt.Errorf("%w: BatchNormalization with spatial=0 (opset %d) has no equivalent after opset 9", ErrUnsupported, src)
+				return fmt.Errorf("onnx: %w: BatchNormalization with spatial=0 (opset %d) has no equivalent after opset 9", model.ErrUnsupported, src)
 			}
 			delete(attrs, "spatial")
 		}
 		for i := 1; i < len(outs); i++ {
 			if outs[i] != "" && c.used(outs[i]) {
-				return fmt.Errorf("%w: BatchNormalization's training output %q is used; xfer exports inference graphs only", ErrUnsupported, outs[i])
+				return fmt.Errorf("onnx: %w: BatchNormalization's training output %q is used; xfer exports inference graphs only", model.ErrUnsupported, outs[i])
 			}
 		}
 		outs = outs[:1]
 		if n.AttrInt("training_mode", 0) != 0 {
-			return fmt.Errorf("%w: BatchNormalization in training mode", ErrUnsupported)
+			return fmt.Errorf("onnx: %w: BatchNormalization in training mode", model.ErrUnsupported)
 		}
 		delete(attrs, "training_mode")
 	case "Split":
@@ -216,17 +216,17 @@ func (c *converter) node(n *model.Node) error {
 		}
 	case "Shape":
 		if tgt < 15 && (attrs["start"].Int != 0 || attrs["end"].Kind != 0) {
-			return fmt.Errorf("%w: Shape with start/end needs opset 15 or later", ErrUnsupported)
+			return fmt.Errorf("onnx: %w: Shape with start/end needs opset 15 or later", model.ErrUnsupported)
 		}
 	case "Reshape":
 		if tgt < 14 && n.AttrInt("allowzero", 0) != 0 {
-			return fmt.Errorf("%w: Reshape with allowzero=1 needs opset 14 or later", ErrUnsupported)
+			return fmt.Errorf("onnx: %w: Reshape with allowzero=1 needs opset 14 or later", model.ErrUnsupported)
 		}
 	case "AveragePool", "MaxPool":
 		if n.Op == "AveragePool" && tgt < 19 {
 			for _, d := range n.AttrInts("dilations", nil) {
 				if d != 1 {
-					return fmt.Errorf("%w: AveragePool with dilations needs opset 19 or later", ErrUnsupported)
+					return fmt.Errorf("onnx: %w: AveragePool with dilations needs opset 19 or later", model.ErrUnsupported)
 				}
 			}
 			delete(attrs, "dilations")
@@ -243,10 +243,10 @@ func (c *converter) node(n *model.Node) error {
 			if len(ins) > 1 && ins[1] != "" {
 				axes, ok := c.knownInts(ins[1])
 				if !ok {
-					return fmt.Errorf("%w: %s with computed axes cannot be written before opset %d", ErrUnsupported, n.Op, first)
+					return fmt.Errorf("onnx: %w: %s with computed axes cannot be written before opset %d", model.ErrUnsupported, n.Op, first)
 				}
 				if len(axes) == 0 && n.AttrInt("noop_with_empty_axes", 0) != 0 {
-					return fmt.Errorf("%w: %s with noop_with_empty_axes needs opset %d", ErrUnsupported, n.Op, first)
+					return fmt.Errorf("onnx: %w: %s with noop_with_empty_axes needs opset %d", model.ErrUnsupported, n.Op, first)
 				}
 				attrs["axes"] = model.Ints(axes...)
 				ins = ins[:1]

@@ -3,7 +3,6 @@ package onnx
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -25,10 +24,6 @@ const (
 	MaxOpset     = 21
 	DefaultOpset = model.DefaultOpset
 )
-
-// ErrUnsupported reports a model that cannot be written at the requested
-// opset (an op newer than the target, a conversion xfer does not do).
-var ErrUnsupported = errors.New("onnx: unsupported")
 
 // Options controls the export.
 type Options struct {
@@ -87,7 +82,7 @@ func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
 		target = DefaultOpset
 	}
 	if target < MinOpset || target > MaxOpset {
-		return nil, fmt.Errorf("onnx: %w: opset %d; xfer writes opsets %d to %d", ErrUnsupported, target, MinOpset, MaxOpset)
+		return nil, fmt.Errorf("onnx: %w: opset %d; xfer writes opsets %d to %d", model.ErrUnsupported, target, MinOpset, MaxOpset)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("onnx: model %q: %w", m.Name, err)

@@ -58,7 +58,7 @@ func TestExportNodeTests(t *testing.T) {
 		for _, opset := range []int{13, 17, 21} {
 			path := filepath.Join(t.TempDir(), fmt.Sprintf("%s_%d.onnx", name, opset))
 			err := WriteFile(path, m, Options{Opset: opset})
-			if opset < m.Opset && errors.Is(err, ErrUnsupported) {
+			if opset < m.Opset && errors.Is(err, model.ErrUnsupported) {
 				continue // a documented refusal to write an op older than it is
 			}
 			if err != nil {

@@ -200,19 +200,19 @@ func (b *graphBuilder) trainable(e *layerEntry) bool {
 func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) {
 	fn, ok := kinds[e.class]
 	if !ok && (e.class == "Sequential" || e.class == "Functional" || e.class == "Model") {
-		return nil, fmt.Errorf("%w: layer %q: a nested %s model; flatten it into one model before reading", ErrUnsupported, e.name, e.class)
+		return nil, fmt.Errorf("keras: %w: layer %q: a nested %s model; flatten it into one model before reading", model.ErrUnsupported, e.name, e.class)
 	}
 	if !ok {
 		what := "layer class"
 		if e.module != "" && !strings.HasPrefix(e.module, "keras.") && e.module != "keras" {
 			what = "custom layer class (module " + e.module + ")"
 		}
-		return nil, fmt.Errorf("%w: layer %q: %s %q (supported: %s)", ErrUnsupported, e.name, what, e.class, strings.Join(SupportedLayers(), ", "))
+		return nil, fmt.Errorf("keras: %w: layer %q: %s %q (supported: %s)", model.ErrUnsupported, e.name, what, e.class, strings.Join(SupportedLayers(), ", "))
 	}
 	if df, ok := e.cfg["data_format"]; ok {
 		var s string
 		if json.Unmarshal(df, &s) == nil && s == "channels_first" {
-			return nil, fmt.Errorf("%w: layer %q (%s): data_format channels_first (only channels_last is supported)", ErrUnsupported, e.name, e.class)
+			return nil, fmt.Errorf("keras: %w: layer %q (%s): data_format channels_first (only channels_last is supported)", model.ErrUnsupported, e.name, e.class)
 		}
 	}
 	ws, found, err := b.ws.layer(e.name)
@@ -226,7 +226,7 @@ func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) 
 	l, out, err := fn(c)
 	if err != nil {
 		var ce *cfgError
-		if errors.As(err, &ce) || errors.Is(err, ErrFormat) || errors.Is(err, ErrUnsupported) {
+		if errors.As(err, &ce) || errors.Is(err, ErrFormat) || errors.Is(err, model.ErrUnsupported) {
 			return nil, err
 		}
 		// A builder refused the layer's settings (package layers' message

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/xferml/xfer/model"
 )
 
 // ref names output tensor of a layer call: Keras's [layer, node, tensor].
@@ -52,7 +54,7 @@ func parseConfig(data []byte) (*graphConfig, error) {
 	case "":
 		return nil, fmt.Errorf("%w: model config has no class_name", ErrFormat)
 	default:
-		return nil, fmt.Errorf("%w: model class %q (a subclassed or custom model): only Sequential, Functional and Model configs can be read", ErrUnsupported, top.ClassName)
+		return nil, fmt.Errorf("keras: %w: model class %q (a subclassed or custom model): only Sequential, Functional and Model configs can be read", model.ErrUnsupported, top.ClassName)
 	}
 	var rawLayers []json.RawMessage
 	if t := bytes.TrimSpace(top.Config); len(t) > 0 && t[0] == '[' {
@@ -95,11 +97,10 @@ func parseConfig(data []byte) (*graphConfig, error) {
 	for i, rl := range rawLayers {
 		e, err := parseLayer(rl, g.class != "Sequential")
 		if err != nil {
-			kind := ErrFormat
-			if errors.Is(err, ErrUnsupported) {
-				kind = ErrUnsupported
+			if errors.Is(err, model.ErrUnsupported) {
+				return nil, fmt.Errorf("keras: %w: model config layer %d: %v", model.ErrUnsupported, i, err)
 			}
-			return nil, fmt.Errorf("%w: model config layer %d: %v", kind, i, err)
+			return nil, fmt.Errorf("%w: model config layer %d: %v", ErrFormat, i, err)
 		}
 		if seen[e.name] {
 			return nil, fmt.Errorf("%w: model config has two layers called %q", ErrFormat, e.name)
@@ -289,12 +290,12 @@ func parseRefList(raw json.RawMessage) ([]ref, error) {
 	return out, nil
 }
 
-// unsupported is an ErrUnsupported whose message has no package prefix, for
+// unsupported is an model.ErrUnsupported whose message has no package prefix, for
 // errors that callers wrap with their own location.
 type unsupported struct{ msg string }
 
 func (e *unsupported) Error() string { return e.msg }
-func (e *unsupported) Unwrap() error { return ErrUnsupported }
+func (e *unsupported) Unwrap() error { return model.ErrUnsupported }
 
 func unsupportedf(format string, args ...any) error {
 	return &unsupported{fmt.Sprintf(format, args...)}

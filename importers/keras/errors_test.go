@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/xferml/xfer/internal/peers"
+	"github.com/xferml/xfer/model"
 )
 
 // memWeights is an in-memory weightSource.
@@ -41,20 +42,20 @@ func TestBuildErrors(t *testing.T) {
 		want      error
 		msg       []string // substrings the message must hold
 	}{
-		{"unknown class", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 3, "batch_input_shape": [null, 4]}}, {"class_name": "MyLayer", "config": {"name": "mine"}}]}}`, w, ErrUnsupported, []string{`"mine"`, `"MyLayer"`, "Conv2D", "Dense"}},
-		{"custom activation", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "my_act", "batch_input_shape": [null, 4]}}]}}`, w, ErrUnsupported, []string{`"d"`, `"my_act"`, "relu"}},
+		{"unknown class", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 3, "batch_input_shape": [null, 4]}}, {"class_name": "MyLayer", "config": {"name": "mine"}}]}}`, w, model.ErrUnsupported, []string{`"mine"`, `"MyLayer"`, "Conv2D", "Dense"}},
+		{"custom activation", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "my_act", "batch_input_shape": [null, 4]}}]}}`, w, model.ErrUnsupported, []string{`"d"`, `"my_act"`, "relu"}},
 		{"shape mismatch", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 5, "batch_input_shape": [null, 4]}}]}}`, w, ErrFormat, []string{`"d"`, `"kernel"`, "[4 3]", "[4 5]"}},
 		{"missing weights", seqHead + `{"class_name": "Dense", "config": {"name": "e", "units": 3, "batch_input_shape": [null, 4]}}]}}`, w, ErrFormat, []string{`"e"`, "kernel", "no weights"}},
 		{"extra weights", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 3, "use_bias": false, "batch_input_shape": [null, 4]}}]}}`, w, ErrFormat, []string{`"d"`, "stores 2 weights", "needs 1"}},
-		{"channels_first", seqHead + `{"class_name": "Flatten", "config": {"name": "f", "data_format": "channels_first", "batch_input_shape": [null, 4, 4]}}]}}`, w, ErrUnsupported, []string{`"f"`, "channels_first"}},
+		{"channels_first", seqHead + `{"class_name": "Flatten", "config": {"name": "f", "data_format": "channels_first", "batch_input_shape": [null, 4, 4]}}]}}`, w, model.ErrUnsupported, []string{`"f"`, "channels_first"}},
 		{"no input shape", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 3}}]}}`, w, ErrFormat, []string{"input shape"}},
-		{"subclassed model", `{"class_name": "MyModel", "config": {}}`, w, ErrUnsupported, []string{`"MyModel"`}},
+		{"subclassed model", `{"class_name": "MyModel", "config": {}}`, w, model.ErrUnsupported, []string{`"MyModel"`}},
 		{"not json", `{"class_name": `, w, ErrFormat, []string{"not JSON"}},
 		{"no layers", seqHead + `]}}`, w, ErrFormat, []string{"no layers"}},
 		{"duplicate names", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": 3, "batch_input_shape": [null, 4]}}, {"class_name": "Dense", "config": {"name": "d", "units": 3}}]}}`, w, ErrFormat, []string{`two layers called "d"`}},
 		{"bad layer name", seqHead + `{"class_name": "Dense", "config": {"name": "../d", "units": 3, "batch_input_shape": [null, 4]}}]}}`, w, ErrFormat, []string{"not a valid Keras layer name"}},
-		{"nested model", `{"class_name": "Functional", "config": {"name": "f", "layers": [{"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_input_shape": [null, 4]}, "inbound_nodes": []}, {"class_name": "Sequential", "name": "sub", "config": {"name": "sub", "layers": []}, "inbound_nodes": [[["in", 0, 0, {}]]]}], "input_layers": [["in", 0, 0]], "output_layers": [["sub", 0, 0]]}}`, w, ErrUnsupported, []string{`"sub"`, "nested"}},
-		{"shared layer", `{"class_name": "Functional", "config": {"name": "f", "layers": [{"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_input_shape": [null, 4]}, "inbound_nodes": []}, {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 4}, "inbound_nodes": [[["in", 0, 0, {}]], [["d", 0, 0, {}]]]}], "input_layers": [["in", 0, 0]], "output_layers": [["d", 1, 0]]}}`, w, ErrUnsupported, []string{"shared layers"}},
+		{"nested model", `{"class_name": "Functional", "config": {"name": "f", "layers": [{"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_input_shape": [null, 4]}, "inbound_nodes": []}, {"class_name": "Sequential", "name": "sub", "config": {"name": "sub", "layers": []}, "inbound_nodes": [[["in", 0, 0, {}]]]}], "input_layers": [["in", 0, 0]], "output_layers": [["sub", 0, 0]]}}`, w, model.ErrUnsupported, []string{`"sub"`, "nested"}},
+		{"shared layer", `{"class_name": "Functional", "config": {"name": "f", "layers": [{"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_input_shape": [null, 4]}, "inbound_nodes": []}, {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 4}, "inbound_nodes": [[["in", 0, 0, {}]], [["d", 0, 0, {}]]]}], "input_layers": [["in", 0, 0]], "output_layers": [["d", 1, 0]]}}`, w, model.ErrUnsupported, []string{"shared layers"}},
 		{"dangling input", `{"class_name": "Functional", "config": {"name": "f", "layers": [{"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_input_shape": [null, 4]}, "inbound_nodes": []}, {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 3}, "inbound_nodes": [[["nope", 0, 0, {}]]]}], "input_layers": [["in", 0, 0]], "output_layers": [["d", 0, 0]]}}`, w, ErrFormat, []string{`"d"`, "does not exist"}},
 		{"bad units", seqHead + `{"class_name": "Dense", "config": {"name": "d", "units": "three", "batch_input_shape": [null, 4]}}]}}`, w, ErrFormat, []string{`"d"`, `"units"`}},
 		{"bad padding", seqHead + `{"class_name": "Conv1D", "config": {"name": "c", "filters": 1, "kernel_size": 1, "padding": "full", "batch_input_shape": [null, 4, 1]}}]}}`, memWeights{"c": {{shape: []int{1, 1, 1}, data: []float32{1}}, {shape: []int{1}, data: []float32{0}}}}, ErrFormat, []string{`"c"`, `"full"`}},

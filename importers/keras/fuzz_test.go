@@ -9,6 +9,7 @@ import (
 
 	"github.com/xferml/xfer/internal/hdf5"
 	"github.com/xferml/xfer/internal/peers"
+	"github.com/xferml/xfer/model"
 )
 
 // seedFiles returns the fixtures to seed fuzzing and truncation: this
@@ -127,7 +128,7 @@ func FuzzConfig(f *testing.F) {
 		for _, v := range []string{"2.13.1", "3.1.0"} {
 			m, err := build(cfg, sources[int(which)%len(sources)], map[string]string{"keras_version": v})
 			if err != nil {
-				if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) && !bytes.HasPrefix([]byte(err.Error()), []byte("keras: ")) {
+				if !errors.Is(err, ErrFormat) && !errors.Is(err, model.ErrUnsupported) && !bytes.HasPrefix([]byte(err.Error()), []byte("keras: ")) {
 					t.Fatalf("build error %q lacks the keras: prefix", err)
 				}
 				continue

@@ -21,7 +21,7 @@ func batchNorm(c *lctx) (*model.Layer, []int, error) {
 		axis += r
 	}
 	if axis != r-1 {
-		return nil, nil, fmt.Errorf("%w: layer %q (BatchNormalization): axis %d of a rank-%d input (only the last, channels-last axis is supported)", ErrUnsupported, c.e.name, axis, r)
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (BatchNormalization): axis %d of a rank-%d input (only the last, channels-last axis is supported)", model.ErrUnsupported, c.e.name, axis, r)
 	}
 	s := layers.BatchNormSpec{Common: c.common(), Rank: r, Channels: in[r-1]}
 	var eps, mom float64

@@ -130,11 +130,11 @@ func (c *lctx) activation(key string) (string, error) {
 			ClassName string `json:"class_name"`
 		}
 		_ = json.Unmarshal(c.e.cfg[key], &obj)
-		return "", fmt.Errorf("%w: layer %q (%s): custom activation object %q (supported: %v)", ErrUnsupported, c.e.name, c.e.class, obj.ClassName, layers.Activations())
+		return "", fmt.Errorf("keras: %w: layer %q (%s): custom activation object %q (supported: %v)", model.ErrUnsupported, c.e.name, c.e.class, obj.ClassName, layers.Activations())
 	}
 	act := layers.KerasActivation(name, c.major)
 	if !slices.Contains(layers.Activations(), act) {
-		return "", fmt.Errorf("%w: layer %q (%s): activation %q is not a built-in Keras activation xfer knows (custom function?) (supported: %v)", ErrUnsupported, c.e.name, c.e.class, name, layers.Activations())
+		return "", fmt.Errorf("keras: %w: layer %q (%s): activation %q is not a built-in Keras activation xfer knows (custom function?) (supported: %v)", model.ErrUnsupported, c.e.name, c.e.class, name, layers.Activations())
 	}
 	return act, nil
 }

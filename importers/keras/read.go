@@ -18,9 +18,6 @@ import (
 var (
 	// ErrFormat reports a file or config that is not a valid Keras model.
 	ErrFormat = errors.New("keras: bad format")
-	// ErrUnsupported reports a valid Keras feature xfer does not handle
-	// (an unknown layer class, a custom object, channels_first data).
-	ErrUnsupported = errors.New("keras: unsupported")
 )
 
 // Options tune ReadFile.
@@ -145,7 +142,7 @@ func readH5(path string, opts Options) (*model.Model, error) {
 
 // fileError names the file an error from build is about: build reads a
 // config and a weight source and knows no path. Unwrap keeps errors.Is
-// (ErrFormat, ErrUnsupported) working.
+// (ErrFormat, model.ErrUnsupported) working.
 type fileError struct {
 	path string
 	err  error

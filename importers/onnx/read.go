@@ -61,7 +61,7 @@ func Read(data []byte, name string) (*model.Model, error) {
 		return nil, fmt.Errorf("%s: %w: the bytes do not decode as an ONNX ModelProto (truncated, or another format?): %w", where, ErrFormat, err)
 	}
 	if mp.GetIrVersion() < minIRVersion {
-		return nil, fmt.Errorf("%s: %w: IR version %d; xfer reads IR version %d or later (is this an ONNX file?)", where, ErrUnsupported, mp.GetIrVersion(), minIRVersion)
+		return nil, fmt.Errorf("%s: %w ONNX feature: IR version %d; xfer reads IR version %d or later (is this an ONNX file?)", where, model.ErrUnsupported, mp.GetIrVersion(), minIRVersion)
 	}
 	opset := int64(-1)
 	for _, o := range mp.GetOpsetImport() {
@@ -74,14 +74,14 @@ func Read(data []byte, name string) (*model.Model, error) {
 	}
 	g := mp.GetGraph()
 	if opset < 1 || opset > MaxOpset {
-		return nil, fmt.Errorf("%s: %w: opset %d; xfer reads opsets %d to %d (convert it with onnx.version_converter)", where, ErrUnsupported, opset, MinOpset, MaxOpset)
+		return nil, fmt.Errorf("%s: %w ONNX feature: opset %d; xfer reads opsets %d to %d (convert it with onnx.version_converter)", where, model.ErrUnsupported, opset, MinOpset, MaxOpset)
 	}
 	if g == nil {
 		return nil, fmt.Errorf("%s: %w: model has no graph", where, ErrFormat)
 	}
 	if opset < MinOpset {
 		if err := legacyOK(g, opset); err != nil {
-			return nil, fmt.Errorf("%s: %w: opset %d; xfer reads opsets %d to %d, and older models only when each op they use is unchanged up to opset %d: %v (convert it with onnx.version_converter)", where, ErrUnsupported, opset, MinOpset, MaxOpset, MinOpset, err)
+			return nil, fmt.Errorf("%s: %w ONNX feature: opset %d; xfer reads opsets %d to %d, and older models only when each op they use is unchanged up to opset %d: %v (convert it with onnx.version_converter)", where, model.ErrUnsupported, opset, MinOpset, MaxOpset, MinOpset, err)
 		}
 	}
 	props := map[string]string{}
@@ -150,7 +150,7 @@ type reader struct {
 func (r *reader) graph(g *pb.GraphProto, props map[string]string) (*model.Model, error) {
 	m := &model.Model{Name: g.GetName(), Opset: r.opset, Meta: map[string]string{}}
 	if len(g.GetSparseInitializer()) > 0 {
-		return nil, fmt.Errorf("%s: %w: sparse initializers (%q) are not supported", r.where, ErrUnsupported, g.GetSparseInitializer()[0].GetValues().GetName())
+		return nil, fmt.Errorf("%s: %w ONNX feature: sparse initializers (%q) are not supported", r.where, model.ErrUnsupported, g.GetSparseInitializer()[0].GetValues().GetName())
 	}
 	for _, tp := range g.GetInitializer() {
 		t, err := TensorFromProto(tp)
@@ -189,7 +189,7 @@ func (r *reader) graph(g *pb.GraphProto, props map[string]string) (*model.Model,
 			return nil, fmt.Errorf("%s: %w: a graph output has no name", r.where, ErrFormat)
 		}
 		if _, ok := r.inits[vi.GetName()]; ok {
-			return nil, fmt.Errorf("%s: %w: graph output %q is a constant; xfer needs outputs computed by nodes", r.where, ErrUnsupported, vi.GetName())
+			return nil, fmt.Errorf("%s: %w ONNX feature: graph output %q is a constant; xfer needs outputs computed by nodes", r.where, model.ErrUnsupported, vi.GetName())
 		}
 		m.Outputs = append(m.Outputs, vi.GetName())
 	}
@@ -244,7 +244,7 @@ func (r *reader) value(vi *pb.ValueInfoProto) (*model.Value, error) {
 	}
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
-		return nil, fmt.Errorf("%s: graph input %q: %w: not a tensor (sequences, maps and optionals are not supported)", r.where, name, ErrUnsupported)
+		return nil, fmt.Errorf("%s: graph input %q: %w ONNX feature: not a tensor (sequences, maps and optionals are not supported)", r.where, name, model.ErrUnsupported)
 	}
 	v := &model.Value{Name: name}
 	switch tt.GetElemType() {
@@ -255,10 +255,10 @@ func (r *reader) value(vi *pb.ValueInfoProto) (*model.Value, error) {
 	case dtInt64:
 		v.DType = model.Int64
 	default:
-		return nil, fmt.Errorf("%s: graph input %q: %w: element type %s (xfer takes float, float16, bfloat16 and double inputs as float32, and int64 inputs)", r.where, name, ErrUnsupported, dtypeName(tt.GetElemType()))
+		return nil, fmt.Errorf("%s: graph input %q: %w ONNX feature: element type %s (xfer takes float, float16, bfloat16 and double inputs as float32, and int64 inputs)", r.where, name, model.ErrUnsupported, dtypeName(tt.GetElemType()))
 	}
 	if tt.GetShape() == nil {
-		return nil, fmt.Errorf("%s: graph input %q: %w: no shape (xfer needs the rank of every input)", r.where, name, ErrUnsupported)
+		return nil, fmt.Errorf("%s: graph input %q: %w ONNX feature: no shape (xfer needs the rank of every input)", r.where, name, model.ErrUnsupported)
 	}
 	for _, d := range tt.GetShape().GetDim() {
 		switch x := d.GetValue().(type) {
@@ -279,7 +279,7 @@ func (r *reader) value(vi *pb.ValueInfoProto) (*model.Value, error) {
 func (r *reader) node(i int, np *pb.NodeProto) (*model.Node, error) {
 	where := fmt.Sprintf("%s: node %d %q (%s)", r.where, i, np.GetName(), np.GetOpType())
 	if d := np.GetDomain(); d != "" && d != "ai.onnx" {
-		return nil, fmt.Errorf("%s: %w: domain %q; xfer reads the default ONNX domain only", where, ErrUnsupported, d)
+		return nil, fmt.Errorf("%s: %w ONNX feature: domain %q; xfer reads the default ONNX domain only", where, model.ErrUnsupported, d)
 	}
 	if np.GetOpType() == "" {
 		return nil, fmt.Errorf("%s: %w: node has no op_type", where, ErrFormat)
@@ -338,7 +338,7 @@ func constantValue(n *model.Node) (*model.Tensor, error) {
 		case k == "value_ints" && a.Kind == model.AttrInts:
 			return &model.Tensor{DType: model.Int64, Shape: []int{len(a.Ints)}, I64: append([]int64{}, a.Ints...)}, nil
 		}
-		return nil, fmt.Errorf("%w: Constant attribute %q (xfer reads value, value_float(s), value_int(s))", ErrUnsupported, k)
+		return nil, fmt.Errorf("%w ONNX feature: Constant attribute %q (xfer reads value, value_float(s), value_int(s))", model.ErrUnsupported, k)
 	}
 	panic("unreachable")
 }
@@ -369,9 +369,9 @@ func attr(ap *pb.AttributeProto) (model.Attr, error) {
 		return model.Attr{Kind: model.AttrTensor, Tensor: t}, nil
 	}
 	if ap.GetRefAttrName() != "" {
-		return model.Attr{}, fmt.Errorf("attribute %q: %w: reference attributes belong to functions", name, ErrUnsupported)
+		return model.Attr{}, fmt.Errorf("attribute %q: %w ONNX feature: reference attributes belong to functions", name, model.ErrUnsupported)
 	}
-	return model.Attr{}, fmt.Errorf("attribute %q: %w: type %s (xfer reads float, int, string, floats, ints and tensor attributes)", name, ErrUnsupported, ap.GetType())
+	return model.Attr{}, fmt.Errorf("attribute %q: %w ONNX feature: type %s (xfer reads float, int, string, floats, ints and tensor attributes)", name, model.ErrUnsupported, ap.GetType())
 }
 
 // sort orders r.nodes topologically, keeping the file's order where it is

@@ -122,18 +122,18 @@ func TestReadErrors(t *testing.T) {
 		substr string
 	}{
 		{name: "garbage", data: []byte("\xff\xff\xff\xffnot onnx"), want: ErrFormat},
-		{name: "empty", data: []byte{}, want: ErrUnsupported, substr: "IR version 0"},
+		{name: "empty", data: []byte{}, want: model.ErrUnsupported, substr: "IR version 0"},
 		{name: "truncated", data: good[:len(good)/2], want: ErrFormat},
-		{name: "ir2", edit: func(mp *pb.ModelProto) { mp.IrVersion = 2 }, want: ErrUnsupported, substr: "IR version 2"},
-		{name: "opset6 with Gemm", edit: func(mp *pb.ModelProto) { mp.OpsetImport[0].Version = 6 }, want: ErrUnsupported, substr: "Gemm (node \"fc/Gemm\") changed at opset 7"},
-		{name: "opset0", edit: func(mp *pb.ModelProto) { mp.OpsetImport[0].Version = 0 }, want: ErrUnsupported, substr: "opset 0"},
-		{name: "opset22", edit: func(mp *pb.ModelProto) { mp.OpsetImport[0].Version = 22 }, want: ErrUnsupported, substr: "opset 22"},
+		{name: "ir2", edit: func(mp *pb.ModelProto) { mp.IrVersion = 2 }, want: model.ErrUnsupported, substr: "IR version 2"},
+		{name: "opset6 with Gemm", edit: func(mp *pb.ModelProto) { mp.OpsetImport[0].Version = 6 }, want: model.ErrUnsupported, substr: "Gemm (node \"fc/Gemm\") changed at opset 7"},
+		{name: "opset0", edit: func(mp *pb.ModelProto) { mp.OpsetImport[0].Version = 0 }, want: model.ErrUnsupported, substr: "opset 0"},
+		{name: "opset22", edit: func(mp *pb.ModelProto) { mp.OpsetImport[0].Version = 22 }, want: model.ErrUnsupported, substr: "opset 22"},
 		{name: "no default opset", edit: func(mp *pb.ModelProto) { mp.OpsetImport[0].Domain = "ai.onnx.ml" }, want: ErrFormat, substr: "default ONNX domain"},
-		{name: "other domain", edit: func(mp *pb.ModelProto) { mp.Graph.Node[1].Domain = "com.microsoft" }, want: ErrUnsupported, substr: "com.microsoft"},
+		{name: "other domain", edit: func(mp *pb.ModelProto) { mp.Graph.Node[1].Domain = "com.microsoft" }, want: model.ErrUnsupported, substr: "com.microsoft"},
 		{name: "no graph", edit: func(mp *pb.ModelProto) { mp.Graph = nil }, want: ErrFormat},
 		{name: "external data", edit: func(mp *pb.ModelProto) {
 			mp.Graph.Initializer[0].DataLocation = pb.TensorProto_EXTERNAL
-		}, want: ErrUnsupported, substr: "external"},
+		}, want: model.ErrUnsupported, substr: "external"},
 		{name: "negative dim", edit: func(mp *pb.ModelProto) { mp.Graph.Initializer[1].Dims = []int64{-3} }, want: ErrFormat},
 		{name: "shape bomb", edit: func(mp *pb.ModelProto) {
 			mp.Graph.Initializer[1].Dims = []int64{1 << 30, 1 << 30, 1 << 30}
@@ -143,10 +143,10 @@ func TestReadErrors(t *testing.T) {
 			mp.Graph.Initializer[1].FloatData = nil
 			mp.Graph.Initializer[1].RawData = make([]byte, 11)
 		}, want: ErrFormat},
-		{name: "string tensor", edit: func(mp *pb.ModelProto) { mp.Graph.Initializer[1].DataType = 8 }, want: ErrUnsupported, substr: "string"},
+		{name: "string tensor", edit: func(mp *pb.ModelProto) { mp.Graph.Initializer[1].DataType = 8 }, want: model.ErrUnsupported, substr: "string"},
 		{name: "int8 input", edit: func(mp *pb.ModelProto) {
 			mp.Graph.Input[0].Type.GetTensorType().ElemType = 3
-		}, want: ErrUnsupported, substr: "int8"},
+		}, want: model.ErrUnsupported, substr: "int8"},
 		{name: "node without output", edit: func(mp *pb.ModelProto) { mp.Graph.Node[0].Output = nil }, want: ErrFormat, substr: "no output"},
 		{name: "dangling", edit: func(mp *pb.ModelProto) { mp.Graph.Node[1].Input[0] = "nowhere" }, want: ErrFormat, substr: "nowhere"},
 		{name: "bad shape", edit: func(mp *pb.ModelProto) { mp.Graph.Initializer[0].Dims = []int64{4, 3} }, want: model.ErrShape},

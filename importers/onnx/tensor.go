@@ -55,10 +55,10 @@ func ReadTensor(data []byte) (*model.Tensor, error) {
 func TensorFromProto(tp *pb.TensorProto) (*model.Tensor, error) {
 	where := fmt.Sprintf("onnx: tensor %q", tp.GetName())
 	if tp.GetDataLocation() == pb.TensorProto_EXTERNAL || len(tp.GetExternalData()) > 0 {
-		return nil, fmt.Errorf("%s: %w: data is stored in an external file; xfer reads self-contained models only (re-save with onnx.save_model(m, path, save_as_external_data=False))", where, ErrUnsupported)
+		return nil, fmt.Errorf("%s: %w ONNX feature: data is stored in an external file; xfer reads self-contained models only (re-save with onnx.save_model(m, path, save_as_external_data=False))", where, model.ErrUnsupported)
 	}
 	if tp.GetSegment() != nil {
-		return nil, fmt.Errorf("%s: %w: segmented tensors are not supported", where, ErrUnsupported)
+		return nil, fmt.Errorf("%s: %w ONNX feature: segmented tensors are not supported", where, model.ErrUnsupported)
 	}
 	shape := make([]int, len(tp.GetDims()))
 	for i, d := range tp.GetDims() {
@@ -167,7 +167,7 @@ func TensorFromProto(tp *pb.TensorProto) (*model.Tensor, error) {
 		}
 		t.I64 = append(make([]int64, 0, n), tp.GetInt64Data()...)
 	default:
-		return nil, fmt.Errorf("%s: %w: element type %s (xfer holds float32, float16, bfloat16, double converted to float32, and int64)", where, ErrUnsupported, dtypeName(tp.GetDataType()))
+		return nil, fmt.Errorf("%s: %w ONNX feature: element type %s (xfer holds float32, float16, bfloat16, double converted to float32, and int64)", where, model.ErrUnsupported, dtypeName(tp.GetDataType()))
 	}
 	return t, nil
 }

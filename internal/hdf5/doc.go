@@ -7,7 +7,7 @@
 // are checked against the bytes the file really stores before anything is
 // allocated, and only floating-point datasets are read (converted to float32).
 // libhdf5's automatic error-stack printing is switched off: failures come back
-// as Go errors wrapping ErrFormat or ErrUnsupported.
+// as Go errors wrapping ErrFormat or model.ErrUnsupported.
 //
 // String attributes are read by a small C helper of this package, because
 // gonum/hdf5's Attribute.Read of string arrays passes Go pointers to Go

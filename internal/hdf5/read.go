@@ -142,15 +142,13 @@ import (
 	"unsafe"
 
 	"github.com/xferml/xfer/internal/limits"
+	"github.com/xferml/xfer/model"
 )
 
 // Sentinel errors, for errors.Is.
 var (
 	// ErrFormat reports a file that is not HDF5 or is damaged.
 	ErrFormat = errors.New("hdf5: bad format")
-	// ErrUnsupported reports a valid HDF5 feature this reader refuses (links,
-	// external or virtual storage, non-float datasets).
-	ErrUnsupported = errors.New("hdf5: unsupported")
 	// ErrNotFound reports a missing object or attribute.
 	ErrNotFound = errors.New("hdf5: not found")
 )
@@ -272,7 +270,7 @@ func (f *File) checkLinks(path string) error {
 		case t < 0:
 			return fmt.Errorf("%w: %s: cannot read link %q", ErrFormat, f.name, "/"+prefix)
 		case t != C.link_hard():
-			return fmt.Errorf("%w: %s: %q is a soft or external link; links are refused", ErrUnsupported, f.name, "/"+prefix)
+			return fmt.Errorf("hdf5: %w: %s: %q is a soft or external link; links are refused", model.ErrUnsupported, f.name, "/"+prefix)
 		}
 	}
 	return nil
@@ -387,13 +385,13 @@ func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 	}
 	where := fmt.Sprintf("%s: dataset %q", f.name, path)
 	if next != 0 {
-		return nil, nil, fmt.Errorf("%w: %s: external storage is refused", ErrUnsupported, where)
+		return nil, nil, fmt.Errorf("hdf5: %w: %s: external storage is refused", model.ErrUnsupported, where)
 	}
 	if layout == C.layout_virtual() {
-		return nil, nil, fmt.Errorf("%w: %s: virtual datasets are refused", ErrUnsupported, where)
+		return nil, nil, fmt.Errorf("hdf5: %w: %s: virtual datasets are refused", model.ErrUnsupported, where)
 	}
 	if tclass != C.class_float() || (tsize != 2 && tsize != 4 && tsize != 8) {
-		return nil, nil, fmt.Errorf("%w: %s: element type is not a 16-, 32- or 64-bit float (class %d, %d bytes)", ErrUnsupported, where, int(tclass), int(tsize))
+		return nil, nil, fmt.Errorf("hdf5: %w: %s: element type is not a 16-, 32- or 64-bit float (class %d, %d bytes)", model.ErrUnsupported, where, int(tclass), int(tsize))
 	}
 	shape = make([]int, int(rank))
 	dims64 := make([]int64, int(rank))
@@ -425,7 +423,7 @@ func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 			return nil, nil, fmt.Errorf("%w: %s: shape %v needs %d bytes but the file stores %d compressed", ErrFormat, where, shape, need, stored)
 		}
 	default:
-		return nil, nil, fmt.Errorf("%w: %s: unknown storage layout %d", ErrUnsupported, where, int(layout))
+		return nil, nil, fmt.Errorf("hdf5: %w: %s: unknown storage layout %d", model.ErrUnsupported, where, int(layout))
 	}
 	// Read as float32: the ceiling bounds the 4-byte copy xfer allocates.
 	if err := limits.Check(where, n, 4); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/internal/peers"
+	"github.com/xferml/xfer/model"
 )
 
 const guards = "testdata/guards.h5" // written by testdata/gen.py (h5py)
@@ -139,16 +140,16 @@ func TestRefused(t *testing.T) {
 		path string
 		want error
 	}{
-		{"model_weights/a/a/int32", ErrUnsupported},
-		{"model_weights/a/a/strings", ErrUnsupported},
+		{"model_weights/a/a/int32", model.ErrUnsupported},
+		{"model_weights/a/a/strings", model.ErrUnsupported},
 		{"bomb_chunked", ErrFormat},
 		{"bomb_contiguous", ErrFormat},
 		{"bomb_maxshape", ErrFormat},
-		{"soft", ErrUnsupported},
-		{"soft/a/f32", ErrUnsupported},
-		{"external", ErrUnsupported},
-		{"external_storage", ErrUnsupported},
-		{"virtual", ErrUnsupported},
+		{"soft", model.ErrUnsupported},
+		{"soft/a/f32", model.ErrUnsupported},
+		{"external", model.ErrUnsupported},
+		{"external_storage", model.ErrUnsupported},
+		{"virtual", model.ErrUnsupported},
 		{"missing", ErrNotFound},
 		{"model_weights/../soft", ErrFormat},
 		{"model_weights", ErrFormat}, // a group
@@ -158,8 +159,8 @@ func TestRefused(t *testing.T) {
 			t.Errorf("Dataset(%s) error = %v; want %v", c.path, err, c.want)
 		}
 	}
-	if _, err := f.Members("soft"); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("Members(soft) error = %v; want ErrUnsupported", err)
+	if _, err := f.Members("soft"); !errors.Is(err, model.ErrUnsupported) {
+		t.Errorf("Members(soft) error = %v; want model.ErrUnsupported", err)
 	}
 }
 

@@ -57,7 +57,7 @@ func DecodeNPY(data []byte) (*model.Tensor, error) {
 	}
 	size, ok := npyDTypes[descr]
 	if !ok {
-		return nil, fmt.Errorf("%w: .npy dtype %q (supported: float32, float64, int64, uint8)", ErrUnsupported, descr)
+		return nil, fmt.Errorf("tensorio: %w: .npy dtype %q (supported: float32, float64, int64, uint8)", model.ErrUnsupported, descr)
 	}
 	body := len(data) - start - hlen
 	n, err := checkedCount(shape, body/size)

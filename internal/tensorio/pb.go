@@ -27,7 +27,7 @@ func DecodePB(data []byte) (*model.Tensor, error) {
 		return nil, fmt.Errorf("%w: not an ONNX TensorProto: %v", ErrFormat, err)
 	}
 	if tp.GetDataLocation() == onnx.TensorProto_EXTERNAL || len(tp.GetExternalData()) > 0 {
-		return nil, fmt.Errorf("%w: TensorProto %q keeps its data in an external file", ErrUnsupported, tp.GetName())
+		return nil, fmt.Errorf("tensorio: %w: TensorProto %q keeps its data in an external file", model.ErrUnsupported, tp.GetName())
 	}
 	shape := make([]int, len(tp.Dims))
 	for i, d := range tp.Dims {
@@ -50,7 +50,7 @@ func DecodePB(data []byte) (*model.Tensor, error) {
 		onnx.TensorProto_INT32: 4, onnx.TensorProto_UINT8: 1,
 	}[dt]
 	if size == 0 {
-		return nil, fmt.Errorf("%w: TensorProto %q: data type %v (supported: FLOAT, DOUBLE, INT64, INT32, UINT8)", ErrUnsupported, tp.GetName(), dt)
+		return nil, fmt.Errorf("tensorio: %w: TensorProto %q: data type %v (supported: FLOAT, DOUBLE, INT64, INT32, UINT8)", model.ErrUnsupported, tp.GetName(), dt)
 	}
 	have := 0
 	if raw != nil {

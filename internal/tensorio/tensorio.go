@@ -14,9 +14,6 @@ import (
 // ErrFormat reports a file that is not a valid .npy or TensorProto .pb.
 var ErrFormat = errors.New("tensorio: bad format")
 
-// ErrUnsupported reports a valid file holding a type xfer cannot use.
-var ErrUnsupported = errors.New("tensorio: unsupported")
-
 // ReadFile reads a tensor from a .npy or .pb file, chosen by extension.
 func ReadFile(path string) (*model.Tensor, error) {
 	ext := strings.ToLower(filepath.Ext(path))

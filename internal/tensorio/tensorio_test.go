@@ -58,8 +58,8 @@ func TestReadFileErrors(t *testing.T) {
 		file string
 		want error
 	}{
-		{"f2_2.npy", ErrUnsupported}, // float16
-		{"gen.py", nil},              // unknown extension
+		{"f2_2.npy", model.ErrUnsupported}, // float16
+		{"gen.py", nil},                    // unknown extension
 		{"missing.npy", os.ErrNotExist},
 	}
 	for _, tt := range tests {
@@ -159,7 +159,7 @@ func TestONNXNodeTestData(t *testing.T) {
 		switch {
 		case notTensor && err != nil:
 			unsupported++
-		case errors.Is(err, ErrUnsupported):
+		case errors.Is(err, model.ErrUnsupported):
 			unsupported++
 		case err != nil:
 			t.Errorf("ReadFile(%s): %v", f, err)
