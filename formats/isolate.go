@@ -122,7 +122,7 @@ func ServeChild(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 // not the caller, and becomes an error wrapping ErrHDF5Crash naming path and how the
 // child died. The importer's own errors come back with their messages and
 // their sentinels (errors.Is works with importers/keras's ErrFormat and
-// ErrUnsupported, and fs.ErrNotExist). The running binary must serve
+// model.ErrUnsupported, and fs.ErrNotExist). The running binary must serve
 // children (ServeChild). With IsolateEnv set to "off" the file is read
 // in-process.
 func ReadInChild(path string, opts Options) (*model.Model, error) {
