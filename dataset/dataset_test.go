@@ -281,27 +281,3 @@ func ExampleLoad() {
 	}
 	_ = s.Len() // 200
 }
-
-func FuzzDecodeNPY(f *testing.F) {
-	for _, v := range []any{[]float32{1, 2, 3}, []int64{4, 5}, []uint8{7}, []float64{}} {
-		var buf bytes.Buffer
-		if err := npyio.Write(&buf, v); err != nil {
-			f.Fatal(err)
-		}
-		f.Add(buf.Bytes())
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		x, err := decodeNPY(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			return
-		}
-		if n := 1; true {
-			for _, d := range x.Shape {
-				n *= d
-			}
-			if n != len(x.F32) {
-				t.Fatalf("decodeNPY: shape %v with %d values", x.Shape, len(x.F32))
-			}
-		}
-	})
-}

@@ -1,16 +1,11 @@
 package dataset
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"strings"
 
-	"github.com/sbinet/npyio"
-
-	"github.com/xferml/xfer/internal/limits"
+	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
 
@@ -74,156 +69,33 @@ func finite(path string, t *model.Tensor) error {
 	return nil
 }
 
-// readNPY reads a .npy file into a float32 tensor.
+// readNPY reads a .npy file with tensorio (xfer's one .npy decoder) into a
+// float32 tensor: integer types are converted as is.
 func readNPY(path string) (*model.Tensor, error) {
-	f, err := os.Open(path)
+	t, err := tensorio.ReadNPYFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("dataset: %w", err)
+		return nil, &npyError{err}
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("dataset: %w", err)
-	}
-	if err := limits.Check(path, st.Size(), 1); err != nil {
-		return nil, fmt.Errorf("dataset: %w", err)
-	}
-	t, err := decodeNPY(bufio.NewReader(f), st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("dataset: %s: %w", path, err)
+	if t.DType == model.Int64 {
+		t.F32 = make([]float32, len(t.I64))
+		for i, v := range t.I64 {
+			t.F32[i] = float32(v)
+		}
+		t.DType, t.I64 = model.Float32, nil
 	}
 	return t, nil
 }
 
-// decodeNPY decodes a .npy stream of size bytes into a float32 tensor.
-func decodeNPY(r io.Reader, size int64) (t *model.Tensor, err error) {
-	// npyio's header parser panics on some malformed headers (found by
-	// FuzzDecodeNPY); a bad file must be an error.
-	defer func() {
-		if p := recover(); p != nil {
-			t, err = nil, fmt.Errorf("npy header: malformed (%s): %w", clipText(fmt.Sprint(p), 160), ErrFormat)
-		}
-	}()
-	// Check the header length before npyio allocates it (NEP 1: uint16 at
-	// offset 8 for version 1, uint32 for versions 2 and 3).
-	br := bufio.NewReader(r)
-	head, _ := br.Peek(12)
-	if len(head) < 10 || string(head[:6]) != "\x93NUMPY" {
-		return nil, fmt.Errorf("npy: no \\x93NUMPY magic: %w", ErrFormat)
-	}
-	var hlen, start int64
-	switch head[6] {
-	case 1:
-		hlen, start = int64(head[8])|int64(head[9])<<8, 10
-	case 2, 3:
-		if len(head) < 12 {
-			return nil, fmt.Errorf("npy: header truncated: %w", ErrFormat)
-		}
-		hlen, start = int64(head[8])|int64(head[9])<<8|int64(head[10])<<16|int64(head[11])<<24, 12
-	default:
-		return nil, fmt.Errorf("npy: version %d is not supported: %w", head[6], ErrFormat)
-	}
-	if hlen > size-start {
-		return nil, fmt.Errorf("npy: header length %d exceeds the file's %d bytes: %w", hlen, size, ErrFormat)
-	}
-	cr := &countingReader{r: br}
-	nr, err := npyio.NewReader(cr)
-	if err != nil {
-		// npyio quotes what it failed to parse, which may be the whole
-		// header (up to 4 GiB): keep the message one readable line.
-		return nil, fmt.Errorf("npy header: %w: %s", ErrFormat, clipText(err.Error(), 160))
-	}
-	h := nr.Header
-	if h.Descr.Fortran {
-		return nil, fmt.Errorf("npy: Fortran-order arrays are not read; save with numpy.ascontiguousarray: %w", model.ErrUnsupported)
-	}
-	shape := append([]int(nil), h.Descr.Shape...)
-	n := model.NumElements(shape)
-	if n < 0 {
-		return nil, fmt.Errorf("npy: bad shape %v: %w", shape, ErrFormat)
-	}
-	code := strings.TrimLeft(h.Descr.Type, "<>|=")
-	width := 0
-	if len(code) >= 2 {
-		fmt.Sscanf(code[1:], "%d", &width)
-	}
-	// Check before allocating: the file must hold n elements of this width.
-	if width <= 0 || int64(n) > (size-cr.n)/int64(width) {
-		return nil, fmt.Errorf("npy: shape %v of %s needs more bytes than the file's %d: %w", shape, h.Descr.Type, size, ErrFormat)
-	}
-	out := make([]float32, n)
-	dataStart := cr.n
-	read := func(ptr any, conv func(i int)) error {
-		if n == 0 {
-			return nil
-		}
-		if err := nr.Read(ptr); err != nil {
-			return fmt.Errorf("npy data (%s, shape %v): %w: %w", h.Descr.Type, shape, ErrFormat, err)
-		}
-		if got := cr.n - dataStart; got != int64(n*width) {
-			return fmt.Errorf("npy data (%s, shape %v): read %d bytes, want %d: %w", h.Descr.Type, shape, got, n*width, ErrFormat)
-		}
-		for i := range out {
-			conv(i)
-		}
-		return nil
-	}
-	switch code {
-	case "f4":
-		v := make([]float32, n)
-		err = read(&v, func(i int) { out[i] = v[i] })
-	case "f8":
-		v := make([]float64, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "u1":
-		v := make([]uint8, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "i1":
-		v := make([]int8, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "i2":
-		v := make([]int16, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "u2":
-		v := make([]uint16, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "i4":
-		v := make([]int32, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "u4":
-		v := make([]uint32, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "i8":
-		v := make([]int64, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	case "u8":
-		v := make([]uint64, n)
-		err = read(&v, func(i int) { out[i] = float32(v[i]) })
-	default:
-		return nil, fmt.Errorf("npy: dtype %q (want a float or integer dtype): %w", h.Descr.Type, model.ErrUnsupported)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &model.Tensor{DType: model.Float32, Shape: shape, F32: out}, nil
-}
+// npyError is a .npy file tensorio refused (its message names the file);
+// errors.Is matches this package's ErrFormat for a damaged file (as
+// for IDX files), and model.ErrUnsupported for a dtype xfer does not read.
+type npyError struct{ err error }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
+func (e *npyError) Error() string { return "dataset: " + e.err.Error() }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	k, err := c.r.Read(p)
-	c.n += int64(k)
-	return k, err
-}
-
-// clipText cuts s after n bytes, saying how long it was.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
+func (e *npyError) Unwrap() []error {
+	if errors.Is(e.err, tensorio.ErrFormat) {
+		return []error{e.err, ErrFormat}
 	}
-	return fmt.Sprintf("%s... (%d bytes)", s[:n], len(s))
+	return []error{e.err}
 }

@@ -1,11 +1,14 @@
 package tensorio
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,39 +18,66 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// npyDTypes maps the dtypes DecodeNPY accepts to their element size.
-// Descriptors as numpy writes them (numpy/lib/format.py: dtype.str).
+// npyDTypes maps the dtypes ReadNPY accepts (without their byte-order
+// character) to their element size. Descriptors as numpy writes them
+// (numpy/lib/format.py: dtype.str): '<f4', '>f8', '|u1', '<i4'.
 var npyDTypes = map[string]int{
-	"<f4": 4, "<f8": 8, "<i8": 8, "|u1": 1, "<u1": 1, "u1": 1,
-	">f4": 4, ">f8": 8, ">i8": 8,
+	"f4": 4, "f8": 8,
+	"i1": 1, "i2": 2, "i4": 4, "i8": 8,
+	"u1": 1, "u2": 2, "u4": 4, "u8": 8,
 }
 
-// DecodeNPY decodes a .npy file held in memory. The header is checked by us
-// (magic, version, length, dtype, shape against the data length) before
+// npyHeaderMax bounds a header ReadNPY reads into memory: numpy writes a few
+// hundred bytes, version 2.0 allows 4 GiB.
+const npyHeaderMax = 1 << 20
+
+// DecodeNPY decodes a .npy file held in memory (ReadNPY on its bytes).
+func DecodeNPY(data []byte) (*model.Tensor, error) {
+	return ReadNPY(bytes.NewReader(data), int64(len(data)))
+}
+
+// ReadNPY decodes a .npy stream of exactly size bytes (a file, a member of
+// an .npz zip) without holding the stream in memory. The header is checked
+// by us (magic, version, length, dtype, shape against the size) before
 // npyio reads the values, because npyio trusts the header: it allocates
 // whatever length it states and zero-fills short data.
-func DecodeNPY(data []byte) (*model.Tensor, error) {
-	if len(data) < 10 || !bytes.Equal(data[:6], npyio.Magic[:]) {
+//
+// Element types: float32 as is, float64 narrowed to float32, uint8 widened
+// to float32 (image data), every other integer type (int8 to int64, uint16
+// to uint64) as int64; any byte order. Fortran-order arrays are transposed
+// to C order. Anything else wraps model.ErrUnsupported; a damaged or
+// truncated file wraps ErrFormat.
+func ReadNPY(r io.Reader, size int64) (*model.Tensor, error) {
+	br := bufio.NewReader(r)
+	pre, _ := br.Peek(12)
+	if len(pre) < 10 || !bytes.Equal(pre[:6], npyio.Magic[:]) {
 		return nil, fmt.Errorf("%w: not a .npy file (no \\x93NUMPY magic)", ErrFormat)
 	}
 	// NEP 1: version 1.0 has a uint16 header length at offset 8, versions
 	// 2.0 and 3.0 a uint32 at offset 8.
-	var hlen, start int
-	switch data[6] {
+	var hlen, start int64
+	switch pre[6] {
 	case 1:
-		hlen, start = int(binary.LittleEndian.Uint16(data[8:10])), 10
+		hlen, start = int64(binary.LittleEndian.Uint16(pre[8:10])), 10
 	case 2, 3:
-		if len(data) < 12 {
+		if len(pre) < 12 {
 			return nil, fmt.Errorf("%w: .npy header truncated", ErrFormat)
 		}
-		hlen, start = int(binary.LittleEndian.Uint32(data[8:12])), 12
+		hlen, start = int64(binary.LittleEndian.Uint32(pre[8:12])), 12
 	default:
-		return nil, fmt.Errorf("%w: .npy version %d.%d is not supported (1.0 to 3.0 are)", ErrFormat, data[6], data[7])
+		return nil, fmt.Errorf("%w: .npy version %d.%d is not supported (1.0 to 3.0 are)", ErrFormat, pre[6], pre[7])
 	}
-	if hlen > len(data)-start {
-		return nil, fmt.Errorf("%w: .npy header length %d exceeds the %d bytes that remain (truncated?)", ErrFormat, hlen, len(data)-start)
+	if hlen > size-start {
+		return nil, fmt.Errorf("%w: .npy header length %d exceeds the %d bytes that remain (truncated?)", ErrFormat, hlen, max(size-start, 0))
 	}
-	head := string(data[start : start+hlen])
+	if hlen > npyHeaderMax {
+		return nil, fmt.Errorf("%w: .npy header length %d (numpy writes a few hundred bytes; xfer reads up to %d)", ErrFormat, hlen, npyHeaderMax)
+	}
+	raw := make([]byte, start+hlen)
+	if _, err := io.ReadFull(br, raw); err != nil {
+		return nil, fmt.Errorf("%w: .npy header truncated: %v", ErrFormat, err)
+	}
+	head := string(raw[start:])
 	if !strings.HasSuffix(head, "\n") || !strings.HasPrefix(head, "{") {
 		return nil, fmt.Errorf("%w: .npy header is not a {...} dictionary ending in a newline", ErrFormat)
 	}
@@ -55,62 +85,48 @@ func DecodeNPY(data []byte) (*model.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, ok := npyDTypes[descr]
-	if !ok {
-		return nil, fmt.Errorf("tensorio: %w: .npy dtype %q (supported: float32, float64, int64, uint8)", model.ErrUnsupported, descr)
+	code := descr
+	if len(code) == 3 && strings.ContainsRune("<>|=", rune(code[0])) {
+		code = code[1:]
 	}
-	body := len(data) - start - hlen
-	n, err := checkedCount(shape, body/size)
+	width, ok := npyDTypes[code]
+	if !ok {
+		return nil, fmt.Errorf("tensorio: %w: .npy dtype %q (supported: float32, float64 and integer types)", model.ErrUnsupported, descr)
+	}
+	body := size - start - hlen
+	n, err := checkedCount(shape, int(body/int64(width)))
 	if err != nil {
 		// checkedCount counts elements; say it in bytes, as the file is.
 		return nil, fmt.Errorf("%w: .npy shape %v of %s needs more data than the file's %d bytes after the header (truncated?)", ErrFormat, shape, descr, body)
 	}
-	if n*size != body {
-		return nil, fmt.Errorf("%w: .npy shape %v of %s needs %d data bytes, the file has %d", ErrFormat, shape, descr, n*size, body)
+	if int64(n*width) != body {
+		return nil, fmt.Errorf("%w: .npy shape %v of %s needs %d data bytes, the file has %d", ErrFormat, shape, descr, n*width, body)
 	}
-	r, err := safeNewReader(data)
+	cr := &countingReader{r: br}
+	nr, err := safeNewReader(io.MultiReader(bytes.NewReader(raw), cr))
 	if err != nil {
 		return nil, err
 	}
-	if r.Header.Descr.Type != descr || !equalInts(r.Header.Descr.Shape, shape) {
+	if nr.Header.Descr.Type != descr || !slices.Equal(nr.Header.Descr.Shape, shape) || nr.Header.Descr.Fortran != fortran {
 		return nil, fmt.Errorf("%w: .npy header %s is ambiguous", ErrFormat, clipHeader(head))
 	}
 	t := &model.Tensor{DType: model.Float32, Shape: shape}
+	if code != "u1" && code[0] != 'f' {
+		t.DType = model.Int64
+	}
 	if n == 0 {
-		if descr[1:] == "i8" {
-			t.DType, t.I64 = model.Int64, []int64{}
+		if t.DType == model.Int64 {
+			t.I64 = []int64{}
 		} else {
 			t.F32 = []float32{}
 		}
 		return t, nil
 	}
-	switch descr[1:] {
-	case "f4":
-		t.F32 = make([]float32, n)
-		err = r.Read(&t.F32)
-	case "f8":
-		v := make([]float64, n)
-		if err = r.Read(&v); err == nil {
-			t.F32 = make([]float32, n)
-			for i, x := range v {
-				t.F32[i] = float32(x)
-			}
-		}
-	case "i8":
-		t.DType = model.Int64
-		t.I64 = make([]int64, n)
-		err = r.Read(&t.I64)
-	case "u1", "1":
-		v := make([]uint8, n)
-		if err = r.Read(&v); err == nil {
-			t.F32 = make([]float32, n)
-			for i, x := range v {
-				t.F32[i] = float32(x)
-			}
-		}
+	if err := readNPYData(nr, code, n, t); err != nil {
+		return nil, fmt.Errorf("%w: .npy data (%s, shape %v): %v", ErrFormat, descr, shape, err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: .npy data: %v", ErrFormat, err)
+	if cr.n != int64(n*width) {
+		return nil, fmt.Errorf("%w: .npy data (%s, shape %v): read %d bytes, want %d (truncated?)", ErrFormat, descr, shape, cr.n, n*width)
 	}
 	if fortran {
 		transposeInPlace(t)
@@ -118,17 +134,85 @@ func DecodeNPY(data []byte) (*model.Tensor, error) {
 	return t, nil
 }
 
+// readNPYData reads n values of the dtype code (no byte-order character)
+// into t: F32 for floats and uint8, I64 for the other integers.
+func readNPYData(r *npyio.Reader, code string, n int, t *model.Tensor) error {
+	switch code {
+	case "f4":
+		t.F32 = make([]float32, n)
+		return r.Read(&t.F32)
+	case "f8":
+		return widen(r, n, &t.F32, func(v float64) float32 { return float32(v) })
+	case "u1":
+		return widen(r, n, &t.F32, func(v uint8) float32 { return float32(v) })
+	case "i8":
+		t.I64 = make([]int64, n)
+		return r.Read(&t.I64)
+	case "i1":
+		return widen(r, n, &t.I64, func(v int8) int64 { return int64(v) })
+	case "i2":
+		return widen(r, n, &t.I64, func(v int16) int64 { return int64(v) })
+	case "i4":
+		return widen(r, n, &t.I64, func(v int32) int64 { return int64(v) })
+	case "u2":
+		return widen(r, n, &t.I64, func(v uint16) int64 { return int64(v) })
+	case "u4":
+		return widen(r, n, &t.I64, func(v uint32) int64 { return int64(v) })
+	case "u8":
+		v := make([]uint64, n)
+		if err := r.Read(&v); err != nil {
+			return err
+		}
+		t.I64 = make([]int64, n)
+		for i, x := range v {
+			if x > math.MaxInt64 {
+				return fmt.Errorf("value %d (index %d) does not fit int64", x, i)
+			}
+			t.I64[i] = int64(x)
+		}
+		return nil
+	}
+	return fmt.Errorf("dtype %q has no reader", code)
+}
+
+// widen reads n values of type S with npyio and converts each into *dst.
+func widen[S any, D float32 | int64](r *npyio.Reader, n int, dst *[]D, conv func(S) D) error {
+	v := make([]S, n)
+	if err := r.Read(&v); err != nil {
+		return err
+	}
+	*dst = make([]D, n)
+	for i, x := range v {
+		(*dst)[i] = conv(x)
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
 // safeNewReader runs npyio's header parser, turning a panic on a malformed
 // header (it slices by the positions of keys it expects) into an error.
-func safeNewReader(data []byte) (r *npyio.Reader, err error) {
+func safeNewReader(rd io.Reader) (r *npyio.Reader, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, fmt.Errorf("%w: malformed .npy header (%v)", ErrFormat, p)
 		}
 	}()
-	r, err = npyio.NewReader(bytes.NewReader(data))
+	r, err = npyio.NewReader(rd)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		// npyio quotes what it failed to parse, which may be the whole
+		// header: keep the message one readable line.
+		return nil, fmt.Errorf("%w: .npy header: %s", ErrFormat, clipHeader(err.Error()))
 	}
 	return r, nil
 }
@@ -230,16 +314,18 @@ func transposeInPlace(t *model.Tensor) {
 }
 
 // EncodeNPY returns t as a version 1.0 .npy file in C order: '<f4' for
-// float32, '<i8' for int64. npyio's writer only knows 1-D slices and 2-D
-// matrices, so the header (NEP 1) is written here; the data is npyio's.
+// float32, '<i8' for int64. npyio's writer takes the shape from the Go
+// value (1-D slices, 2-D matrices), not from a flat slice and a shape, so
+// the header (NEP 1) is written here and the data, little-endian, with
+// encoding/binary.
 func EncodeNPY(t *model.Tensor) ([]byte, error) {
 	var descr string
-	var n int
+	var n, elem int
 	switch t.DType {
 	case model.Float32:
-		descr, n = "<f4", len(t.F32)
+		descr, n, elem = "<f4", len(t.F32), 4
 	case model.Int64:
-		descr, n = "<i8", len(t.I64)
+		descr, n, elem = "<i8", len(t.I64), 8
 	default:
 		return nil, fmt.Errorf("tensorio: tensor %q: dtype %v cannot be written as .npy", t.Name, t.DType)
 	}
@@ -264,29 +350,18 @@ func EncodeNPY(t *model.Tensor) ([]byte, error) {
 	if len(dict) > math.MaxUint16 {
 		return nil, fmt.Errorf("tensorio: tensor %q: shape %v too long for a .npy header", t.Name, t.Shape)
 	}
-	var buf bytes.Buffer
-	buf.Write(npyio.Magic[:])
-	buf.Write([]byte{1, 0})
-	binary.Write(&buf, binary.LittleEndian, uint16(len(dict)))
-	buf.WriteString(dict)
-	// npyio.Write of a slice writes its own 1-D header; keep only the data.
-	var data bytes.Buffer
-	var err error
-	if t.DType == model.Float32 {
-		err = npyio.Write(&data, t.F32)
-	} else {
-		err = npyio.Write(&data, t.I64)
+	b := make([]byte, 0, 10+len(dict)+n*elem)
+	b = append(b, npyio.Magic[:]...)
+	b = append(b, 1, 0)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)))
+	b = append(b, dict...)
+	for _, v := range t.F32 {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("tensorio: tensor %q: %w", t.Name, err)
+	for _, v := range t.I64 {
+		b = binary.LittleEndian.AppendUint64(b, uint64(v))
 	}
-	body := data.Bytes()
-	elem := 4
-	if t.DType == model.Int64 {
-		elem = 8
-	}
-	buf.Write(body[len(body)-n*elem:])
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // WriteNPY writes t to path as .npy, atomically.
@@ -301,18 +376,6 @@ func WriteNPY(path string, t *model.Tensor) error {
 		}
 		return nil
 	})
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // clipHeader quotes a .npy header for a message, cut after 120 bytes: a

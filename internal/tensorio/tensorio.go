@@ -20,6 +20,9 @@ func ReadFile(path string) (*model.Tensor, error) {
 	if ext != ".npy" && ext != ".pb" {
 		return nil, fmt.Errorf("tensorio: %s: unknown extension %q (want .npy or .pb)", path, ext)
 	}
+	if ext == ".npy" {
+		return ReadNPYFile(path)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("tensorio: %w", err)
@@ -32,12 +35,30 @@ func ReadFile(path string) (*model.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tensorio: %w", err)
 	}
-	var t *model.Tensor
-	if ext == ".npy" {
-		t, err = DecodeNPY(data)
-	} else {
-		t, err = DecodePB(data)
+	t, err := DecodePB(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return t, nil
+}
+
+// ReadNPYFile reads the .npy file at path (whatever its extension) with
+// ReadNPY, streaming: the file is not held in memory, its values are.
+func ReadNPYFile(path string) (*model.Tensor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tensorio: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("tensorio: %w", err)
+	}
+	// The values as read and as converted: up to twice the file's size.
+	if err := limits.Check(path, st.Size(), 2); err != nil {
+		return nil, fmt.Errorf("tensorio: %w", err)
+	}
+	t, err := ReadNPY(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,10 +1,12 @@
 package tensorio
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +28,12 @@ func TestReadFile(t *testing.T) {
 		{"f4_fortran_2x3.npy", model.Float32, []int{2, 3}, f4x23, nil},
 		{"f8_2x2.npy", model.Float32, []int{2, 2}, []float32{1.5, -2.25, 1e-3, 3.0e38}, nil},
 		{"i8_3.npy", model.Int64, []int{3}, nil, []int64{1, -2, 1 << 40}},
+		{"i1_2.npy", model.Int64, []int{2}, nil, []int64{-128, 127}},
+		{"i2_2.npy", model.Int64, []int{2}, nil, []int64{-300, 300}},
+		{"i4_3.npy", model.Int64, []int{3}, nil, []int64{1, -2, 1<<31 - 1}},
+		{"u2_2.npy", model.Int64, []int{2}, nil, []int64{0, 65535}},
+		{"u4_2.npy", model.Int64, []int{2}, nil, []int64{0, 1<<32 - 1}},
+		{"u8_2.npy", model.Int64, []int{2}, nil, []int64{0, 1<<63 - 1}},
 		{"u1_2x2.npy", model.Float32, []int{2, 2}, []float32{0, 7, 128, 255}, nil},
 		{"f4_scalar.npy", model.Float32, []int{}, []float32{3.5}, nil},
 		{"f4_be_2.npy", model.Float32, []int{2}, []float32{1, -2}, nil},
@@ -59,6 +67,8 @@ func TestReadFileErrors(t *testing.T) {
 		want error
 	}{
 		{"f2_2.npy", model.ErrUnsupported}, // float16
+		{"b1_2.npy", model.ErrUnsupported}, // bool
+		{"u8_big.npy", ErrFormat},          // 1<<63 does not fit int64
 		{"gen.py", nil},                    // unknown extension
 		{"missing.npy", os.ErrNotExist},
 	}
@@ -94,6 +104,41 @@ func TestTruncated(t *testing.T) {
 				t.Errorf("decode(%s first %d of %d bytes) = %+v, nil; want an error", file, n, len(data), got)
 			}
 		}
+	}
+}
+
+// TestReadNPYSize checks that ReadNPY trusts neither the header nor the
+// size it is given: a stream shorter than its size is an error, not a
+// zero-filled tensor, and so is one longer than the shape needs.
+func TestReadNPYSize(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "f4_2x3.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		size int64
+		ok   bool
+	}{
+		{"exact", data, int64(len(data)), true},
+		{"stream short of its size", data[:len(data)-4], int64(len(data)), false},
+		{"size short of the stream", data, int64(len(data) - 4), false},
+		{"extra data", append(slices.Clip(data), 0, 0, 0, 0), int64(len(data) + 4), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadNPY(bytes.NewReader(tt.data), tt.size)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ReadNPY(%s) = %v; want ok %v", tt.name, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrFormat) {
+				t.Errorf("ReadNPY(%s) = %v; want ErrFormat", tt.name, err)
+			}
+			if err == nil && !reflect.DeepEqual(got.F32, f4x23) {
+				t.Errorf("ReadNPY(%s).F32 = %v; want %v", tt.name, got.F32, f4x23)
+			}
+		})
 	}
 }
 
@@ -176,7 +221,7 @@ func TestONNXNodeTestData(t *testing.T) {
 }
 
 func FuzzDecodeNPY(f *testing.F) {
-	for _, name := range []string{"f4_2x3.npy", "f8_2x2.npy", "i8_3.npy", "u1_2x2.npy", "f4_fortran_2x3.npy", "f4_scalar.npy"} {
+	for _, name := range []string{"f4_2x3.npy", "f8_2x2.npy", "i8_3.npy", "u1_2x2.npy", "f4_fortran_2x3.npy", "f4_scalar.npy", "i4_3.npy", "u8_2.npy"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

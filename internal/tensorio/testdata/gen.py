@@ -24,3 +24,14 @@ with open("pb_typed_f4_2x3.pb", "wb") as f:
     f.write(helper.make_tensor("x", TensorProto.FLOAT, [2, 3], a.flatten().tolist()).SerializeToString())
 with open("pb_raw_i8_3.pb", "wb") as f:
     f.write(numpy_helper.from_array(np.array([1, -2, 1 << 40], dtype=np.int64), name="i").SerializeToString())
+
+# Integer dtypes: int64 as is; the other integer types widened to int64
+# (uint8 excepted: images, read as float32 above).
+np.save("i1_2.npy", np.array([-128, 127], dtype=np.int8))
+np.save("i2_2.npy", np.array([-300, 300], dtype=np.int16))
+np.save("i4_3.npy", np.array([1, -2, (1 << 31) - 1], dtype=np.int32))
+np.save("u2_2.npy", np.array([0, 65535], dtype=np.uint16))
+np.save("u4_2.npy", np.array([0, (1 << 32) - 1], dtype=np.uint32))
+np.save("u8_2.npy", np.array([0, (1 << 63) - 1], dtype=np.uint64))
+np.save("u8_big.npy", np.array([1 << 63], dtype=np.uint64))
+np.save("b1_2.npy", np.array([True, False]))
