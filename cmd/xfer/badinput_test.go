@@ -156,7 +156,7 @@ func TestBadInput(t *testing.T) {
 	}
 	writeNPY(t, dir, "x.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 4}, F32: x})
 	writeNPY(t, dir, "x3.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 3}, F32: x[:15]})
-	rawNPY(t, dir, "xi32.npy", "<i4", []int{5, 4}, make([]byte, 4*20))
+	rawNPY(t, dir, "xc64.npy", "<c8", []int{5, 4}, make([]byte, 8*20))
 	xnan := slices.Clone(x)
 	xnan[7] = float32(math.NaN())
 	writeNPY(t, dir, "xnan.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 4}, F32: xnan})
@@ -196,7 +196,7 @@ func TestBadInput(t *testing.T) {
 
 		{"predict wrong input shape", []string{"predict", "-m", good, "--input", filepath.Join(dir, "x3.npy"), "--output", out + ".npy"}, 1, []string{"x3.npy", "[5 3]", "[-1 4]"}},
 		{"predict wrong input name", []string{"predict", "-m", good, "--input", "pixels=" + filepath.Join(dir, "x.npy"), "--output", out + ".npy"}, 2, []string{"pixels", "x"}},
-		{"predict int32 .npy", []string{"predict", "-m", good, "--input", filepath.Join(dir, "xi32.npy"), "--output", out + ".npy"}, 1, []string{"xi32.npy", "<i4"}},
+		{"predict complex64 .npy", []string{"predict", "-m", good, "--input", filepath.Join(dir, "xc64.npy"), "--output", out + ".npy"}, 1, []string{"xc64.npy", "<c8"}},
 		{"predict short .npy", []string{"predict", "-m", good, "--input", filepath.Join(dir, "short.npy"), "--output", out + ".npy"}, 1, []string{"short.npy"}},
 		{"predict to a missing directory", []string{"predict", "-m", good, "--input", filepath.Join(dir, "x.npy"), "--output", filepath.Join(out, "y.npy")}, 1, []string{filepath.Join(out, "y.npy")}},
 		{"predict garbage .pb", []string{"predict", "-m", good, "--input", filepath.Join(dir, "garbage.pb"), "--output", out + ".npy"}, 1, []string{"garbage.pb"}},
