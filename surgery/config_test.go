@@ -13,11 +13,11 @@ func TestSetConfigKey(t *testing.T) {
 		add   bool
 		want  string
 	}{
-		{`{"name":"d","trainable":true,"units":3}`, "trainable", false, false, `{"name":"d","trainable":false,"units":3}`},
-		{`{ "name": "d", "use_bias": false }`, "use_bias", true, true, `{"name":"d","use_bias":true}`},
-		{`{"name":"d"}`, "use_bias", true, true, `{"name":"d","use_bias":true}`},
+		{`{"name":"d","trainable":true,"units":3}`, "trainable", false, false, `{"name": "d", "trainable": false, "units": 3}`},
+		{`{ "name": "d", "use_bias": false }`, "use_bias", true, true, `{"name": "d", "use_bias": true}`},
+		{`{"name":"d"}`, "use_bias", true, true, `{"name": "d", "use_bias": true}`},
 		{`{"name":"input_1","dtype":"float32"}`, "trainable", false, false, `{"name":"input_1","dtype":"float32"}`}, // InputLayer: no key, not added
-		{`{}`, "use_bias", true, true, `{"use_bias":true}`},
+		{`{}`, "use_bias", true, true, `{"use_bias": true}`},
 		{``, "trainable", false, false, ``},
 	}
 	for _, tt := range tests {

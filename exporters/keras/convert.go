@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
@@ -51,7 +53,7 @@ func fromNodes(l *model.Layer, shapes map[string]*model.Value, opset int) (*kLay
 	if err := c.checkParamsUsed(k); err != nil {
 		return nil, err
 	}
-	k.name = l.Name
+	k.name = model.LocalName(l.Name)
 	k.keras2Only, k.keras3Only = c.keras2Only, c.keras3Only
 	return k, nil
 }
@@ -136,8 +138,8 @@ func (c *nodeConv) rank(v string) int {
 }
 
 // baseConfig starts a tf.keras 2 style config.
-func (c *nodeConv) baseConfig() *obj {
-	return newObj().set("name", c.l.Name).set("trainable", c.l.Trainable).set("dtype", "float32")
+func (c *nodeConv) baseConfig() *pyjson.Obj {
+	return pyjson.NewObj().Set("name", model.LocalName(c.l.Name)).Set("trainable", c.l.Trainable).Set("dtype", "float32")
 }
 
 // initializer renders a param's initializer as a serialized Keras object, or
@@ -151,18 +153,18 @@ func initializer(p *model.Param, def string) any {
 	if _, known := initKeys[class]; !known {
 		return name
 	}
-	cfg := newObj()
+	cfg := pyjson.NewObj()
 	if len(cfgRaw) > 0 {
-		if o, err := parseObj(cfgRaw); err == nil {
+		if o, err := pyjson.ParseObj(cfgRaw); err == nil {
 			cfg = o
 		}
 	}
 	if keys := initKeys[class]; slices.Contains(keys, "seed") {
-		if _, ok := cfg.get("seed"); !ok {
-			cfg.set("seed", nil)
+		if _, ok := cfg.Get("seed"); !ok {
+			cfg.Set("seed", nil)
 		}
 	}
-	return newObj().set("class_name", class).set("config", cfg)
+	return pyjson.NewObj().Set("class_name", class).Set("config", cfg)
 }
 
 // dense converts Gemm or MatMul [+ Add] [+ activation].
@@ -238,10 +240,10 @@ func (c *nodeConv) dense() (*kLayer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := c.baseConfig().set("units", units).set("activation", act).set("use_bias", bias != nil).
-		set("kernel_initializer", initializer(wp, "glorot_uniform")).set("bias_initializer", initializer(bp, "zeros")).
-		set("kernel_regularizer", nil).set("bias_regularizer", nil).set("activity_regularizer", nil).
-		set("kernel_constraint", nil).set("bias_constraint", nil)
+	cfg := c.baseConfig().Set("units", units).Set("activation", act).Set("use_bias", bias != nil).
+		Set("kernel_initializer", initializer(wp, "glorot_uniform")).Set("bias_initializer", initializer(bp, "zeros")).
+		Set("kernel_regularizer", nil).Set("bias_regularizer", nil).Set("activity_regularizer", nil).
+		Set("kernel_constraint", nil).Set("bias_constraint", nil)
 	k := &kLayer{class: "Dense", cfg: cfg, weights: []kWeight{{role: "kernel", shape: []int{in, units}, data: kernel}}}
 	if bias != nil {
 		k.weights = append(k.weights, kWeight{role: "bias", shape: []int{units}, data: bias})
@@ -385,16 +387,16 @@ func (c *nodeConv) activationLayer() (*kLayer, error) {
 	if len(nodes) == 1 && len(n.Inputs) > 0 && n.Inputs[0] == x && n.Outputs[0] == c.l.Outputs[0] {
 		switch n.Op {
 		case "LeakyRelu":
-			return &kLayer{class: "LeakyReLU", cfg: c.baseConfig().set("alpha", pyFloat(n.AttrFloat("alpha", 0.01)))}, nil
+			return &kLayer{class: "LeakyReLU", cfg: c.baseConfig().Set("alpha", pyjson.Float(n.AttrFloat("alpha", 0.01)))}, nil
 		case "Elu":
 			if a := n.AttrFloat("alpha", 1); a != 1 {
-				return &kLayer{class: "ELU", cfg: c.baseConfig().set("alpha", pyFloat(a))}, nil
+				return &kLayer{class: "ELU", cfg: c.baseConfig().Set("alpha", pyjson.Float(a))}, nil
 			}
 		case "Softmax":
 			// From opset 13 ONNX Softmax normalises one axis, as Keras's
 			// Softmax layer does; before, it flattened the trailing axes.
 			if !c.lastAxis(n, x) && c.opset >= 13 {
-				return &kLayer{class: "Softmax", cfg: c.baseConfig().set("axis", int(n.AttrInt("axis", -1)))}, nil
+				return &kLayer{class: "Softmax", cfg: c.baseConfig().Set("axis", int(n.AttrInt("axis", -1)))}, nil
 			}
 		}
 	}
@@ -405,7 +407,7 @@ func (c *nodeConv) activationLayer() (*kLayer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &kLayer{class: "Activation", cfg: c.baseConfig().set("activation", act)}, nil
+	return &kLayer{class: "Activation", cfg: c.baseConfig().Set("activation", act)}, nil
 }
 
 var knownActivationOps = map[string]bool{
@@ -436,7 +438,7 @@ func (c *nodeConv) flatten() (*kLayer, error) {
 	if a := n.AttrInt("axis", 1); a != 1 {
 		return nil, c.errorf("Flatten node %q has axis %d; Keras Flatten keeps only the batch axis (axis 1)", n.Name, a)
 	}
-	return &kLayer{class: "Flatten", cfg: c.baseConfig().set("data_format", "channels_last")}, nil
+	return &kLayer{class: "Flatten", cfg: c.baseConfig().Set("data_format", "channels_last")}, nil
 }
 
 func (c *nodeConv) passThrough() (*kLayer, error) {
@@ -445,7 +447,7 @@ func (c *nodeConv) passThrough() (*kLayer, error) {
 		return nil, err
 	}
 	if n.Op == "Identity" {
-		return &kLayer{class: "Activation", cfg: c.baseConfig().set("activation", "linear")}, nil
+		return &kLayer{class: "Activation", cfg: c.baseConfig().Set("activation", "linear")}, nil
 	}
 	rate := float64(n.AttrFloat("ratio", 0.5)) // ONNX's default ratio
 	if len(n.Inputs) > 1 && n.Inputs[1] != "" {
@@ -455,7 +457,7 @@ func (c *nodeConv) passThrough() (*kLayer, error) {
 			return nil, c.errorf("Dropout node %q: ratio %q must be a float const of the layer", n.Name, n.Inputs[1])
 		}
 	}
-	return &kLayer{class: "Dropout", cfg: c.baseConfig().set("rate", pyFloat(rate)).set("noise_shape", nil).set("seed", nil)}, nil
+	return &kLayer{class: "Dropout", cfg: c.baseConfig().Set("rate", pyjson.Float(rate)).Set("noise_shape", nil).Set("seed", nil)}, nil
 }
 
 func (c *nodeConv) batchNorm() (*kLayer, error) {
@@ -482,13 +484,15 @@ func (c *nodeConv) batchNorm() (*kLayer, error) {
 	case r > 2:
 		axis = 1 // ONNX normalises the channels-first axis 1
 	}
-	init := func(class string) *obj { return newObj().set("class_name", class).set("config", newObj()) }
-	k.cfg = c.baseConfig().set("axis", axis).
-		set("momentum", pyFloat(n.AttrFloat("momentum", 0.9))).set("epsilon", pyFloat(n.AttrFloat("epsilon", 1e-5))).
-		set("center", true).set("scale", true).
-		set("beta_initializer", init("Zeros")).set("gamma_initializer", init("Ones")).
-		set("moving_mean_initializer", init("Zeros")).set("moving_variance_initializer", init("Ones")).
-		set("beta_regularizer", nil).set("gamma_regularizer", nil).set("beta_constraint", nil).set("gamma_constraint", nil)
+	init := func(class string) *pyjson.Obj {
+		return pyjson.NewObj().Set("class_name", class).Set("config", pyjson.NewObj())
+	}
+	k.cfg = c.baseConfig().Set("axis", axis).
+		Set("momentum", pyjson.Float(n.AttrFloat("momentum", 0.9))).Set("epsilon", pyjson.Float(n.AttrFloat("epsilon", 1e-5))).
+		Set("center", true).Set("scale", true).
+		Set("beta_initializer", init("Zeros")).Set("gamma_initializer", init("Ones")).
+		Set("moving_mean_initializer", init("Zeros")).Set("moving_variance_initializer", init("Ones")).
+		Set("beta_regularizer", nil).Set("gamma_regularizer", nil).Set("beta_constraint", nil).Set("gamma_constraint", nil)
 	return k, nil
 }
 
@@ -511,7 +515,7 @@ func (c *nodeConv) merge() (*kLayer, error) {
 		if r := c.rank(n.Inputs[0]); axis > 0 && r > 0 && axis == int64(r-1) {
 			axis = -1
 		}
-		return &kLayer{class: "Concatenate", cfg: c.baseConfig().set("axis", int(axis))}, nil
+		return &kLayer{class: "Concatenate", cfg: c.baseConfig().Set("axis", int(axis))}, nil
 	}
 	return &kLayer{class: mergeOps[n.Op], cfg: c.baseConfig()}, nil
 }

@@ -118,12 +118,12 @@ func (c *nodeConv) conv() (*kLayer, error) {
 	if rank == 2 {
 		class = "Conv2D"
 	}
-	cfg := c.baseConfig().set("filters", filters).set("kernel_size", toList(ks)).set("strides", toList(strides)).
-		set("padding", padding).set("data_format", "channels_last").set("dilation_rate", toList(dil)).
-		set("groups", int(groups)).set("activation", act).set("use_bias", bias != nil).
-		set("kernel_initializer", initializer(kp, "glorot_uniform")).set("bias_initializer", initializer(bp, "zeros")).
-		set("kernel_regularizer", nil).set("bias_regularizer", nil).set("activity_regularizer", nil).
-		set("kernel_constraint", nil).set("bias_constraint", nil)
+	cfg := c.baseConfig().Set("filters", filters).Set("kernel_size", toList(ks)).Set("strides", toList(strides)).
+		Set("padding", padding).Set("data_format", "channels_last").Set("dilation_rate", toList(dil)).
+		Set("groups", int(groups)).Set("activation", act).Set("use_bias", bias != nil).
+		Set("kernel_initializer", initializer(kp, "glorot_uniform")).Set("bias_initializer", initializer(bp, "zeros")).
+		Set("kernel_regularizer", nil).Set("bias_regularizer", nil).Set("activity_regularizer", nil).
+		Set("kernel_constraint", nil).Set("bias_constraint", nil)
 	k := &kLayer{class: class, cfg: cfg, weights: []kWeight{{role: "kernel", shape: kshape, data: kernel}}}
 	if bias != nil {
 		k.weights = append(k.weights, kWeight{role: "bias", shape: []int{filters}, data: bias})

@@ -3,6 +3,8 @@ package keras
 import (
 	"strings"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -93,14 +95,14 @@ const (
 )
 
 // layerConfig returns k's inner config in dialect d. k.cfg is not modified.
-func layerConfig(k *kLayer, d dialect) *obj {
+func layerConfig(k *kLayer, d dialect) *pyjson.Obj {
 	if k.input {
 		return inputConfig(k, d)
 	}
-	in := k.cfg.clone()
-	in.del("batch_input_shape")
-	in.del("batch_shape")
-	in.del("input_shape")
+	in := k.cfg.Clone()
+	in.Del("batch_input_shape")
+	in.Del("batch_shape")
+	in.Del("input_shape")
 	if k.class == "LeakyReLU" {
 		if d == tf2 {
 			rename(in, "negative_slope", "alpha")
@@ -110,30 +112,30 @@ func layerConfig(k *kLayer, d dialect) *obj {
 	}
 	if d == k3 {
 		for _, key := range k3Drop[k.class] {
-			in.del(key)
+			in.Del(key)
 		}
 		// tf.keras 2 writes BatchNormalization's axis as a list ([3]);
 		// Keras 3's constructors take an int (its legacy .h5 loader converts
 		// one-element lists the same way).
-		if a, ok := in.get("axis"); ok {
+		if a, ok := in.Get("axis"); ok {
 			if l, ok := a.([]any); ok && len(l) == 1 {
-				in.set("axis", l[0])
+				in.Set("axis", l[0])
 			}
 		}
 	}
-	out := newObj()
-	keys := in.keys
+	out := pyjson.NewObj()
+	keys := in.Keys()
 	if allowed, ok := tf2Keys[k.class]; ok && d == tf2 {
 		// tf.keras 2.13's get_config order: the base keys, then the class's.
 		keys = nil
 		for _, key := range append([]string{"name", "trainable", "dtype"}, allowed...) {
-			if _, ok := in.get(key); ok {
+			if _, ok := in.Get(key); ok {
 				keys = append(keys, key)
 			}
 		}
 	}
 	for _, key := range keys {
-		v := in.vals[key]
+		v := in.Value(key)
 		switch {
 		case key == "dtype":
 			v = dtypeValue(v, d)
@@ -144,27 +146,27 @@ func layerConfig(k *kLayer, d dialect) *obj {
 		case strings.HasSuffix(key, "_constraint"):
 			v = serialized(v, "keras.constraints", d)
 		}
-		out.set(key, v)
+		out.Set(key, v)
 	}
-	if _, ok := out.get("dtype"); !ok {
-		out.setAfter("trainable", "dtype", dtypeValue("float32", d))
+	if _, ok := out.Get("dtype"); !ok {
+		out.SetAfter("trainable", "dtype", dtypeValue("float32", d))
 	}
 	return out
 }
 
-func rename(o *obj, from, to string) {
-	v, ok := o.get(from)
+func rename(o *pyjson.Obj, from, to string) {
+	v, ok := o.Get(from)
 	if !ok {
 		return
 	}
-	if _, dup := o.get(to); !dup {
-		o.setAfter(from, to, v)
+	if _, dup := o.Get(to); !dup {
+		o.SetAfter(from, to, v)
 	}
-	o.del(from)
+	o.Del(from)
 }
 
 // inputConfig is an InputLayer's config, built from the graph input.
-func inputConfig(k *kLayer, d dialect) *obj {
+func inputConfig(k *kLayer, d dialect) *pyjson.Obj {
 	shape := []any{}
 	for _, s := range k.inShapes[0] {
 		if s < 0 {
@@ -173,17 +175,17 @@ func inputConfig(k *kLayer, d dialect) *obj {
 			shape = append(shape, s)
 		}
 	}
-	o := newObj()
+	o := pyjson.NewObj()
 	if d == tf2 {
-		o.set("batch_input_shape", shape)
+		o.Set("batch_input_shape", shape)
 	} else {
-		o.set("batch_shape", shape)
+		o.Set("batch_shape", shape)
 	}
 	dt := "float32"
 	if k.inDType == model.Int64 {
 		dt = "int64"
 	}
-	return o.set("dtype", dt).set("sparse", false).set("ragged", false).set("name", k.name)
+	return o.Set("dtype", dt).Set("sparse", false).Set("ragged", false).Set("name", k.name)
 }
 
 // dtypeValue renders a layer dtype: a policy name string for tf.keras 2, a
@@ -194,16 +196,16 @@ func dtypeValue(v any, d dialect) any {
 	switch x := v.(type) {
 	case string:
 		name = x
-	case *obj:
-		if c, ok := x.vals["config"].(*obj); ok && c.str("name") != "" {
-			name = c.str("name")
+	case *pyjson.Obj:
+		if c, ok := x.Value("config").(*pyjson.Obj); ok && c.Str("name") != "" {
+			name = c.Str("name")
 		}
 	}
 	if d == tf2 {
 		return name
 	}
-	return newObj().set("module", "keras").set("class_name", "DTypePolicy").
-		set("config", newObj().set("name", name)).set("registered_name", nil)
+	return pyjson.NewObj().Set("module", "keras").Set("class_name", "DTypePolicy").
+		Set("config", pyjson.NewObj().Set("name", name)).Set("registered_name", nil)
 }
 
 // serialized renders a serialized Keras object (initializer, regularizer,
@@ -212,22 +214,22 @@ func dtypeValue(v any, d dialect) any {
 // name, module "builtins", classes Keras does not define) are kept as they
 // are: only the user's code can resolve them.
 func serialized(v any, module string, d dialect) any {
-	o, ok := v.(*obj)
+	o, ok := v.(*pyjson.Obj)
 	if !ok {
 		return v // nil, or a bare name such as "glorot_uniform" or a custom function
 	}
-	class := o.str("class_name")
+	class := o.Str("class_name")
 	if class == "" {
 		return v
 	}
-	if m := o.str("module"); m != "" && !strings.HasPrefix(m, "keras") {
+	if m := o.Str("module"); m != "" && !strings.HasPrefix(m, "keras") {
 		return v
 	}
-	cfg, _ := o.vals["config"].(*obj)
+	cfg, _ := o.Value("config").(*pyjson.Obj)
 	if cfg == nil {
-		cfg = newObj()
+		cfg = pyjson.NewObj()
 	} else {
-		cfg = cfg.clone()
+		cfg = cfg.Clone()
 	}
 	if module == "keras.initializers" {
 		keys, known := initKeys[class]
@@ -235,19 +237,19 @@ func serialized(v any, module string, d dialect) any {
 			return v
 		}
 		if d == tf2 {
-			f := newObj()
+			f := pyjson.NewObj()
 			for _, k := range keys {
-				if x, ok := cfg.get(k); ok {
-					f.set(k, x)
+				if x, ok := cfg.Get(k); ok {
+					f.Set(k, x)
 				}
 			}
 			cfg = f
-		} else if cfg.str("distribution") == "normal" {
+		} else if cfg.Str("distribution") == "normal" {
 			// Keras 2's "normal" means truncated normal; Keras 3 refuses the alias.
-			cfg.set("distribution", "truncated_normal")
+			cfg.Set("distribution", "truncated_normal")
 		}
 	}
-	return newObj().set("module", module).set("class_name", class).set("config", cfg).set("registered_name", nil)
+	return pyjson.NewObj().Set("module", module).Set("class_name", class).Set("config", cfg).Set("registered_name", nil)
 }
 
 // shapeJSON renders a shape with null for unknown dims; nil when unknown.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/internal/atomicfile"
 	"github.com/xferml/xfer/internal/hdf5"
 	"github.com/xferml/xfer/model"
@@ -72,7 +74,7 @@ func h5Spec(m *model.Model) (*hdf5.GroupSpec, string, error) {
 	if err := p.checkGeneration(tf2); err != nil {
 		return nil, "", err
 	}
-	cfg, err := encodeJSON(tf2ModelConfig(p))
+	cfg, err := pyjson.Encode(tf2ModelConfig(p))
 	if err != nil {
 		return nil, "", fmt.Errorf("keras: model %q: model_config: %w", p.name, err)
 	}
@@ -110,17 +112,18 @@ func h5Spec(m *model.Model) (*hdf5.GroupSpec, string, error) {
 			continue
 		}
 		g := mw.Group(k.name)
-		if len(k.weights) == 0 {
+		ws := legacyWeights(k)
+		if len(ws) == 0 {
 			// Keras writes an empty float64 array here (h5py's np.array([])).
 			g.Attrs = []hdf5.AttrSpec{hdf5.FloatsAttr("weight_names", nil)}
 			continue
 		}
-		wn := make([]string, len(k.weights))
-		for i, w := range k.weights {
-			wn[i] = k.name + "/" + w.role + ":0"
+		wn := make([]string, len(ws))
+		for i, w := range ws {
+			wn[i] = w.path + ":0"
 		}
 		g.Attrs = []hdf5.AttrSpec{hdf5.StringsAttr("weight_names", wn)}
-		for i, w := range k.weights {
+		for i, w := range ws {
 			g.AddDataset(wn[i], w.shape, w.data)
 		}
 	}
@@ -139,44 +142,129 @@ func historyJSON(h []model.Event) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keras: history: %w", err)
 	}
-	o, err := parseAny(raw)
+	o, err := pyjson.ParseAny(raw)
 	if err != nil {
 		return nil, fmt.Errorf("keras: history: %w", err)
 	}
-	return encodeJSON(o)
+	return pyjson.Encode(o)
+}
+
+// namedWeight is a weight with its legacy .h5 name (without ":0").
+type namedWeight struct {
+	kWeight
+	path string
+}
+
+// legacyWeights returns the weights of top-level layer k as the legacy
+// .h5 layout stores them: a layer's in its weight order, named
+// "<layer>/<weight>"; a nested model's all together, trainable ones first
+// and then the others, each in layer order (Keras's trainable_weights +
+// non_trainable_weights), named by their path inside it ("conv1/kernel",
+// "inner/conv1/kernel" for a model nested deeper).
+func legacyWeights(k *kLayer) []namedWeight {
+	if k.sub == nil {
+		out := make([]namedWeight, len(k.weights))
+		for i, w := range k.weights {
+			out[i] = namedWeight{w, k.name + "/" + w.role}
+		}
+		return out
+	}
+	var all []namedWeight
+	var walk func(p *plan, prefix string)
+	walk = func(p *plan, prefix string) {
+		for _, c := range p.layers {
+			if c.sub != nil {
+				walk(c.sub, prefix+c.name+"/")
+				continue
+			}
+			for _, w := range c.weights {
+				all = append(all, namedWeight{w, prefix + c.name + "/" + w.role})
+			}
+		}
+	}
+	walk(k.sub, "")
+	// A frozen model's weights are all non-trainable: the order is the
+	// layers' order then.
+	out := make([]namedWeight, 0, len(all))
+	for _, w := range all {
+		if w.trainable {
+			out = append(out, w)
+		}
+	}
+	for _, w := range all {
+		if !w.trainable {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // tf2ModelConfig is the model_config object tf.keras 2.13 writes.
-func tf2ModelConfig(p *plan) *obj {
+func tf2ModelConfig(p *plan) *pyjson.Obj {
+	class, c := tf2Config(p, true)
+	return pyjson.NewObj().Set("class_name", class).Set("config", c)
+}
+
+// tf2Config returns the class name and config of the model (top) or nested
+// model p, as tf.keras 2.13's get_config writes them.
+func tf2Config(p *plan, top bool) (string, *pyjson.Obj) {
 	var layers []any
 	for _, k := range p.layers {
-		e := newObj().set("class_name", k.class).set("config", layerConfig(k, tf2))
+		var e *pyjson.Obj
+		if k.sub != nil {
+			class, c := tf2Config(k.sub, false)
+			e = pyjson.NewObj().Set("class_name", class).Set("config", c)
+		} else {
+			e = pyjson.NewObj().Set("class_name", k.class).Set("config", layerConfig(k, tf2))
+		}
 		if !p.sequential {
-			e.set("name", k.name)
+			e.Set("name", k.name)
 			inbound := []any{}
 			if !k.input {
-				var node []any
-				for _, src := range k.inbound {
-					node = append(node, []any{src, 0, 0, newObj()})
+				inbound = append(inbound, tf2Node(k.inbound, k.training))
+				for _, c := range k.more {
+					inbound = append(inbound, tf2Node(c.inbound, nil))
 				}
-				inbound = append(inbound, node)
 			}
-			e.set("inbound_nodes", inbound)
+			e.Set("inbound_nodes", inbound)
 		}
 		layers = append(layers, e)
 	}
-	c := newObj().set("name", p.name).set("layers", layers)
-	class := "Sequential"
-	if !p.sequential {
-		class = "Functional"
-		var ins, outs []any
-		for _, k := range p.inputs {
-			ins = append(ins, []any{k.name, 0, 0})
-		}
-		for _, k := range p.outputs {
-			outs = append(outs, []any{k.name, 0, 0})
-		}
-		c.set("input_layers", ins).set("output_layers", outs)
+	c := pyjson.NewObj().Set("name", p.name)
+	if !top {
+		c.Set("trainable", p.trainable)
 	}
-	return newObj().set("class_name", class).set("config", c)
+	c.Set("layers", layers)
+	if p.sequential {
+		return "Sequential", c
+	}
+	var ins []any
+	for _, k := range p.inputs {
+		ins = append(ins, []any{k.name, 0, 0})
+	}
+	c.Set("input_layers", ins).Set("output_layers", refList(p.outputs))
+	return "Functional", c
+}
+
+// tf2Node is one inbound node in tf.keras 2's list form; a call's training
+// argument goes into the kwargs of each reference.
+func tf2Node(refs []kRef, training *bool) []any {
+	kw := pyjson.NewObj()
+	if training != nil {
+		kw.Set("training", *training)
+	}
+	var node []any
+	for _, r := range refs {
+		node = append(node, []any{r.layer, r.node, r.tensor, kw})
+	}
+	return node
+}
+
+// refList renders references as [[name, node, tensor], ...].
+func refList(rs []kRef) []any {
+	var out []any
+	for _, r := range rs {
+		out = append(out, []any{r.layer, r.node, r.tensor})
+	}
+	return out
 }

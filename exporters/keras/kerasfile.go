@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/internal/atomicfile"
 	"github.com/xferml/xfer/internal/hdf5"
 	"github.com/xferml/xfer/model"
@@ -114,7 +116,7 @@ func kerasParts(m *model.Model) (*kerasFile, error) {
 	if err := p.checkGeneration(k3); err != nil {
 		return nil, err
 	}
-	cfg, err := encodeJSON(k3ModelConfig(p))
+	cfg, err := pyjson.Encode(k3ModelConfig(p))
 	if err != nil {
 		return nil, fmt.Errorf("keras: model %q: config.json: %w", p.name, err)
 	}
@@ -191,11 +193,11 @@ func metadataJSON(m *model.Model) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := parseAny(hist)
+	h, err := pyjson.ParseAny(hist)
 	if err != nil {
 		return nil, fmt.Errorf("keras: history: %w", err)
 	}
-	return encodeJSON(newObj().set("keras_version", version).set("date_saved", date).set(HistoryKey, h))
+	return pyjson.Encode(pyjson.NewObj().Set("keras_version", version).Set("date_saved", date).Set(HistoryKey, h))
 }
 
 // k3Weights lays the weights out as Keras 3's H5IOStore does: a group per
@@ -204,25 +206,32 @@ func metadataJSON(m *model.Model) ([]byte, error) {
 // "1"...; the model's own "vars" group is last.
 func k3Weights(p *plan) *hdf5.GroupSpec {
 	root := &hdf5.GroupSpec{}
-	layers := root.Group("layers")
+	k3Vars(root.Group("layers"), p)
+	root.Group("vars").Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", p.name, true)}
+	return root
+}
+
+// k3Vars adds the variables of p's layers under group layers, each at its
+// save path; a nested model's own (empty) vars and its layers under
+// "<path>/layers" (Keras 3's _save_container_state).
+func k3Vars(layers *hdf5.GroupSpec, p *plan) {
 	used := map[string]int{}
 	for _, k := range p.layers {
 		if p.sequential && k.input {
 			continue // Sequential.layers omits the InputLayer
 		}
-		vars := layers.Group(savePath(k.class, used) + "/vars")
+		path := savePath(k.class, used)
+		vars := layers.Group(path + "/vars")
 		vars.Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", k.name, true)}
 		for i, w := range k.weights {
 			vars.AddDataset(strconv.Itoa(i), w.shape, w.data)
 		}
+		if k.sub != nil {
+			k3Vars(layers.Group(path+"/layers"), k.sub)
+		}
 	}
-	root.Group("vars").Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", p.name, true)}
-	return root
 }
 
-// savePath is Keras 3's name for the next layer of class: to_snake_case of
-// the class name, then "_1", "_2"... for later layers of the same class
-// (keras-team/keras:keras/src/saving/saving_lib.py, _save_container_state).
 func savePath(class string, used map[string]int) string {
 	name := snakeCase(class)
 	n, seen := used[name]
@@ -268,68 +277,105 @@ func snakeCase(s string) string {
 }
 
 // k3ModelConfig is config.json as Keras 3's serialize_keras_object writes it.
-func k3ModelConfig(p *plan) *obj {
+func k3ModelConfig(p *plan) *pyjson.Obj { return k3Model(p, true) }
+
+// k3Model returns the serialized model (top) or nested model p as Keras 3
+// writes it; a nested model's entry gets its name and inbound_nodes from
+// its parent.
+func k3Model(p *plan, top bool) *pyjson.Obj {
 	var layers []any
 	for _, k := range p.layers {
-		e := newObj().set("module", "keras.layers").set("class_name", k.class).
-			set("config", layerConfig(k, k3)).set("registered_name", nil)
-		if !k.input && k3Build[k.class] {
-			if bc := buildShape(k); bc != nil {
-				e.set("build_config", newObj().set("input_shape", bc))
+		var e *pyjson.Obj
+		if k.sub != nil {
+			e = k3Model(k.sub, false)
+		} else {
+			e = pyjson.NewObj().Set("module", "keras.layers").Set("class_name", k.class).
+				Set("config", layerConfig(k, k3)).Set("registered_name", nil)
+			if !k.input && k3Build[k.class] {
+				if bc := buildShape(k); bc != nil {
+					e.Set("build_config", pyjson.NewObj().Set("input_shape", bc))
+				}
 			}
 		}
 		if !p.sequential {
-			e.set("name", k.name)
+			e.Set("name", k.name)
 			nodes := []any{}
 			if !k.input {
-				var args []any
-				for i, src := range k.inbound {
-					var shape []int
-					if i < len(k.inShapes) {
-						shape = k.inShapes[i]
-					}
-					args = append(args, kerasTensor(src, shape))
+				nodes = append(nodes, k3Node(k, k.inbound, k.inShapes))
+				for _, c := range k.more {
+					nodes = append(nodes, k3Node(k, c.inbound, c.inShapes))
 				}
-				var arg any = args[0]
-				if mergeKinds[k.class] || len(args) > 1 {
-					arg = args
-				}
-				nodes = append(nodes, newObj().set("args", []any{arg}).set("kwargs", newObj()))
 			}
-			e.set("inbound_nodes", nodes)
+			e.Set("inbound_nodes", nodes)
 		}
 		layers = append(layers, e)
 	}
-	c := newObj().set("name", p.name).set("trainable", true)
+	c := pyjson.NewObj().Set("name", p.name).Set("trainable", p.trainable)
 	if p.sequential {
 		in := shapeJSON(p.inputs[0].inShapes[0])
-		c.set("dtype", dtypeValue("float32", k3)).set("layers", layers).set("build_input_shape", in)
-		return newObj().set("module", "keras").set("class_name", "Sequential").set("config", c).
-			set("registered_name", nil).set("build_config", newObj().set("input_shape", in)).
-			set("compile_config", newObj())
+		c.Set("dtype", dtypeValue("float32", k3)).Set("layers", layers).Set("build_input_shape", in)
+		return pyjson.NewObj().Set("module", "keras").Set("class_name", "Sequential").Set("config", c).
+			Set("registered_name", nil).Set("build_config", pyjson.NewObj().Set("input_shape", in)).
+			Set("compile_config", pyjson.NewObj())
 	}
-	c.set("layers", layers).set("input_layers", endpoints(p.inputs)).set("output_layers", endpoints(p.outputs))
-	return newObj().set("module", "keras.src.models.functional").set("class_name", "Functional").set("config", c).
-		set("registered_name", "Functional").set("build_config", newObj().set("input_shape", nil)).
-		set("compile_config", newObj())
+	var ins []kRef
+	for _, k := range p.inputs {
+		ins = append(ins, kRef{layer: k.name})
+	}
+	c.Set("layers", layers).Set("input_layers", endpoints(ins)).Set("output_layers", endpoints(p.outputs))
+	return pyjson.NewObj().Set("module", "keras.src.models.functional").Set("class_name", "Functional").Set("config", c).
+		Set("registered_name", "Functional").Set("build_config", pyjson.NewObj().Set("input_shape", nil)).
+		Set("compile_config", pyjson.NewObj())
 }
 
-// endpoints renders input_layers/output_layers: one [name, 0, 0] triple for
-// a single endpoint, a list of them otherwise (as Keras 3 does).
-func endpoints(ks []*kLayer) any {
-	if len(ks) == 1 {
-		return []any{ks[0].name, 0, 0}
+// k3Node is one call of layer k in Keras 3's inbound_nodes form. A nested
+// model's call carries its training and mask arguments, as Keras writes them.
+func k3Node(k *kLayer, refs []kRef, shapes [][]int) *pyjson.Obj {
+	var args []any
+	for i, r := range refs {
+		var shape []int
+		if i < len(shapes) {
+			shape = shapes[i]
+		}
+		args = append(args, kerasTensor(r, shape))
 	}
-	var out []any
-	for _, k := range ks {
-		out = append(out, []any{k.name, 0, 0})
+	var arg any = args[0]
+	if mergeKinds[k.class] || len(args) > 1 {
+		arg = args
 	}
-	return out
+	kw := pyjson.NewObj()
+	if k.sub != nil && k.training != nil {
+		kw.Set("training", *k.training)
+	}
+	if k.sub != nil || k3MaskKinds[k.class] {
+		kw.Set("mask", nil)
+	}
+	return pyjson.NewObj().Set("args", []any{arg}).Set("kwargs", kw)
 }
 
-func kerasTensor(src string, shape []int) *obj {
-	return newObj().set("class_name", "__keras_tensor__").set("config",
-		newObj().set("shape", shapeJSON(shape)).set("dtype", "float32").set("keras_history", []any{src, 0, 0}))
+// k3MaskKinds are the layer classes whose call takes a mask argument
+// (keras-team/keras: keras/src/layers, "def call(... mask=None"): Keras 3's
+// Layer.__call__ fills it in, and its Functional serialization records it as
+// "mask": null.
+var k3MaskKinds = map[string]bool{
+	"BatchNormalization": true, "Softmax": true, "GlobalAveragePooling1D": true, "Lambda": true,
+	"Pipeline": true, "RNN": true, "SimpleRNN": true, "LSTM": true, "GRU": true,
+	"ConvLSTM1D": true, "ConvLSTM2D": true, "ConvLSTM3D": true, "TimeDistributed": true,
+	"Bidirectional": true, "Attention": true, "AdditiveAttention": true,
+}
+
+// endpoints renders input_layers/output_layers: one [name, node, tensor]
+// triple for a single endpoint, a list of them otherwise (as Keras 3 does).
+func endpoints(rs []kRef) any {
+	if len(rs) == 1 {
+		return []any{rs[0].layer, rs[0].node, rs[0].tensor}
+	}
+	return refList(rs)
+}
+
+func kerasTensor(r kRef, shape []int) *pyjson.Obj {
+	return pyjson.NewObj().Set("class_name", "__keras_tensor__").Set("config",
+		pyjson.NewObj().Set("shape", shapeJSON(shape)).Set("dtype", "float32").Set("keras_history", []any{r.layer, r.node, r.tensor}))
 }
 
 // buildShape is the build_config input_shape: the input shape, or the list

@@ -6,20 +6,29 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
-// kLayer is one Keras layer ready to be written in either dialect.
+// kLayer is one Keras layer ready to be written in either dialect: a layer,
+// or a nested model (sub set).
 type kLayer struct {
-	name    string
+	name    string // the Keras name, local to the model that holds the layer
 	class   string
-	cfg     *obj // the layer's inner config, in the dialect it was read or built in
+	cfg     *pyjson.Obj // the layer's inner config, in the dialect it was read or built in
 	weights []kWeight
-	// inbound names the Keras layers whose outputs feed this one, in order
-	// (functional models; empty for an InputLayer).
-	inbound []string
-	// inShapes are the shapes of the inputs (batch dim -1); nil when unknown.
+	// inbound are the tensors the layer's first call reads, in order
+	// (functional models; empty for an InputLayer); inShapes their shapes
+	// (batch dim -1; nil when unknown).
+	inbound  []kRef
 	inShapes [][]int
+	// more are the further calls of a shared layer, in Keras's node order.
+	more []kCall
+	// sub is the plan of a nested model, whose call's training argument is
+	// training (nil when not given).
+	sub      *plan
+	training *bool
 	// input marks an InputLayer; inDType is its dtype then.
 	input   bool
 	inDType model.DType
@@ -29,22 +38,39 @@ type kLayer struct {
 	keras3Only, keras2Only string
 }
 
+// kRef names an output tensor of a layer call: Keras's [layer, node, tensor].
+type kRef struct {
+	layer        string
+	node, tensor int
+}
+
+// kCall is one further call of a shared layer.
+type kCall struct {
+	inbound  []kRef
+	inShapes [][]int
+}
+
 // kWeight is one weight in Keras's layout.
 type kWeight struct {
 	role  string
 	shape []int
 	data  []float32
+	// trainable is the weight's effective flag (its layer and every model
+	// holding it trainable, and not a BatchNormalization statistic): the
+	// legacy .h5 layout lists a nested model's trainable weights first.
+	trainable bool
 }
 
-// plan is a model laid out the way Keras lays it out.
+// plan is a model (or a nested model) laid out the way Keras lays it out.
 type plan struct {
 	name       string
 	sequential bool
+	trainable  bool
 	// layers holds every layer in order; InputLayers come first for a
 	// Sequential model (exactly one) and where the model has them otherwise.
 	layers  []*kLayer
-	inputs  []*kLayer // the InputLayers, in graph-input order
-	outputs []*kLayer // the layers producing the model outputs, in order
+	inputs  []*kLayer // the InputLayers, in input order
+	outputs []kRef    // the tensors the model returns, in order
 	m       *model.Model
 }
 
@@ -54,8 +80,8 @@ var mergeKinds = map[string]bool{
 	"Maximum": true, "Minimum": true, "Concatenate": true, "Dot": true,
 }
 
-// newPlan lays m out as Keras layers. It validates m first; m is not
-// modified.
+// newPlan lays m out as Keras layers, nested models as nested plans. It
+// validates m first; m is not modified.
 func newPlan(m *model.Model) (*plan, error) {
 	if m == nil {
 		return nil, fmt.Errorf("keras: nil model")
@@ -72,45 +98,104 @@ func newPlan(m *model.Model) (*plan, error) {
 			return nil, fmt.Errorf("keras: model %q: graph input %q has dtype %v; Keras inputs here are float32 or int64", m.Name, v.Name, v.DType)
 		}
 	}
-	p := &plan{name: modelName(m), m: m}
+	pl := &planner{m: m, shapes: shapes}
+	return pl.level(nil)
+}
 
-	// producer maps a value name to the Keras layer that outputs it.
-	producer := map[string]*kLayer{}
+// planner lays out the levels of one model.
+type planner struct {
+	m      *model.Model
+	shapes map[string]*model.Value
+}
+
+// level lays out the model itself (sm nil) or the nested model sm.
+func (pl *planner) level(sm *model.Submodel) (*plan, error) {
+	m := pl.m
+	scope, ins, outs := "", make([]string, len(m.Inputs)), m.Outputs
+	for i, v := range m.Inputs {
+		ins[i] = v.Name
+	}
+	p := &plan{name: modelName(m), m: m, trainable: true, sequential: m.Sequential}
+	if sm != nil {
+		scope, ins, outs = sm.Name, sm.Inputs, sm.Outputs
+		p.name, p.trainable, p.sequential = model.LocalName(sm.Name), sm.Trainable, sm.Kind == "Sequential"
+		if !validName(p.name) {
+			return nil, fmt.Errorf("keras: nested model %q: not a usable Keras model name (printable ASCII without '/' or ':')", sm.Name)
+		}
+	}
+	items := m.Items(scope)
+	p.sequential = p.sequential && isChain(m, scope, items, ins, outs)
+
+	// producer maps a value to the layer call that outputs it at this level.
+	producer := map[string]kRef{}
+	byName := map[string]*kLayer{}
 	used := map[string]bool{}
-	for _, l := range m.Layers {
-		used[l.Name] = true
+	for _, it := range items {
+		used[model.LocalName(it.Name())] = true
 	}
 
-	// Graph inputs: an explicit InputLayer layer, or one we add.
+	// Inputs: an explicit InputLayer layer, or one we add.
 	inputLayer := map[string]*model.Layer{}
 	for _, l := range m.Layers {
-		if l.Kind == "InputLayer" {
-			if len(l.Outputs) != 1 || m.Input(l.Outputs[0]) == nil {
-				return nil, fmt.Errorf("keras: layer %q: an InputLayer must output exactly one graph input, has outputs %v", l.Name, l.Outputs)
+		if l.Scope == scope && l.Kind == "InputLayer" {
+			if len(l.Outputs) != 1 || !slices.Contains(ins, l.Outputs[0]) {
+				return nil, fmt.Errorf("keras: layer %q: an InputLayer must output exactly one input of its model, has outputs %v", l.Name, l.Outputs)
 			}
 			inputLayer[l.Outputs[0]] = l
 		}
 	}
-	p.sequential = m.Sequential && isChain(m)
-	for _, v := range m.Inputs {
+	for _, v := range ins {
 		name := ""
-		if l := inputLayer[v.Name]; l != nil {
-			name = l.Name
+		if l := inputLayer[v]; l != nil {
+			name = model.LocalName(l.Name)
 		} else {
-			name = inputLayerName(v.Name, m, used)
+			name = inputLayerName(v, used)
 			used[name] = true
 		}
-		k := &kLayer{name: name, class: "InputLayer", input: true, inDType: v.DType, inShapes: [][]int{slices.Clone(v.Shape)}}
-		producer[v.Name] = k
+		var shape []int
+		dt := model.Float32
+		if s := pl.shapes[v]; s != nil {
+			shape, dt = slices.Clone(s.Shape), s.DType
+		}
+		k := &kLayer{name: name, class: "InputLayer", input: true, inDType: dt, inShapes: [][]int{shape}}
+		producer[v] = kRef{layer: name}
+		byName[name] = k
 		p.inputs = append(p.inputs, k)
 	}
 	if p.sequential {
 		p.layers = append(p.layers, p.inputs[0])
 	}
-
-	for _, l := range m.Layers {
+	for i := 0; i < len(m.Layers); i++ {
+		l := m.Layers[i]
+		if l.Scope != scope {
+			if scope != "" && !strings.HasPrefix(l.Scope, scope+"/") {
+				continue
+			}
+			// The first layer of a model nested at this level.
+			child := l.Scope
+			if scope != "" {
+				child = strings.TrimPrefix(child, scope+"/")
+			}
+			child, _, _ = strings.Cut(child, "/")
+			if scope != "" {
+				child = scope + "/" + child
+			}
+			sub := m.Submodel(child)
+			k, err := pl.nested(sub, producer)
+			if err != nil {
+				return nil, err
+			}
+			for t, out := range sub.Outputs {
+				producer[out] = kRef{layer: k.name, tensor: t}
+			}
+			byName[k.name] = k
+			p.layers = append(p.layers, k)
+			_, hi := m.SubmodelRange(child)
+			i = hi - 1
+			continue
+		}
 		if l.Kind == "InputLayer" {
-			k := producer[l.Outputs[0]]
+			k := byName[model.LocalName(l.Name)]
 			if !p.sequential {
 				p.layers = append(p.layers, k)
 			}
@@ -119,26 +204,30 @@ func newPlan(m *model.Model) (*plan, error) {
 		if len(l.Outputs) != 1 {
 			return nil, fmt.Errorf("keras: layer %q (%s) has %d outputs; Keras layers written here have one", l.Name, l.Kind, len(l.Outputs))
 		}
-		k, err := convertLayer(l, shapes, m.Opset)
+		refs, inShapes, err := pl.inbound(l.Name, l.Inputs, producer)
 		if err != nil {
 			return nil, err
 		}
-		for _, in := range l.Inputs {
-			src := producer[in]
-			if src == nil {
-				return nil, fmt.Errorf("keras: layer %q reads %q, which no layer or graph input produces", l.Name, in)
+		if l.Shares != "" {
+			owner := byName[model.LocalName(l.Shares)]
+			if owner == nil {
+				return nil, fmt.Errorf("keras: layer %q: shares the weights of %q, which is not a layer of the same model", l.Name, l.Shares)
 			}
-			k.inbound = append(k.inbound, src.name)
-			var shape []int
-			if v := shapes[in]; v != nil {
-				shape = slices.Clone(v.Shape)
-			}
-			k.inShapes = append(k.inShapes, shape)
+			owner.more = append(owner.more, kCall{inbound: refs, inShapes: inShapes})
+			producer[l.Outputs[0]] = kRef{layer: owner.name, node: len(owner.more)}
+			continue
 		}
-		if len(k.inbound) == 0 {
-			return nil, fmt.Errorf("keras: layer %q (%s) has no inputs", l.Name, l.Kind)
+		k, err := convertLayer(l, pl.shapes, m.Opset)
+		if err != nil {
+			return nil, err
 		}
-		producer[l.Outputs[0]] = k
+		on := m.EffectiveTrainable(l)
+		for j := range k.weights {
+			k.weights[j].trainable = on && !stateRole(l, k.weights[j].role)
+		}
+		k.inbound, k.inShapes = refs, inShapes
+		producer[l.Outputs[0]] = kRef{layer: k.name}
+		byName[k.name] = k
 		p.layers = append(p.layers, k)
 	}
 	// Functional models list InputLayers before the layers that use them;
@@ -152,38 +241,99 @@ func newPlan(m *model.Model) (*plan, error) {
 		}
 		p.layers = append(added, p.layers...)
 	}
-	for _, out := range m.Outputs {
-		k := producer[out]
-		if k == nil {
-			return nil, fmt.Errorf("keras: model output %q is not produced by a layer", out)
+	for _, out := range outs {
+		r, ok := producer[out]
+		if !ok {
+			return nil, fmt.Errorf("keras: model %q: output %q is not produced by a layer", p.name, out)
 		}
-		p.outputs = append(p.outputs, k)
+		p.outputs = append(p.outputs, r)
 	}
 	return p, nil
 }
 
-// isChain reports whether m is a Keras Sequential stack: one input, one
-// output, each layer reading exactly the previous layer's output.
-func isChain(m *model.Model) bool {
-	if len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+// nested lays out nested model sm as one layer of its parent.
+func (pl *planner) nested(sm *model.Submodel, producer map[string]kRef) (*kLayer, error) {
+	sub, err := pl.level(sm)
+	if err != nil {
+		return nil, err
+	}
+	refs, inShapes, err := pl.inbound(sm.Name, sm.Inputs, producer)
+	if err != nil {
+		return nil, err
+	}
+	class := "Functional"
+	if sub.sequential {
+		class = "Sequential"
+	}
+	return &kLayer{name: sub.name, class: class, sub: sub, training: sm.Training, inbound: refs, inShapes: inShapes}, nil
+}
+
+// inbound resolves the values a layer (or nested model) called name reads.
+func (pl *planner) inbound(name string, ins []string, producer map[string]kRef) ([]kRef, [][]int, error) {
+	if len(ins) == 0 {
+		return nil, nil, fmt.Errorf("keras: layer %q has no inputs", name)
+	}
+	var refs []kRef
+	var shapes [][]int
+	for _, in := range ins {
+		r, ok := producer[in]
+		if !ok {
+			return nil, nil, fmt.Errorf("keras: layer %q reads %q, which no layer or input of its model produces", name, in)
+		}
+		refs = append(refs, r)
+		var shape []int
+		if v := pl.shapes[in]; v != nil {
+			shape = slices.Clone(v.Shape)
+		}
+		shapes = append(shapes, shape)
+	}
+	return refs, shapes, nil
+}
+
+// stateRole reports whether the layer's weight called role is state, not a
+// trainable weight (BatchNormalization's moving statistics).
+func stateRole(l *model.Layer, role string) bool {
+	p := l.Param(role)
+	if p == nil {
+		p = l.Param(roleAliases[role])
+	}
+	return p != nil && p.State
+}
+
+// isChain reports whether the level scope with these items, inputs and outputs is
+// a Keras Sequential stack: one input, one output, each entry reading
+// exactly the previous entry's output.
+func isChain(m *model.Model, scope string, items []model.Item, ins, outs []string) bool {
+	if len(ins) != 1 || len(outs) != 1 {
 		return false
 	}
-	prev := m.Inputs[0].Name
-	for _, l := range m.Layers {
-		if l.Kind == "InputLayer" {
+	prev := ins[0]
+	for _, it := range items {
+		var in, out []string
+		if it.Sub != nil {
+			in, out = it.Sub.Inputs, it.Sub.Outputs
+		} else {
+			if it.Layer.Kind == "InputLayer" {
+				continue
+			}
+			in, out = it.Layer.Inputs, it.Layer.Outputs
+		}
+		if len(in) != 1 || in[0] != prev || len(out) != 1 {
 			return false
 		}
-		if len(l.Inputs) != 1 || l.Inputs[0] != prev || len(l.Outputs) != 1 {
-			return false
-		}
-		prev = l.Outputs[0]
+		prev = out[0]
 	}
-	return prev == m.Outputs[0]
+	for _, l := range m.Layers {
+		if l.Scope == scope && l.Shares != "" {
+			return false // a shared layer called twice is not a chain
+		}
+	}
+	return prev == outs[0]
 }
 
 // inputLayerName names the InputLayer added for graph input v: the input's
 // own name when it is a usable Keras layer name, else "input_1", "input_2"...
-func inputLayerName(v string, m *model.Model, used map[string]bool) string {
+func inputLayerName(v string, used map[string]bool) string {
 	if validName(v) && !used[v] {
 		return v
 	}
@@ -274,26 +424,27 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 // convertLayer turns a model layer into a Keras layer: from its Keras config
 // when it has one, else from its ONNX nodes.
 func convertLayer(l *model.Layer, shapes map[string]*model.Value, opset int) (*kLayer, error) {
-	if !validName(l.Name) {
+	name := model.LocalName(l.Name)
+	if !validName(name) {
 		return nil, fmt.Errorf("keras: layer %q: not a usable Keras layer name (printable ASCII without '/' or ':')", l.Name)
 	}
 	if len(l.Config) == 0 {
 		return fromNodes(l, shapes, opset)
 	}
-	cfg, err := parseObj(l.Config)
+	cfg, err := pyjson.ParseObj(l.Config)
 	if err != nil {
 		return nil, fmt.Errorf("keras: layer %q (%s): config: %w", l.Name, l.Kind, err)
 	}
 	if l.Kind == "" || strings.ContainsAny(l.Kind, "/ ") {
 		return nil, fmt.Errorf("keras: layer %q: kind %q is not a Keras class name", l.Name, l.Kind)
 	}
-	cfg.set("name", l.Name)
-	cfg.setAfter("name", "trainable", l.Trainable)
+	cfg.Set("name", name)
+	cfg.SetAfter("name", "trainable", l.Trainable)
 	ws, err := orderedWeights(l)
 	if err != nil {
 		return nil, err
 	}
-	k := &kLayer{name: l.Name, class: l.Kind, cfg: cfg, weights: ws}
+	k := &kLayer{name: name, class: l.Kind, cfg: cfg, weights: ws}
 	activationGeneration(k, l)
 	return k, nil
 }
@@ -305,7 +456,7 @@ func convertLayer(l *model.Layer, shapes map[string]*model.Value, opset int) (*k
 // keras/src/activations/activations.py); hard_silu/hard_swish exist in
 // Keras 3 only.
 func activationGeneration(k *kLayer, l *model.Layer) {
-	switch act := strings.ToLower(k.cfg.str("activation")); act {
+	switch act := strings.ToLower(k.cfg.Str("activation")); act {
 	case "hard_sigmoid":
 		for _, n := range l.Nodes {
 			if n.Op == "HardSigmoid" {
@@ -325,6 +476,12 @@ func activationGeneration(k *kLayer, l *model.Layer) {
 // nothing) in the Keras generation being written.
 func (p *plan) checkGeneration(d dialect) error {
 	for _, k := range p.layers {
+		if k.sub != nil {
+			if err := k.sub.checkGeneration(d); err != nil {
+				return err
+			}
+			continue
+		}
 		if d == tf2 && k.keras3Only != "" {
 			return fmt.Errorf("keras: %w: layer %q: activation %s has its Keras 3 meaning here, which tf.keras 2 does not have; write a .keras file instead", model.ErrUnsupported, k.name, k.keras3Only)
 		}

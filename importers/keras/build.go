@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xferml/xfer/internal/pyjson"
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
@@ -47,6 +48,7 @@ func build(cfgJSON []byte, ws weightSource, meta map[string]string) (*model.Mode
 	if len(extra) > 0 {
 		return nil, fmt.Errorf("%w: the file holds weights for layers the config does not have: %s (a config that does not belong to these weights?)", ErrFormat, strings.Join(extra, ", "))
 	}
+	b.m.SyncTrainable()
 	return b.m, nil
 }
 
@@ -56,7 +58,23 @@ type graphBuilder struct {
 	major  int
 	m      *model.Model
 	shapes map[string][]int  // value name -> Keras shape, -1 unknown
-	values map[string]string // "layer\x00tensor" -> value name
+	values map[string]string // key(scope, layer, node, tensor) -> value name
+}
+
+// level is one model of the config being built: the model itself (scope "")
+// or a nested one.
+type level struct {
+	g     *graphConfig
+	scope string   // the Submodel path, "" at the top
+	ins   []string // nested: the values the model is called on
+}
+
+// path returns the full name of a layer called name at this level.
+func (lv level) path(name string) string {
+	if lv.scope == "" {
+		return name
+	}
+	return lv.scope + "/" + name
 }
 
 func (b *graphBuilder) sequential() error {
@@ -67,7 +85,6 @@ func (b *graphBuilder) sequential() error {
 	if first.class == "InputLayer" {
 		shapeRaw = inputShapeOf(first)
 		inName = first.name
-		entries = entries[1:]
 	} else {
 		shapeRaw = inputShapeOf(first)
 		if shapeRaw == nil {
@@ -76,28 +93,82 @@ func (b *graphBuilder) sequential() error {
 		if shapeRaw == nil {
 			shapeRaw = first.buildShape
 		}
+		if shapeRaw == nil && first.sub != nil {
+			shapeRaw = firstInputShape(first.sub)
+		}
 	}
 	shape, err := parseShape(shapeRaw)
 	if err != nil || len(shape) < 2 {
 		return fmt.Errorf("%w: Sequential model %q: cannot tell its input shape (no InputLayer, batch_input_shape, batch_shape or build_input_shape): %v", ErrFormat, b.g.name, err)
 	}
 	b.addInput(inName, shape)
-	x := inName
+	outs, err := b.chain(level{g: b.g}, inName)
+	if err != nil {
+		return err
+	}
+	b.m.Outputs = outs
+	return nil
+}
+
+// firstInputShape returns the input shape a nested model declares, for a
+// Sequential model whose first layer is that nested model.
+func firstInputShape(g *graphConfig) json.RawMessage {
+	if len(g.layers) == 0 {
+		return nil
+	}
+	if s := inputShapeOf(g.layers[0]); s != nil {
+		return s
+	}
+	if g.buildInputShape != nil {
+		return g.buildInputShape
+	}
+	return g.layers[0].buildShape
+}
+
+// chain builds the layers of a Sequential model at level lv on value x and
+// returns its output. A leading InputLayer of a nested Sequential model is
+// kept as a layer with no nodes (so that its name survives export); at the
+// top it is the graph input.
+func (b *graphBuilder) chain(lv level, x string) ([]string, error) {
+	entries := lv.g.layers
+	if len(entries) > 0 && entries[0].class == "InputLayer" {
+		if lv.scope != "" {
+			if err := b.innerInput(lv, &entries[0], x); err != nil {
+				return nil, err
+			}
+		}
+		entries = entries[1:]
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("%w: Sequential model %q has no layers after its input", ErrFormat, lv.g.name)
+	}
 	for i := range entries {
 		e := &entries[i]
 		if e.class == "InputLayer" {
-			return fmt.Errorf("%w: Sequential model: layer %q: an InputLayer after the first layer", ErrFormat, e.name)
+			return nil, fmt.Errorf("%w: Sequential model %q: layer %q: an InputLayer after the first layer", ErrFormat, lv.g.name, e.name)
 		}
-		l, err := b.layer(e, []string{x})
+		outs, err := b.callEntry(lv, e, 0, call{}, []string{x})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		x = l.Outputs[0]
+		if len(outs) != 1 {
+			return nil, fmt.Errorf("%w: Sequential model %q: layer %q returns %d tensors; a Sequential layer returns one", ErrFormat, lv.g.name, e.name, len(outs))
+		}
+		x = outs[0]
 	}
-	if len(entries) == 0 {
-		return fmt.Errorf("%w: Sequential model %q has no layers after its input", ErrFormat, b.g.name)
+	return []string{x}, nil
+}
+
+// innerInput adds the InputLayer of a nested model: a layer with no nodes
+// that passes on the value v the nested model is called on.
+func (b *graphBuilder) innerInput(lv level, e *layerEntry, v string) error {
+	l, err := layers.InputLayer(layers.Common{Name: lv.path(e.name), Inputs: []string{v}, Trainable: b.trainable(e), Config: e.config})
+	if err != nil {
+		return fmt.Errorf("keras: %w", err)
 	}
-	b.m.Outputs = []string{x}
+	l.Scope = lv.scope
+	b.m.Layers = append(b.m.Layers, l)
+	b.values[key(lv.scope, e.name, 0, 0)] = v
 	return nil
 }
 
@@ -106,70 +177,16 @@ func (b *graphBuilder) addInput(name string, shape []int) {
 	b.shapes[name] = shape
 }
 
-func key(layer string, tensor int) string { return fmt.Sprintf("%s\x00%d", layer, tensor) }
+func key(scope, layer string, node, tensor int) string {
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d", scope, layer, node, tensor)
+}
 
 func (b *graphBuilder) functional() error {
-	pending := make([]*layerEntry, 0, len(b.g.layers))
-	for i := range b.g.layers {
-		pending = append(pending, &b.g.layers[i])
+	outs, err := b.graph(level{g: b.g})
+	if err != nil {
+		return err
 	}
-	// Keras lists layers in a topological order; a file that does not is
-	// still read, by building whatever is ready until nothing changes.
-	for len(pending) > 0 {
-		var rest []*layerEntry
-		for _, e := range pending {
-			if e.class == "InputLayer" {
-				shape, err := parseShape(inputShapeOf(*e))
-				if err != nil || len(shape) < 1 {
-					return fmt.Errorf("%w: InputLayer %q: bad or missing batch shape: %v", ErrFormat, e.name, err)
-				}
-				b.addInput(e.name, shape)
-				l, err := layers.InputLayer(layers.Common{Name: e.name, Inputs: []string{e.name}, Trainable: b.trainable(e), Config: e.config})
-				if err != nil {
-					return fmt.Errorf("keras: %w", err)
-				}
-				b.m.Layers = append(b.m.Layers, l)
-				b.values[key(e.name, 0)] = e.name
-				continue
-			}
-			if len(e.inbound) == 0 {
-				return fmt.Errorf("%w: layer %q (%s) has no inbound nodes: it is not connected to the model", ErrFormat, e.name, e.class)
-			}
-			ins := make([]string, 0, len(e.inbound))
-			ready := true
-			for _, r := range e.inbound {
-				v, ok := b.values[key(r.layer, r.tensor)]
-				if !ok {
-					ready = false
-					break
-				}
-				ins = append(ins, v)
-			}
-			if !ready {
-				rest = append(rest, e)
-				continue
-			}
-			l, err := b.layer(e, ins)
-			if err != nil {
-				return err
-			}
-			for t, out := range l.Outputs {
-				b.values[key(e.name, t)] = out
-			}
-		}
-		if len(rest) == len(pending) {
-			e := rest[0]
-			return fmt.Errorf("%w: layer %q reads a tensor of a layer that does not exist or forms a cycle (inbound %v)", ErrFormat, e.name, e.inbound)
-		}
-		pending = rest
-	}
-	for _, r := range b.g.outputs {
-		v, ok := b.values[key(r.layer, r.tensor)]
-		if !ok {
-			return fmt.Errorf("%w: model output [%q, %d, %d] names no layer output", ErrFormat, r.layer, r.node, r.tensor)
-		}
-		b.m.Outputs = append(b.m.Outputs, v)
-	}
+	b.m.Outputs = outs
 	if len(b.g.inputs) != len(b.m.Inputs) {
 		return fmt.Errorf("%w: model lists %d input layers but has %d InputLayers", ErrFormat, len(b.g.inputs), len(b.m.Inputs))
 	}
@@ -186,6 +203,219 @@ func (b *graphBuilder) functional() error {
 	return nil
 }
 
+// pendingCall is one call of a layer entry waiting for its inputs.
+type pendingCall struct {
+	e    *layerEntry
+	node int
+}
+
+// graph builds the layers of a Functional model at level lv and returns the
+// values of its outputs. At the top, InputLayers become graph inputs; in a
+// nested model they pass on the values it is called on (lv.ins, in the order
+// of its input_layers).
+func (b *graphBuilder) graph(lv level) ([]string, error) {
+	g := lv.g
+	var pending []pendingCall
+	for i := range g.layers {
+		e := &g.layers[i]
+		if e.class == "InputLayer" {
+			pending = append(pending, pendingCall{e, 0})
+			continue
+		}
+		if len(e.calls) == 0 {
+			return nil, fmt.Errorf("%w: layer %q (%s) has no inbound nodes: it is not connected to the model", ErrFormat, lv.path(e.name), e.class)
+		}
+		for n := range e.calls {
+			pending = append(pending, pendingCall{e, n})
+		}
+	}
+	// Keras lists layers in a topological order of their first calls; a
+	// later call of a shared layer, and a file that does not keep the order,
+	// are still read, by building whatever is ready until nothing changes.
+	for len(pending) > 0 {
+		var rest []pendingCall
+		for _, pc := range pending {
+			e := pc.e
+			if e.class == "InputLayer" {
+				if err := b.inputLayer(lv, e); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			c := e.calls[pc.node]
+			ins := make([]string, 0, len(c.refs))
+			ready := true
+			for _, r := range c.refs {
+				v, ok := b.values[key(lv.scope, r.layer, r.node, r.tensor)]
+				if !ok {
+					ready = false
+					break
+				}
+				ins = append(ins, v)
+			}
+			if !ready {
+				rest = append(rest, pc)
+				continue
+			}
+			outs, err := b.callEntry(lv, e, pc.node, c, ins)
+			if err != nil {
+				return nil, err
+			}
+			for t, out := range outs {
+				b.values[key(lv.scope, e.name, pc.node, t)] = out
+			}
+		}
+		if len(rest) == len(pending) {
+			pc := rest[0]
+			return nil, fmt.Errorf("%w: layer %q reads a tensor of a layer that does not exist or forms a cycle (call %d reads %v)", ErrFormat, lv.path(pc.e.name), pc.node, pc.e.calls[pc.node].refs)
+		}
+		pending = rest
+	}
+	var outs []string
+	for _, r := range g.outputs {
+		v, ok := b.values[key(lv.scope, r.layer, r.node, r.tensor)]
+		if !ok {
+			return nil, fmt.Errorf("%w: model %q: output [%q, %d, %d] names no layer output", ErrFormat, g.name, r.layer, r.node, r.tensor)
+		}
+		outs = append(outs, v)
+	}
+	return outs, nil
+}
+
+// inputLayer handles an InputLayer of the Functional model at level lv.
+func (b *graphBuilder) inputLayer(lv level, e *layerEntry) error {
+	if lv.scope != "" {
+		i := slices.IndexFunc(lv.g.inputs, func(r ref) bool { return r.layer == e.name })
+		if i < 0 || i >= len(lv.ins) {
+			return fmt.Errorf("%w: nested model %q: InputLayer %q is not one of its %d inputs", ErrFormat, lv.scope, e.name, len(lv.ins))
+		}
+		return b.innerInput(lv, e, lv.ins[i])
+	}
+	shape, err := parseShape(inputShapeOf(*e))
+	if err != nil || len(shape) < 1 {
+		return fmt.Errorf("%w: InputLayer %q: bad or missing batch shape: %v", ErrFormat, e.name, err)
+	}
+	b.addInput(e.name, shape)
+	l, err := layers.InputLayer(layers.Common{Name: e.name, Inputs: []string{e.name}, Trainable: b.trainable(e), Config: e.config})
+	if err != nil {
+		return fmt.Errorf("keras: %w", err)
+	}
+	b.m.Layers = append(b.m.Layers, l)
+	b.values[key("", e.name, 0, 0)] = e.name
+	return nil
+}
+
+// callEntry builds call node of entry e at level lv on values ins and
+// returns the values it outputs: a layer, a further call site of a shared
+// layer, or a nested model.
+func (b *graphBuilder) callEntry(lv level, e *layerEntry, node int, c call, ins []string) ([]string, error) {
+	if e.sub != nil {
+		if node > 0 {
+			return nil, fmt.Errorf("keras: %w: nested model %q is called %d times; a nested model called more than once is not supported (flatten it, or call it once)", model.ErrUnsupported, lv.path(e.name), len(e.calls))
+		}
+		return b.nested(lv, e, c, ins)
+	}
+	ec := *e
+	ec.name = lv.path(e.name)
+	if node == 0 {
+		l, err := b.layer(&ec, ins)
+		if err != nil {
+			return nil, err
+		}
+		l.Scope = lv.scope
+		return l.Outputs, nil
+	}
+	return b.sharedCall(lv, &ec, node, ins)
+}
+
+// sharedCall builds call node (>= 1) of the shared layer e (named by its
+// full path): a layer named "<name>@<node>" whose nodes read the params of
+// the layer's first call.
+func (b *graphBuilder) sharedCall(lv level, e *layerEntry, node int, ins []string) ([]string, error) {
+	owner := b.m.Layer(e.name)
+	if owner == nil {
+		return nil, fmt.Errorf("%w: layer %q: call %d comes before its first call", ErrFormat, e.name, node)
+	}
+	ec := *e
+	ec.name = fmt.Sprintf("%s@%d", e.name, node)
+	if b.m.Layer(ec.name) != nil {
+		return nil, fmt.Errorf("%w: layer %q: the name of call %d of %q is taken", ErrFormat, ec.name, node, e.name)
+	}
+	l, err := b.layerAs(&ec, e.name, ins)
+	if err != nil {
+		return nil, err
+	}
+	rename := map[string]string{}
+	for _, p := range l.Params {
+		q := owner.Param(p.Role)
+		if q == nil || !slices.Equal(q.Shape, p.Shape) {
+			return nil, fmt.Errorf("%w: layer %q: call %d needs weight %q %v, which its first call does not have", ErrFormat, e.name, node, p.Role, p.Shape)
+		}
+		rename[p.Name] = q.Name
+	}
+	if len(l.Params) != len(owner.Params) {
+		return nil, fmt.Errorf("%w: layer %q: call %d uses %d weights, its first call %d", ErrFormat, e.name, node, len(l.Params), len(owner.Params))
+	}
+	for _, n := range l.Nodes {
+		for i, in := range n.Inputs {
+			if r, ok := rename[in]; ok {
+				n.Inputs[i] = r
+			}
+		}
+	}
+	l.Params, l.Config, l.Shares, l.Scope = nil, nil, owner.Name, lv.scope
+	l.Trainable = owner.Trainable
+	return l.Outputs, nil
+}
+
+// nested builds a nested model: its Submodel, then its layers, scoped.
+func (b *graphBuilder) nested(lv level, e *layerEntry, c call, ins []string) ([]string, error) {
+	path := lv.path(e.name)
+	kind := e.sub.class
+	if kind == "Model" {
+		kind = "Functional"
+	}
+	cfg, err := withoutKey(e.config, "layers")
+	if err != nil {
+		return nil, fmt.Errorf("%w: nested model %q: config: %v", ErrFormat, path, err)
+	}
+	sm := &model.Submodel{Name: path, Kind: kind, Trainable: e.sub.trainable, Training: c.training,
+		Inputs: slices.Clone(ins), Config: cfg}
+	b.m.Submodels = append(b.m.Submodels, sm)
+	inner := level{g: e.sub, scope: path, ins: ins}
+	var outs []string
+	if kind == "Sequential" {
+		if len(ins) != 1 {
+			return nil, fmt.Errorf("%w: nested Sequential model %q is called on %d tensors; it takes one", ErrFormat, path, len(ins))
+		}
+		outs, err = b.chain(inner, ins[0])
+	} else {
+		if len(e.sub.inputs) != len(ins) {
+			return nil, fmt.Errorf("%w: nested model %q has %d inputs and is called on %d tensors", ErrFormat, path, len(e.sub.inputs), len(ins))
+		}
+		outs, err = b.graph(inner)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if lo, hi := b.m.SubmodelRange(path); lo == hi {
+		return nil, fmt.Errorf("%w: nested model %q has no layers", ErrFormat, path)
+	}
+	sm.Outputs = outs
+	return outs, nil
+}
+
+// withoutKey returns the JSON object raw without key, keeping the order of
+// the other keys.
+func withoutKey(raw json.RawMessage, key string) (json.RawMessage, error) {
+	o, err := pyjson.ParseObj(raw)
+	if err != nil {
+		return nil, err
+	}
+	o.Del(key)
+	return pyjson.Encode(o)
+}
+
 func (b *graphBuilder) trainable(e *layerEntry) bool {
 	t := true
 	if raw, ok := e.cfg["trainable"]; ok {
@@ -198,10 +428,13 @@ func (b *graphBuilder) trainable(e *layerEntry) bool {
 
 // layer builds one non-input layer reading values ins.
 func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) {
+	return b.layerAs(e, e.name, ins)
+}
+
+// layerAs builds layer e (named by its full path) with the stored weights of
+// the layer called weightsOf: itself, or the first call of a shared layer.
+func (b *graphBuilder) layerAs(e *layerEntry, weightsOf string, ins []string) (*model.Layer, error) {
 	fn, ok := kinds[e.class]
-	if !ok && (e.class == "Sequential" || e.class == "Functional" || e.class == "Model") {
-		return nil, fmt.Errorf("keras: %w: layer %q: a nested %s model; flatten it into one model before reading", model.ErrUnsupported, e.name, e.class)
-	}
 	if !ok {
 		what := "layer class"
 		if e.module != "" && !strings.HasPrefix(e.module, "keras.") && e.module != "keras" {
@@ -215,7 +448,7 @@ func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) 
 			return nil, fmt.Errorf("keras: %w: layer %q (%s): data_format channels_first (only channels_last is supported)", model.ErrUnsupported, e.name, e.class)
 		}
 	}
-	ws, found, err := b.ws.layer(e.name)
+	ws, found, err := b.ws.layer(weightsOf)
 	if err != nil {
 		return nil, err
 	}

@@ -18,14 +18,35 @@ type ref struct {
 
 // layerEntry is one layer of a model config, version differences removed.
 type layerEntry struct {
-	class   string
-	module  string // Keras 3 serialisation only
-	name    string
-	config  json.RawMessage            // the layer's config object, as read
-	cfg     map[string]json.RawMessage // the same, parsed one level
-	inbound []ref                      // Functional only: the layer's inputs
+	class  string
+	module string // Keras 3 serialisation only
+	name   string
+	config json.RawMessage            // the layer's config object, as read
+	cfg    map[string]json.RawMessage // the same, parsed one level
+	// calls are the layer's calls in a Functional model, in Keras's node
+	// order: more than one for a shared layer. Empty for an InputLayer and
+	// in a Sequential model.
+	calls []call
 	// buildShape is the Keras 3 build_config input_shape, nil when absent.
 	buildShape json.RawMessage
+	// sub is the config of a nested model (class Sequential, Functional or
+	// Model), nil for a layer.
+	sub *graphConfig
+}
+
+// call is one call of a layer: the tensors it reads and its training
+// argument (nil when the call does not give one).
+type call struct {
+	refs     []ref
+	training *bool
+}
+
+// maxNesting bounds how deep models may nest in a config.
+const maxNesting = 16
+
+// nestedClass reports whether a layer entry of this class is a model.
+func nestedClass(class string) bool {
+	return class == "Sequential" || class == "Functional" || class == "Model"
 }
 
 // graphConfig is a parsed model config.
@@ -48,7 +69,6 @@ func parseConfig(data []byte) (*graphConfig, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("%w: model config is not JSON: %v", ErrFormat, err)
 	}
-	g := &graphConfig{class: top.ClassName, trainable: true}
 	switch top.ClassName {
 	case "Sequential", "Functional", "Model":
 	case "":
@@ -56,6 +76,14 @@ func parseConfig(data []byte) (*graphConfig, error) {
 	default:
 		return nil, fmt.Errorf("keras: %w: model class %q (a subclassed or custom model): only Sequential, Functional and Model configs can be read", model.ErrUnsupported, top.ClassName)
 	}
+	return parseModel(top.ClassName, top.Config, 0)
+}
+
+// parseModel parses the config object of a model of class (Sequential,
+// Functional or Model) at nesting depth.
+func parseModel(class string, config json.RawMessage, depth int) (*graphConfig, error) {
+	top := struct{ Config json.RawMessage }{config}
+	g := &graphConfig{class: class, trainable: true}
 	var rawLayers []json.RawMessage
 	if t := bytes.TrimSpace(top.Config); len(t) > 0 && t[0] == '[' {
 		// Keras <= 2.1 Sequential: config is the list of layers.
@@ -95,7 +123,7 @@ func parseConfig(data []byte) (*graphConfig, error) {
 	}
 	seen := map[string]bool{}
 	for i, rl := range rawLayers {
-		e, err := parseLayer(rl, g.class != "Sequential")
+		e, err := parseLayer(rl, g.class != "Sequential", depth)
 		if err != nil {
 			if errors.Is(err, model.ErrUnsupported) {
 				return nil, fmt.Errorf("keras: %w: model config layer %d: %v", model.ErrUnsupported, i, err)
@@ -111,7 +139,7 @@ func parseConfig(data []byte) (*graphConfig, error) {
 	return g, nil
 }
 
-func parseLayer(rl json.RawMessage, functional bool) (layerEntry, error) {
+func parseLayer(rl json.RawMessage, functional bool, depth int) (layerEntry, error) {
 	var l struct {
 		ClassName    string          `json:"class_name"`
 		Module       string          `json:"module"`
@@ -147,17 +175,30 @@ func parseLayer(rl json.RawMessage, functional bool) (layerEntry, error) {
 	}
 	if functional {
 		var err error
-		if e.inbound, err = parseInbound(l.InboundNodes); err != nil {
+		if e.calls, err = parseInbound(l.InboundNodes); err != nil {
 			return e, fmt.Errorf("layer %q: inbound_nodes: %w", e.name, err)
 		}
+	}
+	if nestedClass(e.class) {
+		if depth+1 >= maxNesting {
+			return e, unsupportedf("layer %q: models nested more than %d deep", e.name, maxNesting)
+		}
+		sub, err := parseModel(e.class, l.Config, depth+1)
+		if err != nil {
+			return e, fmt.Errorf("nested model %q: %w", e.name, err)
+		}
+		if sub.name == "" {
+			sub.name = e.name
+		}
+		e.sub = sub
 	}
 	return e, nil
 }
 
-// parseInbound reads inbound_nodes in the Keras 2 list form
-// [[["input_1", 0, 0, {}], ...]] or the Keras 3 form
-// [{"args": [...keras tensors with keras_history...], "kwargs": {}}].
-func parseInbound(raw json.RawMessage) ([]ref, error) {
+// parseInbound reads inbound_nodes, one call per node, in the Keras 2 list
+// form [[["input_1", 0, 0, {kwargs}], ...], ...] or the Keras 3 form
+// [{"args": [...keras tensors with keras_history...], "kwargs": {...}}, ...].
+func parseInbound(raw json.RawMessage) ([]call, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		return nil, nil
 	}
@@ -165,43 +206,59 @@ func parseInbound(raw json.RawMessage) ([]ref, error) {
 	if err := json.Unmarshal(raw, &nodes); err != nil {
 		return nil, err
 	}
-	if len(nodes) == 0 {
-		return nil, nil
-	}
-	if len(nodes) > 1 {
-		return nil, unsupportedf("the layer is called %d times (shared layers are not supported)", len(nodes))
-	}
-	n := bytes.TrimSpace(nodes[0])
-	var refs []ref
-	if len(n) > 0 && n[0] == '{' {
-		var call struct {
-			Args json.RawMessage `json:"args"`
-		}
-		if err := json.Unmarshal(n, &call); err != nil {
-			return nil, err
-		}
-		if err := collectHistory(call.Args, &refs, 0); err != nil {
-			return nil, err
-		}
-	} else {
-		var items []json.RawMessage
-		if err := json.Unmarshal(n, &items); err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			r, err := parseRef(it)
-			if err != nil {
+	calls := make([]call, 0, len(nodes))
+	for _, node := range nodes {
+		n := bytes.TrimSpace(node)
+		var c call
+		if len(n) > 0 && n[0] == '{' {
+			var kc struct {
+				Args   json.RawMessage `json:"args"`
+				Kwargs struct {
+					Training *bool `json:"training"`
+				} `json:"kwargs"`
+			}
+			if err := json.Unmarshal(n, &kc); err != nil {
 				return nil, err
 			}
-			refs = append(refs, r)
+			if err := collectHistory(kc.Args, &c.refs, 0); err != nil {
+				return nil, err
+			}
+			c.training = kc.Kwargs.Training
+		} else {
+			var items []json.RawMessage
+			if err := json.Unmarshal(n, &items); err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				r, err := parseRef(it)
+				if err != nil {
+					return nil, err
+				}
+				c.refs = append(c.refs, r)
+				if c.training == nil {
+					c.training = refTraining(it)
+				}
+			}
 		}
+		calls = append(calls, c)
 	}
-	for _, r := range refs {
-		if r.node != 0 {
-			return nil, unsupportedf("input %q node %d: layers called more than once (shared layers) are not supported", r.layer, r.node)
-		}
+	return calls, nil
+}
+
+// refTraining reads the training kwarg of a Keras 2 reference
+// ["name", node, tensor, {"training": false}], nil when absent.
+func refTraining(raw json.RawMessage) *bool {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil || len(items) < 4 {
+		return nil
 	}
-	return refs, nil
+	var kw struct {
+		Training *bool `json:"training"`
+	}
+	if json.Unmarshal(items[3], &kw) != nil {
+		return nil
+	}
+	return kw.Training
 }
 
 // collectHistory finds Keras 3 keras tensors (keras_history) in call args,

@@ -18,10 +18,11 @@ type weight struct {
 	data  []float32
 }
 
-// weightSource finds the stored weights of a layer by name. ok is false when
-// the file has no entry at all for the layer. unused lists, after every
-// layer was read, the file's layers that hold weights but were never asked
-// for (a config that does not fit the weights).
+// weightSource finds the stored weights of a layer by its full name (a
+// nested model's layer by its path, "base/conv1"). ok is false when the
+// file has no entry at all for the layer. unused lists, after every layer
+// was read, the file's layers that hold weights but were never asked for (a
+// config that does not fit the weights).
 type weightSource interface {
 	layer(name string) (ws []weight, ok bool, err error)
 	unused() ([]string, error)
@@ -38,10 +39,22 @@ type h5Weights struct {
 	file   string // for messages
 	base   string
 	keras3 bool
-	// paths maps a layer name to its Keras 3 group under layers/ (see
-	// keras3Paths); set by the graph builder.
+	// paths maps a layer's full name to its Keras 3 group under layers/
+	// (see keras3Paths); set by the graph builder.
 	paths map[string]string
 	read  map[string]bool // layer names asked for
+	// nested holds, per top-level nested model of a legacy file, the
+	// weights of its group, by stored name; taken marks those handed out.
+	nested map[string]*nestedGroup
+}
+
+// nestedGroup is the group of a nested model in a legacy file: Keras writes
+// all of the nested model's weights into the group of the nested model's
+// top-level layer, named "<layer>/<weight>" (tf.keras 2: with ":0"; Keras 3
+// prefixes a nested Sequential model's own name).
+type nestedGroup struct {
+	ws    []weight
+	taken []bool
 }
 
 // keras3Layout is implemented by weight sources that store layers by Keras 3
@@ -68,12 +81,18 @@ func snakeCase(name string) string {
 // keras3Paths returns where Keras 3 saves each layer's variables: its
 // container walk names the entries of model.layers by the snake-case class
 // name, "_1", "_2"... for repeats (keras-team/keras:
-// keras/src/saving/saving_lib.py, _save_container_state), not by layer name.
-// A Sequential model's layers list omits its InputLayer; a Functional one's
-// includes them.
+// keras/src/saving/saving_lib.py, _save_container_state), not by layer name;
+// a nested model's layers go under "<its path>/layers/", named the same way
+// within it. A Sequential model's layers list omits its InputLayer; a
+// Functional one's includes them. Keys are full layer names ("base/conv1").
 func keras3Paths(g *graphConfig) map[string]string {
-	used := map[string]int{}
 	out := map[string]string{}
+	keras3Walk(g, "", "", out)
+	return out
+}
+
+func keras3Walk(g *graphConfig, scope, prefix string, out map[string]string) {
+	used := map[string]int{}
 	for i, e := range g.layers {
 		if g.class == "Sequential" && i == 0 && e.class == "InputLayer" {
 			continue
@@ -85,9 +104,15 @@ func keras3Paths(g *graphConfig) map[string]string {
 		} else {
 			used[name] = 0
 		}
-		out[e.name] = name
+		full := e.name
+		if scope != "" {
+			full = scope + "/" + e.name
+		}
+		out[full] = prefix + name
+		if e.sub != nil {
+			keras3Walk(e.sub, full, prefix+name+"/layers/", out)
+		}
 	}
-	return out
 }
 
 func newH5Weights(f *hdf5.File, file string) (*h5Weights, error) {
@@ -113,6 +138,15 @@ func (w *h5Weights) layer(name string) ([]weight, bool, error) {
 	if w.keras3 {
 		return w.vars(name)
 	}
+	if top, rel, ok := strings.Cut(name, "/"); ok {
+		return w.nestedLayer(top, rel)
+	}
+	return w.layerGroup(name)
+}
+
+// layerGroup reads the weights of the legacy group of top-level layer name,
+// in weight_names order.
+func (w *h5Weights) layerGroup(name string) ([]weight, bool, error) {
 	g := strings.TrimPrefix(w.base+"/"+name, "/")
 	k, err := w.f.Kind(g)
 	if errors.Is(err, hdf5.ErrNotFound) {
@@ -144,6 +178,64 @@ func (w *h5Weights) layer(name string) ([]weight, bool, error) {
 	return out, true, nil
 }
 
+// nestedLayer returns the weights of the layer at path rel inside the
+// top-level nested model top, matched by stored name: "<rel>/<weight>" first,
+// then any name that ends in "/<rel>/<weight>" and no other layer claims.
+func (w *h5Weights) nestedLayer(top, rel string) ([]weight, bool, error) {
+	ng, err := w.nestedGroup(top)
+	if err != nil || ng == nil {
+		return nil, false, err
+	}
+	var out []weight
+	match := func(exact bool) {
+		for i, wt := range ng.ws {
+			if ng.taken[i] {
+				continue
+			}
+			n := weightPath(wt.name)
+			dir := n[:max(strings.LastIndexByte(n, '/'), 0)]
+			if exact && (dir == rel || dir == top+"/"+rel) || !exact && strings.HasSuffix(dir, "/"+rel) {
+				ng.taken[i] = true
+				out = append(out, wt)
+			}
+		}
+	}
+	match(true)
+	if len(out) == 0 {
+		match(false)
+	}
+	return out, true, nil
+}
+
+// weightPath strips the ":0" TensorFlow adds to a variable name.
+func weightPath(name string) string {
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+// nestedGroup reads (once) every weight of the group of the top-level
+// nested model top.
+func (w *h5Weights) nestedGroup(top string) (*nestedGroup, error) {
+	if ng, ok := w.nested[top]; ok {
+		return ng, nil
+	}
+	if w.nested == nil {
+		w.nested = map[string]*nestedGroup{}
+	}
+	ws, found, err := w.layerGroup(top)
+	if err != nil || !found {
+		w.nested[top] = nil
+		return nil, err
+	}
+	ng := &nestedGroup{ws: ws, taken: make([]bool, len(ws))}
+	w.nested[top] = ng
+	return ng, nil
+}
+
 func (w *h5Weights) unused() ([]string, error) {
 	var out []string
 	if w.keras3 {
@@ -153,18 +245,8 @@ func (w *h5Weights) unused() ([]string, error) {
 				used[p] = true
 			}
 		}
-		members, err := w.f.Members("layers")
-		if err != nil {
-			return nil, fmt.Errorf("keras: %s: %w", w.file, err)
-		}
-		for _, m := range members {
-			if used[m] {
-				continue
-			}
-			vars, err := w.f.Members("layers/" + m + "/vars")
-			if err == nil && len(vars) > 0 {
-				out = append(out, m)
-			}
+		if err := w.unusedVars("", used, &out); err != nil {
+			return nil, err
 		}
 		return out, nil
 	}
@@ -172,8 +254,19 @@ func (w *h5Weights) unused() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keras: %s: layer_names: %w", w.file, err)
 	}
+	for top, ng := range w.nested {
+		if ng == nil {
+			continue
+		}
+		for i, t := range ng.taken {
+			if !t {
+				out = append(out, top+"/"+ng.ws[i].name)
+			}
+		}
+	}
+	slices.Sort(out)
 	for _, n := range names {
-		if w.read[n] {
+		if w.read[n] || w.nested[n] != nil {
 			continue
 		}
 		g := strings.TrimPrefix(w.base+"/"+n, "/")
@@ -183,6 +276,34 @@ func (w *h5Weights) unused() ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// unusedVars appends to out the groups under layers/<prefix> that hold
+// variables and that no layer asked for, descending into nested models.
+func (w *h5Weights) unusedVars(prefix string, used map[string]bool, out *[]string) error {
+	dir := "layers"
+	if prefix != "" {
+		dir += "/" + strings.TrimSuffix(prefix, "/")
+	}
+	members, err := w.f.Members(dir)
+	if err != nil {
+		return fmt.Errorf("keras: %s: %w", w.file, err)
+	}
+	for _, m := range members {
+		p := prefix + m
+		if used[p] {
+			continue
+		}
+		if vars, err := w.f.Members("layers/" + p + "/vars"); err == nil && len(vars) > 0 {
+			*out = append(*out, p)
+		}
+		if w.f.Exists("layers/" + p + "/layers") {
+			if err := w.unusedVars(p+"/layers/", used, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // vars reads layers/<path>/vars/0..n-1, path from keras3Paths.

@@ -1,4 +1,4 @@
-package keras
+package pyjson
 
 import (
 	"bytes"
@@ -11,20 +11,21 @@ import (
 	"unicode/utf8"
 )
 
-// obj is a JSON object that keeps its key order: Keras writes configs from
+// Obj is a JSON object that keeps its key order: Keras writes configs from
 // Python dicts, whose order is insertion order, and a faithful writer keeps
 // it. Values are nil, bool, json.Number (kept verbatim as read), pyFloat,
-// int, string, []any or *obj.
-type obj struct {
+// int, string, []any or *Obj.
+type Obj struct {
 	keys []string
 	vals map[string]any
 }
 
-func newObj() *obj { return &obj{vals: map[string]any{}} }
+// NewObj returns an empty object.
+func NewObj() *Obj { return &Obj{vals: map[string]any{}} }
 
-// set sets key to v, keeping the key's position when it exists and
+// Set sets key to v, keeping the key's position when it exists and
 // appending it otherwise.
-func (o *obj) set(key string, v any) *obj {
+func (o *Obj) Set(key string, v any) *Obj {
 	if _, ok := o.vals[key]; !ok {
 		o.keys = append(o.keys, key)
 	}
@@ -32,9 +33,9 @@ func (o *obj) set(key string, v any) *obj {
 	return o
 }
 
-// setAfter sets key to v; a new key goes right after the key after (or last
+// SetAfter sets key to v; a new key goes right after the key after (or last
 // when after is absent).
-func (o *obj) setAfter(after, key string, v any) {
+func (o *Obj) SetAfter(after, key string, v any) {
 	if _, ok := o.vals[key]; ok {
 		o.vals[key] = v
 		return
@@ -49,18 +50,23 @@ func (o *obj) setAfter(after, key string, v any) {
 	o.keys = append(o.keys, key)
 }
 
-func (o *obj) get(key string) (any, bool) {
+// Get returns the value of key and whether it is set.
+func (o *Obj) Get(key string) (any, bool) {
 	v, ok := o.vals[key]
 	return v, ok
 }
 
-// str returns the string value of key, or "".
-func (o *obj) str(key string) string {
+// Str returns the string value of key, or "".
+func (o *Obj) Str(key string) string {
 	s, _ := o.vals[key].(string)
 	return s
 }
 
-func (o *obj) del(key string) {
+// Value returns the value of key, nil when it is not set.
+func (o *Obj) Value(key string) any { return o.vals[key] }
+
+// Del removes key.
+func (o *Obj) Del(key string) {
 	if _, ok := o.vals[key]; !ok {
 		return
 	}
@@ -73,19 +79,23 @@ func (o *obj) del(key string) {
 	}
 }
 
-// clone returns a deep copy.
-func (o *obj) clone() *obj {
-	c := newObj()
+// Keys returns the keys in order. The slice is the object's own: do not
+// modify it.
+func (o *Obj) Keys() []string { return o.keys }
+
+// Clone returns a deep copy.
+func (o *Obj) Clone() *Obj {
+	c := NewObj()
 	for _, k := range o.keys {
-		c.set(k, cloneValue(o.vals[k]))
+		c.Set(k, cloneValue(o.vals[k]))
 	}
 	return c
 }
 
 func cloneValue(v any) any {
 	switch x := v.(type) {
-	case *obj:
-		return x.clone()
+	case *Obj:
+		return x.Clone()
 	case []any:
 		c := make([]any, len(x))
 		for i, e := range x {
@@ -96,8 +106,8 @@ func cloneValue(v any) any {
 	return v
 }
 
-// parseObj parses a JSON object, keeping key order and numbers verbatim.
-func parseObj(data []byte) (*obj, error) {
+// ParseObj parses a JSON object, keeping key order and numbers verbatim.
+func ParseObj(data []byte) (*Obj, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := parseValue(dec, 0)
@@ -107,7 +117,7 @@ func parseObj(data []byte) (*obj, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("trailing data after the JSON value")
 	}
-	o, ok := v.(*obj)
+	o, ok := v.(*Obj)
 	if !ok {
 		return nil, fmt.Errorf("not a JSON object")
 	}
@@ -129,7 +139,7 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 	case json.Delim:
 		switch t {
 		case '{':
-			o := newObj()
+			o := NewObj()
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
@@ -140,7 +150,7 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				o.set(k, v)
+				o.Set(k, v)
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, err
@@ -165,11 +175,11 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 	return tok, nil // nil, bool, json.Number, string
 }
 
-// pyFloat is a float rendered as Python's repr renders it (0.001, 1e-06,
+// Float is a float rendered as Python's repr renders it (0.001, 1e-06,
 // 1.0), the form Keras's json.dumps gives.
-type pyFloat float64
+type Float float64
 
-func (f pyFloat) String() string {
+func (f Float) String() string {
 	x := float64(f)
 	switch {
 	case math.IsNaN(x):
@@ -199,10 +209,10 @@ func (f pyFloat) String() string {
 	return s
 }
 
-// encodeJSON renders v as Python's json.dumps does by default: separators
+// Encode renders v as Python's json.dumps does by default: separators
 // ", " and ": ", non-ASCII escaped as \uXXXX (ensure_ascii), so the result
 // is ASCII and fits the ASCII string attributes Keras writes.
-func encodeJSON(v any) ([]byte, error) {
+func Encode(v any) ([]byte, error) {
 	var b bytes.Buffer
 	if err := writeJSON(&b, v, 0); err != nil {
 		return nil, err
@@ -225,7 +235,7 @@ func writeJSON(b *bytes.Buffer, v any, depth int) error {
 		}
 	case json.Number:
 		b.WriteString(string(x))
-	case pyFloat:
+	case Float:
 		b.WriteString(x.String())
 	case int:
 		b.WriteString(strconv.Itoa(x))
@@ -244,7 +254,7 @@ func writeJSON(b *bytes.Buffer, v any, depth int) error {
 			}
 		}
 		b.WriteByte(']')
-	case *obj:
+	case *Obj:
 		b.WriteByte('{')
 		for i, k := range x.keys {
 			if i > 0 {
@@ -299,8 +309,8 @@ func writeString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 }
 
-// parseAny parses any JSON value, keeping object key order.
-func parseAny(data []byte) (any, error) {
+// ParseAny parses any JSON value, keeping object key order.
+func ParseAny(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := parseValue(dec, 0)
