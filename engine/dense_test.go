@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -47,14 +48,11 @@ func TestDenseBlockActs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := &fusedDense{alpha: 1, k: k, n: k, bias: bias, act: act}
-			if nativeAct(n.Op) {
-				f.actOp = n.Op
-				f.actP1, f.actP2 = n.AttrFloat("alpha", 0), n.AttrFloat("gamma", 0)
-				if n.Op == "Selu" {
-					f.actP1, f.actP2 = seluAlpha, seluGamma
-				}
+			a, err := kernels.ActOf(n)
+			if err != nil {
+				t.Fatal(err)
 			}
+			f := &fusedDense{alpha: 1, k: k, n: k, bias: bias, act: &a}
 			for _, transB := range []bool{false, true} {
 				f.transB = transB
 				got := make([]float32, len(xs))

@@ -42,14 +42,15 @@
 //     (BLASCore names the kernels in use).
 //   - On a CPU with AVX-512 (cgo build), fused dense layers skip BLAS: New
 //     packs each weight (up to 16M floats) into 32-column panels and a C
-//     kernel computes 12x32 tiles in registers (dense_openblas.go); every
+//     kernel computes 12x32 tiles in registers (internal/kernels); every
 //     output is summed in the same order whatever the split, so these
 //     layers give the same bits for any thread count, and threads take
 //     chunks of rows as they free up. Rows of one sample (batch 1) still go
 //     to OpenBLAS's sgemv.
-//   - Element-wise exp, tanh and sigmoid use float32 polynomial kernels
-//     accurate to a few ulp (package internal/mathf, shared with finetune),
-//     not math.Exp on float64. The bias and activation of a fused dense
-//     layer run in vectorised C in the same cgo call as the product, with
-//     the same bits as the Go kernels.
+//   - Element-wise activations, exp, tanh and sigmoid, the fused dense
+//     product and the product splitter are package internal/kernels, shared
+//     with finetune: float32 polynomial kernels accurate to a few ulp, not
+//     math.Exp on float64. The bias and activation of a fused dense layer
+//     run in vectorised C in the same cgo call as the product, with the
+//     same bits as the Go kernels.
 package engine

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -19,13 +20,8 @@ type fusedDense struct {
 	transB bool
 	alpha  float32
 	k, n   int
-	bias   []float32 // len n, or nil
-	act    unaryFn   // nil for none
-	// actOp is the activation's op type when denseBlock runs it natively
-	// (vectorised C, same results as act), with its attributes actP1
-	// (alpha) and actP2 (Selu gamma); "" otherwise.
-	actOp        string
-	actP1, actP2 float32
+	bias   []float32    // len n, or nil
+	act    *kernels.Act // nil for none
 	// packed is the weight in the layout of the engine's own product
 	// (see pack), or nil when OpenBLAS runs the product.
 	packed []float32
@@ -95,19 +91,8 @@ func fuse(steps []*step, s *Session, shapes map[string]*model.Value) []*step {
 		}
 		// Activation.
 		if j, ok := consumer[last]; ok && fusableActs[steps[j].node.Op] && len(steps[j].outs) == 1 {
-			if act, err := unaryFor(steps[j].node); err == nil {
-				f.act = act
-				if op := steps[j].node; nativeAct(op.Op) {
-					f.actOp = op.Op
-					switch op.Op {
-					case "LeakyRelu":
-						f.actP1 = op.AttrFloat("alpha", 0.01)
-					case "Elu":
-						f.actP1 = op.AttrFloat("alpha", 1)
-					case "Selu":
-						f.actP1, f.actP2 = op.AttrFloat("alpha", seluAlpha), op.AttrFloat("gamma", seluGamma)
-					}
-				}
+			if act, err := kernels.ActOf(steps[j].node); err == nil {
+				f.act = &act
 				f.ops = append(f.ops, steps[j].node.Op)
 				dead[j] = true
 				last = steps[j].outs[0]
@@ -222,7 +207,7 @@ func fusedDenseKernel(s *step) error {
 		// to the others, and the results stay the same.
 		chunk := max(packTileRows, (rows/(4*p)+packTileRows-1)/packTileRows*packTileRows)
 		var next atomic.Int64
-		parallel(p, p, func(int, int) {
+		kernels.Parallel(p, p, func(int, int) {
 			for {
 				lo := int(next.Add(int64(chunk))) - chunk
 				if lo >= rows {
@@ -234,25 +219,9 @@ func fusedDenseKernel(s *step) error {
 		return nil
 	}
 	if p > 1 {
-		parallel(rows, p, block)
+		kernels.Parallel(rows, p, block)
 		return nil
 	}
 	block(0, rows)
 	return nil
-}
-
-// finish adds the bias to each row of y and applies the activation.
-func (f *fusedDense) finish(y []float32) {
-	if f.bias != nil {
-		b := f.bias[:f.n]
-		for i := 0; i+f.n <= len(y); i += f.n {
-			row := y[i : i+f.n]
-			for j := range row {
-				row[j] += b[j]
-			}
-		}
-	}
-	if f.act != nil {
-		f.act(y, y)
-	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/xferml/xfer/internal/mathf"
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -53,7 +53,7 @@ func softmax(d, x []float32, outer, n, inner int, logOut bool) {
 			}
 			var sum float32
 			for j := range n {
-				e := mathf.Exp(x[base+j*inner] - mx)
+				e := kernels.Exp(x[base+j*inner] - mx)
 				d[base+j*inner] = e
 				sum += e
 			}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/xferml/xfer/internal/mathf"
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -12,163 +12,15 @@ import (
 // the same slice.
 type unaryFn func(d, x []float32)
 
-// ONNX Selu defaults (Klambauer et al. 2017, as float32 in the ONNX spec).
-const (
-	seluAlpha = 1.67326319217681884765625
-	seluGamma = 1.05070102214813232421875
-)
-
 // unaryFor returns the element-wise function of a one-input float op with
-// its attributes applied, following the ONNX spec's defaults.
+// its attributes applied, following the ONNX spec's defaults: the
+// activation table of internal/kernels, shared with training.
 func unaryFor(n *model.Node) (unaryFn, error) {
-	switch n.Op {
-	case "Identity":
-		return func(d, x []float32) { copy(d, x) }, nil
-	case "Relu":
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = max(v, 0)
-			}
-		}, nil
-	case "LeakyRelu":
-		alpha := n.AttrFloat("alpha", 0.01)
-		return func(d, x []float32) {
-			for i, v := range x {
-				if v < 0 {
-					v *= alpha
-				}
-				d[i] = v
-			}
-		}, nil
-	case "Elu":
-		alpha := n.AttrFloat("alpha", 1)
-		return func(d, x []float32) {
-			for i, v := range x {
-				if v < 0 {
-					v = alpha * (mathf.Exp(v) - 1)
-				}
-				d[i] = v
-			}
-		}, nil
-	case "Selu":
-		alpha, gamma := n.AttrFloat("alpha", seluAlpha), n.AttrFloat("gamma", seluGamma)
-		ag := alpha * gamma
-		return func(d, x []float32) {
-			for i, v := range x {
-				if v <= 0 {
-					d[i] = ag*mathf.Exp(v) - ag
-				} else {
-					d[i] = gamma * v
-				}
-			}
-		}, nil
-	case "Celu":
-		alpha := n.AttrFloat("alpha", 1)
-		return func(d, x []float32) {
-			for i, v := range x {
-				if v < 0 {
-					v = alpha * (mathf.Exp(v/alpha) - 1)
-				}
-				d[i] = v
-			}
-		}, nil
-	case "Sigmoid":
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = mathf.Sigmoid(v)
-			}
-		}, nil
-	case "HardSigmoid":
-		alpha, beta := n.AttrFloat("alpha", 0.2), n.AttrFloat("beta", 0.5)
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = min(max(alpha*v+beta, 0), 1)
-			}
-		}, nil
-	case "HardSwish": // x * HardSigmoid(x) with alpha 1/6, beta 0.5
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = v * min(max(v/6+0.5, 0), 1)
-			}
-		}, nil
-	case "Tanh":
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = mathf.Tanh(v)
-			}
-		}, nil
-	case "Softplus":
-		return f64(func(v float64) float64 {
-			if v > 0 {
-				return v + math.Log1p(math.Exp(-v))
-			}
-			return math.Log1p(math.Exp(v))
-		}), nil
-	case "Softsign":
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = v / (1 + float32(math.Abs(float64(v))))
-			}
-		}, nil
-	case "Gelu":
-		switch approx := n.AttrString("approximate", "none"); approx {
-		case "none":
-			return f64(func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }), nil
-		case "tanh":
-			c := math.Sqrt(2 / math.Pi)
-			return f64(func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(c*(v+0.044715*v*v*v))) }), nil
-		default:
-			return nil, fmt.Errorf("engine: %w: Gelu approximate %q (want none or tanh)", model.ErrUnsupported, approx)
-		}
-	case "Mish": // x * tanh(softplus(x))
-		return f64(func(v float64) float64 { return v * math.Tanh(math.Log1p(math.Exp(v))) }), nil
-	case "Erf":
-		return f64(math.Erf), nil
-	case "Exp":
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = mathf.Exp(v)
-			}
-		}, nil
-	case "Log":
-		return f64(math.Log), nil
-	case "Sqrt":
-		return f64(math.Sqrt), nil
-	case "Neg":
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = -v
-			}
-		}, nil
-	case "Abs":
-		return f64(math.Abs), nil
-	case "Reciprocal":
-		return func(d, x []float32) {
-			for i, v := range x {
-				d[i] = 1 / v
-			}
-		}, nil
-	case "ThresholdedRelu":
-		alpha := n.AttrFloat("alpha", 1)
-		return func(d, x []float32) {
-			for i, v := range x {
-				if v <= alpha {
-					v = 0
-				}
-				d[i] = v
-			}
-		}, nil
+	a, err := kernels.ActOf(n)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w: %v", model.ErrUnsupported, err)
 	}
-	return nil, fmt.Errorf("engine: %w: %s is not an element-wise op", model.ErrUnsupported, n.Op)
-}
-
-// f64 lifts a float64 function to a unaryFn.
-func f64(f func(float64) float64) unaryFn {
-	return func(d, x []float32) {
-		for i, v := range x {
-			d[i] = float32(f(float64(v)))
-		}
-	}
+	return func(d, x []float32) { kernels.Forward(a, x, d) }, nil
 }
 
 // unaryKernel runs a one-input element-wise op. Neg and Abs also take int64.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -35,16 +36,10 @@ func TestDensePacked(t *testing.T) {
 			for i := range bias {
 				bias[i] = float32(rng.NormFloat64())
 			}
-			act, err := unaryFor(&model.Node{Op: "Tanh"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := &fusedDense{transB: transB, alpha: 0.5, k: c.k, n: c.n, bias: bias, act: act}
-			if nativeAct("Tanh") {
-				f.actOp = "Tanh"
-			}
+			act := kernels.Act{Op: "Tanh"}
+			f := &fusedDense{transB: transB, alpha: 0.5, k: c.k, n: c.n, bias: bias, act: &act}
 			f.pack(w)
-			if hasAVX512 && f.packed == nil {
+			if kernels.HasAVX512 && f.packed == nil {
 				t.Fatalf("m=%d n=%d k=%d: weights not packed on an AVX-512 CPU", c.m, c.n, c.k)
 			}
 			got := make([]float32, c.m*c.n)
@@ -94,7 +89,7 @@ func TestPredictThreadsIdentical(t *testing.T) {
 		}
 		outs = append(outs, y.F32)
 	}
-	if !hasAVX512 {
+	if !kernels.HasAVX512 {
 		t.Skip("no AVX-512: OpenBLAS runs the products, and its results depend on the split")
 	}
 	for i := range outs[0] {

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/model"
 )
 
@@ -67,15 +68,15 @@ func benchTrainStep(b *testing.B, batch int) {
 func BenchmarkTrainStep32(b *testing.B) {
 	for _, th := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
-			SetThreads(th)
-			defer SetThreads(1)
+			engine.SetThreads(th)
+			defer engine.SetThreads(1)
 			benchTrainStep(b, 32)
 		})
 	}
 }
 
 func BenchmarkTrainStep256(b *testing.B) {
-	SetThreads(1)
+	engine.SetThreads(1)
 	benchTrainStep(b, 256)
 }
 
@@ -86,19 +87,4 @@ func cpuTime() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// BenchmarkFirstNonFinite is the per-step gradient scan over model A's
-// 266,610 trainable values (compare with a training step, BenchmarkTrainStep).
-func BenchmarkFirstNonFinite(b *testing.B) {
-	g := make([]float32, 266610)
-	for i := range g {
-		g[i] = float32(i%13) - 6
-	}
-	b.SetBytes(int64(4 * len(g)))
-	for b.Loop() {
-		if firstNonFinite(g) != -1 {
-			b.Fatal("found a non-finite value")
-		}
-	}
 }

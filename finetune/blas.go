@@ -1,13 +1,12 @@
 package finetune
 
 import (
-	"runtime"
-	"sync"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/internal/blas32"
+	"github.com/xferml/xfer/internal/kernels"
 )
 
 // BLASName names the BLAS behind float32 matrix products ("openblas", or
@@ -56,62 +55,27 @@ func axpy(a float32, x, y []float32) {
 	}
 }
 
-// gemmWorkers is how many goroutines share a large matrix product, each
-// calling a single-threaded BLAS on a block of output columns. Results are
-// bit-for-bit reproducible for a fixed count; another count can change the
-// last bit (OpenBLAS rounds differently sized blocks differently). Set by
-// SetThreads; 0 means GOMAXPROCS.
-var gemmWorkers = 0
-
-// parallelFlops is the product size (m*n*k) from which splitting pays.
-// Measured on this project's 2-vCPU machine: two concurrent single-threaded
-// OpenBLAS products of model A's first layer at batch 32 (7.5M multiply-adds
-// each) run only 1.36x faster than one after the other (the vCPUs appear to
-// share a core), and splitting batch-32 products did not speed up training
-// reliably; at batch 256 (60M) it does.
+// parallelFlops is the product size (m*n*k) from which training splits a
+// product over threads. Measured on this project's 2-vCPU machine: two
+// concurrent single-threaded OpenBLAS products of model A's first layer at
+// batch 32 (7.5M multiply-adds each) run only 1.36x faster than one after
+// the other (the vCPUs appear to share a core), and splitting batch-32
+// products did not speed up training reliably; at batch 256 (60M) it does.
 const parallelFlops = 1 << 25
 
-// SetThreads sets how many threads xfer's training uses for matrix
-// products (n < 1: GOMAXPROCS); results are reproducible for a fixed n.
-// The BLAS itself is kept single-threaded:
+// threads is the thread count training uses: the engine's (engine.SetThreads
+// sets it for both, 0 meaning GOMAXPROCS). Results are bit-for-bit
+// reproducible for a fixed count. The BLAS itself is kept single-threaded:
 // its own thread pool busy-waits between the small products of batch-32
 // training and costs more than it gains.
-func SetThreads(n int) {
-	if n < 1 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	blas32.SetThreads(1)
-	gemmWorkers = n
-}
+func threads() int { return engine.Threads() }
 
-// threads returns the thread count SetThreads chose (0: GOMAXPROCS).
-func threads() int {
-	if gemmWorkers > 0 {
-		return gemmWorkers
-	}
-	return runtime.GOMAXPROCS(0)
-}
-
-// sgemmPar is blas32.Sgemm split over gemmWorkers blocks of output
-// columns.
+// sgemmPar is the float32 product split over threads by output columns
+// (kernels.Split).
 func sgemmPar(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	w := threads()
-	if w <= 1 || m*n*k < parallelFlops || n < 2*w {
-		blas32.Sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
-		return
+	if n < 2*w {
+		w = 1 // fewer than two columns per thread: one block
 	}
-	var wg sync.WaitGroup
-	for j := 0; j < w; j++ {
-		n0, n1 := n*j/w, n*(j+1)/w
-		bb := b[n0:] // op(B) columns n0.. of a row-major [k, n] B
-		if tB {
-			bb = b[n0*ldb:] // rows n0.. of a row-major [n, k] B
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			blas32.Sgemm(tA, tB, m, n1-n0, k, 1, a, lda, bb, ldb, beta, c[n0:], ldc)
-		}()
-	}
-	wg.Wait()
+	kernels.Split{Threads: w, Min: parallelFlops, Columns: true}.Gemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 }

@@ -4,6 +4,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -17,7 +18,7 @@ type denseGrads struct{ x, w, b bool }
 // the bias and applies the activation in one pass; its gradient is
 // dz = g * act'(z), dw = xᵀ dz, db = Σ dz, dx = dz wᵀ, each computed only
 // when need says so.
-func dense(x, w, b *G.Node, act actKind, need denseGrads) (*G.Node, error) {
+func dense(x, w, b *G.Node, act kernels.Act, need denseGrads) (*G.Node, error) {
 	dt := x.Dtype()
 	n, k := x.Shape()[0], x.Shape()[1]
 	u := w.Shape()[1]
@@ -27,7 +28,7 @@ func dense(x, w, b *G.Node, act actKind, need denseGrads) (*G.Node, error) {
 		ins = append(ins, b)
 	}
 	z := tensor.New(tensor.Of(dt), tensor.WithShape(n, u)) // pre-activation, kept for the gradient
-	op := newOp("Dense."+act.name, dt, shape, len(ins))
+	op := newOp("Dense."+act.Op, dt, shape, len(ins))
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 		if dt == tensor.Float64 {
 			denseForward(in, z, out, act, n, k, u, f64)
@@ -39,13 +40,13 @@ func dense(x, w, b *G.Node, act actKind, need denseGrads) (*G.Node, error) {
 	op.wrt = []bool{need.x, need.w, need.b}[:len(ins)]
 	op.diff = func(in G.Nodes, y, grad *G.Node) (G.Nodes, error) {
 		dz := grad
-		if act.name != "Identity" {
-			dzop := newOp("Dense."+act.name+"GradZ", dt, shape, 2)
+		if act.Op != "Identity" {
+			dzop := newOp("Dense."+act.Op+"GradZ", dt, shape, 2)
 			dzop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 				if dt == tensor.Float64 {
-					actBackward(act, f64(z), f64(in[0]), f64(in[1]), f64(out))
+					kernels.Backward(act, f64(z), f64(in[0]), f64(in[1]), f64(out))
 				} else {
-					actBackward(act, f32(z), f32(in[0]), f32(in[1]), f32(out))
+					kernels.Backward(act, f32(z), f32(in[0]), f32(in[1]), f32(out))
 				}
 				return nil
 			}
@@ -91,11 +92,9 @@ func dense(x, w, b *G.Node, act actKind, need denseGrads) (*G.Node, error) {
 			dbop := newOp("Dense.GradB", dt, tensor.Shape{u}, 1)
 			dbop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 				if dt == tensor.Float64 {
-					sumRows(f64(in[0]), f64(out), u)
+					kernels.SumRows(f64(in[0]), f64(out))
 				} else {
-					if !sumRowsC(f32(in[0]), f32(out)) {
-						sumRows(f32(in[0]), f32(out), u)
-					}
+					kernels.SumRows(f32(in[0]), f32(out))
 				}
 				return nil
 			}
@@ -110,24 +109,23 @@ func dense(x, w, b *G.Node, act actKind, need denseGrads) (*G.Node, error) {
 	return op.apply(ins...)
 }
 
-func denseForward[T floats](in []*tensor.Dense, z, out *tensor.Dense, act actKind, n, k, u int, get func(*tensor.Dense) []T) {
+func denseForward[T floats](in []*tensor.Dense, z, out *tensor.Dense, act kernels.Act, n, k, u int, get func(*tensor.Dense) []T) {
 	zs := get(z)
 	gemm(false, false, n, u, k, get(in[0]), get(in[1]), zs, 0)
 	if z32, ok := any(zs).([]float32); ok {
-		// Bias and activation in one vectorised C pass (act_cgo.go), with
-		// the bits of addRows then actForwardGo.
+		// Bias and activation in one vectorised C pass where the kernels
+		// have one, with the bits of AddRows then ForwardGo.
 		var b []float32
 		if len(in) > 2 {
 			b = any(get(in[2])).([]float32)
 		}
-		if biasActC(act, z32, b, any(get(out)).([]float32), u) {
-			return
-		}
+		kernels.BiasAct(act, n, u, z32, u, b, any(get(out)).([]float32), u)
+		return
 	}
 	if len(in) > 2 {
-		addRows(zs, get(in[2]), zs)
+		kernels.AddRows(zs, get(in[2]), zs)
 	}
-	actForward(act, zs, get(out))
+	kernels.Forward(act, zs, get(out))
 }
 
 // fuseDense lowers nodes i.. of l as one fused Dense when they are MatMul by
@@ -162,10 +160,14 @@ func (lw *lowerer) fuseDense(l *model.Layer, i int, head *model.Node) (int, erro
 			}
 		}
 	}
-	act := actKind{name: "Identity"}
+	act := kernels.Act{Op: "Identity"}
 	if i+used < len(nodes) {
-		if a := nodes[i+used]; activationOps[a.Op] != nil && a != head && len(a.Inputs) == 1 && a.Inputs[0] == last && lw.uses[last] == 1 {
-			act, last = activationOps[a.Op](a), a.Outputs[0]
+		if a := nodes[i+used]; kernels.IsAct(a.Op) && kernels.HasGrad(a.Op) && a != head && len(a.Inputs) == 1 && a.Inputs[0] == last && lw.uses[last] == 1 {
+			k, err := kernels.ActOf(a)
+			if err != nil {
+				return 0, err
+			}
+			act, last = k, a.Outputs[0]
 			used++
 		}
 	}

@@ -42,15 +42,15 @@
 // backing arrays and params are updated in place, so a step allocates
 // almost nothing. Matrix products go to OpenBLAS (cgo; the build tag
 // xfer_purego selects gonum's pure-Go BLAS) kept single-threaded, and large
-// ones are split by output columns over SetThreads goroutines (default
-// GOMAXPROCS); results are bit-for-bit reproducible for a fixed seed and
-// thread count. With cgo, the element-wise hot loops run in C that GCC
-// vectorises (act_cgo.go: a fused Dense's bias and ReLU/LeakyReLU/ELU/
-// SELU/sigmoid activation, the activations' gradients, the bias gradient,
-// the momentum and Nesterov updates, clip-value and clip-norm scaling),
-// compiled without FMA contraction so that they return the Go kernels'
-// bits, NaN payloads included (TestActC and its siblings compare them on
-// special and random values). BenchmarkTrainStep32 and
+// ones are split over the engine's thread count (engine.SetThreads, default
+// GOMAXPROCS) by internal/kernels' one splitter; results are bit-for-bit
+// reproducible for a fixed seed and thread count. The element-wise kernels
+// are internal/kernels', shared with the engine: the activation table
+// (forward and backward), and with cgo their vectorised C twins (a fused
+// Dense's bias and activation, the activations' gradients, the bias
+// gradient, the momentum and Nesterov updates, clip-value and clip-norm
+// scaling), compiled without FMA contraction so that they return the Go
+// kernels' bits, NaN payloads included. BenchmarkTrainStep32 and
 // bench/train_vs_torch.sh measure it.
 //
 // Train never modifies its input model.

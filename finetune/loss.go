@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/xferml/xfer/internal/kernels"
 )
 
 // Loss names, as Keras spells them.
@@ -156,7 +158,7 @@ func lossRowGrad(k lossKind, row []float64, y, s float64, d []float64) {
 		for i, z := range row {
 			switch {
 			case k.logits:
-				d[i] = (sigmoid(z) - y) * s
+				d[i] = (kernels.SigmoidF64(z) - y) * s
 			case z > kerasEpsilon && z < 1-kerasEpsilon:
 				d[i] = s * (-y/(z+kerasEpsilon) + (1-y)/(1-z+kerasEpsilon))
 			default:

@@ -12,6 +12,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -365,35 +366,6 @@ func noiseConfig(l *model.Layer) (noiseKind, error) {
 	return k, nil
 }
 
-// activationOps maps ONNX element-wise ops to their kernels with ONNX's
-// default attributes.
-var activationOps = map[string]func(n *model.Node) actKind{
-	"Relu": func(*model.Node) actKind { return actKind{name: "Relu"} },
-	"LeakyRelu": func(n *model.Node) actKind {
-		return actKind{name: "LeakyRelu", alpha: float64(n.AttrFloat("alpha", 0.01))}
-	},
-	"Elu": func(n *model.Node) actKind { return actKind{name: "Elu", alpha: float64(n.AttrFloat("alpha", 1))} },
-	"Selu": func(n *model.Node) actKind {
-		return actKind{name: "Selu", alpha: float64(n.AttrFloat("alpha", 1.67326319217681884765625)), gamma: float64(n.AttrFloat("gamma", 1.05070102214813232421875))}
-	},
-	"Sigmoid": func(*model.Node) actKind { return actKind{name: "Sigmoid"} },
-	"HardSigmoid": func(n *model.Node) actKind {
-		return actKind{name: "HardSigmoid", alpha: float64(n.AttrFloat("alpha", 0.2)), beta: float64(n.AttrFloat("beta", 0.5))}
-	},
-	"Tanh":     func(*model.Node) actKind { return actKind{name: "Tanh"} },
-	"Softplus": func(*model.Node) actKind { return actKind{name: "Softplus"} },
-	"Softsign": func(*model.Node) actKind { return actKind{name: "Softsign"} },
-	"Exp":      func(*model.Node) actKind { return actKind{name: "Exp"} },
-	// ONNX HardSwish: x * max(0, min(1, x/6 + 1/2)).
-	"HardSwish": func(*model.Node) actKind { return actKind{name: "HardSwish"} },
-	"Erf":       func(*model.Node) actKind { return actKind{name: "Erf"} },
-	"ThresholdedRelu": func(n *model.Node) actKind {
-		return actKind{name: "ThresholdedRelu", alpha: float64(n.AttrFloat("alpha", 1))}
-	},
-	"Abs": func(*model.Node) actKind { return actKind{name: "Abs"} },
-	"Neg": func(*model.Node) actKind { return actKind{name: "Affine", alpha: -1} },
-}
-
 func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 	ins := make([]*G.Node, len(n.Inputs))
 	for i, name := range n.Inputs {
@@ -423,10 +395,13 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 	var y *G.Node
 	var err error
 	switch op := n.Op; {
-	case activationOps[op] != nil:
-		y, err = activation(activationOps[op](n), x)
 	case op == "Identity":
 		y = x
+	case kernels.IsAct(op) && kernels.HasGrad(op):
+		var k kernels.Act
+		if k, err = kernels.ActOf(n); err == nil {
+			y, err = activation(k, x)
+		}
 	case op == "Softmax" || op == "LogSoftmax":
 		r := len(x.Shape())
 		axis := int(n.AttrInt("axis", -1))
@@ -495,7 +470,7 @@ func (lw *lowerer) node(l *model.Layer, n *model.Node) error {
 				*dst = v
 			}
 		}
-		y, err = activation(actKind{name: "Clip", alpha: lo, beta: hi}, x)
+		y, err = activation(kernels.Act{Op: "Clip", Alpha: lo, Beta: hi}, x)
 	case op == "Concat":
 		axis := int(n.AttrInt("axis", 0))
 		if axis < 0 {
@@ -590,7 +565,7 @@ func (lw *lowerer) gemm(n *model.Node, ins []*G.Node) (*G.Node, error) {
 		return nil, err
 	}
 	if alpha := float64(n.AttrFloat("alpha", 1)); alpha != 1 {
-		if y, err = activation(actKind{name: "Affine", alpha: alpha}, y); err != nil {
+		if y, err = activation(kernels.Act{Op: "Affine", Alpha: alpha}, y); err != nil {
 			return nil, err
 		}
 	}
@@ -599,7 +574,7 @@ func (lw *lowerer) gemm(n *model.Node, ins []*G.Node) (*G.Node, error) {
 	}
 	c := ins[2]
 	if beta := float64(n.AttrFloat("beta", 1)); beta != 1 {
-		if c, err = activation(actKind{name: "Affine", alpha: beta}, c); err != nil {
+		if c, err = activation(kernels.Act{Op: "Affine", Alpha: beta}, c); err != nil {
 			return nil, err
 		}
 	}
@@ -631,13 +606,13 @@ func (lw *lowerer) binary(n *model.Node, ins []*G.Node) (*G.Node, error) {
 	a, b := ins[0], ins[1]
 	// A scalar const operand makes the op affine: y = alpha*x + beta.
 	if c, ok := lw.constFloat(n.Inputs[1]); ok && b == nil {
-		k := map[string]actKind{"Add": {alpha: 1, beta: c}, "Sub": {alpha: 1, beta: -c}, "Mul": {alpha: c}, "Div": {alpha: 1 / c}}[n.Op]
-		k.name = "Affine"
+		k := map[string]kernels.Act{"Add": {Alpha: 1, Beta: c}, "Sub": {Alpha: 1, Beta: -c}, "Mul": {Alpha: c}, "Div": {Alpha: 1 / c}}[n.Op]
+		k.Op = "Affine"
 		return activation(k, a)
 	}
 	if c, ok := lw.constFloat(n.Inputs[0]); ok && a == nil && b != nil && n.Op != "Div" {
-		k := map[string]actKind{"Add": {alpha: 1, beta: c}, "Sub": {alpha: -1, beta: c}, "Mul": {alpha: c}}[n.Op]
-		k.name = "Affine"
+		k := map[string]kernels.Act{"Add": {Alpha: 1, Beta: c}, "Sub": {Alpha: -1, Beta: c}, "Mul": {Alpha: c}}[n.Op]
+		k.Op = "Affine"
 		return activation(k, b)
 	}
 	if a == nil || b == nil {

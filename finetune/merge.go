@@ -6,6 +6,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -31,7 +32,7 @@ func variadic(op string, ins []*G.Node) (*G.Node, error) {
 		}
 	}
 	if op == "Mean" && len(ins) > 1 {
-		return activation(actKind{name: "Affine", alpha: 1 / float64(len(ins))}, y)
+		return activation(kernels.Act{Op: "Affine", Alpha: 1 / float64(len(ins))}, y)
 	}
 	return y, nil
 }

@@ -7,19 +7,20 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/xferml/xfer/internal/kernels"
 )
 
 // biasAdd returns x + b with b broadcast along x's last axis (Keras Dense
 // and ONNX Add of a [C] bias to [N, ..., C]).
 func biasAdd(x, b *G.Node) (*G.Node, error) {
 	dt, shape := x.Dtype(), x.Shape()
-	c := b.Shape().TotalSize()
 	op := newOp("BiasAdd", dt, shape, 2)
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 		if dt == tensor.Float64 {
-			addRows(f64(in[0]), f64(in[1]), f64(out))
+			kernels.AddRows(f64(in[0]), f64(in[1]), f64(out))
 		} else {
-			addRows(f32(in[0]), f32(in[1]), f32(out))
+			kernels.AddRows(f32(in[0]), f32(in[1]), f32(out))
 		}
 		return nil
 	}
@@ -28,9 +29,9 @@ func biasAdd(x, b *G.Node) (*G.Node, error) {
 		sop := newOp("BiasAddGrad", dt, b.Shape(), 1)
 		sop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 			if dt == tensor.Float64 {
-				sumRows(f64(in[0]), f64(out), c)
+				kernels.SumRows(f64(in[0]), f64(out))
 			} else {
-				sumRows(f32(in[0]), f32(out), c)
+				kernels.SumRows(f32(in[0]), f32(out))
 			}
 			return nil
 		}
@@ -38,25 +39,6 @@ func biasAdd(x, b *G.Node) (*G.Node, error) {
 		return G.Nodes{grad, db}, err
 	}
 	return op.apply(x, b)
-}
-
-func addRows[T floats](x, b, y []T) {
-	c := len(b)
-	for r := 0; r+c <= len(x); r += c {
-		xr, yr := x[r:r+c], y[r:r+c]
-		for i, v := range b {
-			yr[i] = xr[i] + v
-		}
-	}
-}
-
-func sumRows[T floats](g, out []T, c int) {
-	clear(out)
-	for r := 0; r+c <= len(g); r += c {
-		for i, v := range g[r : r+c] {
-			out[i] += v
-		}
-	}
 }
 
 // broadcastIndex maps each position of the trailing dims inner (a shape

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -18,9 +19,7 @@ func clipGrads(cfg *Config, grads [][]float32) {
 	case cfg.ClipValue > 0:
 		v := float32(cfg.ClipValue)
 		for _, g := range grads {
-			if !clipValueC(g, v) { // vectorised C, clipValueGo's bits
-				clipValueGo(g, v)
-			}
+			kernels.ClipValue(g, v)
 		}
 	case cfg.ClipNorm > 0:
 		for _, g := range grads {
@@ -39,13 +38,6 @@ func clipGrads(cfg *Config, grads [][]float32) {
 	}
 }
 
-// clipValueGo clamps g to [-v, v] in place.
-func clipValueGo(g []float32, v float32) {
-	for i, x := range g {
-		g[i] = min(max(x, -v), v)
-	}
-}
-
 func norm2(g []float32) float64 {
 	var s float64
 	for _, x := range g {
@@ -59,17 +51,7 @@ func scaleTo(g []float32, norm, limit float64) {
 	if norm <= limit {
 		return
 	}
-	f := float32(limit / norm)
-	if !scaleC(g, f) { // vectorised C, scaleGo's bits
-		scaleGo(g, f)
-	}
-}
-
-// scaleGo multiplies g by f in place.
-func scaleGo(g []float32, f float32) {
-	for i := range g {
-		g[i] *= f
-	}
+	kernels.Scale(g, float32(limit/norm))
 }
 
 // optimizer updates params from their (clipped) gradients.
@@ -125,10 +107,7 @@ func (o *optimizer) step(names []string, params, grads [][]float32) {
 			case o.cfg.Momentum == 0:
 				axpy(-float32(o.lr), g, w[lo:hi])
 			default:
-				// Vectorised C (act_cgo.go) with momentumUpdate's bits.
-				if !momentumC(w[lo:hi], g, ms[k][lo:hi], float32(o.lr), float32(o.cfg.Momentum), o.cfg.Nesterov) {
-					momentumUpdate(w[lo:hi], g, ms[k][lo:hi], float32(o.lr), float32(o.cfg.Momentum), o.cfg.Nesterov)
-				}
+				kernels.Momentum(w[lo:hi], g, ms[k][lo:hi], float32(o.lr), float32(o.cfg.Momentum), o.cfg.Nesterov)
 			}
 		}
 	})
@@ -141,23 +120,6 @@ func adamUpdate(w, g, m, v []float32, lrT, b1, b2, eps float64) {
 		vi := b2*float64(v[i]) + (1-b2)*gi*gi
 		m[i], v[i] = float32(mi), float32(vi)
 		w[i] -= float32(lrT * mi / (math.Sqrt(vi) + eps))
-	}
-}
-
-func momentumUpdate(w, g, v []float32, lr, mom float32, nesterov bool) {
-	g, v = g[:len(w)], v[:len(w)]
-	if nesterov {
-		for i := range w {
-			vi := mom*v[i] - lr*g[i]
-			v[i] = vi
-			w[i] += mom*vi - lr*g[i]
-		}
-		return
-	}
-	for i := range w {
-		vi := mom*v[i] - lr*g[i]
-		v[i] = vi
-		w[i] += vi
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/internal/blas32"
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
@@ -112,21 +113,6 @@ type nonFinite struct {
 
 func (e *nonFinite) Error() string { return fmt.Sprintf("%s is %v: %v", e.what, e.v, ErrExploding) }
 func (e *nonFinite) Unwrap() error { return ErrExploding }
-
-// firstNonFinite returns the index of the first NaN or infinite value of g,
-// or -1. The common all-finite case is one vectorised C pass.
-func firstNonFinite(g []float32) int {
-	if found, ok := anyNonFiniteC(g); ok && !found {
-		return -1
-	}
-	for i, v := range g {
-		// v-v is 0 for every finite v and NaN for NaN and the infinities.
-		if v-v != 0 {
-			return i
-		}
-	}
-	return -1
-}
 
 // headOf returns the output's producing node and the output's units.
 func headOf(m *model.Model) (*model.Node, int, error) {
@@ -275,7 +261,7 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 	// A gradient can overflow while the loss is still finite: the update
 	// would then write NaN into the weights. Stop before it.
 	for i, gr := range grads {
-		if j := firstNonFinite(gr); j >= 0 {
+		if j := kernels.FirstNonFinite(gr); j >= 0 {
 			return loss, 0, &nonFinite{"gradient of " + names[i], float64(gr[j])}
 		}
 	}
@@ -300,7 +286,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	if rep == nil {
 		rep = nopReporter{}
 	}
-	// Matrix products are split over goroutines (see SetThreads), each with
+	// Matrix products are split over goroutines (engine.SetThreads), each with
 	// a single-threaded BLAS; the BLAS's own setting is restored after.
 	prev := blas32.Threads()
 	blas32.SetThreads(1)

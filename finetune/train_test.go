@@ -12,7 +12,6 @@ import (
 
 	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/internal/limits"
-	"github.com/xferml/xfer/internal/mathf"
 	"github.com/xferml/xfer/model"
 )
 
@@ -234,44 +233,6 @@ func TestTrainExploding(t *testing.T) {
 	}
 }
 
-func TestFirstNonFinite(t *testing.T) {
-	inf := float32(math.Inf(1))
-	nan := float32(math.NaN())
-	cases := []struct {
-		g    []float32
-		want int
-	}{
-		{nil, -1},
-		{[]float32{0, -1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}, -1},
-		{[]float32{1, inf}, 1},
-		{[]float32{-inf, 1}, 0},
-		{[]float32{1, 2, nan}, 2},
-	}
-	// Long slices run the vector body of the C scan, not only its tail.
-	for _, at := range []int{0, 15, 16, 777, 999} {
-		for _, v := range []float32{inf, -inf, nan} {
-			g := make([]float32, 1000)
-			for i := range g {
-				g[i] = float32(i%7) - 3
-			}
-			g[at] = v
-			cases = append(cases, struct {
-				g    []float32
-				want int
-			}{g, at})
-		}
-	}
-	cases = append(cases, struct {
-		g    []float32
-		want int
-	}{make([]float32, 1000), -1})
-	for _, c := range cases {
-		if got := firstNonFinite(c.g); got != c.want {
-			t.Errorf("firstNonFinite(%d values, %v) = %d; want %d", len(c.g), c.g[max(c.want, 0):min(max(c.want, 0)+1, len(c.g))], got, c.want)
-		}
-	}
-}
-
 // TestBatchNormTraining: a trainable BN updates its moving statistics, a
 // frozen one keeps them bit for bit.
 func TestBatchNormTraining(t *testing.T) {
@@ -387,27 +348,6 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
-// TestEluFamilyExpNeg: eluFamily32's written-out exponential gives
-// mathf.ExpNeg's bits (the kernel itself is tested in internal/mathf).
-func TestEluFamilyExpNeg(t *testing.T) {
-	var x []float32
-	for v := float32(-100); v <= 3; v += 0.0137 {
-		x = append(x, v)
-	}
-	const alpha, gamma = 1.6732632, 1.050701 // SELU's constants (Keras)
-	y := make([]float32, len(x))
-	eluFamily32(alpha, gamma, x, y)
-	for i, v := range x {
-		want := float32(gamma) * v
-		if v <= 0 {
-			want = float32(gamma) * float32(alpha) * (mathf.ExpNeg(max(v, -87)) - 1)
-		}
-		if math.Float32bits(y[i]) != math.Float32bits(want) {
-			t.Fatalf("eluFamily32(x = %v) = %v; want %v", v, y[i], want)
-		}
-	}
-}
-
 // TestThreadsSameResult: the same seed and thread count give the same model
 // bit for bit; another thread count agrees to rounding (OpenBLAS's kernels
 // round blocks of columns differently).
@@ -416,7 +356,7 @@ func TestThreadsSameResult(t *testing.T) {
 	set := randomSet(t, 96, 8, []int{28, 28})
 	var runs [][]float32
 	for _, th := range []int{1, 2, 2} {
-		SetThreads(th)
+		engine.SetThreads(th)
 		out, _, err := Train(context.Background(), m, set, nil, Config{Epochs: 1, Seed: 5}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -429,7 +369,7 @@ func TestThreadsSameResult(t *testing.T) {
 		}
 		runs = append(runs, all)
 	}
-	SetThreads(0)
+	engine.SetThreads(0)
 	for j := range runs[0] {
 		if math.Float32bits(runs[1][j]) != math.Float32bits(runs[2][j]) {
 			t.Fatalf("two runs with 2 threads differ at value %d: %v vs %v", j, runs[1][j], runs[2][j])

@@ -13,6 +13,7 @@ import (
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/demo"
+	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/finetune"
 )
 
@@ -36,7 +37,7 @@ func main() {
 }
 
 func run(threads, epochs int) error {
-	finetune.SetThreads(threads)
+	engine.SetThreads(threads)
 	train, err := dataset.Load("fashion-mnist:A:train", dataset.Options{})
 	if err != nil {
 		return err

@@ -29,6 +29,6 @@
 //     (CPU time, Zen with AVX-512; engine/bench_test.go). Core names the
 //     kernel family in use.
 //
-// The float32 element-wise kernels (exp, tanh, sigmoid) are in package
-// internal/mathf.
+// The float32 element-wise kernels and the product splitter over this
+// package are in package internal/kernels.
 package blas32

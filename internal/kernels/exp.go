@@ -1,4 +1,4 @@
-package mathf
+package kernels
 
 import "math"
 

@@ -1,4 +1,4 @@
-package finetune
+package kernels
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 // actTestValues are inputs for the C-versus-Go activation tests: NaNs with
 // several payloads and both signs, infinities, signed zeros, subnormals,
 // float32's extremes, the edges of the exponential's clamps (-87 in the
-// SELU/ELU kernel, ln(MaxFloat32) and -103.97 in mathf.Exp) and their
+// SELU/ELU kernel, ln(MaxFloat32) and -103.97 in Exp) and their
 // neighbours, then random values and random bit patterns.
 func actTestValues() []float32 {
 	nan := func(bits uint32) float32 { return math.Float32frombits(bits) }
@@ -54,16 +54,16 @@ func specialValues() []float32 {
 
 // cActKinds are the activations with C kernels, with Keras's constants
 // (SELU from keras.activations.selu; LeakyReLU's Keras 2 default 0.3).
-var cActKinds = []actKind{
-	{name: "Identity"},
-	{name: "Relu"},
-	{name: "LeakyRelu", alpha: 0.3},
-	{name: "LeakyRelu", alpha: 0.01},
-	{name: "Elu", alpha: 1},
-	{name: "Elu", alpha: 0.7},
-	{name: "Selu", alpha: 1.6732632423543772848170429916717, gamma: 1.0507009873554804934193349852946},
-	{name: "Sigmoid"},
-	{name: "Tanh"},
+var cActKinds = []Act{
+	{Op: "Identity"},
+	{Op: "Relu"},
+	{Op: "LeakyRelu", Alpha: 0.3},
+	{Op: "LeakyRelu", Alpha: 0.01},
+	{Op: "Elu", Alpha: 1},
+	{Op: "Elu", Alpha: 0.7},
+	{Op: "Selu", Alpha: 1.6732632423543772848170429916717, Gamma: 1.0507009873554804934193349852946},
+	{Op: "Sigmoid"},
+	{Op: "Tanh"},
 }
 
 // sameBits reports whether a and b have the same bits, any NaN matching any
@@ -77,11 +77,11 @@ func sameBits(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b)
 }
 
-// TestActC: the C kernels (act_cgo.go) give the bits of the Go ones for
+// TestActC: the C kernels (act.h) give the bits of the Go ones for
 // every activation they cover, with and without a bias, for row widths
 // that exercise the vector loops' tails.
 func TestActC(t *testing.T) {
-	if !biasActC(actKind{name: "Relu"}, []float32{1}, nil, []float32{0}, 1) {
+	if !biasActC(Act{Op: "Relu"}, 1, 1, []float32{1}, 1, nil, []float32{0}, 1) {
 		t.Skip("no C kernels in this build (xfer_purego or no cgo)")
 	}
 	vs := actTestValues()
@@ -96,33 +96,30 @@ func TestActC(t *testing.T) {
 			}
 			bias[0] = vs[rng.Intn(len(vs))]
 			for _, withBias := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/%v/u=%d/bias=%v", k.name, k.alpha, u, withBias), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%v/u=%d/bias=%v", k.Op, k.Alpha, u, withBias), func(t *testing.T) {
 					zGo, zC := append([]float32(nil), x...), append([]float32(nil), x...)
 					yGo, yC := make([]float32, len(x)), make([]float32, len(x))
 					var b []float32
 					if withBias {
 						b = bias
-						addRows(zGo, b, zGo)
+						AddRows(zGo, b, zGo)
 					}
-					actForwardGo(k, zGo, yGo)
-					if !biasActC(k, zC, b, yC, u) {
-						if k.name != "Tanh" {
-							t.Fatalf("biasActC(%s) has no kernel", k.name)
-						}
-						return
+					ForwardGo(k, zGo, yGo)
+					if !biasActC(k, rows, u, zC, u, b, yC, u) {
+						t.Fatalf("biasActC(%s) has no kernel", k.Op)
 					}
 					for i := range zGo {
 						if !sameBits(zC[i], zGo[i]) {
-							t.Fatalf("biasActC(%s) z[%d] (x %v, bias %v) = %v (%#x); Go gives %v (%#x)", k.name, i, x[i], b[i%u], zC[i], math.Float32bits(zC[i]), zGo[i], math.Float32bits(zGo[i]))
+							t.Fatalf("biasActC(%s) z[%d] (x %v, bias %v) = %v (%#x); Go gives %v (%#x)", k.Op, i, x[i], b[i%u], zC[i], math.Float32bits(zC[i]), zGo[i], math.Float32bits(zGo[i]))
 						}
 						if !sameBits(yC[i], yGo[i]) {
-							t.Fatalf("biasActC(%s) y[%d] (z %v) = %v (%#x); Go gives %v (%#x)", k.name, i, zGo[i], yC[i], math.Float32bits(yC[i]), yGo[i], math.Float32bits(yGo[i]))
+							t.Fatalf("biasActC(%s) y[%d] (z %v) = %v (%#x); Go gives %v (%#x)", k.Op, i, zGo[i], yC[i], math.Float32bits(yC[i]), yGo[i], math.Float32bits(yGo[i]))
 						}
 					}
 				})
 			}
 		}
-		t.Run(k.name+"/special-pairs", func(t *testing.T) {
+		t.Run(k.Op+"/special-pairs", func(t *testing.T) {
 			// Every special value against every other as bias and input,
 			// then as x, y and g of the gradient: NaN meets NaN here.
 			sp := specialValues()
@@ -140,12 +137,12 @@ func TestActC(t *testing.T) {
 			}
 			zGo, zC := append([]float32(nil), x...), append([]float32(nil), x...)
 			yGo, yC := make([]float32, len(x)), make([]float32, len(x))
-			addRows(zGo, bias, zGo)
-			actForwardGo(k, zGo, yGo)
-			if biasActC(k, zC, bias, yC, u) {
+			AddRows(zGo, bias, zGo)
+			ForwardGo(k, zGo, yGo)
+			if biasActC(k, u, u, zC, u, bias, yC, u) {
 				for i := range zGo {
 					if !sameBits(zC[i], zGo[i]) || !sameBits(yC[i], yGo[i]) {
-						t.Fatalf("biasActC(%s)[%d] (x %#x, bias %#x) = z %#x, y %#x; Go gives z %#x, y %#x", k.name, i, math.Float32bits(x[i]), math.Float32bits(bias[i%u]), math.Float32bits(zC[i]), math.Float32bits(yC[i]), math.Float32bits(zGo[i]), math.Float32bits(yGo[i]))
+						t.Fatalf("biasActC(%s)[%d] (x %#x, bias %#x) = z %#x, y %#x; Go gives z %#x, y %#x", k.Op, i, math.Float32bits(x[i]), math.Float32bits(bias[i%u]), math.Float32bits(zC[i]), math.Float32bits(yC[i]), math.Float32bits(zGo[i]), math.Float32bits(yGo[i]))
 					}
 				}
 			}
@@ -158,22 +155,22 @@ func TestActC(t *testing.T) {
 				}
 			}
 			dGo, dC := make([]float32, len(xs)), make([]float32, len(xs))
-			actBackwardGo(k, xs, ys, gs, dGo)
+			BackwardGo(k, xs, ys, gs, dGo)
 			if actBackwardC(k, xs, ys, gs, dC) {
 				for i := range dGo {
 					if !sameBits(dC[i], dGo[i]) {
-						t.Fatalf("actBackwardC(%s)[%d] (x %#x, y %#x, g %#x) = %#x; Go gives %#x", k.name, i, math.Float32bits(xs[i]), math.Float32bits(ys[i]), math.Float32bits(gs[i]), math.Float32bits(dC[i]), math.Float32bits(dGo[i]))
+						t.Fatalf("actBackwardC(%s)[%d] (x %#x, y %#x, g %#x) = %#x; Go gives %#x", k.Op, i, math.Float32bits(xs[i]), math.Float32bits(ys[i]), math.Float32bits(gs[i]), math.Float32bits(dC[i]), math.Float32bits(dGo[i]))
 					}
 				}
 			}
 		})
-		t.Run(k.name+"/backward", func(t *testing.T) {
+		t.Run(k.Op+"/backward", func(t *testing.T) {
 			// y from the forward kernel, and also arbitrary y (the kernels
 			// must agree on any input); g from the test values shuffled.
 			x := vs
 			y := make([]float32, len(x))
-			actForwardGo(k, x, y)
-			if k.name == "Tanh" || k.name == "Identity" {
+			ForwardGo(k, x, y)
+			if k.Op == "Tanh" || k.Op == "Identity" {
 				for i, v := range x {
 					y[i] = float32(math.Tanh(float64(v)))
 				}
@@ -181,21 +178,68 @@ func TestActC(t *testing.T) {
 			for _, yy := range [][]float32{y, shuffled(rng, vs)} {
 				for _, g := range [][]float32{shuffled(rng, vs), shuffled(rng, vs)} {
 					dGo, dC := make([]float32, len(x)), make([]float32, len(x))
-					actBackwardGo(k, x, yy, g, dGo)
+					BackwardGo(k, x, yy, g, dGo)
 					if !actBackwardC(k, x, yy, g, dC) {
-						if k.name != "Identity" {
-							t.Fatalf("actBackwardC(%s) has no kernel", k.name)
+						if k.Op != "Identity" {
+							t.Fatalf("actBackwardC(%s) has no kernel", k.Op)
 						}
 						return
 					}
 					for i := range dGo {
 						if !sameBits(dC[i], dGo[i]) {
-							t.Fatalf("actBackwardC(%s)[%d] (x %v, y %v, g %v) = %v (%#x); Go gives %v (%#x)", k.name, i, x[i], yy[i], g[i], dC[i], math.Float32bits(dC[i]), dGo[i], math.Float32bits(dGo[i]))
+							t.Fatalf("actBackwardC(%s)[%d] (x %v, y %v, g %v) = %v (%#x); Go gives %v (%#x)", k.Op, i, x[i], yy[i], g[i], dC[i], math.Float32bits(dC[i]), dGo[i], math.Float32bits(dGo[i]))
 						}
 					}
 				}
 			}
 		})
+	}
+}
+
+// TestBiasActStrides: with row strides wider than the rows (the engine's
+// fused dense writes into wider outputs), BiasAct touches only the rows'
+// first n columns and gives the bits of the contiguous Go loops.
+func TestBiasActStrides(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	const m, n, ldz, ldy = 9, 13, 20, 17
+	for _, k := range cActKinds {
+		z := make([]float32, m*ldz)
+		for i := range z {
+			z[i] = float32(rng.NormFloat64() * 4)
+		}
+		bias := make([]float32, n)
+		for i := range bias {
+			bias[i] = float32(rng.NormFloat64())
+		}
+		zs := append([]float32(nil), z...)
+		y := make([]float32, m*ldy)
+		for i := range y {
+			y[i] = -7 // must stay where no row writes
+		}
+		BiasAct(k, m, n, zs, ldz, bias, y, ldy)
+		for i := range m {
+			zr := append([]float32(nil), z[i*ldz:i*ldz+n]...)
+			AddRows(zr, bias, zr)
+			want := make([]float32, n)
+			ForwardGo(k, zr, want)
+			for j := range ldy {
+				got := y[i*ldy+j]
+				if j >= n {
+					if got != -7 {
+						t.Fatalf("BiasAct(%s) wrote y[%d][%d] past the row", k.Op, i, j)
+					}
+					continue
+				}
+				if !sameBits(got, want[j]) || !sameBits(zs[i*ldz+j], zr[j]) {
+					t.Fatalf("BiasAct(%s)[%d][%d] = %v (z %v); want %v (z %v)", k.Op, i, j, got, zs[i*ldz+j], want[j], zr[j])
+				}
+			}
+			for j := n; j < ldz; j++ {
+				if zs[i*ldz+j] != z[i*ldz+j] {
+					t.Fatalf("BiasAct(%s) changed z[%d][%d] past the row", k.Op, i, j)
+				}
+			}
+		}
 	}
 }
 
@@ -205,7 +249,7 @@ func shuffled(rng *rand.Rand, vs []float32) []float32 {
 	return s
 }
 
-// TestSumRowsC: the C bias-gradient sum gives the bits of sumRows, NaN
+// TestSumRowsC: the C bias-gradient sum gives the bits of SumRowsGo, NaN
 // payloads included, for row widths that exercise the vector loops' tails.
 func TestSumRowsC(t *testing.T) {
 	if !sumRowsC(nil, []float32{0}) {
@@ -232,7 +276,7 @@ func TestSumRowsC(t *testing.T) {
 		for i := range oC {
 			oC[i] = float32(i) // overwritten
 		}
-		sumRows(g, oGo, c)
+		SumRowsGo(g, oGo)
 		if !sumRowsC(g, oC) {
 			t.Fatalf("sumRowsC(c = %d) refused", c)
 		}
@@ -245,7 +289,7 @@ func TestSumRowsC(t *testing.T) {
 }
 
 // TestMomentumC: the C momentum and Nesterov updates give the bits of
-// momentumUpdate, on random values and on every triple of special values
+// MomentumGo, on random values and on every triple of special values
 // as w, g and v, for several learning rates and momenta.
 func TestMomentumC(t *testing.T) {
 	if !momentumC(nil, nil, nil, 0, 0, false) {
@@ -268,7 +312,7 @@ func TestMomentumC(t *testing.T) {
 			for _, nesterov := range []bool{false, true} {
 				wGo, wC := append([]float32(nil), ws...), append([]float32(nil), ws...)
 				vGo, vC := append([]float32(nil), vs...), append([]float32(nil), vs...)
-				momentumUpdate(wGo, gs, vGo, lr, mom, nesterov)
+				MomentumGo(wGo, gs, vGo, lr, mom, nesterov)
 				if !momentumC(wC, gs, vC, lr, mom, nesterov) {
 					t.Fatal("momentumC refused equal lengths")
 				}
@@ -294,7 +338,7 @@ func BenchmarkMomentum(b *testing.B) {
 	}
 	b.Run("go", func(b *testing.B) {
 		for range b.N {
-			momentumUpdate(w, g, v, 1e-3, 0.9, true)
+			MomentumGo(w, g, v, 1e-3, 0.9, true)
 		}
 	})
 	b.Run("c", func(b *testing.B) {
@@ -308,7 +352,7 @@ func BenchmarkMomentum(b *testing.B) {
 }
 
 // TestClipScaleC: the C ClipValue and clip-norm scaling loops give the bits
-// of clipValueGo and scaleGo on special and random values.
+// of ClipValueGo and ScaleGo on special and random values.
 func TestClipScaleC(t *testing.T) {
 	if !scaleC(nil, 1) {
 		t.Skip("no C kernels in this build (xfer_purego or no cgo)")
@@ -317,10 +361,10 @@ func TestClipScaleC(t *testing.T) {
 	xs := append(specialValues(), shuffled(rng, actTestValues())...)
 	for _, v := range append(specialValues(), 0.05, 1e-30) {
 		gGo, gC := append([]float32(nil), xs...), append([]float32(nil), xs...)
-		clipValueGo(gGo, v)
+		ClipValueGo(gGo, v)
 		clipValueC(gC, v)
 		sGo, sC := append([]float32(nil), xs...), append([]float32(nil), xs...)
-		scaleGo(sGo, v)
+		ScaleGo(sGo, v)
 		scaleC(sC, v)
 		for i := range gGo {
 			if !sameBits(gC[i], gGo[i]) {

@@ -1,0 +1,193 @@
+//go:build cgo && !xfer_purego
+
+package kernels
+
+/*
+#cgo CFLAGS: -O3
+#cgo LDFLAGS: -lopenblas
+#include "dense.h"
+*/
+import "C"
+
+import "unsafe"
+
+// cActs says which activations have C kernels (forward, backward).
+var cActs = map[string]struct {
+	code     C.int
+	fwd, bwd bool
+}{
+	"Identity":  {C.XK_NONE, true, false},
+	"Relu":      {C.XK_RELU, true, true},
+	"LeakyRelu": {C.XK_LEAKY, true, true},
+	"Elu":       {C.XK_ELU, true, true},
+	"Selu":      {C.XK_ELU, true, true},
+	"Sigmoid":   {C.XK_SIGMOID, true, true},
+	"Tanh":      {C.XK_TANH, true, true},
+}
+
+// cParams returns the C kernels' alpha and gamma for a (Elu is SELU with
+// gamma 1, as in eluF).
+func cParams(a Act) (C.float, C.float) {
+	gamma := float32(a.Gamma)
+	if a.Op == "Elu" {
+		gamma = 1
+	}
+	return C.float(float32(a.Alpha)), C.float(gamma)
+}
+
+// NativeAct reports whether the C kernels run activation a (forward); the
+// others run in Go after the bias.
+func NativeAct(a Act) bool { c, ok := cActs[a.Op]; return ok && c.fwd }
+
+func fptr(s []float32) *C.float { return (*C.float)(unsafe.Pointer(&s[0])) }
+
+// biasActC is BiasAct in vectorised C; false, doing nothing, when a has
+// no C kernel or the sizes do not fit.
+func biasActC(a Act, m, n int, z []float32, ldz int, b, y []float32, ldy int) bool {
+	c, ok := cActs[a.Op]
+	if !ok || !c.fwd || m <= 0 || n <= 0 || ldz < n || ldy < n || len(z) < (m-1)*ldz+n || len(y) < (m-1)*ldy+n || (b != nil && len(b) < n) {
+		return false
+	}
+	var bp *C.float
+	if b != nil {
+		bp = fptr(b)
+	}
+	p1, p2 := cParams(a)
+	C.xk_fwd(C.int(m), C.int(n), fptr(z), C.int(ldz), bp, fptr(y), C.int(ldy), c.code, p1, p2)
+	return true
+}
+
+// actBackwardC is Backward in vectorised C (same bits); false when a has
+// no C kernel.
+func actBackwardC(a Act, x, y, g, dx []float32) bool {
+	c, ok := cActs[a.Op]
+	n := len(x)
+	if !ok || !c.bwd || len(y) < n || len(g) < n || len(dx) < n {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	p1, p2 := cParams(a)
+	C.xk_bwd(C.int(n), fptr(x), fptr(y), fptr(g), fptr(dx), c.code, p1, p2)
+	return true
+}
+
+// sumRowsC is SumRows in vectorised C (the same bits); false when g is
+// not whole rows of len(out).
+func sumRowsC(g, out []float32) bool {
+	c := len(out)
+	if c == 0 || len(g)%c != 0 {
+		return false
+	}
+	if len(g) == 0 {
+		clear(out)
+		return true
+	}
+	C.xk_sumrows(C.int(len(g)/c), C.int(c), fptr(g), fptr(out))
+	return true
+}
+
+// momentumC is MomentumGo in vectorised C (the same bits); false when the
+// lengths differ.
+func momentumC(w, g, v []float32, lr, mom float32, nesterov bool) bool {
+	if len(g) != len(w) || len(v) != len(w) {
+		return false
+	}
+	if len(w) == 0 {
+		return true
+	}
+	nest := C.int(0)
+	if nesterov {
+		nest = 1
+	}
+	C.xk_momentum(C.int(len(w)), fptr(w), fptr(g), fptr(v), C.float(lr), C.float(mom), nest)
+	return true
+}
+
+// clipValueC is ClipValueGo in vectorised C (the same bits).
+func clipValueC(g []float32, v float32) bool {
+	if len(g) > 0 {
+		C.xk_clip(C.int(len(g)), fptr(g), C.float(v))
+	}
+	return true
+}
+
+// scaleC is ScaleGo in vectorised C (the same bits).
+func scaleC(g []float32, f float32) bool {
+	if len(g) > 0 {
+		C.xk_scale(C.int(len(g)), fptr(g), C.float(f))
+	}
+	return true
+}
+
+// anyNonFiniteC reports whether g holds a NaN or an infinity, in
+// vectorised C; ok is false when there is no C kernel.
+func anyNonFiniteC(g []float32) (found, ok bool) {
+	if len(g) == 0 {
+		return false, true
+	}
+	return C.xk_nonfinite(C.int(len(g)), fptr(g)) != 0, true
+}
+
+// HasAVX512 enables xfer's own packed product (DensePacked).
+var HasAVX512 = C.xfer_has_avx512() != 0
+
+// cAct returns the C code and constants of a for the fused dense kernels:
+// XK_NONE when a has no C kernel (the caller then applies it after).
+func cAct(a *Act) (C.int, C.float, C.float) {
+	if a == nil || !NativeAct(*a) {
+		return C.XK_NONE, 0, 0
+	}
+	p1, p2 := cParams(*a)
+	return cActs[a.Op].code, p1, p2
+}
+
+// DenseBLAS is c = f(a @ op(b) * alpha + bias) for a [m,k] (row stride
+// lda), b [k,n] ([n,k] when transB; row stride ldb), c [m,n] (row stride
+// ldc): the product through OpenBLAS (sgemv for one row), then bias and
+// activation while c is in cache, in one cgo call. bias may be nil, act
+// nil for none; an activation without a C kernel runs in Go after.
+func DenseBLAS(transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, act *Act) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		finishRows(m, n, c, ldc, bias, act)
+		return
+	}
+	var bp *C.float
+	if bias != nil {
+		bp = fptr(bias)
+	}
+	code, p1, p2 := cAct(act)
+	tb := C.int(0)
+	if transB {
+		tb = 1
+	}
+	C.xfer_dense(tb, C.int(m), C.int(n), C.int(k), C.float(alpha), fptr(a), C.int(lda), fptr(b), C.int(ldb),
+		fptr(c), C.int(ldc), bp, code, p1, p2)
+	if act != nil && !NativeAct(*act) {
+		finishRows(m, n, c, ldc, nil, act)
+	}
+}
+
+// DensePacked is DenseBLAS with the product by weights packed by Pack (n
+// columns, k rows), a [m,k] and c [m,n] contiguous. Only with HasAVX512.
+func DensePacked(m, n, k int, alpha float32, a, packed, c []float32, bias []float32, act *Act) {
+	if m == 0 || n == 0 {
+		return
+	}
+	var bp *C.float
+	if bias != nil {
+		bp = fptr(bias)
+	}
+	code, p1, p2 := cAct(act)
+	C.xfer_dense_packed(C.int(m), C.int(n), C.int(k), C.float(alpha), fptr(a), fptr(packed), fptr(c), bp, code, p1, p2)
+	if act != nil && !NativeAct(*act) {
+		finishRows(m, n, c, n, nil, act)
+	}
+}
