@@ -38,8 +38,9 @@ var hiddenUnits = []int{300, 100, 50, 50, 50}
 
 // Options configure Run.
 type Options struct {
-	// Out is the directory receiving model_A.h5, model_B_on_A.h5,
-	// model_B_on_A.onnx and curves.png; "" writes nothing.
+	// Out is the directory receiving model_A.h5, model_B_on_A.h5 and
+	// model_B_on_A.onnx; "" writes nothing. (The command adds curves.png
+	// from the histories in Result.)
 	Out string
 	// Seed seeds model A (and, without Seeds, B and B on A); 0 means 42.
 	Seed int64
@@ -55,9 +56,9 @@ type Options struct {
 	JSON bool
 	// Data says where Fashion-MNIST is.
 	Data dataset.Options
-	// Progress receives Keras-like progress (nil: none); Live draws bars.
-	Progress io.Writer
-	Live     bool
+	// Progress receives each training run's progress, a Message with its
+	// title before it and one per finished seed with Seeds (nil: none).
+	Progress finetune.Reporter
 	// TrainSubset > 0 limits model A's training set (for tests).
 	TrainSubset int
 }
@@ -187,12 +188,13 @@ func loadData(opts Options) (*data, error) {
 	return d, nil
 }
 
+// reporter says title on Progress and returns it for the run that follows.
 func (o Options) reporter(title string) finetune.Reporter {
 	if o.Progress == nil {
 		return nil
 	}
-	fmt.Fprintln(o.Progress, title)
-	return finetune.NewTextReporter(o.Progress, o.Live)
+	o.Progress.Message(title)
+	return o.Progress
 }
 
 func result(m *model.Model, test *dataset.Set, h *finetune.History) (ModelResult, error) {
@@ -254,7 +256,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			run.ModelB.History, run.ModelBOnA.History = nil, nil
 			res.Runs = append(res.Runs, run)
 			if opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "seed %d: B %.4f, B on A %.4f\n", seed, run.ModelB.TestAccuracy, run.ModelBOnA.TestAccuracy)
+				opts.Progress.Message(fmt.Sprintf("seed %d: B %.4f, B on A %.4f", seed, run.ModelB.TestAccuracy, run.ModelBOnA.TestAccuracy))
 			}
 		}
 	}
@@ -262,7 +264,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Summary = summarize(res.Runs)
 	}
 	if opts.Out != "" {
-		if res.Files, err = writeOutputs(opts.Out, modelA, first.bOnA, res); err != nil {
+		if res.Files, err = writeOutputs(opts.Out, modelA, first.bOnA); err != nil {
 			return nil, err
 		}
 	}
@@ -375,7 +377,7 @@ func stat(v []float64) Stat {
 	return Stat{Mean: m, Std: sd}
 }
 
-func writeOutputs(dir string, a, bOnA *model.Model, res *Result) ([]string, error) {
+func writeOutputs(dir string, a, bOnA *model.Model) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -387,13 +389,6 @@ func writeOutputs(dir string, a, bOnA *model.Model, res *Result) ([]string, erro
 		{"model_A.h5", func(p string) error { return kerasexp.WriteH5(p, a) }},
 		{"model_B_on_A.h5", func(p string) error { return kerasexp.WriteH5(p, bOnA) }},
 		{"model_B_on_A.onnx", func(p string) error { return onnxexp.WriteFile(p, bOnA, onnxexp.Options{}) }},
-		{"curves.png", func(p string) error {
-			return finetune.PlotCurves(p, []finetune.Curve{
-				{Label: "A", History: res.ModelA.History},
-				{Label: "B", History: res.ModelB.History},
-				{Label: "B on A", History: res.ModelBOnA.History},
-			})
-		}},
 	} {
 		p := filepath.Join(dir, w.name)
 		if err := w.f(p); err != nil {

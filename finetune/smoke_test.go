@@ -2,7 +2,6 @@ package finetune
 
 import (
 	"context"
-	"io"
 	"testing"
 
 	"github.com/xferml/xfer/dataset"
@@ -18,7 +17,7 @@ func TestTrainLearnsTaskA(t *testing.T) {
 	tr, _ := f.Task("A", "train")
 	va, _ := f.Task("A", "valid")
 	m := mlp(t, 1, []int{28, 28}, []int{300, 100, 50, 50, 50, 8}, []string{"selu", "selu", "selu", "selu", "selu", "softmax"})
-	_, h, err := Train(context.Background(), m, tr.Head(5000), va.Head(1000), Config{Epochs: 2, LearningRate: 1e-3}, NewTextReporter(io.Discard, false))
+	_, h, err := Train(context.Background(), m, tr.Head(5000), va.Head(1000), Config{Epochs: 2, LearningRate: 1e-3}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

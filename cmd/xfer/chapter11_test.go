@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -44,6 +45,11 @@ func TestEndToEndChapter11(t *testing.T) {
 		t.Errorf("demo: model A test accuracy %g (want > 0.5), ratio %v", res.ModelA.TestAccuracy, res.ErrorRateRatio)
 	}
 
+	// The command draws the curves of the three runs beside the models.
+	if st, err := os.Stat(filepath.Join("out", "curves.png")); err != nil || st.Size() == 0 {
+		t.Errorf("demo --out out wrote no curves.png: %v", err)
+	}
+
 	mustMain(t, "import", filepath.Join("out", "model_A.h5"))
 	mustMain(t, "drop-head")
 	mustMain(t, "add-head", "--units", "1", "--activation", "sigmoid", "--seed", "42")
@@ -57,6 +63,9 @@ func TestEndToEndChapter11(t *testing.T) {
 		t.Errorf("B on A: %d layers, %d params, %d trainable; want 7, 275801, 51", len(s.Layers), s.TotalParams, s.TrainableParams)
 	}
 	mustMain(t, "finetune", "--data", "fashion-mnist:B", "--epochs", "2", "--unfreeze-after", "1", "--learning-rate", "1e-3", "--seed", "1", "--plot", "curves.png")
+	if st, err := os.Stat("curves.png"); err != nil || st.Size() == 0 {
+		t.Errorf("finetune --plot curves.png wrote nothing: %v", err)
+	}
 	if err := json.Unmarshal([]byte(mustMain(t, "inspect", "--json")), &s); err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/demo"
@@ -107,13 +107,19 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	o.opts.Progress = o.e.stderr
-	if f, ok := o.e.stderr.(*os.File); ok {
-		o.opts.Live = term.IsTerminal(int(f.Fd()))
-	}
+	o.opts.Progress = newProgress(o.e.stderr)
 	res, err := demo.Run(ctx, o.opts)
 	if err != nil {
 		return err
+	}
+	if o.opts.Out != "" {
+		p := filepath.Join(o.opts.Out, "curves.png")
+		if err := plotCurves(p, []curve{
+			{"A", res.ModelA.History}, {"B", res.ModelB.History}, {"B on A", res.ModelBOnA.History},
+		}); err != nil {
+			return fmt.Errorf("demo: writing %s: %w", p, err)
+		}
+		res.Files = append(res.Files, p)
 	}
 	if o.json {
 		enc := json.NewEncoder(o.e.stdout)

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/finetune"
@@ -60,7 +58,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.Int64Flag{Name: "seed", Usage: "seed `S` of shuffling and noise layers"},
 			&cli.BoolFlag{Name: "no-shuffle", Usage: "keep the data order"},
 			&cli.BoolFlag{Name: "json", Usage: "print the per-epoch history as JSON"},
-			&cli.StringFlag{Name: "plot", Usage: "draw the learning curves to `FILE.png`"},
+			&cli.StringFlag{Name: "plot", Usage: "draw the learning curves (loss and accuracy per epoch) to `FILE`: .png, .svg or .pdf"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "write the model to `FILE` (.h5, .keras, .onnx, .xnat) after every epoch, so that a killed run keeps its finished epochs"},
 		),
 		Action: action(func(c *cli.Context) (*finetuneOptions, error) {
@@ -123,6 +121,11 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	if !c.IsSet("validation") {
 		o.validation = defaultValidation(o.data)
 	}
+	if o.plot != "" {
+		if err := checkPlotPath("finetune", o.plot); err != nil {
+			return nil, err
+		}
+	}
 	if o.checkpoint != "" {
 		if _, err := formats.FormatOf(o.checkpoint); err != nil {
 			return nil, usagef("finetune: --checkpoint: %v", err)
@@ -167,11 +170,7 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 			return err
 		}
 	}
-	live := false
-	if f, ok := o.e.stderr.(*os.File); ok {
-		live = term.IsTerminal(int(f.Fd()))
-	}
-	rep := finetune.NewTextReporter(o.e.stderr, live)
+	rep := newProgress(o.e.stderr)
 	var hist *finetune.History
 	_, err = o.e.change(o.src, o.out, "finetune", func(m *model.Model) (*model.Model, error) {
 		cfg := o.cfg
@@ -198,7 +197,7 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 			fmt.Fprintf(o.e.stdout, ", %.0f samples/s\n", hist.SamplesPerSecond)
 		}
 		if o.plot != "" {
-			if perr := plotHistory(o.plot, hist); perr != nil {
+			if perr := plotCurves(o.plot, []curve{{history: hist}}); perr != nil {
 				return perr
 			}
 			fmt.Fprintf(o.e.stderr, "wrote %s\n", o.plot)

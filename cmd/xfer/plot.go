@@ -1,93 +1,113 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	_ "gonum.org/v1/plot/vg/vgimg" // registers png
+	_ "gonum.org/v1/plot/vg/vgpdf" // registers pdf
+	_ "gonum.org/v1/plot/vg/vgsvg" // registers svg
 
 	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/internal/atomicfile"
 )
 
-// plotHistory draws loss, accuracy, val_loss and val_accuracy per epoch, as
-// the book's learning-curve figures do (pd.DataFrame(history.history).plot()
-// with the y axis from 0 to 1).
-func plotHistory(path string, h *finetune.History) error {
-	if ext := strings.ToLower(filepath.Ext(path)); ext != ".png" && ext != ".svg" && ext != ".pdf" {
-		return usagef("--plot %s: want a .png, .svg or .pdf file", path)
+// curve is one training run to draw; label "" for a single run.
+type curve struct {
+	label   string
+	history *finetune.History
+}
+
+// plotFormats are the file types --plot writes, by extension.
+var plotFormats = map[string]string{".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+// checkPlotPath refuses a --plot file whose extension names no format
+// plotCurves writes (a usage error, before any training).
+func checkPlotPath(cmd, path string) error {
+	if _, ok := plotFormats[strings.ToLower(filepath.Ext(path))]; !ok {
+		return usagef("%s: --plot %s: want a .png, .svg or .pdf file", cmd, path)
 	}
-	p := plot.New()
-	p.Title.Text = "Learning curves"
-	p.X.Label.Text = "epoch"
-	p.Y.Min, p.Y.Max = 0, 1
-	p.Legend.Top = true
-	series := []struct {
-		name string
-		get  func(e finetune.Epoch) (float64, bool)
-		rgb  color.RGBA
-		dash bool
-	}{
-		{"loss", func(e finetune.Epoch) (float64, bool) { return e.Loss, true }, color.RGBA{31, 119, 180, 255}, false},
-		{"accuracy", func(e finetune.Epoch) (float64, bool) { return e.Accuracy, true }, color.RGBA{255, 127, 14, 255}, false},
-		{"val_loss", func(e finetune.Epoch) (float64, bool) { return deref(e.ValLoss) }, color.RGBA{44, 160, 44, 255}, true},
-		{"val_accuracy", func(e finetune.Epoch) (float64, bool) { return deref(e.ValAccuracy) }, color.RGBA{214, 39, 40, 255}, true},
+	return nil
+}
+
+// curveColors is a colour-blind-safe palette (Okabe & Ito).
+var curveColors = []color.Color{
+	color.RGBA{0, 114, 178, 255}, color.RGBA{213, 94, 0, 255}, color.RGBA{0, 158, 115, 255},
+	color.RGBA{204, 121, 167, 255}, color.RGBA{230, 159, 0, 255}, color.RGBA{86, 180, 233, 255},
+}
+
+// plotCurves draws learning curves as the book's figures do: loss and
+// accuracy per epoch side by side, training solid and validation dashed,
+// one colour per curve. The format (.png, .svg, .pdf) follows path's
+// extension; the file is written atomically. It is the one plotter of xfer
+// (finetune --plot, demo's curves.png).
+func plotCurves(path string, curves []curve) error {
+	format, ok := plotFormats[strings.ToLower(filepath.Ext(path))]
+	if !ok {
+		return usagef("plot %s: want a .png, .svg or .pdf file", path)
 	}
-	for _, s := range series {
-		var pts plotter.XYs
-		for _, e := range h.Epochs {
-			if y, ok := s.get(e); ok {
-				pts = append(pts, plotter.XY{X: float64(e.Epoch), Y: y})
+	panels := make([]*plot.Plot, 2)
+	for k, what := range []string{"loss", "accuracy"} {
+		p := plot.New()
+		p.Title.Text = what
+		p.X.Label.Text = "epoch"
+		p.Legend.Top = what == "loss"
+		for i, c := range curves {
+			if c.history == nil || len(c.history.Epochs) == 0 {
+				continue
+			}
+			var tr, va plotter.XYs
+			for _, e := range c.history.Epochs {
+				v, vv := e.Loss, e.ValLoss
+				if what == "accuracy" {
+					v, vv = e.Accuracy, e.ValAccuracy
+				}
+				tr = append(tr, plotter.XY{X: float64(e.Epoch), Y: v})
+				if vv != nil {
+					va = append(va, plotter.XY{X: float64(e.Epoch), Y: *vv})
+				}
+			}
+			name := strings.TrimSpace(c.label + " " + what)
+			col := curveColors[i%len(curveColors)]
+			l, err := plotter.NewLine(tr)
+			if err != nil {
+				return fmt.Errorf("plot %s: %s: %w", path, name, err)
+			}
+			l.Color, l.Width = col, vg.Points(1.5)
+			p.Add(l)
+			p.Legend.Add(name, l)
+			if len(va) > 0 {
+				lv, err := plotter.NewLine(va)
+				if err != nil {
+					return fmt.Errorf("plot %s: %s: %w", path, name, err)
+				}
+				lv.Color, lv.Width, lv.Dashes = col, vg.Points(1.5), []vg.Length{vg.Points(4), vg.Points(3)}
+				p.Add(lv)
+				p.Legend.Add(strings.TrimSpace(c.label+" val_"+what), lv)
 			}
 		}
-		if len(pts) == 0 {
-			continue
-		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return fmt.Errorf("plot: %w", err)
-		}
-		l.Color = s.rgb
-		if s.dash {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-		}
-		p.Add(l)
-		p.Legend.Add(s.name, l)
+		p.Add(plotter.NewGrid())
+		panels[k] = p
 	}
-	p.Add(plotter.NewGrid())
-	return atomicfile.Write(path, func(tmp string) error {
-		// plot.Save picks the image format from the name's extension.
-		w, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, strings.TrimPrefix(filepath.Ext(path), "."))
-		if err != nil {
-			return fmt.Errorf("plot: %w", err)
-		}
-		return saveTo(tmp, w)
-	})
-}
-
-func deref(p *float64) (float64, bool) {
-	if p == nil {
-		return 0, false
-	}
-	return *p, true
-}
-
-func saveTo(path string, w interface {
-	WriteTo(io.Writer) (int64, error)
-}) error {
-	f, err := os.Create(path)
+	img, err := draw.NewFormattedCanvas(vg.Points(900), vg.Points(380), format)
 	if err != nil {
-		return fmt.Errorf("plot: %w", err)
+		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	if _, err := w.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("plot: %w", err)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(10), PadY: vg.Points(10), PadTop: vg.Points(5), PadBottom: vg.Points(5), PadLeft: vg.Points(5), PadRight: vg.Points(5)}
+	canvases := plot.Align([][]*plot.Plot{panels}, tiles, draw.New(img))
+	for j, p := range panels {
+		p.Draw(canvases[0][j])
 	}
-	return f.Close()
+	var buf bytes.Buffer
+	if _, err := img.WriteTo(&buf); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return atomicfile.WriteBytes(path, buf.Bytes())
 }
