@@ -345,3 +345,25 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
+
+// SetItemTrainable sets the trainable flag of a layer, or of a nested model
+// and everything it holds (Keras's trainable setter recurses into
+// sublayers), then recomputes the params' effective flags. A shared layer's
+// call sites follow it. It modifies m.
+func (m *Model) SetItemTrainable(it Item, on bool) {
+	if it.Sub != nil {
+		it.Sub.Trainable = on
+		for _, s := range m.Submodels {
+			if within(s.Name, it.Sub.Name) {
+				s.Trainable = on
+			}
+		}
+		lo, hi := m.SubmodelRange(it.Sub.Name)
+		for _, l := range m.Layers[lo:hi] {
+			l.Trainable = on
+		}
+	} else if it.Layer != nil {
+		it.Layer.Trainable = on
+	}
+	m.SyncTrainable()
+}

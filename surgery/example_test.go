@@ -90,7 +90,7 @@ func ExampleFreeze() {
 	// 1 dense_2 Dense params=15 trainable=false
 	// 2 dense_3 Dense params=8 trainable=true
 	// total=47 trainable=8 non-trainable=39
-	// surgery: bad argument: freeze: --upto 3 is out of range: model "mlp" has 3 layers, numbered 0 to 2
+	// surgery: bad argument: freeze: --upto 3 is out of range: model "mlp" has 3 layers, numbered 0 to 2 (or -1 to -3 from the end)
 }
 
 // Fold a BatchNormalization into the bias-free Dense before it: the Dense

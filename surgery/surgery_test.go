@@ -353,7 +353,7 @@ func TestFreezeUnfreeze(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
-	for _, i := range []int{-1, 7, 100} {
+	for _, i := range []int{-8, 7, 100} { // -1..-7 count from the end
 		if _, err := Freeze(a, i); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "has 7 layers") {
 			t.Errorf("Freeze(A, %d) error = %v; want ErrUsage saying the model has 7 layers", i, err)
 		}
