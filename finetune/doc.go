@@ -5,18 +5,23 @@
 //
 // # Lowering
 //
-// Each ONNX node becomes gorgonia nodes. A Keras Dense (MatMul by a kernel,
-// Add of a bias, an activation) becomes one fused op whose product runs in
-// OpenBLAS; Conv (any rank, padding, strides, dilations, groups) is im2col
-// plus OpenBLAS; the element-wise activations, softmax, bias adds, PRelu,
-// batch normalisation, pooling, reductions, the noise layers and the losses
-// are xfer's own gorgonia Ops (fnOp) with hand-written gradients, all checked
-// against finite differences in float64; Gemm, Transpose, Reshape, Flatten,
-// Concat and same-shape arithmetic are gorgonia's own. Noise layers (Dropout, AlphaDropout,
-// GaussianNoise, GaussianDropout, RReLU) are active only in training.
-// A BatchNormalization layer that is trainable uses batch statistics in
-// training and updates its moving averages (momentum from its Keras config);
-// a frozen one runs in inference mode, as in Keras >= 2.1.3.
+// Each ONNX node is lowered by its entry in registry (registry.go): one
+// op_*.go file per op, holding the forward op and its gradient together,
+// and every element-wise activation of internal/kernels' table that has a
+// gradient. A Keras Dense (MatMul by a kernel, Add of a bias, an
+// activation) becomes one fused op whose product runs in OpenBLAS; Conv
+// (any rank, padding, strides, dilations, groups) is im2col plus OpenBLAS;
+// the activations, softmax, element-wise arithmetic with numpy
+// broadcasting, PRelu, batch normalisation, pooling, reductions, the noise
+// layers and the losses are xfer's own gorgonia Ops (fnOp) with
+// hand-written gradients, all checked against finite differences in
+// float64; Gemm, Transpose, Reshape, Flatten and Concat are gorgonia's own.
+// Noise layers (Dropout, AlphaDropout, GaussianNoise, GaussianDropout,
+// RReLU) are active only in training, and not inside a nested model called
+// with training=False. A BatchNormalization layer that is trainable uses
+// batch statistics in training and updates its moving averages (momentum
+// from its Keras config); a frozen one runs in inference mode, as in Keras
+// >= 2.1.3.
 //
 // # Losses
 //

@@ -159,6 +159,13 @@ func TestGradientsConv(t *testing.T) {
 	})
 }
 
+// TestGradientsBroadcast checks Add, Sub, Mul and Div with broadcasting.
+func TestGradientsBroadcast(t *testing.T) {
+	const batch = 3
+	rng := rand.New(rand.NewSource(10))
+	gradCheck(t, broadcastModel(t, 15), lossKind{name: LossSparseCategoricalCrossentropy, logits: true}, randVec(rng, batch*18), []float64{1, 0, 2}, batch)
+}
+
 // TestGradientsMergePad checks Sum, Mean, Max, Min and Pad.
 func TestGradientsMergePad(t *testing.T) {
 	const batch = 3

@@ -334,3 +334,32 @@ func reshapeModel(t testing.TB, seed int64) *model.Model {
 	m.Outputs = d.Outputs
 	return m
 }
+
+// broadcastModel exercises Add, Sub, Mul and Div with numpy broadcasting
+// on [N, 2, 3, 3] inputs: a per-channel scale param ([2, 1, 1]), an SE
+// block's [N,C,H,W]*[N,C,1,1] product, a layer-scale Sub of a [3] param, a
+// Div by a positive [1, 1, 3, 1] param and a bias Add, then a softmax head.
+func broadcastModel(t testing.TB, seed int64) *model.Model {
+	rng := rand.New(rand.NewSource(seed))
+	m := &model.Model{Name: "broadcast", Opset: model.DefaultOpset,
+		Inputs: []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 2, 3, 3}}}}
+	se := rawLayer(rng, "se", "x", "se/d", map[string][]int{"kernel": {2, 1, 1}, "bias": {3}, "kernel2": {1, 1, 3, 1}},
+		&model.Node{Name: "se/scale", Op: "Mul", Inputs: []string{"x", "se/kernel"}, Outputs: []string{"se/a"}},
+		&model.Node{Name: "se/gap", Op: "GlobalAveragePool", Inputs: []string{"se/a"}, Outputs: []string{"se/g"}},
+		&model.Node{Name: "se/sig", Op: "Sigmoid", Inputs: []string{"se/g"}, Outputs: []string{"se/s"}},
+		&model.Node{Name: "se/mul", Op: "Mul", Inputs: []string{"se/a", "se/s"}, Outputs: []string{"se/m"}},
+		&model.Node{Name: "se/sub", Op: "Sub", Inputs: []string{"se/bias", "se/m"}, Outputs: []string{"se/b"}},
+		&model.Node{Name: "se/pos", Op: "Exp", Inputs: []string{"se/kernel2"}, Outputs: []string{"se/p"}},
+		&model.Node{Name: "se/div", Op: "Div", Inputs: []string{"se/b", "se/p"}, Outputs: []string{"se/d"}})
+	flat := rawLayer(rng, "f", "se/d", "f/y", nil, &model.Node{Name: "f/flat", Op: "Flatten", Inputs: []string{"se/d"}, Outputs: []string{"f/y"}})
+	head := rawLayer(rng, "head", "f/y", "head/s", map[string][]int{"kernel": {18, 3}, "bias": {1, 3}},
+		&model.Node{Name: "head/mm", Op: "MatMul", Inputs: []string{"f/y", "head/kernel"}, Outputs: []string{"head/z"}},
+		&model.Node{Name: "head/add", Op: "Add", Inputs: []string{"head/bias", "head/z"}, Outputs: []string{"head/b"}},
+		&model.Node{Name: "head/softmax", Op: "Softmax", Inputs: []string{"head/b"}, Outputs: []string{"head/s"}, Attrs: map[string]model.Attr{"axis": model.Int(-1)}})
+	m.Layers = []*model.Layer{se, flat, head}
+	m.Outputs = []string{"head/s"}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

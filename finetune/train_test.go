@@ -275,6 +275,7 @@ func TestAgreesWithEngine(t *testing.T) {
 		{"keras conv layers", kerasConvModel(t, 17)},
 		{"transpose reshape", reshapeModel(t, 19)},
 		{"merge pad", mergeModel(t, 15)},
+		{"broadcast", broadcastModel(t, 16)},
 		{"keras 3 activations", seqModel(t, 6, []int{9}, denseStage("d0", 7, "gelu"), denseStage("d1", 6, "relu6"), denseStage("d2", 6, "mish"),
 			denseStage("d3", 5, "log_sigmoid"), denseStage("d4", 5, "hard_swish"), denseStage("d5", 5, "leaky_relu"), reluStage("r"), denseStage("d6", 3, "softmax"))},
 	}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/xferml/xfer/model"
@@ -715,4 +716,16 @@ func eluFamilyGrad32(alpha, gamma float32, x, y, g, dx []float32) {
 		}
 		dx[i] = g[i] * d
 	}
+}
+
+// Ops lists the ONNX activations of the table, sorted.
+func Ops() []string {
+	var ops []string
+	for op, a := range table {
+		if !a.internalOnly {
+			ops = append(ops, op)
+		}
+	}
+	slices.Sort(ops)
+	return ops
 }

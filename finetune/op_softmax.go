@@ -7,40 +7,8 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/xferml/xfer/internal/kernels"
+	"github.com/xferml/xfer/model"
 )
-
-// activation applies k (internal/kernels' activation table) to x.
-func activation(k kernels.Act, x *G.Node) (*G.Node, error) {
-	dt := x.Dtype()
-	op := newOp(k.Op, dt, x.Shape(), 1)
-	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-		if dt == tensor.Float64 {
-			kernels.Forward(k, f64(in[0]), f64(out))
-		} else {
-			kernels.Forward(k, f32(in[0]), f32(out))
-		}
-		return nil
-	}
-	op.wrt = []bool{true}
-	op.diff = func(in G.Nodes, y, grad *G.Node) (G.Nodes, error) {
-		if !kernels.HasGrad(k.Op) {
-			return nil, fmt.Errorf("finetune: %s has no gradient", k.Op)
-		}
-		gop := newOp(k.Op+"Grad", dt, x.Shape(), 3)
-		gop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-			if dt == tensor.Float64 {
-				kernels.Backward(k, f64(in[0]), f64(in[1]), f64(in[2]), f64(out))
-			} else {
-				kernels.Backward(k, f32(in[0]), f32(in[1]), f32(in[2]), f32(out))
-			}
-			return nil
-		}
-		dx, err := gop.apply(in[0], y, grad)
-		return G.Nodes{dx}, err
-	}
-	return op.apply(x)
-}
 
 // rowOp applies fn to each row of the last axis (softmax and log-softmax).
 func softmaxLike(name string, x *G.Node) (*G.Node, error) {
@@ -124,4 +92,25 @@ func softmaxRowsGrad[T floats](y, g, dx []T, c int, log bool) {
 			dr[i] = yr[i] * (gr[i] - s)
 		}
 	}
+}
+
+// lowerSoftmax lowers Softmax and LogSoftmax over the last axis (opset 13's
+// default; before 13 the default axis is 1, the last one of a [N, C] input).
+func lowerSoftmax(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error) {
+	x, err := lw.in(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	r := len(x.Shape())
+	axis := int(n.AttrInt("axis", -1))
+	if lw.m.Opset > 0 && lw.m.Opset < 13 {
+		axis = int(n.AttrInt("axis", 1))
+	}
+	if axis < 0 {
+		axis += r
+	}
+	if axis != r-1 {
+		return nil, fmt.Errorf("axis %d of a rank-%d input: only the last axis is supported", axis, r)
+	}
+	return softmaxLike(n.Op, x)
 }
