@@ -205,7 +205,9 @@ func TestBadInput(t *testing.T) {
 		{"predict to an unknown extension", []string{"predict", "-m", good, "--input", filepath.Join(dir, "x.npy"), "--output", out + ".csv"}, 2, []string{"out.csv", ".npy"}},
 
 		{"freeze --upto out of range", []string{"freeze", "--upto", "9", "-m", good, "-o", out + ".h5"}, 2, []string{"9", "2 layers"}},
-		{"freeze --upto negative", []string{"freeze", "--upto", "-1", "-m", good, "-o", out + ".h5"}, 2, []string{"-1"}},
+		{"freeze --upto negative", []string{"freeze", "--upto", "-3", "-m", good, "-o", out + ".h5"}, 2, []string{"-3", "2 layers"}},
+		{"freeze --upto unknown name", []string{"freeze", "--upto", "nope", "-m", good, "-o", out + ".h5"}, 2, []string{`no layer called "nope"`}},
+		{"freeze --upto into a plain layer", []string{"freeze", "--upto", "0:3", "-m", good, "-o", out + ".h5"}, 2, []string{"not a nested model"}},
 		{"unfreeze --from out of range", []string{"unfreeze", "--from", "7", "-m", good, "-o", out + ".h5"}, 2, []string{"7"}},
 		{"drop-head too many", []string{"drop-head", "--layers", "5", "-m", good, "-o", out + ".h5"}, 2, []string{"5"}},
 		{"add-head unknown activation", []string{"add-head", "--units", "1", "--activation", "sigmoidd", "-m", good, "-o", out + ".h5"}, 2, []string{"sigmoidd", "sigmoid"}},

@@ -14,7 +14,7 @@ type freezeOptions struct {
 	e    *env
 	src  source
 	out  string
-	upto int
+	upto string
 }
 
 func newFreezeCmd(e *env, runF func(context.Context, *freezeOptions) error) *cli.Command {
@@ -25,13 +25,13 @@ func newFreezeCmd(e *env, runF func(context.Context, *freezeOptions) error) *cli
 		Name:  "freeze",
 		Usage: "make layers 0..N (inclusive, numbered as inspect shows) non-trainable",
 		Flags: append(modelFlags(), outputFlag(),
-			&cli.IntFlag{Name: "upto", Required: true, Usage: "last layer `N` to freeze"},
+			&cli.StringFlag{Name: "upto", Required: true, Usage: "last layer `REF` to freeze: an index as inspect shows it (-1 is the last), a name, or inside a nested model base:120 or base/block_16_project (the layers before it freeze too)"},
 		),
 		Action: action(func(c *cli.Context) (*freezeOptions, error) {
 			if c.NArg() != 0 {
 				return nil, usagef("freeze: unexpected argument %q", c.Args().First())
 			}
-			return &freezeOptions{e: e, src: sourceOf(c), out: c.String("output"), upto: c.Int("upto")}, nil
+			return &freezeOptions{e: e, src: sourceOf(c), out: c.String("output"), upto: c.String("upto")}, nil
 		}, runF),
 	}
 }
@@ -40,12 +40,12 @@ func newFreezeCmd(e *env, runF func(context.Context, *freezeOptions) error) *cli
 // usage error naming the layer count.
 func runFreeze(_ context.Context, o *freezeOptions) error {
 	m, err := o.e.change(o.src, o.out, "freeze", func(m *model.Model) (*model.Model, error) {
-		return surgery.Freeze(m, o.upto)
+		return surgery.FreezeAt(m, o.upto)
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.e.stdout, "freeze: layers 0..%d frozen; %s\n", o.upto, summary(m))
+	fmt.Fprintf(o.e.stdout, "freeze: layers 0..%s frozen; %s\n", o.upto, summary(m))
 	return nil
 }
 
@@ -53,7 +53,7 @@ type unfreezeOptions struct {
 	e    *env
 	src  source
 	out  string
-	from int
+	from string
 }
 
 func newUnfreezeCmd(e *env, runF func(context.Context, *unfreezeOptions) error) *cli.Command {
@@ -64,24 +64,24 @@ func newUnfreezeCmd(e *env, runF func(context.Context, *unfreezeOptions) error) 
 		Name:  "unfreeze",
 		Usage: "make layers N.. trainable (default: all)",
 		Flags: append(modelFlags(), outputFlag(),
-			&cli.IntFlag{Name: "from", Usage: "first layer `N` to unfreeze"},
+			&cli.StringFlag{Name: "from", Value: "0", Usage: "first layer `REF` to unfreeze: an index as inspect shows it (-1 is the last), a name, or inside a nested model base:120 or base/block_16_project (the nested model then trains from there, and so do the layers after it)"},
 		),
 		Action: action(func(c *cli.Context) (*unfreezeOptions, error) {
 			if c.NArg() != 0 {
 				return nil, usagef("unfreeze: unexpected argument %q", c.Args().First())
 			}
-			return &unfreezeOptions{e: e, src: sourceOf(c), out: c.String("output"), from: c.Int("from")}, nil
+			return &unfreezeOptions{e: e, src: sourceOf(c), out: c.String("output"), from: c.String("from")}, nil
 		}, runF),
 	}
 }
 
 func runUnfreeze(_ context.Context, o *unfreezeOptions) error {
 	m, err := o.e.change(o.src, o.out, "unfreeze", func(m *model.Model) (*model.Model, error) {
-		return surgery.Unfreeze(m, o.from)
+		return surgery.UnfreezeAt(m, o.from)
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.e.stdout, "unfreeze: layers %d.. trainable; %s\n", o.from, summary(m))
+	fmt.Fprintf(o.e.stdout, "unfreeze: layers %s.. trainable; %s\n", o.from, summary(m))
 	return nil
 }

@@ -54,6 +54,8 @@ func runInspect(_ context.Context, o *inspectOptions) error {
 }
 
 // layerSummary is one row of inspect; the JSON keys are ../shared/CLI.md's.
+// A nested model is one row, as in Keras's model.layers, holding its own
+// layers' rows.
 type layerSummary struct {
 	Index       int    `json:"index"`
 	Name        string `json:"name"`
@@ -63,6 +65,16 @@ type layerSummary struct {
 	Trainable   bool   `json:"trainable"`
 	// TrainableParams is the layer's trainable count, beyond CLI.md.
 	TrainableParams int `json:"trainable_params"`
+	// Ref addresses the layer in freeze --upto and unfreeze --from: its
+	// index, and for a layer of a nested model the nested model's index,
+	// ':' and its own ("1:20").
+	Ref string `json:"ref"`
+	// Calls is how many times a shared layer is called (omitted for one).
+	Calls int `json:"calls,omitempty"`
+	// Training is a nested model's call argument when the call sets it.
+	Training *bool `json:"training,omitempty"`
+	// Layers are a nested model's layers.
+	Layers []layerSummary `json:"layers,omitempty"`
 }
 
 type modelSummary struct {
@@ -83,23 +95,53 @@ func summarize(m *model.Model) (*modelSummary, error) {
 	if err != nil {
 		warn = fmt.Errorf("inspect: model %q: output shapes unknown: %w", m.Name, err)
 	}
-	s := &modelSummary{Name: m.Name, Layers: []layerSummary{}}
-	for i, l := range m.Layers {
-		total, tr, _ := l.ParamCounts()
-		row := layerSummary{Index: i, Name: l.Name, Type: l.Kind, Params: total, Trainable: l.Trainable, TrainableParams: tr}
-		if len(l.Outputs) > 0 {
-			if v, ok := vals[l.Outputs[0]]; ok {
-				row.OutputShape = make([]*int, len(v.Shape))
-				for j, d := range v.Shape {
-					if d >= 0 {
-						d := d
-						row.OutputShape[j] = &d
-					}
-				}
+	calls := map[string]int{}
+	for _, l := range m.Layers {
+		if l.Shares != "" {
+			calls[l.Shares]++
+		}
+	}
+	shapeOf := func(outs []string) []*int {
+		if len(outs) == 0 {
+			return nil
+		}
+		v, ok := vals[outs[0]]
+		if !ok {
+			return nil
+		}
+		shape := make([]*int, len(v.Shape))
+		for j, d := range v.Shape {
+			if d >= 0 {
+				d := d
+				shape[j] = &d
 			}
 		}
-		s.Layers = append(s.Layers, row)
+		return shape
 	}
+	var rows func(scope, prefix string) []layerSummary
+	rows = func(scope, prefix string) []layerSummary {
+		out := []layerSummary{}
+		for i, it := range m.Items(scope) {
+			ref := prefix + fmt.Sprint(i)
+			if it.Sub != nil {
+				total, tr, _ := m.SubmodelParamCounts(it.Sub.Name)
+				out = append(out, layerSummary{Index: i, Name: model.LocalName(it.Sub.Name), Type: it.Sub.Kind,
+					OutputShape: shapeOf(it.Sub.Outputs), Params: total, Trainable: it.Sub.Trainable, TrainableParams: tr,
+					Ref: ref, Training: it.Sub.Training, Layers: rows(it.Sub.Name, ref+":")})
+				continue
+			}
+			l := it.Layer
+			total, tr, _ := l.ParamCounts()
+			row := layerSummary{Index: i, Name: model.LocalName(l.Name), Type: l.Kind, OutputShape: shapeOf(l.Outputs),
+				Params: total, Trainable: l.Trainable, TrainableParams: tr, Ref: ref}
+			if n := calls[l.Name]; n > 0 {
+				row.Calls = n + 1
+			}
+			out = append(out, row)
+		}
+		return out
+	}
+	s := &modelSummary{Name: m.Name, Layers: rows("", "")}
 	s.TotalParams, s.TrainableParams, s.NonTrainableParams = m.ParamCounts()
 	return s, warn
 }
@@ -133,17 +175,29 @@ func writeTable(w, diag io.Writer, m *model.Model) error {
 	fmt.Fprintf(w, "Model: %q\n", m.Name)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tLayer (type)\tOutput Shape\tParam #\tTrainable")
-	for _, l := range s.Layers {
-		// Keras 3's summary marks a layer without weights "-", else Y or N.
-		flag := "-"
-		if l.Params > 0 {
-			flag = "N"
-			if l.Trainable {
-				flag = "Y"
+	var write func(rows []layerSummary, depth int)
+	write = func(rows []layerSummary, depth int) {
+		for _, l := range rows {
+			// Keras 3's summary marks a layer without weights "-", else Y or N.
+			flag := "-"
+			if l.Params > 0 {
+				flag = "N"
+				if l.Trainable {
+					flag = "Y"
+				}
 			}
+			name := strings.Repeat("  ", depth) + l.Name + " (" + l.Type + ")"
+			if l.Calls > 1 {
+				name += fmt.Sprintf(", called %d times", l.Calls)
+			}
+			if l.Training != nil && !*l.Training {
+				name += ", training=False"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Ref, name, shapeString(l.OutputShape), commas(l.Params), flag)
+			write(l.Layers, depth+1)
 		}
-		fmt.Fprintf(tw, "%d\t%s (%s)\t%s\t%s\t%s\n", l.Index, l.Name, l.Type, shapeString(l.OutputShape), commas(l.Params), flag)
 	}
+	write(s.Layers, 0)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

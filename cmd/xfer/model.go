@@ -135,7 +135,8 @@ func notInput(op, out string, inputs ...string) error {
 // summary prints one line about m: its layers and param counts.
 func summary(m *model.Model) string {
 	total, tr, nt := m.ParamCounts()
-	return fmt.Sprintf("%d layers, %s params (%s trainable, %s non-trainable)", len(m.Layers), commas(total), commas(tr), commas(nt))
+	// Layers as Keras's model.layers counts them: a nested model is one.
+	return fmt.Sprintf("%d layers, %s params (%s trainable, %s non-trainable)", len(m.Items("")), commas(total), commas(tr), commas(nt))
 }
 
 // commas formats n with thousands separators, as Keras's summary does.

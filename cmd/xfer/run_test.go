@@ -55,11 +55,11 @@ func TestFileModeFreeze(t *testing.T) {
 	if _, err := workspace.Open(dir); err == nil {
 		t.Errorf("file mode created a workspace in %s", dir)
 	}
-	// -m without -o is a usage error; so are --upto out of range and negative.
+	// -m without -o is a usage error; so are --upto out of range either way.
 	for _, args := range [][]string{
 		{"freeze", "--upto", "0", "-m", in},
 		{"freeze", "--upto", "2", "-m", in, "-o", out},
-		{"freeze", "--upto", "-1", "-m", in, "-o", out},
+		{"freeze", "--upto", "-3", "-m", in, "-o", out},
 		{"freeze", "--upto", "0", "-m", in, "-o", filepath.Join(dir, "x.pt")},
 	} {
 		_, stderr, code := xfer(t, dir, args...)
