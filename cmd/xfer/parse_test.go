@@ -24,7 +24,7 @@ func TestParseFreeze(t *testing.T) {
 		{[]string{"--upto", "5"}, &freezeOptions{upto: "5"}, 0},
 		{[]string{"--upto", "5", "-m", "a.h5", "-o", "b.h5"}, &freezeOptions{upto: "5", src: source{file: "a.h5"}, out: "b.h5"}, 0},
 		{[]string{"-m", "a.h5", "--upto=2", "--output", "b.onnx"}, &freezeOptions{upto: "2", src: source{file: "a.h5"}, out: "b.onnx"}, 0},
-		{[]string{}, nil, 2},              // --upto is required
+		{[]string{}, nil, 2}, // --upto is required
 		{[]string{"--upto", "base:-20"}, &freezeOptions{upto: "base:-20"}, 0}, // a reference, resolved against the model
 		{[]string{"--upto", "1", "extra"}, nil, 2},
 		{[]string{"--bogus"}, nil, 2},
