@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+# go.mod and go.sum must be what `go mod tidy` makes of them (a new import
+# comes with its require; nothing unused stays): -diff prints what tidy would
+# change and fails.
+go mod tidy -diff
 go vet ./...
 go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/xfer-test.log
 status=${PIPESTATUS[0]}
