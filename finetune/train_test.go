@@ -283,7 +283,7 @@ func TestAgreesWithEngine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := engine.New(tt.m)
 			if err != nil {
-				t.Skipf("engine cannot run this model: %v", err)
+				t.Fatalf("engine.New(%s) = %v", tt.name, err)
 			}
 			in := tt.m.Inputs[0].Shape[1:]
 			set := randomSet(t, 17, 2, in)

@@ -14,7 +14,6 @@ import (
 // activations, through ONNX Runtime and the engine (whose fused
 // MatMul/Gemm + bias + activation kernels single-op node tests do not reach).
 func TestExportActivations(t *testing.T) {
-	needORT(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	x := randTensor(rng, 3, 6)
 	for _, act := range layers.Activations() {

@@ -11,7 +11,6 @@ import (
 	kerasexp "github.com/xferml/xfer/exporters/keras"
 	"github.com/xferml/xfer/importers/keras"
 	onnximp "github.com/xferml/xfer/importers/onnx"
-	"github.com/xferml/xfer/internal/ort"
 	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
@@ -77,7 +76,6 @@ func interopCases(t *testing.T) []interopCase {
 // .onnx -> xfer -> .h5 -> xfer -> .onnx keeps the graph, the flags and the
 // numbers.
 func TestKerasToONNX(t *testing.T) {
-	needORT(t)
 	for _, tc := range interopCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := keras.ReadFile(tc.path, keras.Options{})
@@ -92,16 +90,13 @@ func TestKerasToONNX(t *testing.T) {
 				exportAndCompare(t, m, opset, in)
 			}
 			path := exportAndCompare(t, m, 17, in)
-			got, err := ort.Run(path, in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, rt := runExport(t, path, in)
 			y := got[m.Outputs[0]]
 			want := &model.Tensor{DType: model.Float32, Shape: y.Shape, F32: tc.y.F32}
 			if model.NumElements(y.Shape) != len(tc.y.F32) {
-				t.Fatalf("ORT output shape %v; want %d values like %v", y.Shape, len(tc.y.F32), tc.y.Shape)
+				t.Fatalf("%s output shape %v; want %d values like %v", rt, y.Shape, len(tc.y.F32), tc.y.Shape)
 			}
-			closeAbs(t, "ORT(export) vs Keras", y, want, 1e-5)
+			closeAbs(t, rt+"(export) vs Keras", y, want, 1e-5)
 
 			// .onnx -> xfer -> .h5 -> xfer -> .onnx
 			back, err := onnximp.ReadFile(path)
@@ -120,11 +115,8 @@ func TestKerasToONNX(t *testing.T) {
 				t.Fatalf("keras.ReadFile(%s) error %v", h5, err)
 			}
 			path2 := exportAndCompare(t, again, 17, in)
-			got2, err := ort.Run(path2, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			closeAbs(t, "ORT(.onnx->.h5->.onnx) vs ORT(.onnx)", got2[again.Outputs[0]], y, 0)
+			got2, _ := runExport(t, path2, in)
+			closeAbs(t, rt+"(.onnx->.h5->.onnx) vs "+rt+"(.onnx)", got2[again.Outputs[0]], y, 0)
 			if a, b := layerSummary(back), mustRead(t, path2); fmt.Sprint(a) != fmt.Sprint(layerSummary(b)) {
 				t.Errorf(".onnx -> .h5 -> .onnx changed the layers:\n%v\nwant\n%v", layerSummary(b), a)
 			}
