@@ -15,12 +15,24 @@ import (
 	onnximp "github.com/xferml/xfer/importers/onnx"
 )
 
-func TestRunShort(t *testing.T) {
+// TestRun runs the notebook's experiment with its own schedule (20 epochs of
+// model A on 55,000 images, then B and B on A for seeds 1 and 2) and
+// requires what it gives: the book prints 0.9705 for B and 0.9940 for B on
+// A; this machine's runs give A 0.9127 and B, B on A 0.9765, 0.9920 (seed
+// 1) and 0.9815, 0.9835 (seed 2) (README, "The chapter-11 experiment").
+// With -short it runs a twentieth of the epochs on 3,000 images and checks
+// only what the run writes.
+func TestRun(t *testing.T) {
 	if _, err := dataset.LoadFashion(dataset.Options{}); errors.Is(err, dataset.ErrNotFound) {
 		t.Skipf("SKIPPING: Fashion-MNIST NOT INSTALLED: %v", err)
 	}
 	out := t.TempDir()
-	res, err := Run(context.Background(), Options{Out: out, Seeds: []int64{1, 2}, EpochsScale: 0.05, TrainSubset: 3000})
+	opts := Options{Out: out, Seeds: []int64{1, 2}}
+	epochsBOnA := epochsFrozen + epochsThawed
+	if testing.Short() {
+		opts.EpochsScale, opts.TrainSubset, epochsBOnA = 0.05, 3000, 2 // 1 frozen + 1 unfrozen
+	}
+	res, err := Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,13 +44,20 @@ func TestRunShort(t *testing.T) {
 	if len(res.Runs) != 2 || res.Summary == nil || res.Summary.Seeds != 2 {
 		t.Fatalf("Run(seeds 1,2) = %d runs, summary %+v; want 2 runs", len(res.Runs), res.Summary)
 	}
-	// One epoch each on 3,000 images: A must be well above chance (1/8),
-	// B on A above chance (1/2).
-	if res.ModelA.TestAccuracy < 0.6 || res.ModelBOnA.TestAccuracy < 0.6 {
-		t.Errorf("test accuracy A %.3f, B on A %.3f; want >= 0.6", res.ModelA.TestAccuracy, res.ModelBOnA.TestAccuracy)
+	if !testing.Short() {
+		// The notebook's figures less a margin for CPU kernel families:
+		// 0.90 for A (8 classes), 0.95 for B and B on A (2 classes).
+		if a := res.ModelA.TestAccuracy; a < 0.90 {
+			t.Errorf("model A test accuracy %.4f; want >= 0.90", a)
+		}
+		for _, r := range res.Runs {
+			if r.ModelB.TestAccuracy < 0.95 || r.ModelBOnA.TestAccuracy < 0.95 {
+				t.Errorf("seed %d: test accuracy B %.4f, B on A %.4f; want both >= 0.95", r.Seed, r.ModelB.TestAccuracy, r.ModelBOnA.TestAccuracy)
+			}
+		}
 	}
-	if h := res.ModelBOnA.History; h == nil || len(h.Epochs) != 2 { // 1 frozen + 1 unfrozen
-		t.Errorf("B on A history = %+v; want 2 epochs", h)
+	if h := res.ModelBOnA.History; h == nil || len(h.Epochs) != epochsBOnA {
+		t.Errorf("B on A history = %+v; want %d epochs", h, epochsBOnA)
 	}
 	b, err := json.Marshal(res)
 	if err != nil {
