@@ -10,12 +10,6 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// Options says where to look for data.
-type Options struct {
-	// DataDir is looked at first for Fashion-MNIST's IDX files.
-	DataDir string
-}
-
 // Fashion-MNIST facts (https://github.com/zalandoresearch/fashion-mnist).
 const (
 	fashionSide     = 28 // images are 28x28
@@ -49,6 +43,7 @@ func FashionDirs(opts Options) []string {
 // images with their labels 0..9.
 type Fashion struct {
 	Dir                     string
+	what                    string // "fashion-mnist" or "mnist", for messages
 	TrainImages, TestImages *IDX
 	TrainLabels, TestLabels *IDX
 }
@@ -56,6 +51,17 @@ type Fashion struct {
 // LoadFashion finds and reads Fashion-MNIST's four IDX files.
 func LoadFashion(opts Options) (*Fashion, error) {
 	dirs := FashionDirs(opts)
+	f, err := loadIDXDirs("fashion-mnist", dirs)
+	if f != nil || err != nil {
+		return f, err
+	}
+	return nil, fmt.Errorf("dataset: fashion-mnist: files %s[.gz] not found in any of %s; use --data-dir or $XFER_DATA, or install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist): %w",
+		strings.Join(fashionFiles[:], ", "), strings.Join(dirs, ", "), ErrNotFound)
+}
+
+// loadIDXDirs reads the four IDX files of an MNIST-like data set from the
+// first of dirs that has them all; nil, nil when none has.
+func loadIDXDirs(what string, dirs []string) (*Fashion, error) {
 	for _, dir := range dirs {
 		paths, ok := fashionPaths(dir)
 		if !ok {
@@ -65,21 +71,20 @@ func LoadFashion(opts Options) (*Fashion, error) {
 		for i, p := range paths {
 			x, err := ReadIDX(p)
 			if errors.Is(err, ErrFormat) {
-				return nil, fmt.Errorf("%w; the Fashion-MNIST files in %s are damaged: download them again (or install dataset-fashion-mnist and remove these)", err, dir)
+				return nil, fmt.Errorf("%w; the %s files in %s are damaged: download them again (or remove them)", err, what, dir)
 			}
 			if err != nil {
 				return nil, err
 			}
 			idx[i] = x
 		}
-		f := &Fashion{Dir: dir, TrainImages: idx[0], TrainLabels: idx[1], TestImages: idx[2], TestLabels: idx[3]}
+		f := &Fashion{Dir: dir, what: what, TrainImages: idx[0], TrainLabels: idx[1], TestImages: idx[2], TestLabels: idx[3]}
 		if err := f.check(); err != nil {
 			return nil, err
 		}
 		return f, nil
 	}
-	return nil, fmt.Errorf("dataset: fashion-mnist: files %s[.gz] not found in any of %s; use --data-dir or $XFER_DATA, or install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist): %w",
-		strings.Join(fashionFiles[:], ", "), strings.Join(dirs, ", "), ErrNotFound)
+	return nil, nil
 }
 
 // fashionPaths returns the four files in dir, preferring uncompressed ones.
@@ -107,19 +112,19 @@ func (f *Fashion) check() error {
 		images, labels *IDX
 	}{{"train", f.TrainImages, f.TrainLabels}, {"t10k", f.TestImages, f.TestLabels}} {
 		if len(c.images.Shape) != 3 || c.images.Shape[1] != fashionSide || c.images.Shape[2] != fashionSide {
-			return fmt.Errorf("dataset: fashion-mnist in %s: %s images have shape %v, want [N 28 28]: %w", f.Dir, c.what, c.images.Shape, ErrFormat)
+			return fmt.Errorf("dataset: %s in %s: %s images have shape %v, want [N 28 28]: %w", f.what, f.Dir, c.what, c.images.Shape, ErrFormat)
 		}
 		if len(c.labels.Shape) != 1 || c.labels.Shape[0] != c.images.Shape[0] {
-			return fmt.Errorf("dataset: fashion-mnist in %s: %s labels have shape %v for %d images: %w", f.Dir, c.what, c.labels.Shape, c.images.Shape[0], ErrFormat)
+			return fmt.Errorf("dataset: %s in %s: %s labels have shape %v for %d images: %w", f.what, f.Dir, c.what, c.labels.Shape, c.images.Shape[0], ErrFormat)
 		}
 		for i, l := range c.labels.Data {
 			if l > 9 {
-				return fmt.Errorf("dataset: fashion-mnist in %s: %s label %d is %d, not a class 0..9: %w", f.Dir, c.what, i, l, ErrFormat)
+				return fmt.Errorf("dataset: %s in %s: %s label %d is %d, not a class 0..9: %w", f.what, f.Dir, c.what, i, l, ErrFormat)
 			}
 		}
 	}
 	if f.TrainImages.Shape[0] <= validationCount {
-		return fmt.Errorf("dataset: fashion-mnist in %s: %d training images, need more than %d for the validation split: %w", f.Dir, f.TrainImages.Shape[0], validationCount, ErrFormat)
+		return fmt.Errorf("dataset: %s in %s: %d training images, need more than %d for the validation split: %w", f.what, f.Dir, f.TrainImages.Shape[0], validationCount, ErrFormat)
 	}
 	return nil
 }
@@ -167,8 +172,11 @@ func (f *Fashion) Task(task, split string) (*Set, error) {
 			}
 			return 0, false
 		}
+	case "all":
+		classes = 10
+		keep = func(l uint8) (float32, bool) { return float32(l), true }
 	default:
-		return nil, fmt.Errorf("dataset: fashion-mnist:%s: unknown task %q (want A or B)", task, task)
+		return nil, fmt.Errorf("dataset: fashion-mnist:%s: unknown task %q (want A, B or all)", task, task)
 	}
 	limit := -1
 	if task == "B" && split == "train" {
@@ -188,40 +196,16 @@ func (f *Fashion) Task(task, split string) (*Set, error) {
 		src := images.Data[i*px : (i+1)*px]
 		dst := x[k*px : (k+1)*px]
 		for j, b := range src {
-			dst[j] = float32(b) / 255 // the notebook's X / 255.0
+			if task == "all" {
+				dst[j] = float32(b) // as keras.datasets.fashion_mnist.load_data: 0..255
+			} else {
+				dst[j] = float32(b) / 255 // the notebook's X / 255.0
+			}
 		}
 	}
-	name := "fashion-mnist:" + task + ":" + split
+	name := f.what + ":" + task + ":" + split
+	if f.what == "mnist" {
+		name = "mnist:" + split
+	}
 	return NewSet(name, &model.Tensor{Name: name, DType: model.Float32, Shape: []int{len(rows), fashionSide, fashionSide}, F32: x}, y, classes)
-}
-
-// Load reads the data set named by spec: "fashion-mnist:A[:train|valid|test]",
-// "fashion-mnist:B[...]" or "npy:X.npy,Y.npy".
-func Load(spec string, opts Options) (*Set, error) {
-	kind, rest, _ := strings.Cut(spec, ":")
-	switch kind {
-	case "fashion-mnist":
-		task, split, ok := strings.Cut(rest, ":")
-		if !ok {
-			split = "train"
-		}
-		if task != "A" && task != "B" {
-			return nil, fmt.Errorf("%w: %q: unknown task %q (want fashion-mnist:A or fashion-mnist:B, optionally :train, :valid or :test)", ErrSpec, spec, task)
-		}
-		if split != "train" && split != "valid" && split != "test" {
-			return nil, fmt.Errorf("%w: %q: unknown split %q (want train, valid or test)", ErrSpec, spec, split)
-		}
-		f, err := LoadFashion(opts)
-		if err != nil {
-			return nil, err
-		}
-		return f.Task(task, split)
-	case "npy":
-		xp, yp, ok := strings.Cut(rest, ",")
-		if !ok || xp == "" || yp == "" {
-			return nil, fmt.Errorf("%w: %q: want npy:X.npy,Y.npy", ErrSpec, spec)
-		}
-		return LoadNPY(xp, yp)
-	}
-	return nil, fmt.Errorf("%w: %q: unknown data set (want fashion-mnist:A, fashion-mnist:B with optional :train/:valid/:test, or npy:X.npy,Y.npy)", ErrSpec, spec)
 }

@@ -13,9 +13,11 @@ import (
 const maxLabelClasses = 1 << 16
 
 // LoadNPY reads inputs from xPath and labels from yPath (.npy files). X may
-// have any numeric dtype and is converted to float32 as is (no scaling); Y
-// must have shape [N] or [N 1]. When every label is a non-negative integer,
-// Classes is the largest label + 1 (at least 2).
+// have any numeric dtype and is converted to float32 as is (no scaling; see
+// Set.Rescale). Y is [N] or [N 1] (class indices or values: when every
+// label is a non-negative integer, Classes is the largest label + 1, at
+// least 2) or [N K] with K > 1 one-hot or class-probability rows
+// (categorical_crossentropy's labels; Classes is K).
 func LoadNPY(xPath, yPath string) (*Set, error) {
 	x, err := readNPY(xPath)
 	if err != nil {
@@ -25,20 +27,46 @@ func LoadNPY(xPath, yPath string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	return arraysToSet("npy:"+xPath+","+yPath, xPath, yPath, x, y)
+}
+
+// arraysToSet checks inputs x (read from xWhere) and labels y (from
+// yWhere) and makes a set named name.
+func arraysToSet(name, xWhere, yWhere string, x, y *model.Tensor) (*Set, error) {
 	if len(x.Shape) < 1 {
-		return nil, fmt.Errorf("dataset: %s: inputs are a scalar; want shape [N, ...]", xPath)
+		return nil, fmt.Errorf("dataset: %s: inputs are a scalar; want shape [N, ...]", xWhere)
 	}
-	if !(len(y.Shape) == 1 || (len(y.Shape) == 2 && y.Shape[1] == 1)) {
-		return nil, fmt.Errorf("dataset: %s: labels have shape %v; want [N] or [N 1]", yPath, y.Shape)
+	oneHot := len(y.Shape) == 2 && y.Shape[1] > 1
+	if !(len(y.Shape) == 1 || (len(y.Shape) == 2 && y.Shape[1] == 1) || oneHot) {
+		return nil, fmt.Errorf("dataset: %s: labels have shape %v; want [N], [N 1] or one-hot [N K]", yWhere, y.Shape)
+	}
+	if len(y.Shape) > 0 && y.Shape[0] != x.Shape[0] {
+		return nil, fmt.Errorf("dataset: %s has %d examples but %s has %d labels; they must match", xWhere, x.Shape[0], yWhere, y.Shape[0])
 	}
 	// NaN or infinite values would only surface later as a NaN loss.
 	for _, t := range []struct {
 		path string
 		v    *model.Tensor
-	}{{xPath, x}, {yPath, y}} {
+	}{{xWhere, x}, {yWhere, y}} {
 		if err := finite(t.path, t.v); err != nil {
 			return nil, err
 		}
+	}
+	if oneHot {
+		k := y.Shape[1]
+		for r := 0; r < y.Shape[0]; r++ {
+			var sum float64
+			for _, v := range y.F32[r*k : (r+1)*k] {
+				if v < 0 || v > 1 {
+					return nil, fmt.Errorf("dataset: %s: label row %d holds %v, not a one-hot or probability row of %d classes (values in [0, 1] summing to 1)", yWhere, r, v, k)
+				}
+				sum += float64(v)
+			}
+			if math.Abs(sum-1) > 1e-3 {
+				return nil, fmt.Errorf("dataset: %s: label row %d sums to %.4g, not 1: want one-hot or probability rows of %d classes", yWhere, r, sum, k)
+			}
+		}
+		return NewOneHotSet(name, x, y.F32, k)
 	}
 	classes, top := 2, float32(0)
 	for _, v := range y.F32 {
@@ -51,7 +79,7 @@ func LoadNPY(xPath, yPath string) (*Set, error) {
 	if classes != 0 {
 		classes = max(classes, int(top)+1)
 	}
-	return NewSet("npy:"+xPath+","+yPath, x, y.F32, classes)
+	return NewSet(name, x, y.F32, classes)
 }
 
 // finite returns an error wrapping ErrNotFinite naming the first NaN or
@@ -76,6 +104,12 @@ func readNPY(path string) (*model.Tensor, error) {
 	if err != nil {
 		return nil, &npyError{err}
 	}
+	return asFloat32(t), nil
+}
+
+// asFloat32 converts an int64 tensor (tensorio reads integer .npy arrays
+// as int64) to float32 in place.
+func asFloat32(t *model.Tensor) *model.Tensor {
 	if t.DType == model.Int64 {
 		t.F32 = make([]float32, len(t.I64))
 		for i, v := range t.I64 {
@@ -83,7 +117,7 @@ func readNPY(path string) (*model.Tensor, error) {
 		}
 		t.DType, t.I64 = model.Float32, nil
 	}
-	return t, nil
+	return t
 }
 
 // npyError is a .npy file tensorio refused (its message names the file);

@@ -57,28 +57,38 @@ func evaluateEngine(m *model.Model, set *dataset.Set, k lossKind) (Metrics, erro
 	if err != nil {
 		return Metrics{}, err
 	}
-	rs := set.RowSize()
+	rs, lw := set.RowSize(), set.LabelWidth()
 	var sum, correct float64
+	order := set.Order(nil)
+	xb := make([]float32, min(engineChunk, set.Len())*rs)
+	yb := make([]float32, min(engineChunk, set.Len())*lw)
 	for lo := 0; lo < set.Len(); lo += engineChunk {
 		hi := min(lo+engineChunk, set.Len())
+		if err := set.Batch(order[lo:hi], xb, yb); err != nil {
+			return Metrics{}, err
+		}
 		shape := append([]int{hi - lo}, m.Inputs[0].Shape[1:]...)
-		x := &model.Tensor{DType: model.Float32, Shape: shape, F32: set.X.F32[lo*rs : hi*rs]}
+		x := &model.Tensor{DType: model.Float32, Shape: shape, F32: xb[:(hi-lo)*rs]}
 		out, err := s.Predict(x)
 		if err != nil {
 			return Metrics{}, err
 		}
 		units := len(out.F32) / (hi - lo)
 		row := make([]float64, units)
+		lab := make([]float64, lw)
 		for i := lo; i < hi; i++ {
 			for j, v := range out.F32[(i-lo)*units : (i-lo+1)*units] {
 				row[j] = float64(v)
 			}
-			l, ok := lossRow(k, row, float64(set.Y[i]))
+			for j, v := range yb[(i-lo)*lw : (i-lo+1)*lw] {
+				lab[j] = float64(v)
+			}
+			l, ok := lossRow(k, row, lab)
 			if !ok {
-				return Metrics{}, fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, set.Y[i], i, units)
+				return Metrics{}, fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, lab[0], i, units)
 			}
 			sum += l
-			correct += rowCorrect(k, row, float64(set.Y[i]))
+			correct += rowCorrect(k, row, lab)
 		}
 	}
 	n := float64(set.Len())

@@ -99,6 +99,9 @@ func TestGradients(t *testing.T) {
 		{"bce probs", lossKind{name: LossBinaryCrossentropy}, "sigmoid", []float64{0, 1, 1, 0, 1}},
 		{"mse", lossKind{name: LossMSE}, "linear", []float64{0.5, -1, 2, 0, 1}},
 		{"mse 3 units", lossKind{name: LossMSE}, "softmax", []float64{0.5, -1, 2, 0, 1}},
+		// One-hot and soft label rows, 5 examples x 3 classes.
+		{"cce logits", lossKind{name: LossCategoricalCrossentropy, logits: true, width: 3}, "softmax", []float64{1, 0, 0, 0, 0, 1, 0, 1, 0, 0.2, 0.3, 0.5, 0, 0, 1}},
+		{"cce probs", lossKind{name: LossCategoricalCrossentropy, width: 3}, "softmax", []float64{1, 0, 0, 0, 0, 1, 0, 1, 0, 0.2, 0.3, 0.5, 0, 0, 1}},
 	}
 	for _, tt := range losses {
 		t.Run(tt.name, func(t *testing.T) {

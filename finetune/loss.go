@@ -13,9 +13,13 @@ import (
 // Loss names, as Keras spells them.
 const (
 	LossSparseCategoricalCrossentropy = "sparse_categorical_crossentropy"
+	LossCategoricalCrossentropy       = "categorical_crossentropy"
 	LossBinaryCrossentropy            = "binary_crossentropy"
 	LossMSE                           = "mse"
 )
+
+// Losses lists the loss names Config.Loss accepts.
+var Losses = []string{LossSparseCategoricalCrossentropy, LossCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE}
 
 // kerasEpsilon is Keras's backend.epsilon(), the clip applied to
 // probabilities by its cross-entropy losses.
@@ -29,7 +33,13 @@ type lossKind struct {
 	// (backend.sparse_categorical_crossentropy and binary_crossentropy look
 	// through the head op to its logits), exact and numerically stable.
 	logits bool
+	// width is the number of label values per example: the classes for
+	// categorical_crossentropy's one-hot rows, else 1.
+	width int
 }
+
+// labelWidth returns k.width, at least 1.
+func (k lossKind) labelWidth() int { return max(k.width, 1) }
 
 // lossState holds what a loss op measured on its last batch.
 type lossState struct {
@@ -38,7 +48,7 @@ type lossState struct {
 }
 
 // lossOp returns the mean loss over the batch of pred [N, K] against labels
-// y [N], recording the number of correct predictions in st (accuracy as
+// y [N] (or [N, K] for categorical_crossentropy), recording the number of correct predictions in st (accuracy as
 // Keras computes it: argmax for several classes, threshold 0.5 for one
 // unit).
 func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
@@ -48,17 +58,22 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 	}
 	n, c := shape[0], shape[1]
 	op := newOp("Loss", dt, nil, 2)
+	lw := k.labelWidth()
+	if lw > 1 && lw != c {
+		return nil, fmt.Errorf("finetune: loss %s: labels of %d classes for a head of %d units", k.name, lw, c)
+	}
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 		p, lab := toF64(in[0]), toF64(in[1])
 		var sum, correct float64
 		for r := 0; r < n; r++ {
 			row := p[r*c : (r+1)*c]
-			l, ok := lossRow(k, row, lab[r])
+			y := lab[r*lw : (r+1)*lw]
+			l, ok := lossRow(k, row, y)
 			if !ok {
-				return fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, lab[r], r, c)
+				return fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, y[0], r, c)
 			}
 			sum += l
-			correct += rowCorrect(k, row, lab[r])
+			correct += rowCorrect(k, row, y)
 		}
 		st.loss, st.correct = sum/float64(n), correct
 		fromF64([]float64{st.loss}, out)
@@ -71,7 +86,7 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 			p, lab, g := toF64(in[0]), toF64(in[1]), toF64(in[2])[0]
 			d := make([]float64, n*c)
 			for r := 0; r < n; r++ {
-				lossRowGrad(k, p[r*c:(r+1)*c], lab[r], g/float64(n), d[r*c:(r+1)*c])
+				lossRowGrad(k, p[r*c:(r+1)*c], lab[r*lw:(r+1)*lw], g/float64(n), d[r*c:(r+1)*c])
 			}
 			fromF64(d, out)
 			return nil
@@ -84,9 +99,43 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 
 func clipProb(p float64) float64 { return min(max(p, kerasEpsilon), 1-kerasEpsilon) }
 
-// lossRow returns the loss of one example; ok is false for a bad label.
-func lossRow(k lossKind, row []float64, y float64) (float64, bool) {
+// lossRow returns the loss of one example against its label row lab (one
+// value, or categorical_crossentropy's K); ok is false for a bad label.
+func lossRow(k lossKind, row []float64, lab []float64) (float64, bool) {
+	y := lab[0]
 	switch k.name {
+	case LossCategoricalCrossentropy:
+		// Keras: -sum(y * log_softmax(logits)), or with probabilities
+		// -sum(y * log(clip(p / sum(p), eps, 1-eps))).
+		if k.logits {
+			m := row[0]
+			for _, v := range row {
+				m = max(m, v)
+			}
+			var s float64
+			for _, v := range row {
+				s += math.Exp(v - m)
+			}
+			lse := m + math.Log(s)
+			var l float64
+			for i, t := range lab {
+				if t != 0 {
+					l -= t * (row[i] - lse)
+				}
+			}
+			return l, true
+		}
+		var tot float64
+		for _, p := range row {
+			tot += p
+		}
+		var l float64
+		for i, t := range lab {
+			if t != 0 {
+				l -= t * math.Log(clipProb(row[i]/tot))
+			}
+		}
+		return l, true
 	case LossSparseCategoricalCrossentropy:
 		j := int(y)
 		if float64(j) != y || j < 0 || j >= len(row) {
@@ -129,8 +178,49 @@ func lossRow(k lossKind, row []float64, y float64) (float64, bool) {
 }
 
 // lossRowGrad writes d loss / d row, scaled by s (grad / batch size).
-func lossRowGrad(k lossKind, row []float64, y, s float64, d []float64) {
+func lossRowGrad(k lossKind, row []float64, lab []float64, s float64, d []float64) {
+	y := lab[0]
 	switch k.name {
+	case LossCategoricalCrossentropy:
+		var ty float64
+		for _, t := range lab {
+			ty += t
+		}
+		if k.logits {
+			// d/dz -sum(y log softmax(z)) = softmax(z)*sum(y) - y.
+			m := row[0]
+			for _, v := range row {
+				m = max(m, v)
+			}
+			var sum float64
+			for i, v := range row {
+				d[i] = math.Exp(v - m)
+				sum += d[i]
+			}
+			for i := range d {
+				d[i] = (d[i]/sum*ty - lab[i]) * s
+			}
+			return
+		}
+		// L = -sum_i y_i log(clip(p_i / P)), P = sum p: dL/dp_j =
+		// -y_j/p_j [unclipped j] + sum_i[unclipped] y_i / P.
+		var tot float64
+		for _, p := range row {
+			tot += p
+		}
+		var a float64
+		for i, t := range lab {
+			if q := row[i] / tot; q > kerasEpsilon && q < 1-kerasEpsilon {
+				a += t / tot
+			}
+		}
+		for j := range d {
+			d[j] = a * s
+			if q := row[j] / tot; q > kerasEpsilon && q < 1-kerasEpsilon && lab[j] != 0 {
+				d[j] -= lab[j] / row[j] * s
+			}
+		}
+		return
 	case LossSparseCategoricalCrossentropy:
 		j := int(y)
 		if k.logits {
@@ -176,7 +266,12 @@ func lossRowGrad(k lossKind, row []float64, y, s float64, d []float64) {
 // 1 or 0 for the argmax against the label (several units, class labels), or
 // for binary cross-entropy the fraction of units that round (threshold 0.5,
 // or logit 0) to the label, as binary_accuracy; one unit is always rounded.
-func rowCorrect(k lossKind, row []float64, y float64) float64 {
+func rowCorrect(k lossKind, row []float64, lab []float64) float64 {
+	y := lab[0]
+	if len(lab) > 1 {
+		// categorical_accuracy: argmax of prediction against argmax of label.
+		y = float64(argmax(lab))
+	}
 	if len(row) == 1 || k.name == LossBinaryCrossentropy {
 		thr := 0.5
 		if k.logits {
@@ -200,4 +295,15 @@ func rowCorrect(k lossKind, row []float64, y float64) float64 {
 		return 1
 	}
 	return 0
+}
+
+// argmax returns the index of the first largest value of v.
+func argmax(v []float64) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }

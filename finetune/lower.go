@@ -152,7 +152,11 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 			}
 			pred = r
 		}
-		gr.y, gr.ybuf = lw.input("labels", []int{o.batch})
+		yshape := []int{o.batch}
+		if w := o.loss.labelWidth(); w > 1 {
+			yshape = append(yshape, w)
+		}
+		gr.y, gr.ybuf = lw.input("labels", yshape)
 		gr.loss = &lossState{}
 		cost, err := lossOp(*o.loss, pred, gr.y, gr.loss)
 		if err != nil {

@@ -3,6 +3,8 @@ package finetune
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/xferml/xfer/internal/kernels"
@@ -180,10 +182,8 @@ func (c *Config) check() error {
 	if c.BatchSize <= 0 || c.Epochs < 0 {
 		return fmt.Errorf("finetune: batch size %d and epochs %d must be positive", c.BatchSize, c.Epochs)
 	}
-	switch c.Loss {
-	case "", LossSparseCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE:
-	default:
-		return fmt.Errorf("finetune: loss %q (want %s, %s or %s): %w", c.Loss, LossSparseCategoricalCrossentropy, LossBinaryCrossentropy, LossMSE, model.ErrUnsupported)
+	if c.Loss != "" && !slices.Contains(Losses, c.Loss) {
+		return fmt.Errorf("finetune: loss %q (want one of %s): %w", c.Loss, strings.Join(Losses, ", "), model.ErrUnsupported)
 	}
 	return nil
 }

@@ -43,6 +43,11 @@ type Config struct {
 	UnfreezeAfter     int
 	UnfreezeFrom      int
 	LearningRateAfter float64
+	// Augment, when set, augments every training batch (never evaluation
+	// batches) with Keras's random image layers, drawn from Seed. Feature
+	// caching of a frozen base must be off with it: the base sees new
+	// images every epoch.
+	Augment *dataset.Augmentation `json:"augment,omitempty"`
 	// Checkpoint, when set, is called with the model after every finished
 	// epoch (Keras's ModelCheckpoint), so that a killed run keeps its
 	// work; the model is the caller's to keep. An error stops training,
@@ -157,8 +162,11 @@ func chooseLoss(m *model.Model, name string, classes int) (lossKind, error) {
 			name = LossMSE
 		}
 	}
-	k := lossKind{name: name}
-	k.logits = (name == LossSparseCategoricalCrossentropy && op == "Softmax") || (name == LossBinaryCrossentropy && op == "Sigmoid")
+	k := lossKind{name: name, width: 1}
+	if name == LossCategoricalCrossentropy {
+		k.width = units
+	}
+	k.logits = ((name == LossSparseCategoricalCrossentropy || name == LossCategoricalCrossentropy) && op == "Softmax") || (name == LossBinaryCrossentropy && op == "Sigmoid")
 	if name == LossSparseCategoricalCrossentropy && classes > units {
 		return k, fmt.Errorf("finetune: the labels have %d classes but the head has %d units", classes, units)
 	}
@@ -172,10 +180,13 @@ type trainer struct {
 	loss    lossKind
 	st      *store
 	rng     *rand.Rand // noise layers
+	augRng  *rand.Rand // augmentation draws
 	train   map[int]*graph
 	eval    map[int]*graph
 	opt     *optimizer
 	rowSize int
+	// evalBatch is the batch size of evaluation graphs (0: evalBatch).
+	evalBatch int
 }
 
 func (t *trainer) graph(cache map[int]*graph, batch int, training bool) (*graph, error) {
@@ -195,7 +206,7 @@ func (t *trainer) checkSet(s *dataset.Set, what string) error {
 		return fmt.Errorf("finetune: %s set is empty", what)
 	}
 	if s.RowSize() != t.rowSize {
-		return fmt.Errorf("finetune: %s set %s has %d values per example (shape %v) but model input %q takes %d", what, s.Name, s.RowSize(), s.X.Shape, t.m.Inputs[0].Name, t.rowSize)
+		return fmt.Errorf("finetune: %s set %s has %d values per example (shape %v) but model input %q takes %d", what, s.Name, s.RowSize(), s.Shape(), t.m.Inputs[0].Name, t.rowSize)
 	}
 	return nil
 }
@@ -237,7 +248,9 @@ func checkMemory(m *model.Model, b int) error {
 
 // step trains on one batch and returns its loss and correct count.
 func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, error) {
-	s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32))
+	if err := s.TrainBatch(idx, g.xbuf.([]float32), g.ybuf.([]float32), t.cfg.Augment, t.augRng); err != nil {
+		return 0, 0, err
+	}
 	defer g.vm.Reset()
 	if err := g.vm.RunAll(); err != nil {
 		return 0, 0, fmt.Errorf("finetune: training step: %w", err)
@@ -301,7 +314,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		return nil, nil, err
 	}
 	t := &trainer{m: work, cfg: cfg, loss: loss, st: newStore(work, tensor.Float32),
-		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), train: map[int]*graph{}, eval: map[int]*graph{},
+		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), augRng: rand.New(rand.NewSource(cfg.Seed ^ 0xa06)), train: map[int]*graph{}, eval: map[int]*graph{},
 		opt: newOptimizer(&cfg, cfg.LearningRate)}
 	t.rowSize = 1
 	for _, d := range work.Inputs[0].Shape[1:] {
@@ -310,8 +323,14 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	if err := t.checkSet(train, "training"); err != nil {
 		return nil, nil, err
 	}
-	if err := checkMemory(work, max(cfg.BatchSize, evalBatch)); err != nil {
+	if err := checkMemory(work, cfg.BatchSize); err != nil {
 		return nil, nil, err
+	}
+	// Evaluation runs at the largest batch up to evalBatch that fits the
+	// memory ceiling (a big CNN does not fit at 500).
+	t.evalBatch = evalBatch
+	for t.evalBatch > cfg.BatchSize && checkMemory(work, t.evalBatch) != nil {
+		t.evalBatch = max(t.evalBatch/2, cfg.BatchSize)
 	}
 	if valid != nil {
 		if err := t.checkSet(valid, "validation"); err != nil {
@@ -407,13 +426,19 @@ const evalBatch = 500
 func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
 	var sum, correct float64
 	order := s.Order(nil)
-	for lo := 0; lo < len(order); lo += evalBatch {
-		idx := order[lo:min(lo+evalBatch, len(order))]
+	eb := t.evalBatch
+	if eb == 0 {
+		eb = evalBatch
+	}
+	for lo := 0; lo < len(order); lo += eb {
+		idx := order[lo:min(lo+eb, len(order))]
 		g, err := t.graph(t.eval, len(idx), false)
 		if err != nil {
 			return Metrics{}, err
 		}
-		s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32))
+		if err := s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32)); err != nil {
+			return Metrics{}, err
+		}
 		err = g.vm.RunAll()
 		g.vm.Reset()
 		if err != nil {

@@ -423,15 +423,16 @@ func TestEvaluateEngineMatchesGraph(t *testing.T) {
 
 // TestTrainMemoryCeiling: a model whose training graph cannot fit the
 // memory ceiling is refused before gorgonia allocates, naming the model,
-// the batch size and XFER_MAX_MEMORY; model-A-sized training fits a 64 MiB
-// ceiling.
+// the batch size and XFER_MAX_MEMORY (evaluation then shrinks its batch
+// to fit, down to the training batch); model-A-sized training fits a 64
+// MiB ceiling.
 func TestTrainMemoryCeiling(t *testing.T) {
 	m := seqModel(t, 1, []int{4}, denseStage("d0", 8, "relu"), denseStage("d1", 1, "sigmoid"))
 	set := randomSet(t, 64, 2, []int{4})
 	restore := limits.Set(1 << 10)
 	_, _, err := Train(context.Background(), m, set, nil, Config{Epochs: 1}, nil)
 	restore()
-	if !errors.Is(err, limits.ErrTooLarge) || !strings.Contains(err.Error(), "training at batch 500") || !strings.Contains(err.Error(), limits.EnvVar) {
+	if !errors.Is(err, limits.ErrTooLarge) || !strings.Contains(err.Error(), "training at batch 32") || !strings.Contains(err.Error(), limits.EnvVar) {
 		t.Errorf("Train under a 1 KiB ceiling: error %v; want ErrTooLarge naming the batch and %s", err, limits.EnvVar)
 	}
 	defer limits.Set(64 << 20)()

@@ -12,12 +12,12 @@ import (
 )
 
 type evaluateOptions struct {
-	e       *env
-	src     source
-	data    string
-	dataDir string
-	loss    string
-	json    bool
+	e    *env
+	src  source
+	data string
+	ds   dataSpec
+	loss string
+	json bool
 }
 
 func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) *cli.Command {
@@ -27,12 +27,11 @@ func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) 
 	return &cli.Command{
 		Name:  "evaluate",
 		Usage: "loss and accuracy on a data set",
-		Flags: append(modelFlags(),
-			&cli.StringFlag{Name: "data", Required: true, Usage: "data `SPEC`: fashion-mnist:A|B[:train|valid|test] or npy:X.npy,Y.npy"},
-			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` holding Fashion-MNIST's IDX files"},
+		Flags: append(append(modelFlags(),
+			&cli.StringFlag{Name: "data", Required: true, Usage: "data `SPEC`: " + dataset.Specs},
 			&cli.StringFlag{Name: "loss", Usage: "loss name (default: chosen from the head and labels)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-		),
+		), dataFlags()...),
 		Action: action(func(c *cli.Context) (*evaluateOptions, error) {
 			if c.NArg() != 0 {
 				return nil, usagef("evaluate: unexpected argument %q", c.Args().First())
@@ -40,7 +39,11 @@ func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) 
 			if err := checkLoss("evaluate", c.String("loss")); err != nil {
 				return nil, err
 			}
-			return &evaluateOptions{e: e, src: sourceOf(c), data: c.String("data"), dataDir: c.String("data-dir"),
+			ds, err := dataOptions(c, "evaluate", e.stderr)
+			if err != nil {
+				return nil, err
+			}
+			return &evaluateOptions{e: e, src: sourceOf(c), data: c.String("data"), ds: ds,
 				loss: c.String("loss"), json: c.Bool("json")}, nil
 		}, runF),
 	}
@@ -51,7 +54,7 @@ func runEvaluate(_ context.Context, o *evaluateOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := dataset.Load(o.data, dataset.Options{DataDir: o.dataDir})
+	set, err := dataset.Load(o.data, o.ds.forModel(m))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ type finetuneOptions struct {
 	out        string
 	data       string
 	validation string // "" : none, or the default for fashion-mnist specs
-	dataDir    string
+	dataSpec   dataSpec
 	cfg        finetune.Config
 	json       bool
 	plot       string
@@ -38,10 +39,12 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 	return &cli.Command{
 		Name:  "finetune",
 		Usage: "train the model's trainable layers with SGD on a data set",
-		Flags: append(modelFlags(), outputFlag(),
-			&cli.StringFlag{Name: "data", Required: true, Usage: "training data `SPEC`: fashion-mnist:A|B[:train|valid|test] or npy:X.npy,Y.npy"},
-			&cli.StringFlag{Name: "validation", Usage: "validation data `SPEC` (default for fashion-mnist:T[:train] is fashion-mnist:T:valid; none for npy)"},
-			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` holding Fashion-MNIST's IDX files"},
+		Flags: append(append(modelFlags(), outputFlag(),
+			&cli.StringFlag{Name: "data", Required: true, Usage: "training data `SPEC`: " + dataset.Specs},
+			&cli.StringFlag{Name: "validation", Usage: "validation data `SPEC` (default for fashion-mnist:T[:train] is fashion-mnist:T:valid; none otherwise)"},
+			&cli.Float64Flag{Name: "validation-split", Usage: "hold out fraction `F` of --data for validation (images: after Keras's seeded shuffle; arrays: the last F, as Keras's fit)"},
+			&cli.StringFlag{Name: "augment", Usage: "augment training images with Keras's random layers: `LIST` of flip[=horizontal|vertical], rotate=F, zoom=F, translate=F, contrast=F"},
+		), append(dataFlags(),
 			&cli.IntFlag{Name: "epochs", Value: 1, Usage: "epochs `E` to train"},
 			&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "mini-batch size (Keras's default 32)"},
 			&cli.Float64Flag{Name: "learning-rate", Value: 0.01, Usage: "SGD learning rate (Keras's default 0.01)"},
@@ -60,7 +63,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.BoolFlag{Name: "json", Usage: "print the per-epoch history as JSON"},
 			&cli.StringFlag{Name: "plot", Usage: "draw the learning curves (loss and accuracy per epoch) to `FILE`: .png, .svg or .pdf"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "write the model to `FILE` (.h5, .keras, .onnx, .xnat) after every epoch, so that a killed run keeps its finished epochs"},
-		),
+		)...),
 		Action: action(func(c *cli.Context) (*finetuneOptions, error) {
 			if c.NArg() != 0 {
 				return nil, usagef("finetune: unexpected argument %q", c.Args().First())
@@ -72,7 +75,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 
 func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	o := &finetuneOptions{e: e, src: sourceOf(c), out: c.String("output"), data: c.String("data"),
-		validation: c.String("validation"), dataDir: c.String("data-dir"), json: c.Bool("json"), plot: c.String("plot"),
+		validation: c.String("validation"), json: c.Bool("json"), plot: c.String("plot"),
 		checkpoint: c.String("checkpoint"),
 		cfg: finetune.Config{
 			Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"), LearningRate: c.Float64("learning-rate"),
@@ -105,6 +108,28 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	if err := checkLoss("finetune", cfg.Loss); err != nil {
 		return nil, err
 	}
+	ds, err := dataOptions(c, "finetune", e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	o.dataSpec = ds
+	if c.IsSet("validation-split") {
+		f := c.Float64("validation-split")
+		if !(f > 0 && f < 1) {
+			return nil, usagef("finetune: --validation-split %g: want a fraction between 0 and 1", f)
+		}
+		if c.IsSet("validation") {
+			return nil, usagef("finetune: give --validation SPEC or --validation-split F, not both")
+		}
+		o.dataSpec.opts.ValidationSplit = f
+	}
+	if v := c.String("augment"); v != "" {
+		aug, err := dataset.ParseAugment(v)
+		if err != nil {
+			return nil, usagef("finetune: %v", err)
+		}
+		o.cfg.Augment = aug
+	}
 	// Keras refuses more than one clipping rule (base_optimizer.py).
 	n := 0
 	for _, name := range []string{"clip-value", "clip-norm", "global-clip-norm"} {
@@ -118,7 +143,7 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	if n > 1 {
 		return nil, usagef("finetune: give at most one of --clip-value, --clip-norm, --global-clip-norm (Keras allows only one)")
 	}
-	if !c.IsSet("validation") {
+	if !c.IsSet("validation") && o.dataSpec.opts.ValidationSplit == 0 {
 		o.validation = defaultValidation(o.data)
 	}
 	if o.plot != "" {
@@ -142,11 +167,10 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 
 // checkLoss refuses a --loss that names no loss finetune knows.
 func checkLoss(cmd, loss string) error {
-	switch loss {
-	case "", finetune.LossSparseCategoricalCrossentropy, finetune.LossBinaryCrossentropy, finetune.LossMSE:
+	if loss == "" || slices.Contains(finetune.Losses, loss) {
 		return nil
 	}
-	return usagef("%s: --loss %q: want %s, %s or %s", cmd, loss, finetune.LossSparseCategoricalCrossentropy, finetune.LossBinaryCrossentropy, finetune.LossMSE)
+	return usagef("%s: --loss %q: want one of %s", cmd, loss, strings.Join(finetune.Losses, ", "))
 }
 
 // defaultValidation returns the validation split that goes with a
@@ -160,19 +184,22 @@ func defaultValidation(data string) string {
 }
 
 func runFinetune(ctx context.Context, o *finetuneOptions) error {
-	train, err := dataset.Load(o.data, dataset.Options{DataDir: o.dataDir})
-	if err != nil {
-		return err
-	}
-	var valid *dataset.Set
-	if o.validation != "" {
-		if valid, err = dataset.Load(o.validation, dataset.Options{DataDir: o.dataDir}); err != nil {
-			return err
-		}
-	}
 	rep := newProgress(o.e.stderr)
 	var hist *finetune.History
-	_, err = o.e.change(o.src, o.out, "finetune", func(m *model.Model) (*model.Model, error) {
+	_, err := o.e.change(o.src, o.out, "finetune", func(m *model.Model) (*model.Model, error) {
+		// The data are read once the model is known: it gives an image
+		// folder's default size and colour mode.
+		opts := o.dataSpec.forModel(m)
+		train, valid, err := dataset.LoadSplit(o.data, opts)
+		if err != nil {
+			return nil, err
+		}
+		if o.validation != "" {
+			opts.ValidationSplit = 0
+			if valid, err = dataset.Load(o.validation, opts); err != nil {
+				return nil, err
+			}
+		}
 		cfg := o.cfg
 		if o.checkpoint != "" {
 			cfg.Checkpoint = o.checkpointer(native.Digest(m))

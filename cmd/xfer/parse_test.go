@@ -196,7 +196,7 @@ func TestParseFinetune(t *testing.T) {
 
 func TestParseEvaluate(t *testing.T) {
 	got, code, _ := parseOnly(t, newEvaluateCmd, "--data", "fashion-mnist:A:test", "--json", "--data-dir", "/d")
-	if code != 0 || got.data != "fashion-mnist:A:test" || !got.json || got.dataDir != "/d" {
+	if code != 0 || got.data != "fashion-mnist:A:test" || !got.json || got.ds.opts.DataDir != "/d" {
 		t.Errorf("evaluate: exit %d, %+v", code, got)
 	}
 	if _, code, _ := parseOnly(t, newEvaluateCmd); code != 2 {
