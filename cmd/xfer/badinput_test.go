@@ -216,7 +216,7 @@ func TestBadInput(t *testing.T) {
 		{"device as model", []string{"inspect", "-m", "/dev/zero"}, 1, []string{"/dev/zero", "not a regular file"}},
 		{"add-head zero units", []string{"add-head", "--units", "0", "--activation", "sigmoid", "-m", good, "-o", out + ".h5"}, 2, []string{"units"}},
 
-		{"finetune unknown data spec", []string{"finetune", "--data", "mnist:B", "-m", good, "-o", out + ".h5"}, 2, []string{"mnist:B", "fashion-mnist", "npy:"}},
+		{"finetune unknown data spec", []string{"finetune", "--data", "cifar10:B", "-m", good, "-o", out + ".h5"}, 2, []string{"cifar10:B", "fashion-mnist", "npy:"}},
 		{"finetune labels wrong rows", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y4.npy"), "-m", good, "-o", out + ".h5"}, 1, []string{"y4.npy", "4", "5"}},
 		{"finetune NaN data", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "xnan.npy") + "," + filepath.Join(dir, "y.npy"), "-m", good, "-o", out + ".h5"}, 1, []string{"xnan.npy", "value 7 (row 1) is NaN"}},
 		{"finetune both clip rules", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y.npy"), "--clip-value", "1", "--clip-norm", "1", "-m", good, "-o", out + ".h5"}, 2, []string{"clip"}},
