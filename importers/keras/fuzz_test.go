@@ -107,7 +107,7 @@ func FuzzReadFile(f *testing.F) {
 // against the real weights of testdata/kinds2d.h5 and kinds1d.h5.
 func FuzzConfig(f *testing.F) {
 	var sources []weightSource
-	for _, name := range []string{"testdata/kinds2d.h5", "testdata/kinds1d.h5", "testdata/acts3.h5"} {
+	for _, name := range []string{"testdata/kinds2d.h5", "testdata/kinds1d.h5", "testdata/acts3.h5", "testdata/nested2.h5"} {
 		h, err := hdf5.Open(name)
 		if err != nil {
 			f.Fatal(err)

@@ -185,3 +185,40 @@ func sameSubmodels(a, b *model.Model) bool {
 	}
 	return true
 }
+
+// TestNestedKeras2 reads testdata/nested2.h5 (gen.py; tf.keras 2.13's
+// layout, which real Keras 3 loads with the same predictions): a frozen
+// nested Functional base called with training=False in tf.keras 2's list
+// form, a Dense called twice, the base's weights in its group by name;
+// predictions from torch in float64.
+func TestNestedKeras2(t *testing.T) {
+	m, err := ReadFile("testdata/nested2.h5", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Submodel("base"); s == nil || s.Trainable || s.Training == nil || *s.Training || s.Kind != "Functional" {
+		t.Fatalf("Submodel(base) = %+v; want a frozen Functional called with training=False", s)
+	}
+	if l := m.Layer("sh@1"); l == nil || l.Shares != "sh" {
+		t.Fatalf("Layer(sh@1) = %+v; want the second call of sh", l)
+	}
+	// 6*5+5 + 5*4+4 = 59 frozen in the base, 4*4+4 + 4*3+3 = 35 trainable.
+	if tot, tr, nt := m.ParamCounts(); tot != 94 || tr != 35 || nt != 59 {
+		t.Errorf("ParamCounts() = %d, %d, %d; want 94, 35, 59", tot, tr, nt)
+	}
+	x := peers.ReadNPY(t, "testdata/nested2_input.npy")
+	want := peers.ReadNPY(t, "testdata/nested2_pred.npy")
+	closeTo(t, "prediction", predict(t, m, x), want)
+	path := filepath.Join(t.TempDir(), "out.h5")
+	if err := kout.WriteH5(path, m); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadFile(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameSubmodels(back, m) || back.Layer("sh@1") == nil {
+		t.Errorf("round trip lost the nesting or the shared call: %+v", back.Submodels)
+	}
+	closeTo(t, "round-trip prediction", predict(t, back, x), want)
+}

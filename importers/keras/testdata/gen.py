@@ -330,8 +330,55 @@ def activations(keras3):
     save(name, x, y)
 
 
+def nested2():
+    """Functional, Keras 2.13 layout: a frozen nested Functional base called
+    with training=False (tf.keras 2 puts the call's kwargs in each inbound
+    reference), then a Dense shared by two calls (two inbound nodes; the
+    second call reads node 0 of itself). The base's weights all sit in its
+    group, named "<inner layer>/<weight>:0", in layer order (frozen)."""
+    rng = np.random.default_rng(202)
+    w = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    k1, b1, k2, b2, ks, bs, ko, bo = w(6, 5), w(5), w(5, 4), w(4), w(4, 4), w(4), w(4, 3), w(3)
+
+    def dense(name, units, act, trainable=True):
+        return {"name": name, "trainable": trainable, "dtype": "float32", "units": units, "activation": act, "use_bias": True}
+    base = {"class_name": "Functional", "config": {"name": "base", "trainable": False, "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 6], "dtype": "float32", "sparse": False, "ragged": False, "name": "input_2"}, "name": "input_2", "inbound_nodes": []},
+        {"class_name": "Dense", "config": dense("d1", 5, "relu", False), "name": "d1", "inbound_nodes": [[["input_2", 0, 0, {}]]]},
+        {"class_name": "Dense", "config": dense("d2", 4, "linear", False), "name": "d2", "inbound_nodes": [[["d1", 0, 0, {}]]]}],
+        "input_layers": [["input_2", 0, 0]], "output_layers": [["d2", 0, 0]]},
+        "name": "base", "inbound_nodes": [[["input_1", 0, 0, {"training": False}]]]}
+    cfg = {"class_name": "Functional", "config": {"name": "nested2", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 6], "dtype": "float32", "sparse": False, "ragged": False, "name": "input_1"}, "name": "input_1", "inbound_nodes": []},
+        base,
+        {"class_name": "Dense", "config": dense("sh", 4, "tanh"), "name": "sh", "inbound_nodes": [[["base", 0, 0, {}]], [["sh", 0, 0, {}]]]},
+        {"class_name": "Dense", "config": dense("out", 3, "softmax"), "name": "out", "inbound_nodes": [[["sh", 1, 0, {}]]]}],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["out", 0, 0]]}}
+    with h5py.File("nested2.h5", "w") as f:
+        f.attrs["keras_version"] = "2.13.1"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(cfg)
+        g = f.create_group("model_weights")
+        str_attr = lambda obj, key, vals: obj.attrs.create(key, vals, dtype=h5py.string_dtype()) if vals else obj.attrs.create(key, np.zeros((0,)))
+        str_attr(g, "layer_names", ["input_1", "base", "sh", "out"])
+        g.attrs["keras_version"], g.attrs["backend"] = "2.13.1", "tensorflow"
+        for name, ws in [("input_1", []), ("base", [("d1/kernel:0", k1), ("d1/bias:0", b1), ("d2/kernel:0", k2), ("d2/bias:0", b2)]),
+                         ("sh", [("sh/kernel:0", ks), ("sh/bias:0", bs)]), ("out", [("out/kernel:0", ko), ("out/bias:0", bo)])]:
+            lg = g.create_group(name)
+            for wn, arr in ws:
+                lg.create_dataset(wn, data=arr)
+            str_attr(lg, "weight_names", [wn for wn, _ in ws])
+        str_attr(g.create_group("top_level_model_weights"), "weight_names", [])
+    h = torch.relu(t(x) @ t(k1) + t(b1)) @ t(k2) + t(b2)
+    h = torch.tanh(h @ t(ks) + t(bs))
+    h = torch.tanh(h @ t(ks) + t(bs))
+    save("nested2", x, torch.softmax(h @ t(ko) + t(bo), -1))
+
+
 if __name__ == "__main__":
     kinds2d()
     kinds1d()
     activations(False)
     activations(True)
+    nested2()
