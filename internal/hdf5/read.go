@@ -125,6 +125,7 @@ static int layout_contiguous(void) { return H5D_CONTIGUOUS; }
 static int layout_compact(void) { return H5D_COMPACT; }
 static int layout_chunked(void) { return H5D_CHUNKED; }
 static int class_float(void) { return H5T_FLOAT; }
+static int class_int(void) { return H5T_INTEGER; }
 static int class_string(void) { return H5T_STRING; }
 static int link_hard(void) { return H5L_TYPE_HARD; }
 static hid_t xfer_oopen(hid_t loc, const char *name) { xfer_silence(); return H5Oopen(loc, name, H5P_DEFAULT); }
@@ -364,15 +365,32 @@ func (f *File) Members(path string) ([]string, error) {
 // external and virtual datasets, non-float element types, and shapes whose
 // element count the file's stored bytes cannot hold.
 func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
+	shape, data, isInt, err := f.NumericDataset(path)
+	if err == nil && isInt {
+		return nil, nil, f.IntError(path)
+	}
+	return shape, data, err
+}
+
+// IntError is the error Dataset gives for an integer dataset at path, for
+// callers of NumericDataset that accept integers only in some places.
+func (f *File) IntError(path string) error {
+	return fmt.Errorf("hdf5: %w: %s: dataset %q: element type is not a 16-, 32- or 64-bit float (an integer)", model.ErrUnsupported, f.name, path)
+}
+
+// NumericDataset is Dataset that also reads integer datasets (of 1 to 8
+// bytes), converted to float32 by libhdf5 (exact up to 2^24) and reported by
+// isInt. Keras stores a few counters so (Normalization's count).
+func (f *File) NumericDataset(path string) (shape []int, data []float32, isInt bool, err error) {
 	lockHDF5()
 	defer unlockHDF5()
 	id, err := f.open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	defer C.xfer_oclose(id)
 	if C.xfer_is_dataset(id) == 0 {
-		return nil, nil, fmt.Errorf("%w: %s: %q is not a dataset", ErrFormat, f.name, path)
+		return nil, nil, false, fmt.Errorf("%w: %s: %q is not a dataset", ErrFormat, f.name, path)
 	}
 	var (
 		rank, tclass, layout, next C.int
@@ -381,29 +399,30 @@ func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 		storage                    C.hsize_t
 	)
 	if C.xfer_dataset_info(id, &rank, &dims[0], &tclass, &tsize, &layout, &next, &storage) < 0 {
-		return nil, nil, fmt.Errorf("%w: %s: dataset %q: cannot read its dataspace, type or layout", ErrFormat, f.name, path)
+		return nil, nil, false, fmt.Errorf("%w: %s: dataset %q: cannot read its dataspace, type or layout", ErrFormat, f.name, path)
 	}
 	where := fmt.Sprintf("%s: dataset %q", f.name, path)
 	if next != 0 {
-		return nil, nil, fmt.Errorf("hdf5: %w: %s: external storage is refused", model.ErrUnsupported, where)
+		return nil, nil, false, fmt.Errorf("hdf5: %w: %s: external storage is refused", model.ErrUnsupported, where)
 	}
 	if layout == C.layout_virtual() {
-		return nil, nil, fmt.Errorf("hdf5: %w: %s: virtual datasets are refused", model.ErrUnsupported, where)
+		return nil, nil, false, fmt.Errorf("hdf5: %w: %s: virtual datasets are refused", model.ErrUnsupported, where)
 	}
-	if tclass != C.class_float() || (tsize != 2 && tsize != 4 && tsize != 8) {
-		return nil, nil, fmt.Errorf("hdf5: %w: %s: element type is not a 16-, 32- or 64-bit float (class %d, %d bytes)", model.ErrUnsupported, where, int(tclass), int(tsize))
+	isInt = tclass == C.class_int() && tsize >= 1 && tsize <= 8
+	if !isInt && (tclass != C.class_float() || (tsize != 2 && tsize != 4 && tsize != 8)) {
+		return nil, nil, false, fmt.Errorf("hdf5: %w: %s: element type is not a 16-, 32- or 64-bit float (class %d, %d bytes)", model.ErrUnsupported, where, int(tclass), int(tsize))
 	}
 	shape = make([]int, int(rank))
 	dims64 := make([]int64, int(rank))
 	for i := range shape {
 		if dims[i] > math.MaxInt64 {
-			return nil, nil, fmt.Errorf("%w: %s: dimension %d is %d", ErrFormat, where, i, uint64(dims[i]))
+			return nil, nil, false, fmt.Errorf("%w: %s: dimension %d is %d", ErrFormat, where, i, uint64(dims[i]))
 		}
 		dims64[i] = int64(dims[i])
 	}
 	n, err := limits.Count(where, dims64)
 	if err != nil || n > math.MaxInt64/8 {
-		return nil, nil, fmt.Errorf("%w: %s: shape %v is too large to count", ErrFormat, where, dims64)
+		return nil, nil, false, fmt.Errorf("%w: %s: shape %v is too large to count", ErrFormat, where, dims64)
 	}
 	for i, d := range dims64 {
 		shape[i] = int(d)
@@ -414,28 +433,28 @@ func (f *File) Dataset(path string) (shape []int, data []float32, err error) {
 	switch layout {
 	case C.layout_contiguous(), C.layout_compact():
 		if stored < need {
-			return nil, nil, fmt.Errorf("%w: %s: shape %v needs %d bytes but the file stores %d", ErrFormat, where, shape, need, stored)
+			return nil, nil, false, fmt.Errorf("%w: %s: shape %v needs %d bytes but the file stores %d", ErrFormat, where, shape, need, stored)
 		}
 	case C.layout_chunked():
 		// Compressed chunks: deflate cannot shrink data more than about
 		// 1032:1 (zlib's technical notes), so a larger claim is a shape bomb.
 		if need > 0 && (stored == 0 || need/1032 > stored) {
-			return nil, nil, fmt.Errorf("%w: %s: shape %v needs %d bytes but the file stores %d compressed", ErrFormat, where, shape, need, stored)
+			return nil, nil, false, fmt.Errorf("%w: %s: shape %v needs %d bytes but the file stores %d compressed", ErrFormat, where, shape, need, stored)
 		}
 	default:
-		return nil, nil, fmt.Errorf("hdf5: %w: %s: unknown storage layout %d", model.ErrUnsupported, where, int(layout))
+		return nil, nil, false, fmt.Errorf("hdf5: %w: %s: unknown storage layout %d", model.ErrUnsupported, where, int(layout))
 	}
 	// Read as float32: the ceiling bounds the 4-byte copy xfer allocates.
 	if err := limits.Check(where, n, 4); err != nil {
-		return nil, nil, fmt.Errorf("hdf5: %w", err)
+		return nil, nil, false, fmt.Errorf("hdf5: %w", err)
 	}
 	data = make([]float32, int(count))
 	if count == 0 {
-		return shape, data, nil
+		return shape, data, isInt, nil
 	}
 	// data holds no Go pointers, so libhdf5 may write into it directly.
 	if C.xfer_read_f32(id, (*C.float)(unsafe.Pointer(&data[0]))) < 0 {
-		return nil, nil, fmt.Errorf("%w: %s: read failed (truncated or damaged file?)", ErrFormat, where)
+		return nil, nil, false, fmt.Errorf("%w: %s: read failed (truncated or damaged file?)", ErrFormat, where)
 	}
-	return shape, data, nil
+	return shape, data, isInt, nil
 }

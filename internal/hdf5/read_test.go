@@ -134,6 +134,34 @@ func TestDataset(t *testing.T) {
 	}
 }
 
+// TestNumericDataset: integer datasets (Keras's Normalization count) are
+// read as float32 by NumericDataset and refused by Dataset; floats read the
+// same through both.
+func TestNumericDataset(t *testing.T) {
+	f := openGuards(t)
+	cases := []struct {
+		path  string
+		shape []int
+		data  []float32
+		isInt bool
+	}{
+		{"model_weights/a/a/int32", []int{2}, []float32{1, 2}, true}, // testdata/gen.py
+		{"model_weights/a/a/f32", []int{2, 3}, []float32{0, 0.25, 0.5, 0.75, 1, 1.25}, false},
+	}
+	for _, c := range cases {
+		shape, data, isInt, err := f.NumericDataset(c.path)
+		if err != nil || !slices.Equal(shape, c.shape) || !slices.Equal(data, c.data) || isInt != c.isInt {
+			t.Errorf("NumericDataset(%s) = %v, %v, %v, %v; want %v, %v, %v", c.path, shape, data, isInt, err, c.shape, c.data, c.isInt)
+		}
+	}
+	if _, _, _, err := f.NumericDataset("model_weights/a/a/strings"); !errors.Is(err, model.ErrUnsupported) {
+		t.Errorf("NumericDataset(strings) error = %v; want ErrUnsupported", err)
+	}
+	if _, _, err := f.Dataset("model_weights/a/a/int32"); err == nil || !strings.Contains(err.Error(), "not a 16-, 32- or 64-bit float") {
+		t.Errorf("Dataset(int32) error = %v; want the float-only refusal", err)
+	}
+}
+
 func TestRefused(t *testing.T) {
 	f := openGuards(t)
 	cases := []struct {

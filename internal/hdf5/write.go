@@ -59,16 +59,17 @@ static hid_t xfer_w_group(hid_t loc, const char *name) {
 	return g;
 }
 
-// xfer_w_dataset writes a contiguous little-endian float32 dataset (rank 0
-// for a scalar) and returns it open.
-static hid_t xfer_w_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data) {
+// xfer_w_dataset writes a contiguous little-endian dataset (rank 0 for a
+// scalar) of float32, or of int32 / int64 when intbits is 32 / 64 (libhdf5
+// converts the float data), and returns it open.
+static hid_t xfer_w_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data, int intbits) {
 	hid_t s = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
 	if (s < 0) return -1;
 	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
 	if (dcpl < 0) { H5Sclose(s); return -1; }
 	hid_t d = -1;
 	if (H5Pset_obj_track_times(dcpl, 0) >= 0)
-		d = H5Dcreate2(loc, name, H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+		d = H5Dcreate2(loc, name, intbits == 32 ? H5T_STD_I32LE : intbits == 64 ? H5T_STD_I64LE : H5T_IEEE_F32LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 	H5Pclose(dcpl);
 	H5Sclose(s);
 	if (d < 0) return -1;
@@ -270,7 +271,7 @@ func writeDataset(loc C.hid_t, d *DatasetSpec, at string) error {
 		data = (*C.float)(unsafe.Pointer(&d.Data[0]))
 	}
 	cs := C.CString(d.Name)
-	id, cerr := C.xfer_w_dataset(loc, cs, C.int(len(d.Shape)), &dims[0], data)
+	id, cerr := C.xfer_w_dataset(loc, cs, C.int(len(d.Shape)), &dims[0], data, C.int(d.IntBits))
 	C.free(unsafe.Pointer(cs))
 	if id < 0 {
 		if oerr := writeErrno(cerr); oerr != nil {

@@ -15,12 +15,15 @@ type GroupSpec struct {
 	Datasets []*DatasetSpec
 }
 
-// DatasetSpec describes a contiguous little-endian float32 dataset.
+// DatasetSpec describes a contiguous little-endian float32 dataset, or an
+// integer one (Keras's Normalization count) when IntBits is 32 or 64: Data
+// is then rounded toward zero into that type.
 type DatasetSpec struct {
-	Name  string
-	Shape []int // nil or empty for a scalar
-	Data  []float32
-	Attrs []AttrSpec
+	Name    string
+	Shape   []int // nil or empty for a scalar
+	Data    []float32
+	Attrs   []AttrSpec
+	IntBits int // 0: float32; 32 or 64: int32 or int64
 }
 
 // AttrSpec describes one attribute: a variable-length string (scalar or
@@ -132,6 +135,9 @@ func (g *GroupSpec) check(where string) error {
 				return fmt.Errorf("hdf5: write %s: bad shape %v", at, d.Shape)
 			}
 			n *= s
+		}
+		if d.IntBits != 0 && d.IntBits != 32 && d.IntBits != 64 {
+			return fmt.Errorf("hdf5: write %s: integer width %d (0, 32 or 64)", at, d.IntBits)
 		}
 		if len(d.Data) != n {
 			return fmt.Errorf("hdf5: write %s: shape %v needs %d values, got %d", at, d.Shape, n, len(d.Data))
