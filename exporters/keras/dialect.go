@@ -49,6 +49,7 @@ var tf2Keys = map[string][]string{
 	"Maximum":                {},
 	"Minimum":                {},
 	"Concatenate":            {"axis"},
+	"Embedding":              {"input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "mask_zero", "input_length"},
 }
 
 var (
@@ -69,7 +70,8 @@ var k3Drop = map[string][]string{
 var k3Build = map[string]bool{
 	"Dense": true, "Conv1D": true, "Conv2D": true, "Conv3D": true, "DepthwiseConv2D": true,
 	"BatchNormalization": true, "Flatten": true, "PReLU": true, "Reshape": true, "Permute": true,
-	"ZeroPadding1D": true, "ZeroPadding2D": true,
+	"ZeroPadding1D": true, "ZeroPadding2D": true, "Normalization": true,
+	"SeparableConv1D": true, "SeparableConv2D": true, "Embedding": true,
 	"Add": true, "Subtract": true, "Multiply": true, "Average": true, "Maximum": true, "Minimum": true, "Concatenate": true,
 }
 

@@ -74,6 +74,9 @@ func h5Spec(m *model.Model) (*hdf5.GroupSpec, string, error) {
 	if err := p.checkGeneration(tf2); err != nil {
 		return nil, "", err
 	}
+	if err := p.tf2Ops(); err != nil {
+		return nil, "", err
+	}
 	cfg, err := pyjson.Encode(tf2ModelConfig(p))
 	if err != nil {
 		return nil, "", fmt.Errorf("keras: model %q: model_config: %w", p.name, err)
@@ -124,7 +127,9 @@ func h5Spec(m *model.Model) (*hdf5.GroupSpec, string, error) {
 		}
 		g.Attrs = []hdf5.AttrSpec{hdf5.StringsAttr("weight_names", wn)}
 		for i, w := range ws {
-			g.AddDataset(wn[i], w.shape, w.data)
+			if d := g.AddDataset(wn[i], w.shape, w.data); w.integer {
+				d.IntBits = 64 // tf.keras 2 keeps counts as int64
+			}
 		}
 	}
 	// tf.keras >= 2.11 adds this group for weights tracked by the model
@@ -221,9 +226,9 @@ func tf2Config(p *plan, top bool) (string, *pyjson.Obj) {
 			e.Set("name", k.name)
 			inbound := []any{}
 			if !k.input {
-				inbound = append(inbound, tf2Node(k.inbound, k.training))
+				inbound = append(inbound, tf2Node(k.inbound, k.training, k.tf2Kwargs))
 				for _, c := range k.more {
-					inbound = append(inbound, tf2Node(c.inbound, nil))
+					inbound = append(inbound, tf2Node(c.inbound, nil, nil))
 				}
 			}
 			e.Set("inbound_nodes", inbound)
@@ -247,9 +252,13 @@ func tf2Config(p *plan, top bool) (string, *pyjson.Obj) {
 }
 
 // tf2Node is one inbound node in tf.keras 2's list form; a call's training
-// argument goes into the kwargs of each reference.
-func tf2Node(refs []kRef, training *bool) []any {
+// argument, or the given kwargs (TFOpLambda's), go into the kwargs of each
+// reference.
+func tf2Node(refs []kRef, training *bool, kwargs *pyjson.Obj) []any {
 	kw := pyjson.NewObj()
+	if kwargs != nil {
+		kw = kwargs
+	}
 	if training != nil {
 		kw.Set("training", *training)
 	}

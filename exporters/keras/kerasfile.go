@@ -217,14 +217,16 @@ func k3Weights(p *plan) *hdf5.GroupSpec {
 func k3Vars(layers *hdf5.GroupSpec, p *plan) {
 	used := map[string]int{}
 	for _, k := range p.layers {
-		if p.sequential && k.input {
-			continue // Sequential.layers omits the InputLayer
+		if p.sequential && k.input || k.call != nil {
+			continue // Sequential.layers omits the InputLayer; operations are not layers
 		}
 		path := savePath(k.class, used)
 		vars := layers.Group(path + "/vars")
 		vars.Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", k.name, true)}
 		for i, w := range k.weights {
-			vars.AddDataset(strconv.Itoa(i), w.shape, w.data)
+			if d := vars.AddDataset(strconv.Itoa(i), w.shape, w.data); w.integer {
+				d.IntBits = 32 // Keras 3's "int" variables are int32
+			}
 		}
 		if k.sub != nil {
 			k3Vars(layers.Group(path+"/layers"), k.sub)
@@ -285,6 +287,10 @@ func k3ModelConfig(p *plan) *pyjson.Obj { return k3Model(p, true) }
 func k3Model(p *plan, top bool) *pyjson.Obj {
 	var layers []any
 	for _, k := range p.layers {
+		if k.call != nil {
+			layers = append(layers, k3OpEntry(k))
+			continue
+		}
 		var e *pyjson.Obj
 		if k.sub != nil {
 			e = k3Model(k.sub, false)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/xferml/xfer/internal/pyjson"
-
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -36,6 +36,12 @@ type kLayer struct {
 	// only one Keras generation (hard_sigmoid changed in Keras 3), so the
 	// layer can be written in that generation's format only.
 	keras3Only, keras2Only string
+	// call is set for an operation node (a Keras 3 ops node or a TFOpLambda
+	// read from tf.keras 2), which each dialect writes its own way.
+	call *opCall
+	// tf2Kwargs are the keyword arguments of the layer's call in a tf.keras
+	// 2 config (TFOpLambda's y), nil for none.
+	tf2Kwargs *pyjson.Obj
 }
 
 // kRef names an output tensor of a layer call: Keras's [layer, node, tensor].
@@ -59,6 +65,15 @@ type kWeight struct {
 	// holding it trainable, and not a BatchNormalization statistic): the
 	// legacy .h5 layout lists a nested model's trainable weights first.
 	trainable bool
+	// integer marks a weight Keras keeps as an integer variable (see
+	// intWeights): written as int64 in .h5 (tf.keras 2) and int32 in .keras
+	// (Keras 3), as each writes it.
+	integer bool
+}
+
+// intWeights lists, per layer class, the weights Keras stores as integers.
+var intWeights = map[string]map[string]bool{
+	"Normalization": {"count": true},
 }
 
 // plan is a model (or a nested model) laid out the way Keras lays it out.
@@ -380,6 +395,10 @@ var kindOrder = map[string][]string{
 	"DepthwiseConv2D":    {"depthwise_kernel", "bias"},
 	"BatchNormalization": {"gamma", "beta", "moving_mean", "moving_variance"},
 	"PReLU":              {"alpha"},
+	"Normalization":      {"mean", "variance", "count"},
+	"Embedding":          {"embeddings"},
+	"SeparableConv1D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
+	"SeparableConv2D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
 }
 
 // roleAliases maps a weight name to another generation's name for it:
@@ -397,7 +416,7 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 			if p.Role == "" {
 				return nil, fmt.Errorf("keras: layer %q (%s): param %q has no Keras weight name (Role)", l.Name, l.Kind, p.Name)
 			}
-			ws[i] = kWeight{role: p.Role, shape: slices.Clone(p.Shape), data: p.Data}
+			ws[i] = kWeight{role: p.Role, shape: slices.Clone(p.Shape), data: p.Data, integer: intWeights[l.Kind][p.Role]}
 		}
 		return ws, nil
 	}
@@ -408,7 +427,7 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 			p = l.Param(roleAliases[role])
 		}
 		if p != nil {
-			ws = append(ws, kWeight{role: role, shape: slices.Clone(p.Shape), data: p.Data})
+			ws = append(ws, kWeight{role: role, shape: slices.Clone(p.Shape), data: p.Data, integer: intWeights[l.Kind][role]})
 		}
 	}
 	if len(ws) != len(l.Params) {
@@ -427,6 +446,9 @@ func convertLayer(l *model.Layer, shapes map[string]*model.Value, opset int) (*k
 	name := model.LocalName(l.Name)
 	if !validName(name) {
 		return nil, fmt.Errorf("keras: layer %q: not a usable Keras layer name (printable ASCII without '/' or ':')", l.Name)
+	}
+	if layers.IsOperation(l.Kind) || l.Kind == "TFOpLambda" {
+		return opLayer(l)
 	}
 	if len(l.Config) == 0 {
 		return fromNodes(l, shapes, opset)

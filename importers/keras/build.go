@@ -435,6 +435,9 @@ func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) 
 // the layer called weightsOf: itself, or the first call of a shared layer.
 func (b *graphBuilder) layerAs(e *layerEntry, weightsOf string, ins []string) (*model.Layer, error) {
 	fn, ok := kinds[e.class]
+	if isOperation(e) {
+		fn, ok = operation, true
+	}
 	if !ok {
 		what := "layer class"
 		if e.module != "" && !strings.HasPrefix(e.module, "keras.") && e.module != "keras" {
@@ -448,9 +451,13 @@ func (b *graphBuilder) layerAs(e *layerEntry, weightsOf string, ins []string) (*
 			return nil, fmt.Errorf("keras: %w: layer %q (%s): data_format channels_first (only channels_last is supported)", model.ErrUnsupported, e.name, e.class)
 		}
 	}
-	ws, found, err := b.ws.layer(weightsOf)
-	if err != nil {
-		return nil, err
+	var ws []weight
+	var found bool
+	if !isOperation(e) { // operation nodes hold no weights and have no save path
+		var err error
+		if ws, found, err = b.ws.layer(weightsOf); err != nil {
+			return nil, err
+		}
 	}
 	c := &lctx{e: e, inputs: ins, trainable: b.trainable(e), weights: ws, found: found, major: b.major}
 	for _, in := range ins {

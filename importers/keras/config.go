@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/xferml/xfer/model"
@@ -35,10 +36,17 @@ type layerEntry struct {
 }
 
 // call is one call of a layer: the tensors it reads and its training
-// argument (nil when the call does not give one).
+// argument (nil when the call does not give one). args and kwargs are the
+// call's positional arguments (Keras 3: "args", Keras tensors and
+// constants; tf.keras 2: inboundMarker per inbound tensor, or the constant
+// of a _CONSTANT_VALUE entry) and keyword arguments (Keras 3: "kwargs";
+// tf.keras 2: the dict of the first inbound entry), which operation nodes
+// and TFOpLambda layers need.
 type call struct {
 	refs     []ref
 	training *bool
+	args     []json.RawMessage
+	kwargs   map[string]json.RawMessage
 }
 
 // maxNesting bounds how deep models may nest in a config.
@@ -178,6 +186,22 @@ func parseLayer(rl json.RawMessage, functional bool, depth int) (layerEntry, err
 		if e.calls, err = parseInbound(l.InboundNodes); err != nil {
 			return e, fmt.Errorf("layer %q: inbound_nodes: %w", e.name, err)
 		}
+		if tfOpLambda[e.class] {
+			// tf.keras 2 passes the further tensors of a TFOpLambda call
+			// as ["layer", node, tensor] keyword argument values.
+			for i := range e.calls {
+				c := &e.calls[i]
+				for _, k := range sortedKeys(c.kwargs) {
+					if isRefList(c.kwargs[k]) {
+						r, err := parseRef(c.kwargs[k])
+						if err != nil {
+							return e, fmt.Errorf("layer %q: inbound_nodes: %w", e.name, err)
+						}
+						c.refs = append(c.refs, r)
+					}
+				}
+			}
+		}
 	}
 	if nestedClass(e.class) {
 		if depth+1 >= maxNesting {
@@ -224,17 +248,39 @@ func parseInbound(raw json.RawMessage) ([]call, error) {
 				return nil, err
 			}
 			c.training = kc.Kwargs.Training
+			var raw struct {
+				Args   []json.RawMessage          `json:"args"`
+				Kwargs map[string]json.RawMessage `json:"kwargs"`
+			}
+			if json.Unmarshal(n, &raw) == nil {
+				c.args, c.kwargs = raw.Args, raw.Kwargs
+			}
 		} else {
 			var items []json.RawMessage
 			if err := json.Unmarshal(n, &items); err != nil {
 				return nil, err
 			}
-			for _, it := range items {
+			for i, it := range items {
+				var parts []json.RawMessage
+				if err := json.Unmarshal(it, &parts); err != nil {
+					return nil, fmt.Errorf("bad tensor reference %s", clip(it))
+				}
+				if i == 0 && len(parts) > 3 {
+					_ = json.Unmarshal(parts[3], &c.kwargs)
+				}
+				if isConstantValue(parts) {
+					// A constant first argument of a TFOpLambda:
+					// ["_CONSTANT_VALUE", -1, value, kwargs] (tf_keras's
+					// Node.serialize).
+					c.args = append(c.args, parts[2])
+					continue
+				}
 				r, err := parseRef(it)
 				if err != nil {
 					return nil, err
 				}
 				c.refs = append(c.refs, r)
+				c.args = append(c.args, inboundMarker)
 				if c.training == nil {
 					c.training = refTraining(it)
 				}
@@ -243,6 +289,40 @@ func parseInbound(raw json.RawMessage) ([]call, error) {
 		calls = append(calls, c)
 	}
 	return calls, nil
+}
+
+// tfOpLambda lists tf.keras 2's layers that wrap a TensorFlow function.
+var tfOpLambda = map[string]bool{"TFOpLambda": true, "SlicingOpLambda": true}
+
+// inboundMarker stands for an inbound tensor among a tf.keras 2 layer's
+// call arguments (call.args).
+var inboundMarker = json.RawMessage(`"__inbound__"`)
+
+// isConstantValue reports whether the parts of a tf.keras 2 inbound entry
+// are a constant first argument, ["_CONSTANT_VALUE", -1, value, ...].
+func isConstantValue(parts []json.RawMessage) bool {
+	var s string
+	return len(parts) > 2 && json.Unmarshal(parts[0], &s) == nil && s == "_CONSTANT_VALUE"
+}
+
+// isRefList reports whether raw is a ["layer", node, tensor] triple.
+func isRefList(raw json.RawMessage) bool {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil || len(items) != 3 {
+		return false
+	}
+	var s string
+	var a, b int
+	return json.Unmarshal(items[0], &s) == nil && json.Unmarshal(items[1], &a) == nil && json.Unmarshal(items[2], &b) == nil
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // refTraining reads the training kwarg of a Keras 2 reference

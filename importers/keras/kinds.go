@@ -29,6 +29,8 @@ var kinds = map[string]kindFn{
 	"Conv1D":                 conv(1),
 	"Conv2D":                 conv(2),
 	"DepthwiseConv2D":        depthwise,
+	"SeparableConv1D":        separable(1),
+	"SeparableConv2D":        separable(2),
 	"MaxPooling1D":           pool(1, true),
 	"MaxPooling2D":           pool(2, true),
 	"AveragePooling1D":       pool(1, false),
@@ -47,6 +49,9 @@ var kinds = map[string]kindFn{
 	"Minimum":                merge("Minimum"),
 	"Concatenate":            concatenate,
 	"Rescaling":              rescaling,
+	"Normalization":          normalization,
+	"Embedding":              embedding,
+	"TFOpLambda":             tfOpLambdaLayer,
 	"Identity":               identity,
 }
 

@@ -183,6 +183,15 @@ func (c *lctx) inShape(i, rank int) ([]int, error) {
 // (a -1 in want accepts any size there); it returns the data and the
 // weight's actual shape.
 func (c *lctx) take(role string, want []int) ([]float32, []int, error) {
+	if c.used < len(c.weights) && c.weights[c.used].intErr != nil {
+		return nil, nil, c.weights[c.used].intErr
+	}
+	return c.takeInt(role, want)
+}
+
+// takeInt is take for a weight Keras may store as integers (Normalization's
+// count): integer and float datasets are both accepted.
+func (c *lctx) takeInt(role string, want []int) ([]float32, []int, error) {
 	if c.used >= len(c.weights) {
 		where := "the file stores no weights for it"
 		if c.found {

@@ -16,6 +16,9 @@ type weight struct {
 	name  string // as stored (weight_names entry or vars/<i>)
 	shape []int
 	data  []float32
+	// intErr is the refusal of an integer dataset, for every weight but the
+	// few Keras stores as integers (lctx.takeInt).
+	intErr error
 }
 
 // weightSource finds the stored weights of a layer by its full name (a
@@ -94,8 +97,8 @@ func keras3Paths(g *graphConfig) map[string]string {
 func keras3Walk(g *graphConfig, scope, prefix string, out map[string]string) {
 	used := map[string]int{}
 	for i, e := range g.layers {
-		if g.class == "Sequential" && i == 0 && e.class == "InputLayer" {
-			continue
+		if g.class == "Sequential" && i == 0 && e.class == "InputLayer" || isOperation(&g.layers[i]) {
+			continue // not in model.layers
 		}
 		name := snakeCase(e.class)
 		if n, ok := used[name]; ok {
@@ -169,11 +172,11 @@ func (w *h5Weights) layerGroup(name string) ([]weight, bool, error) {
 		if wn == "" {
 			return nil, false, fmt.Errorf("%w: %s: layer %q: empty weight name", ErrFormat, w.file, name)
 		}
-		shape, data, err := w.f.Dataset(g + "/" + wn)
+		shape, data, isInt, err := w.f.NumericDataset(g + "/" + wn)
 		if err != nil {
 			return nil, false, fmt.Errorf("keras: %s: layer %q: weight %q: %w", w.file, name, wn, err)
 		}
-		out = append(out, weight{name: wn, shape: shape, data: data})
+		out = append(out, weight{name: wn, shape: shape, data: data, intErr: w.intErr(isInt, name, wn, g+"/"+wn)})
 	}
 	return out, true, nil
 }
@@ -338,11 +341,20 @@ func (w *h5Weights) vars(name string) ([]weight, bool, error) {
 			return nil, false, fmt.Errorf("%w: %s: layer %q: variables are not numbered 0..%d", ErrFormat, w.file, name, len(idx)-1)
 		}
 		p := g + "/" + strconv.Itoa(i)
-		shape, data, err := w.f.Dataset(p)
+		shape, data, isInt, err := w.f.NumericDataset(p)
 		if err != nil {
 			return nil, false, fmt.Errorf("keras: %s: layer %q: variable %d: %w", w.file, name, i, err)
 		}
-		out = append(out, weight{name: "vars/" + strconv.Itoa(i), shape: shape, data: data})
+		out = append(out, weight{name: "vars/" + strconv.Itoa(i), shape: shape, data: data, intErr: w.intErr(isInt, name, "vars/"+strconv.Itoa(i), p)})
 	}
 	return out, true, nil
+}
+
+// intErr returns the float-only refusal for an integer dataset at path, nil
+// for a float one.
+func (w *h5Weights) intErr(isInt bool, layer, weight, path string) error {
+	if !isInt {
+		return nil
+	}
+	return fmt.Errorf("keras: %s: layer %q: weight %q: %w", w.file, layer, weight, w.f.IntError(path))
 }

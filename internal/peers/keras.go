@@ -2,11 +2,16 @@ package peers
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xferml/xfer/internal/tensorio"
+	"github.com/xferml/xfer/model"
 )
 
 // KerasPython is real Keras 3 (the ../shared/keras-runtime build: Keras
@@ -56,4 +61,68 @@ func (k *KerasPython) Run(t testing.TB, script string, args ...string) string {
 		t.Fatalf("keras runtime: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	return out.String()
+}
+
+// KerasJob asks real Keras to load Model (keras.saving.load_model,
+// compile=False) and predict Inputs (one per model input, in order).
+type KerasJob struct {
+	Model  string
+	Inputs []*model.Tensor
+}
+
+// kerasPredict is the script Predict runs: one process for all jobs, since
+// importing Keras takes seconds. Failures to load are reported per job.
+const kerasPredict = `import sys, json, numpy as np, keras
+jobs = json.loads(sys.argv[1])
+for j in jobs:
+    try:
+        m = keras.saving.load_model(j["model"], compile=False)
+        xs = [np.load(p) for p in j["inputs"]]
+        y = m.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        np.save(j["output"], np.asarray(y, dtype=np.float32))
+    except Exception as e:
+        with open(j["output"] + ".err", "w") as f:
+            f.write(type(e).__name__ + ": " + str(e).replace("\n", " ")[:2000])
+`
+
+// Predict runs every job in one Keras process and returns, per job, Keras's
+// prediction or the error Keras gave loading or running the file. A failure
+// of the process itself fails the test.
+func (k *KerasPython) Predict(t testing.TB, jobs []KerasJob) ([]*model.Tensor, []error) {
+	t.Helper()
+	dir := t.TempDir()
+	type job struct {
+		Model  string   `json:"model"`
+		Inputs []string `json:"inputs"`
+		Output string   `json:"output"`
+	}
+	var js []job
+	for i, j := range jobs {
+		var ins []string
+		for n, x := range j.Inputs {
+			in := filepath.Join(dir, fmt.Sprintf("in%d_%d.npy", i, n))
+			if err := tensorio.WriteNPY(in, x); err != nil {
+				t.Fatalf("peers: %v", err)
+			}
+			ins = append(ins, in)
+		}
+		js = append(js, job{j.Model, ins, filepath.Join(dir, fmt.Sprintf("out%d.npy", i))})
+	}
+	arg, err := json.Marshal(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Run(t, kerasPredict, string(arg))
+	outs := make([]*model.Tensor, len(js))
+	errs := make([]error, len(js))
+	for i, j := range js {
+		if b, err := os.ReadFile(j.Output + ".err"); err == nil {
+			errs[i] = fmt.Errorf("keras.saving.load_model(%s): %s", jobs[i].Model, b)
+			continue
+		}
+		if outs[i], errs[i] = tensorio.ReadFile(j.Output); errs[i] != nil {
+			errs[i] = fmt.Errorf("peers: %s: %w", jobs[i].Model, errs[i])
+		}
+	}
+	return outs, errs
 }
