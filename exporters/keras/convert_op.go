@@ -27,6 +27,7 @@ type opArg struct {
 	value any
 	num   float32 // the constant when it is one number
 	isNum bool
+	array bool // a constant of rank >= 1
 }
 
 // opLayer converts an operation layer. Its arguments are read back from its
@@ -82,6 +83,8 @@ func opLayer(l *model.Layer) (*kLayer, error) {
 			a := opArg{input: -1, value: nestedValue(t.F32, t.Shape)}
 			if len(t.Shape) == 0 {
 				a.num, a.isNum = t.F32[0], true
+			} else {
+				a.array = true
 			}
 			call.args = append(call.args, a)
 		}
@@ -220,9 +223,14 @@ func argList(a []opArg) string {
 func k3OpEntry(k *kLayer) *pyjson.Obj {
 	var args []any
 	for _, a := range k.call.args {
-		if a.input >= 0 {
+		switch {
+		case a.input >= 0:
 			args = append(args, kerasTensor(k.inbound[a.input], shapeAt(k.inShapes, a.input)))
-		} else {
+		case a.array:
+			// An array argument, as Keras 3 serializes a tensor constant.
+			args = append(args, pyjson.NewObj().Set("class_name", "__tensor__").
+				Set("config", pyjson.NewObj().Set("value", a.value).Set("dtype", "float32")))
+		default:
 			args = append(args, a.value)
 		}
 	}

@@ -167,9 +167,25 @@ func isKerasTensor(raw json.RawMessage) bool {
 	return json.Unmarshal(t, &obj) == nil && obj.ClassName == "__keras_tensor__"
 }
 
-// constArg reads a number or a rectangular nested list of numbers.
+// constArg reads a number, a rectangular nested list of numbers, or Keras
+// 3's serialized array {"class_name": "__tensor__" or "__numpy__",
+// "config": {"value": ..., "dtype": ...}} of a float or integer dtype.
 func constArg(raw json.RawMessage) (layers.OpArg, error) {
 	a := layers.OpArg{Input: -1, Shape: []int{}}
+	var obj struct {
+		ClassName string `json:"class_name"`
+		Config    struct {
+			Value json.RawMessage `json:"value"`
+			DType string          `json:"dtype"`
+		} `json:"config"`
+	}
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
+		if json.Unmarshal(t, &obj) != nil || (obj.ClassName != "__tensor__" && obj.ClassName != "__numpy__") ||
+			!(strings.HasPrefix(obj.Config.DType, "float") || strings.HasPrefix(obj.Config.DType, "int") || strings.HasPrefix(obj.Config.DType, "uint")) {
+			return a, fmt.Errorf("not a tensor, a number or an array of numbers: %s", clip(raw))
+		}
+		raw = obj.Config.Value
+	}
 	if err := flattenNumbers(raw, 0, &a.Const, &a.Shape); err != nil || len(a.Const) == 0 {
 		return a, fmt.Errorf("not a tensor, a number or a list of numbers: %s", clip(raw))
 	}

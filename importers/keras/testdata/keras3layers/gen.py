@@ -112,7 +112,7 @@ def operations(rng):
     outs = [x + 3.0, 3.0 - x, x * 2.5, x / 4.0, x - 1.5, ops.maximum(x, 0.5), ops.minimum(0.25, x),
             ops.relu6(x * 4.0), ops.sigmoid(x), ops.tanh(x), ops.negative(x), ops.exp(x), ops.silu(x),
             ops.sqrt(ops.abs(x)), ops.square(x), x * z, x - z, x + z, x / (ops.abs(z) + 1.0),
-            ops.hard_silu(x), ops.hard_sigmoid(x)]
+            ops.hard_silu(x), ops.hard_sigmoid(x), x * np.array([1, -2, 0.5, 3], dtype="float32")]
     y = layers.Concatenate()([layers.Flatten()(o) for o in outs])
     return keras.Model([x, z], y), [images(rng, 2, 3, 4), images(rng, 2, 3, 4)]
 
