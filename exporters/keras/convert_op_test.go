@@ -116,7 +116,7 @@ func TestOperationsRoundTrip(t *testing.T) {
 		}
 		jobs = append(jobs, peers.KerasJob{Model: p, Inputs: []*model.Tensor{x, z}})
 	}
-	k := peers.FindKeras(t, "real Keras loading operation nodes written by xfer")
+	k := peers.KerasRuntime(t, "real Keras loading operation nodes written by xfer")
 	ys, errs := k.Predict(t, jobs)
 	for i, j := range jobs {
 		if errs[i] != nil {

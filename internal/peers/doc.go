@@ -11,10 +11,10 @@
 // that uses whichever set is present).
 //
 // [ReadDat] and [ReadNPY] read the two reference formats into a
-// model.Tensor, failing the test on a bad file. [FindKeras] finds a real
-// Keras 3 runtime (XFER_KERAS_RUNTIME, default /tmp/keras-runtime; skipped
-// loudly when absent) and [KerasRuntime.Predict] has it load model files
-// and predict, all in one process.
+// model.Tensor, failing the test on a bad file. [KerasRuntime] finds a real
+// Keras 3 runtime (skipping loudly when absent); [KerasPython.Run] runs a
+// script with it and [KerasPython.Predict] has it load model files and
+// predict, all in one process.
 //
 // This package is for tests only: it imports "testing", so only _test.go
 // files may import it. It imports nothing of xfer but model and
