@@ -14,7 +14,6 @@ import (
 	"github.com/xferml/xfer/engine"
 	kerasexp "github.com/xferml/xfer/exporters/keras"
 	"github.com/xferml/xfer/importers/keras"
-	"github.com/xferml/xfer/internal/ort"
 	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
@@ -140,7 +139,6 @@ func (m appsModel) inputs(t *testing.T, dir string, xm *model.Model) map[string]
 // (onnx.checker runs on it from TestMain). TestKerasAppsRuntime has real
 // Keras load the .h5 and .keras files.
 func TestKerasApps(t *testing.T) {
-	needORT(t)
 	for _, set := range appsSets(t) {
 		for _, m := range set.models {
 			want := peers.ReadNPY(t, filepath.Join(set.dir, m.Files["pred"]))
@@ -218,18 +216,15 @@ func checkApp(t *testing.T, m appsModel, dir, path string, want *model.Tensor) {
 		t.Fatalf("WriteFile(%s) = %v", onnxPath, err)
 	}
 	written = append(written, keepForChecker(t, onnxPath))
-	ys, err := ort.Run(onnxPath, in)
-	if err != nil {
-		t.Fatalf("ort.Run(%s) = %v", onnxPath, err)
-	}
+	ys, rt := runExport(t, onnxPath, in)
 	y := ys[xm.Outputs[0]]
 	// Both against Keras's bound: deep networks amplify float32 rounding
 	// differences (ORT's HardSwish against the engine's) past the 1e-5 of
 	// single ops.
-	appsClose(t, "ORT vs engine", y, got)
-	appsClose(t, "ORT vs Keras", y, want)
+	appsClose(t, rt+" vs engine", y, got)
+	appsClose(t, rt+" vs Keras", y, want)
 	if testing.Verbose() {
-		t.Logf("max |diff|: engine-Keras %.3g, ORT-Keras %.3g, ORT-engine %.3g", maxDiff(got, want), maxDiff(y, want), maxDiff(y, got))
+		t.Logf("max |diff|: engine-Keras %.3g, %s-Keras %.3g, %s-engine %.3g", maxDiff(got, want), rt, maxDiff(y, want), rt, maxDiff(y, got))
 	}
 }
 
