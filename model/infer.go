@@ -11,6 +11,15 @@ import (
 // Shape, Gather, Concat, Unsqueeze feeding Reshape) are folded so that later
 // shapes stay known.
 func (m *Model) InferShapes() (map[string]*Value, error) {
+	vals, _, err := m.InferShapesKnown()
+	return vals, err
+}
+
+// InferShapesKnown is InferShapes that also returns the int64 values whose
+// contents it knows, by value name: int64 consts and the shape arithmetic
+// folded from them and from known shapes. Passes that rewrite a model (a
+// layout conversion) read Reshape targets and Slice bounds from it.
+func (m *Model) InferShapesKnown() (map[string]*Value, map[string]*Tensor, error) {
 	vals := map[string]*Value{}
 	known := map[string]*Tensor{} // int64 values with known contents
 	for _, v := range m.Inputs {
@@ -27,7 +36,7 @@ func (m *Model) InferShapes() (map[string]*Value, error) {
 		for _, n := range l.Nodes {
 			rule, ok := shapeRules[n.Op]
 			if !ok {
-				return nil, fmt.Errorf("%w: layer %q: node %q: op %s is not supported: xfer has no shape rule for it (supported ops: %v)", ErrInvalid, l.Name, n.Name, n.Op, SupportedOps())
+				return nil, nil, fmt.Errorf("%w: layer %q: node %q: op %s is not supported: xfer has no shape rule for it (supported ops: %v)", ErrInvalid, l.Name, n.Name, n.Op, SupportedOps())
 			}
 			ins := make([]*Value, len(n.Inputs))
 			for i, name := range n.Inputs {
@@ -36,14 +45,14 @@ func (m *Model) InferShapes() (map[string]*Value, error) {
 				}
 				v, ok := vals[name]
 				if !ok {
-					return nil, fmt.Errorf("%w: layer %q: node %q: input %q is undefined", ErrInvalid, l.Name, n.Name, name)
+					return nil, nil, fmt.Errorf("%w: layer %q: node %q: input %q is undefined", ErrInvalid, l.Name, n.Name, name)
 				}
 				ins[i] = v
 			}
 			ctx := &inferCtx{node: n, ins: ins, known: known, opset: m.Opset}
 			outs, err := rule(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("%w: layer %q: node %q (%s): %v", ErrShape, l.Name, n.Name, n.Op, err)
+				return nil, nil, fmt.Errorf("%w: layer %q: node %q (%s): %v", ErrShape, l.Name, n.Name, n.Op, err)
 			}
 			for i, name := range n.Outputs {
 				if name == "" || i >= len(outs) {
@@ -60,7 +69,7 @@ func (m *Model) InferShapes() (map[string]*Value, error) {
 			}
 		}
 	}
-	return vals, nil
+	return vals, known, nil
 }
 
 // SupportedOps lists the ONNX op types the model package can reason about,
