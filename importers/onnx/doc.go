@@ -14,7 +14,9 @@
 // are declared float32. Initializers become params (float32; float16,
 // bfloat16 and double are converted) or consts (int64, and float scalars or shape-like inputs such as
 // Clip's bounds). Graph inputs that name an initializer are not model inputs.
-// Constant nodes are folded into consts. Every tensor is checked before
+// Constant nodes are folded into consts, and an Identity of an initializer
+// or constant (torch.onnx.export writes one for each further use of a
+// deduplicated constant) into a copy of it, owned by the layer that reads it. Every tensor is checked before
 // anything is allocated: non-negative dims, an element count that does not
 // overflow, and exactly that many values in raw_data or the typed field.
 // Tensors in external files, sparse initializers, other domains and element

@@ -99,6 +99,18 @@ func TestGrouping(t *testing.T) {
 			node("a", "MatMul", []string{"x", "w"}, "h"),
 			node("b", "MatMul", []string{"h", "w"}, "y")),
 			"a:Dense[MatMul][a/kernel=kernel] b:Dense[MatMul][]"},
+		// torch.onnx.export writes each further use of a deduplicated
+		// constant as an Identity of it: folded into a copy owned by the
+		// reader (before, the Identity was a layer without inputs that no
+		// exporter could write).
+		{"torch shared constant through Identity", graph([]int64{-1, 4}, "y", []*pb.TensorProto{ft("w", 4, 4)},
+			node("a", "MatMul", []string{"x", "w"}, "h"),
+			node("/Identity", "Identity", []string{"w"}, "w_copy"),
+			node("b", "MatMul", []string{"h", "w_copy"}, "y")),
+			"a:Dense[MatMul][a/kernel=kernel] b:Dense[MatMul][b/kernel=kernel]"},
+		{"Identity of a tensor stays", graph([]int64{-1, 4}, "y", nil,
+			node("/id/Identity", "Identity", []string{"x"}, "y")),
+			"id:Identity[Identity][]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

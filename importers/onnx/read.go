@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
@@ -144,6 +145,9 @@ type reader struct {
 	// constant marks r.inits entries that came from Constant nodes: they
 	// are consts, never (trainable) params.
 	constant map[string]bool
+	// graphOut holds the graph's output names (an Identity producing one
+	// stays a node).
+	graphOut map[string]bool
 	nodes    []*model.Node
 }
 
@@ -174,6 +178,13 @@ func (r *reader) graph(g *pb.GraphProto, props map[string]string) (*model.Model,
 			return nil, err
 		}
 		m.Inputs = append(m.Inputs, v)
+	}
+	r.graphOut = map[string]bool{}
+	for _, vi := range g.GetOutput() {
+		r.graphOut[vi.GetName()] = true
+	}
+	if r.constant == nil {
+		r.constant = map[string]bool{}
 	}
 	for i, np := range g.GetNode() {
 		n, err := r.node(i, np)
@@ -297,6 +308,22 @@ func (r *reader) node(i int, np *pb.NodeProto) (*model.Node, error) {
 			n.Attrs = map[string]model.Attr{}
 		}
 		n.Attrs[ap.GetName()] = a
+	}
+	if n.Op == "Identity" && len(n.Inputs) == 1 && len(n.Outputs) == 1 && !r.graphOut[n.Outputs[0]] {
+		// torch.onnx.export deduplicates equal constants and gives each
+		// further use an Identity of the first: fold it into a copy, so the
+		// value is an initializer of the layer that reads it.
+		if t, ok := r.inits[n.Inputs[0]]; ok {
+			if _, dup := r.inits[n.Outputs[0]]; dup {
+				return nil, fmt.Errorf("%s: %w: value %q is defined twice", where, ErrFormat, n.Outputs[0])
+			}
+			c := &model.Tensor{Name: n.Outputs[0], DType: t.DType, Shape: slices.Clone(t.Shape), F32: slices.Clone(t.F32), I64: slices.Clone(t.I64)}
+			r.inits[c.Name] = c
+			if r.constant[t.Name] {
+				r.constant[c.Name] = true
+			}
+			return nil, nil
+		}
 	}
 	if n.Op != "Constant" {
 		return n, nil
