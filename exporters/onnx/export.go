@@ -165,8 +165,17 @@ func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
 			return nil, err
 		}
 	}
-	if len(m.Meta) > 0 {
-		if err := put(onnxmeta.KeyMeta, m.Meta); err != nil {
+	// The reader sets "source" and "format" from the file it reads and
+	// "origin" from KeySource, so they are not repeated in KeyMeta: a model
+	// read back and written again gives the same bytes.
+	meta := map[string]string{}
+	for k, v := range m.Meta {
+		if k != "source" && k != "format" && k != "origin" {
+			meta[k] = v
+		}
+	}
+	if len(meta) > 0 {
+		if err := put(onnxmeta.KeyMeta, meta); err != nil {
 			return nil, err
 		}
 	}
