@@ -13,12 +13,15 @@ import (
 // from_config passes every key to the constructor, which refuses unknown
 // keyword arguments, so keys that only Keras 3 writes (quantization_config,
 // lora_rank, optional, ...) must go. Classes not listed keep every key.
+// DepthwiseConv2D's "groups" (always 1, inherited from tf.keras 2's Conv
+// base) is left out: Keras 3's legacy .h5 loader passes it on and its
+// DepthwiseConv2D refuses it, while tf.keras 2 defaults it to 1.
 var tf2Keys = map[string][]string{
 	"Dense":                  {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"},
 	"Conv1D":                 convKeys,
 	"Conv2D":                 convKeys,
 	"Conv3D":                 convKeys,
-	"DepthwiseConv2D":        {"kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias", "bias_initializer", "bias_regularizer", "activity_regularizer", "bias_constraint", "depth_multiplier", "depthwise_initializer", "depthwise_regularizer", "depthwise_constraint"},
+	"DepthwiseConv2D":        {"kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias", "bias_initializer", "bias_regularizer", "activity_regularizer", "bias_constraint", "depth_multiplier", "depthwise_initializer", "depthwise_regularizer", "depthwise_constraint"},
 	"BatchNormalization":     {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm", "renorm_clipping", "renorm_momentum"},
 	"Activation":             {"activation"},
 	"ReLU":                   {"max_value", "negative_slope", "threshold"},
