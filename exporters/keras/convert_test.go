@@ -10,6 +10,7 @@ import (
 
 	"github.com/xferml/xfer/engine"
 	kin "github.com/xferml/xfer/importers/keras"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -349,5 +350,107 @@ func TestMultiInputOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKerasLayerOrder checks that a functional model's layers are written
+// in the order Keras's model.layers has after loading (map_graph: by depth,
+// the longest path to an output, then by first visit of a depth-first walk
+// from the outputs), whatever order the model lists them in: Keras gives
+// the saved weights to layers in that order, so another order swaps the
+// weights of same-kind layers on parallel branches.
+func TestKerasLayerOrder(t *testing.T) {
+	dense := func(g *graph, name, in string) string {
+		l := g.layer(name, in)
+		return g.finish(l, node(l, "MatMul", []string{in, g.param(l, "kernel", 4, 4)}, nil))
+	}
+	tests := []struct {
+		name  string
+		build func(g *graph)
+		want  string
+	}{
+		// x -> a -> b, x -> c, add(b, c): depths add 0, b 1, c 1, a 2, x 3;
+		// the walk from add meets b (then a, x) before c.
+		{"branches listed out of order", func(g *graph) {
+			c := dense(g, "c", "x")
+			a := dense(g, "a", "x")
+			b := dense(g, "b", a)
+			l := g.layer("add", b, c)
+			g.m.Outputs = []string{g.finish(l, node(l, "Add", []string{b, c}, nil))}
+		}, "x a b c add"},
+		// add(c, b): the walk meets c first, so c precedes b at depth 1.
+		{"merge inputs decide ties", func(g *graph) {
+			a := dense(g, "a", "x")
+			b := dense(g, "b", a)
+			c := dense(g, "c", "x")
+			l := g.layer("add", c, b)
+			g.m.Outputs = []string{g.finish(l, node(l, "Add", []string{c, b}, nil))}
+		}, "x a c b add"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGraph(4)
+			tc.build(g)
+			p, err := newPlan(g.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, k := range p.layers {
+				got = append(got, k.name)
+			}
+			if s := strings.Join(got, " "); s != tc.want {
+				t.Errorf("newPlan layers = %s; want %s", s, tc.want)
+			}
+		})
+	}
+}
+
+// TestKerasLayerOrderRealKeras loads a model whose same-kind layers sit on
+// parallel branches, listed out of Keras's order, with real Keras 3 from
+// .h5 and .keras and requires the engine's predictions: with the layers
+// written in another order Keras would give b's kernel to c.
+func TestKerasLayerOrderRealKeras(t *testing.T) {
+	g := newGraph(4)
+	dense := func(name, in string) string {
+		l := g.layer(name, in)
+		return g.finish(l, node(l, "MatMul", []string{in, g.param(l, "kernel", 4, 4)}, nil))
+	}
+	c := dense("c", "x")
+	a := dense("a", "x")
+	b := dense("b", a)
+	l := g.layer("add", b, c)
+	g.m.Outputs = []string{g.finish(l, node(l, "Add", []string{b, c}, nil))}
+	x := testInput(g.m)
+	sess, err := engine.New(g.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := sess.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := peers.KerasRuntime(t, "the layer-order check against real Keras")
+	dir := t.TempDir()
+	var jobs []peers.KerasJob
+	for _, w := range writers {
+		path := filepath.Join(dir, "m"+w.ext)
+		if err := w.write(path, g.m); err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, peers.KerasJob{Model: path, Inputs: []*model.Tensor{x}})
+	}
+	outs, errs := kp.Predict(t, jobs)
+	for i, got := range outs {
+		if errs[i] != nil {
+			t.Errorf("%v", errs[i])
+			continue
+		}
+		for j := range want.F32 {
+			if math.Abs(float64(got.F32[j]-want.F32[j])) > 1e-5 {
+				t.Errorf("Keras on %s: [%d] = %g; engine %g", filepath.Base(jobs[i].Model), j, got.F32[j], want.F32[j])
+				break
+			}
+		}
 	}
 }

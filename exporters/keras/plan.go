@@ -263,6 +263,9 @@ func (pl *planner) level(sm *model.Submodel) (*plan, error) {
 		}
 		p.outputs = append(p.outputs, r)
 	}
+	if !p.sequential {
+		p.kerasOrder()
+	}
 	return p, nil
 }
 
@@ -313,6 +316,96 @@ func stateRole(l *model.Layer, role string) bool {
 		p = l.Param(roleAliases[role])
 	}
 	return p != nil && p.State
+}
+
+// kerasOrder puts a functional model's layers in the order Keras's
+// model.layers has after loading: Keras rebuilds a Functional model from
+// its graph (keras-team/keras:keras/src/ops/function.py map_graph, the same
+// as tf.keras 2's _map_graph_network) and orders the layers by depth (a
+// node's depth is the longest path from it to an output; a layer's, the
+// largest of its nodes'), deepest first, ties by the order a depth-first
+// walk from the outputs (inputs in call order) first meets them. Both
+// loaders give weights to layers in that order (.h5 by position among the
+// layers with weights, .keras by class-name counters), so a file whose
+// layers are listed in another order (an ONNX graph's branches in node
+// order) loads with weights swapped. Layers from a Keras file are already
+// in this order.
+func (p *plan) kerasOrder() {
+	byName := map[string]*kLayer{}
+	for _, k := range p.layers {
+		byName[k.name] = k
+	}
+	type node struct {
+		layer string
+		index int
+	}
+	parents := func(n node) []kRef {
+		k := byName[n.layer]
+		switch {
+		case k == nil:
+			return nil
+		case n.index == 0:
+			return k.inbound
+		case n.index-1 < len(k.more):
+			return k.more[n.index-1].inbound
+		}
+		return nil
+	}
+	index := map[string]int{}
+	finished := map[node]bool{}
+	var post []node
+	var visit func(n node)
+	visit = func(n node) {
+		if finished[n] || byName[n.layer] == nil {
+			return
+		}
+		if _, ok := index[n.layer]; !ok {
+			index[n.layer] = len(index)
+		}
+		for _, r := range parents(n) {
+			visit(node{r.layer, r.node})
+		}
+		finished[n] = true
+		post = append(post, n)
+	}
+	for _, o := range p.outputs {
+		visit(node{o.layer, o.node})
+	}
+	nodeDepth := map[node]int{}
+	depth := map[string]int{}
+	for i := len(post) - 1; i >= 0; i-- {
+		n := post[i]
+		d := max(nodeDepth[n], depth[n.layer])
+		depth[n.layer], nodeDepth[n] = d, d
+		for _, r := range parents(n) {
+			pn := node{r.layer, r.node}
+			nodeDepth[pn] = max(nodeDepth[pn], d+1)
+		}
+	}
+	// An InputLayer no output depends on has depth 0 and comes first among
+	// depth 0 (Keras gives it index -1); other layers no output depends on
+	// (Keras would drop them) go last, in their order.
+	pos := map[*kLayer]int{}
+	for i, k := range p.layers {
+		pos[k] = i
+	}
+	rank := func(k *kLayer) (int, int) {
+		if i, ok := index[k.name]; ok {
+			return depth[k.name], i
+		}
+		if k.input {
+			return 0, -1
+		}
+		return -1, len(index) + pos[k]
+	}
+	slices.SortStableFunc(p.layers, func(a, b *kLayer) int {
+		da, ia := rank(a)
+		db, ib := rank(b)
+		if da != db {
+			return db - da
+		}
+		return ia - ib
+	})
 }
 
 // isChain reports whether the level scope with these items, inputs and outputs is
