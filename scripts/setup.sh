@@ -13,6 +13,7 @@ apt_pkgs=(
   libonnx-testdata     # ONNX's node tests, /usr/share/libonnx-testdata
   python3-onnx         # onnx.checker in the exporter tests
   python3-h5py python3-numpy  # independent readers of our .h5 output in tests
+  python3-torchvision  # fixtures/torch/vision.py: torchvision models exported by torch.onnx (tests)
   nodejs npm           # onnxruntime-node ships ONNX Runtime's CPU library
 )
 missing=()
