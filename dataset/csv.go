@@ -60,7 +60,7 @@ func DecodeCSV(r io.Reader, label string) (*Set, error) {
 		return nil, fmt.Errorf("csv: the file is empty; want a header row and data rows: %w", ErrFormat)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("csv: header: %w: %w", ErrFormat, err)
+		return nil, fmt.Errorf("csv: header: %w: %w", err, ErrFormat)
 	}
 	if len(head) > maxCSVColumns {
 		return nil, fmt.Errorf("csv: %d columns (at most %d): %w", len(head), maxCSVColumns, ErrFormat)
@@ -95,7 +95,7 @@ func DecodeCSV(r io.Reader, label string) (*Set, error) {
 			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
 				return nil, fmt.Errorf("csv: line %d has %d fields but the header has %d (ragged rows): %w", pe.Line, len(rec), len(head), ErrFormat)
 			}
-			return nil, fmt.Errorf("csv: %w: %w", ErrFormat, err)
+			return nil, fmt.Errorf("csv: %w: %w", err, ErrFormat)
 		}
 		for i, v := range rec {
 			if i == li {

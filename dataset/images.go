@@ -270,7 +270,7 @@ func decodeImage(b []byte) (image.Image, error) {
 	f := imageFormats[kind]
 	cfg, err := f.config(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%s header: %w: %w", kind, ErrFormat, err)
+		return nil, fmt.Errorf("%s header: %w: %w", kind, err, ErrFormat)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxImageSide || cfg.Height > maxImageSide {
 		return nil, fmt.Errorf("%s header declares %dx%d pixels (at most %d on a side): %w", kind, cfg.Width, cfg.Height, maxImageSide, ErrFormat)
@@ -282,7 +282,7 @@ func decodeImage(b []byte) (image.Image, error) {
 	}
 	img, err := decodeSafely(f.decode, b)
 	if err != nil {
-		return nil, fmt.Errorf("%s data: %w: %w", kind, ErrFormat, err)
+		return nil, fmt.Errorf("%s data: %w: %w", kind, err, ErrFormat)
 	}
 	if r := img.Bounds(); r.Dx() != cfg.Width || r.Dy() != cfg.Height {
 		return nil, fmt.Errorf("%s data is %dx%d pixels, its header says %dx%d: %w", kind, r.Dx(), r.Dy(), cfg.Width, cfg.Height, ErrFormat)
@@ -513,7 +513,7 @@ func LoadImages(dir string, o ImageOptions, split float64, seed uint32, warn fun
 		}
 	}
 	if nbad == len(paths) {
-		return nil, nil, fmt.Errorf("dataset: images:%s: none of the %d image files decodes (first: %v): %w", dir, len(paths), firstErr(bad), ErrFormat)
+		return nil, nil, fmt.Errorf("dataset: images:%s: none of the %d image files decodes; the first: %w", dir, len(paths), firstErr(bad))
 	}
 	if nbad > 0 && warn != nil {
 		more := ""

@@ -47,7 +47,7 @@ func ReadNPZ(path string, keys ...string) ([]*model.Tensor, error) {
 func DecodeNPZ(r io.ReaderAt, size int64, keys ...string) ([]*model.Tensor, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("npz: not a zip archive (numpy.savez writes one): %w: %w", ErrFormat, err)
+		return nil, fmt.Errorf("npz: not a zip archive (numpy.savez writes one): %w: %w", err, ErrFormat)
 	}
 	if len(zr.File) > maxNPZMembers {
 		return nil, fmt.Errorf("npz: %d members (at most %d): %w", len(zr.File), maxNPZMembers, ErrFormat)
@@ -103,7 +103,7 @@ func npzMember(zf *zip.File) (*model.Tensor, error) {
 	}
 	rc, err := zf.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+		return nil, fmt.Errorf("%w: %w", err, ErrFormat)
 	}
 	defer rc.Close()
 	// The member streams through tensorio's decoder, never more than its

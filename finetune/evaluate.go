@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"gorgonia.org/tensor"
 
@@ -22,10 +23,16 @@ const engineChunk = 1000
 // as training does) and falls back to the training lowering for models the
 // engine cannot run.
 func Evaluate(m *model.Model, set *dataset.Set, loss string) (Metrics, error) {
+	return EvaluateLogits(m, set, loss, false)
+}
+
+// EvaluateLogits is Evaluate for a model whose head outputs logits when
+// fromLogits (Keras's from_logits=True).
+func EvaluateLogits(m *model.Model, set *dataset.Set, loss string, fromLogits bool) (Metrics, error) {
 	if set == nil || set.Len() == 0 {
 		return Metrics{}, fmt.Errorf("finetune: evaluation set is empty")
 	}
-	k, err := chooseLoss(m, loss, set.Classes)
+	k, err := chooseLossFor(m, loss, fromLogits, labelsOf(set))
 	if err != nil {
 		return Metrics{}, err
 	}
@@ -35,7 +42,7 @@ func Evaluate(m *model.Model, set *dataset.Set, loss string) (Metrics, error) {
 		t.rowSize *= d
 	}
 	if err := t.checkSet(set, "evaluation"); err != nil {
-		return Metrics{}, err
+		return Metrics{}, &mismatchError{strings.TrimPrefix(err.Error(), "finetune: ")}
 	}
 	if met, err := evaluateEngine(m, set, k); err == nil {
 		return met, nil
@@ -47,7 +54,7 @@ func Evaluate(m *model.Model, set *dataset.Set, loss string) (Metrics, error) {
 // evaluateEngine computes the metrics with the engine.
 func evaluateEngine(m *model.Model, set *dataset.Set, k lossKind) (Metrics, error) {
 	em := m
-	if k.logits {
+	if k.skipHead {
 		var err error
 		if em, err = withoutHead(m); err != nil {
 			return Metrics{}, err

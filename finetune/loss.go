@@ -33,6 +33,10 @@ type lossKind struct {
 	// (backend.sparse_categorical_crossentropy and binary_crossentropy look
 	// through the head op to its logits), exact and numerically stable.
 	logits bool
+	// skipHead is true when the head's Softmax or Sigmoid is passed
+	// through so that the loss reads its input (logits is then true); with
+	// Keras's from_logits the model's output already is the logits.
+	skipHead bool
 	// width is the number of label values per example: the classes for
 	// categorical_crossentropy's one-hot rows, else 1.
 	width int

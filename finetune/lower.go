@@ -121,7 +121,7 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 	lw.env[in.Name] = gr.x
 
 	var head *model.Node
-	if o.loss != nil && o.loss.logits {
+	if o.loss != nil && o.loss.skipHead {
 		head = headNode(m)
 	}
 	for _, l := range m.Layers {

@@ -33,6 +33,10 @@ type Config struct {
 	Beta1, Beta2, Epsilon float64
 	// Loss overrides the loss chosen from the head (see ChooseLoss).
 	Loss string
+	// FromLogits says the model's head outputs logits (a linear Dense), as
+	// Keras's from_logits=True: the cross-entropies apply the softmax or
+	// sigmoid themselves.
+	FromLogits bool `json:"from_logits,omitempty"`
 	// Seed seeds the shuffling and the noise layers.
 	Seed int64
 	// NoShuffle keeps the data order (Keras shuffles by default).
@@ -110,6 +114,10 @@ type Metrics struct {
 // in a message that names the epoch, the step and the value.
 var ErrExploding = errors.New("exploding gradients")
 
+// ErrNegativeLoss reports a cross-entropy below zero during training;
+// Train then returns no model, so that nothing is saved.
+var ErrNegativeLoss = errors.New("negative cross-entropy")
+
 // nonFinite is a NaN or infinite loss or gradient met in a step.
 type nonFinite struct {
 	what string // "loss", "gradient of dense/kernel"
@@ -144,33 +152,11 @@ func ChooseLoss(m *model.Model, name string, classes int) (string, error) {
 }
 
 func chooseLoss(m *model.Model, name string, classes int) (lossKind, error) {
-	head, units, err := headOf(m)
-	if err != nil {
-		return lossKind{}, err
+	li := labelInfo{name: "the data", classes: classes, lo: math.Inf(1), hi: math.Inf(-1)}
+	if classes > 0 {
+		li.lo, li.hi = 0, float64(classes-1)
 	}
-	op := ""
-	if head != nil && len(head.Inputs) == 1 {
-		op = head.Op
-	}
-	if name == "" {
-		switch {
-		case op == "Softmax" && classes > 0:
-			name = LossSparseCategoricalCrossentropy
-		case op == "Sigmoid" && units == 1:
-			name = LossBinaryCrossentropy
-		default:
-			name = LossMSE
-		}
-	}
-	k := lossKind{name: name, width: 1}
-	if name == LossCategoricalCrossentropy {
-		k.width = units
-	}
-	k.logits = ((name == LossSparseCategoricalCrossentropy || name == LossCategoricalCrossentropy) && op == "Softmax") || (name == LossBinaryCrossentropy && op == "Sigmoid")
-	if name == LossSparseCategoricalCrossentropy && classes > units {
-		return k, fmt.Errorf("finetune: the labels have %d classes but the head has %d units", classes, units)
-	}
-	return k, nil
+	return chooseLossFor(m, name, false, li)
 }
 
 // trainer holds a run's graphs and state.
@@ -259,6 +245,11 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, 0, &nonFinite{"loss", loss}
 	}
+	// A cross-entropy cannot be negative: labels outside what the loss
+	// reads (Check refuses them) would train a broken model "successfully".
+	if t.loss.name != LossMSE && loss < -1e-6 {
+		return loss, 0, fmt.Errorf("%s is %g, below 0, which a cross-entropy cannot be: the labels do not fit the loss; nothing was saved: %w", t.loss.name, loss, ErrNegativeLoss)
+	}
 	names := make([]string, len(g.wrt))
 	params := make([][]float32, len(g.wrt))
 	grads := make([][]float32, len(g.wrt))
@@ -305,11 +296,8 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	blas32.SetThreads(1)
 	defer blas32.SetThreads(prev)
 	work := m.Clone()
-	classes := 0
-	if train != nil {
-		classes = train.Classes
-	}
-	loss, err := chooseLoss(work, cfg.Loss, classes)
+	// Every check before the first step: a mismatch changes nothing.
+	loss, err := checkRun(work, train, valid, &cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -384,6 +372,9 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			}
 			l, c, err := t.step(g, train, idx)
 			if err != nil {
+				if errors.Is(err, ErrNegativeLoss) {
+					return nil, hist, fmt.Errorf("finetune: epoch %d step %d: %w", ep+1, s+1, err)
+				}
 				if errors.Is(err, ErrExploding) {
 					return good, hist, fmt.Errorf("finetune: epoch %d step %d: %w; try gradient clipping (--clip-value 1 or --clip-norm 1) or a lower --learning-rate; keeping the model of epoch %d", ep+1, s+1, err, ep)
 				}

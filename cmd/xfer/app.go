@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/formats"
 	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/surgery"
@@ -135,12 +136,12 @@ func (e *env) runApp(ctx context.Context, app *cli.App) (code int) {
 
 // exitCode maps an error to an exit status: usage errors (ours, urfave/cli's
 // flag parsing, surgery's bad arguments, no workspace, a data spec that names
-// no data set) are 2, everything a command's run
+// no data set, a model, loss and data that do not fit together) are 2, everything a command's run
 // function returns otherwise is 1.
 func exitCode(err error) int {
 	var u *usageError
 	// Running a workspace command before `xfer import` is a usage mistake.
-	if errors.As(err, &u) || errors.Is(err, surgery.ErrUsage) || errors.Is(err, workspace.ErrNoWorkspace) || errors.Is(err, dataset.ErrSpec) {
+	if errors.As(err, &u) || errors.Is(err, surgery.ErrUsage) || errors.Is(err, workspace.ErrNoWorkspace) || errors.Is(err, dataset.ErrSpec) || errors.Is(err, finetune.ErrMismatch) {
 		return exitUsage
 	}
 	var r *runtimeError

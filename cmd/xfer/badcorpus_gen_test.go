@@ -365,6 +365,8 @@ func genBadCorpus(t *testing.T, dir string) {
 	}
 	put(t, idx, "empty", nil)
 
+	genDataCorpus(t, dir)
+
 	// The HDF5 surgery h5py does (links, removed groups, edited attributes).
 	py := exec.Command("/usr/bin/python3", "gen_hdf5.py")
 	py.Dir = dir

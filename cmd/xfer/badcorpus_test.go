@@ -40,7 +40,7 @@ type badCase struct {
 	line int
 	file string   // relative to testdata/bad
 	code int      // exit status
-	args []string // with $FILE, $GOOD, $OUT, $IDXDIR
+	args []string // with $FILE, $GOOD, $OUT, $IDXDIR, $IMGDIR
 	want string   // substring of the one "xfer: " line ("" for exit 0)
 }
 
@@ -150,6 +150,9 @@ func runBadCase(t *testing.T, c badCase) {
 		a = strings.ReplaceAll(a, "$OUT", filepath.Join(out, "out"))
 		if strings.Contains(a, "$IDXDIR") {
 			a = strings.ReplaceAll(a, "$IDXDIR", idxDir(t, file))
+		}
+		if strings.Contains(a, "$IMGDIR") {
+			a = strings.ReplaceAll(a, "$IMGDIR", imgDir(t, file))
 		}
 		args[i] = a
 	}

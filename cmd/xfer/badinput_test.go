@@ -162,6 +162,9 @@ func TestBadInput(t *testing.T) {
 	writeNPY(t, dir, "xnan.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 4}, F32: xnan})
 	writeNPY(t, dir, "y.npy", &model.Tensor{DType: model.Float32, Shape: []int{5}, F32: []float32{0, 1, 0, 1, 1}})
 	writeNPY(t, dir, "y4.npy", &model.Tensor{DType: model.Float32, Shape: []int{4}, F32: []float32{0, 1, 0, 1}})
+	writeNPY(t, dir, "y8.npy", &model.Tensor{DType: model.Float32, Shape: []int{5}, F32: []float32{0, 7, 3, 1, 5}})
+	writeNPY(t, dir, "yoh.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 2}, F32: []float32{1, 0, 0, 1, 1, 0, 0, 1, 0, 1}})
+	writeNPY(t, dir, "x255.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 2, 2}, F32: []float32{0, 255, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}})
 	{ // a .npy whose header claims more data than the file holds
 		b := make([]byte, 4*3)
 		binary.LittleEndian.PutUint32(b, math.Float32bits(1))
@@ -225,6 +228,20 @@ func TestBadInput(t *testing.T) {
 		{"finetune unknown optimizer", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--optimizer", "rmsprop", "-m", good, "-o", out + ".h5"}, 2, []string{"rmsprop", "sgd"}},
 		{"finetune unknown loss", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--loss", "hinge", "-m", good, "-o", out + ".h5"}, 2, []string{"hinge"}},
 		{"finetune missing .npy", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "nx.npy") + "," + filepath.Join(dir, "y.npy"), "-m", good, "-o", out + ".h5"}, 1, []string{"nx.npy"}},
+		{"finetune 8 classes for 2 units", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y8.npy"), "-m", good, "-o", out + ".h5"}, 2, []string{"class indices 0..7 (8 classes)", "only 2 units", "add-head --units 8 --activation softmax"}},
+		{"finetune binary loss on 8 classes", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y8.npy"), "--loss", "binary_crossentropy", "-m", good, "-o", out + ".h5"}, 2, []string{"needs labels in [0, 1]"}},
+		{"finetune one-hot with sparse loss", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "yoh.npy"), "--loss", "sparse_categorical_crossentropy", "-m", good, "-o", out + ".h5"}, 2, []string{"one-hot rows of 2 classes", "categorical_crossentropy"}},
+		{"finetune --from-logits on softmax", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--from-logits", "-m", good, "-o", out + ".h5"}, 2, []string{"already applies softmax"}},
+		{"finetune raw pixels", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "x255.npy") + "," + filepath.Join(dir, "y.npy"), "-m", good, "-o", out + ".h5"}, 2, []string{"range 0..255", "--rescale 1/255"}},
+		{"finetune --plot .jpg", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--plot", out + ".jpg", "-m", good, "-o", out + ".h5"}, 2, []string{"out.jpg", ".png"}},
+		{"finetune --checkpoint in a missing folder", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--checkpoint", filepath.Join(out, "c.h5"), "-m", good, "-o", out + ".h5"}, 2, []string{"c.h5", "does not exist"}},
+		{"finetune -o in a missing folder", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "-m", good, "-o", filepath.Join(out, "m.h5")}, 2, []string{"m.h5", "does not exist"}},
+		{"finetune bad --augment", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--augment", "rotate=2", "-m", good, "-o", out + ".h5"}, 2, []string{"rotate", "(-1, 1]"}},
+		{"finetune --augment on flat data", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--augment", "flip", "-m", good, "-o", out + ".h5"}, 2, []string{"--augment needs image examples"}},
+		{"finetune --validation-split 1", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--validation-split", "1", "-m", good, "-o", out + ".h5"}, 2, []string{"validation-split"}},
+		{"finetune bad --image-size", []string{"finetune", "--data", "images:" + dir, "--image-size", "0x5", "-m", good, "-o", out + ".h5"}, 2, []string{"image-size"}},
+		{"finetune csv without --label", []string{"finetune", "--data", "csv:" + filepath.Join(dir, "m.h5"), "-m", good, "-o", out + ".h5"}, 2, []string{"--label"}},
+		{"evaluate 8 classes for 2 units", []string{"evaluate", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y8.npy"), "-m", good}, 2, []string{"only 2 units"}},
 		{"evaluate labels wrong rows", []string{"evaluate", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y4.npy"), "-m", good}, 1, []string{"y4.npy"}},
 
 		{"export unknown extension", []string{"export", "-m", good, "-o", out + ".pt"}, 2, []string{"out.pt", ".onnx"}},

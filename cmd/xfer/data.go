@@ -3,8 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/urfave/cli/v2"
 
@@ -141,4 +145,24 @@ func parseRescale(v string) (dataset.Rescaling, error) {
 		}
 	}
 	return dataset.Rescaling{Scale: float32(scale), Offset: float32(off)}, nil
+}
+
+// checkOutPath refuses, before any work, an output path whose folder does
+// not exist or cannot be written, or that names a folder.
+func checkOutPath(cmd, flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("%s: %s %s is a folder; give a file name", cmd, flag, path)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return usagef("%s: %s %s: folder %s does not exist; create it first", cmd, flag, path, dir)
+	}
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return usagef("%s: %s %s: folder %s is not writable: %v", cmd, flag, path, dir, err)
+	}
+	return nil
 }

@@ -12,12 +12,13 @@ import (
 )
 
 type evaluateOptions struct {
-	e    *env
-	src  source
-	data string
-	ds   dataSpec
-	loss string
-	json bool
+	e          *env
+	src        source
+	data       string
+	ds         dataSpec
+	loss       string
+	fromLogits bool
+	json       bool
 }
 
 func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) *cli.Command {
@@ -30,6 +31,7 @@ func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) 
 		Flags: append(append(modelFlags(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "data `SPEC`: " + dataset.Specs},
 			&cli.StringFlag{Name: "loss", Usage: "loss name (default: chosen from the head and labels)"},
+			&cli.BoolFlag{Name: "from-logits", Usage: "the head outputs logits (Keras's from_logits=True)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		), dataFlags()...),
 		Action: action(func(c *cli.Context) (*evaluateOptions, error) {
@@ -44,7 +46,7 @@ func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) 
 				return nil, err
 			}
 			return &evaluateOptions{e: e, src: sourceOf(c), data: c.String("data"), ds: ds,
-				loss: c.String("loss"), json: c.Bool("json")}, nil
+				loss: c.String("loss"), fromLogits: c.Bool("from-logits"), json: c.Bool("json")}, nil
 		}, runF),
 	}
 }
@@ -58,7 +60,7 @@ func runEvaluate(_ context.Context, o *evaluateOptions) error {
 	if err != nil {
 		return err
 	}
-	met, err := finetune.Evaluate(m, set, o.loss)
+	met, err := finetune.EvaluateLogits(m, set, o.loss, o.fromLogits)
 	if err != nil {
 		return err
 	}

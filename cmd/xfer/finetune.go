@@ -54,7 +54,8 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.Float64Flag{Name: "clip-norm", Usage: "clip each gradient tensor to L2 norm N"},
 			&cli.Float64Flag{Name: "global-clip-norm", Usage: "clip all gradients together to global L2 norm N"},
 			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd or adam"},
-			&cli.StringFlag{Name: "loss", Usage: "sparse_categorical_crossentropy, binary_crossentropy or mse (default: chosen from the head and labels)"},
+			&cli.StringFlag{Name: "loss", Usage: "sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy or mse (default: chosen from the head and labels)"},
+			&cli.BoolFlag{Name: "from-logits", Usage: "the head outputs logits (a linear Dense): the cross-entropy applies softmax/sigmoid itself (Keras's from_logits=True)"},
 			&cli.IntFlag{Name: "unfreeze-after", Usage: "after `K` epochs, make the layers frozen at the start trainable"},
 			&cli.IntFlag{Name: "unfreeze-from", Usage: "with --unfreeze-after, unfreeze only layers `N`.."},
 			&cli.Float64Flag{Name: "learning-rate-after", Usage: "learning rate once unfrozen (default: --learning-rate)"},
@@ -81,7 +82,7 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 			Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"), LearningRate: c.Float64("learning-rate"),
 			Momentum: c.Float64("momentum"), Nesterov: c.Bool("nesterov"),
 			ClipValue: c.Float64("clip-value"), ClipNorm: c.Float64("clip-norm"), GlobalClipNorm: c.Float64("global-clip-norm"),
-			Optimizer: c.String("optimizer"), Loss: c.String("loss"), Seed: c.Int64("seed"), NoShuffle: c.Bool("no-shuffle"),
+			Optimizer: c.String("optimizer"), Loss: c.String("loss"), FromLogits: c.Bool("from-logits"), Seed: c.Int64("seed"), NoShuffle: c.Bool("no-shuffle"),
 			UnfreezeAfter: c.Int("unfreeze-after"), UnfreezeFrom: c.Int("unfreeze-from"), LearningRateAfter: c.Float64("learning-rate-after"),
 		}}
 	cfg := o.cfg
@@ -145,6 +146,13 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	}
 	if !c.IsSet("validation") && o.dataSpec.opts.ValidationSplit == 0 {
 		o.validation = defaultValidation(o.data)
+	}
+	// Every output is checked before the first step: a bad path must not
+	// cost a training run.
+	for _, p := range []struct{ flag, path string }{{"-o", o.out}, {"--checkpoint", o.checkpoint}, {"--plot", o.plot}} {
+		if err := checkOutPath("finetune", p.flag, p.path); err != nil {
+			return nil, err
+		}
 	}
 	if o.plot != "" {
 		if err := checkPlotPath("finetune", o.plot); err != nil {

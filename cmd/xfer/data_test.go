@@ -1,0 +1,40 @@
+package main
+
+import (
+	"maps"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xferml/xfer/model"
+)
+
+// TestFinetuneMismatchLeavesWorkspace: in a workspace, labels that do not
+// fit the head exit 2 before any step and the workspace stays as it was
+// (issue 13: a 1-unit sigmoid head on 8 classes used to train to a
+// negative loss and be saved).
+func TestFinetuneMismatchLeavesWorkspace(t *testing.T) {
+	dir := t.TempDir()
+	src := writeModel(t, dir, "m.h5", mlp(t))
+	if _, stderr, code := xfer(t, dir, "import", src); code != 0 {
+		t.Fatalf("import: %d %s", code, stderr)
+	}
+	for _, args := range [][]string{{"drop-head"}, {"add-head", "--units", "1", "--activation", "sigmoid"}} {
+		if _, stderr, code := xfer(t, dir, args...); code != 0 {
+			t.Fatalf("%v: %d %s", args, code, stderr)
+		}
+	}
+	x := writeNPY(t, dir, "x.npy", &model.Tensor{DType: model.Float32, Shape: []int{5, 4}, F32: make([]float32, 20)})
+	y := writeNPY(t, dir, "y8.npy", &model.Tensor{DType: model.Float32, Shape: []int{5}, F32: []float32{0, 7, 3, 1, 5}})
+	before := hashTree(t, filepath.Join(dir, ".xfer"))
+	for _, extra := range [][]string{nil, {"--clip-value", "1"}} {
+		args := append([]string{"finetune", "--data", "npy:" + x + "," + y, "--epochs", "2"}, extra...)
+		_, stderr, code := xfer(t, dir, args...)
+		if code != 2 || !strings.Contains(stderr, "needs labels in [0, 1]") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("xfer %v: exit %d, %q; want 2 and one line about the labels", args, code, stderr)
+		}
+	}
+	if after := hashTree(t, filepath.Join(dir, ".xfer")); !maps.Equal(before, after) {
+		t.Error("the refused finetune changed the workspace")
+	}
+}
