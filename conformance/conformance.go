@@ -16,11 +16,19 @@ import (
 
 	"github.com/xferml/xfer/engine"
 	onnximp "github.com/xferml/xfer/importers/onnx"
+	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
 
-// DefaultDir is where Debian's libonnx-testdata installs the node tests.
-const DefaultDir = "/usr/share/libonnx-testdata/data/node"
+// Root is where Debian's libonnx-testdata installs ONNX's test models.
+const Root = "/usr/share/libonnx-testdata/data"
+
+// DefaultDir is the folder of ONNX's node tests.
+const DefaultDir = Root + "/node"
+
+// Suites are the folders of Root: ONNX's node tests, the PyTorch-converted
+// models and operators, and the "simple" models.
+var Suites = []string{"node", "pytorch-converted", "pytorch-operator", "simple"}
 
 // Tolerances of ONNX's backend test runner (onnx/backend/test/runner:
 // rtol 1e-3, atol 1e-7).
@@ -28,6 +36,25 @@ const (
 	ATol = 1e-7
 	RTol = 1e-3
 )
+
+// All returns every test under root, as "suite/test_name" for each suite
+// of Suites, sorted. A missing suite folder is an error.
+func All(root string) ([]string, error) {
+	var out []string
+	for _, suite := range Suites {
+		entries, err := os.ReadDir(filepath.Join(root, suite))
+		if err != nil {
+			return nil, fmt.Errorf("conformance: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && strings.HasPrefix(e.Name(), "test_") {
+				out = append(out, suite+"/"+e.Name())
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
 
 // Ops lists the operators issue 3 requires, with the name stems their node
 // tests use (test_<stem> or test_<stem>_...).
@@ -75,7 +102,7 @@ func Selected(dir string) ([]string, error) {
 		if len(ops) == 0 {
 			continue
 		}
-		have, err := modelOps(filepath.Join(dir, name, "model.onnx"))
+		have, err := ModelOps(filepath.Join(dir, name, "model.onnx"))
 		if err != nil {
 			return nil, err
 		}
@@ -94,8 +121,8 @@ func Selected(dir string) ([]string, error) {
 	return out, nil
 }
 
-// modelOps returns the op types of a model's graph.
-func modelOps(path string) (map[string]bool, error) {
+// ModelOps returns the op types of a model's main graph.
+func ModelOps(path string) (map[string]bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("conformance: %w", err)
@@ -114,16 +141,19 @@ func modelOps(path string) (map[string]bool, error) {
 // Stage says where a case failed.
 type Stage string
 
-// Stages of a case.
+// Stages of a case. A failure at StageCompare is a wrong answer; a
+// StageCrash is a panic or an engine "internal error"; the others are
+// refusals (an error saying what xfer does not do).
 const (
 	StageImport  Stage = "import"
 	StagePlan    Stage = "engine.New"
 	StageData    Stage = "test data"
 	StageRun     Stage = "engine.Run"
 	StageCompare Stage = "compare"
+	StageCrash   Stage = "crash"
 )
 
-// CaseError is the failure of one node test.
+// CaseError is the failure of one test.
 type CaseError struct {
 	Test  string
 	Stage Stage
@@ -136,11 +166,24 @@ func (e *CaseError) Error() string {
 
 func (e *CaseError) Unwrap() error { return e.Err }
 
-// RunCase runs the node test in dir (model.onnx and test_data_set_*) and
-// returns nil when every output of every data set matches.
-func RunCase(dir string) error {
+// RunCase runs the test in dir (model.onnx and test_data_set_*) the way
+// `xfer predict` does (importers/onnx, engine.New, tensorio for the .pb
+// files, tensorio.As to the inputs' dtypes) and returns nil when every
+// output of every data set matches. A panic anywhere becomes a CaseError
+// at StageCrash, as does an engine error reporting an internal error.
+func RunCase(dir string) (err error) {
 	name := filepath.Base(dir)
-	fail := func(st Stage, err error) error { return &CaseError{Test: name, Stage: st, Err: err} }
+	fail := func(st Stage, err error) error {
+		if st != StageCompare && strings.Contains(err.Error(), "internal error") {
+			st = StageCrash
+		}
+		return &CaseError{Test: name, Stage: st, Err: err}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = &CaseError{Test: name, Stage: StageCrash, Err: fmt.Errorf("panic: %v", r)}
+		}
+	}()
 	m, err := onnximp.ReadFile(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		return fail(StageImport, err)
@@ -172,14 +215,17 @@ func RunCase(dir string) error {
 
 // DataSet is one test_data_set_* folder: inputs keyed by the model's graph
 // input names (input_i.pb is the i-th graph input that is not an
-// initializer) and the reference outputs in graph output order.
+// initializer, as ONNX's runner binds them) and the reference outputs in
+// graph output order.
 type DataSet struct {
 	Name    string
 	Inputs  map[string]*model.Tensor
 	Outputs []Ref
 }
 
-// DataSets reads the data sets of the node test in dir for model m.
+// DataSets reads the data sets of the test in dir for model m. Inputs are
+// read with tensorio and converted to the graph inputs' dtypes with
+// tensorio.As, as `xfer predict` does.
 func DataSets(dir string, m *model.Model) ([]DataSet, error) {
 	sets, _ := filepath.Glob(filepath.Join(dir, "test_data_set_*"))
 	if len(sets) == 0 {
@@ -200,7 +246,11 @@ func DataSets(dir string, m *model.Model) ([]DataSet, error) {
 			if ins[i].err != nil {
 				return nil, fmt.Errorf("%s: input %d: %w", ds.Name, i, ins[i].err)
 			}
-			ds.Inputs[v.Name] = ins[i].t
+			t, err := tensorio.As(ins[i].t, v.DType)
+			if err != nil {
+				return nil, fmt.Errorf("%s: input %d: %w", ds.Name, i, err)
+			}
+			ds.Inputs[v.Name] = t
 		}
 		if ds.Outputs, err = readTensors(set, "output"); err != nil {
 			return nil, err
@@ -227,12 +277,11 @@ func Expected(path string) ([]string, error) {
 	return out, nil
 }
 
-// Ref is a reference tensor: its ONNX element type and, when xfer can hold
-// it, its contents.
+// Ref is a reference tensor as tensorio reads it, or the error reading it
+// gave (a sequence, a string tensor).
 type Ref struct {
-	dtype int32
-	t     *model.Tensor
-	err   error
+	t   *model.Tensor
+	err error
 }
 
 // readTensors reads <prefix>_0.pb, <prefix>_1.pb, ... in numeric order.
@@ -245,31 +294,15 @@ func readTensors(set, prefix string) ([]Ref, error) {
 	slices.SortFunc(files, func(a, b string) int { return idx(a) - idx(b) })
 	var out []Ref
 	for _, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		var tp pb.TensorProto
-		if err := proto.Unmarshal(data, &tp); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		r := Ref{dtype: tp.GetDataType()}
-		// Outputs must be FLOAT or INT64, the element types xfer holds;
-		// inputs may also be FLOAT16, DOUBLE or BFLOAT16, which the
-		// importer declares float32 (xfer computes in float32).
-		widened := prefix == "input" && (r.dtype == 10 || r.dtype == 11 || r.dtype == 16)
-		if r.dtype != 1 && r.dtype != 7 && !widened {
-			r.err = fmt.Errorf("element type %s: xfer's engine holds float32 and int64", pb.TensorProto_DataType(r.dtype))
-		} else {
-			r.t, r.err = onnximp.TensorFromProto(&tp)
-		}
-		out = append(out, r)
+		t, err := tensorio.ReadFile(p)
+		out = append(out, Ref{t: t, err: err})
 	}
 	return out, nil
 }
 
 // Compare checks got against a reference: presence, shape, element type,
-// then values within ATol + RTol*|want|.
+// then values: integers and bool exactly, floats within
+// ATol + RTol*|want| (NaN matches NaN, an infinity itself).
 func Compare(got *model.Tensor, want Ref) error {
 	if got == nil {
 		return errors.New("missing")
@@ -278,22 +311,37 @@ func Compare(got *model.Tensor, want Ref) error {
 		return fmt.Errorf("reference: %w", want.err)
 	}
 	w := want.t
+	if got.DType == model.BFloat16 && w.DType == model.Uint16 {
+		// onnx 1.12 stores bfloat16 references as uint16 bit patterns and
+		// its runner compares those arrays as numbers (with the tolerance
+		// below): compare the same way.
+		bits := &model.Tensor{DType: model.Uint16, Shape: got.Shape, I64: make([]int64, len(got.F32))}
+		for i, v := range got.F32 {
+			bits.I64[i] = int64(model.BFloat16Bits(v))
+		}
+		got = bits
+		return compareValues(got, w, true)
+	}
+	return compareValues(got, w, false)
+}
+
+// compareValues compares shape, dtype and values; integers exactly unless
+// intTol, then with the float rule.
+func compareValues(got, w *model.Tensor, intTol bool) error {
 	if !slices.Equal(got.Shape, w.Shape) {
 		return fmt.Errorf("shape %v; want %v", got.Shape, w.Shape)
 	}
 	if got.DType != w.DType {
 		return fmt.Errorf("dtype %v; want %v", got.DType, w.DType)
 	}
-	if w.DType == model.Int64 {
-		for i := range w.I64 {
-			if got.I64[i] != w.I64[i] {
-				return fmt.Errorf("[%d] = %d; want %d", i, got.I64[i], w.I64[i])
-			}
-		}
-		return nil
+	if len(got.F32) != len(w.F32) || len(got.I64) != len(w.I64) {
+		return fmt.Errorf("%d values; want %d", len(got.F32)+len(got.I64), len(w.F32)+len(w.I64))
 	}
-	if len(got.F32) != len(w.F32) {
-		return fmt.Errorf("%d values; want %d", len(got.F32), len(w.F32))
+	for i := range w.I64 {
+		g, x := got.I64[i], w.I64[i]
+		if g != x && !(intTol && math.Abs(float64(g-x)) <= ATol+RTol*math.Abs(float64(x))) {
+			return fmt.Errorf("[%d] = %d; want %d", i, g, x)
+		}
 	}
 	for i := range w.F32 {
 		g, x := float64(got.F32[i]), float64(w.F32[i])

@@ -98,7 +98,7 @@ func finite(path string, t *model.Tensor) error {
 }
 
 // readNPY reads a .npy file with tensorio (xfer's one .npy decoder) into a
-// float32 tensor: integer types are converted as is.
+// float32 tensor (asFloat32).
 func readNPY(path string) (*model.Tensor, error) {
 	t, err := tensorio.ReadNPYFile(path)
 	if err != nil {
@@ -107,15 +107,11 @@ func readNPY(path string) (*model.Tensor, error) {
 	return asFloat32(t), nil
 }
 
-// asFloat32 converts an int64 tensor (tensorio reads integer .npy arrays
-// as int64) to float32 in place.
+// asFloat32 returns t as float32: tensorio keeps a .npy file's own type
+// (integers, bool, float16, float64), data sets are float32.
 func asFloat32(t *model.Tensor) *model.Tensor {
-	if t.DType == model.Int64 {
-		t.F32 = make([]float32, len(t.I64))
-		for i, v := range t.I64 {
-			t.F32[i] = float32(v)
-		}
-		t.DType, t.I64 = model.Float32, nil
+	if t.DType != model.Float32 {
+		return model.Convert(t, model.Float32)
 	}
 	return t
 }

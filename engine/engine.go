@@ -46,6 +46,9 @@ type step struct {
 	run   kernel
 	ins   []int // value ids, -1 for an omitted optional input
 	outs  []int // value ids, -1 for an unused optional output
+	// types is the dtype shape inference gives each output (0 when
+	// unknown); runStep relabels a kernel's output to it (see fitOutputs).
+	types []model.DType
 	in    []*model.Tensor
 	out   []*model.Tensor
 	// fused describes MatMul/Gemm + bias + activation groups (see fuse.go).
@@ -113,6 +116,11 @@ func New(m *model.Model) (*Session, error) {
 				st.ins = append(st.ins, ids[in]) // Validate guarantees it is defined
 			}
 			for _, out := range n.Outputs {
+				var dt model.DType
+				if v, ok := shapes[out]; ok && out != "" {
+					dt = v.DType
+				}
+				st.types = append(st.types, dt)
 				if out == "" {
 					st.outs = append(st.outs, -1)
 					continue
@@ -233,7 +241,7 @@ func (s *Session) checkInputs(inputs map[string]*model.Tensor) error {
 		}
 		n := model.NumElements(t.Shape)
 		switch {
-		case t.DType == model.Float32 && len(t.F32) != n, t.DType == model.Int64 && len(t.I64) != n:
+		case t.DType.IsFloat() && len(t.F32) != n, !t.DType.IsFloat() && len(t.I64) != n:
 			return fmt.Errorf("%w: model %q: input %q: shape %v needs %d values, has %d", ErrInput, s.name, in.name, t.Shape, n, max(len(t.F32), len(t.I64)))
 		}
 	}
@@ -272,7 +280,53 @@ func runStep(st *step) (err error) {
 			err = fmt.Errorf("internal error (please report): %v", r)
 		}
 	}()
-	return st.run(st)
+	if err := st.run(st); err != nil {
+		return err
+	}
+	return st.fitOutputs()
+}
+
+// fitOutputs gives each output the dtype shape inference planned for it.
+// Kernels compute in the storage of a dtype family (float32 for the float
+// types, int64 for the integers and bool) and keep their input's dtype
+// where they can; an output that comes out with another dtype of the same
+// family (an Add of int32 tensors computed in int64, a Relu on float16)
+// is relabelled and fitted to its dtype's precision or width in place
+// (model.Tensor.Fit). A kernel output of the other family is an engine bug.
+func (st *step) fitOutputs() error {
+	for i, dt := range st.types {
+		if dt == 0 || i >= len(st.out) || st.outs[i] < 0 {
+			continue
+		}
+		o := st.out[i]
+		if o.DType == dt {
+			continue
+		}
+		if o.DType.IsFloat() != dt.IsFloat() {
+			return fmt.Errorf("internal error (please report): output %d has dtype %v, shape inference says %v", i, o.DType, dt)
+		}
+		if st.aliases(o) {
+			// Never fit an input's (or a param's) storage in place.
+			o.F32, o.I64 = slices.Clone(o.F32), slices.Clone(o.I64)
+		}
+		o.DType = dt
+		o.Fit()
+	}
+	return nil
+}
+
+// aliases reports whether o shares storage with one of st's inputs.
+func (st *step) aliases(o *model.Tensor) bool {
+	for _, in := range st.in {
+		switch {
+		case in == nil:
+		case len(o.F32) > 0 && len(in.F32) > 0 && &o.F32[0] == &in.F32[0]:
+			return true
+		case len(o.I64) > 0 && len(in.I64) > 0 && &o.I64[0] == &in.I64[0]:
+			return true
+		}
+	}
+	return false
 }
 
 // foldConstants runs, once, every step whose inputs are all params or

@@ -104,3 +104,13 @@ func runError(t *testing.T, c opCase, want string) {
 		t.Errorf("%s: error = %v; want one containing %q", c.name, err, want)
 	}
 }
+
+// ti is a tensor of an integer dtype (or bool), held as int64.
+func ti(dt model.DType, shape []int, v ...int64) *model.Tensor {
+	return &model.Tensor{DType: dt, Shape: shape, I64: v}
+}
+
+// tf is a tensor of a float dtype other than float32, held as float32.
+func tf(dt model.DType, shape []int, v ...float32) *model.Tensor {
+	return &model.Tensor{DType: dt, Shape: shape, F32: v}
+}

@@ -60,7 +60,7 @@ func binaryKernel(op binOp) kernel {
 // binary computes out = op(a, b); out already has the broadcast shape and
 // the operands' dtype. out may be a (in place).
 func binary(op binOp, out, a, b *model.Tensor) error {
-	if a.DType == model.Int64 {
+	if isInt(a) {
 		if op == opDiv && slices.Contains(b.I64, 0) {
 			return fmt.Errorf("integer division by zero")
 		}
@@ -197,8 +197,8 @@ func meanKernel(s *step) error {
 		return err
 	}
 	out := s.out[0]
-	if out.DType != model.Float32 {
-		return fmt.Errorf("dtype %v, want float32", out.DType)
+	if !out.DType.IsFloat() {
+		return fmt.Errorf("dtype %v, want a float type", out.DType)
 	}
 	n := 0
 	for _, t := range s.in {
@@ -214,23 +214,10 @@ func meanKernel(s *step) error {
 }
 
 // convert returns t converted to dtype (a new tensor; t when it already has
-// that dtype). Float to int truncates toward zero, as ONNX Cast does.
+// that dtype), as model.Convert does.
 func convert(t *model.Tensor, dt model.DType) *model.Tensor {
 	if t.DType == dt {
 		return t
 	}
-	c := &model.Tensor{Name: t.Name, DType: dt, Shape: t.Shape}
-	switch dt {
-	case model.Float32:
-		c.F32 = make([]float32, len(t.I64))
-		for i, v := range t.I64 {
-			c.F32[i] = float32(v)
-		}
-	case model.Int64:
-		c.I64 = make([]int64, len(t.F32))
-		for i, v := range t.F32 {
-			c.I64[i] = int64(v)
-		}
-	}
-	return c
+	return model.Convert(t, dt)
 }

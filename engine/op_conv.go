@@ -150,14 +150,22 @@ func im2col(col, x []float32, channels int, g window) {
 					if last := p0 + (ow-1)*sw; last >= iw {
 						hi = max(min((iw-p0+sw-1)/sw, ow), lo)
 					}
+					if hi <= lo {
+						// Every tap of the row is in the padding (a begin
+						// pad beyond the output: pytorch-converted
+						// test_Conv1d_pad2size1).
+						lo, hi = 0, 0
+					}
 					clear(out[:lo])
 					clear(out[hi:])
-					src := xc[base:]
-					if sw == 1 {
-						copy(out[lo:hi], src[p0+lo:p0+hi])
-					} else {
-						for o := lo; o < hi; o++ {
-							out[o] = src[p0+o*sw]
+					if hi > lo {
+						src := xc[base+p0+lo*sw:]
+						if sw == 1 {
+							copy(out[lo:hi], src[:hi-lo])
+						} else {
+							for o := range hi - lo {
+								out[lo+o] = src[o*sw]
+							}
 						}
 					}
 				}

@@ -38,8 +38,8 @@ func gemmKernel(s *step) error {
 	y := setF32(s.out[0], []int{m, n})
 	cb := float32(0)
 	if c := s.opt(2); c != nil && beta != 0 {
-		if c.DType != model.Float32 {
-			return fmt.Errorf("C has dtype %v, want float32", c.DType)
+		if !c.DType.IsFloat() {
+			return fmt.Errorf("C has dtype %v, want a float type", c.DType)
 		}
 		if err := broadcastInto(y, []int{m, n}, c, beta); err != nil {
 			return fmt.Errorf("bias C: %w", err)

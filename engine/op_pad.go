@@ -37,7 +37,7 @@ func padKernel(fromInputs bool) kernel {
 				if cv.DType != x.DType {
 					return fmt.Errorf("constant_value has dtype %v, data %v", cv.DType, x.DType)
 				}
-				if x.DType == model.Int64 {
+				if isInt(x) {
 					ci = cv.I64[0]
 				} else {
 					cf = cv.F32[0]
@@ -85,7 +85,7 @@ func padKernel(fromInputs bool) kernel {
 			return fmt.Errorf("engine: %w: Pad mode %q (supported: constant, reflect, edge)", model.ErrUnsupported, mode)
 		}
 		setLike(s.out[0], x, shape)
-		if x.DType == model.Int64 {
+		if isInt(x) {
 			pad(s.out[0].I64, x.I64, x.Shape, shape, pb, mode, ci)
 		} else {
 			pad(s.out[0].F32, x.F32, x.Shape, shape, pb, mode, cf)

@@ -74,7 +74,7 @@ func reduceKernel(op redOp, fromInput bool) kernel {
 		}
 		ost := bstrides(full, x.Shape) // output offset of each input element
 		p := newLoopPlan(x.Shape, ost, strides(x.Shape))
-		if x.DType == model.Int64 {
+		if isInt(x) {
 			if op == redMean {
 				return fmt.Errorf("int64 input, want float32")
 			}

@@ -81,7 +81,7 @@ func transposeKernel(s *step) error {
 		pst[i] = ist[p]
 	}
 	setLike(s.out[0], x, shape)
-	if x.DType == model.Int64 {
+	if isInt(x) {
 		permute(s.out[0].I64, x.I64, shape, pst)
 	} else {
 		permute(s.out[0].F32, x.F32, shape, pst)
@@ -217,7 +217,7 @@ func concatKernel(s *step) error {
 	off := 0
 	for _, t := range ins {
 		w := t.Shape[axis] * inner
-		if first.DType == model.Int64 {
+		if isInt(first) {
 			concatInto(s.out[0].I64, t.I64, outer, w, shape[axis]*inner, off)
 		} else {
 			concatInto(s.out[0].F32, t.F32, outer, w, shape[axis]*inner, off)
@@ -259,9 +259,19 @@ func dropoutKernel(s *step) error {
 	}
 	alias(s.out[0], x, x.Shape)
 	if len(s.out) > 1 && s.outs[1] >= 0 {
-		m := setF32(s.out[1], x.Shape)
-		for i := range m {
-			m[i] = 1
+		// Inference keeps every element: the mask is all true (bool from
+		// opset 10, the input's type before).
+		m := s.out[1]
+		if s.opset >= 10 {
+			setDType(m, model.Bool, x.Shape)
+		} else {
+			setLike(m, x, x.Shape)
+		}
+		for i := range m.F32 {
+			m.F32[i] = 1
+		}
+		for i := range m.I64 {
+			m.I64[i] = 1
 		}
 	}
 	return nil
@@ -305,8 +315,9 @@ func gatherKernel(s *step) error {
 	if err != nil {
 		return err
 	}
-	if it.DType != model.Int64 {
-		return fmt.Errorf("indices have dtype %v, want int64", it.DType)
+	iv, err := ints(it)
+	if err != nil {
+		return fmt.Errorf("indices: %w", err)
 	}
 	r := len(x.Shape)
 	if r == 0 {
@@ -317,8 +328,8 @@ func gatherKernel(s *step) error {
 		return err
 	}
 	dim := x.Shape[axis]
-	idx := make([]int, len(it.I64))
-	for i, v := range it.I64 {
+	idx := make([]int, len(iv))
+	for i, v := range iv {
 		if v < 0 {
 			v += int64(dim)
 		}
@@ -330,7 +341,7 @@ func gatherKernel(s *step) error {
 	shape := slices.Concat(x.Shape[:axis], it.Shape, x.Shape[axis+1:])
 	setLike(s.out[0], x, shape)
 	outer, inner := numel(x.Shape[:axis]), numel(x.Shape[axis+1:])
-	if x.DType == model.Int64 {
+	if isInt(x) {
 		gather(s.out[0].I64, x.I64, idx, outer, dim, inner)
 	} else {
 		gather(s.out[0].F32, x.F32, idx, outer, dim, inner)
@@ -348,45 +359,25 @@ func gather[T float32 | int64](dst, src []T, idx []int, outer, dim, inner int) {
 	}
 }
 
-// ONNX TensorProto.DataType codes (onnx.proto).
-const (
-	onnxFloat   = 1
-	onnxInt32   = 6
-	onnxInt64   = 7
-	onnxFloat64 = 11
-)
-
-// castKernel is Cast to float32 or int64 (float to int truncates toward
-// zero, as numpy's astype).
+// castKernel is Cast to any element type xfer holds (model.DType), with
+// model.ConvertInto's semantics (float to int truncates toward zero, as
+// numpy's astype; to bool is x != 0).
 func castKernel(s *step) error {
 	x, err := s.need(0)
 	if err != nil {
 		return err
 	}
-	var dt model.DType
-	switch to := s.node.AttrInt("to", 0); to {
-	case onnxFloat:
-		dt = model.Float32
-	case onnxInt64:
-		dt = model.Int64
-	default:
-		return fmt.Errorf("engine: %w: Cast to ONNX data type %d (supported: 1 float, 7 int64)", model.ErrUnsupported, to)
+	to := s.node.AttrInt("to", 0)
+	dt, ok := model.DTypeFromONNX(to)
+	if !ok {
+		return fmt.Errorf("engine: %w: Cast to ONNX data type %d (supported: %s)", model.ErrUnsupported, to, model.DTypeNames())
 	}
 	if x.DType == dt {
 		alias(s.out[0], x, x.Shape)
 		return nil
 	}
-	if dt == model.Float32 {
-		d := setF32(s.out[0], x.Shape)
-		for i, v := range x.I64 {
-			d[i] = float32(v)
-		}
-		return nil
-	}
-	d := setI64(s.out[0], x.Shape)
-	for i, v := range x.F32 {
-		d[i] = int64(v)
-	}
+	setDType(s.out[0], dt, x.Shape)
+	model.ConvertInto(s.out[0], x)
 	return nil
 }
 

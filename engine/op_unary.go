@@ -29,7 +29,7 @@ func unaryKernel(s *step) error {
 	if err != nil {
 		return err
 	}
-	if x.DType == model.Int64 {
+	if isInt(x) {
 		d := setI64(s.out[0], x.Shape)
 		switch s.node.Op {
 		case "Neg":
@@ -73,7 +73,7 @@ func clipKernel11(s *step) error {
 	if err != nil {
 		return err
 	}
-	if x.DType == model.Int64 {
+	if isInt(x) {
 		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 		if t := s.opt(1); t != nil && len(t.I64) == 1 {
 			lo = t.I64[0]

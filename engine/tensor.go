@@ -38,12 +38,22 @@ func setI64(t *model.Tensor, shape []int) []int64 {
 
 // setLike gives t x's dtype and the given shape (data not cleared).
 func setLike(t, x *model.Tensor, shape []int) {
-	if x.DType == model.Int64 {
-		setI64(t, shape)
-		return
-	}
-	setF32(t, shape)
+	setDType(t, x.DType, shape)
 }
+
+// setDType makes t a tensor of dtype dt and the given shape in dt's
+// storage (data not cleared).
+func setDType(t *model.Tensor, dt model.DType, shape []int) {
+	if dt.IsFloat() {
+		setF32(t, shape)
+	} else {
+		setI64(t, shape)
+	}
+	t.DType = dt
+}
+
+// isInt reports whether t's values live in I64 (integers and bool).
+func isInt(t *model.Tensor) bool { return !t.DType.IsFloat() }
 
 // alias points t at x's data with a new shape (no copy). The shape slice is
 // t's own.
@@ -114,30 +124,32 @@ func (s *step) opt(i int) *model.Tensor {
 	return s.in[i]
 }
 
-// needF32 returns input i, which must be float32.
+// needF32 returns input i, which must be of a float type (its values in
+// F32; see model.DType).
 func (s *step) needF32(i int) (*model.Tensor, error) {
 	t, err := s.need(i)
 	if err != nil {
 		return nil, err
 	}
-	if t.DType != model.Float32 {
-		return nil, fmt.Errorf("input %d has dtype %v, want float32", i, t.DType)
+	if !t.DType.IsFloat() {
+		return nil, fmt.Errorf("input %d has dtype %v, want a float type", i, t.DType)
 	}
 	return t, nil
 }
 
-// ints reads an int64 tensor's values (a 1-D shape or axes input).
+// ints reads an integer tensor's values (a 1-D shape or axes input: int64,
+// or int32 where ONNX allows it).
 func ints(t *model.Tensor) ([]int64, error) {
-	if t.DType != model.Int64 {
+	if t.DType.IsFloat() || t.DType == model.Bool {
 		return nil, fmt.Errorf("dtype %v, want int64", t.DType)
 	}
 	return t.I64, nil
 }
 
-// scalarF32 reads a one-element float32 tensor.
+// scalarF32 reads a one-element float tensor.
 func scalarF32(t *model.Tensor) (float32, error) {
-	if t.DType != model.Float32 || len(t.F32) != 1 {
-		return 0, fmt.Errorf("want a float32 scalar, got %v %v", t.DType, t.Shape)
+	if !t.DType.IsFloat() || len(t.F32) != 1 {
+		return 0, fmt.Errorf("want a float scalar, got %v %v", t.DType, t.Shape)
 	}
 	return t.F32[0], nil
 }

@@ -15,7 +15,8 @@
 //   - Nodes: ONNX operators (Op is the ONNX op type, Attrs its attributes, in
 //     the semantics of Model.Opset for the default ONNX domain);
 //   - Params: named float32 tensors (kernel, bias, gamma, moving_mean...);
-//   - Consts: constant tensors needed by its nodes (int64 shapes, perms);
+//   - Consts: constant tensors needed by its nodes (int64 shapes, perms,
+//     bool masks; any DType);
 //   - Inputs and Outputs: the values that cross the layer boundary.
 //
 // A Keras model nested in another (a keras.applications base called inside a
@@ -29,6 +30,16 @@
 // Values are named by strings. A value is produced exactly once: by a graph
 // input, by a Param or Const (its Name), or by a node output. Every node input
 // names such a value or is "" (an omitted optional ONNX input).
+//
+// # Element types
+//
+// A DType names one of float32, float16, bfloat16, float64, int8/16/32/64,
+// uint8/16/32/64 and bool. A Tensor holds the float types in F32 (float16,
+// bfloat16 and float64 as float32 values) and the integer types and bool
+// in I64 (bool as 0 or 1); the other field is nil. Values are always
+// representable in the tensor's DType: Tensor.Fit rounds float16/bfloat16
+// and wraps narrow integers. Params are float32. Convert and ConvertInto
+// change a tensor's type with ONNX Cast semantics.
 //
 // # Layouts
 //
@@ -49,7 +60,9 @@
 //   - a layer's nodes read only its own params and consts, its declared
 //     Inputs and its own earlier node outputs; its Outputs are produced by its
 //     nodes (or, for an identity layer with no nodes, equal its Inputs);
-//   - a param's data length equals the product of its shape;
+//   - a param's data length equals the product of its shape; a const's
+//     DType is valid and its storage (F32 or I64, as the DType says)
+//     holds exactly the product of its shape;
 //   - a param's Trainable is Layer.Trainable && !State: BatchNormalization
 //     moving statistics are State and never trainable;
 //   - nested Keras models (Submodels) are listed outer first; the layers of

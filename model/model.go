@@ -3,7 +3,6 @@ package model
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 )
 
 // DefaultOpset is the ONNX opset (default domain) whose semantics the nodes of
@@ -25,26 +24,6 @@ var (
 	// errors.Is(err, model.ErrUnsupported) holds whichever reported it.
 	ErrUnsupported = errors.New("unsupported")
 )
-
-// DType is the element type of a tensor or value.
-type DType int
-
-// Element types. Params are always Float32; Int64 appears in consts and in
-// shape computations of ONNX-origin models.
-const (
-	Float32 DType = iota + 1
-	Int64
-)
-
-func (d DType) String() string {
-	switch d {
-	case Float32:
-		return "float32"
-	case Int64:
-		return "int64"
-	}
-	return fmt.Sprintf("dtype(%d)", int(d))
-}
 
 // Model is a network: graph inputs, layers in order, graph outputs.
 type Model struct {
@@ -165,7 +144,10 @@ type Initializer struct {
 	Config json.RawMessage
 }
 
-// Tensor is a constant: float32 or int64 data with a shape.
+// Tensor is data with a shape. Its values live in F32 when DType.IsFloat()
+// (float32, and float16, bfloat16 and float64 held as float32) and in I64
+// otherwise (every integer type and bool, held as int64); the other field
+// is nil. See dtype.go.
 type Tensor struct {
 	Name  string
 	DType DType

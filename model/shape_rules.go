@@ -50,7 +50,9 @@ func dropoutShape(c *inferCtx) ([]*Value, error) {
 		return nil, fmt.Errorf("missing input 0")
 	}
 	mask := x.Clone()
-	mask.DType = Float32 // ONNX says bool; xfer never materialises the mask
+	if c.opsetOf() >= 10 {
+		mask.DType = Bool // the input's type before opset 10
+	}
 	return []*Value{x.Clone(), mask}, nil
 }
 

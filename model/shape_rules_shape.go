@@ -45,7 +45,7 @@ func (c *inferCtx) knownTensor(i int) (*Tensor, bool) {
 		return nil, false
 	}
 	t, ok := c.known[c.node.Inputs[i]]
-	if !ok || t.DType != Int64 {
+	if !ok || t.DType.IsFloat() {
 		return nil, false
 	}
 	return t, true
@@ -282,8 +282,8 @@ func gatherShape(c *inferCtx) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if idx.DType != Int64 {
-		return nil, fmt.Errorf("indices have dtype %v, want int64", idx.DType)
+	if idx.DType != Int64 && idx.DType != Int32 {
+		return nil, fmt.Errorf("indices have dtype %v, want int64 or int32", idx.DType)
 	}
 	r := len(x.Shape)
 	if r == 0 {
@@ -320,28 +320,18 @@ func gatherShape(c *inferCtx) ([]*Value, error) {
 	return []*Value{{DType: x.DType, Shape: out}}, nil
 }
 
-// ONNX TensorProto.DataType codes Cast understands (onnx.proto).
-const (
-	onnxFloat = 1
-	onnxInt64 = 7
-)
-
 func castShape(c *inferCtx) ([]*Value, error) {
 	x, err := c.need(0, "input")
 	if err != nil {
 		return nil, err
 	}
-	var dt DType
-	switch to := c.node.AttrInt("to", 0); to {
-	case onnxFloat:
-		dt = Float32
-	case onnxInt64:
-		dt = Int64
-	default:
-		return nil, fmt.Errorf("cast to ONNX data type %d is not supported (supported: 1 float, 7 int64)", to)
+	to := c.node.AttrInt("to", 0)
+	dt, ok := DTypeFromONNX(to)
+	if !ok {
+		return nil, fmt.Errorf("cast to ONNX data type %d is not supported (supported: %s)", to, DTypeNames())
 	}
-	if t, ok := c.knownTensor(0); ok && dt == Int64 {
-		c.fold(0, foldInts(t.Shape, t.I64))
+	if t, ok := c.knownTensor(0); ok && !dt.IsFloat() {
+		c.fold(0, Convert(t, dt))
 	}
 	return []*Value{{DType: dt, Shape: slices.Clone(x.Shape)}}, nil
 }
@@ -360,9 +350,9 @@ func constantShape(c *inferCtx) ([]*Value, error) {
 			}
 			nel := NumElements(t.Shape)
 			switch {
-			case t.DType == Float32 && nel == len(t.F32):
-			case t.DType == Int64 && nel == len(t.I64):
-				c.fold(0, foldInts(t.Shape, t.I64))
+			case t.DType.Valid() && t.DType.IsFloat() && nel == len(t.F32):
+			case t.DType.Valid() && !t.DType.IsFloat() && nel == len(t.I64):
+				c.fold(0, t)
 			default:
 				return nil, fmt.Errorf("value tensor: dtype %v shape %v does not match its data", t.DType, t.Shape)
 			}

@@ -44,7 +44,7 @@ func (m *Model) structure() (map[string]string, error) {
 		if err := define(v.Name, "graph input"); err != nil {
 			return nil, err
 		}
-		if v.DType != Float32 && v.DType != Int64 {
+		if !v.DType.Valid() {
 			return nil, fmt.Errorf("%w: graph input %q has dtype %v", ErrInvalid, v.Name, v.DType)
 		}
 	}
@@ -102,8 +102,8 @@ func (m *Model) structure() (map[string]string, error) {
 			local[t.Name] = true
 			n := NumElements(t.Shape)
 			switch {
-			case t.DType == Float32 && n == len(t.F32) && t.I64 == nil:
-			case t.DType == Int64 && n == len(t.I64) && t.F32 == nil:
+			case t.DType.Valid() && t.DType.IsFloat() && n == len(t.F32) && t.I64 == nil:
+			case t.DType.Valid() && !t.DType.IsFloat() && n == len(t.I64) && t.F32 == nil:
 			default:
 				return nil, fmt.Errorf("%w: %s: const %q: dtype %v shape %v does not match its data", ErrInvalid, where, t.Name, t.DType, t.Shape)
 			}

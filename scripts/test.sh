@@ -15,8 +15,9 @@ go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/xfer-test.log
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || exit "$status"
 
-# The conformance summary line (go test hides a passing package's output).
-go test -count=1 -v -run '^TestNodeTests$' ./conformance | grep '^onnx node tests:'
+# The conformance summary line over all of libonnx-testdata (go test hides a
+# passing package's output).
+go test -count=1 -v -run '^TestONNXTestdata$' ./conformance | grep '^onnx tests (libonnx-testdata):'
 
 # Decoders get a short coverage-guided fuzz run each (seeded from fixtures);
 # minimisation is capped at 5 s so that large inputs (Keras files) do not

@@ -150,13 +150,10 @@ func readInputs(m *model.Model, args []string) (map[string]*model.Tensor, error)
 			return nil, usagef("input %q given twice", name)
 		}
 		t.Name = name
-		if t.DType == model.Int64 && m.Input(name).DType == model.Float32 {
-			// Integer arrays (labels-style data, pixel counts) feed float models.
-			t.F32 = make([]float32, len(t.I64))
-			for i, v := range t.I64 {
-				t.F32[i] = float32(v)
-			}
-			t.DType, t.I64 = model.Float32, nil
+		// Integer arrays (labels-style data, pixel counts) feed float
+		// models; other dtypes convert when no value changes.
+		if t, err = tensorio.As(t, m.Input(name).DType); err != nil {
+			return nil, fmt.Errorf("predict: --input %s for model input %q: %w", file, name, err)
 		}
 		if want := m.Input(name).Shape; len(want) > 0 && !shapeFits(t.Shape, want) {
 			return nil, fmt.Errorf("predict: --input %s: shape %v does not fit model input %q of shape %v (-1 is free)", file, t.Shape, name, want)
@@ -258,10 +255,10 @@ func sliceRows(t *model.Tensor, lo, hi int) *model.Tensor {
 		per *= d
 	}
 	c := &model.Tensor{Name: t.Name, DType: t.DType, Shape: append([]int{hi - lo}, t.Shape[1:]...)}
-	if t.DType == model.Int64 {
-		c.I64 = t.I64[lo*per : hi*per]
-	} else {
+	if t.DType.IsFloat() {
 		c.F32 = t.F32[lo*per : hi*per]
+	} else {
+		c.I64 = t.I64[lo*per : hi*per]
 	}
 	return c
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/xferml/xfer/internal/atomicfile"
 	"github.com/xferml/xfer/internal/onnxmeta"
+	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
 
@@ -95,6 +97,16 @@ func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
 	if src == 0 {
 		src = model.DefaultOpset
 	}
+	if target < src {
+		// Older op versions accept fewer element types (Add takes uint8
+		// from opset 14): xfer converts float32/int64 graphs only.
+		names := slices.Sorted(maps.Keys(shapes))
+		for _, name := range names {
+			if dt := shapes[name].DType; dt != model.Float32 && dt != model.Int64 {
+				return nil, fmt.Errorf("onnx: model %q: %w: writing opset %d from opset %d: value %q is %v; xfer converts graphs of float32 and int64 values only to older opsets (export at opset %d or later)", m.Name, model.ErrUnsupported, target, src, name, dt, src)
+			}
+		}
+	}
 	g := &pb.GraphProto{Name: m.Name}
 	if g.Name == "" {
 		g.Name = "xfer"
@@ -118,7 +130,11 @@ func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
 			lm.Params = append(lm.Params, onnxmeta.Param{Name: p.Name, Role: p.Role, State: p.State, Init: p.Init})
 		}
 		for _, t := range l.Consts {
-			g.Initializer = append(g.Initializer, tensorProto(t))
+			tp, err := tensorProto(t)
+			if err != nil {
+				return nil, fmt.Errorf("onnx: model %q: layer %q: %w", m.Name, l.Name, err)
+			}
+			g.Initializer = append(g.Initializer, tp)
 			lm.Consts = append(lm.Consts, t.Name)
 		}
 		cv := &converter{layer: l, src: src, target: target, shapes: shapes, names: nodeNames}
@@ -224,8 +240,8 @@ func valueInfo(name string, dt model.DType, shape []int) *pb.ValueInfoProto {
 }
 
 func elemType(dt model.DType) int32 {
-	if dt == model.Int64 {
-		return dtInt64
+	if dt.Valid() {
+		return dt.ONNX()
 	}
 	return dtFloat
 }
@@ -267,11 +283,16 @@ func int64Tensor(name string, shape []int, data []int64) *pb.TensorProto {
 	return &pb.TensorProto{Name: name, Dims: dims(shape), DataType: dtInt64, RawData: raw}
 }
 
-func tensorProto(t *model.Tensor) *pb.TensorProto {
-	if t.DType == model.Int64 {
-		return int64Tensor(t.Name, t.Shape, t.I64)
+// tensorProto encodes a const in its own element type (float32 data
+// aliased where it can be).
+func tensorProto(t *model.Tensor) (*pb.TensorProto, error) {
+	switch t.DType {
+	case model.Int64:
+		return int64Tensor(t.Name, t.Shape, t.I64), nil
+	case model.Float32:
+		return floatTensor(t.Name, t.Shape, t.F32), nil
 	}
-	return floatTensor(t.Name, t.Shape, t.F32)
+	return tensorio.ToProto(t)
 }
 
 // attrProtos converts attributes, sorted by name for deterministic output.
@@ -300,7 +321,11 @@ func attrProtos(attrs map[string]model.Attr) ([]*pb.AttributeProto, error) {
 			if a.Tensor == nil {
 				return nil, fmt.Errorf("attribute %q: tensor attribute without a tensor", k)
 			}
-			ap.Type, ap.T = pb.AttributeProto_TENSOR, tensorProto(a.Tensor)
+			tp, err := tensorProto(a.Tensor)
+			if err != nil {
+				return nil, fmt.Errorf("attribute %q: %w", k, err)
+			}
+			ap.Type, ap.T = pb.AttributeProto_TENSOR, tp
 		default:
 			return nil, fmt.Errorf("attribute %q: unknown kind %d", k, a.Kind)
 		}

@@ -31,7 +31,7 @@ func ft(name string, dims ...int64) *pb.TensorProto {
 	for _, d := range dims {
 		n *= d
 	}
-	return &pb.TensorProto{Name: name, Dims: dims, DataType: dtFloat, FloatData: make([]float32, n)}
+	return &pb.TensorProto{Name: name, Dims: dims, DataType: int32(pb.TensorProto_FLOAT), FloatData: make([]float32, n)}
 }
 
 func node(name, op string, ins []string, outs ...string) *pb.NodeProto {

@@ -258,16 +258,11 @@ func (r *reader) value(vi *pb.ValueInfoProto) (*model.Value, error) {
 		return nil, fmt.Errorf("%s: graph input %q: %w ONNX feature: not a tensor (sequences, maps and optionals are not supported)", r.where, name, model.ErrUnsupported)
 	}
 	v := &model.Value{Name: name}
-	switch tt.GetElemType() {
-	case dtFloat, dtDouble, dtFloat16, dtBFloat16:
-		// xfer computes in float32: other float inputs are read as float32,
-		// as their initializers are.
-		v.DType = model.Float32
-	case dtInt64:
-		v.DType = model.Int64
-	default:
-		return nil, fmt.Errorf("%s: graph input %q: %w ONNX feature: element type %s (xfer takes float, float16, bfloat16 and double inputs as float32, and int64 inputs)", r.where, name, model.ErrUnsupported, dtypeName(tt.GetElemType()))
+	dt, ok := model.DTypeFromONNX(int64(tt.GetElemType()))
+	if !ok {
+		return nil, fmt.Errorf("%s: graph input %q: %w ONNX feature: element type %s (xfer holds %s)", r.where, name, model.ErrUnsupported, dtypeName(tt.GetElemType()), model.DTypeNames())
 	}
+	v.DType = dt
 	if tt.GetShape() == nil {
 		return nil, fmt.Errorf("%s: graph input %q: %w ONNX feature: no shape (xfer needs the rank of every input)", r.where, name, model.ErrUnsupported)
 	}
@@ -295,7 +290,9 @@ func (r *reader) node(i int, np *pb.NodeProto) (*model.Node, error) {
 	if np.GetOpType() == "" {
 		return nil, fmt.Errorf("%s: %w: node has no op_type", where, ErrFormat)
 	}
-	if len(np.GetOutput()) == 0 || np.GetOutput()[0] == "" {
+	// Optional outputs may be "" (an RNN asked only for Y_h), but a node
+	// must produce something.
+	if !slices.ContainsFunc(np.GetOutput(), func(o string) bool { return o != "" }) {
 		return nil, fmt.Errorf("%s: %w: node has no output", where, ErrFormat)
 	}
 	n := &model.Node{Name: np.GetName(), Op: np.GetOpType(), Inputs: append([]string(nil), np.GetInput()...), Outputs: append([]string(nil), np.GetOutput()...)}

@@ -57,7 +57,7 @@ func TestReadTorchModelA(t *testing.T) {
 // tinyModel builds X[N,4] -> Gemm(W[3,4], B[3], transB=1) -> Relu -> Y.
 func tinyModel() *pb.ModelProto {
 	f := func(name string, dims []int64, vals ...float32) *pb.TensorProto {
-		return &pb.TensorProto{Name: name, Dims: dims, DataType: dtFloat, FloatData: vals}
+		return &pb.TensorProto{Name: name, Dims: dims, DataType: int32(pb.TensorProto_FLOAT), FloatData: vals}
 	}
 	vi := func(name string, dims ...int64) *pb.ValueInfoProto {
 		sh := &pb.TensorShapeProto{}
@@ -68,7 +68,7 @@ func tinyModel() *pb.ModelProto {
 			}
 			sh.Dim = append(sh.Dim, &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
 		}
-		return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{ElemType: dtFloat, Shape: sh}}}}
+		return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT), Shape: sh}}}}
 	}
 	return &pb.ModelProto{
 		IrVersion:   8,
@@ -144,9 +144,9 @@ func TestReadErrors(t *testing.T) {
 			mp.Graph.Initializer[1].RawData = make([]byte, 11)
 		}, want: ErrFormat},
 		{name: "string tensor", edit: func(mp *pb.ModelProto) { mp.Graph.Initializer[1].DataType = 8 }, want: model.ErrUnsupported, substr: "string"},
-		{name: "int8 input", edit: func(mp *pb.ModelProto) {
-			mp.Graph.Input[0].Type.GetTensorType().ElemType = 3
-		}, want: model.ErrUnsupported, substr: "int8"},
+		{name: "string input", edit: func(mp *pb.ModelProto) {
+			mp.Graph.Input[0].Type.GetTensorType().ElemType = 8
+		}, want: model.ErrUnsupported, substr: "string"},
 		{name: "node without output", edit: func(mp *pb.ModelProto) { mp.Graph.Node[0].Output = nil }, want: ErrFormat, substr: "no output"},
 		{name: "dangling", edit: func(mp *pb.ModelProto) { mp.Graph.Node[1].Input[0] = "nowhere" }, want: ErrFormat, substr: "nowhere"},
 		{name: "bad shape", edit: func(mp *pb.ModelProto) { mp.Graph.Initializer[0].Dims = []int64{4, 3} }, want: model.ErrShape},

@@ -154,7 +154,7 @@ func (e *encoder) i64(v []int64) ref {
 
 func (e *encoder) tensor(t *model.Tensor) hTensor {
 	h := hTensor{DType: int(t.DType), Name: t.Name, Shape: t.Shape}
-	if t.DType == model.Int64 {
+	if !t.DType.IsFloat() { // every integer dtype and bool is held as int64
 		h.Data = e.i64(t.I64)
 	} else {
 		h.Data = e.f32(t.F32, nil)
@@ -605,17 +605,18 @@ func (d *decoder) i64(r ref, what string) ([]int64, error) {
 func (d *decoder) tensor(h *hTensor, what string) (*model.Tensor, error) {
 	t := &model.Tensor{Name: h.Name, DType: model.DType(h.DType), Shape: h.Shape}
 	var err error
-	switch t.DType {
-	case model.Float32:
-		t.F32, err = d.f32(h.Data, what)
-	case model.Int64:
-		t.I64, err = d.i64(h.Data, what)
-	default:
+	switch {
+	case !t.DType.Valid():
 		return nil, fmt.Errorf("%w: %s: unknown dtype %d", ErrFormat, what, h.DType)
+	case t.DType.IsFloat():
+		t.F32, err = d.f32(h.Data, what)
+	default:
+		t.I64, err = d.i64(h.Data, what)
 	}
 	if err != nil {
 		return nil, err
 	}
+	t.Fit() // a snapshot edited by hand cannot hold a 3 in a bool
 	return t, nil
 }
 

@@ -159,7 +159,7 @@ func TestDecodeBadRefs(t *testing.T) {
 		{"negative count", `{"layers":[{"name":"a","params":[{"data":{"n":-1,"off":0}}]}]}`},
 		{"huge count", `{"layers":[{"name":"a","params":[{"data":{"n":4611686018427387904,"off":0}}]}]}`},
 		{"offset past blob", `{"layers":[{"name":"a","params":[{"data":{"n":1,"off":5}}]}]}`},
-		{"bad dtype", `{"layers":[{"name":"a","consts":[{"dtype":9,"data":{"n":0,"off":0}}]}]}`},
+		{"bad dtype", `{"layers":[{"name":"a","consts":[{"dtype":99,"data":{"n":0,"off":0}}]}]}`},
 		{"not json", `{"layers":`},
 	}
 	for _, tt := range tests {

@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"sync"
 
 	ortgo "github.com/yalue/onnxruntime_go"
 
+	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
+
+// ErrType reports a tensor of an element type this package cannot pass to
+// or take from ONNX Runtime (float16 and bfloat16 outputs, 16-bit scalars).
+var ErrType = fmt.Errorf("ort: element type %w", model.ErrUnsupported)
 
 // ErrNotInstalled reports that libonnxruntime.so was not found.
 var ErrNotInstalled = errors.New("ort: ONNX Runtime library not found")
@@ -164,6 +168,13 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 		}
 		ins[i] = v
 	}
+	for _, info := range s.outputs {
+		if info.DataType == ortgo.TensorElementDataTypeFloat16 || info.DataType == ortgo.TensorElementDataTypeBFloat16 {
+			// onnxruntime_go v1.27 copies one byte per element of the
+			// 16-bit outputs it allocates and then fails.
+			return nil, fmt.Errorf("ort: %s: output %q: %w: float16 and bfloat16 outputs (onnxruntime_go cannot return them)", s.path, info.Name, ErrType)
+		}
+	}
 	outs := make([]ortgo.Value, len(s.outputs))
 	if err := s.s.Run(ins, outs); err != nil {
 		return nil, fmt.Errorf("ort: %s: %w", s.path, err)
@@ -177,59 +188,157 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 	}()
 	res := map[string]*model.Tensor{}
 	for i, info := range s.outputs {
-		var t *model.Tensor
-		switch v := outs[i].(type) {
-		case *ortgo.Tensor[float32]:
-			t = &model.Tensor{Name: info.Name, DType: model.Float32, Shape: intShape(v.GetShape()), F32: slices.Clone(v.GetData())}
-		case *ortgo.Tensor[int64]:
-			t = &model.Tensor{Name: info.Name, DType: model.Int64, Shape: intShape(v.GetShape()), I64: slices.Clone(v.GetData())}
-		case *ortgo.Scalar[float32]:
-			t = &model.Tensor{Name: info.Name, DType: model.Float32, Shape: []int{}, F32: []float32{v.GetData()}}
-		case *ortgo.Scalar[int64]:
-			t = &model.Tensor{Name: info.Name, DType: model.Int64, Shape: []int{}, I64: []int64{v.GetData()}}
-		default:
-			return nil, fmt.Errorf("ort: %s: output %q has type %T; xfer reads float32 and int64 tensors", s.path, info.Name, outs[i])
+		t, err := fromValue(outs[i])
+		if err != nil {
+			return nil, fmt.Errorf("ort: %s: output %q: %w", s.path, info.Name, err)
 		}
+		t.Name = info.Name
 		res[info.Name] = t
 	}
 	return res, nil
 }
 
-// newTensor copies t into an ONNX Runtime tensor. It returns a nil
+// fromValue copies an ONNX Runtime tensor or scalar into a model.Tensor
+// of the same element type.
+func fromValue(v ortgo.Value) (*model.Tensor, error) {
+	switch v := v.(type) {
+	case *ortgo.Tensor[float32]:
+		return floats(model.Float32, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[float64]:
+		return floats(model.Float64, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[int64]:
+		return ints(model.Int64, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[int32]:
+		return ints(model.Int32, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[int16]:
+		return ints(model.Int16, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[int8]:
+		return ints(model.Int8, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[uint64]:
+		return ints(model.Uint64, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[uint32]:
+		return ints(model.Uint32, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[uint16]:
+		return ints(model.Uint16, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[uint8]:
+		return ints(model.Uint8, v.GetShape(), v.GetData()), nil
+	case *ortgo.Tensor[bool]:
+		return bools(v.GetShape(), v.GetData()), nil
+	case *ortgo.Scalar[float32]:
+		return floats(model.Float32, nil, []float32{v.GetData()}), nil
+	case *ortgo.Scalar[float64]:
+		return floats(model.Float64, nil, []float64{v.GetData()}), nil
+	case *ortgo.Scalar[int64]:
+		return ints(model.Int64, nil, []int64{v.GetData()}), nil
+	case *ortgo.Scalar[int32]:
+		return ints(model.Int32, nil, []int32{v.GetData()}), nil
+	case *ortgo.Scalar[uint8]:
+		return ints(model.Uint8, nil, []uint8{v.GetData()}), nil
+	case *ortgo.Scalar[bool]:
+		return bools(nil, []bool{v.GetData()}), nil
+	}
+	return nil, fmt.Errorf("%w: value of type %T", ErrType, v)
+}
+
+func floats[T float32 | float64](dt model.DType, shape ortgo.Shape, v []T) *model.Tensor {
+	t := &model.Tensor{DType: dt, Shape: intShape(shape), F32: make([]float32, len(v))}
+	for i, x := range v {
+		t.F32[i] = float32(x)
+	}
+	return t
+}
+
+func ints[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64](dt model.DType, shape ortgo.Shape, v []T) *model.Tensor {
+	t := &model.Tensor{DType: dt, Shape: intShape(shape), I64: make([]int64, len(v))}
+	for i, x := range v {
+		t.I64[i] = int64(x)
+	}
+	return t
+}
+
+func bools(shape ortgo.Shape, v []bool) *model.Tensor {
+	t := &model.Tensor{DType: model.Bool, Shape: intShape(shape), I64: make([]int64, len(v))}
+	for i, x := range v {
+		if x {
+			t.I64[i] = 1
+		}
+	}
+	return t
+}
+
+// newTensor copies t into an ONNX Runtime tensor of t's element type (a
+// Scalar for rank 0, which onnxruntime_go keeps apart). It returns a nil
 // interface (not a typed nil) on error.
 func newTensor(shape []int64, t *model.Tensor) (ortgo.Value, error) {
-	if len(shape) == 0 { // onnxruntime_go refuses rank-0 tensors; scalars have their own type
-		switch {
-		case t.DType == model.Float32 && len(t.F32) == 1:
-			v, err := ortgo.NewScalar(t.F32[0])
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		case t.DType == model.Int64 && len(t.I64) == 1:
-			v, err := ortgo.NewScalar(t.I64[0])
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		}
-		return nil, fmt.Errorf("scalar of dtype %v without exactly one value", t.DType)
+	if n := model.NumElements(t.Shape); n < 0 || n != len(t.F32)+len(t.I64) {
+		return nil, fmt.Errorf("shape %v with %d values", t.Shape, len(t.F32)+len(t.I64))
 	}
 	switch t.DType {
 	case model.Float32:
-		v, err := ortgo.NewTensor(ortgo.NewShape(shape...), t.F32)
+		return typed(shape, t.F32)
+	case model.Float64:
+		return typed(shape, conv[float64](t.F32))
+	case model.Int64:
+		return typed(shape, t.I64)
+	case model.Int32:
+		return typed(shape, conv[int32](t.I64))
+	case model.Int16:
+		return typed(shape, conv[int16](t.I64))
+	case model.Int8:
+		return typed(shape, conv[int8](t.I64))
+	case model.Uint64:
+		return typed(shape, conv[uint64](t.I64))
+	case model.Uint32:
+		return typed(shape, conv[uint32](t.I64))
+	case model.Uint16:
+		return typed(shape, conv[uint16](t.I64))
+	case model.Uint8:
+		return typed(shape, conv[uint8](t.I64))
+	case model.Bool:
+		b := make([]bool, len(t.I64))
+		for i, v := range t.I64 {
+			b[i] = v != 0
+		}
+		return typed(shape, b)
+	case model.Float16, model.BFloat16:
+		if len(shape) == 0 || len(t.F32) == 0 {
+			return nil, fmt.Errorf("%w: %v tensor of shape %v (onnxruntime_go takes them as raw bytes, which needs a rank and data)", ErrType, t.DType, t.Shape)
+		}
+		tp, err := tensorio.ToProto(t)
 		if err != nil {
 			return nil, err
 		}
-		return v, nil
-	case model.Int64:
-		v, err := ortgo.NewTensor(ortgo.NewShape(shape...), t.I64)
+		v, err := ortgo.NewCustomDataTensor(ortgo.NewShape(shape...), tp.RawData, ortgo.TensorElementDataType(t.DType.ONNX()))
 		if err != nil {
 			return nil, err
 		}
 		return v, nil
 	}
-	return nil, fmt.Errorf("dtype %v", t.DType)
+	return nil, fmt.Errorf("%w: dtype %v", ErrType, t.DType)
+}
+
+// typed makes a tensor (or, for rank 0, a scalar) of Go element type T.
+func typed[T ortgo.TensorData](shape []int64, v []T) (ortgo.Value, error) {
+	if len(shape) == 0 {
+		s, err := ortgo.NewScalar(v[0])
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	x, err := ortgo.NewTensor(ortgo.NewShape(shape...), v)
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func conv[T int8 | int16 | int32 | uint8 | uint16 | uint32 | uint64 | float64, S int64 | float32](v []S) []T {
+	out := make([]T, len(v))
+	for i, x := range v {
+		out[i] = T(x)
+	}
+	return out
 }
 
 func intShape(s ortgo.Shape) []int {

@@ -18,13 +18,15 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// npyDTypes maps the dtypes ReadNPY accepts (without their byte-order
-// character) to their element size. Descriptors as numpy writes them
-// (numpy/lib/format.py: dtype.str): '<f4', '>f8', '|u1', '<i4'.
-var npyDTypes = map[string]int{
-	"f4": 4, "f8": 8,
-	"i1": 1, "i2": 2, "i4": 4, "i8": 8,
-	"u1": 1, "u2": 2, "u4": 4, "u8": 8,
+// npyDTypes maps the numpy types ReadNPY accepts (descriptors without
+// their byte-order character, as numpy writes them in numpy/lib/format.py:
+// dtype.str: '<f4', '>f8', '|u1', '<i4', '|b1') to the model.DType they
+// are read as.
+var npyDTypes = map[string]model.DType{
+	"f2": model.Float16, "f4": model.Float32, "f8": model.Float64,
+	"i1": model.Int8, "i2": model.Int16, "i4": model.Int32, "i8": model.Int64,
+	"u1": model.Uint8, "u2": model.Uint16, "u4": model.Uint32, "u8": model.Uint64,
+	"b1": model.Bool,
 }
 
 // npyHeaderMax bounds a header ReadNPY reads into memory: numpy writes a few
@@ -42,11 +44,11 @@ func DecodeNPY(data []byte) (*model.Tensor, error) {
 // npyio reads the values, because npyio trusts the header: it allocates
 // whatever length it states and zero-fills short data.
 //
-// Element types: float32 as is, float64 narrowed to float32, uint8 widened
-// to float32 (image data), every other integer type (int8 to int64, uint16
-// to uint64) as int64; any byte order. Fortran-order arrays are transposed
-// to C order. Anything else wraps model.ErrUnsupported; a damaged or
-// truncated file wraps ErrFormat.
+// The tensor keeps the file's element type (model.DType: float16/32/64,
+// int8/16/32/64, uint8/16/32/64, bool; any byte order); As converts it to
+// what a model input or a data set wants. Fortran-order arrays are
+// transposed to C order. Anything else wraps model.ErrUnsupported; a
+// damaged or truncated file wraps ErrFormat.
 func ReadNPY(r io.Reader, size int64) (*model.Tensor, error) {
 	br := bufio.NewReader(r)
 	pre, _ := br.Peek(12)
@@ -89,10 +91,11 @@ func ReadNPY(r io.Reader, size int64) (*model.Tensor, error) {
 	if len(code) == 3 && strings.ContainsRune("<>|=", rune(code[0])) {
 		code = code[1:]
 	}
-	width, ok := npyDTypes[code]
+	dt, ok := npyDTypes[code]
 	if !ok {
-		return nil, fmt.Errorf("tensorio: %w: .npy dtype %q (supported: float32, float64 and integer types)", model.ErrUnsupported, descr)
+		return nil, fmt.Errorf("tensorio: %w: .npy dtype %q (supported: float16/32/64, int8/16/32/64, uint8/16/32/64, bool)", model.ErrUnsupported, descr)
 	}
+	width := dt.Size()
 	body := size - start - hlen
 	n, err := checkedCount(shape, int(body/int64(width)))
 	if err != nil {
@@ -110,19 +113,31 @@ func ReadNPY(r io.Reader, size int64) (*model.Tensor, error) {
 	if nr.Header.Descr.Type != descr || !slices.Equal(nr.Header.Descr.Shape, shape) || nr.Header.Descr.Fortran != fortran {
 		return nil, fmt.Errorf("%w: .npy header %s is ambiguous", ErrFormat, clipHeader(head))
 	}
-	t := &model.Tensor{DType: model.Float32, Shape: shape}
-	if code != "u1" && code[0] != 'f' {
-		t.DType = model.Int64
-	}
+	t := &model.Tensor{DType: dt, Shape: shape}
 	if n == 0 {
-		if t.DType == model.Int64 {
-			t.I64 = []int64{}
-		} else {
+		if dt.IsFloat() {
 			t.F32 = []float32{}
+		} else {
+			t.I64 = []int64{}
 		}
 		return t, nil
 	}
-	if err := readNPYData(nr, code, n, t); err != nil {
+	if code == "f2" {
+		// npyio has no float16: read the bit patterns after the header.
+		var order binary.ByteOrder = binary.LittleEndian
+		if descr[0] == '>' {
+			order = binary.BigEndian
+		}
+		bits := make([]uint16, n)
+		err = binary.Read(cr, order, bits)
+		t.F32 = make([]float32, n)
+		for i, b := range bits {
+			t.F32[i] = model.Float16FromBits(b)
+		}
+	} else {
+		err = readNPYData(nr, code, n, t)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: .npy data (%s, shape %v): %v", ErrFormat, descr, shape, err)
 	}
 	if cr.n != int64(n*width) {
@@ -135,7 +150,7 @@ func ReadNPY(r io.Reader, size int64) (*model.Tensor, error) {
 }
 
 // readNPYData reads n values of the dtype code (no byte-order character)
-// into t: F32 for floats and uint8, I64 for the other integers.
+// into t: F32 for the float types, I64 for the integers and bool.
 func readNPYData(r *npyio.Reader, code string, n int, t *model.Tensor) error {
 	switch code {
 	case "f4":
@@ -143,8 +158,6 @@ func readNPYData(r *npyio.Reader, code string, n int, t *model.Tensor) error {
 		return r.Read(&t.F32)
 	case "f8":
 		return widen(r, n, &t.F32, func(v float64) float32 { return float32(v) })
-	case "u1":
-		return widen(r, n, &t.F32, func(v uint8) float32 { return float32(v) })
 	case "i8":
 		t.I64 = make([]int64, n)
 		return r.Read(&t.I64)
@@ -154,23 +167,21 @@ func readNPYData(r *npyio.Reader, code string, n int, t *model.Tensor) error {
 		return widen(r, n, &t.I64, func(v int16) int64 { return int64(v) })
 	case "i4":
 		return widen(r, n, &t.I64, func(v int32) int64 { return int64(v) })
+	case "u1":
+		return widen(r, n, &t.I64, func(v uint8) int64 { return int64(v) })
 	case "u2":
 		return widen(r, n, &t.I64, func(v uint16) int64 { return int64(v) })
 	case "u4":
 		return widen(r, n, &t.I64, func(v uint32) int64 { return int64(v) })
-	case "u8":
-		v := make([]uint64, n)
-		if err := r.Read(&v); err != nil {
-			return err
-		}
-		t.I64 = make([]int64, n)
-		for i, x := range v {
-			if x > math.MaxInt64 {
-				return fmt.Errorf("value %d (index %d) does not fit int64", x, i)
+	case "u8": // values from 2^63 up are held as their bit pattern
+		return widen(r, n, &t.I64, func(v uint64) int64 { return int64(v) })
+	case "b1":
+		return widen(r, n, &t.I64, func(v bool) int64 {
+			if v {
+				return 1
 			}
-			t.I64[i] = int64(x)
-		}
-		return nil
+			return 0
+		})
 	}
 	return fmt.Errorf("dtype %q has no reader", code)
 }
@@ -313,22 +324,37 @@ func transposeInPlace(t *model.Tensor) {
 	}
 }
 
-// EncodeNPY returns t as a version 1.0 .npy file in C order: '<f4' for
-// float32, '<i8' for int64. npyio's writer takes the shape from the Go
-// value (1-D slices, 2-D matrices), not from a flat slice and a shape, so
-// the header (NEP 1) is written here and the data, little-endian, with
-// encoding/binary.
+// npyCodes is npyDTypes reversed: the type EncodeNPY writes.
+var npyCodes = func() map[model.DType]string {
+	m := map[model.DType]string{}
+	for code, dt := range npyDTypes {
+		m[dt] = code
+	}
+	return m
+}()
+
+// EncodeNPY returns t as a version 1.0 .npy file in C order, little-endian,
+// in t's own element type ('<f4' for float32, '<i8' for int64, '|b1' for
+// bool, ...; bfloat16, which numpy lacks, as float32). npyio's writer takes
+// the shape from the Go value (1-D slices, 2-D matrices), not from a flat
+// slice and a shape, so the header (NEP 1) is written here and the data
+// with encoding/binary.
 func EncodeNPY(t *model.Tensor) ([]byte, error) {
-	var descr string
-	var n, elem int
-	switch t.DType {
-	case model.Float32:
-		descr, n, elem = "<f4", len(t.F32), 4
-	case model.Int64:
-		descr, n, elem = "<i8", len(t.I64), 8
-	default:
+	if t.DType == model.BFloat16 {
+		// numpy has no bfloat16: its values are float32s exactly.
+		f := *t
+		f.DType = model.Float32
+		t = &f
+	}
+	code, ok := npyCodes[t.DType]
+	if !ok {
 		return nil, fmt.Errorf("tensorio: tensor %q: dtype %v cannot be written as .npy", t.Name, t.DType)
 	}
+	descr := "<" + code
+	if t.DType.Size() == 1 {
+		descr = "|" + code
+	}
+	n := len(t.F32) + len(t.I64)
 	if c := model.NumElements(t.Shape); c != n {
 		return nil, fmt.Errorf("tensorio: tensor %q: shape %v needs %d values, has %d", t.Name, t.Shape, c, n)
 	}
@@ -350,18 +376,12 @@ func EncodeNPY(t *model.Tensor) ([]byte, error) {
 	if len(dict) > math.MaxUint16 {
 		return nil, fmt.Errorf("tensorio: tensor %q: shape %v too long for a .npy header", t.Name, t.Shape)
 	}
-	b := make([]byte, 0, 10+len(dict)+n*elem)
+	b := make([]byte, 0, 10+len(dict)+n*t.DType.Size())
 	b = append(b, npyio.Magic[:]...)
 	b = append(b, 1, 0)
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)))
 	b = append(b, dict...)
-	for _, v := range t.F32 {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	for _, v := range t.I64 {
-		b = binary.LittleEndian.AppendUint64(b, uint64(v))
-	}
-	return b, nil
+	return appendRaw(b, t), nil
 }
 
 // WriteNPY writes t to path as .npy, atomically.

@@ -80,3 +80,37 @@ func checkedCount(shape []int, limit int) (int, error) {
 	}
 	return n, nil
 }
+
+// As returns t as a tensor of dtype want, for feeding a model input: t
+// itself when it has that dtype; converted (model.Convert) when want is a
+// float type (integer data such as pixels or labels feed float models;
+// float32 data feeds a float16 model, rounded; uint16 data feeds a
+// bfloat16 input as bit patterns) or when want is an integer
+// type and every value fits it exactly. Floats never become integers
+// silently: that is an error saying what the file holds.
+func As(t *model.Tensor, want model.DType) (*model.Tensor, error) {
+	if t.DType == want {
+		return t, nil
+	}
+	if t.DType == model.Uint16 && want == model.BFloat16 {
+		// numpy has no bfloat16: ONNX's test data (onnx 1.12) and numpy
+		// users keep bfloat16 values as uint16 bit patterns.
+		c := &model.Tensor{Name: t.Name, DType: want, Shape: t.Shape, F32: make([]float32, len(t.I64))}
+		for i, v := range t.I64 {
+			c.F32[i] = model.BFloat16FromBits(uint16(v))
+		}
+		return c, nil
+	}
+	if !want.IsFloat() && t.DType.IsFloat() {
+		return nil, fmt.Errorf("tensorio: tensor holds %v values; the model wants %v (convert the data to integers first)", t.DType, want)
+	}
+	c := model.Convert(t, want)
+	if !want.IsFloat() {
+		for i, v := range t.I64 {
+			if c.I64[i] != v || (want == model.Uint64) != (t.DType == model.Uint64) && v < 0 {
+				return nil, fmt.Errorf("tensorio: value %d at index %d of a %v tensor does not fit the model's %v", v, i, t.DType, want)
+			}
+		}
+	}
+	return c, nil
+}

@@ -3,6 +3,7 @@ package tensorio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,15 +27,28 @@ func TestReadFile(t *testing.T) {
 	}{
 		{"f4_2x3.npy", model.Float32, []int{2, 3}, f4x23, nil},
 		{"f4_fortran_2x3.npy", model.Float32, []int{2, 3}, f4x23, nil},
-		{"f8_2x2.npy", model.Float32, []int{2, 2}, []float32{1.5, -2.25, 1e-3, 3.0e38}, nil},
+		{"f8_2x2.npy", model.Float64, []int{2, 2}, []float32{1.5, -2.25, 1e-3, 3.0e38}, nil},
 		{"i8_3.npy", model.Int64, []int{3}, nil, []int64{1, -2, 1 << 40}},
-		{"i1_2.npy", model.Int64, []int{2}, nil, []int64{-128, 127}},
-		{"i2_2.npy", model.Int64, []int{2}, nil, []int64{-300, 300}},
-		{"i4_3.npy", model.Int64, []int{3}, nil, []int64{1, -2, 1<<31 - 1}},
-		{"u2_2.npy", model.Int64, []int{2}, nil, []int64{0, 65535}},
-		{"u4_2.npy", model.Int64, []int{2}, nil, []int64{0, 1<<32 - 1}},
-		{"u8_2.npy", model.Int64, []int{2}, nil, []int64{0, 1<<63 - 1}},
-		{"u1_2x2.npy", model.Float32, []int{2, 2}, []float32{0, 7, 128, 255}, nil},
+		{"u1_2x2.npy", model.Uint8, []int{2, 2}, nil, []int64{0, 7, 128, 255}},
+		{"f2_2.npy", model.Float16, []int{2}, []float32{1, 2}, nil},
+		{"i4_3.npy", model.Int32, []int{3}, nil, []int64{1, -2, 1<<31 - 1}},
+		{"i1_2.npy", model.Int8, []int{2}, nil, []int64{-128, 127}},
+		{"i2_2.npy", model.Int16, []int{2}, nil, []int64{-300, 300}},
+		{"b1_2.npy", model.Bool, []int{2}, nil, []int64{1, 0}},
+		{"u8_big.npy", model.Uint64, []int{1}, nil, []int64{-1 << 63}}, // 2^63 held as its bit pattern
+		{"i2_be_2.npy", model.Int16, []int{2}, nil, []int64{-300, 2}},
+		{"i1_3.npy", model.Int8, []int{3}, nil, []int64{-128, 0, 127}},
+		{"u2_2.npy", model.Uint16, []int{2}, nil, []int64{0, 65535}},
+		{"u4_2.npy", model.Uint32, []int{2}, nil, []int64{0, 1<<32 - 1}},
+		{"u8_2.npy", model.Uint64, []int{2}, nil, []int64{0, 1<<63 - 1}},
+		{"b1_2x2.npy", model.Bool, []int{2, 2}, nil, []int64{1, 0, 0, 1}},
+		{"pb_raw_f2_3.pb", model.Float16, []int{3}, []float32{1, -2.5, 65504}, nil},
+		{"pb_typed_f2_3.pb", model.Float16, []int{3}, []float32{1, -2.5, 65504}, nil},
+		{"pb_typed_bf16_2.pb", model.BFloat16, []int{2}, []float32{1.5, -2.5}, nil},
+		{"pb_raw_b1_3.pb", model.Bool, []int{3}, nil, []int64{1, 0, 1}},
+		{"pb_typed_i8_4.pb", model.Int8, []int{4}, nil, []int64{-128, -1, 0, 127}},
+		{"pb_raw_u2_2.pb", model.Uint16, []int{2}, nil, []int64{7, 65535}},
+		{"pb_typed_f8_2.pb", model.Float64, []int{2}, []float32{0.25, -1e10}, nil},
 		{"f4_scalar.npy", model.Float32, []int{}, []float32{3.5}, nil},
 		{"f4_be_2.npy", model.Float32, []int{2}, []float32{1, -2}, nil},
 		{"f4_empty_0x3.npy", model.Float32, []int{0, 3}, []float32{}, nil},
@@ -66,10 +80,7 @@ func TestReadFileErrors(t *testing.T) {
 		file string
 		want error
 	}{
-		{"f2_2.npy", model.ErrUnsupported}, // float16
-		{"b1_2.npy", model.ErrUnsupported}, // bool
-		{"u8_big.npy", ErrFormat},          // 1<<63 does not fit int64
-		{"gen.py", nil},                    // unknown extension
+		{"gen.py", nil}, // unknown extension
 		{"missing.npy", os.ErrNotExist},
 	}
 	for _, tt := range tests {
@@ -149,17 +160,39 @@ func TestNPYRoundTrip(t *testing.T) {
 		{DType: model.Float32, Shape: []int{4}, F32: []float32{1, 2, 3, 4}},
 		{DType: model.Int64, Shape: []int{1, 2}, I64: []int64{-1, 1 << 50}},
 		{DType: model.Float32, Shape: []int{}, F32: []float32{9}},
+		{DType: model.Float16, Shape: []int{2}, F32: []float32{0.5, -65504}},
+		{DType: model.BFloat16, Shape: []int{1}, F32: []float32{-1.5}},
+		{DType: model.Float64, Shape: []int{1}, F32: []float32{1e-30}},
+		{DType: model.Int32, Shape: []int{2}, I64: []int64{-1 << 31, 5}},
+		{DType: model.Int16, Shape: []int{1}, I64: []int64{-32768}},
+		{DType: model.Int8, Shape: []int{2}, I64: []int64{-128, 127}},
+		{DType: model.Uint8, Shape: []int{1}, I64: []int64{255}},
+		{DType: model.Uint16, Shape: []int{1}, I64: []int64{65535}},
+		{DType: model.Uint32, Shape: []int{1}, I64: []int64{1<<32 - 1}},
+		{DType: model.Uint64, Shape: []int{1}, I64: []int64{-1}},
+		{DType: model.Bool, Shape: []int{3}, I64: []int64{1, 0, 1}},
 	}
 	for i, tt := range tests {
 		path := filepath.Join(dir, "t.npy")
-		if err := WriteNPY(path, tt); err != nil {
-			t.Fatalf("WriteNPY(#%d): %v", i, err)
+		write := WriteNPY
+		if i%2 == 1 {
+			path = filepath.Join(dir, "t.pb")
+			write = func(path string, t *model.Tensor) error {
+				b, err := EncodePB(t)
+				if err == nil {
+					err = os.WriteFile(path, b, 0o644)
+				}
+				return err
+			}
+		}
+		if err := write(path, tt); err != nil {
+			t.Fatalf("write(#%d): %v", i, err)
 		}
 		got, err := ReadFile(path)
 		if err != nil {
 			t.Fatalf("ReadFile(WriteNPY(#%d)): %v", i, err)
 		}
-		if !reflect.DeepEqual(got.Shape, tt.Shape) || !reflect.DeepEqual(got.F32, tt.F32) || !reflect.DeepEqual(got.I64, tt.I64) {
+		if got.DType != tt.DType || !reflect.DeepEqual(got.Shape, tt.Shape) || !reflect.DeepEqual(got.F32, tt.F32) || !reflect.DeepEqual(got.I64, tt.I64) {
 			t.Errorf("round trip #%d = %+v; want %+v", i, got, tt)
 		}
 	}
@@ -174,17 +207,30 @@ func TestNPYWrittenReadByNumpy(t *testing.T) {
 	if _, err := os.Stat(py); err != nil {
 		t.Skip("SKIP LOUDLY: /usr/bin/python3 with numpy not found; cannot check .npy output against numpy")
 	}
-	path := filepath.Join(t.TempDir(), "x.npy")
-	if err := WriteNPY(path, &model.Tensor{DType: model.Float32, Shape: []int{2, 3, 1}, F32: f4x23}); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	tests := []struct {
+		t    *model.Tensor
+		want string
+	}{
+		{&model.Tensor{DType: model.Float32, Shape: []int{2, 3, 1}, F32: f4x23}, "float32 (2, 3, 1) [-0.5, -0.25, 0.0, 0.25, 0.5, 0.75]\n"},
+		{&model.Tensor{DType: model.Float16, Shape: []int{2}, F32: []float32{0.5, -65504}}, "float16 (2,) [0.5, -65504.0]\n"},
+		{&model.Tensor{DType: model.Bool, Shape: []int{1, 2}, I64: []int64{1, 0}}, "bool (1, 2) [True, False]\n"},
+		{&model.Tensor{DType: model.Int32, Shape: []int{2}, I64: []int64{-5, 1 << 30}}, "int32 (2,) [-5, 1073741824]\n"},
+		{&model.Tensor{DType: model.Uint8, Shape: []int{}, I64: []int64{200}}, "uint8 () [200]\n"},
+		{&model.Tensor{DType: model.Float64, Shape: []int{1}, F32: []float32{0.25}}, "float64 (1,) [0.25]\n"},
 	}
-	out, err := runPython(py, "import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a.flatten().tolist())", path)
-	if err != nil {
-		t.Skipf("SKIP LOUDLY: numpy not usable: %v", err)
-	}
-	want := "float32 (2, 3, 1) [-0.5, -0.25, 0.0, 0.25, 0.5, 0.75]\n"
-	if out != want {
-		t.Errorf("numpy.load(WriteNPY(...)) = %q; want %q", out, want)
+	for i, tt := range tests {
+		path := filepath.Join(dir, fmt.Sprintf("x%d.npy", i))
+		if err := WriteNPY(path, tt.t); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runPython(py, "import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a.flatten().tolist())", path)
+		if err != nil {
+			t.Skipf("SKIP LOUDLY: numpy not usable: %v", err)
+		}
+		if out != tt.want {
+			t.Errorf("numpy.load(WriteNPY(%v)) = %q; want %q", tt.t.DType, out, tt.want)
+		}
 	}
 }
 
@@ -221,7 +267,8 @@ func TestONNXNodeTestData(t *testing.T) {
 }
 
 func FuzzDecodeNPY(f *testing.F) {
-	for _, name := range []string{"f4_2x3.npy", "f8_2x2.npy", "i8_3.npy", "u1_2x2.npy", "f4_fortran_2x3.npy", "f4_scalar.npy", "i4_3.npy", "u8_2.npy"} {
+	for _, name := range []string{"f4_2x3.npy", "f8_2x2.npy", "i8_3.npy", "u1_2x2.npy", "f4_fortran_2x3.npy", "f4_scalar.npy",
+		"f2_2.npy", "i4_3.npy", "i2_be_2.npy", "i1_3.npy", "u2_2.npy", "u4_2.npy", "u8_2.npy", "b1_2x2.npy"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -230,14 +277,15 @@ func FuzzDecodeNPY(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := DecodeNPY(data)
-		if err == nil && model.NumElements(got.Shape) != len(got.F32)+len(got.I64) {
-			t.Fatalf("DecodeNPY: shape %v with %d values", got.Shape, len(got.F32)+len(got.I64))
+		if err == nil {
+			checkDecoded(t, "DecodeNPY", got)
 		}
 	})
 }
 
 func FuzzDecodePB(f *testing.F) {
-	for _, name := range []string{"pb_raw_f4_2x3.pb", "pb_typed_f4_2x3.pb", "pb_raw_i8_3.pb"} {
+	for _, name := range []string{"pb_raw_f4_2x3.pb", "pb_typed_f4_2x3.pb", "pb_raw_i8_3.pb", "pb_raw_f2_3.pb", "pb_typed_f2_3.pb",
+		"pb_typed_bf16_2.pb", "pb_raw_b1_3.pb", "pb_typed_i8_4.pb", "pb_raw_u2_2.pb", "pb_typed_f8_2.pb"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -246,8 +294,8 @@ func FuzzDecodePB(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := DecodePB(data)
-		if err == nil && model.NumElements(got.Shape) != len(got.F32)+len(got.I64) {
-			t.Fatalf("DecodePB: shape %v with %d values", got.Shape, len(got.F32)+len(got.I64))
+		if err == nil {
+			checkDecoded(t, "DecodePB", got)
 		}
 	})
 }
@@ -264,5 +312,24 @@ func BenchmarkDecodeNPY(b *testing.B) {
 		if _, err := DecodeNPY(data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// checkDecoded asserts what every decoded tensor must satisfy: a valid
+// dtype, its values in the storage the dtype names and nowhere else, as
+// many as the shape says, integers already fitted to their width.
+func checkDecoded(t *testing.T, what string, got *model.Tensor) {
+	t.Helper()
+	if !got.DType.Valid() {
+		t.Fatalf("%s: dtype %v", what, got.DType)
+	}
+	n := model.NumElements(got.Shape)
+	if got.DType.IsFloat() && (len(got.F32) != n || got.I64 != nil) || !got.DType.IsFloat() && (len(got.I64) != n || got.F32 != nil) {
+		t.Fatalf("%s: %v shape %v with %d float32 and %d int64 values", what, got.DType, got.Shape, len(got.F32), len(got.I64))
+	}
+	fit := slices.Clone(got.I64)
+	model.FitI64(got.DType, fit)
+	if !slices.Equal(fit, got.I64) {
+		t.Fatalf("%s: %v values %v do not fit their type", what, got.DType, got.I64)
 	}
 }

@@ -5,11 +5,19 @@ def fl(v):
     if math.isnan(v): return "float32(math.NaN())"
     s=str(np.float32(v))
     return s
+GODT={np.dtype(np.int32):"model.Int32",np.dtype(np.int8):"model.Int8",np.dtype(np.uint8):"model.Uint8",
+      np.dtype(np.int16):"model.Int16",np.dtype(np.uint16):"model.Uint16",np.dtype(np.uint32):"model.Uint32",
+      np.dtype(np.uint64):"model.Uint64",np.dtype(np.bool_):"model.Bool",
+      np.dtype(np.float16):"model.Float16",np.dtype(np.float64):"model.Float64"}
 def T(a):
     a=np.asarray(a)
     shape="[]int{"+", ".join(str(d) for d in a.shape)+"}"
-    if a.dtype.kind in 'iu':
+    if a.dtype==np.int64:
         return "i64(%s%s)"%(shape, "".join(", %d"%v for v in a.ravel()))
+    if a.dtype.kind in 'iub':
+        return "ti(%s, %s%s)"%(GODT[a.dtype], shape, "".join(", %d"%int(v) for v in a.ravel()))
+    if a.dtype in (np.float16,) or (a.dtype==np.float64 and getattr(a,'keep64',False)):
+        return "tf(%s, %s%s)"%(GODT[a.dtype], shape, "".join(", "+fl(v) for v in a.ravel()))
     a=a.astype(np.float32)
     return "f32(%s%s)"%(shape, "".join(", "+fl(v) for v in a.ravel()))
 def attrs(d):
