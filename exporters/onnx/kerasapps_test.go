@@ -24,7 +24,6 @@ import (
 // the layer class, or the engine error), so that one that starts passing
 // is taken off the list.
 var appsPending = map[string]string{
-	"efficientnetb0_small": "slice bounds out of range", // engine im2col crash on a 5x5 depthwise conv of a 1x1 input (ops: issue 11)
 	"cnn_misc":             `layer class "Conv2DTranspose"`,
 	"text_simplernn":       `layer class "SimpleRNN"`,
 	"text_bilstm":          `layer class "Bidirectional"`,
