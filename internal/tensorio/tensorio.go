@@ -86,8 +86,9 @@ func checkedCount(shape []int, limit int) (int, error) {
 // float type (integer data such as pixels or labels feed float models;
 // float32 data feeds a float16 model, rounded; uint16 data feeds a
 // bfloat16 input as bit patterns) or when want is an integer
-// type and every value fits it exactly. Floats never become integers
-// silently: that is an error saying what the file holds.
+// type and every value fits it exactly (float data too, when every value
+// is a whole number in range). Anything that would change a value is an
+// error saying which value.
 func As(t *model.Tensor, want model.DType) (*model.Tensor, error) {
 	if t.DType == want {
 		return t, nil
@@ -102,7 +103,15 @@ func As(t *model.Tensor, want model.DType) (*model.Tensor, error) {
 		return c, nil
 	}
 	if !want.IsFloat() && t.DType.IsFloat() {
-		return nil, fmt.Errorf("tensorio: tensor holds %v values; the model wants %v (convert the data to integers first)", t.DType, want)
+		// Float data (token ids saved as float32) feed an integer input
+		// when every value is a whole number the type holds.
+		c := model.Convert(t, want)
+		for i, v := range t.F32 {
+			if float64(c.I64[i]) != float64(v) || want == model.Bool && v != 0 && v != 1 {
+				return nil, fmt.Errorf("tensorio: value %v at index %d of a %v tensor is not a %v (the model wants whole numbers)", v, i, t.DType, want)
+			}
+		}
+		return c, nil
 	}
 	c := model.Convert(t, want)
 	if !want.IsFloat() {

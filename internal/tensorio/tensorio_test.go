@@ -333,3 +333,35 @@ func checkDecoded(t *testing.T, what string, got *model.Tensor) {
 		t.Fatalf("%s: %v values %v do not fit their type", what, got.DType, got.I64)
 	}
 }
+
+func TestAs(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *model.Tensor
+		want model.DType
+		out  *model.Tensor // nil: an error
+	}{
+		{"int64 labels feed float32", &model.Tensor{DType: model.Int64, Shape: []int{2}, I64: []int64{3, -1}}, model.Float32,
+			&model.Tensor{DType: model.Float32, Shape: []int{2}, F32: []float32{3, -1}}},
+		{"whole floats feed int32", &model.Tensor{DType: model.Float32, Shape: []int{2}, F32: []float32{7, -2}}, model.Int32,
+			&model.Tensor{DType: model.Int32, Shape: []int{2}, I64: []int64{7, -2}}},
+		{"a fraction does not feed int32", &model.Tensor{DType: model.Float32, Shape: []int{1}, F32: []float32{0.5}}, model.Int32, nil},
+		{"300 does not fit uint8", &model.Tensor{DType: model.Int64, Shape: []int{1}, I64: []int64{300}}, model.Uint8, nil},
+		{"-1 does not fit uint64", &model.Tensor{DType: model.Int64, Shape: []int{1}, I64: []int64{-1}}, model.Uint64, nil},
+		{"uint16 bits feed bfloat16", &model.Tensor{DType: model.Uint16, Shape: []int{1}, I64: []int64{0x3fc0}}, model.BFloat16,
+			&model.Tensor{DType: model.BFloat16, Shape: []int{1}, F32: []float32{1.5}}},
+		{"float32 feeds float16, rounded", &model.Tensor{DType: model.Float32, Shape: []int{1}, F32: []float32{0.1}}, model.Float16,
+			&model.Tensor{DType: model.Float16, Shape: []int{1}, F32: []float32{model.Float16FromBits(0x2e66)}}},
+	}
+	for _, tt := range tests {
+		got, err := As(tt.in, tt.want)
+		switch {
+		case tt.out == nil && err == nil:
+			t.Errorf("As(%s) = %+v; want an error", tt.name, got)
+		case tt.out != nil && err != nil:
+			t.Errorf("As(%s) error %v", tt.name, err)
+		case tt.out != nil && (got.DType != tt.out.DType || !reflect.DeepEqual(got.F32, tt.out.F32) || !reflect.DeepEqual(got.I64, tt.out.I64)):
+			t.Errorf("As(%s) = %+v; want %+v", tt.name, got, tt.out)
+		}
+	}
+}
