@@ -47,11 +47,40 @@ type Entry struct {
 	Snapshot string `json:"snapshot"` // file name under snapshots/
 }
 
+// store is the workspace's objects directory as a native.Store: each
+// param's data in a file named by its content key.
+type store struct{ dir string }
+
+func (s store) path(key string) string { return filepath.Join(s.dir, key) }
+
+func (s store) Put(key string, data []float32) error {
+	if !native.IsKey(key) {
+		return fmt.Errorf("workspace: object key %q", key)
+	}
+	if st, err := os.Stat(s.path(key)); err == nil && st.Mode().IsRegular() && st.Size() == 4*int64(len(data)) {
+		return nil // the same content, kept by an earlier step
+	}
+	return native.WriteObject(s.path(key), data)
+}
+
+func (s store) Get(key string, n int) ([]float32, error) {
+	if !native.IsKey(key) {
+		return nil, fmt.Errorf("%w: object key %q", ErrCorrupt, key)
+	}
+	v, err := native.ReadObject(s.path(key), n)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: object %s is missing from %s", ErrCorrupt, key, s.dir)
+	}
+	return v, err
+}
+
 // Workspace is an open ./.xfer directory.
 type Workspace struct {
 	dir     string // path of the .xfer directory
 	journal []Entry
 }
+
+func (w *Workspace) objects() store { return store{filepath.Join(w.dir, "objects")} }
 
 // Path returns the workspace directory under root.
 func Path(root string) string { return filepath.Join(root, DirName) }
@@ -149,6 +178,7 @@ func (w *Workspace) removeStale() {
 		named[e.Snapshot] = true
 	}
 	snaps := filepath.Join(w.dir, "snapshots")
+	w.removeObjects()
 	for _, dir := range []string{w.dir, snaps} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
@@ -164,10 +194,43 @@ func (w *Workspace) removeStale() {
 	}
 }
 
+// removeObjects removes the objects no journal entry's snapshot refers to
+// (those of an undone step, or written by a command killed before its
+// journal update) and temporaries in objects/. Nothing is removed when a
+// snapshot's header cannot be read: what it refers to is unknown. The
+// caller holds the lock.
+func (w *Workspace) removeObjects() {
+	dir := w.objects().dir
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	used := map[string]bool{}
+	for _, e := range w.journal {
+		keys, err := native.StoredKeys(filepath.Join(w.dir, "snapshots", e.Snapshot))
+		if err != nil {
+			return
+		}
+		for _, k := range keys {
+			used[k] = true
+		}
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if (atomicfile.IsTemp(name) || native.IsKey(name) && !used[name]) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+}
+
 // isSnapshotName reports whether name is one Commit gives a snapshot:
-// decimal digits, then ".xnat".
+// decimal digits, then ".snap" (or ".xnat", the self-contained snapshots of
+// workspaces made before params were stored by content).
 func isSnapshotName(name string) bool {
-	digits, ok := strings.CutSuffix(name, ".xnat")
+	digits, ok := strings.CutSuffix(name, ".snap")
+	if !ok {
+		digits, ok = strings.CutSuffix(name, ".xnat")
+	}
 	if !ok || len(digits) == 0 {
 		return false
 	}
@@ -185,8 +248,10 @@ func OpenOrCreate(root string) (*Workspace, error) {
 	w, err := Open(root)
 	if errors.Is(err, ErrNoWorkspace) {
 		dir := Path(root)
-		if err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o755); err != nil {
-			return nil, fmt.Errorf("workspace: %w", err)
+		for _, sub := range []string{"snapshots", "objects"} {
+			if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+				return nil, fmt.Errorf("workspace: %w", err)
+			}
 		}
 		return &Workspace{dir: dir}, nil
 	}
@@ -210,8 +275,11 @@ func (w *Workspace) Current() (*model.Model, error) {
 
 func (w *Workspace) load(e Entry) (*model.Model, error) {
 	path := filepath.Join(w.dir, "snapshots", e.Snapshot)
-	m, err := native.ReadFile(path)
+	m, err := native.ReadStoredFile(path, w.objects())
 	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		if !errors.Is(err, native.ErrFormat) {
 			return nil, fmt.Errorf("workspace: %w", err)
 		}
@@ -226,8 +294,10 @@ func (w *Workspace) load(e Entry) (*model.Model, error) {
 // Commit records m as the new current model, the result of operation op with
 // arguments args. It returns the journal entry. m is not modified.
 func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry, error) {
-	if err := os.MkdirAll(filepath.Join(w.dir, "snapshots"), 0o755); err != nil {
-		return Entry{}, fmt.Errorf("workspace: %w", err)
+	for _, sub := range []string{"snapshots", "objects"} {
+		if err := os.MkdirAll(filepath.Join(w.dir, sub), 0o755); err != nil {
+			return Entry{}, fmt.Errorf("workspace: %w", err)
+		}
 	}
 	unlock, err := w.lock()
 	if err != nil {
@@ -242,14 +312,17 @@ func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry
 	}
 	e := Entry{
 		Seq: seq, Op: op, Args: args, Time: at.UTC().Format(time.RFC3339),
-		Before: before, Snapshot: fmt.Sprintf("%06d.xnat", seq),
+		Before: before, Snapshot: fmt.Sprintf("%06d.snap", seq),
 	}
-	// The snapshot streams from m's memory, and its digest comes from the
-	// same pass.
-	if e.After, err = native.WriteFile(filepath.Join(w.dir, "snapshots", e.Snapshot), m); err != nil {
+	// The params go to objects/ by content, where those an earlier step
+	// kept already are; the snapshot refers to them by key.
+	if e.After, err = native.WriteStoredFile(filepath.Join(w.dir, "snapshots", e.Snapshot), m, w.objects()); err != nil {
+		w.removeObjects() // those written before the failure: the workspace stays as it was
 		return Entry{}, fmt.Errorf("workspace: %w", err)
 	}
 	if err := w.writeJournal(append(w.Journal(), e)); err != nil {
+		os.Remove(filepath.Join(w.dir, "snapshots", e.Snapshot))
+		w.removeObjects()
 		return Entry{}, err
 	}
 	w.journal = append(w.journal, e)
@@ -279,6 +352,7 @@ func (w *Workspace) Undo() (Entry, error) {
 	if err := os.Remove(filepath.Join(w.dir, "snapshots", last.Snapshot)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return last, fmt.Errorf("workspace: undo done, but removing %s: %w", last.Snapshot, err)
 	}
+	w.removeObjects() // the params only the undone step had
 	return last, nil
 }
 

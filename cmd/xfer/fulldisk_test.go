@@ -114,7 +114,8 @@ func TestFullDisk(t *testing.T) {
 
 // checkNoRoom checks a command's ending after its write ran out of room:
 // exit status 1, and stderr ends with the one "xfer: " line (finetune's
-// progress lines come before it), which names out and gives hint.
+// progress lines come before it), which names out (or a file whose path
+// begins with out) and gives hint.
 func checkNoRoom(t *testing.T, stderr string, code int, out, hint string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
@@ -122,7 +123,7 @@ func checkNoRoom(t *testing.T, stderr string, code int, out, hint string) {
 	if msg := checkOneLine(last+"\n", code); msg != "" || code != 1 || strings.Count(stderr, "xfer: ") != 1 {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and one xfer: line, the last (%s)", code, firstLines(stderr, 12), msg)
 	}
-	for _, want := range []string{"writing " + out + " failed", hint} {
+	for _, want := range []string{"writing " + out, " failed", hint} {
 		if !strings.Contains(last, want) {
 			t.Errorf("stderr = %q; want its last line to contain %q", stderr, want)
 		}
@@ -133,7 +134,7 @@ func checkNoRoom(t *testing.T, stderr string, code int, out, hint string) {
 // workspace step whose snapshot does not fit.
 func testFullTmpfs(t *testing.T, in string) {
 	mnt := t.TempDir()
-	// 12 MiB: one 8 MB snapshot of the big model fits, a second does not.
+	// 12 MiB: the big model's 8 MB of weights fit once, not twice.
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=12m", "xfer-test", mnt).CombinedOutput(); err != nil {
 		t.Skipf("SKIP LOUDLY: cannot mount a tmpfs to fill (%v: %s); the file size limit cases above cover the error path", err, bytes.TrimSpace(out))
 	}
@@ -166,11 +167,19 @@ func testFullTmpfs(t *testing.T, in string) {
 		t.Errorf("%s after ENOSPC holds %v; want out.h5, out.onnx and ws only", mnt, got)
 	}
 
-	// A surgery step whose snapshot does not fit: the workspace is as before.
-	// Named as the command sees it, relative to its working directory.
-	snap := filepath.Join(workspace.DirName, "snapshots", "000002.xnat")
-	_, stderr, code := runChild(t, exec.Command(os.Args[0], "freeze", "--upto", "0"), ws)
-	checkNoRoom(t, stderr, code, snap, "free space or choose another directory")
+	// A step that changes only flags stores only a snapshot's header: it
+	// fits. Undone, the workspace is as it was.
+	mustXfer(t, ws, "freeze", "--upto", "0")
+	mustXfer(t, ws, "undo")
+	if got := hashTree(t, ws); !maps.Equal(got, before) {
+		t.Errorf("workspace files after freeze and undo = %d files; want the %d from before, unchanged", len(got), len(before))
+	}
+	// A step with new weights everywhere (8 MB) does not fit: the workspace
+	// is as before. The objects are named as the command sees them,
+	// relative to its working directory.
+	objs := filepath.Join(workspace.DirName, "objects") + string(filepath.Separator)
+	_, stderr, code := runChild(t, exec.Command(os.Args[0], "clone", "--reinit", "--seed", "1"), ws)
+	checkNoRoom(t, stderr, code, objs, "free space or choose another directory")
 	if got := hashTree(t, ws); !maps.Equal(got, before) {
 		t.Errorf("workspace files after ENOSPC = %d files; want the %d from before, unchanged", len(got), len(before))
 	}

@@ -206,6 +206,19 @@ func temporaries(t *testing.T, dir string) []string {
 	return out
 }
 
+// wsTemporaries returns the atomicfile temporaries in the workspace
+// directory xd, its snapshots and its objects.
+func wsTemporaries(t *testing.T, xd string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range []string{xd, filepath.Join(xd, "snapshots"), filepath.Join(xd, "objects")} {
+		if _, err := os.Stat(d); err == nil {
+			out = append(out, temporaries(t, d)...)
+		}
+	}
+	return out
+}
+
 // wsState returns the digest of dir's current model and the journal, after
 // checking the journal: it opens, its current model loads with the digest
 // the journal records, every entry follows from the one before (seq and
@@ -297,14 +310,14 @@ func TestKillWorkspace(t *testing.T) {
 					t.Errorf("killed after %v: xfer inspect: exit %d, %s", delay, code, stderr)
 				}
 				xd := workspace.Path(w)
-				left := append(temporaries(t, xd), temporaries(t, filepath.Join(xd, "snapshots"))...)
+				left := wsTemporaries(t, xd)
 				if len(left) == 0 {
 					continue
 				}
 				// The next change removes what the killed command left.
 				leftovers++
 				mustXfer(t, w, "unfreeze")
-				if again := append(temporaries(t, xd), temporaries(t, filepath.Join(xd, "snapshots"))...); len(again) > 0 {
+				if again := wsTemporaries(t, xd); len(again) > 0 {
 					t.Errorf("killed after %v: left %v; after the next change still %v; want none", delay, left, again)
 				}
 				named := map[string]bool{}

@@ -19,7 +19,6 @@ import (
 	"unsafe"
 
 	"github.com/xferml/xfer/internal/atomicfile"
-	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
 
@@ -88,6 +87,7 @@ type hParam struct {
 	InitCfg   *string `json:"init_config,omitempty"`
 	InitName  *string `json:"init_name,omitempty"`
 	Name      string  `json:"name"`
+	Object    string  `json:"object,omitempty"` // a stored snapshot's Store key (stored.go)
 	Role      string  `json:"role"`
 	Shape     []int   `json:"shape"`
 	State     bool    `json:"state"`
@@ -174,7 +174,12 @@ type Encoding struct {
 
 // Prepare lays out m's encoding. The Encoding refers to m's tensors: m must
 // not change until the Encoding is written.
-func Prepare(m *model.Model) (*Encoding, error) {
+func Prepare(m *model.Model) (*Encoding, error) { return prepare(m, nil) }
+
+// prepare lays out m's encoding; with keys, a stored snapshot's (stored.go):
+// the params keys names are referred to by key instead of laid out in the
+// blob.
+func prepare(m *model.Model, keys map[*model.Param]string) (*Encoding, error) {
 	if m == nil {
 		return nil, fmt.Errorf("native: encode: nil model")
 	}
@@ -203,7 +208,12 @@ func Prepare(m *model.Model) (*Encoding, error) {
 			hl.Config = &s
 		}
 		for _, p := range l.Params {
-			hp := hParam{Data: e.f32(p.Data, p), Name: p.Name, Role: p.Role, Shape: p.Shape, State: p.State, Trainable: p.Trainable}
+			hp := hParam{Name: p.Name, Role: p.Role, Shape: p.Shape, State: p.State, Trainable: p.Trainable}
+			if k, ok := keys[p]; ok {
+				hp.Data, hp.Object = ref{N: len(p.Data)}, k
+			} else {
+				hp.Data = e.f32(p.Data, p)
+			}
 			if p.Init != nil {
 				name := p.Init.Name
 				hp.InitName = &name
@@ -249,7 +259,11 @@ func Prepare(m *model.Model) (*Encoding, error) {
 		return nil, fmt.Errorf("native: encode model %q: %w", m.Name, err)
 	}
 	enc.prefix = make([]byte, 0, prefixLen+len(head))
-	enc.prefix = append(enc.prefix, magic...)
+	if keys != nil {
+		enc.prefix = append(enc.prefix, magicStored...)
+	} else {
+		enc.prefix = append(enc.prefix, magic...)
+	}
 	enc.prefix = binary.LittleEndian.AppendUint64(enc.prefix, uint64(len(head)))
 	enc.prefix = append(enc.prefix, head...)
 	return enc, nil
@@ -632,35 +646,59 @@ func Decode(b []byte) (*model.Model, error) {
 // further than the last tensor, and fails on input that ends early. Like
 // Decode, it checks the framing and every data reference, not the model's
 // invariants.
-func Read(r io.Reader, size int64) (*model.Model, error) {
+func Read(r io.Reader, size int64) (*model.Model, error) { return read(r, size, nil) }
+
+// readHeader reads the magic, the header length and the header of an
+// encoding of size bytes from r, and returns the header, whether the
+// encoding is a stored snapshot's, and the bytes that remain after it.
+func readHeader(r io.Reader, size int64) (h *hModel, stored bool, remain int64, err error) {
 	var pre [prefixLen]byte
 	if size < int64(prefixLen) {
-		return nil, fmt.Errorf("%w: missing %q header (not an xfer snapshot, or truncated)", ErrFormat, magic)
+		return nil, false, 0, fmt.Errorf("%w: missing %q header (not an xfer snapshot, or truncated)", ErrFormat, magic)
 	}
-	if _, err := io.ReadFull(r, pre[:]); err != nil || string(pre[:len(magic)]) != magic {
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("native: %w", err)
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, false, 0, fmt.Errorf("native: %w", err)
 		}
-		return nil, fmt.Errorf("%w: missing %q header (not an xfer snapshot, or truncated)", ErrFormat, magic)
+		return nil, false, 0, fmt.Errorf("%w: missing %q header (not an xfer snapshot, or truncated)", ErrFormat, magic)
+	}
+	switch string(pre[:len(magic)]) {
+	case magic:
+	case magicStored:
+		stored = true
+	default:
+		return nil, false, 0, fmt.Errorf("%w: missing %q header (not an xfer snapshot, or truncated)", ErrFormat, magic)
 	}
 	hlen := binary.LittleEndian.Uint64(pre[len(magic):])
 	if hlen > uint64(size-int64(prefixLen)) {
-		return nil, fmt.Errorf("%w: header length %d exceeds the %d bytes that remain (truncated?)", ErrFormat, hlen, size-int64(prefixLen))
+		return nil, false, 0, fmt.Errorf("%w: header length %d exceeds the %d bytes that remain (truncated?)", ErrFormat, hlen, size-int64(prefixLen))
 	}
 	// The header grows with what arrives, not with what hlen claims.
 	var hb bytes.Buffer
 	if _, err := io.CopyN(&hb, r, int64(hlen)); err != nil {
 		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("native: %w", err)
+			return nil, false, 0, fmt.Errorf("native: %w", err)
 		}
-		return nil, fmt.Errorf("%w: header ends early (truncated?)", ErrFormat)
+		return nil, false, 0, fmt.Errorf("%w: header ends early (truncated?)", ErrFormat)
 	}
-	var h hModel
-	if err := json.Unmarshal(hb.Bytes(), &h); err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	h = new(hModel)
+	if err := json.Unmarshal(hb.Bytes(), h); err != nil {
+		return nil, false, 0, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	hb = bytes.Buffer{}
-	d := &decoder{r: r, remain: size - int64(prefixLen) - int64(hlen)}
+	return h, stored, size - int64(prefixLen) - int64(hlen), nil
+}
+
+// read decodes an encoding of size bytes from r; get gives the data of a
+// stored snapshot's params (nil: r must be a self-contained encoding).
+func read(r io.Reader, size int64, get func(key string, n int) ([]float32, error)) (*model.Model, error) {
+	h, stored, remain, err := readHeader(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if stored && get == nil {
+		return nil, fmt.Errorf("%w: a workspace snapshot, whose weights are kept in its workspace's objects directory: read it through the workspace (xfer inspect in that directory, or xfer export FILE)", ErrFormat)
+	}
+	d := &decoder{r: r, remain: remain}
 	m := &model.Model{
 		Name: h.Name, Opset: h.Opset, Outputs: h.Outputs, Sequential: h.Sequential,
 		Meta: h.Meta, History: h.History,
@@ -681,7 +719,13 @@ func Read(r io.Reader, size int64) (*model.Model, error) {
 			l.Config = json.RawMessage(*hl.Config)
 		}
 		for _, hp := range hl.Params {
-			data, err := d.f32(hp.Data, fmt.Sprintf("layer %q: param %q", hl.Name, hp.Name))
+			what := fmt.Sprintf("layer %q: param %q", hl.Name, hp.Name)
+			var data []float32
+			if hp.Object != "" {
+				data, err = storedParam(hp, stored, get, what)
+			} else {
+				data, err = d.f32(hp.Data, what)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -833,18 +877,10 @@ func (a *asyncWriter) wait() {
 // ReadFile decodes the encoding in the file at path (see Read), reading
 // each tensor straight into its slice.
 func ReadFile(path string) (*model.Model, error) {
-	f, err := os.Open(path)
+	f, size, err := open(path)
 	if err != nil {
-		return nil, fmt.Errorf("native: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("native: %w", err)
-	}
-	// The tensors read are about as large as the file.
-	if err := limits.Check(path, st.Size(), 1); err != nil {
-		return nil, fmt.Errorf("native: %w", err)
-	}
-	return Read(bufio.NewReaderSize(f, 64<<10), st.Size())
+	return Read(bufio.NewReaderSize(f, 64<<10), size)
 }

@@ -1,0 +1,241 @@
+package native
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"unsafe"
+
+	"github.com/xferml/xfer/internal/atomicfile"
+	"github.com/xferml/xfer/internal/limits"
+	"github.com/xferml/xfer/model"
+)
+
+// magicStored starts a stored snapshot: the encoding of a model whose
+// params' data is kept in a Store, each param referred to by its key.
+const magicStored = "XFERSNP1"
+
+// A Store keeps params' data by content: the workspace's objects
+// directory, where a step that changes one layer adds only that layer's
+// params and every other param is shared with the snapshots before it.
+type Store interface {
+	// Put keeps data under key (Key(data)); a Store that has key already
+	// keeps what it has.
+	Put(key string, data []float32) error
+	// Get returns the n values kept under key.
+	Get(key string, n int) ([]float32, error)
+}
+
+// Key returns the content key of a param's data: the hex sha256 of its
+// little-endian bytes.
+func Key(data []float32) string {
+	h := sha256.New()
+	if littleEndian {
+		if len(data) > 0 {
+			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data)))
+		}
+	} else {
+		buf := make([]byte, 0, 64<<10)
+		for _, x := range data {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+			if len(buf) == cap(buf) {
+				h.Write(buf)
+				buf = buf[:0]
+			}
+		}
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// IsKey reports whether s has the form of a Key (64 lower-case hex
+// digits), so that a Store can use it as a file name.
+func IsKey(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteStoredFile writes m as a stored snapshot to path atomically: every
+// param's data goes to s under its Key (which s keeps once, however many
+// snapshots refer to it), the rest of the encoding to path. It returns
+// Digest(m), the digest of the self-contained encoding, so that the two
+// forms of a model are one model to the journal. m is not modified.
+func WriteStoredFile(path string, m *model.Model, s Store) (digest string, err error) {
+	if m == nil {
+		return "", fmt.Errorf("native: encode: nil model")
+	}
+	// The digest hashes every tensor once more: on another core meanwhile.
+	dc := make(chan string, 1)
+	go func() { dc <- Digest(m) }()
+	defer func() {
+		if d := <-dc; err == nil {
+			if digest = d; d == "" {
+				err = fmt.Errorf("native: model %q cannot be encoded", m.Name)
+			}
+		}
+	}()
+	keys := map[*model.Param]string{}
+	for _, l := range m.Layers {
+		for _, p := range l.Params {
+			if len(p.Data) == 0 {
+				continue
+			}
+			k := Key(p.Data)
+			if err := s.Put(k, p.Data); err != nil {
+				return "", err
+			}
+			keys[p] = k
+		}
+	}
+	enc, err := prepare(m, keys)
+	if err != nil {
+		return "", err
+	}
+	err = atomicfile.Write(path, func(tmp string) error {
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("native: %w", err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		_, err = enc.WriteTo(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("native: write %s: %w", path, err)
+		}
+		return nil
+	})
+	return "", err
+}
+
+// ReadStoredFile decodes the snapshot at path, stored (WriteStoredFile:
+// its params' data comes from s) or self-contained (WriteFile).
+func ReadStoredFile(path string, s Store) (*model.Model, error) {
+	f, size, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return read(bufio.NewReaderSize(f, 64<<10), size, s.Get)
+}
+
+// StoredKeys returns the Store keys the snapshot at path refers to, read
+// from its header alone; none for a self-contained encoding.
+func StoredKeys(path string) ([]string, error) {
+	f, size, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h, stored, _, err := readHeader(bufio.NewReaderSize(f, 64<<10), size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var keys []string
+	for _, l := range h.Layers {
+		for _, p := range l.Params {
+			if p.Object == "" {
+				continue
+			}
+			if !stored || !IsKey(p.Object) {
+				return nil, fmt.Errorf("%w: %s: layer %q: param %q: bad object key %q", ErrFormat, path, l.Name, p.Name, p.Object)
+			}
+			keys = append(keys, p.Object)
+		}
+	}
+	return keys, nil
+}
+
+// storedParam returns the data of a param a stored snapshot refers to by
+// key.
+func storedParam(hp hParam, stored bool, get func(string, int) ([]float32, error), what string) ([]float32, error) {
+	if !stored || !IsKey(hp.Object) {
+		return nil, fmt.Errorf("%w: %s: bad object key %q", ErrFormat, what, hp.Object)
+	}
+	n := hp.Data.N
+	if n <= 0 {
+		return nil, fmt.Errorf("%w: %s: object %s of %d values", ErrFormat, what, hp.Object, n)
+	}
+	data, err := get(hp.Object, n)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(data) != n {
+		return nil, fmt.Errorf("%w: %s: object %s holds %d values, the snapshot says %d", ErrFormat, what, hp.Object, len(data), n)
+	}
+	return data, nil
+}
+
+// open opens path for reading after checking its size against the memory
+// ceiling (the tensors read are about as large as the file).
+func open(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("native: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("native: %w", err)
+	}
+	if err := limits.Check(path, st.Size(), 1); err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("native: %w", err)
+	}
+	return f, st.Size(), nil
+}
+
+// ReadObject reads a Store object file at path: the little-endian float32
+// values of one param, n of them (a Store's Get).
+func ReadObject(path string, n int) ([]float32, error) {
+	f, size, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if size != 4*int64(n) {
+		return nil, fmt.Errorf("%w: %s is %d bytes; want %d values, %d bytes", ErrFormat, path, size, n, 4*int64(n))
+	}
+	d := &decoder{r: bufio.NewReaderSize(f, 64<<10), remain: size}
+	return d.f32(ref{N: n}, path)
+}
+
+// WriteObject writes data to path as a Store object (its little-endian
+// float32 values), atomically.
+func WriteObject(path string, data []float32) error {
+	return atomicfile.Write(path, func(tmp string) error {
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("native: %w", err)
+		}
+		c := chunk{f32: data}
+		if littleEndian {
+			_, err = f.Write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data)))
+		} else {
+			var buf []byte
+			_, err = writeSwapped(f, &c, &buf)
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("native: write %s: %w", path, err)
+		}
+		return nil
+	})
+}
