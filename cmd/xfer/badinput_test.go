@@ -408,18 +408,30 @@ func TestBadWorkspace(t *testing.T) {
 		{"journal not JSON", func(t *testing.T, ws string) { writeBytes(t, ws, "journal.json", []byte("{{{")) }, "journal.json"},
 		{"journal empty", func(t *testing.T, ws string) { writeBytes(t, ws, "journal.json", nil) }, "journal.json"},
 		{"snapshot truncated", func(t *testing.T, ws string) {
-			p := filepath.Join(ws, "snapshots", "000001.xnat")
+			p := filepath.Join(ws, "snapshots", "000001.snap")
 			b, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			writeBytes(t, filepath.Dir(p), filepath.Base(p), b[:len(b)/2])
-		}, "000001.xnat"},
+		}, "000001.snap"},
 		{"snapshot missing", func(t *testing.T, ws string) {
-			if err := os.Remove(filepath.Join(ws, "snapshots", "000001.xnat")); err != nil {
+			if err := os.Remove(filepath.Join(ws, "snapshots", "000001.snap")); err != nil {
 				t.Fatal(err)
 			}
-		}, "000001.xnat"},
+		}, "000001.snap"},
+		{"object missing", func(t *testing.T, ws string) {
+			objs := namesIn(t, filepath.Join(ws, "objects"))
+			if err := os.Remove(filepath.Join(ws, "objects", objs[0])); err != nil {
+				t.Fatal(err)
+			}
+		}, "is missing from"},
+		{"object changed", func(t *testing.T, ws string) {
+			p := filepath.Join(ws, "objects", namesIn(t, filepath.Join(ws, "objects"))[0])
+			b := readFile(t, p)
+			b[0] ^= 1
+			writeBytes(t, filepath.Dir(p), filepath.Base(p), b)
+		}, "000001.snap has digest"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
