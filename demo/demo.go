@@ -313,6 +313,10 @@ func runB(ctx context.Context, opts Options, d *data, modelA *model.Model, seed 
 	ef, et := scaled(epochsFrozen, sc), scaled(epochsThawed, sc)
 	c := cfg(ef+et, seed)
 	c.UnfreezeAfter = ef
+	// As Keras in the book, the frozen layers run in the training graph at
+	// every step (no engine prefix, no feature cache): the figures stay
+	// those recorded before split execution, bit for bit.
+	c.WholeGraph = true
 	bOnA, histBA, err := finetune.Train(ctx, x, d.trainB, d.validB, c,
 		opts.reporter(fmt.Sprintf("model B on A (seed %d): %d epochs frozen, then %d unfrozen", seed, ef, et)))
 	if err != nil {

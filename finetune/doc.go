@@ -3,6 +3,17 @@
 // trainable params only, and updates them with Keras's optimizers and
 // gradient clipping, writing the trained values into a new model.
 //
+// # Split execution
+//
+// Training splits the model at its frozen boundary (split.go): the frozen
+// prefix, every node whose output depends on no trainable param and on
+// nothing random in training, runs in package engine; the rest is lowered
+// to gorgonia with the boundary values as its inputs. When nothing random
+// is in the prefix and no augmentation changes the examples, the prefix
+// runs once per example and its output is cached (features.go: in memory,
+// or in a temporary file above a quarter of the memory ceiling). With
+// Config.WholeGraph everything is lowered to gorgonia.
+//
 // # Lowering
 //
 // Each ONNX node is lowered by its entry in registry (registry.go): one
@@ -20,8 +31,8 @@
 // RReLU) are active only in training, and not inside a nested model called
 // with training=False. A BatchNormalization layer that is trainable uses
 // batch statistics in training and updates its moving averages (momentum
-// from its Keras config); a frozen one runs in inference mode, as in Keras
-// >= 2.1.3.
+// from its Keras config) unless Config.BNMode says otherwise; a frozen one
+// runs in inference mode, as in Keras >= 2.1.3.
 //
 // # Losses
 //

@@ -127,6 +127,17 @@ func gemmStage(name string, units int) stage {
 // seqModel builds Flatten on inputs of shape in, then the stages.
 func seqModel(t testing.TB, seed int64, in []int, stages ...stage) *model.Model {
 	t.Helper()
+	m := seqModelRaw(t, seed, in, stages...)
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// seqModelRaw is seqModel without the final Validate, for tests that edit
+// the model first.
+func seqModelRaw(t testing.TB, seed int64, in []int, stages ...stage) *model.Model {
+	t.Helper()
 	rng := rand.New(rand.NewSource(seed))
 	m := &model.Model{Name: "seq", Opset: model.DefaultOpset, Sequential: true,
 		Inputs: []*model.Value{{Name: "input", DType: model.Float32, Shape: append([]int{-1}, in...)}}}
@@ -142,9 +153,6 @@ func seqModel(t testing.TB, seed int64, in []int, stages ...stage) *model.Model 
 		prev, inF = l.Outputs[0], n
 	}
 	m.Outputs = []string{prev}
-	if err := m.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	return m
 }
 

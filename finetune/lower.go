@@ -47,6 +47,12 @@ type buildOpts struct {
 	grads    bool       // differentiate the loss with respect to trainable params
 	rng      *rand.Rand // noise layers draw from it
 	noFuse   bool       // no fused Dense ops
+	// bnMode is Config.BNMode ("" is "auto").
+	bnMode string
+	// part, when set, says which nodes run in the engine (skipped here)
+	// and which values the graph takes as inputs; nil lowers the whole
+	// model from its input.
+	part *partition
 }
 
 // graph is a model lowered to a gorgonia expression graph for one batch size.
@@ -55,13 +61,17 @@ type graph struct {
 	batch      int
 	x, y       *G.Node
 	xbuf, ybuf any // the input tensors' backing arrays; steps copy batches into them
-	out        *G.Node
-	cost       *G.Node
-	loss       *lossState
-	wrt        []*G.Node
-	grads      []*G.Node // d cost / d wrt[i]
-	wrtParams  []*model.Param
-	vm         G.VM
+	// xs and xbufs are all the inputs (the boundary values of a split
+	// model) and their backing arrays; x and xbuf are the first.
+	xs        []*G.Node
+	xbufs     []any
+	out       *G.Node
+	cost      *G.Node
+	loss      *lossState
+	wrt       []*G.Node
+	grads     []*G.Node // d cost / d wrt[i]
+	wrtParams []*model.Param
+	vm        G.VM
 }
 
 // lowerer carries the state of one build.
@@ -79,6 +89,7 @@ type lowerer struct {
 	// needsGrad marks values that depend on a trainable param.
 	needsGrad map[string]bool
 	noFuse    bool // lower Dense layers node by node (tests compare both)
+	part      *partition
 }
 
 // build lowers m to a gorgonia graph.
@@ -105,20 +116,21 @@ func build(m *model.Model, st *store, o buildOpts) (*graph, error) {
 			lw.consts[c.Name] = c
 		}
 	}
-	in := m.Inputs[0]
-	shape := slices.Clone(in.Shape)
-	if len(shape) == 0 {
-		return nil, fmt.Errorf("finetune: input %q is a scalar; want a batch dim", in.Name)
-	}
-	shape[0] = o.batch
-	for i, d := range shape[1:] {
-		if d < 0 {
-			return nil, fmt.Errorf("finetune: input %q has unknown dim %d in %v; training needs fixed shapes", in.Name, i+1, in.Shape)
+	part := o.part
+	if part == nil {
+		var err error
+		if part, err = split(m, true); err != nil {
+			return nil, err
 		}
 	}
+	lw.part = part
 	gr := &graph{g: lw.g, batch: o.batch}
-	gr.x, gr.xbuf = lw.input(in.Name, shape)
-	lw.env[in.Name] = gr.x
+	for k, name := range part.boundary {
+		x, buf := lw.input(name, append([]int{o.batch}, part.shapes[k]...))
+		lw.env[name] = x
+		gr.xs, gr.xbufs = append(gr.xs, x), append(gr.xbufs, buf)
+	}
+	gr.x, gr.xbuf = gr.xs[0], gr.xbufs[0]
 
 	var head *model.Node
 	if o.loss != nil && o.loss.skipHead {
@@ -295,6 +307,9 @@ func (lw *lowerer) layer(l *model.Layer, head *model.Node) error {
 	}
 	for i := 0; i < len(l.Nodes); i++ {
 		n := l.Nodes[i]
+		if lw.part.engine[n.Name] {
+			continue // computed by the engine, read through the graph's inputs
+		}
 		if n == head {
 			x, err := lw.value(n.Inputs[0])
 			if err != nil {

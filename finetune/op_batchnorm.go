@@ -29,7 +29,7 @@ func (lw *lowerer) batchNorm(l *model.Layer, n *model.Node, ins []*G.Node) (*G.N
 			st.momentum = *c.Momentum
 		}
 	}
-	training := lw.o.training && l.Trainable
+	training := lw.o.training && lw.batchStats(l)
 	if training {
 		mp, vp := lw.params[n.Inputs[3]], lw.params[n.Inputs[4]]
 		if mp == nil || vp == nil {
@@ -201,6 +201,19 @@ func fromF64(v []float64, t *tensor.Dense) {
 	d := f32(t)
 	for i, x := range v {
 		d[i] = float32(x)
+	}
+}
+
+// batchStats says whether BatchNormalization layer l normalises with batch
+// statistics in training, by the run's BN mode (see Config.BNMode).
+func (lw *lowerer) batchStats(l *model.Layer) bool {
+	switch lw.o.bnMode {
+	case "inference":
+		return false
+	case "batch":
+		return lw.m.EffectiveTrainable(l)
+	default: // "auto", "": Keras's rule
+		return lw.m.EffectiveTrainable(l) && !lw.m.InferenceOnly(l)
 	}
 }
 

@@ -12,8 +12,6 @@ import (
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/internal/blas32"
-	"github.com/xferml/xfer/internal/kernels"
-	"github.com/xferml/xfer/internal/limits"
 	"github.com/xferml/xfer/model"
 )
 
@@ -52,6 +50,24 @@ type Config struct {
 	// caching of a frozen base must be off with it: the base sees new
 	// images every epoch.
 	Augment *dataset.Augmentation `json:"augment,omitempty"`
+	// BNMode says how BatchNormalization layers normalise in training:
+	// "inference" (moving statistics; gamma and beta still train when
+	// their layer does), "batch" (batch statistics and moving-average
+	// updates in every trainable BN layer) or "auto" (Keras's rule: batch
+	// statistics in a trainable BN layer unless a nested model called with
+	// training=False holds it). "" is "inference" when some layer is frozen
+	// at the start (fine-tuning: a BN layer keeps its statistics even once
+	// unfrozen, as Keras's transfer-learning guide does), "auto" otherwise.
+	BNMode string
+	// FeatureCache "off" recomputes the frozen layers at every step;
+	// "" or "auto" computes their output once per example and trains on
+	// the cached features when nothing random is in them and Augment is
+	// nil.
+	FeatureCache string
+	// WholeGraph lowers the whole model to gorgonia, frozen layers
+	// included, instead of running the frozen prefix in the engine: the
+	// way training worked before split execution, bit for bit.
+	WholeGraph bool
 	// Checkpoint, when set, is called with the model after every finished
 	// epoch (Keras's ModelCheckpoint), so that a killed run keeps its
 	// work; the model is the caller's to keep. An error stops training,
@@ -127,17 +143,19 @@ type nonFinite struct {
 func (e *nonFinite) Error() string { return fmt.Sprintf("%s is %v: %v", e.what, e.v, ErrExploding) }
 func (e *nonFinite) Unwrap() error { return ErrExploding }
 
-// headOf returns the output's producing node and the output's units.
+// headOf returns the output's producing node and the output's units (the
+// last dim of its inferred shape).
 func headOf(m *model.Model) (*model.Node, int, error) {
-	st := newStore(m, tensor.Float32)
-	g, err := build(m, st, buildOpts{batch: 1})
-	if err != nil {
-		return nil, 0, err
+	if len(m.Outputs) != 1 {
+		return nil, 0, fmt.Errorf("finetune: model %q has %d outputs; training needs one", m.Name, len(m.Outputs))
 	}
-	s := g.out.Shape()
+	vals, err := m.InferShapes()
+	if err != nil {
+		return nil, 0, fmt.Errorf("finetune: model %q: %w", m.Name, err)
+	}
 	units := 1
-	if len(s) > 1 {
-		units = s[len(s)-1]
+	if v, ok := vals[m.Outputs[0]]; ok && len(v.Shape) > 1 {
+		units = max(v.Shape[len(v.Shape)-1], 1)
 	}
 	return headNode(m), units, nil
 }
@@ -159,121 +177,6 @@ func chooseLoss(m *model.Model, name string, classes int) (lossKind, error) {
 	return chooseLossFor(m, name, false, li)
 }
 
-// trainer holds a run's graphs and state.
-type trainer struct {
-	m       *model.Model
-	cfg     Config
-	loss    lossKind
-	st      *store
-	rng     *rand.Rand // noise layers
-	augRng  *rand.Rand // augmentation draws
-	train   map[int]*graph
-	eval    map[int]*graph
-	opt     *optimizer
-	rowSize int
-	// evalBatch is the batch size of evaluation graphs (0: evalBatch).
-	evalBatch int
-}
-
-func (t *trainer) graph(cache map[int]*graph, batch int, training bool) (*graph, error) {
-	if g, ok := cache[batch]; ok {
-		return g, nil
-	}
-	g, err := build(t.m, t.st, buildOpts{batch: batch, training: training, loss: &t.loss, grads: training, rng: t.rng})
-	if err != nil {
-		return nil, err
-	}
-	cache[batch] = g
-	return g, nil
-}
-
-func (t *trainer) checkSet(s *dataset.Set, what string) error {
-	if s == nil || s.Len() == 0 {
-		return fmt.Errorf("finetune: %s set is empty", what)
-	}
-	if s.RowSize() != t.rowSize {
-		return fmt.Errorf("finetune: %s set %s has %d values per example (shape %v) but model input %q takes %d", what, s.Name, s.RowSize(), s.Shape(), t.m.Inputs[0].Name, t.rowSize)
-	}
-	return nil
-}
-
-// checkMemory refuses, before gorgonia allocates, a model whose training
-// graph at batch b would exceed the memory ceiling (internal/limits): a
-// small model file can declare huge intermediate values (a Pad with huge
-// pads). The estimate counts every value of the graph three times
-// (activation, gradient, scratch), with an unknown first dimension as the
-// batch, and every param four times more (value, gradient, two optimizer
-// slots); other unknown dims count as 1.
-func checkMemory(m *model.Model, b int) error {
-	vals, err := m.InferShapes()
-	if err != nil {
-		return nil // the graph build reports what is wrong with the model
-	}
-	var need float64
-	for _, v := range vals {
-		n := 1.0
-		for i, d := range v.Shape {
-			if i == 0 && d < 0 {
-				n *= float64(b) // the batch dimension
-				continue
-			}
-			n *= float64(max(d, 1))
-		}
-		need += 3 * n
-	}
-	for _, l := range m.Layers {
-		for _, p := range l.Params {
-			need += 4 * float64(len(p.Data))
-		}
-	}
-	if need > math.MaxInt64/4 {
-		need = math.MaxInt64 / 4
-	}
-	return limits.Check(fmt.Sprintf("finetune: model %q: training at batch %d", m.Name, b), int64(need), 4)
-}
-
-// step trains on one batch and returns its loss and correct count.
-func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, error) {
-	if err := s.TrainBatch(idx, g.xbuf.([]float32), g.ybuf.([]float32), t.cfg.Augment, t.augRng); err != nil {
-		return 0, 0, err
-	}
-	defer g.vm.Reset()
-	if err := g.vm.RunAll(); err != nil {
-		return 0, 0, fmt.Errorf("finetune: training step: %w", err)
-	}
-	loss := g.loss.loss
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, 0, &nonFinite{"loss", loss}
-	}
-	// A cross-entropy cannot be negative: labels outside what the loss
-	// reads (Check refuses them) would train a broken model "successfully".
-	if t.loss.name != LossMSE && loss < -1e-6 {
-		return loss, 0, fmt.Errorf("%s is %g, below 0, which a cross-entropy cannot be: the labels do not fit the loss; nothing was saved: %w", t.loss.name, loss, ErrNegativeLoss)
-	}
-	names := make([]string, len(g.wrt))
-	params := make([][]float32, len(g.wrt))
-	grads := make([][]float32, len(g.wrt))
-	for i, n := range g.grads {
-		v := n.Value()
-		if v == nil {
-			return 0, 0, fmt.Errorf("finetune: gradient of %s was not computed", g.wrtParams[i].Name)
-		}
-		grads[i] = v.Data().([]float32)
-		params[i] = g.wrtParams[i].Data
-		names[i] = g.wrtParams[i].Name
-	}
-	// A gradient can overflow while the loss is still finite: the update
-	// would then write NaN into the weights. Stop before it.
-	for i, gr := range grads {
-		if j := kernels.FirstNonFinite(gr); j >= 0 {
-			return loss, 0, &nonFinite{"gradient of " + names[i], float64(gr[j])}
-		}
-	}
-	clipGrads(&t.cfg, grads)
-	t.opt.step(names, params, grads)
-	return loss, g.loss.correct, nil
-}
-
 // Train trains a copy of m on train, reporting validation figures on valid
 // (may be nil), and returns the trained copy; m is never modified. Only
 // params with Trainable set change; the rest stay bit-identical.
@@ -285,6 +188,9 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg Config, rep Reporter) (*model.Model, *History, error) {
 	cfg.defaults()
 	if err := cfg.check(); err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.checkModes(); err != nil {
 		return nil, nil, err
 	}
 	if rep == nil {
@@ -302,7 +208,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		return nil, nil, err
 	}
 	t := &trainer{m: work, cfg: cfg, loss: loss, st: newStore(work, tensor.Float32),
-		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), augRng: rand.New(rand.NewSource(cfg.Seed ^ 0xa06)), train: map[int]*graph{}, eval: map[int]*graph{},
+		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), augRng: rand.New(rand.NewSource(cfg.Seed ^ 0xa06)),
 		opt: newOptimizer(&cfg, cfg.LearningRate)}
 	t.rowSize = 1
 	for _, d := range work.Inputs[0].Shape[1:] {
@@ -311,15 +217,6 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	if err := t.checkSet(train, "training"); err != nil {
 		return nil, nil, err
 	}
-	if err := checkMemory(work, cfg.BatchSize); err != nil {
-		return nil, nil, err
-	}
-	// Evaluation runs at the largest batch up to evalBatch that fits the
-	// memory ceiling (a big CNN does not fit at 500).
-	t.evalBatch = evalBatch
-	for t.evalBatch > cfg.BatchSize && checkMemory(work, t.evalBatch) != nil {
-		t.evalBatch = max(t.evalBatch/2, cfg.BatchSize)
-	}
 	if valid != nil {
 		if err := t.checkSet(valid, "validation"); err != nil {
 			return nil, nil, err
@@ -327,10 +224,20 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	}
 	var frozen []int
 	for i, l := range work.Layers {
-		if !l.Trainable {
+		if !work.EffectiveTrainable(l) {
 			frozen = append(frozen, i)
 		}
 	}
+	if t.cfg.BNMode == "" {
+		t.cfg.BNMode = "auto"
+		if len(frozen) > 0 {
+			t.cfg.BNMode = "inference"
+		}
+	}
+	if err := t.plan(train, valid, rep); err != nil {
+		return nil, nil, err
+	}
+	defer t.feed.close()
 	shuffle := rand.New(rand.NewSource(cfg.Seed))
 	hist := &History{LossFunction: loss.name}
 	good := work.Clone()
@@ -339,18 +246,15 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	steps := (train.Len() + cfg.BatchSize - 1) / cfg.BatchSize
 	for ep := 0; ep < cfg.Epochs; ep++ {
 		if cfg.UnfreezeAfter > 0 && ep == cfg.UnfreezeAfter && len(frozen) > 0 {
-			n := 0
-			for _, i := range frozen {
-				if i >= cfg.UnfreezeFrom {
-					work.Layers[i].SetTrainable(true)
-					n++
-				}
-			}
+			n := unfreeze(work, frozen, cfg.UnfreezeFrom)
 			lr := cfg.LearningRate
 			if cfg.LearningRateAfter > 0 {
 				lr = cfg.LearningRateAfter
 			}
-			t.train, t.opt = map[int]*graph{}, newOptimizer(&t.cfg, lr)
+			t.opt = newOptimizer(&t.cfg, lr)
+			if err := t.plan(train, valid, rep); err != nil {
+				return good, hist, err
+			}
 			rep.Message(fmt.Sprintf("unfroze %d layers after epoch %d; learning rate %g", n, ep, lr))
 		}
 		rep.EpochStart(ep+1, cfg.Epochs, steps)
@@ -411,33 +315,40 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	return good, hist, nil
 }
 
-// evalBatch is the batch size of evaluation graphs.
-const evalBatch = 500
+// checkModes validates BNMode and FeatureCache.
+func (c *Config) checkModes() error {
+	switch c.BNMode {
+	case "", "auto", "inference", "batch":
+	default:
+		return fmt.Errorf("finetune: BatchNormalization mode %q (want inference, batch or auto)", c.BNMode)
+	}
+	switch c.FeatureCache {
+	case "", "auto", "off":
+	default:
+		return fmt.Errorf("finetune: feature cache %q (want auto or off)", c.FeatureCache)
+	}
+	return nil
+}
 
-func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
-	var sum, correct float64
-	order := s.Order(nil)
-	eb := t.evalBatch
-	if eb == 0 {
-		eb = evalBatch
+// unfreeze makes the layers of m at indices frozen (frozen at the start)
+// from index from on trainable, with the nested models that hold them, and
+// keeps the others frozen; it returns how many it unfroze.
+func unfreeze(m *model.Model, frozen []int, from int) int {
+	n := 0
+	for _, i := range frozen {
+		l := m.Layers[i]
+		if i < from {
+			l.Trainable = false
+			continue
+		}
+		l.Trainable = true
+		for s := l.Scope; s != ""; s = model.ParentScope(s) {
+			if sm := m.Submodel(s); sm != nil {
+				sm.Trainable = true
+			}
+		}
+		n++
 	}
-	for lo := 0; lo < len(order); lo += eb {
-		idx := order[lo:min(lo+eb, len(order))]
-		g, err := t.graph(t.eval, len(idx), false)
-		if err != nil {
-			return Metrics{}, err
-		}
-		if err := s.Batch(idx, g.xbuf.([]float32), g.ybuf.([]float32)); err != nil {
-			return Metrics{}, err
-		}
-		err = g.vm.RunAll()
-		g.vm.Reset()
-		if err != nil {
-			return Metrics{}, fmt.Errorf("finetune: evaluating on %s: %w", s.Name, err)
-		}
-		sum += g.loss.loss * float64(len(idx))
-		correct += g.loss.correct
-	}
-	n := float64(s.Len())
-	return Metrics{Loss: sum / n, Accuracy: correct / n, Samples: s.Len()}, nil
+	m.SyncTrainable()
+	return n
 }

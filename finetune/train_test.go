@@ -423,9 +423,9 @@ func TestEvaluateEngineMatchesGraph(t *testing.T) {
 
 // TestTrainMemoryCeiling: a model whose training graph cannot fit the
 // memory ceiling is refused before gorgonia allocates, naming the model,
-// the batch size and XFER_MAX_MEMORY (evaluation then shrinks its batch
-// to fit, down to the training batch); model-A-sized training fits a 64
-// MiB ceiling.
+// the training batch size and XFER_MAX_MEMORY; without validation data the
+// evaluation batch is not counted, and with it the evaluation batch shrinks
+// to fit instead of refusing; model-A-sized training fits a 64 MiB ceiling.
 func TestTrainMemoryCeiling(t *testing.T) {
 	m := seqModel(t, 1, []int{4}, denseStage("d0", 8, "relu"), denseStage("d1", 1, "sigmoid"))
 	set := randomSet(t, 64, 2, []int{4})
@@ -437,7 +437,18 @@ func TestTrainMemoryCeiling(t *testing.T) {
 	}
 	defer limits.Set(64 << 20)()
 	a := seqModel(t, 1, []int{784}, denseStage("d0", 300, "selu"), denseStage("d1", 100, "selu"), denseStage("d2", 8, "softmax"))
-	if err := checkMemory(a, 500); err != nil {
-		t.Errorf("checkMemory(model-A-sized MLP, batch 500) under 64 MiB: %v", err)
+	big := randomSet(t, 600, 8, []int{784})
+	if _, _, err := Train(context.Background(), a, big, big, Config{Epochs: 1}, nil); err != nil {
+		t.Errorf("Train(model-A-sized MLP, validation at batch 500) under 64 MiB: %v", err)
+	}
+	// 1.5 MiB hold training a narrow model at batch 32, not its
+	// evaluation at batch 500 (784 inputs twice, 500 times, are 3 MiB):
+	// the evaluation batch shrinks.
+	restore = limits.Set(3 << 19)
+	narrow := seqModel(t, 1, []int{784}, denseStage("d0", 8, "selu"), denseStage("d1", 8, "softmax"))
+	_, h, err := Train(context.Background(), narrow, big, big, Config{Epochs: 1}, nil)
+	restore()
+	if err != nil || len(h.Epochs) != 1 || h.Epochs[0].ValLoss == nil {
+		t.Errorf("Train under 4 MiB with validation: history %+v, error %v; want one epoch with validation figures", h, err)
 	}
 }

@@ -1,0 +1,304 @@
+package finetune
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+
+	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/internal/kernels"
+	"github.com/xferml/xfer/internal/limits"
+	"github.com/xferml/xfer/model"
+)
+
+// trainer holds a run's partition, graphs and state.
+type trainer struct {
+	m    *model.Model
+	cfg  Config
+	loss lossKind
+	st   *store
+	rng  *rand.Rand // noise layers
+	// augRng draws the augmentation (Config.Augment).
+	augRng *rand.Rand
+	// part splits m at its frozen boundary; feed fills the graphs' inputs.
+	part  *partition
+	feed  *feeder
+	train map[int]*graph
+	eval  map[int]*graph
+	opt   *optimizer
+	// evalBatch is the batch size of evaluation graphs: evalBatch, or less
+	// when that does not fit the memory ceiling.
+	evalBatch int
+	rowSize   int
+}
+
+// evalBatch is the largest batch size of evaluation graphs.
+const evalBatch = 500
+
+func (t *trainer) graph(cache map[int]*graph, batch int, training bool) (*graph, error) {
+	if g, ok := cache[batch]; ok {
+		return g, nil
+	}
+	g, err := build(t.m, t.st, buildOpts{batch: batch, training: training, loss: &t.loss, grads: training, rng: t.rng, part: t.part, bnMode: t.cfg.BNMode})
+	if err != nil {
+		return nil, err
+	}
+	cache[batch] = g
+	return g, nil
+}
+
+func (t *trainer) checkSet(s *dataset.Set, what string) error {
+	if s == nil || s.Len() == 0 {
+		return fmt.Errorf("finetune: %s set is empty", what)
+	}
+	if s.RowSize() != t.rowSize {
+		return fmt.Errorf("finetune: %s set %s has %d values per example (shape %v) but model input %q takes %d", what, s.Name, s.RowSize(), s.Shape(), t.m.Inputs[0].Name, t.rowSize)
+	}
+	return nil
+}
+
+// plan splits the model at its frozen boundary (or not, with
+// Config.WholeGraph), starts the engine on the frozen prefix, checks the
+// memory the run needs at the batch sizes it uses (the training batch; the
+// evaluation batch only when there is validation data, shrunk until it
+// fits) and caches the prefix's features when nothing random is in it and
+// no augmentation changes the examples. It runs at the start and again
+// when layers are unfrozen.
+func (t *trainer) plan(train, valid *dataset.Set, rep Reporter) error {
+	t.feed.close()
+	part, err := split(t.m, t.cfg.WholeGraph)
+	if err != nil {
+		return err
+	}
+	t.part = part
+	t.train, t.eval = map[int]*graph{}, map[int]*graph{}
+	t.feed = &feeder{part: part, cache: map[*dataset.Set]*features{}}
+	if part.prefix != nil {
+		if t.feed.prefix, err = engine.New(part.prefix); err != nil {
+			return fmt.Errorf("finetune: model %q: the frozen layers: %w", t.m.Name, err)
+		}
+	}
+	// Augmentation shows the frozen layers new examples every epoch: no
+	// cache then.
+	cache := part.prefix != nil && t.cfg.FeatureCache != "off" && t.cfg.Augment == nil
+	var cacheBytes int64
+	if cache {
+		for _, s := range []*dataset.Set{train, valid} {
+			if s != nil {
+				cacheBytes += int64(s.Len()) * int64(part.rowSize()) * 4
+			}
+		}
+	}
+	inMemory := cacheBytes <= cacheBudget()
+	memCache := int64(0)
+	if cache && inMemory {
+		memCache = cacheBytes
+	}
+	if err := t.checkMemory(t.cfg.BatchSize, true, memCache); err != nil {
+		return err
+	}
+	t.evalBatch = 0
+	if valid != nil {
+		t.evalBatch = evalBatch
+		for t.evalBatch > 1 && t.checkMemory(t.evalBatch, false, memCache) != nil {
+			t.evalBatch /= 2
+		}
+		if err := t.checkMemory(t.evalBatch, false, memCache); err != nil {
+			return err
+		}
+	}
+	if !cache {
+		if part.prefix != nil {
+			rep.Message(fmt.Sprintf("frozen layers (%d nodes) run in the inference engine at every step", part.frozenNodes))
+		}
+		return nil
+	}
+	where := "in memory"
+	if !inMemory {
+		where = "in a temporary file in " + tempDir()
+	}
+	rep.Message(fmt.Sprintf("frozen layers (%d nodes) run once: features cached %s (%s)", part.frozenNodes, where, limits.Format(cacheBytes)))
+	for _, s := range []*dataset.Set{train, valid} {
+		if s == nil {
+			continue
+		}
+		c, err := t.feed.cacheFeatures(s, t.cfg.BatchSize, inMemory)
+		if err != nil {
+			return err
+		}
+		t.feed.cache[s] = c
+	}
+	return nil
+}
+
+// checkMemory refuses, before anything is allocated, a run whose memory
+// at batch b would exceed the ceiling (internal/limits): a small model file
+// can declare huge intermediate values (a Pad with huge pads). The estimate
+// counts, for the trainable part, every value three times in training
+// (activation, gradient, scratch) and once in evaluation, and every
+// trainable param four times more (value, gradient, two optimizer slots);
+// for the frozen prefix, which the engine runs, every value once; and the
+// in-memory feature cache. An unknown first dimension is the
+// batch; other unknown dims count as 1.
+func (t *trainer) checkMemory(b int, training bool, cacheBytes int64) error {
+	vals, err := t.m.InferShapes()
+	if err != nil {
+		return nil // the graph build reports what is wrong with the model
+	}
+	prefixVals := map[string]bool{}
+	for name := range t.part.engine {
+		if n := nodeNamed(t.m, name); n != nil {
+			for _, o := range n.Outputs {
+				prefixVals[o] = true
+			}
+		}
+	}
+	var need float64
+	for name, v := range vals {
+		n := 1.0
+		for i, d := range v.Shape {
+			if i == 0 && d < 0 {
+				n *= float64(b) // the batch dimension
+				continue
+			}
+			n *= float64(max(d, 1))
+		}
+		switch {
+		case prefixVals[name] || !training:
+			need += n
+		default:
+			need += 3 * n
+		}
+	}
+	if training {
+		for _, l := range t.m.Layers {
+			for _, p := range l.Params {
+				if p.Trainable {
+					need += 4 * float64(len(p.Data))
+				}
+			}
+		}
+	}
+	need += float64(cacheBytes) / 4
+	if need > math.MaxInt64/4 {
+		need = math.MaxInt64 / 4
+	}
+	what := "training"
+	if !training {
+		what = "evaluation"
+	}
+	return limits.Check(fmt.Sprintf("finetune: model %q: %s at batch %d", t.m.Name, what, b), int64(need), 4)
+}
+
+// nodeNamed returns m's node called name, or nil.
+func nodeNamed(m *model.Model, name string) *model.Node {
+	for _, l := range m.Layers {
+		for _, n := range l.Nodes {
+			if n.Name == name {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// inputs returns the graph's input buffers as float32 slices.
+func (g *graph) inputs() [][]float32 {
+	bufs := make([][]float32, len(g.xbufs))
+	for i, b := range g.xbufs {
+		bufs[i] = b.([]float32)
+	}
+	return bufs
+}
+
+// step trains on one batch and returns its loss and correct count.
+func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, error) {
+	if err := t.feed.fill(s, idx, g.inputs(), g.ybuf.([]float32), t.cfg.Augment, t.augRng); err != nil {
+		return 0, 0, err
+	}
+	defer g.vm.Reset()
+	if err := g.vm.RunAll(); err != nil {
+		return 0, 0, fmt.Errorf("finetune: training step: %w", err)
+	}
+	loss := g.loss.loss
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, 0, &nonFinite{"loss", loss}
+	}
+	// A cross-entropy cannot be negative: labels outside what the loss
+	// reads (Check refuses them) would train a broken model "successfully".
+	if t.loss.name != LossMSE && loss < -1e-6 {
+		return loss, 0, fmt.Errorf("%s is %g, below 0, which a cross-entropy cannot be: the labels do not fit the loss; nothing was saved: %w", t.loss.name, loss, ErrNegativeLoss)
+	}
+	names := make([]string, len(g.wrt))
+	params := make([][]float32, len(g.wrt))
+	grads := make([][]float32, len(g.wrt))
+	for i, n := range g.grads {
+		v := n.Value()
+		if v == nil {
+			return 0, 0, fmt.Errorf("finetune: gradient of %s was not computed", g.wrtParams[i].Name)
+		}
+		grads[i] = v.Data().([]float32)
+		params[i] = g.wrtParams[i].Data
+		names[i] = g.wrtParams[i].Name
+	}
+	// A gradient can overflow while the loss is still finite: the update
+	// would then write NaN into the weights. Stop before it.
+	for i, gr := range grads {
+		if j := kernels.FirstNonFinite(gr); j >= 0 {
+			return loss, 0, &nonFinite{"gradient of " + names[i], float64(gr[j])}
+		}
+	}
+	clipGrads(&t.cfg, grads)
+	t.opt.step(names, params, grads)
+	return loss, g.loss.correct, nil
+}
+
+func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
+	if t.feed == nil {
+		// Evaluate's fallback: the whole model in gorgonia.
+		part, err := split(t.m, true)
+		if err != nil {
+			return Metrics{}, err
+		}
+		t.part, t.feed = part, &feeder{part: part}
+	}
+	if t.eval == nil {
+		t.eval = map[int]*graph{}
+	}
+	var sum, correct float64
+	order := s.Order(nil)
+	eb := t.evalBatch
+	if eb <= 0 {
+		eb = evalBatch
+	}
+	for lo := 0; lo < len(order); lo += eb {
+		idx := order[lo:min(lo+eb, len(order))]
+		g, err := t.graph(t.eval, len(idx), false)
+		if err != nil {
+			return Metrics{}, err
+		}
+		if err := t.feed.fill(s, idx, g.inputs(), g.ybuf.([]float32), nil, nil); err != nil {
+			return Metrics{}, err
+		}
+		err = g.vm.RunAll()
+		g.vm.Reset()
+		if err != nil {
+			return Metrics{}, fmt.Errorf("finetune: evaluating on %s: %w", s.Name, err)
+		}
+		sum += g.loss.loss * float64(len(idx))
+		correct += g.loss.correct
+	}
+	n := float64(s.Len())
+	return Metrics{Loss: sum / n, Accuracy: correct / n, Samples: s.Len()}, nil
+}
+
+// close releases the feeder's feature caches.
+func (f *feeder) close() {
+	if f == nil {
+		return
+	}
+	for _, c := range f.cache {
+		c.close()
+	}
+}
