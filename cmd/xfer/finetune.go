@@ -64,6 +64,8 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.BoolFlag{Name: "json", Usage: "print the per-epoch history as JSON"},
 			&cli.StringFlag{Name: "plot", Usage: "draw the learning curves (loss and accuracy per epoch) to `FILE`: .png, .svg or .pdf"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "write the model to `FILE` (.h5, .keras, .onnx, .xnat) after every epoch, so that a killed run keeps its finished epochs"},
+			&cli.StringFlag{Name: "bn-mode", Usage: "BatchNormalization in training: `MODE` inference (moving statistics; gamma and beta train), batch (batch statistics in every trainable BN) or auto (Keras's rule: batch statistics unless a nested model called with training=False holds the layer); default inference when some layer is frozen at the start, auto otherwise"},
+			&cli.BoolFlag{Name: "no-feature-cache", Usage: "run the frozen layers at every step instead of once per example"},
 		)...),
 		Action: action(func(c *cli.Context) (*finetuneOptions, error) {
 			if c.NArg() != 0 {
@@ -84,7 +86,11 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 			ClipValue: c.Float64("clip-value"), ClipNorm: c.Float64("clip-norm"), GlobalClipNorm: c.Float64("global-clip-norm"),
 			Optimizer: c.String("optimizer"), Loss: c.String("loss"), FromLogits: c.Bool("from-logits"), Seed: c.Int64("seed"), NoShuffle: c.Bool("no-shuffle"),
 			UnfreezeAfter: c.Int("unfreeze-after"), UnfreezeFrom: c.Int("unfreeze-from"), LearningRateAfter: c.Float64("learning-rate-after"),
+			BNMode: c.String("bn-mode"),
 		}}
+	if c.Bool("no-feature-cache") {
+		o.cfg.FeatureCache = "off"
+	}
 	cfg := o.cfg
 	switch {
 	case cfg.Epochs < 1:
@@ -105,6 +111,8 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 		return nil, usagef("finetune: --learning-rate-after goes with --unfreeze-after")
 	case cfg.Optimizer != "sgd" && cfg.Optimizer != "adam":
 		return nil, usagef("finetune: --optimizer %q: want sgd or adam", cfg.Optimizer)
+	case cfg.BNMode != "" && cfg.BNMode != "inference" && cfg.BNMode != "batch" && cfg.BNMode != "auto":
+		return nil, usagef("finetune: --bn-mode %q: want inference, batch or auto", cfg.BNMode)
 	}
 	if err := checkLoss("finetune", cfg.Loss); err != nil {
 		return nil, err

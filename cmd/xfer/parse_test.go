@@ -173,6 +173,10 @@ func TestParseFinetune(t *testing.T) {
 	if got.validation != "fashion-mnist:B:valid" {
 		t.Errorf("finetune default validation = %q; want fashion-mnist:B:valid", got.validation)
 	}
+	got, _, _ = parseOnly(t, newFinetuneCmd, "--data", "x", "--bn-mode", "auto", "--no-feature-cache")
+	if got.cfg.BNMode != "auto" || got.cfg.FeatureCache != "off" {
+		t.Errorf("finetune --bn-mode auto --no-feature-cache: BNMode %q FeatureCache %q; want auto, off", got.cfg.BNMode, got.cfg.FeatureCache)
+	}
 	got, _, _ = parseOnly(t, newFinetuneCmd, "--data", "npy:x.npy,y.npy")
 	if got.validation != "" || got.cfg.LearningRate != 0.01 || got.cfg.BatchSize != 32 {
 		t.Errorf("finetune npy defaults: validation %q lr %g batch %d; want none, 0.01 (Keras), 32", got.validation, got.cfg.LearningRate, got.cfg.BatchSize)
@@ -187,6 +191,7 @@ func TestParseFinetune(t *testing.T) {
 		{"--data", "x", "--nesterov"},
 		{"--data", "x", "--momentum", "1.5"},
 		{"--data", "x", "--optimizer", "rmsprop"},
+		{"--data", "x", "--bn-mode", "frozen"},
 	} {
 		if _, code, _ := parseOnly(t, newFinetuneCmd, args...); code != 2 {
 			t.Errorf("finetune %v: exit %d; want 2", args, code)
