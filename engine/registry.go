@@ -56,6 +56,8 @@ var registry = map[string][]impl{
 	"Gather":    v1(gatherKernel),
 	"Cast":      {{6, castKernel}},
 	"Constant":  v1(constantKernel),
+	// op_slice.go
+	"Slice": {{1, sliceKernel(false)}, {10, sliceKernel(true)}},
 	// op_batchnorm.go
 	"BatchNormalization": v1(batchNormKernel),
 	// op_conv.go

@@ -100,16 +100,27 @@ func (c *inferCtx) in(i int) *Value {
 	return nil
 }
 
-// constInts returns the contents of int64 input i when known.
+// constInts returns the contents of integer input i (int64, or int32
+// where ONNX allows it) when known.
 func (c *inferCtx) constInts(i int) ([]int64, bool) {
 	if i >= len(c.node.Inputs) || c.node.Inputs[i] == "" {
 		return nil, false
 	}
 	t, ok := c.known[c.node.Inputs[i]]
-	if !ok || t.DType != Int64 {
+	if !ok || t.DType.IsFloat() || t.DType == Bool {
 		return nil, false
 	}
 	return t.I64, true
+}
+
+// constTensor returns input i's contents when known (a const of any
+// dtype, or folded shape arithmetic).
+func (c *inferCtx) constTensor(i int) (*Tensor, bool) {
+	if i >= len(c.node.Inputs) || c.node.Inputs[i] == "" {
+		return nil, false
+	}
+	t, ok := c.known[c.node.Inputs[i]]
+	return t, ok
 }
 
 // fold records int64 contents for output i.

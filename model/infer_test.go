@@ -18,6 +18,8 @@ type shapeCase struct {
 	want   [][]int // per output; nil when wantErr is set
 	// wantErr is a substring of the expected error.
 	wantErr string
+	// wantDType, when set, gives each output's dtype.
+	wantDType []DType
 }
 
 func v(name string, dt DType, shape ...int) *Value {
@@ -118,6 +120,13 @@ func TestShapeRules(t *testing.T) {
 		{name: "clip bounds", opset: 13, inputs: []*Value{v("x", f, 2), v("lo", f, 2)},
 			node: nd("Clip", []string{"x", "lo"}, nil), wantErr: "scalar"},
 	}
+	runShapeCases(t, tests)
+}
+
+// runShapeCases infers each case's shapes and compares the output shapes
+// (and dtypes, where the case gives them) or the error.
+func runShapeCases(t *testing.T, tests []shapeCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vals, err := tt.model().InferShapes()
@@ -131,9 +140,12 @@ func TestShapeRules(t *testing.T) {
 				t.Fatalf("InferShapes(%s) = %v", tt.name, err)
 			}
 			for k, want := range tt.want {
-				got := vals[tt.node.Outputs[k]].Shape
-				if !slices.Equal(got, want) {
-					t.Errorf("InferShapes(%s) output %d = %v; want %v", tt.name, k, got, want)
+				got := vals[tt.node.Outputs[k]]
+				if !slices.Equal(got.Shape, want) {
+					t.Errorf("InferShapes(%s) output %d = %v; want %v", tt.name, k, got.Shape, want)
+				}
+				if k < len(tt.wantDType) && got.DType != tt.wantDType[k] {
+					t.Errorf("InferShapes(%s) output %d dtype = %v; want %v", tt.name, k, got.DType, tt.wantDType[k])
 				}
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/xferml/xfer/internal/limits"
@@ -69,6 +70,11 @@ func ReadNPYFile(path string) (*model.Tensor, error) {
 // negative or the product exceeds limit.
 func checkedCount(shape []int, limit int) (int, error) {
 	n := 1
+	for _, d := range shape {
+		if d == 0 && !slices.ContainsFunc(shape, func(d int) bool { return d < 0 }) {
+			return 0, nil // [20 0 5] holds nothing, however large its other dims
+		}
+	}
 	for _, d := range shape {
 		if d < 0 {
 			return 0, fmt.Errorf("%w: negative dimension in shape %v", ErrFormat, shape)

@@ -49,6 +49,7 @@ func TestReadFile(t *testing.T) {
 		{"pb_typed_i8_4.pb", model.Int8, []int{4}, nil, []int64{-128, -1, 0, 127}},
 		{"pb_raw_u2_2.pb", model.Uint16, []int{2}, nil, []int64{7, 65535}},
 		{"pb_typed_f8_2.pb", model.Float64, []int{2}, []float32{0.25, -1e10}, nil},
+		{"pb_raw_f4_20x0x5.pb", model.Float32, []int{20, 0, 5}, []float32{}, nil},
 		{"f4_scalar.npy", model.Float32, []int{}, []float32{3.5}, nil},
 		{"f4_be_2.npy", model.Float32, []int{2}, []float32{1, -2}, nil},
 		{"f4_empty_0x3.npy", model.Float32, []int{0, 3}, []float32{}, nil},

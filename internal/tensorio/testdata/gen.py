@@ -51,3 +51,5 @@ with open("pb_raw_u2_2.pb", "wb") as f:
     f.write(numpy_helper.from_array(np.array([7, 65535], dtype=np.uint16), name="u").SerializeToString())
 with open("pb_typed_f8_2.pb", "wb") as f:
     f.write(helper.make_tensor("d", TensorProto.DOUBLE, [2], [0.25, -1e10]).SerializeToString())
+with open("pb_raw_f4_20x0x5.pb", "wb") as f:  # no elements, however large the other dims
+    f.write(numpy_helper.from_array(np.zeros((20, 0, 5), dtype=np.float32), name="z").SerializeToString())

@@ -1,0 +1,16 @@
+import os; exec(open(os.path.join(os.path.dirname(__file__), 'gen.py')).read())
+# Slice, as numpy slices (ONNX's reference implementation is numpy's slicing).
+I=lambda *v: np.array(v,dtype=np.int64)
+I32=lambda *v: np.array(v,dtype=np.int32)
+out=[]
+x=r(3,4,5)
+out.append(case("slice opset 13 two axes","Slice",13,{},[x,I(0,1),I(2,-1),I(0,2)],[x[0:2,:,1:-1]],consts=[1,2,3]))
+out.append(case("slice negative step","Slice",13,{},[x,I(-1),I(-100),I(2),I(-2)],[x[:,:,::-2]],consts=[1,2,3,4]))
+out.append(case("slice step 2 clamped ends","Slice",13,{},[x,I(1,-100),I(1000,3),I(1,2),I(2,1)],[x[:,1::2,0:3]],consts=[1,2,3,4]))
+out.append(case("slice int32 bounds no axes","Slice",11,{},[x,I32(1),I32(3)],[x[1:3]],consts=[1,2]))
+out.append(case("slice empty","Slice",13,{},[x,I(3),I(1),I(1)],[x[:,3:1]],consts=[1,2,3]))
+out.append(case("slice opset 1 attributes","Slice",1,{"starts":[1,0],"ends":[2,-1],"axes":[2,0]},[x],[x[0:-1,:,1:2]]))
+out.append(case("slice int64 data INT64_MAX end","Slice",13,{},[I(5,6,7,8),I(1),I(9223372036854775807)],[I(6,7,8)],consts=[1,2]))
+out.append(case("slice reverse whole axis","Slice",13,{},[x,I(-1),I(-9223372036854775808),I(1),I(-1)],[x[:,::-1]],consts=[1,2,3,4]))
+out.append(case("slice bounds given at run time","Slice",13,{},[x,I(-2),I(5),I(-1)],[x[:,:,-2:5]]))
+print("// Cases computed with numpy 1.24 slicing (/usr/bin/python3, engine/testdata/gencases/slice.py, seed 7).\nvar sliceCases = []opCase{\n"+"".join(out)+"}")
