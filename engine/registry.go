@@ -62,6 +62,8 @@ var registry = map[string][]impl{
 	"BatchNormalization": v1(batchNormKernel),
 	// op_conv.go
 	"Conv": v1(convKernel),
+	// op_convtranspose.go
+	"ConvTranspose": v1(convTransposeKernel),
 	// op_pool.go
 	"MaxPool":           v1(poolKernel(true)),
 	"AveragePool":       v1(poolKernel(false)),

@@ -32,7 +32,7 @@ var shapeRules = map[string]shapeRule{
 	// shape_rules_slice.go
 	"Slice": sliceShape,
 	// Neural-network ops (shape_rules_nn.go).
-	"Conv": convShape, "MaxPool": poolShape, "AveragePool": poolShape,
+	"Conv": convShape, "ConvTranspose": convTransposeShape, "MaxPool": poolShape, "AveragePool": poolShape,
 	"GlobalAveragePool": globalPoolShape, "GlobalMaxPool": globalPoolShape,
 	"BatchNormalization": batchNormShape, "Pad": padShape,
 	"ReduceMean": reduceShape, "ReduceSum": reduceShape, "ReduceMax": reduceShape,

@@ -19,6 +19,19 @@ func TestShapeRulesOps(t *testing.T) {
 			node: nd("Slice", []string{"x"}, map[string]Attr{"starts": Ints(1), "ends": Ints(100)}), want: [][]int{{2, 4}}},
 		{name: "slice step 0", opset: 13, inputs: []*Value{v("x", f, 3, 4)}, consts: []*Tensor{ci("s", 0), ci("e", 1), ci("a", 0), ci("st", 0)},
 			node: nd("Slice", []string{"x", "s", "e", "a", "st"}, nil), wantErr: "has a 0"},
+		// 2*(3-1) + 1 + 3 - 1 - 1 = 6 per dim; M = 2 * group 2 = 4.
+		{name: "convtranspose stride pads output_padding group", opset: 13, inputs: []*Value{v("x", f, -1, 4, 3, 3), v("w", f, 4, 2, 3, 3)},
+			node: nd("ConvTranspose", []string{"x", "w"}, map[string]Attr{"group": Int(2), "strides": Ints(2, 2), "pads": Ints(1, 1, 1, 1), "output_padding": Ints(1, 1)}),
+			want: [][]int{{-1, 4, 6, 6}}},
+		// output_shape beyond the full output (test_convtranspose_output_shape: 10 > 9).
+		{name: "convtranspose output_shape", opset: 13, inputs: []*Value{v("x", f, 1, 1, 3, 3), v("w", f, 1, 2, 3, 3)},
+			node: nd("ConvTranspose", []string{"x", "w"}, map[string]Attr{"strides": Ints(3, 2), "output_shape": Ints(10, 8)}),
+			want: [][]int{{1, 2, 10, 8}}},
+		{name: "convtranspose same upper", opset: 13, inputs: []*Value{v("x", f, 1, 1, 3), v("w", f, 1, 1, 3)},
+			node: nd("ConvTranspose", []string{"x", "w"}, map[string]Attr{"auto_pad": String("SAME_UPPER"), "strides": Ints(2)}),
+			want: [][]int{{1, 1, 6}}},
+		{name: "convtranspose W channels", opset: 13, inputs: []*Value{v("x", f, 1, 3, 3), v("w", f, 2, 1, 3)},
+			node: nd("ConvTranspose", []string{"x", "w"}, nil), wantErr: "channels"},
 	}
 	runShapeCases(t, tests)
 }
