@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,6 +80,32 @@ func TestTransferFlowNested(t *testing.T) {
 	for i, it := range m.Items("resnet_base") {
 		if want := i == 0 || i >= 18; it.Layer.Trainable != want {
 			t.Errorf("out.keras: base layer %d (%s) trainable %v; want %v", i, it.Layer.Name, it.Layer.Trainable, want)
+		}
+	}
+	// training=False keeps the base's BatchNormalization in inference mode
+	// even where it trains (Keras's transfer guide): its moving statistics
+	// stay, its gamma moves; frozen layers stay bit for bit.
+	orig, err := formats.Read(src, formats.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(layer, role string) bool {
+		a, b := orig.Layer(layer).Param(role), m.Layer(layer).Param(role)
+		return a != nil && b != nil && slices.Equal(a.Data, b.Data)
+	}
+	for _, c := range []struct {
+		layer, role string
+		same        bool
+	}{
+		{"resnet_base/block3_bn1", "moving_mean", true},
+		{"resnet_base/block3_bn1", "moving_variance", true},
+		{"resnet_base/block3_bn1", "gamma", false},
+		{"resnet_base/block3_conv1", "kernel", false},
+		{"resnet_base/block2_conv2", "kernel", true},
+		{"resnet_base/block2_bn2", "moving_mean", true},
+	} {
+		if got := same(c.layer, c.role); got != c.same {
+			t.Errorf("%s %s unchanged by finetune: %v; want %v", c.layer, c.role, got, c.same)
 		}
 	}
 }
