@@ -158,9 +158,15 @@ func newApp(e *env) *cli.App {
 		Description: "Workspace mode: `xfer import FILE` creates ./.xfer; later commands act on its model " +
 			"and `xfer log` / `xfer undo` walk its journal.\n" +
 			"File mode: every command also takes -m FILE, and commands that change the model -o FILE.",
-		Writer:                    e.stdout,
-		ErrWriter:                 e.stderr,
-		HideHelpCommand:           true,
+		Writer:          e.stdout,
+		ErrWriter:       e.stderr,
+		HideHelpCommand: true, // newHelpCmd instead: one that knows unknown commands
+		HideVersion:     true, // --version below: more than a version string
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "version", Usage: "print xfer's version and commit, and the versions of Go, the BLAS and libhdf5 it runs with"},
+			// urfave/cli adds --help itself only when no command is called help.
+			cli.HelpFlag,
+		},
 		DisableSliceFlagSeparator: true,
 		// Never os.Exit from inside the library: run maps errors to codes.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -176,7 +182,11 @@ func newApp(e *env) *cli.App {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usagef("unknown command %q (run `xfer --help` for the list)", c.Args().First())
+				return unknownCommand(c.App, c.Args().First())
+			}
+			if c.Bool("version") {
+				_, err := io.WriteString(e.stdout, versionText())
+				return err
 			}
 			cli.ShowAppHelp(c)
 			return usagef("no command given")
@@ -198,12 +208,12 @@ func newApp(e *env) *cli.App {
 			newLogCmd(e, nil),
 			newUndoCmd(e, nil),
 			newDemoCmd(e, nil),
+			newHelpCmd(e),
+			newCompletionCmd(e),
 		},
 	}
-	for _, c := range app.Commands {
-		// One clear line, not the help page, on a bad flag.
-		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return &usageError{err} }
-	}
+	// One clear line, not the help page, on a bad or missing flag.
+	setUpFlags(app)
 	return app
 }
 

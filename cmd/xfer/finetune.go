@@ -38,7 +38,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 	}
 	return &cli.Command{
 		Name:  "finetune",
-		Usage: "train the model's trainable layers with SGD on a data set",
+		Usage: "train the model's trainable layers on a data set: SGD (momentum, Nesterov) or Adam, gradient clipping, two-phase --unfreeze-after",
 		Flags: append(append(modelFlags(), outputFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "training data `SPEC`: " + dataset.Specs},
 			&cli.StringFlag{Name: "validation", Usage: "validation data `SPEC` (default for fashion-mnist:T[:train] is fashion-mnist:T:valid; none otherwise)"},

@@ -81,3 +81,74 @@ func TestPlotMessages(t *testing.T) {
 		{name: "help names the formats", args: []string{"finetune", "--help"}, code: 0, stdout: []string{".png, .svg or .pdf"}},
 	})
 }
+
+// TestCommandLineMessages: --version, help, "did you mean", missing and
+// bad flags (issue 14, items 5 and 6), each one line that names the
+// command and what to type.
+func TestCommandLineMessages(t *testing.T) {
+	dir, m := messageFixture(t)
+	checkMessages(t, dir, []messageCase{
+		{name: "version", args: []string{"--version"}, code: 0,
+			stdout: []string{"xfer ", "commit", "go1.", "linux/", "BLAS: ", "libhdf5 1."}},
+		{name: "help command", args: []string{"help", "freeze"}, code: 0, stdout: []string{"xfer freeze - ", "--upto REF", "--all-but-head"}},
+		{name: "help without a command", args: []string{"help"}, code: 0, stdout: []string{"COMMANDS:", "completion", "--version"}},
+		{name: "help of a typo", args: []string{"help", "frezee"}, code: 2, stderr: []string{`unknown command "frezee" (did you mean "freeze"?)`}},
+		{name: "help of two", args: []string{"help", "freeze", "export"}, code: 2, stderr: []string{"help: give one command, not 2"}},
+		{name: "unknown command", args: []string{"exprot", "x.onnx"}, code: 2, stderr: []string{`unknown command "exprot" (did you mean "export"?)`}},
+		{name: "unknown command far from all", args: []string{"train"}, code: 2, stderr: []string{`unknown command "train" (run ` + "`xfer --help`" + ` for the list)`}},
+		{name: "unknown flag", args: []string{"freeze", "--up-to", "3", "-m", m, "-o", filepath.Join(dir, "o.h5")}, code: 2,
+			stderr: []string{"xfer: freeze: unknown flag --up-to (did you mean --upto?)"}},
+		{name: "unknown flag far from all", args: []string{"freeze", "--everything", "-m", m}, code: 2,
+			stderr: []string{"freeze: unknown flag --everything (run `xfer help freeze` for its flags)"}},
+		{name: "unknown global flag", args: []string{"--verison"}, code: 2, stderr: []string{"unknown flag --verison (did you mean --version?)"}},
+		{name: "missing required flags", args: []string{"evaluate", "-m", m}, code: 2,
+			stderr: []string{"xfer: evaluate: missing --data (run `xfer help evaluate` for every flag)"}, absent: []string{"OPTIONS:"}},
+		{name: "flag without its value", args: []string{"drop-head", "-m", m, "-o", filepath.Join(dir, "o.h5"), "--layers"}, code: 2,
+			stderr: []string{"drop-head: --layers needs a value"}},
+		{name: "flag with a bad number", args: []string{"drop-head", "--layers", "two", "-m", m, "-o", filepath.Join(dir, "o.h5")}, code: 2,
+			stderr: []string{"drop-head: --layers two: want a whole number"}},
+		{name: "help marks required flags", args: []string{"evaluate", "--help"}, code: 0, stdout: []string{"(required)"}},
+		{name: "finetune says what it trains with", args: []string{"help", "finetune"}, code: 0, stdout: []string{"SGD (momentum, Nesterov) or Adam"}},
+		// Defaults once and right: the usage's own words, no "(default: 0)".
+		{name: "demo --seed default", args: []string{"help", "demo"}, code: 0, stdout: []string{"seed S of the run (default 42, the notebook's)\n"}},
+		{name: "export --opset default", args: []string{"help", "export"}, code: 0, stdout: []string{"13 to 21 (default 17)\n"}},
+		{name: "finetune --learning-rate-after default", args: []string{"help", "finetune"}, code: 0,
+			stdout: []string{"learning rate once unfrozen (default: --learning-rate)\n"}, absent: []string{"(default: 0)", "(default: false)"}},
+		{name: "a non-zero default is shown", args: []string{"help", "drop-head"}, code: 0, stdout: []string{"(default: 1)"}},
+	})
+}
+
+// TestHelpDefaultsOnce: no flag of any command shows two defaults, or a
+// zero value as its default.
+func TestHelpDefaultsOnce(t *testing.T) {
+	for _, c := range newApp(&env{}).Commands {
+		for _, f := range c.Flags {
+			line := flagString(f)
+			if strings.Count(strings.ToLower(line), "default") > 1 || strings.Contains(line, "(default: 0)") || strings.Contains(line, "(default: false)") {
+				t.Errorf("%s: help line %q shows a default twice or a zero default", c.Name, line)
+			}
+		}
+	}
+}
+
+// TestFreezeMessages: freeze --upto -1 and --all-but-head (issue 14, item
+// 7), and what freeze and unfreeze report.
+func TestFreezeMessages(t *testing.T) {
+	dir, m := messageFixture(t)
+	o := filepath.Join(dir, "o.h5")
+	one := writeModel(t, dir, "one.xnat", func() *model.Model { x := mlp(t); x.Layers = x.Layers[:1]; x.Outputs = x.Layers[0].Outputs; return x }())
+	checkMessages(t, dir, []messageCase{
+		{name: "upto -1", args: []string{"freeze", "--upto", "-1", "-m", m, "-o", o}, code: 0,
+			stdout: []string{"freeze: layers 0..1 (up to dense_1) frozen; 2 layers, 23 params (0 trainable, 23 non-trainable)"}},
+		{name: "all but head", args: []string{"freeze", "--all-but-head", "-m", m, "-o", o}, code: 0,
+			stdout: []string{"freeze: layers 0..0 (up to dense) frozen; 2 layers, 23 params (8 trainable, 15 non-trainable)"}},
+		{name: "both", args: []string{"freeze", "--all-but-head", "--upto", "0", "-m", m, "-o", o}, code: 2,
+			stderr: []string{"freeze: give --upto REF or --all-but-head, not both"}},
+		{name: "neither", args: []string{"freeze", "-m", m, "-o", o}, code: 2,
+			stderr: []string{"freeze: missing --upto REF or --all-but-head"}},
+		{name: "all but head of a head", args: []string{"freeze", "--all-but-head", "-m", one, "-o", o}, code: 2,
+			stderr: []string{`freeze --all-but-head: model "mlp" has one layer, its head: there is nothing else to freeze`}},
+		{name: "unfreeze from", args: []string{"unfreeze", "--from", "-1", "-m", m, "-o", o}, code: 0,
+			stdout: []string{"unfreeze: layers 1.. (from dense_1) trainable"}},
+	})
+}

@@ -268,3 +268,11 @@ func BenchmarkSgemv(b *testing.B) {
 		Sgemv(true, 784, 300, 1, w, 300, x, 0, y)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	v := Version()
+	want := map[string]string{"openblas": "OpenBLAS ", "gonum": "gonum"}[Name]
+	if !strings.HasPrefix(v, want) {
+		t.Errorf("Version() = %q; want it to begin %q", v, want)
+	}
+}

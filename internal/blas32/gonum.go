@@ -14,6 +14,9 @@ const Name = "gonum"
 // OpenBLAS-only paths compile away in the pure-Go build).
 const OpenBLAS = false
 
+// Version names the BLAS library.
+func Version() string { return "gonum (pure Go)" }
+
 // Core names the BLAS kernel family in use.
 func Core() string { return "gonum (pure Go)" }
 

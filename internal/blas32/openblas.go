@@ -8,6 +8,7 @@ package blas32
 #include <string.h>
 #include <cblas.h>
 char* openblas_get_corename(void);
+char* openblas_get_config(void);
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 void gotoblas_dynamic_init(void);
@@ -34,7 +35,10 @@ static int xfer_avx512_kernels(void) {
 */
 import "C"
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Name names the BLAS this package was built with.
 const Name = "openblas"
@@ -46,6 +50,10 @@ const OpenBLAS = true
 // init runs before main, while no goroutine can be inside OpenBLAS: the
 // kernel switch is not safe during a BLAS call (see the package doc).
 func init() { C.xfer_avx512_kernels() }
+
+// Version names the BLAS library and its build, as OpenBLAS reports it
+// ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64").
+func Version() string { return strings.Join(strings.Fields(C.GoString(C.openblas_get_config())), " ") }
 
 // Core names the OpenBLAS kernel family in use (e.g. "SkylakeX").
 func Core() string { return C.GoString(C.openblas_get_corename()) }

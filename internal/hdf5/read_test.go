@@ -3,6 +3,7 @@ package hdf5
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -341,5 +342,13 @@ func TestDatasetCeiling(t *testing.T) {
 	restore()
 	if _, _, err := f.Dataset("model_weights/a/a/gzip"); err != nil {
 		t.Errorf("Dataset(gzip) with the default ceiling: %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	// Debian's libhdf5-dev is 1.10 (bookworm) or later; xfer needs 1.10's API.
+	var maj, mnr, rel int
+	if n, err := fmt.Sscanf(Version(), "%d.%d.%d", &maj, &mnr, &rel); n != 3 || err != nil || maj != 1 || mnr < 10 {
+		t.Errorf("Version() = %q; want 1.10.x or later", Version())
 	}
 }
