@@ -62,6 +62,9 @@ var registry = map[string][]impl{
 	"BatchNormalization": v1(batchNormKernel),
 	// op_conv.go
 	"Conv": v1(convKernel),
+	// op_resize.go
+	"Resize":   {{10, resizeKernel(10)}, {11, resizeKernel(11)}},
+	"Upsample": {{7, resizeKernel(7)}, {9, resizeKernel(9)}},
 	// op_convtranspose.go
 	"ConvTranspose": v1(convTransposeKernel),
 	// op_pool.go

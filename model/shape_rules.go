@@ -29,6 +29,8 @@ var shapeRules = map[string]shapeRule{
 	"Reshape": reshapeShape, "Squeeze": squeezeShape, "Unsqueeze": unsqueezeShape,
 	"Concat": concatShape, "Shape": shapeShape, "Gather": gatherShape, "Cast": castShape,
 	"Constant": constantShape,
+	// shape_rules_resize.go
+	"Resize": resizeShape, "Upsample": resizeShape,
 	// shape_rules_slice.go
 	"Slice": sliceShape,
 	// Neural-network ops (shape_rules_nn.go).

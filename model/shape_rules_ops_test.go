@@ -32,6 +32,16 @@ func TestShapeRulesOps(t *testing.T) {
 			want: [][]int{{1, 1, 6}}},
 		{name: "convtranspose W channels", opset: 13, inputs: []*Value{v("x", f, 1, 3, 3), v("w", f, 2, 1, 3)},
 			node: nd("ConvTranspose", []string{"x", "w"}, nil), wantErr: "channels"},
+		// floor(3*1.5) = 4, floor(5*0.5) = 2.
+		{name: "resize scales", opset: 13, inputs: []*Value{v("x", f, 1, 2, 3, 5)},
+			consts: []*Tensor{{Name: "roi", DType: Float32, Shape: []int{0}, F32: []float32{}}, {Name: "sc", DType: Float32, Shape: []int{4}, F32: []float32{1, 1, 1.5, 0.5}}},
+			node: nd("Resize", []string{"x", "roi", "sc"}, nil), want: [][]int{{1, 2, 4, 2}}},
+		{name: "resize sizes", opset: 13, inputs: []*Value{v("x", f, -1, 2, 3, 5)}, consts: []*Tensor{ci("sz", 1, 2, 7, 9)},
+			node: nd("Resize", []string{"x", "", "", "sz"}, nil), want: [][]int{{1, 2, 7, 9}}},
+		{name: "resize run-time sizes keep rank", opset: 13, inputs: []*Value{v("x", f, 1, 2, 3, 5), v("sz", i, 4)},
+			node: nd("Resize", []string{"x", "", "", "sz"}, nil), want: [][]int{{-1, -1, -1, -1}}},
+		{name: "upsample opset 7 attribute", opset: 7, inputs: []*Value{v("x", f, 1, 2, 3, 5)},
+			node: nd("Upsample", []string{"x"}, map[string]Attr{"scales": Floats(1, 1, 2, 3)}), want: [][]int{{1, 2, 6, 15}}},
 	}
 	runShapeCases(t, tests)
 }
