@@ -63,6 +63,7 @@ type optimizer struct {
 	slots map[string][]float32 // momentum velocity or Adam first moment, by param name
 	vs    map[string][]float32 // Adam second moment
 	t     int                  // Adam step count
+	ks    *kerasState          // AdaGrad, RMSprop, Nadam, AdamW (optimizer_keras.go)
 }
 
 func newOptimizer(cfg *Config, lr float64) *optimizer {
@@ -82,6 +83,20 @@ func newOptimizer(cfg *Config, lr float64) *optimizer {
 // over threads() goroutines (memory-bound single passes over each array).
 func (o *optimizer) step(names []string, params, grads [][]float32) {
 	o.t++
+	switch o.cfg.Optimizer {
+	case "adagrad", "rmsprop", "nadam", "adamw":
+		o.stepKeras(names, params, grads)
+		return
+	}
+	if wd := o.cfg.WeightDecay; wd > 0 {
+		// Keras's BaseOptimizer._apply_weight_decay, before the update.
+		f := float32(wd * o.lr)
+		for _, w := range params {
+			for i, x := range w {
+				w[i] = x - x*f
+			}
+		}
+	}
 	adam := o.cfg.Optimizer == "adam"
 	var ms, vs [][]float32
 	total := 0
@@ -176,8 +191,14 @@ func (c *Config) check() error {
 	if c.LearningRate < 0 || c.Momentum < 0 || c.Momentum >= 1 {
 		return fmt.Errorf("finetune: learning rate %v must be >= 0 and momentum %v in [0, 1)", c.LearningRate, c.Momentum)
 	}
-	if c.Optimizer != "sgd" && c.Optimizer != "adam" {
-		return fmt.Errorf("finetune: optimizer %q (want sgd or adam): %w", c.Optimizer, model.ErrUnsupported)
+	if !slices.Contains(Optimizers, c.Optimizer) {
+		return fmt.Errorf("finetune: optimizer %q (want one of %s): %w", c.Optimizer, strings.Join(Optimizers, ", "), model.ErrUnsupported)
+	}
+	if c.Momentum > 0 && c.Optimizer != "sgd" && c.Optimizer != "rmsprop" {
+		return fmt.Errorf("finetune: momentum is an option of sgd and rmsprop, not %s", c.Optimizer)
+	}
+	if c.Rho < 0 || c.Rho >= 1 || c.WeightDecay < 0 || c.InitialAccumulator < 0 || c.Epsilon < 0 {
+		return fmt.Errorf("finetune: rho %v must be in [0, 1), weight decay %v, initial accumulator %v and epsilon %v >= 0", c.Rho, c.WeightDecay, c.InitialAccumulator, c.Epsilon)
 	}
 	if c.BatchSize <= 0 || c.Epochs < 0 {
 		return fmt.Errorf("finetune: batch size %d and epochs %d must be positive", c.BatchSize, c.Epochs)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"time"
 
 	"gorgonia.org/tensor"
@@ -25,10 +26,22 @@ type Config struct {
 	Nesterov     bool
 	// At most one of the three clipping rules (see clipGrads).
 	ClipValue, ClipNorm, GlobalClipNorm float64
-	// Optimizer is "sgd" (the default) or "adam".
+	// Optimizer is one of Optimizers: "sgd" (the default), "adam",
+	// "adagrad", "rmsprop", "nadam" or "adamw", with Keras 3's update rules
+	// and defaults (optimizer.go, optimizer_keras.go).
 	Optimizer string
-	// Adam's constants (0: Keras's 0.9, 0.999, 1e-7).
+	// Adam's, Nadam's and AdamW's constants (0: Keras's 0.9, 0.999, 1e-7;
+	// Epsilon is every optimizer's).
 	Beta1, Beta2, Epsilon float64
+	// Rho and Centered are RMSprop's (0: Keras's 0.9); Momentum is SGD's
+	// and RMSprop's.
+	Rho      float64 `json:",omitempty"`
+	Centered bool    `json:",omitempty"`
+	// InitialAccumulator is AdaGrad's (0: Keras's 0.1).
+	InitialAccumulator float64 `json:",omitempty"`
+	// WeightDecay is the decoupled weight decay w -= w*wd*lr applied before
+	// each update (Keras's weight_decay; AdamW's default 0.004).
+	WeightDecay float64 `json:",omitempty"`
 	// Loss overrides the loss chosen from the head (see ChooseLoss).
 	Loss string
 	// FromLogits says the model's head outputs logits (a linear Dense), as
@@ -68,6 +81,24 @@ type Config struct {
 	// included, instead of running the frozen prefix in the engine: the
 	// way training worked before split execution, bit for bit.
 	WholeGraph bool
+	// Schedule varies the learning rate per step (schedule.go).
+	Schedule *Schedule `json:"schedule,omitempty"`
+	// EarlyStopping > 0 stops training after that many epochs without an
+	// improvement of Monitor by more than MinDelta (Keras's EarlyStopping
+	// patience); RestoreBest returns the best epoch's model.
+	EarlyStopping int     `json:",omitempty"`
+	Monitor       string  `json:",omitempty"` // "val_loss" (default), "loss", "val_accuracy", "accuracy"
+	MinDelta      float64 `json:",omitempty"`
+	RestoreBest   bool    `json:",omitempty"`
+	// PlateauPatience > 0 multiplies the learning rate by PlateauFactor
+	// (default 0.1) after that many epochs without improvement of Monitor,
+	// not below MinLR (Keras's ReduceLROnPlateau).
+	PlateauPatience int     `json:",omitempty"`
+	PlateauFactor   float64 `json:",omitempty"`
+	MinLR           float64 `json:",omitempty"`
+	// SaveBestOnly calls Checkpoint only after epochs that improve Monitor
+	// (Keras's ModelCheckpoint(save_best_only=True)).
+	SaveBestOnly bool `json:",omitempty"`
 	// Checkpoint, when set, is called with the model after every finished
 	// epoch (Keras's ModelCheckpoint), so that a killed run keeps its
 	// work; the model is the caller's to keep. An error stops training,
@@ -82,11 +113,19 @@ func (c *Config) defaults() {
 	if c.Optimizer == "" {
 		c.Optimizer = "sgd"
 	}
-	if c.LearningRate == 0 {
-		c.LearningRate = 0.01 // keras.optimizers.SGD default
-		if c.Optimizer == "adam" {
-			c.LearningRate = 0.001 // keras.optimizers.Adam default
+	if d, ok := optimizerDefaults[c.Optimizer]; ok {
+		if c.LearningRate == 0 {
+			c.LearningRate = d.lr // keras.optimizers.X's default
 		}
+		if c.WeightDecay == 0 {
+			c.WeightDecay = d.weightDecay
+		}
+	}
+	if c.Rho == 0 {
+		c.Rho = 0.9
+	}
+	if c.InitialAccumulator == 0 {
+		c.InitialAccumulator = 0.1
 	}
 	if c.Beta1 == 0 {
 		c.Beta1 = 0.9
@@ -108,6 +147,8 @@ type Epoch struct {
 	ValAccuracy      *float64 `json:"val_accuracy,omitempty"`
 	Seconds          float64  `json:"seconds"`
 	SamplesPerSecond float64  `json:"samples_per_second"`
+	// LearningRate is the rate of the epoch's last step.
+	LearningRate float64 `json:"learning_rate,omitempty"`
 }
 
 // History is a training run's record.
@@ -117,6 +158,14 @@ type History struct {
 	// excluding evaluation.
 	SamplesPerSecond float64 `json:"samples_per_second"`
 	LossFunction     string  `json:"loss_function"`
+	// Optimizer and Schedule name what trained (as the command gave them).
+	Optimizer string `json:"optimizer,omitempty"`
+	Schedule  string `json:"schedule,omitempty"`
+	// StoppedEpoch is the epoch early stopping ended the run after (0:
+	// ran every epoch); BestEpoch the monitored figure's best epoch when
+	// early stopping or --save-best-only watched it.
+	StoppedEpoch int `json:"stopped_epoch,omitempty"`
+	BestEpoch    int `json:"best_epoch,omitempty"`
 }
 
 // Metrics are a model's loss and accuracy on a data set.
@@ -193,6 +242,9 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	if err := cfg.checkModes(); err != nil {
 		return nil, nil, err
 	}
+	if err := cfg.checkCallbacks(); err != nil {
+		return nil, nil, err
+	}
 	if rep == nil {
 		rep = nopReporter{}
 	}
@@ -206,6 +258,9 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	loss, err := checkRun(work, train, valid, &cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if (cfg.EarlyStopping > 0 || cfg.PlateauPatience > 0 || cfg.SaveBestOnly) && valid == nil && strings.HasPrefix(cfg.Monitor, "val_") {
+		return nil, nil, mismatchf("%s is not measured without validation data: give --validation or --validation-split, or --monitor loss", cfg.Monitor)
 	}
 	t := &trainer{m: work, cfg: cfg, loss: loss, st: newStore(work, tensor.Float32),
 		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), augRng: rand.New(rand.NewSource(cfg.Seed ^ 0xa06)),
@@ -239,11 +294,29 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	}
 	defer t.feed.close()
 	shuffle := rand.New(rand.NewSource(cfg.Seed))
-	hist := &History{LossFunction: loss.name}
+	hist := &History{LossFunction: loss.name, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule.String()}
 	good := work.Clone()
 	var trainSamples int
 	var trainTime time.Duration
 	steps := (train.Len() + cfg.BatchSize - 1) / cfg.BatchSize
+	// Callbacks: the schedule counts optimizer steps over the whole run.
+	sched := cfg.Schedule
+	if sched != nil {
+		c := *sched
+		c.iterations = steps * cfg.Epochs
+		sched = &c
+	}
+	baseLR, step := cfg.LearningRate, 0
+	var stopper *earlyStopping
+	if cfg.EarlyStopping > 0 {
+		stopper = &earlyStopping{monitor: cfg.Monitor, patience: cfg.EarlyStopping, minDelta: cfg.MinDelta, best: math.NaN()}
+	}
+	var plat *plateau
+	if cfg.PlateauPatience > 0 {
+		plat = &plateau{monitor: cfg.Monitor, patience: cfg.PlateauPatience, factor: cfg.PlateauFactor, minLR: cfg.MinLR, best: math.NaN()}
+	}
+	bestSeen := math.NaN() // --save-best-only
+	var best *model.Model  // restore-best
 	for ep := 0; ep < cfg.Epochs; ep++ {
 		if cfg.UnfreezeAfter > 0 && ep == cfg.UnfreezeAfter && len(frozen) > 0 {
 			n := unfreeze(work, frozen, cfg.UnfreezeFrom)
@@ -255,6 +328,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			if err := t.plan(train, valid, rep); err != nil {
 				return good, hist, err
 			}
+			baseLR = lr
 			rep.Message(fmt.Sprintf("unfroze %d layers after epoch %d; learning rate %g", n, ep, lr))
 		}
 		rep.EpochStart(ep+1, cfg.Epochs, steps)
@@ -274,6 +348,10 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			if err != nil {
 				return nil, nil, err
 			}
+			if sched != nil {
+				t.opt.lr = sched.At(step, baseLR)
+			}
+			step++
 			l, c, err := t.step(g, train, idx)
 			if err != nil {
 				if errors.Is(err, ErrNegativeLoss) {
@@ -293,7 +371,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		trainTime += trainDur
 		trainSamples += seen
 		e := Epoch{Epoch: ep + 1, Loss: sumLoss / float64(seen), Accuracy: correct / float64(seen),
-			SamplesPerSecond: float64(seen) / trainDur.Seconds()}
+			SamplesPerSecond: float64(seen) / trainDur.Seconds(), LearningRate: t.opt.lr}
 		if valid != nil {
 			vm, err := t.evaluate(valid)
 			if err != nil {
@@ -306,11 +384,44 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		hist.SamplesPerSecond = float64(trainSamples) / trainTime.Seconds()
 		rep.EpochEnd(e, cfg.Epochs)
 		good = work.Clone()
-		if cfg.Checkpoint != nil {
+		watched := stopper != nil || plat != nil || cfg.SaveBestOnly
+		mv, ok := monitorValue(e, cfg.Monitor)
+		if watched && !ok {
+			return good, hist, mismatchf("%s is not measured (no validation data): give --validation or --validation-split, or --monitor loss", cfg.Monitor)
+		}
+		save := cfg.Checkpoint != nil
+		if cfg.SaveBestOnly {
+			save = save && improves(cfg.Monitor, mv, bestSeen, 0)
+			if improves(cfg.Monitor, mv, bestSeen, 0) {
+				bestSeen, hist.BestEpoch = mv, ep+1
+			}
+		}
+		if save {
 			if err := cfg.Checkpoint(ep+1, good.Clone()); err != nil {
 				return good, hist, fmt.Errorf("finetune: checkpoint after epoch %d: %w", ep+1, err)
 			}
 		}
+		if plat != nil {
+			if lr := plat.update(mv, t.opt.lr); lr != t.opt.lr {
+				rep.Message(fmt.Sprintf("ReduceLROnPlateau: %s did not improve for %d epochs; learning rate %g -> %g", cfg.Monitor, cfg.PlateauPatience, t.opt.lr, lr))
+				t.opt.lr = lr
+			}
+		}
+		if stopper != nil {
+			isBest, stop := stopper.update(ep, mv)
+			if isBest && cfg.RestoreBest {
+				best = good
+			}
+			hist.BestEpoch = stopper.bestEp + 1
+			if stop {
+				hist.StoppedEpoch = ep + 1
+				rep.Message(fmt.Sprintf("early stopping after epoch %d: %s has not improved since epoch %d", ep+1, cfg.Monitor, stopper.bestEp+1))
+				break
+			}
+		}
+	}
+	if best != nil {
+		return best, hist, nil
 	}
 	return good, hist, nil
 }

@@ -93,7 +93,9 @@ func TestConfigCheck(t *testing.T) {
 		{ClipNorm: 1, GlobalClipNorm: 1},
 		{ClipValue: -1},
 		{Momentum: 1},
-		{Optimizer: "rmsprop"},
+		{Optimizer: "lamb"},
+		{Optimizer: "adam", Momentum: 0.9},
+		{Optimizer: "rmsprop", Rho: 1},
 		{Loss: "hinge"},
 		{BatchSize: -1},
 	}

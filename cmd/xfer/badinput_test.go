@@ -225,7 +225,7 @@ func TestBadInput(t *testing.T) {
 		{"finetune both clip rules", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y.npy"), "--clip-value", "1", "--clip-norm", "1", "-m", good, "-o", out + ".h5"}, 2, []string{"clip"}},
 		{"finetune --epochs 0", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--epochs", "0", "-m", good, "-o", out + ".h5"}, 2, []string{"epochs"}},
 		{"finetune negative learning rate", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--learning-rate", "-1", "-m", good, "-o", out + ".h5"}, 2, []string{"learning"}},
-		{"finetune unknown optimizer", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--optimizer", "rmsprop", "-m", good, "-o", out + ".h5"}, 2, []string{"rmsprop", "sgd"}},
+		{"finetune unknown optimizer", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--optimizer", "lamb", "-m", good, "-o", out + ".h5"}, 2, []string{"lamb", "sgd", "adamw"}},
 		{"finetune unknown loss", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--loss", "hinge", "-m", good, "-o", out + ".h5"}, 2, []string{"hinge"}},
 		{"finetune missing .npy", []string{"finetune", "--data", "npy:" + filepath.Join(dir, "nx.npy") + "," + filepath.Join(dir, "y.npy"), "-m", good, "-o", out + ".h5"}, 1, []string{"nx.npy"}},
 		{"finetune 8 classes for 2 units", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y8.npy"), "-m", good, "-o", out + ".h5"}, 2, []string{"class indices 0..7 (8 classes)", "only 2 units", "add-head --units 8 --activation softmax"}},

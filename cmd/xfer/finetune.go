@@ -47,13 +47,29 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 		), append(dataFlags(),
 			&cli.IntFlag{Name: "epochs", Value: 1, Usage: "epochs `E` to train"},
 			&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "mini-batch size (Keras's default 32)"},
-			&cli.Float64Flag{Name: "learning-rate", Value: 0.01, Usage: "SGD learning rate (Keras's default 0.01)"},
+			&cli.Float64Flag{Name: "learning-rate", Usage: "learning rate (default: the optimizer's Keras default, 0.01 for SGD, 0.001 for the others)"},
 			&cli.Float64Flag{Name: "momentum", Usage: "SGD momentum"},
 			&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum"},
 			&cli.Float64Flag{Name: "clip-value", Usage: "clip each gradient element to [-V, V]"},
 			&cli.Float64Flag{Name: "clip-norm", Usage: "clip each gradient tensor to L2 norm N"},
 			&cli.Float64Flag{Name: "global-clip-norm", Usage: "clip all gradients together to global L2 norm N"},
-			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd or adam"},
+			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd, adam, adagrad, rmsprop, nadam or adamw (Keras's update rules and defaults)"},
+			&cli.Float64Flag{Name: "rho", Usage: "RMSprop's discount (Keras's default 0.9)"},
+			&cli.BoolFlag{Name: "centered", Usage: "centered RMSprop"},
+			&cli.Float64Flag{Name: "initial-accumulator", Usage: "AdaGrad's initial accumulator (Keras's default 0.1)"},
+			&cli.Float64Flag{Name: "weight-decay", Usage: "decoupled weight decay w -= w*WD*lr before each update (AdamW's default 0.004)"},
+			&cli.Float64Flag{Name: "beta-1", Usage: "Adam/Nadam/AdamW beta_1 (default 0.9)"},
+			&cli.Float64Flag{Name: "beta-2", Usage: "Adam/Nadam/AdamW beta_2 (default 0.999)"},
+			&cli.Float64Flag{Name: "epsilon", Usage: "the optimizer's epsilon (Keras's default 1e-7)"},
+			&cli.StringFlag{Name: "schedule", Usage: "learning-rate schedule `SPEC`: exponential:STEPS:RATE[:staircase], piecewise:B1,B2..:V0,V1,V2.., power:S[:C], 1cycle:MAX_RATE"},
+			&cli.IntFlag{Name: "early-stopping", Usage: "stop after `PATIENCE` epochs without improvement of --monitor (Keras's EarlyStopping)"},
+			&cli.StringFlag{Name: "monitor", Value: "val_loss", Usage: "what early stopping, --reduce-lr-on-plateau and --save-best-only watch: val_loss, loss, val_accuracy, accuracy"},
+			&cli.Float64Flag{Name: "min-delta", Usage: "smallest change of --monitor that counts as an improvement for early stopping"},
+			&cli.BoolFlag{Name: "restore-best", Usage: "with --early-stopping, keep the best epoch's model (restore_best_weights)"},
+			&cli.IntFlag{Name: "reduce-lr-on-plateau", Usage: "multiply the learning rate by --plateau-factor after `PATIENCE` epochs without improvement (ReduceLROnPlateau)"},
+			&cli.Float64Flag{Name: "plateau-factor", Value: 0.1, Usage: "ReduceLROnPlateau's factor"},
+			&cli.Float64Flag{Name: "min-lr", Usage: "ReduceLROnPlateau's lowest learning rate"},
+			&cli.BoolFlag{Name: "save-best-only", Usage: "with --checkpoint, write only epochs that improve --monitor (ModelCheckpoint(save_best_only=True))"},
 			&cli.StringFlag{Name: "loss", Usage: "sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy or mse (default: chosen from the head and labels)"},
 			&cli.BoolFlag{Name: "from-logits", Usage: "the head outputs logits (a linear Dense): the cross-entropy applies softmax/sigmoid itself (Keras's from_logits=True)"},
 			&cli.IntFlag{Name: "unfreeze-after", Usage: "after `K` epochs, make the layers frozen at the start trainable"},
@@ -86,18 +102,30 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 			ClipValue: c.Float64("clip-value"), ClipNorm: c.Float64("clip-norm"), GlobalClipNorm: c.Float64("global-clip-norm"),
 			Optimizer: c.String("optimizer"), Loss: c.String("loss"), FromLogits: c.Bool("from-logits"), Seed: c.Int64("seed"), NoShuffle: c.Bool("no-shuffle"),
 			UnfreezeAfter: c.Int("unfreeze-after"), UnfreezeFrom: c.Int("unfreeze-from"), LearningRateAfter: c.Float64("learning-rate-after"),
-			BNMode: c.String("bn-mode"),
+			Rho: c.Float64("rho"), Centered: c.Bool("centered"), InitialAccumulator: c.Float64("initial-accumulator"),
+			WeightDecay: c.Float64("weight-decay"), Beta1: c.Float64("beta-1"), Beta2: c.Float64("beta-2"), Epsilon: c.Float64("epsilon"),
+			EarlyStopping: c.Int("early-stopping"), Monitor: c.String("monitor"), MinDelta: c.Float64("min-delta"), RestoreBest: c.Bool("restore-best"),
+			PlateauPatience: c.Int("reduce-lr-on-plateau"), PlateauFactor: c.Float64("plateau-factor"), MinLR: c.Float64("min-lr"),
+			SaveBestOnly: c.Bool("save-best-only"), BNMode: c.String("bn-mode"),
 		}}
 	if c.Bool("no-feature-cache") {
 		o.cfg.FeatureCache = "off"
 	}
+	if !c.IsSet("learning-rate") {
+		o.cfg.LearningRate = 0 // the optimizer's Keras default
+	}
+	sched, err := finetune.ParseSchedule(c.String("schedule"))
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	o.cfg.Schedule = sched
 	cfg := o.cfg
 	switch {
 	case cfg.Epochs < 1:
 		return nil, usagef("finetune: --epochs must be at least 1, got %d", cfg.Epochs)
 	case cfg.BatchSize < 1:
 		return nil, usagef("finetune: --batch-size must be at least 1, got %d", cfg.BatchSize)
-	case cfg.LearningRate <= 0:
+	case c.IsSet("learning-rate") && cfg.LearningRate <= 0:
 		return nil, usagef("finetune: --learning-rate must be positive, got %g", cfg.LearningRate)
 	case cfg.Momentum < 0 || cfg.Momentum >= 1:
 		return nil, usagef("finetune: --momentum must be in [0, 1), got %g", cfg.Momentum)
@@ -109,10 +137,17 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 		return nil, usagef("finetune: --unfreeze-from goes with --unfreeze-after")
 	case c.IsSet("learning-rate-after") && cfg.UnfreezeAfter == 0:
 		return nil, usagef("finetune: --learning-rate-after goes with --unfreeze-after")
-	case cfg.Optimizer != "sgd" && cfg.Optimizer != "adam":
-		return nil, usagef("finetune: --optimizer %q: want sgd or adam", cfg.Optimizer)
+	case !slices.Contains(finetune.Optimizers, cfg.Optimizer):
+		return nil, usagef("finetune: --optimizer %q: want one of %s", cfg.Optimizer, strings.Join(finetune.Optimizers, ", "))
 	case cfg.BNMode != "" && cfg.BNMode != "inference" && cfg.BNMode != "batch" && cfg.BNMode != "auto":
 		return nil, usagef("finetune: --bn-mode %q: want inference, batch or auto", cfg.BNMode)
+	case cfg.SaveBestOnly && o.checkpoint == "":
+		return nil, usagef("finetune: --save-best-only goes with --checkpoint FILE")
+	}
+	// The optimizer's and callbacks' own checks (Keras's rules) are usage
+	// errors too.
+	if err := finetune.CheckConfig(o.cfg); err != nil {
+		return nil, usagef("%v", err)
 	}
 	if err := checkLoss("finetune", cfg.Loss); err != nil {
 		return nil, err

@@ -178,8 +178,9 @@ func TestParseFinetune(t *testing.T) {
 		t.Errorf("finetune --bn-mode auto --no-feature-cache: BNMode %q FeatureCache %q; want auto, off", got.cfg.BNMode, got.cfg.FeatureCache)
 	}
 	got, _, _ = parseOnly(t, newFinetuneCmd, "--data", "npy:x.npy,y.npy")
-	if got.validation != "" || got.cfg.LearningRate != 0.01 || got.cfg.BatchSize != 32 {
-		t.Errorf("finetune npy defaults: validation %q lr %g batch %d; want none, 0.01 (Keras), 32", got.validation, got.cfg.LearningRate, got.cfg.BatchSize)
+	// Learning rate 0: the optimizer's Keras default (finetune.Config).
+	if got.validation != "" || got.cfg.LearningRate != 0 || got.cfg.BatchSize != 32 {
+		t.Errorf("finetune npy defaults: validation %q lr %g batch %d; want none, 0 (the optimizer's default), 32", got.validation, got.cfg.LearningRate, got.cfg.BatchSize)
 	}
 	for _, args := range [][]string{
 		{"--epochs", "3"}, // no --data
@@ -190,7 +191,7 @@ func TestParseFinetune(t *testing.T) {
 		{"--data", "x", "--unfreeze-from", "2"},
 		{"--data", "x", "--nesterov"},
 		{"--data", "x", "--momentum", "1.5"},
-		{"--data", "x", "--optimizer", "rmsprop"},
+		{"--data", "x", "--optimizer", "lamb"},
 		{"--data", "x", "--bn-mode", "frozen"},
 	} {
 		if _, code, _ := parseOnly(t, newFinetuneCmd, args...); code != 2 {
