@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/xferml/xfer/model"
 )
@@ -27,6 +28,16 @@ func (b *builder) node(op string, ins []string, attrs map[string]model.Attr) str
 	return out
 }
 
+// nodeOuts appends an op with n outputs and returns their names.
+func (b *builder) nodeOuts(op string, ins []string, attrs map[string]model.Attr, n int) []string {
+	b.node(op, ins, attrs)
+	nd := b.layer.Nodes[len(b.layer.Nodes)-1]
+	for i := 1; i < n; i++ {
+		nd.Outputs = append(nd.Outputs, fmt.Sprintf("%s:%d", nd.Name, i))
+	}
+	return append([]string(nil), nd.Outputs...)
+}
+
 // param adds a param with role and shape; data may be nil for zeros.
 func (b *builder) param(role string, shape []int, data []float32, init *model.Initializer, state bool) (string, error) {
 	n := model.NumElements(shape)
@@ -47,8 +58,14 @@ func (b *builder) param(role string, shape []int, data []float32, init *model.In
 	return p.Name, nil
 }
 
-// constInts adds an int64 const and returns its name.
+// constInts adds an int64 const and returns its name. A second call with
+// the same role and values returns the first const.
 func (b *builder) constInts(role string, v ...int64) string {
+	for _, t := range b.layer.Consts {
+		if t.Name == b.layer.Name+"/"+role && t.DType == model.Int64 && slices.Equal(t.I64, v) {
+			return t.Name
+		}
+	}
 	t := &model.Tensor{Name: b.layer.Name + "/" + role, DType: model.Int64, Shape: []int{len(v)}, I64: append([]int64(nil), v...)}
 	b.layer.Consts = append(b.layer.Consts, t)
 	return t.Name

@@ -42,6 +42,31 @@ func TestIssue15Refusals(t *testing.T) {
 		{"operation unused input", func() (*model.Layer, error) {
 			return layers.OperationLayer(layers.OperationSpec{Common: two, Kind: "ops.Relu", Op: relu, Args: []layers.OpArg{{Input: 0}}})
 		}, "does not use all"},
+		{"cropping negative", func() (*model.Layer, error) {
+			return layers.Cropping(layers.CroppingSpec{Common: c, Cropping: [][2]int{{1, -1}}})
+		}, "negative"},
+		{"upsampling bicubic", func() (*model.Layer, error) {
+			return layers.UpSampling(layers.UpSamplingSpec{Common: c, Size: []int{2, 2}, Interpolation: "bicubic"})
+		}, "bicubic"},
+		{"conv transpose output_padding", func() (*model.Layer, error) {
+			return layers.ConvTranspose(layers.ConvTransposeSpec{Common: c, InChannels: 2, Filters: 2, KernelSize: []int{3}, Strides: []int{2}, Padding: "valid", OutputPadding: []int{2}})
+		}, "output_padding 2"},
+		{"recurrent activation", func() (*model.Layer, error) {
+			return layers.Recurrent(layers.RecurrentSpec{Common: c, Kind: "LSTM", InFeatures: 3, Units: 2, Activation: "gelu", RecurrentActivation: "sigmoid"})
+		}, `"gelu"`},
+		{"bidirectional mismatch", func() (*model.Layer, error) {
+			f := layers.RecurrentSpec{Kind: "GRU", InFeatures: 3, Units: 2, Activation: "tanh", RecurrentActivation: "sigmoid"}
+			r := f
+			r.Units = 3
+			r.GoBackwards = true
+			return layers.Bidirectional(layers.BidirectionalSpec{Common: c, Forward: f, Backward: r, MergeMode: "concat"})
+		}, "same units"},
+		{"bidirectional merge none", func() (*model.Layer, error) {
+			f := layers.RecurrentSpec{Kind: "GRU", InFeatures: 3, Units: 2, Activation: "tanh", RecurrentActivation: "sigmoid"}
+			r := f
+			r.GoBackwards = true
+			return layers.Bidirectional(layers.BidirectionalSpec{Common: c, Forward: f, Backward: r, MergeMode: ""})
+		}, "merge_mode"},
 		{"operation bad constant", func() (*model.Layer, error) {
 			return layers.OperationLayer(layers.OperationSpec{Common: c, Kind: "ops.Add", Op: add, Args: []layers.OpArg{{Input: 0}, {Input: -1, Const: []float32{1, 2}, Shape: []int{3}}}})
 		}, "constant argument"},

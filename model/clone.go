@@ -106,6 +106,7 @@ func (n *Node) Clone() *Node {
 		for k, a := range n.Attrs {
 			a.Ints = slices.Clone(a.Ints)
 			a.Floats = slices.Clone(a.Floats)
+			a.Strings = slices.Clone(a.Strings)
 			a.Tensor = a.Tensor.Clone()
 			c.Attrs[k] = a
 		}

@@ -176,17 +176,19 @@ const (
 	AttrInts
 	AttrFloats
 	AttrTensor
+	AttrStrings // RNN/GRU/LSTM activations
 )
 
 // Attr is an ONNX attribute value.
 type Attr struct {
-	Kind   AttrKind
-	Int    int64
-	Float  float32
-	String string
-	Ints   []int64
-	Floats []float32
-	Tensor *Tensor
+	Kind    AttrKind
+	Int     int64
+	Float   float32
+	String  string
+	Ints    []int64
+	Floats  []float32
+	Tensor  *Tensor
+	Strings []string
 }
 
 // Int returns an integer attribute.
@@ -203,6 +205,9 @@ func Ints(v ...int64) Attr { return Attr{Kind: AttrInts, Ints: v} }
 
 // Floats returns a float-list attribute.
 func Floats(v ...float32) Attr { return Attr{Kind: AttrFloats, Floats: v} }
+
+// Strings returns a string-list attribute.
+func Strings(v ...string) Attr { return Attr{Kind: AttrStrings, Strings: v} }
 
 // AttrInt returns attribute name as an int, or def when absent.
 func (n *Node) AttrInt(name string, def int64) int64 {
@@ -232,6 +237,14 @@ func (n *Node) AttrString(name, def string) string {
 func (n *Node) AttrInts(name string, def []int64) []int64 {
 	if a, ok := n.Attrs[name]; ok && a.Kind == AttrInts {
 		return a.Ints
+	}
+	return def
+}
+
+// AttrStrings returns attribute name as a string list, or def when absent.
+func (n *Node) AttrStrings(name string, def []string) []string {
+	if a, ok := n.Attrs[name]; ok && a.Kind == AttrStrings {
+		return a.Strings
 	}
 	return def
 }

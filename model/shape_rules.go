@@ -38,6 +38,8 @@ var shapeRules = map[string]shapeRule{
 	"GlobalAveragePool": globalPoolShape, "GlobalMaxPool": globalPoolShape,
 	"BatchNormalization": batchNormShape, "Pad": padShape,
 	"ReduceMean": reduceShape, "ReduceSum": reduceShape, "ReduceMax": reduceShape,
+	// Keras's recurrent layers (shape_rules_seq.go).
+	"RNN": recurrentShape, "GRU": recurrentShape, "LSTM": recurrentShape,
 }
 
 func sameAsInput(c *inferCtx) ([]*Value, error) {

@@ -52,8 +52,16 @@ var tf2Keys = map[string][]string{
 	"Maximum":                {},
 	"Minimum":                {},
 	"Concatenate":            {"axis"},
+	"SimpleRNN":              append([]string{"units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout"}, rnnKeys...),
+	"LSTM":                   append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation"}, rnnKeys...),
+	"GRU":                    append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation", "reset_after"}, rnnKeys...),
 	"Embedding":              {"input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "mask_zero", "input_length"},
 }
+
+// rnnKeys are the keys tf.keras 2.13's recurrent layers write after
+// their cell's (RNN.get_config; Keras 3 adds seed, which tf.keras 2
+// refuses).
+var rnnKeys = []string{"return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major", "zero_output_for_mask"}
 
 var (
 	convKeys = []string{"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"}
@@ -75,6 +83,8 @@ var k3Build = map[string]bool{
 	"BatchNormalization": true, "Flatten": true, "PReLU": true, "Reshape": true, "Permute": true,
 	"ZeroPadding1D": true, "ZeroPadding2D": true, "Normalization": true,
 	"SeparableConv1D": true, "SeparableConv2D": true, "Embedding": true,
+	"Conv1DTranspose": true, "Conv2DTranspose": true, "Cropping1D": true, "Cropping2D": true,
+	"UpSampling1D": true, "UpSampling2D": true,
 	"Add": true, "Subtract": true, "Multiply": true, "Average": true, "Maximum": true, "Minimum": true, "Concatenate": true,
 }
 
@@ -150,6 +160,8 @@ func layerConfig(k *kLayer, d dialect) *pyjson.Obj {
 			v = serialized(v, "keras.regularizers", d)
 		case strings.HasSuffix(key, "_constraint"):
 			v = serialized(v, "keras.constraints", d)
+		case wrapperKeys[k.class] && (key == "layer" || key == "backward_layer"):
+			v = wrappedConfig(v, d)
 		}
 		out.Set(key, v)
 	}
@@ -269,6 +281,33 @@ func shapeJSON(s []int) any {
 		} else {
 			out[i] = d
 		}
+	}
+	return out
+}
+
+// wrapperKeys are the classes whose config holds serialized layers
+// ("layer", Bidirectional's "backward_layer").
+var wrapperKeys = map[string]bool{"Bidirectional": true, "TimeDistributed": true}
+
+// wrappedConfig converts a wrapped layer's serialized form to dialect d:
+// its config as layerConfig converts a layer's, in the
+// {"module", "class_name", "config", "registered_name"} form both tf.keras
+// 2.13's and Keras 3's deserializers read (Keras 3's legacy .h5 loader
+// needs the module), with the build_config it had for Keras 3.
+func wrappedConfig(v any, d dialect) any {
+	o, ok := v.(*pyjson.Obj)
+	if !ok {
+		return v
+	}
+	inner, _ := o.Value("config").(*pyjson.Obj)
+	class := o.Str("class_name")
+	if inner == nil || class == "" {
+		return v
+	}
+	cfg := layerConfig(&kLayer{name: inner.Str("name"), class: class, cfg: inner}, d)
+	out := pyjson.NewObj().Set("module", "keras.layers").Set("class_name", class).Set("config", cfg).Set("registered_name", nil)
+	if bc, ok := o.Get("build_config"); ok && d == k3 {
+		out.Set("build_config", bc)
 	}
 	return out
 }

@@ -221,11 +221,17 @@ func k3Vars(layers *hdf5.GroupSpec, p *plan) {
 			continue // Sequential.layers omits the InputLayer; operations are not layers
 		}
 		path := savePath(k.class, used)
-		vars := layers.Group(path + "/vars")
-		vars.Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", k.name, true)}
-		for i, w := range k.weights {
-			if d := vars.AddDataset(strconv.Itoa(i), w.shape, w.data); w.integer {
-				d.IntBits = 32 // Keras 3's "int" variables are int32
+		for _, g := range k3Groups(k) {
+			at := path + "/vars"
+			if g.path != "" {
+				at = path + "/" + g.path + "/vars"
+			}
+			vars := layers.Group(at)
+			vars.Attrs = []hdf5.AttrSpec{hdf5.StringAttr("name", g.name, true)}
+			for i, w := range g.weights {
+				if d := vars.AddDataset(strconv.Itoa(i), w.shape, w.data); w.integer {
+					d.IntBits = 32 // Keras 3's "int" variables are int32
+				}
 			}
 		}
 		if k.sub != nil {

@@ -585,6 +585,44 @@ func activationGeneration(k *kLayer, l *model.Layer) {
 	case "hard_silu", "hard_swish":
 		k.keras3Only = act
 	}
+	// Recurrent layers: the HardSigmoid among an ONNX RNN/GRU/LSTM node's
+	// activations tells its generation by its alpha.
+	for _, n := range l.Nodes {
+		for _, a := range recurrentHardSigmoids(n) {
+			if math.Abs(float64(a)-1.0/6) < 1e-6 {
+				k.keras3Only = "hard_sigmoid"
+			} else {
+				k.keras2Only = "hard_sigmoid"
+			}
+		}
+	}
+}
+
+// recurrentHardSigmoids returns the alphas of the HardSigmoid activations
+// of an ONNX RNN, GRU or LSTM node. Its activation_alpha list is consumed
+// in order by the functions that take an alpha (ONNX Runtime's reading:
+// Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu).
+func recurrentHardSigmoids(n *model.Node) []float32 {
+	if n.Op != "LSTM" && n.Op != "GRU" && n.Op != "RNN" {
+		return nil
+	}
+	alphas := n.AttrFloats("activation_alpha", nil)
+	var out []float32
+	i := 0
+	for _, f := range n.AttrStrings("activations", nil) {
+		switch f {
+		case "HardSigmoid":
+			a := float32(0.2) // ONNX's default alpha
+			if i < len(alphas) {
+				a = alphas[i]
+			}
+			out = append(out, a)
+			i++
+		case "Affine", "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "Elu":
+			i++
+		}
+	}
+	return out
 }
 
 // checkGeneration refuses layers whose activation means something else (or

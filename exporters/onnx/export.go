@@ -317,6 +317,11 @@ func attrProtos(attrs map[string]model.Attr) ([]*pb.AttributeProto, error) {
 			ap.Type, ap.Ints = pb.AttributeProto_INTS, slices.Clone(a.Ints)
 		case model.AttrFloats:
 			ap.Type, ap.Floats = pb.AttributeProto_FLOATS, slices.Clone(a.Floats)
+		case model.AttrStrings:
+			ap.Type = pb.AttributeProto_STRINGS
+			for _, s := range a.Strings {
+				ap.Strings = append(ap.Strings, []byte(s))
+			}
 		case model.AttrTensor:
 			if a.Tensor == nil {
 				return nil, fmt.Errorf("attribute %q: tensor attribute without a tensor", k)

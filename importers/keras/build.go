@@ -459,7 +459,7 @@ func (b *graphBuilder) layerAs(e *layerEntry, weightsOf string, ins []string) (*
 			return nil, err
 		}
 	}
-	c := &lctx{e: e, inputs: ins, trainable: b.trainable(e), weights: ws, found: found, major: b.major}
+	c := &lctx{e: e, inputs: ins, trainable: b.trainable(e), weights: ws, found: found, major: b.major, kinds: kinds}
 	for _, in := range ins {
 		c.inShapes = append(c.inShapes, b.shapes[in])
 	}

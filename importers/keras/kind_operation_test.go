@@ -92,3 +92,48 @@ func TestOperationRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestRecurrentRefusals: Keras features with no faithful lowering are one
+// clear error naming the layer and class.
+func TestRecurrentRefusals(t *testing.T) {
+	fn := func(layer string) string {
+		return `{"class_name": "Functional", "config": {"name": "m", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 5, 3], "name": "x"}, "name": "x", "inbound_nodes": []},
+ ` + layer + `], "input_layers": [["x", 0, 0]], "output_layers": [["r", 0, 0]]}}`
+	}
+	lstm := func(extra string) string {
+		return `{"class_name": "LSTM", "config": {"name": "r", "units": 2` + extra + `}, "name": "r", "inbound_nodes": [[["x", 0, 0, {}]]]}`
+	}
+	w := memWeights{"r": {
+		{name: "k", shape: []int{3, 8}, data: make([]float32, 24)},
+		{name: "rk", shape: []int{2, 8}, data: make([]float32, 16)},
+		{name: "b", shape: []int{8}, data: make([]float32, 8)},
+	}}
+	cases := []struct {
+		name, cfg string
+		msg       []string
+	}{
+		{"return_state", fn(lstm(`, "return_state": true`)), []string{`"r"`, "LSTM", "return_state"}},
+		{"stateful", fn(lstm(`, "stateful": true`)), []string{`"r"`, "stateful"}},
+		{"activation", fn(lstm(`, "activation": "gelu"`)), []string{`"r"`, `"gelu"`}},
+		{"merge none", fn(`{"class_name": "Bidirectional", "config": {"name": "r", "merge_mode": null, "layer": {"class_name": "LSTM", "config": {"name": "f", "units": 2}}}, "name": "r", "inbound_nodes": [[["x", 0, 0, {}]]]}`), []string{`"r"`, "merge_mode None"}},
+		{"wraps dense", fn(`{"class_name": "Bidirectional", "config": {"name": "r", "layer": {"class_name": "Dense", "config": {"name": "f", "units": 2}}}, "name": "r", "inbound_nodes": [[["x", 0, 0, {}]]]}`), []string{`"r"`, "Dense"}},
+		{"mask_zero", `{"class_name": "Functional", "config": {"name": "m", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 5], "name": "x"}, "name": "x", "inbound_nodes": []},
+ {"class_name": "Embedding", "config": {"name": "r", "input_dim": 4, "output_dim": 2, "mask_zero": true}, "name": "r", "inbound_nodes": [[["x", 0, 0, {}]]]}
+ ], "input_layers": [["x", 0, 0]], "output_layers": [["r", 0, 0]]}}`, []string{`"r"`, "Embedding", "mask_zero"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := build([]byte(tc.cfg), w, map[string]string{})
+			if !errors.Is(err, model.ErrUnsupported) {
+				t.Fatalf("build = %v; want model.ErrUnsupported", err)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not contain %q", err, m)
+				}
+			}
+		})
+	}
+}

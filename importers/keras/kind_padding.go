@@ -13,38 +13,9 @@ func zeroPadding(nd int) kindFn {
 		if err != nil {
 			return nil, nil, err
 		}
-		raw := c.e.cfg["padding"]
-		pads := make([][2]int, nd)
-		var one int
-		var flat []int
-		var nested [][]int
-		switch {
-		case !c.has("padding"):
-			for i := range pads {
-				pads[i] = [2]int{1, 1} // Keras's default padding=1
-			}
-		case json.Unmarshal(raw, &one) == nil:
-			for i := range pads {
-				pads[i] = [2]int{one, one}
-			}
-		case json.Unmarshal(raw, &flat) == nil && nd == 1 && len(flat) == 2:
-			pads[0] = [2]int{flat[0], flat[1]}
-		case json.Unmarshal(raw, &flat) == nil && nd == 2 && len(flat) == 2:
-			pads[0], pads[1] = [2]int{flat[0], flat[0]}, [2]int{flat[1], flat[1]}
-		case json.Unmarshal(raw, &nested) == nil && len(nested) == nd:
-			for i, p := range nested {
-				if len(p) != 2 {
-					return nil, nil, c.errf("padding", "want (before, after) pairs, got %s", clip(raw))
-				}
-				pads[i] = [2]int{p[0], p[1]}
-			}
-		default:
-			return nil, nil, c.errf("padding", "unreadable: %s", clip(raw))
-		}
-		for _, p := range pads {
-			if p[0] < 0 || p[1] < 0 || p[0] > 1<<20 || p[1] > 1<<20 {
-				return nil, nil, c.errf("padding", "out of range: %s", clip(raw))
-			}
+		pads, err := c.pairs("padding", nd, 1) // Keras's default padding=1
+		if err != nil {
+			return nil, nil, err
 		}
 		l, err := layers.ZeroPadding(layers.ZeroPaddingSpec{Common: c.common(), Padding: pads})
 		out := append([]int(nil), in...)
@@ -55,4 +26,46 @@ func zeroPadding(nd int) kindFn {
 		}
 		return l, out, err
 	}
+}
+
+// pairs reads a ZeroPadding or Cropping size: an int (every side), nd
+// ints (both sides of each dim; a (left, right) pair for nd 1), or nd
+// (before, after) pairs; absent means def on every side.
+func (c *lctx) pairs(key string, nd, def int) ([][2]int, error) {
+	raw := c.e.cfg[key]
+	out := make([][2]int, nd)
+	var one int
+	var flat []int
+	var nested [][]int
+	switch {
+	case !c.has(key):
+		for i := range out {
+			out[i] = [2]int{def, def}
+		}
+	case json.Unmarshal(raw, &one) == nil:
+		for i := range out {
+			out[i] = [2]int{one, one}
+		}
+	case json.Unmarshal(raw, &flat) == nil && nd == 1 && len(flat) == 2:
+		out[0] = [2]int{flat[0], flat[1]}
+	case json.Unmarshal(raw, &flat) == nil && nd >= 2 && len(flat) == nd:
+		for i, v := range flat {
+			out[i] = [2]int{v, v}
+		}
+	case json.Unmarshal(raw, &nested) == nil && len(nested) == nd:
+		for i, p := range nested {
+			if len(p) != 2 {
+				return nil, c.errf(key, "want (before, after) pairs, got %s", clip(raw))
+			}
+			out[i] = [2]int{p[0], p[1]}
+		}
+	default:
+		return nil, c.errf(key, "unreadable: %s", clip(raw))
+	}
+	for _, p := range out {
+		if p[0] < 0 || p[1] < 0 || p[0] > 1<<20 || p[1] > 1<<20 {
+			return nil, c.errf(key, "out of range: %s", clip(raw))
+		}
+	}
+	return out, nil
 }

@@ -19,6 +19,10 @@ type lctx struct {
 	found     bool // the file has an entry for the layer
 	used      int  // weights consumed by take
 	major     int  // Keras major version of the file
+	// kinds is the registry of layer classes, for wrappers that build the
+	// layer they wrap (a field, not a reference to the map, to keep the
+	// map literal free of an initialization cycle).
+	kinds map[string]kindFn
 }
 
 // cfgError is a config value of the wrong type or range.

@@ -309,45 +309,72 @@ func (w *h5Weights) unusedVars(prefix string, used map[string]bool, out *[]strin
 	return nil
 }
 
-// vars reads layers/<path>/vars/0..n-1, path from keras3Paths.
+// vars reads layers/<path>/vars/0..n-1, path from keras3Paths, then the
+// variables of the layer's sublayers in Keras's weight order (k3Children).
 func (w *h5Weights) vars(name string) ([]weight, bool, error) {
 	p, ok := w.paths[name]
 	if !ok {
 		return nil, false, fmt.Errorf("%w: %s: layer %q has no Keras 3 save path", ErrFormat, w.file, name)
 	}
-	g := "layers/" + p + "/vars"
 	if !w.f.Exists("layers/" + p) {
 		return nil, false, nil
 	}
-	if !w.f.Exists(g) {
-		return nil, true, nil
+	out, err := w.varsAt(name, "layers/"+p, "", 0)
+	return out, true, err
+}
+
+// k3Children are the sublayers whose variables Keras 3 saves below a
+// layer's group (saving_lib's _save_state walks a layer's attributes):
+// a recurrent layer's cell, a Bidirectional's forward and backward layers,
+// a TimeDistributed's layer. They are read in Keras's weight order
+// (forward before backward), whatever the order in the file.
+var k3Children = []string{"cell", "forward_layer", "backward_layer", "layer"}
+
+// varsAt reads the vars group at g and those of its k3Children; sub is the
+// path below the layer's group, for weight names.
+func (w *h5Weights) varsAt(name, g, sub string, depth int) ([]weight, error) {
+	if depth > 4 {
+		return nil, fmt.Errorf("%w: %s: layer %q: sublayers nest too deep at %s", ErrFormat, w.file, name, g)
 	}
-	members, err := w.f.Members(g)
-	if err != nil {
-		return nil, false, fmt.Errorf("keras: %s: layer %q: %w", w.file, name, err)
-	}
-	idx := make([]int, 0, len(members))
-	for _, m := range members {
-		i, err := strconv.Atoi(m)
-		if err != nil || i < 0 || strconv.Itoa(i) != m {
-			return nil, false, fmt.Errorf("%w: %s: layer %q: unexpected variable %q in %s", ErrFormat, w.file, name, m, g)
-		}
-		idx = append(idx, i)
-	}
-	slices.Sort(idx)
-	out := make([]weight, 0, len(idx))
-	for want, i := range idx {
-		if i != want {
-			return nil, false, fmt.Errorf("%w: %s: layer %q: variables are not numbered 0..%d", ErrFormat, w.file, name, len(idx)-1)
-		}
-		p := g + "/" + strconv.Itoa(i)
-		shape, data, isInt, err := w.f.NumericDataset(p)
+	var out []weight
+	if w.f.Exists(g + "/vars") {
+		members, err := w.f.Members(g + "/vars")
 		if err != nil {
-			return nil, false, fmt.Errorf("keras: %s: layer %q: variable %d: %w", w.file, name, i, err)
+			return nil, fmt.Errorf("keras: %s: layer %q: %w", w.file, name, err)
 		}
-		out = append(out, weight{name: "vars/" + strconv.Itoa(i), shape: shape, data: data, intErr: w.intErr(isInt, name, "vars/"+strconv.Itoa(i), p)})
+		idx := make([]int, 0, len(members))
+		for _, m := range members {
+			i, err := strconv.Atoi(m)
+			if err != nil || i < 0 || strconv.Itoa(i) != m {
+				return nil, fmt.Errorf("%w: %s: layer %q: unexpected variable %q in %s/vars", ErrFormat, w.file, name, m, g)
+			}
+			idx = append(idx, i)
+		}
+		slices.Sort(idx)
+		for want, i := range idx {
+			if i != want {
+				return nil, fmt.Errorf("%w: %s: layer %q: variables are not numbered 0..%d", ErrFormat, w.file, name, len(idx)-1)
+			}
+			p := g + "/vars/" + strconv.Itoa(i)
+			wn := sub + "vars/" + strconv.Itoa(i)
+			shape, data, isInt, err := w.f.NumericDataset(p)
+			if err != nil {
+				return nil, fmt.Errorf("keras: %s: layer %q: variable %s: %w", w.file, name, wn, err)
+			}
+			out = append(out, weight{name: wn, shape: shape, data: data, intErr: w.intErr(isInt, name, wn, p)})
+		}
 	}
-	return out, true, nil
+	for _, c := range k3Children {
+		if !w.f.Exists(g + "/" + c) {
+			continue
+		}
+		ws, err := w.varsAt(name, g+"/"+c, sub+c+"/", depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ws...)
+	}
+	return out, nil
 }
 
 // intErr returns the float-only refusal for an integer dataset at path, nil

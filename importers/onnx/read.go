@@ -367,8 +367,7 @@ func constantValue(n *model.Node) (*model.Tensor, error) {
 	panic("unreachable")
 }
 
-// attr converts an attribute. Graphs, strings lists and sparse tensors are
-// refused.
+// attr converts an attribute. Graphs and sparse tensors are refused.
 func attr(ap *pb.AttributeProto) (model.Attr, error) {
 	name := ap.GetName()
 	switch ap.GetType() {
@@ -382,6 +381,12 @@ func attr(ap *pb.AttributeProto) (model.Attr, error) {
 		return model.Floats(append([]float32{}, ap.GetFloats()...)...), nil
 	case pb.AttributeProto_INTS:
 		return model.Ints(append([]int64{}, ap.GetInts()...)...), nil
+	case pb.AttributeProto_STRINGS:
+		var ss []string
+		for _, s := range ap.GetStrings() {
+			ss = append(ss, string(s))
+		}
+		return model.Strings(ss...), nil
 	case pb.AttributeProto_TENSOR:
 		if ap.GetT() == nil {
 			return model.Attr{}, fmt.Errorf("attribute %q: %w: tensor attribute without a tensor", name, ErrFormat)
@@ -395,7 +400,7 @@ func attr(ap *pb.AttributeProto) (model.Attr, error) {
 	if ap.GetRefAttrName() != "" {
 		return model.Attr{}, fmt.Errorf("attribute %q: %w ONNX feature: reference attributes belong to functions", name, model.ErrUnsupported)
 	}
-	return model.Attr{}, fmt.Errorf("attribute %q: %w ONNX feature: type %s (xfer reads float, int, string, floats, ints and tensor attributes)", name, model.ErrUnsupported, ap.GetType())
+	return model.Attr{}, fmt.Errorf("attribute %q: %w ONNX feature: type %s (xfer reads float, int, string, floats, ints, strings and tensor attributes)", name, model.ErrUnsupported, ap.GetType())
 }
 
 // sort orders r.nodes topologically, keeping the file's order where it is

@@ -116,6 +116,7 @@ type hAttr struct {
 	Ints      []int64  `json:"ints,omitempty"`
 	Kind      int      `json:"kind"`
 	String    string   `json:"string,omitempty"`
+	Strings   []string `json:"strings,omitempty"`
 	Tensor    *hTensor `json:"tensor,omitempty"`
 }
 
@@ -238,7 +239,7 @@ func prepare(m *model.Model, keys map[*model.Param]string) (*Encoding, error) {
 				// the blob, like the header, does not depend on map order.
 				for _, k := range sortedKeys(n.Attrs) {
 					a := n.Attrs[k]
-					ha := hAttr{Kind: int(a.Kind), Int: a.Int, Ints: a.Ints, String: a.String, FloatBits: math.Float32bits(a.Float)}
+					ha := hAttr{Kind: int(a.Kind), Int: a.Int, Ints: a.Ints, String: a.String, Strings: a.Strings, FloatBits: math.Float32bits(a.Float)}
 					if a.Floats != nil {
 						r := e.f32(a.Floats, nil)
 						ha.Floats = &r
@@ -753,7 +754,7 @@ func read(r io.Reader, size int64, get func(key string, n int) ([]float32, error
 				for _, k := range slices.Sorted(maps.Keys(hn.Attrs)) {
 					ha := hn.Attrs[k]
 					what := fmt.Sprintf("layer %q: node %q: attribute %q", hl.Name, hn.Name, k)
-					a := model.Attr{Kind: model.AttrKind(ha.Kind), Int: ha.Int, Ints: ha.Ints, String: ha.String, Float: math.Float32frombits(ha.FloatBits)}
+					a := model.Attr{Kind: model.AttrKind(ha.Kind), Int: ha.Int, Ints: ha.Ints, String: ha.String, Strings: ha.Strings, Float: math.Float32frombits(ha.FloatBits)}
 					if ha.Floats != nil {
 						v, err := d.f32(*ha.Floats, what)
 						if err != nil {

@@ -117,6 +117,74 @@ def operations(rng):
     return keras.Model([x, z], y), [images(rng, 2, 3, 4), images(rng, 2, 3, 4)]
 
 
+@model
+def conv_transpose2d(rng):
+    x = keras.Input((5, 6, 3))
+    y = layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
+    y = layers.Conv2DTranspose(3, (3, 2), strides=(2, 3), padding="valid", output_padding=(1, 0))(y)
+    y = layers.Conv2DTranspose(2, (2, 3), strides=(3, 1), padding="same", output_padding=(2, 0))(y)
+    y = layers.Conv2DTranspose(2, 3, dilation_rate=2, padding="same", use_bias=False)(y)
+    y = layers.Conv2DTranspose(2, 1, strides=3, padding="valid")(y)
+    return keras.Model(x, layers.GlobalAveragePooling2D()(y)), images(rng, 2, 5, 6, 3)
+
+
+@model
+def conv_transpose1d(rng):
+    m = keras.Sequential([keras.Input((7, 3)),
+                          layers.Conv1DTranspose(4, 3, strides=2, padding="same"),
+                          layers.Conv1DTranspose(3, 4, strides=3, padding="valid", output_padding=2, activation="tanh"),
+                          layers.Conv1DTranspose(2, 5, strides=1, padding="same"),
+                          layers.Flatten()])
+    return m, images(rng, 2, 7, 3)
+
+
+@model
+def resampling(rng):
+    x = keras.Input((6, 7, 2))
+    a = layers.Cropping2D(((1, 2), (0, 3)))(x)
+    a = layers.UpSampling2D((2, 3), interpolation="bilinear")(a)
+    b = layers.Cropping2D(1)(x)
+    b = layers.UpSampling2D(2)(b)
+    c = layers.Reshape((42, 2))(x)
+    c = layers.Cropping1D((2, 5))(c)
+    c = layers.UpSampling1D(3)(c)
+    c = layers.Cropping1D(1)(c)
+    ys = [layers.Flatten()(v) for v in (a, b, c)]
+    return keras.Model(x, layers.Concatenate()(ys)), images(rng, 2, 6, 7, 2)
+
+
+@model
+def recurrent(rng):
+    x = keras.Input((6, 4))
+    a = layers.SimpleRNN(5, return_sequences=True)(x)
+    a = layers.SimpleRNN(3, go_backwards=True, activation="relu")(a)
+    b = layers.LSTM(5, return_sequences=True, go_backwards=True)(x)
+    b = layers.LSTM(4, activation="relu", recurrent_activation="hard_sigmoid", use_bias=False)(b)
+    c = layers.GRU(4, return_sequences=True, reset_after=False)(x)
+    c = layers.GRU(3, go_backwards=True)(c)
+    return keras.Model(x, layers.Concatenate()([a, b, c])), images(rng, 3, 6, 4)
+
+
+@model
+def bidirectional(rng):
+    x = keras.Input((5, 3))
+    a = layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode="sum")(x)
+    a = layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode="mul")(a)
+    a = layers.Bidirectional(layers.SimpleRNN(2), merge_mode="ave")(a)
+    b = layers.Bidirectional(layers.GRU(3, reset_after=False), merge_mode="concat")(x)
+    return keras.Model(x, layers.Concatenate()([a, b])), images(rng, 3, 5, 3)
+
+
+@model
+def time_distributed(rng):
+    x = keras.Input((4, 6, 6, 2))
+    y = layers.TimeDistributed(layers.Conv2D(3, 3, strides=2, padding="same", activation="relu"))(x)
+    y = layers.TimeDistributed(layers.Flatten())(y)
+    y = layers.TimeDistributed(layers.Dense(5, activation="tanh"))(y)
+    y = layers.LSTM(3)(y)
+    return keras.Model(x, y), images(rng, 2, 4, 6, 6, 2)
+
+
 # Keras cannot reload its own .h5 of these: operation nodes are written as
 # layers with a float argument; a Normalization over several axes comes back
 # with the shape of one.

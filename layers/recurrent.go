@@ -1,0 +1,303 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/xferml/xfer/model"
+)
+
+// RecurrentSpec is a Keras SimpleRNN, LSTM or GRU layer on batch-first
+// data [batch, steps, features].
+type RecurrentSpec struct {
+	Common
+	Kind       string // "SimpleRNN", "LSTM" or "GRU"
+	InFeatures int
+	Units      int
+	// Activation and RecurrentActivation are activation names of this
+	// package (KerasActivation applied); RecurrentActivation is unused by
+	// SimpleRNN.
+	Activation, RecurrentActivation string
+	UseBias                         bool
+	ReturnSequences, GoBackwards    bool
+	// ResetAfter is GRU's reset_after: the reset gate applies after the
+	// recurrent product, and the bias is [2, 3*units] (input, recurrent).
+	ResetAfter bool
+	// Kernel is [in, gates*units], Recurrent [units, gates*units], Bias
+	// [gates*units] or, for GRU with ResetAfter, [2, 3*units]; Keras's gate
+	// orders (LSTM i, f, c, o; GRU z, r, h). nil gives zeros.
+	Kernel, Recurrent, Bias                           []float32
+	KernelInitializer, RecurrentInitializer, BiasInit *model.Initializer
+	// RolePrefix starts the weight names ("lstm_cell" gives
+	// "lstm_cell/kernel"...), Keras's path of the cell inside the layer;
+	// empty means the snake-case cell class.
+	RolePrefix string
+}
+
+// gates is the number of gates of each recurrent kind.
+var gates = map[string]int{"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+
+// onnxRecurrent is the ONNX op of each kind.
+var onnxRecurrent = map[string]string{"SimpleRNN": "RNN", "LSTM": "LSTM", "GRU": "GRU"}
+
+// rnnActivations maps this package's activation names to ONNX's recurrent
+// activation functions with their alpha and beta (nil when the function
+// takes none): ONNX RNN/GRU/LSTM accept only these.
+var rnnActivations = map[string]struct {
+	name        string
+	alpha, beta []float32
+}{
+	"tanh":                {"Tanh", nil, nil},
+	"sigmoid":             {"Sigmoid", nil, nil},
+	"relu":                {"Relu", nil, nil},
+	"linear":              {"Affine", []float32{1}, []float32{0}},
+	"softsign":            {"Softsign", nil, nil},
+	"softplus":            {"Softplus", nil, nil},
+	"elu":                 {"Elu", []float32{1}, nil},
+	"hard_sigmoid":        {"HardSigmoid", []float32{0.2}, []float32{0.5}},
+	"keras3.hard_sigmoid": {"HardSigmoid", []float32{1.0 / 6}, []float32{0.5}},
+}
+
+// Recurrent returns a SimpleRNN, LSTM or GRU layer as one ONNX RNN, LSTM
+// or GRU node (layout 0) between Transposes to and from time-major. See
+// recurrentOps for the weights.
+func Recurrent(s RecurrentSpec) (*model.Layer, error) {
+	b, err := s.builder(s.Kind, 1)
+	if err != nil {
+		return nil, err
+	}
+	y, err := recurrentOps(b, s.Inputs[0], []RecurrentSpec{s}, "")
+	if err != nil {
+		return nil, err
+	}
+	return s.done(b, y), nil
+}
+
+// BidirectionalSpec is a Keras Bidirectional wrapper of a SimpleRNN, LSTM
+// or GRU layer: Forward runs forward, Backward (go_backwards) backward; the
+// wrapped layers' Common fields are unused but for their names.
+type BidirectionalSpec struct {
+	Common
+	Forward, Backward RecurrentSpec
+	// MergeMode is "concat", "sum", "mul" or "ave" (Keras's None, two
+	// outputs, is not supported).
+	MergeMode string
+}
+
+// Bidirectional returns the layer as one ONNX node with direction
+// "bidirectional": its reverse direction's outputs come in original time
+// order, which is how Keras merges the backward layer's outputs (it flips
+// them back). The forward weights come first, as in Keras's weight list.
+func Bidirectional(s BidirectionalSpec) (*model.Layer, error) {
+	b, err := s.builder("Bidirectional", 1)
+	if err != nil {
+		return nil, err
+	}
+	f, r := s.Forward, s.Backward
+	if f.Kind != r.Kind || f.Units != r.Units || f.UseBias != r.UseBias || f.ReturnSequences != r.ReturnSequences || f.ResetAfter != r.ResetAfter || f.GoBackwards || !r.GoBackwards {
+		return nil, fmt.Errorf("layers: layer %q: Bidirectional needs a forward and a go_backwards %s of the same units, use_bias, return_sequences and reset_after", s.Name, f.Kind)
+	}
+	switch s.MergeMode {
+	case "concat", "sum", "mul", "ave":
+	default:
+		return nil, fmt.Errorf("layers: %w: layer %q: Bidirectional merge_mode %q (supported: concat, sum, mul, ave)", model.ErrUnsupported, s.Name, s.MergeMode)
+	}
+	y, err := recurrentOps(b, s.Inputs[0], []RecurrentSpec{f, r}, s.MergeMode)
+	if err != nil {
+		return nil, err
+	}
+	return s.done(b, y), nil
+}
+
+// recurrentOps appends the nodes of one or two (bidirectional) recurrent
+// layers reading x [batch, steps, features] and returns the layer output.
+//
+// Params keep Keras's layout; the nodes make ONNX's: W [dirs, G*u, in] is
+// the kernel transposed, R [dirs, G*u, u] the recurrent kernel transposed,
+// LSTM's gates reordered from Keras's i, f, c, o to ONNX's i, o, f, c (GRU's
+// z, r, h and the single RNN gate agree), B [dirs, 2*G*u] the bias followed
+// by zeros for the recurrent bias, or, for GRU with reset_after, Keras's
+// [2, 3u] (input bias, recurrent bias) as it is, with
+// linear_before_reset = 1 (Keras's reset_after equations). Keras's
+// h = z*h_prev + (1-z)*hh is ONNX's GRU update. The engine folds these
+// constant nodes once.
+func recurrentOps(b *builder, x string, specs []RecurrentSpec, merge string) (string, error) {
+	s := specs[0]
+	g, ok := gates[s.Kind]
+	if !ok {
+		return "", fmt.Errorf("layers: layer %q: %q is not a recurrent kind (SimpleRNN, LSTM, GRU)", b.layer.Name, s.Kind)
+	}
+	if s.Units <= 0 || s.InFeatures <= 0 {
+		return "", fmt.Errorf("layers: layer %q: %s needs positive units and input features, got %d and %d", b.layer.Name, s.Kind, s.Units, s.InFeatures)
+	}
+	u, in := s.Units, s.InFeatures
+	var ws, rs, bs []string
+	var acts []string
+	var alphas, betas []float32
+	for di, d := range specs {
+		prefix := d.RolePrefix
+		if prefix == "" {
+			prefix = snakeCell(d.Kind)
+		}
+		role := func(w string) string { return prefix + "/" + w }
+		orInit := func(in *model.Initializer, def string) *model.Initializer {
+			if in != nil {
+				return in
+			}
+			return &model.Initializer{Name: def}
+		}
+		k, err := b.param(role("kernel"), []int{in, g * u}, d.Kernel, orInit(d.KernelInitializer, "glorot_uniform"), false)
+		if err != nil {
+			return "", err
+		}
+		rk, err := b.param(role("recurrent_kernel"), []int{u, g * u}, d.Recurrent, orInit(d.RecurrentInitializer, "orthogonal"), false)
+		if err != nil {
+			return "", err
+		}
+		tag := fmt.Sprintf("d%d", di)
+		ws = append(ws, gateMatrix(b, k, d.Kind, g, u, in, tag+"_w"))
+		rs = append(rs, gateMatrix(b, rk, d.Kind, g, u, u, tag+"_r"))
+		if d.UseBias {
+			shape := []int{g * u}
+			if d.Kind == "GRU" && d.ResetAfter {
+				shape = []int{2, g * u}
+			}
+			bias, err := b.param(role("bias"), shape, d.Bias, orInit(d.BiasInit, "zeros"), false)
+			if err != nil {
+				return "", err
+			}
+			bs = append(bs, gateBias(b, bias, d, g, u, tag))
+		}
+		// ONNX's activation list per direction: LSTM f, g, h; GRU f, g;
+		// RNN f (f the gates', g the candidate's, h the output's).
+		names := map[string][]string{
+			"SimpleRNN": {d.Activation},
+			"GRU":       {d.RecurrentActivation, d.Activation},
+			"LSTM":      {d.RecurrentActivation, d.Activation, d.Activation},
+		}[d.Kind]
+		for _, a := range names {
+			f, ok := rnnActivations[strings.ToLower(a)]
+			if !ok {
+				return "", fmt.Errorf("layers: %w: layer %q: activation %q has no ONNX %s form (supported: tanh, sigmoid, relu, linear, softsign, softplus, elu, hard_sigmoid)", model.ErrUnsupported, b.layer.Name, a, onnxRecurrent[d.Kind])
+			}
+			acts = append(acts, f.name)
+			alphas, betas = append(alphas, f.alpha...), append(betas, f.beta...)
+		}
+	}
+	cat := func(vs []string) string {
+		if len(vs) == 1 {
+			return vs[0]
+		}
+		return b.node("Concat", vs, map[string]model.Attr{"axis": model.Int(0)})
+	}
+	dir := "forward"
+	switch {
+	case len(specs) == 2:
+		dir = "bidirectional"
+	case s.GoBackwards:
+		dir = "reverse"
+	}
+	attrs := map[string]model.Attr{
+		"hidden_size": model.Int(int64(u)),
+		"direction":   model.String(dir),
+	}
+	// ONNX's defaults (RNN Tanh; GRU Sigmoid, Tanh; LSTM Sigmoid, Tanh, Tanh)
+	// are Keras's; other activations are spelled out.
+	def := map[string][]string{"SimpleRNN": {"Tanh"}, "GRU": {"Sigmoid", "Tanh"}, "LSTM": {"Sigmoid", "Tanh", "Tanh"}}[s.Kind]
+	if !slices.Equal(acts, slices.Repeat(def, len(specs))) {
+		attrs["activations"] = model.Strings(acts...)
+	}
+	if len(alphas) > 0 {
+		attrs["activation_alpha"] = model.Floats(alphas...)
+	}
+	if len(betas) > 0 {
+		attrs["activation_beta"] = model.Floats(betas...)
+	}
+	if s.Kind == "GRU" && s.ResetAfter {
+		attrs["linear_before_reset"] = model.Int(1)
+	}
+	ins := []string{b.node("Transpose", []string{x}, map[string]model.Attr{"perm": model.Ints(1, 0, 2)}), cat(ws), cat(rs)}
+	if len(bs) > 0 {
+		ins = append(ins, cat(bs))
+	}
+	outs := b.nodeOuts(onnxRecurrent[s.Kind], ins, attrs, 2)
+	ySeq, yLast := outs[0], outs[1]
+	if !s.ReturnSequences {
+		// Y_h [dirs, batch, u].
+		if len(specs) == 1 {
+			return b.node("Squeeze", []string{yLast, b.constInts("squeeze_axes", 0)}, nil), nil
+		}
+		return b.mergeDirections(b.node("Transpose", []string{yLast}, map[string]model.Attr{"perm": model.Ints(1, 0, 2)}), 1, u, merge), nil
+	}
+	// Y [steps, dirs, batch, u].
+	if len(specs) == 2 {
+		return b.mergeDirections(b.node("Transpose", []string{ySeq}, map[string]model.Attr{"perm": model.Ints(2, 0, 1, 3)}), 2, u, merge), nil
+	}
+	y := b.node("Squeeze", []string{ySeq, b.constInts("squeeze_axes", 1)}, nil)
+	if s.GoBackwards {
+		// Keras returns go_backwards outputs in processing (reversed) order;
+		// ONNX's reverse direction gives them in time order.
+		y = b.node("Slice", []string{y, b.constInts("rev_starts", -1), b.constInts("rev_ends", math.MinInt64),
+			b.constInts("rev_axes", 0), b.constInts("rev_steps", -1)}, nil)
+	}
+	return b.node("Transpose", []string{y}, map[string]model.Attr{"perm": model.Ints(1, 0, 2)}), nil
+}
+
+// gateMatrix turns a Keras kernel [rows, G*u] into ONNX's [1, G*u, rows]
+// (LSTM gates reordered i, f, c, o -> i, o, f, c).
+func gateMatrix(b *builder, k, kind string, g, u, rows int, tag string) string {
+	t := b.node("Transpose", []string{k}, map[string]model.Attr{"perm": model.Ints(1, 0)})
+	if kind == "LSTM" {
+		t = b.node("Reshape", []string{t, b.constInts(tag+"_gates", int64(g), int64(u), int64(rows))}, nil)
+		t = b.node("Gather", []string{t, b.constInts("lstm_gate_order", 0, 3, 1, 2)}, map[string]model.Attr{"axis": model.Int(0)})
+	}
+	return b.node("Reshape", []string{t, b.constInts(tag+"_shape", 1, int64(g*u), int64(rows))}, nil)
+}
+
+// gateBias turns a Keras bias into ONNX's B [1, 2*G*u].
+func gateBias(b *builder, bias string, d RecurrentSpec, g, u int, tag string) string {
+	if d.Kind == "GRU" && d.ResetAfter {
+		return b.node("Reshape", []string{bias, b.constInts(tag+"_b_shape", 1, int64(2*g*u))}, nil)
+	}
+	wb := bias
+	if d.Kind == "LSTM" {
+		wb = b.node("Reshape", []string{bias, b.constInts(tag+"_b_gates", int64(g), int64(u))}, nil)
+		wb = b.node("Gather", []string{wb, b.constInts("lstm_gate_order", 0, 3, 1, 2)}, map[string]model.Attr{"axis": model.Int(0)})
+		wb = b.node("Reshape", []string{wb, b.constInts(tag+"_b_flat", int64(g*u))}, nil)
+	}
+	zeros := b.constFloats(fmt.Sprintf("zero_bias_%d", g*u), []int{g * u}, make([]float32, g*u))
+	cat := b.node("Concat", []string{wb, zeros}, map[string]model.Attr{"axis": model.Int(0)})
+	return b.node("Reshape", []string{cat, b.constInts(tag+"_b_shape", 1, int64(2*g*u))}, nil)
+}
+
+// mergeDirections merges the two directions along axis (of size 2) as
+// Keras's merge_mode does: concat (forward first), sum, mul, ave.
+func (b *builder) mergeDirections(y string, axis, units int, mode string) string {
+	switch mode {
+	case "sum":
+		return b.node("ReduceSum", []string{y, b.constInts("merge_axes", int64(axis))}, map[string]model.Attr{"keepdims": model.Int(0)})
+	case "ave":
+		return b.node("ReduceMean", []string{y}, map[string]model.Attr{"axes": model.Ints(int64(axis)), "keepdims": model.Int(0)})
+	case "mul":
+		f := b.node("Gather", []string{y, b.constInts("forward_index", 0)}, map[string]model.Attr{"axis": model.Int(int64(axis))})
+		r := b.node("Gather", []string{y, b.constInts("backward_index", 1)}, map[string]model.Attr{"axis": model.Int(int64(axis))})
+		f = b.node("Squeeze", []string{f, b.constInts("merge_squeeze", int64(axis))}, nil)
+		r = b.node("Squeeze", []string{r, b.constInts("merge_squeeze", int64(axis))}, nil)
+		return b.node("Mul", []string{f, r}, nil)
+	}
+	// concat: [..., 2, u] -> [..., 2u] (0 copies a dim; the size is given so
+	// that shapes stay known for the layers after)
+	shape := []int64{0, int64(2 * units)}
+	if axis == 2 {
+		shape = []int64{0, 0, int64(2 * units)}
+	}
+	return b.node("Reshape", []string{y, b.constInts("concat_shape", shape...)}, nil)
+}
+
+// snakeCell is the Keras name of a kind's cell: "lstm_cell", "gru_cell",
+// "simple_rnn_cell".
+func snakeCell(kind string) string {
+	return map[string]string{"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}[kind]
+}
