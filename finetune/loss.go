@@ -37,6 +37,10 @@ type lossKind struct {
 	// through so that the loss reads its input (logits is then true); with
 	// Keras's from_logits the model's output already is the logits.
 	skipHead bool
+	// weights are Keras's class_weight by class index (nil: 1): each
+	// example's loss and gradient are scaled by its class's weight, the
+	// mean still over the batch size (sum_over_batch_size).
+	weights []float64
 	// width is the number of label values per example: the classes for
 	// categorical_crossentropy's one-hot rows, else 1.
 	width int
@@ -49,6 +53,23 @@ func (k lossKind) labelWidth() int { return max(k.width, 1) }
 type lossState struct {
 	loss    float64
 	correct float64 // examples right (fractions for multi-unit binary heads)
+	// rec, when set, receives every example's output and label (metrics).
+	rec *metricAcc
+}
+
+// classWeight returns the class weight of label row lab.
+func (k lossKind) classWeight(lab []float64) float64 {
+	if k.weights == nil {
+		return 1
+	}
+	c := int(lab[0])
+	if len(lab) > 1 {
+		c = argmax(lab)
+	}
+	if c < 0 || c >= len(k.weights) {
+		return 1
+	}
+	return k.weights[c]
 }
 
 // lossOp returns the mean loss over the batch of pred [N, K] against labels
@@ -76,8 +97,9 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 			if !ok {
 				return fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, y[0], r, c)
 			}
-			sum += l
+			sum += l * k.classWeight(y)
 			correct += rowCorrect(k, row, y)
+			st.rec.add(row, y)
 		}
 		st.loss, st.correct = sum/float64(n), correct
 		fromF64([]float64{st.loss}, out)
@@ -90,7 +112,8 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 			p, lab, g := toF64(in[0]), toF64(in[1]), toF64(in[2])[0]
 			d := make([]float64, n*c)
 			for r := 0; r < n; r++ {
-				lossRowGrad(k, p[r*c:(r+1)*c], lab[r*lw:(r+1)*lw], g/float64(n), d[r*c:(r+1)*c])
+				y := lab[r*lw : (r+1)*lw]
+				lossRowGrad(k, p[r*c:(r+1)*c], y, g*k.classWeight(y)/float64(n), d[r*c:(r+1)*c])
 			}
 			fromF64(d, out)
 			return nil

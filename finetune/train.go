@@ -96,6 +96,11 @@ type Config struct {
 	PlateauPatience int     `json:",omitempty"`
 	PlateauFactor   float64 `json:",omitempty"`
 	MinLR           float64 `json:",omitempty"`
+	// Metrics are Keras metrics beyond accuracy: "precision", "recall",
+	// "auc" (binary heads), "top_K" (multi-class heads), per epoch.
+	Metrics []string `json:",omitempty"`
+	// ClassWeight is Keras's class_weight: "0:1,1:5" or "balanced".
+	ClassWeight string `json:",omitempty"`
 	// SaveBestOnly calls Checkpoint only after epochs that improve Monitor
 	// (Keras's ModelCheckpoint(save_best_only=True)).
 	SaveBestOnly bool `json:",omitempty"`
@@ -149,6 +154,9 @@ type Epoch struct {
 	SamplesPerSecond float64  `json:"samples_per_second"`
 	// LearningRate is the rate of the epoch's last step.
 	LearningRate float64 `json:"learning_rate,omitempty"`
+	// Metrics holds Config.Metrics on the training set and, as "val_"...,
+	// on the validation set (Keras's names: precision, val_auc, top_5).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // History is a training run's record.
@@ -259,12 +267,24 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	if err != nil {
 		return nil, nil, err
 	}
+	if loss.weights, err = classWeights(cfg.ClassWeight, train.Y, train.LabelWidth(), train.Classes); err != nil {
+		return nil, nil, err
+	}
+	_, units, err := headOf(work)
+	if err != nil {
+		return nil, nil, err
+	}
+	trainMet, err := parseMetrics(cfg.Metrics, loss, units)
+	if err != nil {
+		return nil, nil, err
+	}
+	valMet, _ := parseMetrics(cfg.Metrics, loss, units)
 	if (cfg.EarlyStopping > 0 || cfg.PlateauPatience > 0 || cfg.SaveBestOnly) && valid == nil && strings.HasPrefix(cfg.Monitor, "val_") {
 		return nil, nil, mismatchf("%s is not measured without validation data: give --validation or --validation-split, or --monitor loss", cfg.Monitor)
 	}
 	t := &trainer{m: work, cfg: cfg, loss: loss, st: newStore(work, tensor.Float32),
 		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), augRng: rand.New(rand.NewSource(cfg.Seed ^ 0xa06)),
-		opt: newOptimizer(&cfg, cfg.LearningRate)}
+		opt: newOptimizer(&cfg, cfg.LearningRate), trainMet: trainMet, valMet: valMet}
 	t.rowSize = 1
 	for _, d := range work.Inputs[0].Shape[1:] {
 		t.rowSize *= d
@@ -378,6 +398,13 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 				return good, hist, err
 			}
 			e.ValLoss, e.ValAccuracy = &vm.Loss, &vm.Accuracy
+		}
+		if t.trainMet != nil {
+			e.Metrics = map[string]float64{}
+			t.trainMet.results("", e.Metrics)
+			t.valMet.results("val_", e.Metrics)
+			t.trainMet.reset()
+			t.valMet.reset()
 		}
 		e.Seconds = time.Since(start).Seconds()
 		hist.Epochs = append(hist.Epochs, e)

@@ -31,6 +31,8 @@ type trainer struct {
 	// when that does not fit the memory ceiling.
 	evalBatch int
 	rowSize   int
+	// trainMet and valMet accumulate Config.Metrics over an epoch.
+	trainMet, valMet *metricAcc
 }
 
 // evalBatch is the largest batch size of evaluation graphs.
@@ -40,7 +42,11 @@ func (t *trainer) graph(cache map[int]*graph, batch int, training bool) (*graph,
 	if g, ok := cache[batch]; ok {
 		return g, nil
 	}
-	g, err := build(t.m, t.st, buildOpts{batch: batch, training: training, loss: &t.loss, grads: training, rng: t.rng, part: t.part, bnMode: t.cfg.BNMode})
+	lk := t.loss
+	if !training {
+		lk.weights = nil // Keras weighs only the training loss by class
+	}
+	g, err := build(t.m, t.st, buildOpts{batch: batch, training: training, loss: &lk, grads: training, rng: t.rng, part: t.part, bnMode: t.cfg.BNMode})
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +224,8 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 		return 0, 0, err
 	}
 	defer g.vm.Reset()
+	g.loss.rec = t.trainMet
+	defer func() { g.loss.rec = nil }()
 	if err := g.vm.RunAll(); err != nil {
 		return 0, 0, fmt.Errorf("finetune: training step: %w", err)
 	}
@@ -281,7 +289,9 @@ func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
 		if err := t.feed.fill(s, idx, g.inputs(), g.ybuf.([]float32), nil, nil); err != nil {
 			return Metrics{}, err
 		}
+		g.loss.rec = t.valMet
 		err = g.vm.RunAll()
+		g.loss.rec = nil
 		g.vm.Reset()
 		if err != nil {
 			return Metrics{}, fmt.Errorf("finetune: evaluating on %s: %w", s.Name, err)

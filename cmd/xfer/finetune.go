@@ -69,6 +69,8 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.IntFlag{Name: "reduce-lr-on-plateau", Usage: "multiply the learning rate by --plateau-factor after `PATIENCE` epochs without improvement (ReduceLROnPlateau)"},
 			&cli.Float64Flag{Name: "plateau-factor", Value: 0.1, Usage: "ReduceLROnPlateau's factor"},
 			&cli.Float64Flag{Name: "min-lr", Usage: "ReduceLROnPlateau's lowest learning rate"},
+			&cli.StringFlag{Name: "metrics", Usage: "Keras metrics beyond accuracy, `LIST` of precision, recall, auc (binary heads), top_K (multi-class), in --json per epoch"},
+			&cli.StringFlag{Name: "class-weight", Usage: "Keras's class_weight: `CLASS:W,...` (e.g. 0:1,1:5) or balanced"},
 			&cli.BoolFlag{Name: "save-best-only", Usage: "with --checkpoint, write only epochs that improve --monitor (ModelCheckpoint(save_best_only=True))"},
 			&cli.StringFlag{Name: "loss", Usage: "sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy or mse (default: chosen from the head and labels)"},
 			&cli.BoolFlag{Name: "from-logits", Usage: "the head outputs logits (a linear Dense): the cross-entropy applies softmax/sigmoid itself (Keras's from_logits=True)"},
@@ -106,7 +108,7 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 			WeightDecay: c.Float64("weight-decay"), Beta1: c.Float64("beta-1"), Beta2: c.Float64("beta-2"), Epsilon: c.Float64("epsilon"),
 			EarlyStopping: c.Int("early-stopping"), Monitor: c.String("monitor"), MinDelta: c.Float64("min-delta"), RestoreBest: c.Bool("restore-best"),
 			PlateauPatience: c.Int("reduce-lr-on-plateau"), PlateauFactor: c.Float64("plateau-factor"), MinLR: c.Float64("min-lr"),
-			SaveBestOnly: c.Bool("save-best-only"), BNMode: c.String("bn-mode"),
+			SaveBestOnly: c.Bool("save-best-only"), BNMode: c.String("bn-mode"), ClassWeight: c.String("class-weight"),
 		}}
 	if c.Bool("no-feature-cache") {
 		o.cfg.FeatureCache = "off"
@@ -119,6 +121,9 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 		return nil, usagef("%v", err)
 	}
 	o.cfg.Schedule = sched
+	if v := c.String("metrics"); v != "" {
+		o.cfg.Metrics = strings.Split(v, ",")
+	}
 	cfg := o.cfg
 	switch {
 	case cfg.Epochs < 1:
