@@ -65,6 +65,8 @@ var registry = map[string][]impl{
 	// op_resize.go
 	"Resize":   {{10, resizeKernel(10)}, {11, resizeKernel(11)}},
 	"Upsample": {{7, resizeKernel(7)}, {9, resizeKernel(9)}},
+	// op_rnn.go
+	"RNN": {{7, rnnKernel}}, "GRU": {{7, rnnKernel}}, "LSTM": {{7, rnnKernel}},
 	// op_convtranspose.go
 	"ConvTranspose": v1(convTransposeKernel),
 	// op_pool.go

@@ -29,6 +29,8 @@ var shapeRules = map[string]shapeRule{
 	"Reshape": reshapeShape, "Squeeze": squeezeShape, "Unsqueeze": unsqueezeShape,
 	"Concat": concatShape, "Shape": shapeShape, "Gather": gatherShape, "Cast": castShape,
 	"Constant": constantShape,
+	// shape_rules_rnn.go
+	"RNN": rnnShape, "GRU": rnnShape, "LSTM": rnnShape,
 	// shape_rules_resize.go
 	"Resize": resizeShape, "Upsample": resizeShape,
 	// shape_rules_slice.go
@@ -38,8 +40,6 @@ var shapeRules = map[string]shapeRule{
 	"GlobalAveragePool": globalPoolShape, "GlobalMaxPool": globalPoolShape,
 	"BatchNormalization": batchNormShape, "Pad": padShape,
 	"ReduceMean": reduceShape, "ReduceSum": reduceShape, "ReduceMax": reduceShape,
-	// Keras's recurrent layers (shape_rules_seq.go).
-	"RNN": recurrentShape, "GRU": recurrentShape, "LSTM": recurrentShape,
 }
 
 func sameAsInput(c *inferCtx) ([]*Value, error) {

@@ -35,13 +35,30 @@ func TestShapeRulesOps(t *testing.T) {
 		// floor(3*1.5) = 4, floor(5*0.5) = 2.
 		{name: "resize scales", opset: 13, inputs: []*Value{v("x", f, 1, 2, 3, 5)},
 			consts: []*Tensor{{Name: "roi", DType: Float32, Shape: []int{0}, F32: []float32{}}, {Name: "sc", DType: Float32, Shape: []int{4}, F32: []float32{1, 1, 1.5, 0.5}}},
-			node: nd("Resize", []string{"x", "roi", "sc"}, nil), want: [][]int{{1, 2, 4, 2}}},
+			node:   nd("Resize", []string{"x", "roi", "sc"}, nil), want: [][]int{{1, 2, 4, 2}}},
 		{name: "resize sizes", opset: 13, inputs: []*Value{v("x", f, -1, 2, 3, 5)}, consts: []*Tensor{ci("sz", 1, 2, 7, 9)},
 			node: nd("Resize", []string{"x", "", "", "sz"}, nil), want: [][]int{{1, 2, 7, 9}}},
 		{name: "resize run-time sizes keep rank", opset: 13, inputs: []*Value{v("x", f, 1, 2, 3, 5), v("sz", i, 4)},
 			node: nd("Resize", []string{"x", "", "", "sz"}, nil), want: [][]int{{-1, -1, -1, -1}}},
 		{name: "upsample opset 7 attribute", opset: 7, inputs: []*Value{v("x", f, 1, 2, 3, 5)},
 			node: nd("Upsample", []string{"x"}, map[string]Attr{"scales": Floats(1, 1, 2, 3)}), want: [][]int{{1, 2, 6, 15}}},
+		{name: "lstm bidirectional, Y omitted", opset: 14, inputs: []*Value{v("x", f, 7, -1, 3), v("w", f, 2, 16, 3), v("r", f, 2, 16, 4)},
+			node: nd("LSTM", []string{"x", "w", "r"}, map[string]Attr{"direction": String("bidirectional"), "hidden_size": Int(4)}, "", "yh", "yc"),
+			want: [][]int{nil, {2, -1, 4}, {2, -1, 4}}},
+		{name: "gru layout 1", opset: 14, inputs: []*Value{v("x", f, 2, 7, 3), v("w", f, 1, 15, 3), v("r", f, 1, 15, 5)},
+			node: nd("GRU", []string{"x", "w", "r"}, map[string]Attr{"layout": Int(1)}, "y", "yh"),
+			want: [][]int{{2, 7, 1, 5}, {2, 1, 5}}},
+		{name: "rnn W rows", opset: 14, inputs: []*Value{v("x", f, 2, 7, 3), v("w", f, 1, 4, 3), v("r", f, 1, 5, 5)},
+			node: nd("RNN", []string{"x", "w", "r"}, nil), wantErr: "does not fit"},
+		// The cases of the layers helper's first rule (model/shape_rules_seq_test.go).
+		{name: "lstm bidirectional all outputs", opset: 13, inputs: []*Value{v("x", f, 7, -1, 3), v("w", f, 2, 16, 3), v("r", f, 2, 16, 4)},
+			node: nd("LSTM", []string{"x", "w", "r"}, map[string]Attr{"hidden_size": Int(4), "direction": String("bidirectional")}, "y", "yh", "yc"),
+			want: [][]int{{7, 2, -1, 4}, {2, -1, 4}, {2, -1, 4}}},
+		{name: "gru layout 1 hidden_size", opset: 14, inputs: []*Value{v("x", f, -1, 7, 3), v("w", f, 1, 12, 3), v("r", f, 1, 12, 4)},
+			node: nd("GRU", []string{"x", "w", "r"}, map[string]Attr{"hidden_size": Int(4), "layout": Int(1)}, "y", "yh"),
+			want: [][]int{{-1, 7, 1, 4}, {-1, 1, 4}}},
+		{name: "rnn gates", opset: 13, inputs: []*Value{v("x", f, 7, 2, 3), v("w", f, 1, 8, 3), v("r", f, 1, 8, 8)},
+			node: nd("RNN", []string{"x", "w", "r"}, map[string]Attr{"hidden_size": Int(4)}, "y", "yh"), wantErr: "does not fit"},
 	}
 	runShapeCases(t, tests)
 }

@@ -30,12 +30,15 @@ func testModel(t testing.TB) *model.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d1.Consts = append(d1.Consts, &model.Tensor{Name: "d1/perm", DType: model.Int64, Shape: []int{2}, I64: []int64{1, -9}})
+	d1.Consts = append(d1.Consts, &model.Tensor{Name: "d1/perm", DType: model.Int64, Shape: []int{2}, I64: []int64{1, -9}},
+		&model.Tensor{Name: "d1/mask", DType: model.Bool, Shape: []int{3}, I64: []int64{1, 0, 1}},
+		&model.Tensor{Name: "d1/half", DType: model.Float16, Shape: []int{1}, F32: []float32{0.5}})
 	d1.Nodes[0].Attrs = map[string]model.Attr{
 		"z_float":  model.Float(float32(math.NaN())),
 		"a_ints":   model.Ints(3, 2, 0),
 		"m_floats": model.Floats(1.5, float32(math.Inf(-1))),
 		"s":        model.String("héllo"),
+		"acts":     model.Strings("Sigmoid", "Tanh"),
 		"t":        {Kind: model.AttrTensor, Tensor: &model.Tensor{Name: "v", DType: model.Float32, Shape: []int{1}, F32: []float32{7}}},
 	}
 	return &model.Model{
@@ -77,6 +80,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if g, w := string(got.Layers[1].Config), string(m.Layers[1].Config); g != w {
 		t.Errorf("config = %q; want %q", g, w)
+	}
+	if !reflect.DeepEqual(got.Layers[0].Nodes[0].Attrs["acts"], m.Layers[0].Nodes[0].Attrs["acts"]) {
+		t.Errorf("strings attribute = %+v; want %+v", got.Layers[0].Nodes[0].Attrs["acts"], m.Layers[0].Nodes[0].Attrs["acts"])
 	}
 	if !reflect.DeepEqual(got.Layers[0].Consts, m.Layers[0].Consts) {
 		t.Errorf("consts = %+v; want %+v", got.Layers[0].Consts[0], m.Layers[0].Consts[0])
