@@ -76,11 +76,12 @@ var k3Drop = map[string][]string{
 }
 
 // k3Build lists the classes whose Keras 3 (3.16) entries carry a
-// build_config, as in the shared fixtures (Activation, Dropout and the
-// pooling layers have none).
+// build_config, as in the shared fixtures and what Keras 3.16 writes for a
+// model of these classes (Activation, Dropout, Reshape and the pooling
+// layers have none: they override no build and are built at init).
 var k3Build = map[string]bool{
 	"Dense": true, "Conv1D": true, "Conv2D": true, "Conv3D": true, "DepthwiseConv2D": true,
-	"BatchNormalization": true, "Flatten": true, "PReLU": true, "Reshape": true, "Permute": true,
+	"BatchNormalization": true, "Flatten": true, "PReLU": true, "Permute": true, "Rescaling": true, "LayerNormalization": true,
 	"ZeroPadding1D": true, "ZeroPadding2D": true, "Normalization": true,
 	"SeparableConv1D": true, "SeparableConv2D": true, "Embedding": true,
 	"Conv1DTranspose": true, "Conv2DTranspose": true, "Cropping1D": true, "Cropping2D": true,
