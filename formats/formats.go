@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/xferml/xfer/channelslast"
 	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/model"
 )
@@ -47,6 +49,12 @@ type Options struct {
 	ConfigPath string
 	// Opset is the ONNX opset to write (13..21); 0 means the default, 17.
 	Opset int
+	// KeepNCHW, for .h5 and .keras files of a channels-first model (an ONNX
+	// export from PyTorch), keeps the input channels-first: the Keras model
+	// starts with a Permute layer, so it takes the same arrays as the
+	// source (see package channelslast). Without it the input becomes
+	// channels-last, Keras's layout.
+	KeepNCHW bool
 	// IsolateHDF5 makes Read read Keras files (the only ones libhdf5 reads)
 	// in a child process (ReadInChild), so that a libhdf5 crash on a corrupt
 	// or hostile file becomes an error wrapping ErrHDF5Crash. The running
@@ -162,10 +170,15 @@ func Write(path string, m *model.Model, opts Options) error {
 		return err
 	}
 	switch f {
-	case KerasH5:
-		return writeH5(path, m)
-	case KerasZip:
-		return writeKeras(path, m)
+	case KerasH5, KerasZip:
+		km, err := ToKeras(m, opts.KeepNCHW)
+		if err != nil {
+			return fmt.Errorf("formats: %s: %w", path, err)
+		}
+		if f == KerasH5 {
+			return writeH5(path, km)
+		}
+		return writeKeras(path, km)
 	case Native:
 		return writeNative(path, m)
 	default:
@@ -192,4 +205,55 @@ func writeNative(path string, m *model.Model) error {
 		return fmt.Errorf("formats: %s: %w", path, err)
 	}
 	return nil
+}
+
+// ToKeras returns m ready for a Keras file: m itself when its layers are
+// Keras layers, else (a channels-first ONNX model, channelslast.Needed) the
+// channels-last conversion, whose history gains a "channels-last" event
+// saying how each input is laid out now and how to transpose an array for
+// it (both Keras formats carry the history). m is not modified.
+func ToKeras(m *model.Model, keepNCHW bool) (*model.Model, error) {
+	if !channelslast.Needed(m) {
+		return m, nil
+	}
+	k, inputs, err := channelslast.Convert(m, channelslast.Options{KeepNCHW: keepNCHW})
+	if err != nil {
+		return nil, err
+	}
+	var parts []string
+	for _, in := range inputs {
+		if slices.Equal(in.Perm, channelsLastPerm(len(in.Perm))) && len(in.Perm) > 2 {
+			parts = append(parts, fmt.Sprintf("input %q is channels-last %v (the source's %v transposed by %v: feed x.transpose%s)",
+				in.Name, in.Shape, in.Source, in.Perm, pyTuple(in.Perm)))
+		} else {
+			note := ""
+			if keepNCHW && len(in.Shape) > 2 {
+				note = " (a Permute layer makes it channels-last)"
+			}
+			parts = append(parts, fmt.Sprintf("input %q is %v as in the source%s", in.Name, in.Shape, note))
+		}
+	}
+	ev := model.Event{Op: "channels-last", Args: strings.Join(parts, "; ")}
+	if n := len(m.History); n > 0 {
+		ev.Time = m.History[n-1].Time // the conversion is part of writing: no clock, same bytes
+	}
+	k.History = append(k.History, ev)
+	return k, nil
+}
+
+func channelsLastPerm(r int) []int {
+	p := []int{0}
+	for i := 2; i < r; i++ {
+		p = append(p, i)
+	}
+	return append(p, 1)
+}
+
+// pyTuple renders a perm as numpy's transpose arguments: (0, 2, 3, 1).
+func pyTuple(p []int) string {
+	s := make([]string, len(p))
+	for i, v := range p {
+		s[i] = fmt.Sprint(v)
+	}
+	return "(" + strings.Join(s, ", ") + ")"
 }

@@ -6,14 +6,16 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xferml/xfer/channelslast"
 	"github.com/xferml/xfer/formats"
 )
 
 type exportOptions struct {
-	e     *env
-	src   source
-	out   string
-	opset int
+	e        *env
+	src      source
+	out      string
+	opset    int
+	keepNCHW bool
 }
 
 func newExportCmd(e *env, runF func(context.Context, *exportOptions) error) *cli.Command {
@@ -26,9 +28,11 @@ func newExportCmd(e *env, runF func(context.Context, *exportOptions) error) *cli
 		ArgsUsage: "FILE",
 		Flags: append(modelFlags(), outputFlag(),
 			&cli.IntFlag{Name: "opset", Usage: "ONNX opset to write, 13 to 21 (default 17)"},
+			&cli.BoolFlag{Name: "keep-nchw", Usage: "for .h5/.keras of a channels-first (PyTorch) model: keep the input channels-first, " +
+				"by a leading Permute layer, so the Keras model takes the same arrays (default: channels-last input, Keras's layout)"},
 		),
 		Action: action(func(c *cli.Context) (*exportOptions, error) {
-			o := &exportOptions{e: e, src: sourceOf(c), out: c.String("output"), opset: c.Int("opset")}
+			o := &exportOptions{e: e, src: sourceOf(c), out: c.String("output"), opset: c.Int("opset"), keepNCHW: c.Bool("keep-nchw")}
 			switch {
 			case c.NArg() > 1:
 				return nil, usagef("export: want one FILE, got %d arguments", c.NArg())
@@ -44,6 +48,9 @@ func newExportCmd(e *env, runF func(context.Context, *exportOptions) error) *cli
 			}
 			if f, _ := formats.FormatOf(o.out); c.IsSet("opset") && f != formats.ONNX {
 				return nil, usagef("export: --opset applies to .onnx files, not %s", o.out)
+			}
+			if f, _ := formats.FormatOf(o.out); o.keepNCHW && f != formats.KerasH5 && f != formats.KerasZip {
+				return nil, usagef("export: --keep-nchw applies to .h5 and .keras files, not %s", o.out)
 			}
 			// ONNX opsets the exporter supports (issue 3: 13 to 21).
 			if c.IsSet("opset") && (o.opset < 13 || o.opset > 21) {
@@ -62,9 +69,18 @@ func runExport(_ context.Context, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := formats.Write(o.out, m, formats.Options{Opset: o.opset}); err != nil {
+	note := ""
+	if f, _ := formats.FormatOf(o.out); (f == formats.KerasH5 || f == formats.KerasZip) && channelslast.Needed(m) {
+		// A channels-first (PyTorch) model: convert here to say how the
+		// Keras model's input is laid out (formats.Write would convert too).
+		if m, err = formats.ToKeras(m, o.keepNCHW); err != nil {
+			return fmt.Errorf("export: %s: %w", o.out, err)
+		}
+		note = "converted to channels-last Keras layers: " + m.History[len(m.History)-1].Args + "\n"
+	}
+	if err := formats.Write(o.out, m, formats.Options{Opset: o.opset, KeepNCHW: o.keepNCHW}); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.e.stdout, "wrote %s: %s\n", o.out, summary(m))
+	fmt.Fprintf(o.e.stdout, "wrote %s: %s\n%s", o.out, summary(m), note)
 	return nil
 }
