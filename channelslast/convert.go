@@ -87,7 +87,7 @@ func Convert(m *model.Model, opts Options) (*model.Model, []Input, error) {
 	if err := m.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("channelslast: model %q: %w", m.Name, err)
 	}
-	shapes, known, err := m.InferShapesKnown()
+	shapes, known, err := inferWithBatch(m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("channelslast: model %q: %w", m.Name, err)
 	}
@@ -124,6 +124,37 @@ func Convert(m *model.Model, opts Options) (*model.Model, []Input, error) {
 		return nil, nil, firstErr
 	}
 	return c.out, c.inputs, nil
+}
+
+// probeBatch is the batch size shape inference runs with, so that shape
+// arithmetic on the batch dim (PyTorch's x.size(0) in a Reshape target)
+// folds to known values; a dim equal to it on axis 0 is the batch again.
+// A prime no real non-batch dim is likely to equal.
+const probeBatch = 8191
+
+// inferWithBatch infers m's shapes and known int64 values with every
+// unknown leading input dim set to probeBatch, then writes -1 back for the
+// batch axis.
+func inferWithBatch(m *model.Model) (map[string]*model.Value, map[string]*model.Tensor, error) {
+	probe := *m // shallow: InferShapesKnown reads the layers, never changes them
+	probe.Inputs = nil
+	for _, in := range m.Inputs {
+		v := in.Clone()
+		if len(v.Shape) > 0 && v.Shape[0] < 0 {
+			v.Shape[0] = probeBatch
+		}
+		probe.Inputs = append(probe.Inputs, v)
+	}
+	shapes, known, err := probe.InferShapesKnown()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range shapes {
+		if len(v.Shape) > 0 && v.Shape[0] == probeBatch {
+			v.Shape[0] = -1
+		}
+	}
+	return shapes, known, nil
 }
 
 // val is a source value as the converted model holds it.

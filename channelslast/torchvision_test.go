@@ -85,6 +85,12 @@ func supportedOps() []string {
 	return ops
 }
 
+// kerasPending lists the models whose Keras form waits for a Keras layer
+// builder, and which.
+var kerasPending = map[string]string{
+	"shufflenet_v2_x0_5": "its channel split (Slice on the channels axis) is a Keras Cropping2D, and package layers has no Cropping builder on main yet",
+}
+
 // TestTorchvision converts each torchvision model (fixtures/torch/vision.py,
 // torch.onnx.export at opsets 13 and 17) to channels-last Keras layers and
 // checks, against torch's output for the same images transposed to NHWC:
@@ -121,6 +127,9 @@ func TestTorchvision(t *testing.T) {
 			for _, opset := range visionfix.Opsets {
 				t.Run(fmt.Sprintf("op%d", opset), func(t *testing.T) {
 					visionfix.Pending(t, s, f, opset, supportedOps())
+					if why := kerasPending[s.Name]; why != "" {
+						t.Skipf("SKIPPING the Keras conversion of %s: %s; this check did NOT run", s.Name, why)
+					}
 					m, err := onnximp.ReadFile(f.ONNX[opset])
 					if err != nil {
 						t.Fatal(err)
