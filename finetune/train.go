@@ -285,6 +285,9 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 	t := &trainer{m: work, cfg: cfg, loss: loss, st: newStore(work, tensor.Float32),
 		rng: rand.New(rand.NewSource(cfg.Seed ^ 0x5eed)), augRng: rand.New(rand.NewSource(cfg.Seed ^ 0xa06)),
 		opt: newOptimizer(&cfg, cfg.LearningRate), trainMet: trainMet, valMet: valMet}
+	if t.pen, err = penalties(work); err != nil {
+		return nil, nil, err
+	}
 	t.rowSize = 1
 	for _, d := range work.Inputs[0].Shape[1:] {
 		t.rowSize *= d

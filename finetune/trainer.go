@@ -31,6 +31,8 @@ type trainer struct {
 	// when that does not fit the memory ceiling.
 	evalBatch int
 	rowSize   int
+	// pen holds the Keras kernel regularizers and constraints by param.
+	pen map[string]penalty
 	// trainMet and valMet accumulate Config.Metrics over an epoch.
 	trainMet, valMet *metricAcc
 }
@@ -257,8 +259,21 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 			return loss, 0, &nonFinite{"gradient of " + names[i], float64(gr[j])}
 		}
 	}
+	// Kernel regularizers from the Keras configs join the loss and its
+	// gradient before clipping; constraints act after the update, as in
+	// Keras.
+	for i, name := range names {
+		if p, ok := t.pen[name]; ok {
+			loss += p.addPenalty(params[i], grads[i])
+		}
+	}
 	clipGrads(&t.cfg, grads)
 	t.opt.step(names, params, grads)
+	for i, name := range names {
+		if p, ok := t.pen[name]; ok {
+			p.constrain(params[i], g.wrtParams[i].Shape)
+		}
+	}
 	return loss, g.loss.correct, nil
 }
 
