@@ -50,6 +50,7 @@ func parseOnly[O any](t *testing.T, mk func(*env, func(context.Context, *O) erro
 	app := newApp(e)
 	cmd.OnUsageError = app.Commands[0].OnUsageError
 	app.Commands = []*cli.Command{cmd}
+	setUpFlags(app)
 	e.args = append([]string{"xfer", cmd.Name}, args...)
 	code := e.runApp(context.Background(), app)
 	return got, code, errb.String()

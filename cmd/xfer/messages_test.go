@@ -152,3 +152,33 @@ func TestFreezeMessages(t *testing.T) {
 			stdout: []string{"unfreeze: layers 1.. (from dense_1) trainable"}},
 	})
 }
+
+// TestAddHeadMessages: add-head's default activation and the layers
+// --pool, --flatten and --dropout put before the Dense head (issue 14,
+// item 7), on a PyTorch CNN cut before its pooling.
+func TestAddHeadMessages(t *testing.T) {
+	dir, m := messageFixture(t)
+	cnn, err := filepath.Abs("../../fixtures/torch/cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.xnat")
+	mustXfer(t, dir, "drop-head", "--layers", "3", "-m", cnn, "-o", cut) // conv2's [N 8 6 6]
+	o := filepath.Join(dir, "o.xnat")
+	checkMessages(t, dir, []messageCase{
+		{name: "linear by default", args: []string{"add-head", "--units", "2", "-m", m, "-o", o}, code: 0,
+			stdout: []string{"add-head: added dense_2 (Dense, 2 units, linear); 3 layers"}},
+		{name: "activation from --loss", args: []string{"add-head", "--units", "1", "--loss", "binary_crossentropy", "-m", m, "-o", o}, code: 0,
+			stdout: []string{"add-head: added dense_2 (Dense, 1 units, sigmoid)"}},
+		{name: "pool, dropout and dense on a CNN", args: []string{"add-head", "--units", "3", "--pool", "avg", "--dropout", "0.2", "--loss", "sparse_categorical_crossentropy", "-m", cut, "-o", o}, code: 0,
+			stdout: []string{"add-head: added reducemean (ReduceMean), dropout (Dropout 0.2), dense (Dense, 3 units, softmax); 8 layers"}},
+		{name: "flatten", args: []string{"add-head", "--units", "3", "--flatten", "-m", cut, "-o", o}, code: 0,
+			stdout: []string{"add-head: added flatten (Flatten), dense (Dense, 3 units, linear)"}},
+		{name: "no flatten on a CNN", args: []string{"add-head", "--units", "3", "-m", cut, "-o", o}, code: 1,
+			stderr: []string{"a Dense head needs a 2-D float [batch, features] output", "add a Flatten or pooling layer first"}},
+		{name: "pool a 2-D output", args: []string{"add-head", "--units", "3", "--pool", "max", "-m", m, "-o", o}, code: 2,
+			stderr: []string{"add-head --pool max: output", "pooling needs [batch, spatial..., channels]"}},
+		{name: "bad pooling", args: []string{"add-head", "--units", "3", "--pool", "mean", "-m", m, "-o", o}, code: 2,
+			stderr: []string{`add-head: --pool "mean": want avg or max`}},
+	})
+}

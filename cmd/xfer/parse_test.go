@@ -64,10 +64,30 @@ func TestParseAddHead(t *testing.T) {
 		{"--activation", "sigmoid"},                  // no --units
 		{"--units", "0", "--activation", "sigmoid"},  // units < 1
 		{"--units", "-3", "--activation", "sigmoid"}, // units < 1
-		{"--units", "2"},                             // no --activation
+		{"--units", "2", "--pool", "mean"},           // avg or max
+		{"--units", "2", "--dropout", "1"},           // a rate in [0, 1)
+		{"--units", "2", "--loss", "hinge"},          // not a loss xfer trains with
 	} {
 		if _, code, _ := parseOnly(t, newAddHeadCmd, args...); code != 2 {
 			t.Errorf("add-head %v: exit %d; want 2", args, code)
+		}
+	}
+	// The activation: --activation, else the one --loss calls for, else
+	// Keras's linear.
+	for _, tt := range []struct {
+		args []string
+		want surgery.HeadSpec
+	}{
+		{[]string{"--units", "2"}, surgery.HeadSpec{Units: 2, Activation: "linear", KernelInitializer: "glorot_uniform"}},
+		{[]string{"--units", "3", "--loss", "sparse_categorical_crossentropy"}, surgery.HeadSpec{Units: 3, Activation: "softmax", KernelInitializer: "glorot_uniform"}},
+		{[]string{"--units", "3", "--loss", "categorical_crossentropy"}, surgery.HeadSpec{Units: 3, Activation: "softmax", KernelInitializer: "glorot_uniform"}},
+		{[]string{"--units", "1", "--loss", "binary_crossentropy"}, surgery.HeadSpec{Units: 1, Activation: "sigmoid", KernelInitializer: "glorot_uniform"}},
+		{[]string{"--units", "1", "--loss", "mse", "--activation", "relu"}, surgery.HeadSpec{Units: 1, Activation: "relu", KernelInitializer: "glorot_uniform"}},
+		{[]string{"--units", "4", "--pool", "max", "--flatten", "--dropout", "0.2"}, surgery.HeadSpec{Units: 4, Activation: "linear", KernelInitializer: "glorot_uniform", Pool: "max", Flatten: true, Dropout: 0.2}},
+	} {
+		got, code, stderr := parseOnly(t, newAddHeadCmd, tt.args...)
+		if code != 0 || got.spec != tt.want {
+			t.Errorf("add-head %v: exit %d (%s), spec %+v; want %+v", tt.args, code, stderr, got.spec, tt.want)
 		}
 	}
 }
