@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -52,12 +53,34 @@ func newDropHeadCmd(e *env, runF func(context.Context, *dropHeadOptions) error) 
 }
 
 func runDropHead(_ context.Context, o *dropHeadOptions) error {
+	var before []*model.Layer
 	m, err := o.e.change(o.src, o.out, "drop-head", func(m *model.Model) (*model.Model, error) {
+		before = m.Layers
 		return surgery.DropHead(m, o.layers, o.output)
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.e.stdout, "drop-head: %s; outputs: %s\n", summary(m), strings.Join(m.Outputs, ", "))
+	var removed []string
+	for _, l := range before {
+		if m.Layer(l.Name) == nil {
+			removed = append(removed, fmt.Sprintf("%s (%s)", l.Name, l.Kind))
+		}
+	}
+	shapes, _ := m.InferShapes()
+	var ends []string
+	for _, out := range m.Outputs {
+		end := out
+		for _, l := range m.Layers {
+			if slices.Contains(l.Outputs, out) {
+				end = l.Name
+			}
+		}
+		if v := shapes[out]; v != nil {
+			end += " " + shapeString(dims(v.Shape))
+		}
+		ends = append(ends, end)
+	}
+	fmt.Fprintf(o.e.stdout, "drop-head: removed %s; the model now ends at %s; %s\n", strings.Join(removed, ", "), strings.Join(ends, ", "), summary(m))
 	return nil
 }

@@ -221,6 +221,17 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	return o, nil
 }
 
+// anyFrozen reports whether a layer of m with weights does not train (its
+// own flag, or a nested model holding it, frozen).
+func anyFrozen(m *model.Model) bool {
+	for _, l := range m.Layers {
+		if len(l.Params) > 0 && !m.EffectiveTrainable(l) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkLoss refuses a --loss that names no loss finetune knows.
 func checkLoss(cmd, loss string) error {
 	if loss == "" || slices.Contains(finetune.Losses, loss) {
@@ -259,6 +270,9 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 		cfg := o.cfg
 		if o.checkpoint != "" {
 			cfg.Checkpoint = o.checkpointer(native.Digest(m))
+		}
+		if cfg.UnfreezeAfter > 0 && !anyFrozen(m) {
+			return nil, usagef("finetune: --unfreeze-after %d: nothing in the model is frozen, so there is nothing to unfreeze; freeze first (xfer freeze --upto N or --all-but-head) or leave --unfreeze-after out", cfg.UnfreezeAfter)
 		}
 		n, h, err := finetune.Train(ctx, m, train, valid, cfg, rep)
 		hist = h

@@ -63,6 +63,9 @@ type layerSummary struct {
 	OutputShape []*int `json:"output_shape"` // nil entries are unknown dims (None)
 	Params      int    `json:"params"`
 	Trainable   bool   `json:"trainable"`
+	// Activation is the Keras activation the layer applies ("relu",
+	// "linear" for a weighted layer without one), "" when it has none.
+	Activation string `json:"activation,omitempty"`
 	// TrainableParams is the layer's trainable count, beyond CLI.md.
 	TrainableParams int `json:"trainable_params"`
 	// Ref addresses the layer in freeze --upto and unfreeze --from: its
@@ -79,10 +82,78 @@ type layerSummary struct {
 
 type modelSummary struct {
 	Name               string         `json:"name"`
+	Inputs             []inputSummary `json:"inputs"`
 	Layers             []layerSummary `json:"layers"`
 	TotalParams        int            `json:"total_params"`
 	TrainableParams    int            `json:"trainable_params"`
 	NonTrainableParams int            `json:"non_trainable_params"`
+}
+
+// inputSummary is a graph input of inspect.
+type inputSummary struct {
+	Name  string `json:"name"`
+	Shape []*int `json:"shape"` // nil entries are unknown dims (None)
+}
+
+// dims writes a shape with -1 for unknown dims as inspect's shapes.
+func dims(shape []int) []*int {
+	out := make([]*int, len(shape))
+	for j, d := range shape {
+		if d >= 0 {
+			d := d
+			out[j] = &d
+		}
+	}
+	return out
+}
+
+// activationOps are the ONNX ops that are a Keras activation, by Keras's
+// name: what a layer read from ONNX (no Keras config) ends with.
+var activationOps = map[string]string{
+	"Relu": "relu", "Sigmoid": "sigmoid", "Softmax": "softmax", "LogSoftmax": "log_softmax", "Tanh": "tanh",
+	"Selu": "selu", "Elu": "elu", "LeakyRelu": "leaky_relu", "Softplus": "softplus", "Softsign": "softsign",
+	"HardSigmoid": "hard_sigmoid", "HardSwish": "hard_swish", "Gelu": "gelu", "Mish": "mish", "Exp": "exponential",
+}
+
+// activationOf returns the Keras activation layer l applies: its config's
+// "activation" when it has one (Keras and xfer layers), else the ONNX op
+// its last node is when that is an activation; a layer with a kernel and
+// neither is "linear"; otherwise "".
+func activationOf(l *model.Layer) string {
+	if l.Config != nil {
+		var c struct {
+			Activation json.RawMessage `json:"activation"`
+		}
+		if json.Unmarshal(l.Config, &c) == nil && c.Activation != nil {
+			var name string
+			if json.Unmarshal(c.Activation, &name) == nil {
+				return name
+			}
+			var obj struct {
+				ClassName string `json:"class_name"`
+				Config    struct {
+					Name string `json:"name"`
+				} `json:"config"`
+			}
+			if json.Unmarshal(c.Activation, &obj) == nil && obj.ClassName != "" {
+				if obj.Config.Name != "" {
+					return obj.Config.Name
+				}
+				return obj.ClassName
+			}
+		}
+	}
+	if n := len(l.Nodes); n > 0 {
+		if a, ok := activationOps[l.Nodes[n-1].Op]; ok {
+			return a
+		}
+	}
+	for _, p := range l.Params {
+		if strings.HasSuffix(p.Role, "kernel") {
+			return "linear" // a Dense or convolution without one
+		}
+	}
+	return ""
 }
 
 // summarize computes inspect's rows. The output shape is that of each
@@ -133,7 +204,7 @@ func summarize(m *model.Model) (*modelSummary, error) {
 			l := it.Layer
 			total, tr, _ := l.ParamCounts()
 			row := layerSummary{Index: i, Name: model.LocalName(l.Name), Type: l.Kind, OutputShape: shapeOf(l.Outputs),
-				Params: total, Trainable: l.Trainable, TrainableParams: tr, Ref: ref}
+				Params: total, Trainable: l.Trainable, TrainableParams: tr, Ref: ref, Activation: activationOf(l)}
 			if n := calls[l.Name]; n > 0 {
 				row.Calls = n + 1
 			}
@@ -141,7 +212,10 @@ func summarize(m *model.Model) (*modelSummary, error) {
 		}
 		return out
 	}
-	s := &modelSummary{Name: m.Name, Layers: rows("", "")}
+	s := &modelSummary{Name: m.Name, Inputs: []inputSummary{}, Layers: rows("", "")}
+	for _, v := range m.Inputs {
+		s.Inputs = append(s.Inputs, inputSummary{Name: v.Name, Shape: dims(v.Shape)})
+	}
 	s.TotalParams, s.TrainableParams, s.NonTrainableParams = m.ParamCounts()
 	return s, warn
 }
@@ -173,8 +247,17 @@ func writeTable(w, diag io.Writer, m *model.Model) error {
 		fmt.Fprintf(diag, "xfer: warning: %v\n", warn)
 	}
 	fmt.Fprintf(w, "Model: %q\n", m.Name)
+	var ins []string
+	for _, v := range s.Inputs {
+		ins = append(ins, v.Name+" "+shapeString(v.Shape))
+	}
+	label := "Input"
+	if len(ins) > 1 {
+		label = "Inputs"
+	}
+	fmt.Fprintf(w, "%s: %s\n", label, strings.Join(ins, ", "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tLayer (type)\tOutput Shape\tParam #\tTrainable")
+	fmt.Fprintln(tw, "#\tLayer (type)\tOutput Shape\tActivation\tParam #\tTrainable")
 	var write func(rows []layerSummary, depth int)
 	write = func(rows []layerSummary, depth int) {
 		for _, l := range rows {
@@ -193,7 +276,7 @@ func writeTable(w, diag io.Writer, m *model.Model) error {
 			if l.Training != nil && !*l.Training {
 				name += ", training=False"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Ref, name, shapeString(l.OutputShape), commas(l.Params), flag)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Ref, name, shapeString(l.OutputShape), l.Activation, commas(l.Params), flag)
 			write(l.Layers, depth+1)
 		}
 	}

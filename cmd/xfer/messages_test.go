@@ -182,3 +182,46 @@ func TestAddHeadMessages(t *testing.T) {
 			stderr: []string{`add-head: --pool "mean": want avg or max`}},
 	})
 }
+
+// TestNoChangeMessages: a step that changes nothing writes no journal
+// entry and says so; finetune --unfreeze-after on a model with nothing
+// frozen says there is nothing to unfreeze; drop-head names the layers it
+// removed and where the model ends (issue 14, item 7).
+func TestNoChangeMessages(t *testing.T) {
+	dir, m := messageFixture(t)
+	mustXfer(t, dir, "import", m)
+	data := "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y.npy")
+	checkMessages(t, dir, []messageCase{
+		{name: "fold-bn without BatchNormalization", args: []string{"fold-bn"}, code: 0,
+			stdout: []string{"no BatchNormalization layers"}, stderr: []string{"fold-bn: the model is unchanged; the journal has no new entry"}},
+		{name: "unfreeze of a trainable model", args: []string{"unfreeze"}, code: 0,
+			stderr: []string{"unfreeze: the model is unchanged; the journal has no new entry"}},
+		{name: "unfreeze-after with nothing frozen", args: []string{"finetune", "--data", data, "--epochs", "2", "--unfreeze-after", "1"}, code: 2,
+			stderr: []string{"finetune: --unfreeze-after 1: nothing in the model is frozen, so there is nothing to unfreeze; freeze first"}, absent: []string{"Epoch"}},
+	})
+	if j := mustXfer(t, dir, "log"); strings.Count(j, "\n") != 2 { // the header and the import
+		t.Errorf("log after steps that changed nothing =\n%s\nwant the import only", j)
+	}
+	checkMessages(t, dir, []messageCase{
+		{name: "drop-head names the layers", args: []string{"drop-head"}, code: 0,
+			stdout: []string{"drop-head: removed dense_1 (Dense); the model now ends at dense (None, 3); 1 layers, 15 params"}, absent: []string{":0", "/"}},
+		{name: "file mode writes even an unchanged model", args: []string{"fold-bn", "-m", m, "-o", filepath.Join(dir, "same.h5")}, code: 0,
+			stderr: []string{"wrote " + filepath.Join(dir, "same.h5")}},
+	})
+}
+
+// TestInspectMessages: inspect shows the inputs and each layer's
+// activation, for a Keras-style model (from its config) and a PyTorch one
+// (from its nodes).
+func TestInspectMessages(t *testing.T) {
+	dir, m := messageFixture(t)
+	cnn, err := filepath.Abs("../../fixtures/torch/cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMessages(t, dir, []messageCase{
+		{name: "keras", args: []string{"inspect", "-m", m}, code: 0, stdout: []string{"Input: x (None, 4)\n", "Activation", "(None, 3)     relu ", "(None, 2)     softmax "}},
+		{name: "torch", args: []string{"inspect", "-m", cnn}, code: 0, stdout: []string{"Input: input (None, 1, 28, 28)\n", "conv2 (Conv)              (None, 8, 6, 6)    relu ", "fc (Dense)                (None, 8)          linear "}},
+		{name: "json", args: []string{"inspect", "--json", "-m", m}, code: 0, stdout: []string{`"inputs": [`, `"name": "x"`, `"activation": "softmax"`}},
+	})
+}

@@ -93,6 +93,11 @@ func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.M
 	if ferr != nil && after == before {
 		return nil, ferr // failed before changing anything: nothing to record
 	}
+	if out == "" && after == before {
+		// Like git with nothing to commit: the journal records changes.
+		fmt.Fprintf(e.stderr, "%s: the model is unchanged; the journal has no new entry\n", op)
+		return m, nil
+	}
 	if n == m {
 		n = m.Clone() // never record history in the caller's model
 	}

@@ -93,7 +93,6 @@ func TestWorkspaceSurgeryAndUndo(t *testing.T) {
 		{"drop-head"},
 		{"add-head", "--units", "1", "--activation", "sigmoid", "--seed", "1"},
 		{"clone", "--reinit", "--seed", "2"},
-		{"fold-bn"},
 	}
 	for i, s := range steps {
 		mustXfer(t, dir, s...)
@@ -168,9 +167,10 @@ func TestInspect(t *testing.T) {
 	in := writeModel(t, dir, "in.xnat", mlp(t))
 	out := mustXfer(t, dir, "inspect", "-m", in)
 	want := `Model: "mlp"
-#  Layer (type)     Output Shape  Param #  Trainable
-0  dense (Dense)    (None, 3)     15       Y
-1  dense_1 (Dense)  (None, 2)     8        Y
+Input: x (None, 4)
+#  Layer (type)     Output Shape  Activation  Param #  Trainable
+0  dense (Dense)    (None, 3)     relu        15       Y
+1  dense_1 (Dense)  (None, 2)     softmax     8        Y
 Total params: 23 (92.00 B)
 Trainable params: 23 (92.00 B)
 Non-trainable params: 0 (0.00 B)
@@ -182,7 +182,7 @@ Non-trainable params: 0 (0.00 B)
 	if err := json.Unmarshal([]byte(mustXfer(t, dir, "inspect", "--json", "-m", in)), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"layers", "total_params", "trainable_params", "non_trainable_params"} {
+	for _, k := range []string{"inputs", "layers", "total_params", "trainable_params", "non_trainable_params"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("inspect --json lacks key %q", k)
 		}
