@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"fmt"
+	"math/rand"
 
 	"gorgonia.org/tensor"
 
@@ -12,6 +13,47 @@ import (
 // gorgonia lowering training uses, and returns the model's output. It exists
 // to check the lowering against the engine; the engine is faster.
 func Predict(m *model.Model, x *model.Tensor) (*model.Tensor, error) {
+	return predict(m, x, buildOpts{})
+}
+
+// PredictMC is Monte Carlo dropout (Gal and Ghahramani 2016; Géron's
+// chapter 11): the mean of samples predictions with the Dropout and other
+// noise layers active, drawn from seed, and BatchNormalization in inference
+// mode, as Géron's MCDropout layer (Dropout called with training=True)
+// does. It runs on the training lowering.
+func PredictMC(m *model.Model, x *model.Tensor, samples int, seed int64) (*model.Tensor, error) {
+	if samples < 1 {
+		return nil, fmt.Errorf("finetune: predict: %d Monte Carlo samples; want at least 1", samples)
+	}
+	hasNoise := false
+	for _, l := range m.Layers {
+		hasNoise = hasNoise || noiseLayers[l.Kind]
+	}
+	if !hasNoise {
+		return nil, mismatchf("model %q has no Dropout (or other noise) layer: Monte Carlo samples would all be equal", m.Name)
+	}
+	opts := buildOpts{training: true, bnMode: "inference", rng: rand.New(rand.NewSource(seed))}
+	var mean *model.Tensor
+	for s := 0; s < samples; s++ {
+		y, err := predict(m, x, opts)
+		if err != nil {
+			return nil, err
+		}
+		if mean == nil {
+			mean = y
+			continue
+		}
+		for i, v := range y.F32 {
+			mean.F32[i] += v
+		}
+	}
+	for i := range mean.F32 {
+		mean.F32[i] /= float32(samples)
+	}
+	return mean, nil
+}
+
+func predict(m *model.Model, x *model.Tensor, o buildOpts) (*model.Tensor, error) {
 	if x == nil || x.DType != model.Float32 || len(x.Shape) < 1 {
 		return nil, fmt.Errorf("finetune: predict: input must be a float32 tensor with a batch dim")
 	}
@@ -29,7 +71,9 @@ func Predict(m *model.Model, x *model.Tensor) (*model.Tensor, error) {
 		g, ok := graphs[b]
 		if !ok {
 			var err error
-			if g, err = build(m, st, buildOpts{batch: b}); err != nil {
+			bo := o
+			bo.batch = b
+			if g, err = build(m, st, bo); err != nil {
 				return nil, err
 			}
 			graphs[b] = g

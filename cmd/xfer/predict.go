@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/xferml/xfer/engine"
+	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/internal/atomicfile"
 	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
@@ -21,6 +22,8 @@ type predictOptions struct {
 	inputs    []string // FILE or NAME=FILE
 	outputs   []string // FILE or NAME=FILE
 	batchSize int
+	mcSamples int   // > 0: Monte Carlo dropout
+	seed      int64 // of the Monte Carlo draws
 }
 
 // defaultBatchSize is Keras's Model.predict default batch_size.
@@ -37,14 +40,20 @@ func newPredictCmd(e *env, runF func(context.Context, *predictOptions) error) *c
 			&cli.StringSliceFlag{Name: "input", Required: true, Usage: "input `FILE` (.npy or .pb), or NAME=FILE for a model with several inputs; repeatable"},
 			&cli.StringSliceFlag{Name: "output", Required: true, Usage: "where to write the prediction: `FILE` (.npy or .pb), or NAME=FILE per model output; repeatable"},
 			&cli.IntFlag{Name: "batch-size", Value: defaultBatchSize, Usage: "rows per engine run"},
+			&cli.IntFlag{Name: "mc-samples", Usage: "Monte Carlo dropout: the mean of `N` predictions with Dropout active (BatchNormalization in inference mode)"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed of the --mc-samples draws"},
 		),
 		Action: action(func(c *cli.Context) (*predictOptions, error) {
 			if c.NArg() != 0 {
 				return nil, usagef("predict: unexpected argument %q (inputs go with --input)", c.Args().First())
 			}
-			o := &predictOptions{e: e, src: sourceOf(c), inputs: c.StringSlice("input"), outputs: c.StringSlice("output"), batchSize: c.Int("batch-size")}
+			o := &predictOptions{e: e, src: sourceOf(c), inputs: c.StringSlice("input"), outputs: c.StringSlice("output"), batchSize: c.Int("batch-size"),
+				mcSamples: c.Int("mc-samples"), seed: c.Int64("seed")}
 			if o.batchSize < 1 {
 				return nil, usagef("predict: --batch-size must be at least 1, got %d", o.batchSize)
+			}
+			if c.IsSet("mc-samples") && (o.mcSamples < 1 || o.mcSamples > 100000) {
+				return nil, usagef("predict: --mc-samples must be between 1 and 100000, got %d", o.mcSamples)
 			}
 			return o, nil
 		}, runF),
@@ -74,13 +83,24 @@ func runPredict(ctx context.Context, o *predictOptions) error {
 			return err
 		}
 	}
-	sess, err := engine.New(m)
-	if err != nil {
-		return err
-	}
-	outs, err := runBatched(ctx, sess, m, ins, o.batchSize)
-	if err != nil {
-		return err
+	var outs map[string]*model.Tensor
+	if o.mcSamples > 0 {
+		if len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+			return usagef("predict: --mc-samples takes a model with one input and one output")
+		}
+		y, err := finetune.PredictMC(m, ins[m.Inputs[0].Name], o.mcSamples, o.seed)
+		if err != nil {
+			return err
+		}
+		outs = map[string]*model.Tensor{m.Outputs[0]: y}
+	} else {
+		sess, err := engine.New(m)
+		if err != nil {
+			return err
+		}
+		if outs, err = runBatched(ctx, sess, m, ins, o.batchSize); err != nil {
+			return err
+		}
 	}
 	// Encode every output before writing any, so that an output that
 	// cannot be encoded leaves no other written; each file is then
