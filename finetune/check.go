@@ -213,6 +213,9 @@ func checkRun(m *model.Model, train, valid *dataset.Set, cfg *Config) (lossKind,
 	if train == nil || train.Len() == 0 {
 		return lossKind{}, mismatchf("the training set is empty")
 	}
+	if err := mergeModelAugmentation(m, cfg); err != nil {
+		return lossKind{}, err
+	}
 	k, err := chooseLossFor(m, cfg.Loss, cfg.FromLogits, labelsOf(train))
 	if err != nil {
 		return k, err

@@ -118,7 +118,11 @@ func (t *trainer) plan(train, valid *dataset.Set, rep Reporter) error {
 	}
 	if !cache {
 		if part.prefix != nil {
-			rep.Message(fmt.Sprintf("frozen layers (%d nodes) run in the inference engine at every step", part.frozenNodes))
+			why := ""
+			if t.cfg.Augment != nil {
+				why = " (augmentation " + t.cfg.Augment.String() + " shows them new images)"
+			}
+			rep.Message(fmt.Sprintf("frozen layers (%d nodes) run in the inference engine at every step%s", part.frozenNodes, why))
 		}
 		return nil
 	}

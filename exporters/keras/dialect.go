@@ -86,6 +86,8 @@ var k3Build = map[string]bool{
 	"SeparableConv1D": true, "SeparableConv2D": true, "Embedding": true,
 	"Conv1DTranspose": true, "Conv2DTranspose": true, "Cropping1D": true, "Cropping2D": true,
 	"UpSampling1D": true, "UpSampling2D": true,
+	"RandomFlip": true, "RandomRotation": true, "RandomZoom": true, "RandomTranslation": true,
+	"RandomContrast": true, "RandomBrightness": true,
 	"Add": true, "Subtract": true, "Multiply": true, "Average": true, "Maximum": true, "Minimum": true, "Concatenate": true,
 }
 

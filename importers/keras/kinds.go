@@ -64,6 +64,12 @@ var kinds = map[string]kindFn{
 	"Embedding":              embedding,
 	"TFOpLambda":             tfOpLambdaLayer,
 	"Identity":               identity,
+	"RandomFlip":             augment("RandomFlip"),
+	"RandomRotation":         augment("RandomRotation"),
+	"RandomZoom":             augment("RandomZoom"),
+	"RandomTranslation":      augment("RandomTranslation"),
+	"RandomContrast":         augment("RandomContrast"),
+	"RandomBrightness":       augment("RandomBrightness"),
 }
 
 func sameShape(c *lctx) []int { return append([]int(nil), c.inShapes[0]...) }

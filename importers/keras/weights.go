@@ -56,8 +56,9 @@ type h5Weights struct {
 // top-level layer, named "<layer>/<weight>" (tf.keras 2: with ":0"; Keras 3
 // prefixes a nested Sequential model's own name).
 type nestedGroup struct {
-	ws    []weight
-	taken []bool
+	ws      []weight
+	taken   []bool
+	byLayer map[string][]weight // what each layer path was given
 }
 
 // keras3Layout is implemented by weight sources that store layers by Keras 3
@@ -182,12 +183,18 @@ func (w *h5Weights) layerGroup(name string) ([]weight, bool, error) {
 }
 
 // nestedLayer returns the weights of the layer at path rel inside the
-// top-level nested model top, matched by stored name: "<rel>/<weight>" first,
-// then any name that ends in "/<rel>/<weight>" and no other layer claims.
+// top-level nested model top, matched by stored name: "<rel>/<weight>"
+// first, then a name whose layer path ends in rel or that rel ends in
+// (Keras leaves out the names of the models between, or adds its own) and
+// that no other layer claimed. A second call of a shared layer gets the
+// weights of its first.
 func (w *h5Weights) nestedLayer(top, rel string) ([]weight, bool, error) {
 	ng, err := w.nestedGroup(top)
 	if err != nil || ng == nil {
 		return nil, false, err
+	}
+	if ws, ok := ng.byLayer[rel]; ok {
+		return ws, true, nil
 	}
 	var out []weight
 	match := func(exact bool) {
@@ -197,7 +204,8 @@ func (w *h5Weights) nestedLayer(top, rel string) ([]weight, bool, error) {
 			}
 			n := weightPath(wt.name)
 			dir := n[:max(strings.LastIndexByte(n, '/'), 0)]
-			if exact && (dir == rel || dir == top+"/"+rel) || !exact && strings.HasSuffix(dir, "/"+rel) {
+			if exact && (dir == rel || dir == top+"/"+rel) ||
+				!exact && dir != "" && (strings.HasSuffix(dir, "/"+rel) || strings.HasSuffix(rel, "/"+dir)) {
 				ng.taken[i] = true
 				out = append(out, wt)
 			}
@@ -207,6 +215,7 @@ func (w *h5Weights) nestedLayer(top, rel string) ([]weight, bool, error) {
 	if len(out) == 0 {
 		match(false)
 	}
+	ng.byLayer[rel] = out
 	return out, true, nil
 }
 
@@ -234,7 +243,7 @@ func (w *h5Weights) nestedGroup(top string) (*nestedGroup, error) {
 		w.nested[top] = nil
 		return nil, err
 	}
-	ng := &nestedGroup{ws: ws, taken: make([]bool, len(ws))}
+	ng := &nestedGroup{ws: ws, taken: make([]bool, len(ws)), byLayer: map[string][]weight{}}
 	w.nested[top] = ng
 	return ng, nil
 }
