@@ -124,7 +124,7 @@ func TestHelpDefaultsOnce(t *testing.T) {
 	for _, c := range newApp(&env{}).Commands {
 		for _, f := range c.Flags {
 			line := flagString(f)
-			if strings.Count(strings.ToLower(line), "default") > 1 || strings.Contains(line, "(default: 0)") || strings.Contains(line, "(default: false)") {
+			if strings.Count(line, "(default") > 1 || strings.Contains(line, "(default: 0)") || strings.Contains(line, "(default: false)") {
 				t.Errorf("%s: help line %q shows a default twice or a zero default", c.Name, line)
 			}
 		}
