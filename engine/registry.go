@@ -56,6 +56,22 @@ var registry = map[string][]impl{
 	"Gather":    v1(gatherKernel),
 	"Cast":      {{6, castKernel}},
 	"Constant":  v1(constantKernel),
+	// op_compare.go
+	"Equal": v1(compareKernel(cmpEqual)), "Less": v1(compareKernel(cmpLess)),
+	"Greater": v1(compareKernel(cmpGreater)), "LessOrEqual": v1(compareKernel(cmpLessOrEqual)),
+	"GreaterOrEqual": v1(compareKernel(cmpGreaterOrEqual)), "And": v1(compareKernel(cmpAnd)),
+	"Or": v1(compareKernel(cmpOr)), "Xor": v1(compareKernel(cmpXor)), "Not": v1(notKernel),
+	// op_where.go, op_expand.go, op_tile.go, op_split.go, op_constantofshape.go, op_range.go
+	"Where":           v1(whereKernel),
+	"Expand":          v1(expandKernel),
+	"Tile":            v1(tileKernel),
+	"Split":           {{1, splitKernel(1)}, {2, splitKernel(2)}, {13, splitKernel(13)}, {18, splitKernel(18)}},
+	"ConstantOfShape": v1(constantOfShapeKernel),
+	"Range":           v1(rangeKernel),
+	// op_layernorm.go, op_instancenorm.go, op_groupnorm.go
+	"LayerNormalization":    {{17, layerNormKernel}},
+	"InstanceNormalization": v1(instanceNormKernel),
+	"GroupNormalization":    {{18, groupNormKernel(false)}, {21, groupNormKernel(true)}},
 	// op_slice.go
 	"Slice": {{1, sliceKernel(false)}, {10, sliceKernel(true)}},
 	// op_batchnorm.go

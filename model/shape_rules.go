@@ -33,6 +33,13 @@ var shapeRules = map[string]shapeRule{
 	"RNN": rnnShape, "GRU": rnnShape, "LSTM": rnnShape,
 	// shape_rules_resize.go
 	"Resize": resizeShape, "Upsample": resizeShape,
+	// shape_rules_data.go
+	"Split": splitShape, "Expand": expandShape, "Where": whereShape, "Tile": tileShape,
+	"ConstantOfShape": constantOfShapeShape, "Range": rangeShape,
+	"Equal": compareShape, "Less": compareShape, "Greater": compareShape, "LessOrEqual": compareShape,
+	"GreaterOrEqual": compareShape, "And": compareShape, "Or": compareShape, "Xor": compareShape, "Not": notShape,
+	// shape_rules_norm.go
+	"LayerNormalization": layerNormShape, "InstanceNormalization": channelNormShape, "GroupNormalization": channelNormShape,
 	// shape_rules_slice.go
 	"Slice": sliceShape,
 	// Neural-network ops (shape_rules_nn.go).

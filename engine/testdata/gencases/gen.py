@@ -15,7 +15,8 @@ def T(a):
     if a.dtype==np.int64:
         return "i64(%s%s)"%(shape, "".join(", %d"%v for v in a.ravel()))
     if a.dtype.kind in 'iub':
-        return "ti(%s, %s%s)"%(GODT[a.dtype], shape, "".join(", %d"%int(v) for v in a.ravel()))
+        vals=a.view(np.int64) if a.dtype==np.uint64 else a  # uint64 held as its int64 bit pattern
+        return "ti(%s, %s%s)"%(GODT[a.dtype], shape, "".join(", %d"%int(v) for v in vals.ravel()))
     if a.dtype in (np.float16,) or (a.dtype==np.float64 and getattr(a,'keep64',False)):
         return "tf(%s, %s%s)"%(GODT[a.dtype], shape, "".join(", "+fl(v) for v in a.ravel()))
     a=a.astype(np.float32)
