@@ -96,6 +96,10 @@ type Config struct {
 	PlateauPatience int     `json:",omitempty"`
 	PlateauFactor   float64 `json:",omitempty"`
 	MinLR           float64 `json:",omitempty"`
+	// GradStats records per epoch and trainable kernel the gradient norm
+	// and update/weight ratio, the dead ReLU and saturated sigmoid/tanh
+	// fractions, and warns of vanishing or exploding gradients.
+	GradStats bool `json:",omitempty"`
 	// Metrics are Keras metrics beyond accuracy: "precision", "recall",
 	// "auc" (binary heads), "top_K" (multi-class heads), per epoch.
 	Metrics []string `json:",omitempty"`
@@ -174,6 +178,8 @@ type History struct {
 	// early stopping or --save-best-only watched it.
 	StoppedEpoch int `json:"stopped_epoch,omitempty"`
 	BestEpoch    int `json:"best_epoch,omitempty"`
+	// GradStats is --grad-stats' record, one entry per epoch.
+	GradStats []EpochGradStats `json:"grad_stats,omitempty"`
 }
 
 // Metrics are a model's loss and accuracy on a data set.
@@ -287,6 +293,9 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		opt: newOptimizer(&cfg, cfg.LearningRate), trainMet: trainMet, valMet: valMet}
 	if t.pen, err = penalties(work); err != nil {
 		return nil, nil, err
+	}
+	if cfg.GradStats {
+		t.gs = newGradRecorder(work)
 	}
 	t.rowSize = 1
 	for _, d := range work.Inputs[0].Shape[1:] {
@@ -408,6 +417,13 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			t.valMet.results("val_", e.Metrics)
 			t.trainMet.reset()
 			t.valMet.reset()
+		}
+		if t.gs != nil {
+			gs := t.gs.epoch(ep+1, work, train)
+			hist.GradStats = append(hist.GradStats, gs)
+			for _, w := range gs.Warnings {
+				rep.Message("grad-stats: epoch " + fmt.Sprint(ep+1) + ": " + w)
+			}
 		}
 		e.Seconds = time.Since(start).Seconds()
 		hist.Epochs = append(hist.Epochs, e)

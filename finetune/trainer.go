@@ -31,6 +31,8 @@ type trainer struct {
 	// when that does not fit the memory ceiling.
 	evalBatch int
 	rowSize   int
+	// gs records --grad-stats (nil when off).
+	gs *gradRecorder
 	// pen holds the Keras kernel regularizers and constraints by param.
 	pen map[string]penalty
 	// trainMet and valMet accumulate Config.Metrics over an epoch.
@@ -271,8 +273,22 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 			loss += p.addPenalty(params[i], grads[i])
 		}
 	}
+	var pre float64
+	if t.gs != nil {
+		t.gs.before(names, params, grads)
+		for _, g := range grads {
+			pre += norm2(g)
+		}
+	}
 	clipGrads(&t.cfg, grads)
 	t.opt.step(names, params, grads)
+	if t.gs != nil {
+		var post float64
+		for _, g := range grads {
+			post += norm2(g)
+		}
+		t.gs.after(names, params, post != pre)
+	}
 	for i, name := range names {
 		if p, ok := t.pen[name]; ok {
 			p.constrain(params[i], g.wrtParams[i].Shape)

@@ -69,6 +69,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.IntFlag{Name: "reduce-lr-on-plateau", Usage: "multiply the learning rate by --plateau-factor after `PATIENCE` epochs without improvement (ReduceLROnPlateau)"},
 			&cli.Float64Flag{Name: "plateau-factor", Value: 0.1, Usage: "ReduceLROnPlateau's factor"},
 			&cli.Float64Flag{Name: "min-lr", Usage: "ReduceLROnPlateau's lowest learning rate"},
+			&cli.BoolFlag{Name: "grad-stats", Usage: "record per layer and epoch the gradient norm, update/weight ratio, dead ReLU and saturated sigmoid/tanh fractions; warn of vanishing or exploding gradients; in --json, and --plot FILE draws them to FILE-grads"},
 			&cli.StringFlag{Name: "metrics", Usage: "Keras metrics beyond accuracy, `LIST` of precision, recall, auc (binary heads), top_K (multi-class), in --json per epoch"},
 			&cli.StringFlag{Name: "class-weight", Usage: "Keras's class_weight: `CLASS:W,...` (e.g. 0:1,1:5) or balanced"},
 			&cli.BoolFlag{Name: "save-best-only", Usage: "with --checkpoint, write only epochs that improve --monitor (ModelCheckpoint(save_best_only=True))"},
@@ -108,7 +109,7 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 			WeightDecay: c.Float64("weight-decay"), Beta1: c.Float64("beta-1"), Beta2: c.Float64("beta-2"), Epsilon: c.Float64("epsilon"),
 			EarlyStopping: c.Int("early-stopping"), Monitor: c.String("monitor"), MinDelta: c.Float64("min-delta"), RestoreBest: c.Bool("restore-best"),
 			PlateauPatience: c.Int("reduce-lr-on-plateau"), PlateauFactor: c.Float64("plateau-factor"), MinLR: c.Float64("min-lr"),
-			SaveBestOnly: c.Bool("save-best-only"), BNMode: c.String("bn-mode"), ClassWeight: c.String("class-weight"),
+			SaveBestOnly: c.Bool("save-best-only"), BNMode: c.String("bn-mode"), ClassWeight: c.String("class-weight"), GradStats: c.Bool("grad-stats"),
 		}}
 	if c.Bool("no-feature-cache") {
 		o.cfg.FeatureCache = "off"
@@ -298,6 +299,13 @@ func runFinetune(ctx context.Context, o *finetuneOptions) error {
 				return perr
 			}
 			fmt.Fprintf(o.e.stderr, "wrote %s\n", o.plot)
+			if len(hist.GradStats) > 0 {
+				gp := gradsPlotPath(o.plot)
+				if perr := plotGradStats(gp, hist); perr != nil {
+					return perr
+				}
+				fmt.Fprintf(o.e.stderr, "wrote %s\n", gp)
+			}
 		}
 	}
 	if errors.Is(err, context.Canceled) {
