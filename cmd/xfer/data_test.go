@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/demo"
+	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/model"
 )
 
@@ -36,5 +40,40 @@ func TestFinetuneMismatchLeavesWorkspace(t *testing.T) {
 	}
 	if after := hashTree(t, filepath.Join(dir, ".xfer")); !maps.Equal(before, after) {
 		t.Error("the refused finetune changed the workspace")
+	}
+}
+
+// TestPlotAblationAndGrads: the ablation figure and the --grad-stats
+// figure are written as PNG files.
+func TestPlotAblationAndGrads(t *testing.T) {
+	dir := t.TempDir()
+	var rows []demo.AblationRow
+	for _, init := range demo.AblationInits {
+		for i, act := range demo.AblationActivations {
+			for _, bn := range []bool{false, true} {
+				rows = append(rows, demo.AblationRow{Init: init, Activation: act, BatchNorm: bn, Accuracy: demo.Stat{Mean: 0.5 + 0.05*float64(i)}})
+			}
+		}
+	}
+	p := filepath.Join(dir, "ablation.png")
+	if err := plotAblation(p, rows); err != nil {
+		t.Fatal(err)
+	}
+	h := &finetune.History{GradStats: []finetune.EpochGradStats{
+		{Epoch: 1, Params: []finetune.ParamGradStats{{Param: "d/kernel", Layer: "d", GradNorm: 0.5, UpdateRatio: 1e-3}}},
+		{Epoch: 2, Params: []finetune.ParamGradStats{{Param: "d/kernel", Layer: "d", GradNorm: 0.25, UpdateRatio: 5e-4}}},
+	}}
+	g := gradsPlotPath(filepath.Join(dir, "c.png"))
+	if err := plotGradStats(g, h); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{p, g} {
+		b, err := os.ReadFile(f)
+		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("%s: %v, not a PNG", f, err)
+		}
+	}
+	if filepath.Base(g) != "c-grads.png" {
+		t.Errorf("grads figure %s; want c-grads.png", g)
 	}
 }

@@ -13,12 +13,14 @@ import (
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/demo"
+	"github.com/xferml/xfer/internal/atomicfile"
 )
 
 type demoOptions struct {
-	e    *env
-	opts demo.Options
-	json bool
+	e        *env
+	opts     demo.Options
+	json     bool
+	ablation bool
 }
 
 // maxSeeds bounds --seeds: each seed trains two models for 20 epochs.
@@ -39,12 +41,13 @@ func newDemoCmd(e *env, runF func(context.Context, *demoOptions) error) *cli.Com
 			&cli.Float64Flag{Name: "epochs-scale", Value: 1, Usage: "multiply every epoch count by `F` (quick runs: 0.1)"},
 			&cli.StringFlag{Name: "hidden-init", Usage: "kernel initializer of the hidden layers (default glorot_uniform as the notebook; SELU calls for lecun_normal)"},
 			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` holding Fashion-MNIST's IDX files"},
+			&cli.BoolFlag{Name: "ablation", Usage: "instead, chapter 11's comparisons: Glorot/He/LeCun x ReLU/LeakyReLU/ELU/SELU/PReLU/RReLU, with and without BatchNormalization and clipping, 5 seeds each (about 10 minutes on 2 cores); writes ablation.md and ablation.png to --out"},
 		},
 		Action: action(func(c *cli.Context) (*demoOptions, error) {
 			if c.NArg() != 0 {
 				return nil, usagef("demo: unexpected argument %q", c.Args().First())
 			}
-			o := &demoOptions{e: e, json: c.Bool("json"), opts: demo.Options{
+			o := &demoOptions{e: e, json: c.Bool("json"), ablation: c.Bool("ablation"), opts: demo.Options{
 				Out: c.String("out"), Seed: c.Int64("seed"), EpochsScale: c.Float64("epochs-scale"),
 				HiddenInit: c.String("hidden-init"), JSON: c.Bool("json"), Data: dataset.Options{DataDir: c.String("data-dir")},
 			}}
@@ -107,6 +110,9 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
+	if o.ablation {
+		return runAblation(ctx, o)
+	}
 	o.opts.Progress = newProgress(o.e.stderr)
 	res, err := demo.Run(ctx, o.opts)
 	if err != nil {
@@ -127,5 +133,34 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return enc.Encode(res)
 	}
 	res.WriteTable(o.e.stdout)
+	return nil
+}
+
+// runAblation runs demo --ablation: the table to stdout (or JSON) and, with
+// --out, ablation.md and ablation.png.
+func runAblation(ctx context.Context, o *demoOptions) error {
+	rows, err := demo.Ablation(ctx, demo.AblationOptions{Data: o.opts.Data, Progress: o.e.stderr})
+	if err != nil {
+		return err
+	}
+	if o.opts.Out != "" {
+		var b strings.Builder
+		demo.WriteAblationTable(&b, rows)
+		md := filepath.Join(o.opts.Out, "ablation.md")
+		if err := atomicfile.WriteBytes(md, []byte(b.String())); err != nil {
+			return err
+		}
+		png := filepath.Join(o.opts.Out, "ablation.png")
+		if err := plotAblation(png, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.e.stderr, "wrote %s, %s\n", md, png)
+	}
+	if o.json {
+		enc := json.NewEncoder(o.e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"ablation": rows})
+	}
+	demo.WriteAblationTable(o.e.stdout, rows)
 	return nil
 }
