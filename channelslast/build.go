@@ -7,15 +7,15 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// Keras layers built by package layers with the configs of config.go, for
+// Keras layers built by package layers (which writes their Keras configs), for
 // the few kinds the op handlers share.
 
-func common(name, in string, trainable bool, c *cfg) layers.Common {
-	return layers.Common{Name: name, Inputs: []string{in}, Trainable: trainable, Config: raw(c)}
+func common(name, in string, trainable bool) layers.Common {
+	return layers.Common{Name: name, Inputs: []string{in}, Trainable: trainable}
 }
 
 func permuteLayer(name, in string, trainable bool, dims []int) (*model.Layer, error) {
-	return layers.Permute(layers.PermuteSpec{Common: common(name, in, trainable, permuteConfig(name, trainable, dims)), Dims: dims})
+	return layers.Permute(layers.PermuteSpec{Common: common(name, in, trainable), Dims: dims})
 }
 
 // permuteDims reads the Keras dims back from a Permute layer's Transpose.
@@ -29,31 +29,31 @@ func permuteDims(l *model.Layer) []int {
 }
 
 func zeroPaddingLayer(name, in string, trainable bool, pads [][2]int) (*model.Layer, error) {
-	return layers.ZeroPadding(layers.ZeroPaddingSpec{Common: common(name, in, trainable, zeroPaddingConfig(name, trainable, pads)), Padding: pads})
+	return layers.ZeroPadding(layers.ZeroPaddingSpec{Common: common(name, in, trainable), Padding: pads})
 }
 
 func activationLayer(name, in string, trainable bool, act string) (*model.Layer, error) {
-	return layers.Activation(layers.ActivationSpec{Common: common(name, in, trainable, activationConfig(name, trainable, act)), Activation: act})
+	return layers.Activation(layers.ActivationSpec{Common: common(name, in, trainable), Activation: act})
 }
 
 func reluLayer(name, in string, trainable bool, maxValue *float32) (*model.Layer, error) {
-	return layers.ReLU(layers.ReLUSpec{Common: common(name, in, trainable, reluConfig(name, trainable, maxValue)), MaxValue: maxValue})
+	return layers.ReLU(layers.ReLUSpec{Common: common(name, in, trainable), MaxValue: maxValue})
 }
 
 func rescalingLayer(name, in string, trainable bool, scale, offset []float32) (*model.Layer, error) {
-	return layers.Rescaling(layers.RescalingSpec{Common: common(name, in, trainable, rescalingConfig(name, trainable, scale, offset)), Scale: scale, Offset: offset})
+	return layers.Rescaling(layers.RescalingSpec{Common: common(name, in, trainable), Scale: scale, Offset: offset})
 }
 
 func mergeLayer(kind, name string, ins []string, trainable bool) (*model.Layer, error) {
-	return layers.Merge(layers.MergeSpec{Common: layers.Common{Name: name, Inputs: ins, Trainable: trainable, Config: raw(plainConfig(name, trainable))}, Kind: kind})
+	return layers.Merge(layers.MergeSpec{Common: layers.Common{Name: name, Inputs: ins, Trainable: trainable}, Kind: kind})
 }
 
 func reshapeLayer(name, in string, trainable bool, target []int) (*model.Layer, error) {
-	return layers.Reshape(layers.ReshapeSpec{Common: common(name, in, trainable, reshapeConfig(name, trainable, target)), TargetShape: target})
+	return layers.Reshape(layers.ReshapeSpec{Common: common(name, in, trainable), TargetShape: target})
 }
 
 func flattenLayer(name, in string, trainable bool) (*model.Layer, error) {
-	return layers.Flatten(common(name, in, trainable, flattenConfig(name, trainable)))
+	return layers.Flatten(common(name, in, trainable))
 }
 
 // depthwise1x1 builds a 1x1 DepthwiseConv2D that computes x*scale + bias
@@ -66,7 +66,7 @@ func depthwise1x1(name, in string, trainable bool, channels int, scale, bias []f
 	}
 	one := []int{1, 1}
 	return layers.DepthwiseConv2D(layers.DepthwiseConvSpec{
-		Common:       common(name, in, trainable, depthwiseConfig(name, trainable, one, one, one, "valid", 1, "linear", bias != nil)),
+		Common:       common(name, in, trainable),
 		InputSpatial: []int{-1, -1}, InChannels: channels, DepthMultiplier: 1,
 		KernelSize: one, Strides: one, Dilation: one, Padding: "valid", UseBias: bias != nil,
 		Kernel: scale, Bias: bias,
@@ -74,17 +74,17 @@ func depthwise1x1(name, in string, trainable bool, channels int, scale, bias []f
 }
 
 func leakyReLU(name, in string, trainable bool, alpha float32) (*model.Layer, error) {
-	return layers.LeakyReLU(layers.LeakyReLUSpec{Common: common(name, in, trainable, leakyReLUConfig(name, trainable, alpha)), NegativeSlope: alpha})
+	return layers.LeakyReLU(layers.LeakyReLUSpec{Common: common(name, in, trainable), NegativeSlope: alpha})
 }
 
 func eluLayer(name, in string, trainable bool, alpha float32) (*model.Layer, error) {
-	return layers.ELU(layers.ELUSpec{Common: common(name, in, trainable, base(name, trainable).Set("alpha", f32(alpha))), Alpha: alpha})
+	return layers.ELU(layers.ELUSpec{Common: common(name, in, trainable), Alpha: alpha})
 }
 
 func softmaxLayer(name, in string, trainable bool, axis int) (*model.Layer, error) {
-	return layers.Softmax(layers.SoftmaxSpec{Common: common(name, in, trainable, softmaxConfig(name, trainable, axis)), Axis: axis})
+	return layers.Softmax(layers.SoftmaxSpec{Common: common(name, in, trainable), Axis: axis})
 }
 
 func concatenateLayer(name string, ins []string, trainable bool, axis int) (*model.Layer, error) {
-	return layers.Concatenate(layers.ConcatenateSpec{Common: layers.Common{Name: name, Inputs: ins, Trainable: trainable, Config: raw(concatenateConfig(name, trainable, axis))}, Axis: axis})
+	return layers.Concatenate(layers.ConcatenateSpec{Common: layers.Common{Name: name, Inputs: ins, Trainable: trainable}, Axis: axis})
 }

@@ -15,7 +15,7 @@
 // whatever layout the runs are held, or flatten as held into Dense layers
 // whose kernel rows are reordered. A Keras Permute layer is inserted only
 // where a value is held in a layout its reader cannot take. Each Keras
-// layer is built by package layers with its Keras config (config.go), and
+// layer is built by package layers, which writes its Keras config, and
 // every weight is transposed once into Keras's layout: Conv kernels
 // [k..., in/groups, out] (HWIO), depthwise kernels [kh, kw, C, multiplier],
 // Dense kernels [in, out]. One Keras activation function after a Conv or

@@ -71,7 +71,7 @@ func opConv(c *converter, n *model.Node) error {
 		mult := cout / cin
 		kern, _ := transposeData(w.F32, []int{cin, mult, k[0], k[1]}, []int{2, 3, 0, 1})
 		l, err = layers.DepthwiseConv2D(layers.DepthwiseConvSpec{
-			Common:       common(name, xin, tr, depthwiseConfig(name, tr, k, strides, dil, padding, mult, act, bias != nil)),
+			Common:       common(name, xin, tr),
 			InputSpatial: spatialAfter(in[2:], zp), InChannels: cin, DepthMultiplier: mult,
 			KernelSize: k, Strides: strides, Dilation: dil, Padding: padding, Activation: act,
 			UseBias: bias != nil, Kernel: kern, Bias: bias,
@@ -81,7 +81,7 @@ func opConv(c *converter, n *model.Node) error {
 		perm := append(seq(2, r), 1, 0)
 		kern, _ := transposeData(w.F32, w.Shape, perm)
 		l, err = layers.Conv(layers.ConvSpec{
-			Common:       common(name, xin, tr, convConfig(name, tr, cout, k, strides, dil, padding, groups, act, bias != nil)),
+			Common:       common(name, xin, tr),
 			InputSpatial: spatialAfter(in[2:], zp), InChannels: cin, Filters: cout,
 			KernelSize: k, Strides: strides, Dilation: dil, Padding: padding, Groups: groups, Activation: act,
 			UseBias: bias != nil, Kernel: kern, Bias: bias,

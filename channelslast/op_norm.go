@@ -36,7 +36,7 @@ func opBatchNorm(c *converter, n *model.Node) error {
 	name := c.layerName(n, "")
 	eps, mom := n.AttrFloat("epsilon", 1e-5), n.AttrFloat("momentum", 0.9)
 	out, err := c.add(layers.BatchNormalization(layers.BatchNormSpec{
-		Common: common(name, xin, tr, batchNormConfig(name, tr, r-1, mom, eps)),
+		Common: common(name, xin, tr),
 		Rank:   r, Channels: ch, Epsilon: eps, Momentum: mom, Center: true, Scale: true,
 		Gamma: w[0], Beta: w[1], MovingMean: w[2], MovingVariance: w[3],
 	}))

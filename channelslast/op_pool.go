@@ -79,7 +79,7 @@ func opPool(c *converter, n *model.Node) error {
 	}
 	name := c.layerName(n, "")
 	out, err := c.add(layers.Pooling(layers.PoolSpec{
-		Common: common(name, xin, tr, poolConfig(name, tr, k, s, padding)),
+		Common: common(name, xin, tr),
 		Max:    maxPool, InputSpatial: spatialAfter(in, zp), PoolSize: k, Strides: s, Padding: padding,
 	}))
 	if err != nil {
@@ -138,7 +138,7 @@ func (c *converter) globalPool(n *model.Node, maxPool, keep bool) error {
 	tr := c.trainable(n)
 	name := c.layerName(n, "")
 	out, err := c.add(layers.GlobalPooling(layers.GlobalPoolSpec{
-		Common: common(name, xin, tr, globalPoolConfig(name, tr, keep)),
+		Common: common(name, xin, tr),
 		Max:    maxPool, Rank: r, KeepDims: keep,
 	}))
 	if err != nil {

@@ -1,6 +1,9 @@
 package layers
 
-import "github.com/xferml/xfer/model"
+import (
+	"github.com/xferml/xfer/internal/pyjson"
+	"github.com/xferml/xfer/model"
+)
 
 // ActivationSpec is a Keras Activation layer.
 type ActivationSpec struct {
@@ -19,5 +22,10 @@ func Activation(s ActivationSpec) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, s.config), nil
+}
+
+// config writes an Activation config.
+func (s ActivationSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("activation", activationName(s.Activation))
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -90,5 +92,15 @@ func BatchNormalization(s BatchNormSpec) (*model.Layer, error) {
 	if s.Rank > 2 {
 		y = b.transposeChannelsLast(y, s.Rank)
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, s.config), nil
+}
+
+// config writes a BatchNormalization config (tf.keras 2.13's, axis as a
+// one-element list).
+func (s BatchNormSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("axis", []any{s.Rank - 1}).Set("momentum", f32(s.Momentum)).
+		Set("epsilon", f32(s.Epsilon)).Set("center", s.Center).Set("scale", s.Scale).
+		Set("beta_initializer", initConfig(s.BetaInit, "zeros")).Set("gamma_initializer", initConfig(s.GammaInit, "ones")).
+		Set("moving_mean_initializer", initConfig(s.MeanInit, "zeros")).Set("moving_variance_initializer", initConfig(s.VarianceInit, "ones")).
+		Set("beta_regularizer", nil).Set("gamma_regularizer", nil).Set("beta_constraint", nil).Set("gamma_constraint", nil)
 }

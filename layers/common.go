@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
 	"github.com/xferml/xfer/model"
 )
 
@@ -29,7 +30,12 @@ func (c Common) builder(kind string, nIn int) (*builder, error) {
 	return newBuilder(c.Name, kind, append([]string(nil), c.Inputs...), c.Trainable), nil
 }
 
-// done finishes the layer with output y and the kept config.
-func (c Common) done(b *builder, y string) *model.Layer {
-	return keep(b.finish(b.identityOut(y)), c.Config)
+// done finishes the layer with output y and the kept config, or, when
+// there is none and the kind writes its own (gen), the config gen writes.
+func (c Common) done(b *builder, y string, gen ...func() *pyjson.Obj) *model.Layer {
+	l := keep(b.finish(b.identityOut(y)), c.Config)
+	if l.Config == nil && len(gen) > 0 {
+		l.Config = encodeConfig(gen[0]())
+	}
+	return l
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -21,5 +23,10 @@ func Concatenate(s ConcatenateSpec) (*model.Layer, error) {
 	if s.Axis == 0 {
 		return nil, fmt.Errorf("layers: layer %q: Concatenate along the batch axis is not supported", s.Name)
 	}
-	return s.done(b, b.node("Concat", s.Inputs, map[string]model.Attr{"axis": model.Int(int64(s.Axis))})), nil
+	return s.done(b, b.node("Concat", s.Inputs, map[string]model.Attr{"axis": model.Int(int64(s.Axis))}), s.config), nil
+}
+
+// config writes a Concatenate config.
+func (s ConcatenateSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("axis", s.Axis)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -104,7 +106,7 @@ func Conv(s ConvSpec) (*model.Layer, error) {
 	if y, err = b.activation(act, y); err != nil {
 		return nil, err
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, func() *pyjson.Obj { return s.config(strides, dil, groups) }), nil
 }
 
 func convDefaults(name string, n int, strides, dil []int) ([]int, []int, error) {
@@ -192,4 +194,14 @@ func int64s(v []int) []int64 {
 		out[i] = int64(x)
 	}
 	return out
+}
+
+// config writes a Conv1D/2D/3D config (tf.keras 2.13's Conv.get_config).
+func (s ConvSpec) config(strides, dil []int, groups int) *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("filters", s.Filters).Set("kernel_size", intList(s.KernelSize)).
+		Set("strides", intList(strides)).Set("padding", s.Padding).Set("data_format", "channels_last").
+		Set("dilation_rate", intList(dil)).Set("groups", groups).Set("activation", activationName(s.Activation)).
+		Set("use_bias", s.UseBias).Set("kernel_initializer", initConfig(s.KernelInitializer, "glorot_uniform")).
+		Set("bias_initializer", initConfig(s.BiasInitializer, "zeros")).Set("kernel_regularizer", nil).
+		Set("bias_regularizer", nil).Set("activity_regularizer", nil).Set("kernel_constraint", nil).Set("bias_constraint", nil)
 }

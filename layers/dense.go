@@ -63,17 +63,10 @@ func Dense(s DenseSpec) (*model.Layer, error) {
 	l := b.finish(y)
 	l.Config = s.Config
 	if l.Config == nil {
-		cfg := map[string]any{
-			"name": s.Name, "trainable": s.Trainable, "dtype": "float32",
-			"units": s.Units, "activation": act, "use_bias": s.UseBias,
-			"kernel_initializer": kerasInitializer(kinit),
-			"bias_initializer":   kerasInitializer(s.BiasInitializer),
-			"kernel_regularizer": nil, "bias_regularizer": nil, "activity_regularizer": nil,
-			"kernel_constraint": nil, "bias_constraint": nil,
-		}
-		if l.Config, err = json.Marshal(cfg); err != nil {
-			return nil, fmt.Errorf("layers: layer %q: %w", s.Name, err)
-		}
+		l.Config = encodeConfig(baseConfig(s.Name, s.Trainable).Set("units", s.Units).Set("activation", act).
+			Set("use_bias", s.UseBias).Set("kernel_initializer", initConfig(kinit, "glorot_uniform")).
+			Set("bias_initializer", initConfig(s.BiasInitializer, "zeros")).Set("kernel_regularizer", nil).
+			Set("bias_regularizer", nil).Set("activity_regularizer", nil).Set("kernel_constraint", nil).Set("bias_constraint", nil))
 	}
 	return l, nil
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -93,5 +95,17 @@ func DepthwiseConv2D(s DepthwiseConvSpec) (*model.Layer, error) {
 	if y, err = b.activation(act, y); err != nil {
 		return nil, err
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, func() *pyjson.Obj { return s.config(strides, dil, mult) }), nil
+}
+
+// config writes a DepthwiseConv2D config (tf.keras 2.13's, with the
+// "groups" it inherits from Conv; Keras 3's writer drops it).
+func (s DepthwiseConvSpec) config(strides, dil []int, mult int) *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("kernel_size", intList(s.KernelSize)).Set("strides", intList(strides)).
+		Set("padding", s.Padding).Set("data_format", "channels_last").Set("dilation_rate", intList(dil)).Set("groups", 1).
+		Set("activation", activationName(s.Activation)).Set("use_bias", s.UseBias).
+		Set("bias_initializer", initConfig(s.BiasInitializer, "zeros")).Set("bias_regularizer", nil).
+		Set("activity_regularizer", nil).Set("bias_constraint", nil).Set("depth_multiplier", mult).
+		Set("depthwise_initializer", initConfig(s.KernelInitializer, "glorot_uniform")).
+		Set("depthwise_regularizer", nil).Set("depthwise_constraint", nil)
 }

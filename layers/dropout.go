@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -37,9 +39,21 @@ func Dropout(s DropoutSpec) (*model.Layer, error) {
 			return nil, fmt.Errorf("layers: layer %q: Dropout rate %v is not in [0, 1)", s.Name, s.Rate)
 		}
 		r := b.constScalar("ratio", s.Rate)
-		return s.done(b, b.node("Dropout", []string{s.Inputs[0], r}, nil)), nil
+		return s.done(b, b.node("Dropout", []string{s.Inputs[0], r}, nil), s.config), nil
 	case "AlphaDropout", "GaussianDropout", "GaussianNoise":
-		return s.done(b, b.node("Identity", []string{s.Inputs[0]}, nil)), nil
+		return s.done(b, b.node("Identity", []string{s.Inputs[0]}, nil), s.config), nil
 	}
 	return nil, fmt.Errorf("layers: layer %q: %q is not a dropout or noise kind", s.Name, kind)
+}
+
+// config writes the kind's config: rate (GaussianNoise: stddev),
+// noise_shape and seed as tf.keras 2.13 writes them.
+func (s DropoutSpec) config() *pyjson.Obj {
+	switch s.Kind {
+	case "GaussianNoise":
+		return baseConfig(s.Name, s.Trainable).Set("stddev", f32(s.Rate)).Set("seed", nil)
+	case "GaussianDropout":
+		return baseConfig(s.Name, s.Trainable).Set("rate", f32(s.Rate)).Set("seed", nil)
+	}
+	return baseConfig(s.Name, s.Trainable).Set("rate", f32(s.Rate)).Set("noise_shape", nil).Set("seed", nil)
 }

@@ -1,6 +1,9 @@
 package layers
 
-import "github.com/xferml/xfer/model"
+import (
+	"github.com/xferml/xfer/internal/pyjson"
+	"github.com/xferml/xfer/model"
+)
 
 // ELUSpec is a Keras ELU layer.
 type ELUSpec struct {
@@ -14,5 +17,10 @@ func ELU(s ELUSpec) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.done(b, b.node("Elu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.Alpha)})), nil
+	return s.done(b, b.node("Elu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.Alpha)}), s.config), nil
+}
+
+// config writes an ELU config.
+func (s ELUSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("alpha", f32(s.Alpha))
 }

@@ -1,6 +1,9 @@
 package layers
 
-import "github.com/xferml/xfer/model"
+import (
+	"github.com/xferml/xfer/internal/pyjson"
+	"github.com/xferml/xfer/model"
+)
 
 // Flatten returns the Keras Flatten layer. Keras flattens the channels-last
 // tensor in row-major order of the non-batch dims, which is exactly ONNX
@@ -10,5 +13,7 @@ func Flatten(c Common) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.done(b, b.node("Flatten", []string{c.Inputs[0]}, map[string]model.Attr{"axis": model.Int(1)})), nil
+	return c.done(b, b.node("Flatten", []string{c.Inputs[0]}, map[string]model.Attr{"axis": model.Int(1)}), func() *pyjson.Obj {
+		return baseConfig(c.Name, c.Trainable).Set("data_format", "channels_last")
+	}), nil
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -41,5 +43,10 @@ func GlobalPooling(s GlobalPoolSpec) (*model.Layer, error) {
 	if s.KeepDims {
 		keep = 1
 	}
-	return s.done(b, b.node(op, []string{s.Inputs[0]}, map[string]model.Attr{"axes": model.Ints(axes...), "keepdims": model.Int(keep)})), nil
+	return s.done(b, b.node(op, []string{s.Inputs[0]}, map[string]model.Attr{"axes": model.Ints(axes...), "keepdims": model.Int(keep)}), s.config), nil
+}
+
+// config writes a global pooling config.
+func (s GlobalPoolSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("data_format", "channels_last").Set("keepdims", s.KeepDims)
 }

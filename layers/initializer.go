@@ -1,30 +1,5 @@
 package layers
 
-import (
-	"encoding/json"
-	"strings"
-
-	"github.com/xferml/xfer/model"
-)
-
-// kerasInitializer renders an initializer as tf.keras 2.x serialises it:
-// {"class_name": "GlorotUniform", "config": {...}}.
-func kerasInitializer(in *model.Initializer) map[string]any {
-	if in == nil {
-		in = &model.Initializer{Name: "zeros"}
-	}
-	cfg := map[string]any{}
-	if len(in.Config) > 0 {
-		_ = json.Unmarshal(in.Config, &cfg) // a config that is not an object is dropped
-	}
-	if in.Name != "zeros" && in.Name != "ones" {
-		if _, ok := cfg["seed"]; !ok && strings.Contains(in.Name, "_") {
-			cfg["seed"] = nil
-		}
-	}
-	return map[string]any{"class_name": InitializerClass(in.Name), "config": cfg}
-}
-
 // InitializerClass returns the Keras class name for a snake-case initializer
 // name ("glorot_uniform" -> "GlorotUniform"); unknown names are returned as is.
 func InitializerClass(name string) string {

@@ -1,6 +1,9 @@
 package layers
 
-import "github.com/xferml/xfer/model"
+import (
+	"github.com/xferml/xfer/internal/pyjson"
+	"github.com/xferml/xfer/model"
+)
 
 // LeakyReLUSpec is a Keras LeakyReLU layer.
 type LeakyReLUSpec struct {
@@ -16,5 +19,11 @@ func LeakyReLU(s LeakyReLUSpec) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.done(b, b.node("LeakyRelu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.NegativeSlope)})), nil
+	return s.done(b, b.node("LeakyRelu", []string{s.Inputs[0]}, map[string]model.Attr{"alpha": model.Float(s.NegativeSlope)}), s.config), nil
+}
+
+// config writes a LeakyReLU config (tf.keras 2's "alpha"; Keras 3's writer
+// renames it negative_slope).
+func (s LeakyReLUSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("alpha", f32(s.NegativeSlope))
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -60,5 +62,8 @@ func Merge(s MergeSpec) (*model.Layer, error) {
 			y = b.node(m.op, []string{y, in}, nil)
 		}
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, s.config), nil
 }
+
+// config writes a merge layer's config (no settings of its own).
+func (s MergeSpec) config() *pyjson.Obj { return baseConfig(s.Name, s.Trainable) }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -27,5 +29,10 @@ func Permute(s PermuteSpec) (*model.Layer, error) {
 		seen[d] = true
 		perm = append(perm, int64(d))
 	}
-	return s.done(b, b.node("Transpose", []string{s.Inputs[0]}, map[string]model.Attr{"perm": model.Ints(perm...)})), nil
+	return s.done(b, b.node("Transpose", []string{s.Inputs[0]}, map[string]model.Attr{"perm": model.Ints(perm...)}), s.config), nil
+}
+
+// config writes a Permute config.
+func (s PermuteSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("dims", intList(s.Dims))
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -62,5 +64,11 @@ func Pooling(s PoolSpec) (*model.Layer, error) {
 	}
 	x := b.transposeChannelsFirst(s.Inputs[0], n+2)
 	y := b.transposeChannelsLast(b.node(op, []string{x}, attrs), n+2)
-	return s.done(b, y), nil
+	return s.done(b, y, func() *pyjson.Obj { return s.config(strides) }), nil
+}
+
+// config writes a MaxPooling/AveragePooling config.
+func (s PoolSpec) config(strides []int) *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("pool_size", intList(s.PoolSize)).Set("padding", s.Padding).
+		Set("strides", intList(strides)).Set("data_format", "channels_last")
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -34,5 +36,22 @@ func PReLU(s PReLUSpec) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.done(b, b.node("PRelu", []string{s.Inputs[0], a}, nil)), nil
+	return s.done(b, b.node("PRelu", []string{s.Inputs[0], a}, nil), func() *pyjson.Obj { return s.config(init) }), nil
+}
+
+// config writes a PReLU config; shared_axes are the axes (batch = 0) where
+// alpha has size 1.
+func (s PReLUSpec) config(init *model.Initializer) *pyjson.Obj {
+	var shared []any
+	for i, d := range s.AlphaShape {
+		if d == 1 {
+			shared = append(shared, i+1)
+		}
+	}
+	var sa any
+	if len(shared) > 0 {
+		sa = shared
+	}
+	return baseConfig(s.Name, s.Trainable).Set("alpha_initializer", initConfig(init, "zeros")).
+		Set("alpha_regularizer", nil).Set("alpha_constraint", nil).Set("shared_axes", sa)
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -33,7 +35,7 @@ func ReLU(s ReLUSpec) (*model.Layer, error) {
 	}
 	x := s.Inputs[0]
 	if s.NegativeSlope != 0 && s.MaxValue == nil && s.Threshold == 0 {
-		return s.done(b, b.node("LeakyRelu", []string{x}, map[string]model.Attr{"alpha": model.Float(s.NegativeSlope)})), nil
+		return s.done(b, b.node("LeakyRelu", []string{x}, map[string]model.Attr{"alpha": model.Float(s.NegativeSlope)}), s.config), nil
 	}
 	var y string
 	if s.Threshold != 0 {
@@ -50,5 +52,14 @@ func ReLU(s ReLUSpec) (*model.Layer, error) {
 		slope := b.constScalar("negative_slope", s.NegativeSlope)
 		y = b.node("Sub", []string{y, b.node("Mul", []string{neg, slope}, nil)}, nil)
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, s.config), nil
+}
+
+// config writes a ReLU config (max_value null when unbounded).
+func (s ReLUSpec) config() *pyjson.Obj {
+	var mv any
+	if s.MaxValue != nil {
+		mv = f32(*s.MaxValue)
+	}
+	return baseConfig(s.Name, s.Trainable).Set("max_value", mv).Set("negative_slope", f32(s.NegativeSlope)).Set("threshold", f32(s.Threshold))
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -38,5 +40,24 @@ func Rescaling(s RescalingSpec) (*model.Layer, error) {
 	if !zero {
 		y = b.node("Add", []string{y, b.constFloats("offset", shape(s.Offset), s.Offset)}, nil)
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, s.config), nil
+}
+
+// config writes a Rescaling config: scale and offset as one float each, or
+// as lists (one value per channel).
+func (s RescalingSpec) config() *pyjson.Obj {
+	v := func(x []float32) any {
+		if len(x) == 0 {
+			return f32(0)
+		}
+		if len(x) == 1 {
+			return f32(x[0])
+		}
+		out := make([]any, len(x))
+		for i, f := range x {
+			out[i] = f32(f)
+		}
+		return out
+	}
+	return baseConfig(s.Name, s.Trainable).Set("scale", v(s.Scale)).Set("offset", v(s.Offset))
 }

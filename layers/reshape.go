@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -33,5 +35,10 @@ func Reshape(s ReshapeSpec) (*model.Layer, error) {
 		return nil, fmt.Errorf("layers: layer %q: Reshape target_shape %v has more than one -1", s.Name, s.TargetShape)
 	}
 	sh := b.constInts("shape", shape...)
-	return s.done(b, b.node("Reshape", []string{s.Inputs[0], sh}, nil)), nil
+	return s.done(b, b.node("Reshape", []string{s.Inputs[0], sh}, nil), s.config), nil
+}
+
+// config writes a Reshape config.
+func (s ReshapeSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("target_shape", intList(s.TargetShape))
 }

@@ -1,6 +1,9 @@
 package layers
 
-import "github.com/xferml/xfer/model"
+import (
+	"github.com/xferml/xfer/internal/pyjson"
+	"github.com/xferml/xfer/model"
+)
 
 // SoftmaxSpec is a Keras Softmax layer.
 type SoftmaxSpec struct {
@@ -15,5 +18,10 @@ func Softmax(s SoftmaxSpec) (*model.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.done(b, b.node("Softmax", []string{s.Inputs[0]}, map[string]model.Attr{"axis": model.Int(int64(s.Axis))})), nil
+	return s.done(b, b.node("Softmax", []string{s.Inputs[0]}, map[string]model.Attr{"axis": model.Int(int64(s.Axis))}), s.config), nil
+}
+
+// config writes a Softmax config.
+func (s SoftmaxSpec) config() *pyjson.Obj {
+	return baseConfig(s.Name, s.Trainable).Set("axis", s.Axis)
 }

@@ -3,6 +3,8 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -36,5 +38,19 @@ func ZeroPadding(s ZeroPaddingSpec) (*model.Layer, error) {
 		pads[r+1+i] = int64(p[1])
 	}
 	p := b.constInts("pads", pads...)
-	return s.done(b, b.node("Pad", []string{s.Inputs[0], p}, map[string]model.Attr{"mode": model.String("constant")})), nil
+	return s.done(b, b.node("Pad", []string{s.Inputs[0], p}, map[string]model.Attr{"mode": model.String("constant")}), s.config), nil
+}
+
+// config writes a ZeroPadding1D/2D config: ZeroPadding1D's padding is one
+// (left, right) pair and has no data_format.
+func (s ZeroPaddingSpec) config() *pyjson.Obj {
+	p := make([]any, len(s.Padding))
+	for i, v := range s.Padding {
+		p[i] = []any{v[0], v[1]}
+	}
+	c := baseConfig(s.Name, s.Trainable)
+	if len(p) == 1 {
+		return c.Set("padding", p[0])
+	}
+	return c.Set("padding", p).Set("data_format", "channels_last")
 }
