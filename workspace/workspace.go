@@ -91,6 +91,39 @@ func Exists(root string) bool {
 	return err == nil
 }
 
+// Find returns the directory that holds the workspace of start, the way git
+// finds .git: start itself, else its nearest parent that holds one, looked
+// for up to the filesystem root or, when ceiling is not "", below ceiling
+// only. It returns start when none does (Open then reports
+// ErrNoWorkspace, OpenOrCreate creates the workspace there).
+func Find(start, ceiling string) string {
+	if start == "" {
+		start = "."
+	}
+	dir, err := filepath.Abs(start)
+	if err != nil {
+		return start
+	}
+	if ceiling != "" {
+		if ceiling, err = filepath.Abs(ceiling); err != nil {
+			return start
+		}
+	}
+	if Exists(dir) {
+		return start // as given: messages name its files as the user does
+	}
+	for {
+		if Exists(dir) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir || parent == ceiling || ceiling != "" && !strings.HasPrefix(parent, ceiling+string(filepath.Separator)) {
+			return start
+		}
+		dir = parent
+	}
+}
+
 // Open opens the workspace under root, or returns an error wrapping
 // ErrNoWorkspace.
 func Open(root string) (*Workspace, error) {

@@ -190,3 +190,34 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestFind(t *testing.T) {
+	root := t.TempDir()
+	w, err := OpenOrCreate(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(tinyModel(t), "import", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(root, "a", "b")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	tests := []struct {
+		start, ceiling, want string
+	}{
+		{root, "", root},
+		{deep, "", root},                    // found from a sub-directory
+		{deep, filepath.Dir(root), root},    // the ceiling is above it
+		{deep, root, deep},                  // the ceiling hides it
+		{other, filepath.Dir(other), other}, // none: start itself
+		{filepath.Join(root, "a"), "", root},
+	}
+	for _, tt := range tests {
+		if got := Find(tt.start, tt.ceiling); got != tt.want {
+			t.Errorf("Find(%s, %s) = %s; want %s", tt.start, tt.ceiling, got, tt.want)
+		}
+	}
+}

@@ -33,8 +33,12 @@ const (
 // env is what every command needs from the outside world; tests replace it.
 type env struct {
 	stdout, stderr io.Writer
-	// root is the directory holding the workspace (./.xfer); "" means ".".
+	// root is the directory the workspace (./.xfer) is looked for from, up
+	// through its parents as git looks for .git; "" means ".".
 	root string
+	// ceiling, when not "", stops that search below it (tests: the
+	// temporary directory).
+	ceiling string
 	// now is the clock journal entries and history events read.
 	now func() time.Time
 	// args are the command line as typed (args[0] is the program).

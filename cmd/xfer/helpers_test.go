@@ -24,7 +24,9 @@ var fixedNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 func xfer(t *testing.T, dir string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, root: dir, now: func() time.Time { return fixedNow }, args: append([]string{"xfer"}, args...)}
+	// The search for a workspace stops below the temporary directory: one
+	// left in /tmp by someone else is not the test's.
+	e := &env{stdout: &out, stderr: &errb, root: dir, ceiling: os.TempDir(), now: func() time.Time { return fixedNow }, args: append([]string{"xfer"}, args...)}
 	code := e.run(context.Background())
 	return out.String(), errb.String(), code
 }

@@ -44,7 +44,7 @@ func runImport(_ context.Context, o *importOptions) error {
 	if err != nil {
 		return err
 	}
-	ws, err := workspace.OpenOrCreate(o.e.root)
+	ws, err := workspace.OpenOrCreate(o.e.wsRoot())
 	if err != nil {
 		return err
 	}

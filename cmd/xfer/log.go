@@ -43,7 +43,7 @@ func runLog(_ context.Context, o *logOptions) error {
 	if o.file != "" {
 		return logFile(o)
 	}
-	ws, err := workspace.Open(o.e.root)
+	ws, err := workspace.Open(o.e.wsRoot())
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func newUndoCmd(e *env, runF func(context.Context, *undoOptions) error) *cli.Com
 }
 
 func runUndo(_ context.Context, o *undoOptions) error {
-	ws, err := workspace.Open(o.e.root)
+	ws, err := workspace.Open(o.e.wsRoot())
 	if err != nil {
 		return err
 	}

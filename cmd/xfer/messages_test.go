@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
 
@@ -223,5 +226,50 @@ func TestInspectMessages(t *testing.T) {
 		{name: "keras", args: []string{"inspect", "-m", m}, code: 0, stdout: []string{"Input: x (None, 4)\n", "Activation", "(None, 3)     relu ", "(None, 2)     softmax "}},
 		{name: "torch", args: []string{"inspect", "-m", cnn}, code: 0, stdout: []string{"Input: input (None, 1, 28, 28)\n", "conv2 (Conv)              (None, 8, 6, 6)    relu ", "fc (Dense)                (None, 8)          linear "}},
 		{name: "json", args: []string{"inspect", "--json", "-m", m}, code: 0, stdout: []string{`"inputs": [`, `"name": "x"`, `"activation": "softmax"`}},
+	})
+}
+
+// TestPredictPrints: predict without --output prints the predictions: a
+// classifier's top class and its probability per row (issue 14, item 7).
+func TestPredictPrints(t *testing.T) {
+	dir, m := messageFixture(t)
+	x := filepath.Join(dir, "x.npy")
+	// The mlp's softmax on x's rows, and a one-unit sigmoid and a linear
+	// head on the same hidden layer.
+	sig := filepath.Join(dir, "sig.xnat")
+	mustXfer(t, dir, "drop-head", "-m", m, "-o", filepath.Join(dir, "body.xnat"))
+	mustXfer(t, dir, "add-head", "--units", "1", "--activation", "sigmoid", "--seed", "1", "-m", filepath.Join(dir, "body.xnat"), "-o", sig)
+	lin := filepath.Join(dir, "lin.xnat")
+	mustXfer(t, dir, "add-head", "--units", "2", "--seed", "1", "-m", filepath.Join(dir, "body.xnat"), "-o", lin)
+	want := func(path string) *model.Tensor {
+		out := filepath.Join(t.TempDir(), "y.npy")
+		mustXfer(t, dir, "predict", "-m", path, "--input", x, "--output", out)
+		y, err := tensorio.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y
+	}
+	soft, sg, ln := want(m), want(sig), want(lin)
+	top := func(r int) (int, float32) {
+		if soft.F32[2*r] >= soft.F32[2*r+1] {
+			return 0, soft.F32[2*r]
+		}
+		return 1, soft.F32[2*r+1]
+	}
+	c0, p0 := top(0)
+	c4, p4 := top(4)
+	p := sg.F32[3]
+	c3 := 1
+	if p < 0.5 {
+		c3, p = 0, 1-p
+	}
+	checkMessages(t, dir, []messageCase{
+		{name: "softmax", args: []string{"predict", "-m", m, "--input", x}, code: 0,
+			stdout: []string{"row  class  probability\n", fmt.Sprintf("0    %d      %.4f\n", c0, p0), fmt.Sprintf("4    %d      %.4f\n", c4, p4)}},
+		{name: "sigmoid", args: []string{"predict", "-m", sig, "--input", x}, code: 0,
+			stdout: []string{"row  class  probability\n", fmt.Sprintf("3    %d      %.4f\n", c3, p)}},
+		{name: "linear", args: []string{"predict", "-m", lin, "--input", x}, code: 0,
+			stdout: []string{"row  values (None, 2)\n", fmt.Sprintf("1    %s %s\n", strconv.FormatFloat(float64(ln.F32[2]), 'g', 6, 32), strconv.FormatFloat(float64(ln.F32[3]), 'g', 6, 32))}},
 	})
 }

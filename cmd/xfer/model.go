@@ -45,6 +45,10 @@ func readModel(path, config string) (*model.Model, error) {
 	return formats.Read(path, formats.Options{ConfigPath: config, IsolateHDF5: true})
 }
 
+// wsRoot returns the directory holding the workspace commands act on: the
+// working directory's, or its nearest parent's (workspace.Find).
+func (e *env) wsRoot() string { return workspace.Find(e.root, e.ceiling) }
+
 // load returns the model of src; ws is the open workspace in workspace mode.
 func (e *env) load(src source) (m *model.Model, ws *workspace.Workspace, err error) {
 	if src.file != "" {
@@ -54,7 +58,7 @@ func (e *env) load(src source) (m *model.Model, ws *workspace.Workspace, err err
 	if src.config != "" {
 		return nil, nil, usagef("--config goes with -m FILE (or with import)")
 	}
-	ws, err = workspace.Open(e.root)
+	ws, err = workspace.Open(e.wsRoot())
 	if err != nil {
 		return nil, nil, err
 	}

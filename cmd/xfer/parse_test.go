@@ -129,7 +129,11 @@ func TestParsePredict(t *testing.T) {
 	if got.batchSize != defaultBatchSize {
 		t.Errorf("predict default batch = %d; want %d", got.batchSize, defaultBatchSize)
 	}
-	for _, args := range [][]string{{"--output", "y.npy"}, {"--input", "x.npy"}, {"--input", "x.npy", "--output", "y.npy", "--batch-size", "0"}} {
+	// Without --output the predictions are printed.
+	if got, code, _ := parseOnly(t, newPredictCmd, "--input", "x.npy"); code != 0 || len(got.outputs) != 0 {
+		t.Errorf("predict --input x.npy: exit %d, outputs %v; want 0 and none", code, got.outputs)
+	}
+	for _, args := range [][]string{{"--output", "y.npy"}, {"--input", "x.npy", "--output", "y.npy", "--batch-size", "0"}} {
 		if _, code, _ := parseOnly(t, newPredictCmd, args...); code != 2 {
 			t.Errorf("predict %v: exit %d; want 2", args, code)
 		}

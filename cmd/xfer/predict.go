@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,7 +41,7 @@ func newPredictCmd(e *env, runF func(context.Context, *predictOptions) error) *c
 		Usage: "run the model on .npy or ONNX TensorProto .pb inputs",
 		Flags: append(modelFlags(),
 			&cli.StringSliceFlag{Name: "input", Required: true, Usage: "input `FILE` (.npy or .pb), or NAME=FILE for a model with several inputs; repeatable"},
-			&cli.StringSliceFlag{Name: "output", Required: true, Usage: "where to write the prediction: `FILE` (.npy or .pb), or NAME=FILE per model output; repeatable"},
+			&cli.StringSliceFlag{Name: "output", Usage: "where to write the prediction: `FILE` (.npy or .pb), or NAME=FILE per model output; repeatable; without it the predictions are printed (a classifier's top class and its probability per row)"},
 			&cli.IntFlag{Name: "batch-size", Value: defaultBatchSize, Usage: "rows per engine run"},
 			&cli.IntFlag{Name: "mc-samples", Usage: "Monte Carlo dropout: the mean of `N` predictions with Dropout active (BatchNormalization in inference mode)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed of the --mc-samples draws"},
@@ -102,6 +105,9 @@ func runPredict(ctx context.Context, o *predictOptions) error {
 			return err
 		}
 	}
+	if len(o.outputs) == 0 {
+		return printPredictions(o.e.stdout, m, outs)
+	}
 	// Encode every output before writing any, so that an output that
 	// cannot be encoded leaves no other written; each file is then
 	// written whole (temporary file, sync, rename).
@@ -128,6 +134,81 @@ func runPredict(ctx context.Context, o *predictOptions) error {
 		fmt.Fprintf(o.e.stderr, "wrote %s %v to %s\n", e.name, outs[e.name].Shape, e.path)
 	}
 	return nil
+}
+
+// printPredictions prints each output of m, row by row: for a classifier
+// (a softmax over several classes, a sigmoid unit) the top class and its
+// probability, else the values.
+func printPredictions(w io.Writer, m *model.Model, outs map[string]*model.Tensor) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for i, name := range m.Outputs {
+		t := outs[name]
+		if t == nil {
+			continue
+		}
+		if len(m.Outputs) > 1 {
+			if i > 0 {
+				fmt.Fprintln(tw)
+			}
+			fmt.Fprintf(tw, "output %s:\n", name)
+		}
+		act := ""
+		for _, l := range m.Layers {
+			if slices.Contains(l.Outputs, name) {
+				act = activationOf(l)
+			}
+		}
+		rows, per := 1, model.NumElements(t.Shape)
+		if len(t.Shape) > 0 {
+			rows = t.Shape[0]
+			per = model.NumElements(t.Shape[1:])
+		}
+		if rows <= 0 || per <= 0 {
+			fmt.Fprintf(tw, "(no values: shape %v)\n", t.Shape)
+			continue
+		}
+		classifier := t.DType.IsFloat() && len(t.Shape) == 2 && (act == "softmax" && per > 1 || act == "sigmoid" && per == 1)
+		switch {
+		case classifier && per == 1:
+			// Keras's binary classifier: class 1 when p >= 0.5.
+			fmt.Fprintln(tw, "row\tclass\tprobability")
+			for r := range rows {
+				p, class := float64(t.F32[r]), 0
+				if p >= 0.5 {
+					class = 1
+				} else {
+					p = 1 - p
+				}
+				fmt.Fprintf(tw, "%d\t%d\t%.4f\n", r, class, p)
+			}
+		case classifier:
+			fmt.Fprintln(tw, "row\tclass\tprobability")
+			for r := range rows {
+				row := t.F32[r*per : (r+1)*per]
+				best := 0
+				for k, v := range row {
+					if v > row[best] {
+						best = k
+					}
+				}
+				fmt.Fprintf(tw, "%d\t%d\t%.4f\n", r, best, row[best])
+			}
+		default:
+			fmt.Fprintf(tw, "row\tvalues %s\n", shapeString(dims(append([]int{-1}, t.Shape[min(1, len(t.Shape)):]...))))
+			for r := range rows {
+				vals := make([]string, per)
+				for k := range per {
+					if t.DType.IsFloat() {
+						vals[k] = strconv.FormatFloat(float64(t.F32[r*per+k]), 'g', 6, 32)
+					} else {
+						vals[k] = strconv.FormatInt(t.I64[r*per+k], 10)
+					}
+				}
+				fmt.Fprintf(tw, "%d\t%s\n", r, strings.Join(vals, " "))
+			}
+		}
+	}
+	return tw.Flush()
 }
 
 // splitNamed splits NAME=FILE; a bare FILE gives name "". A '=' inside a

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xferml/xfer/workspace"
@@ -46,4 +48,29 @@ func treeBytes(t *testing.T, dir string) int64 {
 		n += int64(len(readFile(t, filepath.Join(dir, p))))
 	}
 	return n
+}
+
+// TestWorkspaceFromSubdirectory: commands find the workspace of a parent
+// directory, as git finds .git; import there adds a step to it.
+func TestWorkspaceFromSubdirectory(t *testing.T) {
+	dir := t.TempDir()
+	mustXfer(t, dir, "import", writeModel(t, dir, "m.xnat", mlp(t)))
+	sub := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	checkMessages(t, sub, []messageCase{
+		{name: "inspect", args: []string{"inspect"}, code: 0, stdout: []string{`Model: "mlp"`}},
+		{name: "freeze", args: []string{"freeze", "--upto", "0"}, code: 0, stdout: []string{"freeze: layers 0..0 (up to dense) frozen"}},
+		{name: "log", args: []string{"log"}, code: 0, stdout: []string{"xfer import", "xfer freeze --upto 0"}},
+		{name: "undo", args: []string{"undo"}, code: 0},
+	})
+	if _, err := os.Stat(filepath.Join(sub, workspace.DirName)); err == nil {
+		t.Errorf("commands in %s made a workspace there; want the parent's used", sub)
+	}
+	// A directory beside the workspace has none.
+	other := t.TempDir()
+	if _, stderr, code := xfer(t, other, "inspect"); code != 2 || !strings.Contains(stderr, "no workspace") {
+		t.Errorf("inspect outside any workspace: exit %d, %q; want 2, no workspace", code, stderr)
+	}
 }
