@@ -111,6 +111,13 @@ func (t *trainer) plan(train, valid *dataset.Set, rep Reporter) error {
 	t.evalBatch = 0
 	if valid != nil {
 		t.evalBatch = evalBatch
+		if valid.Streamed() {
+			// An image folder is validated at the training batch size, as
+			// Keras's fit does (validation_batch_size defaults to
+			// batch_size): memory stays bounded by the batch, and a
+			// streamed set gains little from bigger engine batches.
+			t.evalBatch = max(t.cfg.BatchSize, 1)
+		}
 		for t.evalBatch > 1 && t.checkMemory(t.evalBatch, false, memCache) != nil {
 			t.evalBatch /= 2
 		}
