@@ -447,7 +447,9 @@ func (b *graphBuilder) layerAs(e *layerEntry, weightsOf string, ins []string) (*
 	}
 	if df, ok := e.cfg["data_format"]; ok {
 		var s string
-		if json.Unmarshal(df, &s) == nil && s == "channels_first" {
+		// Cropping2D reads channels_first itself (a channel split in Keras
+		// layers crops axes 2 and 3 of an NHWC tensor).
+		if json.Unmarshal(df, &s) == nil && s == "channels_first" && e.class != "Cropping2D" {
 			return nil, fmt.Errorf("keras: %w: layer %q (%s): data_format channels_first (only channels_last is supported)", model.ErrUnsupported, e.name, e.class)
 		}
 	}

@@ -24,15 +24,27 @@ func cropping(nd int) kindFn {
 		if err != nil {
 			return nil, nil, err
 		}
+		// Cropping2D's data_format channels_first crops axes 2 and 3.
+		first := 1
+		df, err := c.str("data_format", "channels_last")
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case df == "channels_first" && nd == 2:
+			first = 2
+		case df != "channels_last" && df != "channels_first" || df == "channels_first" && nd != 2:
+			return nil, nil, c.errf("data_format", "%q is not supported here (channels_last; channels_first for Cropping2D)", df)
+		}
 		out := append([]int(nil), in...)
 		for i, p := range crops {
-			if out[1+i] >= 0 {
-				if out[1+i] -= p[0] + p[1]; out[1+i] <= 0 {
-					return nil, nil, c.errf("cropping", "%v crops all of dim %d of input %v", crops, 1+i, in)
+			if out[first+i] >= 0 {
+				if out[first+i] -= p[0] + p[1]; out[first+i] <= 0 {
+					return nil, nil, c.errf("cropping", "%v crops all of dim %d of input %v", crops, first+i, in)
 				}
 			}
 		}
-		l, err := layers.Cropping(layers.CroppingSpec{Common: c.common(), Cropping: crops})
+		l, err := layers.Cropping(layers.CroppingSpec{Common: c.common(), Cropping: crops, ChannelsFirst: first == 2})
 		return l, out, err
 	}
 }
