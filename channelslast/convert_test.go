@@ -303,6 +303,19 @@ func TestConvert(t *testing.T) {
 			t2 := g.add("Transpose", attrs("perm", []int64{0, 3, 1, 2}), h)
 			return g.done(g.add("Add", nil, t2, c))
 		}, channelslast.Options{}, "DepthwiseConv2D Dense Dense Add"},
+		{"channel split (x.chunk(2, dim=1)) and a rank-3 slice", func() *model.Model {
+			g := newGraph(4, 3, 3)
+			c := g.add("Conv", nil, "x", p(6, 4, 1, 1))
+			a := g.add("Slice", nil, c, iconst{0}, iconst{3}, iconst{1})
+			b := g.add("Slice", nil, c, iconst{3}, iconst{1 << 40}, iconst{-3})
+			b = g.add("Slice", nil, b, iconst{1}, iconst{-1}, iconst{2}) // rows 1:2
+			a = g.add("Slice", nil, a, iconst{1}, iconst{3}, iconst{3})  // columns 1:3
+			r := g.add("Reshape", nil, a, iconst{-1, 3, 6})
+			r = g.add("Slice", nil, r, iconst{2}, iconst{5}, iconst{2}) // [N, 3, 6] -> [N, 3, 3]
+			f := g.add("Flatten", nil, r)
+			f2 := g.add("Flatten", nil, b)
+			return g.done(g.add("Concat", attrs("axis", 1), f, f2))
+		}, channelslast.Options{}, "Conv2D Cropping2D Cropping2D Cropping2D Cropping2D Reshape Cropping1D Permute Flatten Permute Flatten Concatenate"},
 		{"softmax over channels of a map", func() *model.Model {
 			g := newGraph(3, 2, 2)
 			return g.done(g.add("Softmax", attrs("axis", 1), "x"))

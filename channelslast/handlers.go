@@ -52,6 +52,7 @@ var handlers = map[string]handler{
 	"Reshape":            opReshape,
 	"Squeeze":            opReshape,
 	"Unsqueeze":          opReshape,
+	"Slice":              opSlice,
 	"Transpose":          opTranspose,
 	"Identity":           opIdentity,
 	"Dropout":            opIdentity,

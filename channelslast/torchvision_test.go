@@ -87,9 +87,7 @@ func supportedOps() []string {
 
 // kerasPending lists the models whose Keras form waits for a Keras layer
 // builder, and which.
-var kerasPending = map[string]string{
-	"shufflenet_v2_x0_5": "its channel split (Slice on the channels axis) is a Keras Cropping2D, and package layers has no Cropping builder on main yet",
-}
+var kerasPending = map[string]string{}
 
 // TestTorchvision converts each torchvision model (fixtures/torch/vision.py,
 // torch.onnx.export at opsets 13 and 17) to channels-last Keras layers and
