@@ -286,26 +286,34 @@ func runStep(st *step) (err error) {
 	return st.fitOutputs()
 }
 
-// fitOutputs gives each output the dtype shape inference planned for it.
-// Kernels compute in the storage of a dtype family (float32 for the float
-// types, int64 for the integers and bool) and keep their input's dtype
-// where they can; an output that comes out with another dtype of the same
-// family (an Add of int32 tensors computed in int64, a Relu on float16)
-// is relabelled and fitted to its dtype's precision or width in place
-// (model.Tensor.Fit). A kernel output of the other family is an engine bug.
+// fitOutputs gives each output the dtype shape inference planned for it
+// and fits its values to that dtype. Kernels compute in the storage of a
+// dtype family (float32 for the float types, int64 for the integers and
+// bool): an output of a narrow type (float16, int32, uint8, bool...) is
+// fitted in place (model.Tensor.Fit: a uint8 Add wraps, a float16 Relu
+// rounds) unless it is a view of an input, which is fitted already; one
+// that came out with another dtype of the same family is relabelled. A
+// kernel output of the other family is an engine bug.
 func (st *step) fitOutputs() error {
-	for i, dt := range st.types {
-		if dt == 0 || i >= len(st.out) || st.outs[i] < 0 {
+	for i, o := range st.out {
+		if i >= len(st.outs) || st.outs[i] < 0 {
 			continue
 		}
-		o := st.out[i]
-		if o.DType == dt {
-			continue
+		dt := o.DType
+		if i < len(st.types) && st.types[i] != 0 {
+			dt = st.types[i]
 		}
 		if o.DType.IsFloat() != dt.IsFloat() {
 			return fmt.Errorf("internal error (please report): output %d has dtype %v, shape inference says %v", i, o.DType, dt)
 		}
+		narrow := dt != model.Float32 && dt != model.Int64 && dt != model.Uint64 && dt != model.Float64
+		if o.DType == dt && !narrow {
+			continue
+		}
 		if st.aliases(o) {
+			if o.DType == dt {
+				continue // a view of a fitted input (Reshape of uint8)
+			}
 			// Never fit an input's (or a param's) storage in place.
 			o.F32, o.I64 = slices.Clone(o.F32), slices.Clone(o.I64)
 		}

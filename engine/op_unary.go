@@ -23,7 +23,8 @@ func unaryFor(n *model.Node) (unaryFn, error) {
 	return func(d, x []float32) { kernels.Forward(a, x, d) }, nil
 }
 
-// unaryKernel runs a one-input element-wise op. Neg and Abs also take int64.
+// unaryKernel runs a one-input element-wise op. Neg, Abs and Sign also
+// take integers (uint64 compared unsigned by Sign: never negative).
 func unaryKernel(s *step) error {
 	x, err := s.need(0)
 	if err != nil {
@@ -42,6 +43,13 @@ func unaryKernel(s *step) error {
 			}
 		case "Identity":
 			copy(d, x.I64)
+		case "Sign":
+			for i, v := range x.I64 {
+				d[i] = int64(cmpSign(v))
+				if x.DType == model.Uint64 && v != 0 {
+					d[i] = 1 // a uint64 from 2^63 up is held negative
+				}
+			}
 		default:
 			return fmt.Errorf("input has dtype int64, want float32")
 		}
@@ -107,4 +115,14 @@ func clip(d, x []float32, lo, hi float32) {
 	for i, v := range x {
 		d[i] = min(max(v, lo), hi)
 	}
+}
+
+func cmpSign(v int64) int {
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
 }

@@ -39,6 +39,10 @@ var registry = map[string][]impl{
 	"Mish": v1(unaryKernel), "Erf": v1(unaryKernel), "Exp": v1(unaryKernel),
 	"Log": v1(unaryKernel), "Sqrt": v1(unaryKernel), "Neg": v1(unaryKernel),
 	"Abs": v1(unaryKernel), "Reciprocal": v1(unaryKernel), "ThresholdedRelu": v1(unaryKernel),
+	"Sin": v1(unaryKernel), "Cos": v1(unaryKernel), "Tan": v1(unaryKernel), "Asin": v1(unaryKernel),
+	"Acos": v1(unaryKernel), "Atan": v1(unaryKernel), "Sinh": v1(unaryKernel), "Cosh": v1(unaryKernel),
+	"Asinh": v1(unaryKernel), "Acosh": v1(unaryKernel), "Atanh": v1(unaryKernel), "Floor": v1(unaryKernel),
+	"Ceil": v1(unaryKernel), "Round": v1(unaryKernel), "Sign": v1(unaryKernel),
 	"Clip": {{1, clipKernel6}, {11, clipKernel11}},
 	// op_softmax.go
 	"Softmax":    {{1, softmaxKernel(false, false)}, {13, softmaxKernel(false, true)}},
@@ -72,6 +76,18 @@ var registry = map[string][]impl{
 	"LayerNormalization":    {{17, layerNormKernel}},
 	"InstanceNormalization": v1(instanceNormKernel),
 	"GroupNormalization":    {{18, groupNormKernel(false)}, {21, groupNormKernel(true)}},
+	// op_argmax.go, op_size.go, op_gatherelements.go, op_scatterelements.go, op_trilu.go,
+	// op_mod.go, op_cumsum.go, op_hardmax.go, op_topk.go, op_castlike.go, op_eyelike.go,
+	// op_onehot.go, op_depthtospace.go, op_isnan.go, op_shrink.go, op_bitshift.go, op_loss.go
+	"ArgMax": v1(argKernel(true)), "ArgMin": v1(argKernel(false)), "Size": v1(sizeKernel),
+	"GatherElements": v1(gatherElementsKernel), "ScatterElements": v1(scatterElementsKernel),
+	"Scatter": {{9, scatterElementsKernel}}, "Trilu": v1(triluKernel), "Mod": v1(modKernel),
+	"CumSum": v1(cumSumKernel), "Hardmax": {{1, hardmaxKernel(false)}, {13, hardmaxKernel(true)}},
+	"TopK": {{1, topKKernel(false)}, {10, topKKernel(true)}}, "CastLike": v1(castLikeKernel),
+	"EyeLike": v1(eyeLikeKernel), "OneHot": v1(oneHotKernel),
+	"DepthToSpace": v1(depthToSpaceKernel(true)), "SpaceToDepth": v1(depthToSpaceKernel(false)),
+	"IsNaN": v1(isNaNKernel), "IsInf": v1(isInfKernel), "Shrink": v1(shrinkKernel), "BitShift": v1(bitShiftKernel),
+	"NegativeLogLikelihoodLoss": v1(nllKernel), "SoftmaxCrossEntropyLoss": v1(softmaxCEKernel),
 	// op_slice.go
 	"Slice": {{1, sliceKernel(false)}, {10, sliceKernel(true)}},
 	// op_batchnorm.go
@@ -93,9 +109,16 @@ var registry = map[string][]impl{
 	// op_pad.go
 	"Pad": {{1, padKernel(false)}, {11, padKernel(true)}},
 	// op_reduce.go
-	"ReduceMean": {{1, reduceKernel(redMean, false)}, {18, reduceKernel(redMean, true)}},
-	"ReduceSum":  {{1, reduceKernel(redSum, false)}, {13, reduceKernel(redSum, true)}},
-	"ReduceMax":  {{1, reduceKernel(redMax, false)}, {18, reduceKernel(redMax, true)}},
+	"ReduceMean":      {{1, reduceKernel(redMean, false)}, {18, reduceKernel(redMean, true)}},
+	"ReduceSum":       {{1, reduceKernel(redSum, false)}, {13, reduceKernel(redSum, true)}},
+	"ReduceMax":       {{1, reduceKernel(redMax, false)}, {18, reduceKernel(redMax, true)}},
+	"ReduceMin":       {{1, reduceKernel(redMin, false)}, {18, reduceKernel(redMin, true)}},
+	"ReduceProd":      {{1, reduceKernel(redProd, false)}, {18, reduceKernel(redProd, true)}},
+	"ReduceL1":        {{1, reduceKernel(redL1, false)}, {18, reduceKernel(redL1, true)}},
+	"ReduceL2":        {{1, reduceKernel(redL2, false)}, {18, reduceKernel(redL2, true)}},
+	"ReduceLogSum":    {{1, reduceKernel(redLogSum, false)}, {18, reduceKernel(redLogSum, true)}},
+	"ReduceLogSumExp": {{1, reduceKernel(redLogSumExp, false)}, {18, reduceKernel(redLogSumExp, true)}},
+	"ReduceSumSquare": {{1, reduceKernel(redSumSquare, false)}, {18, reduceKernel(redSumSquare, true)}},
 }
 
 // SupportedOps lists the op types the engine runs, sorted.

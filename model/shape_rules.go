@@ -12,7 +12,7 @@ var shapeRules = map[string]shapeRule{
 	"Relu": sameAsInput, "LeakyRelu": sameAsInput, "Elu": sameAsInput, "Selu": sameAsInput,
 	"Sigmoid": sameAsInput, "HardSigmoid": sameAsInput, "Tanh": sameAsInput,
 	"Softplus": sameAsInput, "Softsign": sameAsInput, "Exp": sameAsInput, "Log": sameAsInput,
-	"Sqrt": sameAsInput, "Neg": sameAsInput, "Abs": sameAsInput, "Identity": sameAsInput,
+	"Sqrt": sameAsInput, "Neg": intUnaryShape, "Abs": intUnaryShape, "Identity": intUnaryShape,
 	"Softmax": axisShape, "LogSoftmax": axisShape, "Clip": clipShape,
 	"Gelu": sameAsInput, "HardSwish": sameAsInput, "Mish": sameAsInput, "Celu": sameAsInput,
 	"ThresholdedRelu": sameAsInput, "Erf": sameAsInput, "Reciprocal": sameAsInput,
@@ -40,13 +40,26 @@ var shapeRules = map[string]shapeRule{
 	"GreaterOrEqual": compareShape, "And": compareShape, "Or": compareShape, "Xor": compareShape, "Not": notShape,
 	// shape_rules_norm.go
 	"LayerNormalization": layerNormShape, "InstanceNormalization": channelNormShape, "GroupNormalization": channelNormShape,
+	// shape_rules_misc.go
+	"ArgMax": argShape, "ArgMin": argShape, "Size": sizeShape,
+	"GatherElements": gatherElementsShape, "ScatterElements": gatherElementsShape, "Scatter": gatherElementsShape,
+	"Trilu": sameAsInput, "Mod": binaryShape, "CumSum": sameAsInput, "Hardmax": sameAsInput,
+	"TopK": topKShape, "CastLike": likeInputShape, "EyeLike": eyeLikeShape, "OneHot": oneHotShape,
+	"DepthToSpace": depthToSpaceShape, "SpaceToDepth": depthToSpaceShape,
+	"IsNaN": boolLikeShape, "IsInf": boolLikeShape, "Shrink": sameAsInput, "BitShift": binaryShape,
+	"NegativeLogLikelihoodLoss": lossShape, "SoftmaxCrossEntropyLoss": lossShape,
+	"Sin": sameAsInput, "Cos": sameAsInput, "Tan": sameAsInput, "Asin": sameAsInput, "Acos": sameAsInput,
+	"Atan": sameAsInput, "Sinh": sameAsInput, "Cosh": sameAsInput, "Asinh": sameAsInput, "Acosh": sameAsInput,
+	"Atanh": sameAsInput, "Floor": sameAsInput, "Ceil": sameAsInput, "Round": sameAsInput, "Sign": intUnaryShape,
 	// shape_rules_slice.go
 	"Slice": sliceShape,
 	// Neural-network ops (shape_rules_nn.go).
 	"Conv": convShape, "ConvTranspose": convTransposeShape, "MaxPool": poolShape, "AveragePool": poolShape,
 	"GlobalAveragePool": globalPoolShape, "GlobalMaxPool": globalPoolShape,
 	"BatchNormalization": batchNormShape, "Pad": padShape,
-	"ReduceMean": reduceShape, "ReduceSum": reduceShape, "ReduceMax": reduceShape,
+	"ReduceMean": reduceShape, "ReduceSum": reduceShape, "ReduceMax": reduceShape, "ReduceMin": reduceShape,
+	"ReduceProd": reduceShape, "ReduceL1": reduceShape, "ReduceL2": reduceShape, "ReduceLogSum": reduceShape,
+	"ReduceLogSumExp": reduceShape, "ReduceSumSquare": reduceShape,
 }
 
 func sameAsInput(c *inferCtx) ([]*Value, error) {
@@ -55,6 +68,32 @@ func sameAsInput(c *inferCtx) ([]*Value, error) {
 		return nil, fmt.Errorf("missing input 0")
 	}
 	return []*Value{x.Clone()}, nil
+}
+
+// intUnaryShape is sameAsInput folding known integer contents (Neg, Abs,
+// Sign, Identity of shape arithmetic).
+func intUnaryShape(c *inferCtx) ([]*Value, error) {
+	outs, err := sameAsInput(c)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := c.knownTensor(0); ok {
+		v := make([]int64, len(t.I64))
+		for i, x := range t.I64 {
+			switch c.node.Op {
+			case "Neg":
+				v[i] = -x
+			case "Abs":
+				v[i] = max(x, -x)
+			case "Sign":
+				v[i] = int64(min(max(x, -1), 1))
+			default:
+				v[i] = x
+			}
+		}
+		c.fold(0, &Tensor{DType: t.DType, Shape: slices.Clone(t.Shape), I64: v})
+	}
+	return outs, nil
 }
 
 func dropoutShape(c *inferCtx) ([]*Value, error) {

@@ -89,6 +89,22 @@ func TestShapeRulesOps(t *testing.T) {
 			node: nd("LayerNormalization", []string{"x", "g"}, nil, "y", "m", "s"), want: [][]int{{-1, 5, 8}, {-1, 5, 1}, {-1, 5, 1}}},
 		{name: "groupnorm opset 18 scale per group", opset: 18, inputs: []*Value{v("x", f, 1, 4, 3), v("s", f, 4), v("b", f, 4)},
 			node: nd("GroupNormalization", []string{"x", "s", "b"}, map[string]Attr{"num_groups": Int(2)}), wantErr: "must be [2]"},
+		{name: "argmax no keepdims", opset: 13, inputs: []*Value{v("x", f, 2, 3, 4)},
+			node: nd("ArgMax", []string{"x"}, map[string]Attr{"axis": Int(1), "keepdims": Int(0)}), want: [][]int{{2, 4}}, wantDType: []DType{i}},
+		{name: "size", opset: 13, inputs: []*Value{v("x", f, 2, 3)}, node: nd("Size", []string{"x"}, nil), want: [][]int{{}}, wantDType: []DType{i}},
+		{name: "topk known k", opset: 11, inputs: []*Value{v("x", f, 2, 5)}, consts: []*Tensor{ci("k", 3)},
+			node: nd("TopK", []string{"x", "k"}, nil, "v", "ix"), want: [][]int{{2, 3}, {2, 3}}, wantDType: []DType{f, i}},
+		{name: "onehot", opset: 11, inputs: []*Value{v("ix", i, 2, 3), v("vals", f, 2)}, consts: []*Tensor{{Name: "d", DType: i, Shape: []int{}, I64: []int64{10}}},
+			node: nd("OneHot", []string{"ix", "d", "vals"}, map[string]Attr{"axis": Int(1)}), want: [][]int{{2, 10, 3}}},
+		{name: "depthtospace", opset: 13, inputs: []*Value{v("x", f, 1, 8, 2, 3)},
+			node: nd("DepthToSpace", []string{"x"}, map[string]Attr{"blocksize": Int(2)}), want: [][]int{{1, 2, 4, 6}}},
+		{name: "castlike", opset: 15, inputs: []*Value{v("x", f, 3), v("like", Int32, 1)},
+			node: nd("CastLike", []string{"x", "like"}, nil), want: [][]int{{3}}, wantDType: []DType{Int32}},
+		{name: "isinf", opset: 13, inputs: []*Value{v("x", f, 3)}, node: nd("IsInf", []string{"x"}, nil), want: [][]int{{3}}, wantDType: []DType{Bool}},
+		{name: "nll mean", opset: 13, inputs: []*Value{v("x", f, 3, 5, 2), v("t", i, 3, 2)},
+			node: nd("NegativeLogLikelihoodLoss", []string{"x", "t"}, nil), want: [][]int{{}}},
+		{name: "softmax cross entropy none with log_prob", opset: 13, inputs: []*Value{v("x", f, 3, 5), v("t", i, 3)},
+			node: nd("SoftmaxCrossEntropyLoss", []string{"x", "t"}, map[string]Attr{"reduction": String("none")}, "l", "lp"), want: [][]int{{3}, {3, 5}}},
 	}
 	runShapeCases(t, tests)
 }

@@ -90,8 +90,13 @@ var table = map[string]act{
 	"Abs":             {plain("Abs"), absF[float32], absF[float64], absB[float32], absB[float64], false},
 	"Reciprocal":      {plain("Reciprocal"), recipF[float32], recipF[float64], recipB[float32], recipB[float64], false},
 	"ThresholdedRelu": {withAlpha("ThresholdedRelu", 1), threshF[float32], threshF[float64], threshB[float32], threshB[float64], false},
-	"Affine":          {nil, affineF[float32], affineF[float64], affineB[float32], affineB[float64], true},
-	"Clip":            {nil, clipF[float32], clipF[float64], clipB[float32], clipB[float64], true},
+	// act_math.go
+	"Sin": mathRow("Sin"), "Cos": mathRow("Cos"), "Tan": mathRow("Tan"), "Asin": mathRow("Asin"),
+	"Acos": mathRow("Acos"), "Atan": mathRow("Atan"), "Sinh": mathRow("Sinh"), "Cosh": mathRow("Cosh"),
+	"Asinh": mathRow("Asinh"), "Acosh": mathRow("Acosh"), "Atanh": mathRow("Atanh"),
+	"Floor": mathRow("Floor"), "Ceil": mathRow("Ceil"), "Round": mathRow("Round"), "Sign": mathRow("Sign"),
+	"Affine": {nil, affineF[float32], affineF[float64], affineB[float32], affineB[float64], true},
+	"Clip":   {nil, clipF[float32], clipF[float64], clipB[float32], clipB[float64], true},
 }
 
 // IsAct reports whether op is an ONNX element-wise activation of the table

@@ -3,6 +3,7 @@ np.set_printoptions(precision=10)
 def fl(v): 
     v=float(v)
     if math.isnan(v): return "float32(math.NaN())"
+    if math.isinf(v): return "float32(math.Inf(%d))"%(1 if v>0 else -1)
     s=str(np.float32(v))
     return s
 GODT={np.dtype(np.int32):"model.Int32",np.dtype(np.int8):"model.Int8",np.dtype(np.uint8):"model.Uint8",
