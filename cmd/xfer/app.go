@@ -81,17 +81,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 	go func() {
 		select {
-		case s := <-sig:
+		case <-sig:
 			// The first Ctrl-C or SIGTERM cancels ctx: training stops after
 			// the current step and keeps the last finished epoch. Stopping
 			// the relay restores the default handlers, so a second signal
 			// ends the process at once.
+			// The command then ends with one line saying what it kept
+			// (finetune: "interrupted in epoch 2; kept epoch 1"), printed
+			// where a live progress bar was.
 			signal.Stop(sig)
-			if s == syscall.SIGTERM {
-				fmt.Fprintln(stderr, "xfer: terminated; stopping cleanly (signal again to abort)")
-			} else {
-				fmt.Fprintln(stderr, "xfer: interrupted; stopping cleanly (Ctrl-C again to abort)")
-			}
 			cancel()
 		case <-done:
 		}
@@ -131,6 +129,14 @@ func (e *env) runApp(ctx context.Context, app *cli.App) (code int) {
 		return exitOK
 	}
 	msg := err.Error()
+	if errors.Is(err, context.Canceled) && !strings.Contains(msg, "interrupted") {
+		// A command stopped by Ctrl-C or SIGTERM that has no more to say.
+		cmd := "xfer"
+		if len(e.args) > 1 && app.Command(e.args[1]) != nil {
+			cmd = e.args[1]
+		}
+		msg = cmd + ": interrupted before it finished"
+	}
 	if !strings.HasPrefix(msg, "xfer: ") {
 		msg = "xfer: " + msg
 	}

@@ -38,6 +38,9 @@ func TestFinetuneCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("runFinetune(cancelled) error = %v; want context.Canceled", err)
 	}
+	if want := "finetune: interrupted in epoch 1 of 3, before any epoch finished; the model is unchanged (nothing was written)"; err.Error() != want {
+		t.Errorf("runFinetune(cancelled) error = %q; want %q", err, want)
+	}
 	ws, err := workspace.Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xferml/xfer/dataset"
@@ -36,8 +37,16 @@ func TestEndToEndChapter11(t *testing.T) {
 		ErrorRateRatio *float64 `json:"error_rate_ratio"`
 	}
 	// --epochs-scale 0.05: 1 epoch for A and B, 1 + 1 for B on A.
-	if err := json.Unmarshal([]byte(mustMain(t, "demo", "--epochs-scale", "0.05", "--out", "out", "--json")), &res); err != nil {
+	stdout, stderr, code := runMain(t, "demo", "--epochs-scale", "0.05", "--out", "out", "--json")
+	if code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
+	}
+	// It says where its files are.
+	if want := "demo: wrote " + filepath.Join("out", "model_A.h5") + ", "; !strings.Contains(stderr, want) || !strings.Contains(stderr, "curves.png\n") {
+		t.Errorf("demo --out out: stderr lacks %q ... curves.png:\n%s", want, stderr)
 	}
 	// A short schedule: the accuracies of the real one are demo's TestRun's.
 	if res.ModelA.TestAccuracy <= 0 || res.ErrorRateRatio == nil {
@@ -89,5 +98,26 @@ func TestEndToEndChapter11(t *testing.T) {
 		if out, errs, code := runMain(t, "verify", "b_on_a.xnat", p, "--atol", "1e-5"); code != 0 {
 			t.Errorf("verify workspace model vs %s: exit %d: %s%s", p, code, out, errs)
 		}
+	}
+}
+
+// TestDemoWithoutOut: demo without --out says that it wrote nothing, and
+// does not (issue 14, item 8).
+func TestDemoWithoutOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on Fashion-MNIST for a few seconds; skipped with -short")
+	}
+	if _, err := dataset.LoadFashion(dataset.Options{}); errors.Is(err, dataset.ErrNotFound) {
+		t.Skipf("SKIP LOUDLY: Fashion-MNIST not found (apt-get install dataset-fashion-mnist): %v", err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	// --epochs-scale 0.01: one epoch each, the shortest run.
+	_, stderr, code := runMain(t, "demo", "--epochs-scale", "0.01")
+	if code != 0 || !strings.Contains(stderr, "demo: no --out DIR given, so no file was written (--out DIR keeps the models and the learning curves)\n") {
+		t.Errorf("demo without --out: exit %d, stderr:\n%s\nwant exit 0 and the line saying nothing was written", code, stderr)
+	}
+	if names := namesIn(t, dir); len(names) != 0 {
+		t.Errorf("demo without --out wrote %v", names)
 	}
 }

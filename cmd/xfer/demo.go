@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,8 +114,11 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	if o.ablation {
 		return runAblation(ctx, o)
 	}
-	o.opts.Progress = newProgress(o.e.stderr)
+	p := newProgress(o.e.stderr)
+	defer p.endLine()
+	o.opts.Progress = p
 	res, err := demo.Run(ctx, o.opts)
+	p.endLine()
 	if err != nil {
 		return err
 	}
@@ -130,10 +134,24 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	if o.json {
 		enc := json.NewEncoder(o.e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		res.WriteTable(o.e.stdout)
 	}
-	res.WriteTable(o.e.stdout)
+	writtenNote(o.e.stderr, o.opts.Out, res.Files)
 	return nil
+}
+
+// writtenNote says on w where demo wrote its files, or that it wrote none
+// (no --out).
+func writtenNote(w io.Writer, out string, files []string) {
+	if out == "" {
+		fmt.Fprintln(w, "demo: no --out DIR given, so no file was written (--out DIR keeps the models and the learning curves)")
+		return
+	}
+	fmt.Fprintf(w, "demo: wrote %s\n", strings.Join(files, ", "))
 }
 
 // runAblation runs demo --ablation: the table to stdout (or JSON) and, with
@@ -143,6 +161,7 @@ func runAblation(ctx context.Context, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
+	var files []string
 	if o.opts.Out != "" {
 		var b strings.Builder
 		demo.WriteAblationTable(&b, rows)
@@ -154,13 +173,17 @@ func runAblation(ctx context.Context, o *demoOptions) error {
 		if err := plotAblation(png, rows); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.e.stderr, "wrote %s, %s\n", md, png)
+		files = []string{md, png}
 	}
 	if o.json {
 		enc := json.NewEncoder(o.e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"ablation": rows})
+		if err := enc.Encode(map[string]any{"ablation": rows}); err != nil {
+			return err
+		}
+	} else {
+		demo.WriteAblationTable(o.e.stdout, rows)
 	}
-	demo.WriteAblationTable(o.e.stdout, rows)
+	writtenNote(o.e.stderr, o.opts.Out, files)
 	return nil
 }

@@ -253,66 +253,114 @@ func defaultValidation(data string) string {
 
 func runFinetune(ctx context.Context, o *finetuneOptions) error {
 	rep := newProgress(o.e.stderr)
+	defer rep.endLine() // an error line after a live bar starts on its own line
 	var hist *finetune.History
-	_, err := o.e.change(o.src, o.out, "finetune", func(m *model.Model) (*model.Model, error) {
-		// The data are read once the model is known: it gives an image
-		// folder's default size and colour mode.
-		opts := o.dataSpec.forModel(m)
-		train, valid, err := dataset.LoadSplit(o.data, opts)
-		if err != nil {
-			return nil, err
-		}
-		if o.validation != "" {
-			opts.ValidationSplit = 0
-			if valid, err = dataset.Load(o.validation, opts); err != nil {
-				return nil, err
-			}
-		}
-		cfg := o.cfg
-		if o.checkpoint != "" {
-			cfg.Checkpoint = o.checkpointer(native.Digest(m))
-		}
-		if cfg.UnfreezeAfter > 0 && !anyFrozen(m) {
-			return nil, usagef("finetune: --unfreeze-after %d: nothing in the model is frozen, so there is nothing to unfreeze; freeze first (xfer freeze --upto N or --all-but-head) or leave --unfreeze-after out", cfg.UnfreezeAfter)
-		}
-		n, h, err := finetune.Train(ctx, m, train, valid, cfg, rep)
+	interrupted := ""
+	_, err := o.e.changeNoted(o.src, o.out, "finetune", func(m *model.Model) (*model.Model, string, error) {
+		n, h, err := o.train(ctx, m, rep)
 		hist = h
-		return n, err
-	})
-	if hist != nil && len(hist.Epochs) > 0 {
-		if o.json {
-			enc := json.NewEncoder(o.e.stdout)
-			enc.SetIndent("", "  ")
-			if jerr := enc.Encode(hist); jerr != nil {
-				return jerr
-			}
-		} else {
-			last := hist.Epochs[len(hist.Epochs)-1]
-			fmt.Fprintf(o.e.stdout, "finetune: epochs %d, loss %.4f, accuracy %.4f", len(hist.Epochs), last.Loss, last.Accuracy)
-			if last.ValAccuracy != nil {
-				fmt.Fprintf(o.e.stdout, ", val_loss %.4f, val_accuracy %.4f", *last.ValLoss, *last.ValAccuracy)
-			}
-			fmt.Fprintf(o.e.stdout, ", %.0f samples/s\n", hist.SamplesPerSecond)
+		if !errors.Is(err, context.Canceled) || n == nil {
+			return n, "", err
 		}
-		if o.plot != "" {
-			if perr := plotCurves(o.plot, []curve{{history: hist}}); perr != nil {
-				return perr
-			}
-			fmt.Fprintf(o.e.stderr, "wrote %s\n", o.plot)
-			if len(hist.GradStats) > 0 {
-				gp := gradsPlotPath(o.plot)
-				if perr := plotGradStats(gp, hist); perr != nil {
-					return perr
-				}
-				fmt.Fprintf(o.e.stderr, "wrote %s\n", gp)
-			}
+		// Ctrl-C or SIGTERM: Train kept the last finished epoch.
+		done := 0
+		if h != nil {
+			done = len(h.Epochs)
+		}
+		if done == 0 {
+			interrupted = fmt.Sprintf("interrupted in epoch 1 of %d, before any epoch finished; the model is unchanged", o.cfg.Epochs)
+			return n, "", err
+		}
+		interrupted = fmt.Sprintf("interrupted in epoch %d; kept epoch %d of %d", done+1, done, o.cfg.Epochs)
+		return n, interrupted, err
+	})
+	rep.endLine()
+	if hist != nil && len(hist.Epochs) > 0 {
+		if rerr := o.report(hist); rerr != nil {
+			return rerr
 		}
 	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("finetune: interrupted; kept the model as of the last finished epoch: %w", err)
+	if interrupted != "" {
+		where := "in the workspace, whose journal records the run as interrupted"
+		switch {
+		case hist == nil || len(hist.Epochs) == 0:
+			where = "nothing was written"
+		case o.out != "":
+			where = "in " + o.out
+		}
+		return &interruptedError{fmt.Sprintf("finetune: %s (%s)", interrupted, where), err}
 	}
 	// finetune.ErrExploding already says what was kept and suggests clipping.
 	return err
+}
+
+// interruptedError is a run stopped by Ctrl-C or SIGTERM: its message says
+// what was kept, without Go's "context canceled"; errors.Is still sees it.
+type interruptedError struct {
+	msg string
+	err error
+}
+
+func (e *interruptedError) Error() string { return e.msg }
+func (e *interruptedError) Unwrap() error { return e.err }
+
+// train reads the data for m and trains m: the data are read once the
+// model is known, which gives an image folder's default size and colour
+// mode.
+func (o *finetuneOptions) train(ctx context.Context, m *model.Model, rep finetune.Reporter) (*model.Model, *finetune.History, error) {
+	opts := o.dataSpec.forModel(m)
+	train, valid, err := dataset.LoadSplit(o.data, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.validation != "" {
+		opts.ValidationSplit = 0
+		if valid, err = dataset.Load(o.validation, opts); err != nil {
+			return nil, nil, err
+		}
+	}
+	cfg := o.cfg
+	if o.checkpoint != "" {
+		cfg.Checkpoint = o.checkpointer(native.Digest(m))
+	}
+	if cfg.UnfreezeAfter > 0 && !anyFrozen(m) {
+		return nil, nil, usagef("finetune: --unfreeze-after %d: nothing in the model is frozen, so there is nothing to unfreeze; freeze first (xfer freeze --upto N or --all-but-head) or leave --unfreeze-after out", cfg.UnfreezeAfter)
+	}
+	return finetune.Train(ctx, m, train, valid, cfg, rep)
+}
+
+// report prints the run's result (the last epoch's figures, or the
+// history as JSON) and draws --plot.
+func (o *finetuneOptions) report(hist *finetune.History) error {
+	if o.json {
+		enc := json.NewEncoder(o.e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(hist); err != nil {
+			return err
+		}
+	} else {
+		last := hist.Epochs[len(hist.Epochs)-1]
+		fmt.Fprintf(o.e.stdout, "finetune: epochs %d, loss %.4f, accuracy %.4f", len(hist.Epochs), last.Loss, last.Accuracy)
+		if last.ValAccuracy != nil {
+			fmt.Fprintf(o.e.stdout, ", val_loss %.4f, val_accuracy %.4f", *last.ValLoss, *last.ValAccuracy)
+		}
+		fmt.Fprintf(o.e.stdout, ", %.0f samples/s\n", hist.SamplesPerSecond)
+	}
+	if o.plot == "" {
+		return nil
+	}
+	if err := plotCurves(o.plot, []curve{{history: hist}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.e.stderr, "wrote %s\n", o.plot)
+	if len(hist.GradStats) > 0 {
+		gp := gradsPlotPath(o.plot)
+		if err := plotGradStats(gp, hist); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.e.stderr, "wrote %s\n", gp)
+	}
+	return nil
 }
 
 // checkpointer returns finetune's Checkpoint callback: it writes the model

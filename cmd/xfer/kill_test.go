@@ -316,7 +316,7 @@ func TestKillWorkspace(t *testing.T) {
 				}
 				// The next change removes what the killed command left.
 				leftovers++
-				mustXfer(t, w, "unfreeze")
+				mustXfer(t, w, "freeze", "--upto", "-1") // a change in every case: some layer still trains
 				if again := wsTemporaries(t, xd); len(again) > 0 {
 					t.Errorf("killed after %v: left %v; after the next change still %v; want none", delay, left, again)
 				}
@@ -462,11 +462,13 @@ func TestSIGTERM(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Fatalf("finetune after SIGTERM: exit status %d (%v); want 1; stderr:\n%s", code, err, firstLines(stderr.String(), 12))
 	}
+	// One line says where it stopped and what it kept: the last line.
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-	for _, want := range []string{"xfer: terminated; stopping cleanly", "xfer: finetune: interrupted; kept the model as of the last finished epoch"} {
-		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, want) }) {
-			t.Errorf("stderr lacks a line starting %q:\n%s", want, firstLines(stderr.String(), 12))
-		}
+	last := lines[len(lines)-1]
+	var stopped, kept int
+	if n, err := fmt.Sscanf(last, "xfer: finetune: interrupted in epoch %d; kept epoch %d of", &stopped, &kept); n != 2 || err != nil || stopped != kept+1 || kept < 2 ||
+		!strings.HasSuffix(last, fmt.Sprintf(" of %d (in the workspace, whose journal records the run as interrupted)", epochs)) || strings.Count(stderr.String(), "xfer: ") != 1 {
+		t.Errorf("stderr ends %q (%d xfer: lines); want one line \"xfer: finetune: interrupted in epoch N+1; kept epoch N of %d (in the workspace, ...)\"", last, strings.Count(stderr.String(), "xfer: "), epochs)
 	}
 	var n int
 	if _, err := fmt.Sscanf(out.String(), "finetune: epochs %d,", &n); err != nil || n < 2 || n >= epochs {
@@ -474,6 +476,9 @@ func TestSIGTERM(t *testing.T) {
 	}
 	after, j := wsState(t, dir)
 	if len(j) != 2 || j[1].Op != "finetune" || after == before {
-		t.Errorf("journal after SIGTERM = %d entries, last %q, model changed %v; want the import and the finetune of the finished epochs", len(j), j[len(j)-1].Op, after != before)
+		t.Fatalf("journal after SIGTERM = %d entries, last %q, model changed %v; want the import and the finetune of the finished epochs", len(j), j[len(j)-1].Op, after != before)
+	}
+	if want := fmt.Sprintf("(interrupted in epoch %d; kept epoch %d of %d)", stopped, kept, epochs); !strings.HasSuffix(j[1].Args, want) {
+		t.Errorf("journal entry of the interrupted finetune: args %q; want them to end %q", j[1].Args, want)
 	}
 }

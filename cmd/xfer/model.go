@@ -73,6 +73,16 @@ func (e *env) load(src source) (m *model.Model, ws *workspace.Workspace, err err
 // an error (training interrupted, keeping the last good epoch), the model is
 // stored and the error returned.
 func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.Model, error)) (*model.Model, error) {
+	return e.changeNoted(src, out, op, func(m *model.Model) (*model.Model, string, error) {
+		n, err := fn(m)
+		return n, "", err
+	})
+}
+
+// changeNoted is change with a note from fn that the history event and the
+// journal entry add to the arguments in parentheses ("interrupted in epoch
+// 3; kept epoch 2 of 20"): what the step did beyond what was typed.
+func (e *env) changeNoted(src source, out, op string, fn func(*model.Model) (*model.Model, string, error)) (*model.Model, error) {
 	if src.file != "" && out == "" {
 		return nil, usagef("%s: -m FILE needs -o FILE for the result (the input file is never modified)", op)
 	}
@@ -89,7 +99,7 @@ func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.M
 		return nil, err
 	}
 	before := native.Digest(m)
-	n, ferr := fn(m)
+	n, note, ferr := fn(m)
 	if n == nil {
 		return nil, ferr
 	}
@@ -105,8 +115,12 @@ func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.M
 	if n == m {
 		n = m.Clone() // never record history in the caller's model
 	}
+	args := e.typedArgs(op)
+	if note != "" {
+		args = strings.TrimSpace(args + " (" + note + ")")
+	}
 	n.History = append(append([]model.Event(nil), m.History...), model.Event{
-		Op: op, Args: e.typedArgs(op), Time: e.now().UTC().Format(time.RFC3339),
+		Op: op, Args: args, Time: e.now().UTC().Format(time.RFC3339),
 		Before: before, After: after,
 	})
 	if out != "" {
@@ -116,7 +130,7 @@ func (e *env) change(src source, out, op string, fn func(*model.Model) (*model.M
 		fmt.Fprintf(e.stderr, "wrote %s\n", out)
 		return n, ferr
 	}
-	if _, err := ws.Commit(n, op, e.typedArgs(op), e.now()); err != nil {
+	if _, err := ws.Commit(n, op, args, e.now()); err != nil {
 		return nil, err
 	}
 	return n, ferr

@@ -16,9 +16,19 @@ import (
 // (live) a bar redrawn in place, otherwise one line per epoch. It is the
 // finetune.Reporter of finetune and demo.
 type progress struct {
-	w    io.Writer
-	live bool
-	last time.Time
+	w     io.Writer
+	live  bool
+	last  time.Time
+	dirty bool // a live bar is on the current line
+}
+
+// endLine clears a live bar left on the current line (a run stopped within
+// an epoch), so that what is printed next starts on its own line.
+func (p *progress) endLine() {
+	if p.dirty {
+		io.WriteString(p.w, "\r\033[K")
+		p.dirty = false
+	}
 }
 
 // newProgress returns a progress printer on w, live when w is a terminal.
@@ -48,6 +58,7 @@ func (p *progress) Step(step, steps int, loss, acc float64) {
 		bar += ">" + strings.Repeat(".", width-done-1)
 	}
 	fmt.Fprintf(p.w, "\r%d/%d [%s] - loss: %.4f - accuracy: %.4f", step, steps, bar, loss, acc)
+	p.dirty = true
 }
 
 func (p *progress) EpochEnd(e finetune.Epoch, epochs int) {
@@ -63,6 +74,10 @@ func (p *progress) EpochEnd(e finetune.Epoch, epochs int) {
 	}
 	fmt.Fprintf(&b, " - %.1fs - %.0f samples/s\n", e.Seconds, e.SamplesPerSecond)
 	io.WriteString(p.w, b.String())
+	p.dirty = false
 }
 
-func (p *progress) Message(msg string) { fmt.Fprintln(p.w, msg) }
+func (p *progress) Message(msg string) {
+	p.endLine()
+	fmt.Fprintln(p.w, msg)
+}

@@ -28,3 +28,27 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressEndLine: a run stopped within an epoch leaves its live bar on
+// the line; endLine clears it so that the message after it stands alone,
+// and does nothing when no bar is there.
+func TestProgressEndLine(t *testing.T) {
+	for _, tt := range []struct {
+		live bool
+		want string
+	}{
+		{true, "Epoch 1/2\n\r1/4 [=======>......................] - loss: 0.5000 - accuracy: 0.5000\r\033[Kstopped\n"},
+		{false, "stopped\n"},
+	} {
+		var b strings.Builder
+		p := &progress{w: &b, live: tt.live}
+		p.EpochStart(1, 2, 4)
+		p.Step(1, 4, 0.5, 0.5)
+		p.endLine()
+		p.Message("stopped")
+		p.endLine()
+		if b.String() != tt.want {
+			t.Errorf("live %v: printed %q; want %q", tt.live, b.String(), tt.want)
+		}
+	}
+}
