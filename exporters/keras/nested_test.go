@@ -23,40 +23,11 @@ var nestedFixtures = []string{"transfer_resnet_nested", "seq_in_functional"}
 // Keras's.
 func TestNestedConfigLikeKeras3(t *testing.T) {
 	dir := peers.Interop(t, "keras-apps", "the nested models' config.json compared with Keras 3's")
-	var args []string
+	var paths []string
 	for _, name := range nestedFixtures {
-		src := filepath.Join(dir, name+".keras")
-		out := filepath.Join(t.TempDir(), name+".keras")
-		if err := WriteKeras(out, readModel(t, src)); err != nil {
-			t.Fatalf("WriteKeras(%s) = %v", name, err)
-		}
-		args = append(args, src, out)
+		paths = append(paths, filepath.Join(dir, name+".keras"))
 	}
-	script := `
-import json, sys, zipfile
-def scrub(x):
-    if isinstance(x, dict):
-        x.pop("shared_object_id", None)
-        if x.get("class_name") == "InputLayer":
-            x["config"].pop("optional", None)
-        for v in x.values():
-            scrub(v)
-    elif isinstance(x, list):
-        for v in x:
-            scrub(v)
-for src, out in zip(sys.argv[1::2], sys.argv[2::2]):
-    want = json.loads(zipfile.ZipFile(src).read("config.json"))
-    scrub(want)
-    got = zipfile.ZipFile(out).read("config.json").decode()
-    print(src, "same" if json.dumps(want) == got else "DIFFERENT\n got %s\nwant %s" % (got, json.dumps(want)))
-`
-	out, err := exec.Command("/usr/bin/python3", append([]string{"-c", script}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, out)
-	}
-	if n := strings.Count(string(out), " same\n"); n != len(nestedFixtures) {
-		t.Errorf("config.json strings (%d of %d the same):\n%s", n, len(nestedFixtures), out)
-	}
+	sameConfigJSON(t, paths)
 }
 
 // TestNestedLegacyWeightOrder: in our .h5, the group of a nested model
