@@ -23,10 +23,12 @@
 // activation) becomes one fused op whose product runs in OpenBLAS; Conv
 // (any rank, padding, strides, dilations, groups) is im2col plus OpenBLAS;
 // the activations, softmax, element-wise arithmetic with numpy
-// broadcasting, PRelu, batch normalisation, pooling, reductions, the noise
-// layers and the losses are xfer's own gorgonia Ops (fnOp) with
-// hand-written gradients, all checked against finite differences in
-// float64; Gemm, Transpose, Reshape, Flatten and Concat are gorgonia's own.
+// broadcasting, PRelu, batch and layer normalisation, pooling (ceil_mode
+// included), Resize (the engine's taps, internal/kernels), reductions, the
+// noise layers and the losses are xfer's own gorgonia Ops (fnOp) with
+// hand-written gradients, checked against finite differences in float64
+// and against PyTorch's autograd on the same graphs (ops_test.go); Gemm,
+// Transpose, Reshape, Flatten and Concat are gorgonia's own.
 // Noise layers (Dropout, AlphaDropout, GaussianNoise, GaussianDropout,
 // RReLU) are active only in training, and not inside a nested model called
 // with training=False. A BatchNormalization layer that is trainable uses

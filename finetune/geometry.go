@@ -59,9 +59,7 @@ func newWindow(n *model.Node, spatial, kernel []int) (*window, error) {
 			}
 		}
 	}
-	if n.AttrInt("ceil_mode", 0) != 0 {
-		return nil, fmt.Errorf("ceil_mode 1 is not supported")
-	}
+	ceil := n.AttrInt("ceil_mode", 0) != 0
 	auto := n.AttrString("auto_pad", "NOTSET")
 	w.out = make([]int, r)
 	for i := 0; i < r; i++ {
@@ -81,7 +79,19 @@ func newWindow(n *model.Node, spatial, kernel []int) (*window, error) {
 		default:
 			return nil, fmt.Errorf("auto_pad %q", auto)
 		}
-		w.out[i] = (spatial[i]+w.padBegin[i]+w.padEnd[i]-ext)/w.strides[i] + 1
+		span := spatial[i] + w.padBegin[i] + w.padEnd[i] - ext
+		if span < 0 {
+			return nil, fmt.Errorf("window %v does not fit input %v", kernel, spatial)
+		}
+		w.out[i] = span/w.strides[i] + 1
+		// ceil_mode rounds the output size up, dropping a last window that
+		// would start in the end padding (as the engine and PyTorch do).
+		if ceil && span%w.strides[i] != 0 {
+			w.out[i]++
+			if (w.out[i]-1)*w.strides[i] >= spatial[i]+w.padBegin[i] {
+				w.out[i]--
+			}
+		}
 		if w.out[i] < 1 {
 			return nil, fmt.Errorf("window %v does not fit input %v", kernel, spatial)
 		}
@@ -99,7 +109,8 @@ func prod(s []int) int {
 }
 
 // index returns, for each kernel position kk and output position o, the
-// input spatial offset read (or -1 in the padding): idx[kk*op + o].
+// input spatial offset read, -1 in the padding, or -2 beyond the end
+// padding (where a ceil_mode window reaches): idx[kk*op + o].
 func (w *window) index() []int {
 	r := len(w.spatial)
 	idx := make([]int, w.kp*w.op)
@@ -110,9 +121,15 @@ func (w *window) index() []int {
 			off := 0
 			for i := 0; i < r; i++ {
 				p := oc[i]*w.strides[i] - w.padBegin[i] + kc[i]*w.dilations[i]
+				if p >= w.spatial[i]+w.padEnd[i] {
+					off = -2
+					break
+				}
 				if p < 0 || p >= w.spatial[i] {
 					off = -1
-					break
+				}
+				if off < 0 {
+					continue
 				}
 				off = off*w.spatial[i] + p
 			}

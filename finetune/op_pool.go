@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"fmt"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -54,7 +55,7 @@ func pool(n *model.Node, x *G.Node) (*G.Node, error) {
 	for o := range div {
 		cnt := 0
 		for kk := 0; kk < win.kp; kk++ {
-			if includePad || idx[kk*win.op+o] >= 0 {
+			if i := idx[kk*win.op+o]; i >= 0 || includePad && i == -1 {
 				cnt++
 			}
 		}
@@ -106,6 +107,9 @@ func poolForward[T floats](x, y []T, arg []int, div []float64, idx []int, win *w
 			if isMax {
 				y[p*win.op+o] = best
 				arg[p*win.op+o] = p*win.sp + bi
+				if bi < 0 { // no tap inside the input: -Inf, as the engine
+					y[p*win.op+o], arg[p*win.op+o] = T(math.Inf(-1)), -1
+				}
 			} else {
 				y[p*win.op+o] = sum / T(div[o])
 			}

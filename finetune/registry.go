@@ -46,6 +46,10 @@ var registry = map[string]lowerFunc{
 	"PRelu": lowerPRelu,
 	// op_reduce.go
 	"ReduceMean": lowerReduce, "ReduceSum": lowerReduce,
+	// op_resize.go
+	"Resize": lowerResize, "Upsample": lowerResize,
+	// op_layernorm.go
+	"LayerNormalization": lowerLayerNorm,
 }
 
 // lowering returns the lowering of op.
