@@ -55,6 +55,7 @@ var tf2Keys = map[string][]string{
 	"SimpleRNN":              append([]string{"units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout"}, rnnKeys...),
 	"LSTM":                   append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation"}, rnnKeys...),
 	"GRU":                    append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation", "reset_after"}, rnnKeys...),
+	"LayerNormalization":     {"axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"},
 	"Embedding":              {"input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "mask_zero", "input_length"},
 }
 
@@ -85,6 +86,7 @@ var k3Build = map[string]bool{
 	"ZeroPadding1D": true, "ZeroPadding2D": true, "Normalization": true,
 	"SeparableConv1D": true, "SeparableConv2D": true, "Embedding": true,
 	"Conv1DTranspose": true, "Conv2DTranspose": true, "Cropping1D": true, "Cropping2D": true,
+	"LayerScale": true, "CustomScaleLayer": true,
 	"UpSampling1D": true, "UpSampling2D": true,
 	"RandomFlip": true, "RandomRotation": true, "RandomZoom": true, "RandomTranslation": true,
 	"RandomContrast": true, "RandomBrightness": true,

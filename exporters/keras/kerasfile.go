@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xferml/xfer/internal/pyjson"
+	xlayers "github.com/xferml/xfer/layers"
 
 	"github.com/xferml/xfer/internal/atomicfile"
 	"github.com/xferml/xfer/internal/hdf5"
@@ -301,8 +302,13 @@ func k3Model(p *plan, top bool) *pyjson.Obj {
 		if k.sub != nil {
 			e = k3Model(k.sub, false)
 		} else {
-			e = pyjson.NewObj().Set("module", "keras.layers").Set("class_name", k.class).
-				Set("config", layerConfig(k, k3)).Set("registered_name", nil)
+			mod := xlayers.KerasModule(k.class)
+			var reg any
+			if mod != "keras.layers" {
+				reg = k.class // Keras registers keras.applications' own classes by name
+			}
+			e = pyjson.NewObj().Set("module", mod).Set("class_name", k.class).
+				Set("config", layerConfig(k, k3)).Set("registered_name", reg)
 			if !k.input && k3Build[k.class] {
 				if bc := buildShape(k); bc != nil {
 					e.Set("build_config", pyjson.NewObj().Set("input_shape", bc))

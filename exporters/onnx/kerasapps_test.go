@@ -272,13 +272,23 @@ func renameInputs(in map[string]*model.Tensor, a, b *model.Model) map[string]*mo
 // .keras is checked.
 func TestKerasAppsRuntime(t *testing.T) {
 	k := peers.KerasRuntime(t, "real Keras loading the .h5/.keras files xfer writes (issue 15)")
+	var sets []appsSet
+	for _, set := range appsSets(t) {
+		sets = append(sets, set)
+	}
+	kerasLoadsOurs(t, k, sets)
+}
+
+// kerasLoadsOurs writes every model of sets to .keras (and .h5 where the
+// set has one) and has Keras load and predict them, in one Keras process.
+func kerasLoadsOurs(t *testing.T, k *peers.KerasPython, sets []appsSet) {
 	type item struct {
 		name string
 		want *model.Tensor
 	}
 	var jobs []peers.KerasJob
 	var items []item
-	for _, set := range appsSets(t) {
+	for _, set := range sets {
 		for _, m := range set.models {
 			src := m.Files["keras"]
 			xm, err := keras.ReadFile(filepath.Join(set.dir, src), keras.Options{})
@@ -326,6 +336,66 @@ func TestKerasAppsRuntime(t *testing.T) {
 			appsClose(t, "Keras(xfer's file) vs Keras(its own)", ys[i], it.want)
 		})
 	}
+}
+
+// TestKerasApplications runs issue 15 item 4's check on keras.applications
+// models that fixtures/kerasapps/gen.py builds with real Keras (random
+// weights, small inputs; cached in XFER_APPS_CACHE, default
+// $TMPDIR/xfer-keras-applications, never in the repository): one model of
+// every family by default, XFER_APPS=all for every model, or a comma list.
+// Each gets TestKerasApps's checks, then Keras loads the files xfer writes.
+// Slow (minutes, gigabytes of files): it runs with XFER_LONG=1 only, and
+// skips loudly without the Keras runtime.
+func TestKerasApplications(t *testing.T) {
+	if os.Getenv("XFER_LONG") != "1" {
+		t.Skip("SKIPPING (set XFER_LONG=1): the keras.applications families (issue 15 item 4) did NOT run")
+	}
+	k := peers.KerasRuntime(t, "the keras.applications families (issue 15 item 4)")
+	dir := os.Getenv("XFER_APPS_CACHE")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "xfer-keras-applications")
+	}
+	var names []string
+	if v := os.Getenv("XFER_APPS"); v != "" {
+		names = strings.Split(v, ",")
+	}
+	gen, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "kerasapps", "gen.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("generating into %s (cached): %v", dir, names)
+	k.Run(t, `import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")`, append([]string{gen, dir}, names...)...)
+	entries, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no models in %s (%v)", dir, err)
+	}
+	set := appsSet{name: "applications", dir: dir}
+	for _, e := range entries {
+		var m appsModel
+		data, err := os.ReadFile(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+		if len(names) > 0 && names[0] != "all" && !slices.Contains(names, m.Name) {
+			continue
+		}
+		set.models = append(set.models, m)
+	}
+	for _, m := range set.models {
+		want := peers.ReadNPY(t, filepath.Join(dir, m.Files["pred"]))
+		for _, ext := range []string{"h5", "keras"} {
+			if m.Files[ext] == "" {
+				continue // Keras cannot reload its own .h5 of it (gen.py's h5_note)
+			}
+			t.Run(m.Name+"."+ext, func(t *testing.T) {
+				checkApp(t, m, dir, filepath.Join(dir, m.Files[ext]), want)
+			})
+		}
+	}
+	kerasLoadsOurs(t, k, []appsSet{set})
 }
 
 func appsModels(t *testing.T, dir string) []appsModel {

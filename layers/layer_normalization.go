@@ -1,0 +1,92 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/xferml/xfer/model"
+)
+
+// LayerNormSpec is a Keras LayerNormalization layer.
+type LayerNormSpec struct {
+	Common
+	Rank int // input rank, batch included
+	// Axis lists the normalized axes, non-negative and sorted; Shape their
+	// sizes (the shape of gamma and beta).
+	Axis, Shape   []int
+	Epsilon       float32 // Keras default 1e-3
+	Center, Scale bool
+	// Gamma and Beta have Shape; nil gives ones and zeros.
+	Gamma, Beta         []float32
+	GammaInit, BetaInit *model.Initializer
+}
+
+// LayerNormalization returns the layer: over the normalized axes, mean and
+// variance E[(x-mean)^2] (ReduceMean, keepdims), then
+// (x - mean) * gamma / sqrt(variance + epsilon) + beta, which is Keras's
+// computation (keras/src/ops/nn.py _layer_normalization; tf.keras 2's
+// tf.nn.batch_normalization) up to float rounding. Built from opset-13
+// ops; gamma and beta are reshaped to broadcast unless the only axis is the
+// last.
+func LayerNormalization(s LayerNormSpec) (*model.Layer, error) {
+	b, err := s.builder("LayerNormalization", 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Axis) == 0 || len(s.Axis) != len(s.Shape) {
+		return nil, fmt.Errorf("layers: layer %q: LayerNormalization axes %v do not match shape %v", s.Name, s.Axis, s.Shape)
+	}
+	bshape := make([]int64, s.Rank)
+	for i := range bshape {
+		bshape[i] = 1
+	}
+	axes := make([]int64, len(s.Axis))
+	for i, a := range s.Axis {
+		if a <= 0 || a >= s.Rank || (i > 0 && a <= s.Axis[i-1]) || s.Shape[i] <= 0 {
+			return nil, fmt.Errorf("layers: layer %q: LayerNormalization axis %v must be sorted, distinct, in [1, %d) with known sizes %v", s.Name, s.Axis, s.Rank, s.Shape)
+		}
+		axes[i], bshape[a] = int64(a), int64(s.Shape[i])
+	}
+	n := model.NumElements(s.Shape)
+	reduce := map[string]model.Attr{"axes": model.Ints(axes...), "keepdims": model.Int(1)}
+	x := s.Inputs[0]
+	mean := b.node("ReduceMean", []string{x}, reduce)
+	d := b.node("Sub", []string{x, mean}, nil)
+	variance := b.node("ReduceMean", []string{b.node("Mul", []string{d, d}, nil)}, reduce)
+	inv := b.node("Reciprocal", []string{b.node("Sqrt", []string{b.node("Add", []string{variance, b.constScalar("epsilon", s.Epsilon)}, nil)}, nil)}, nil)
+	last := len(s.Axis) == 1 && s.Axis[0] == s.Rank-1
+	broadcast := func(v string) string {
+		if last {
+			return v
+		}
+		return b.node("Reshape", []string{v, b.constInts("broadcast_shape", bshape...)}, nil)
+	}
+	orInit := func(in *model.Initializer, def string) *model.Initializer {
+		if in != nil {
+			return in
+		}
+		return &model.Initializer{Name: def}
+	}
+	if s.Scale {
+		g := s.Gamma
+		if g == nil {
+			g = make([]float32, n)
+			for i := range g {
+				g[i] = 1
+			}
+		}
+		gamma, err := b.param("gamma", s.Shape, g, orInit(s.GammaInit, "ones"), false)
+		if err != nil {
+			return nil, err
+		}
+		inv = b.node("Mul", []string{inv, broadcast(gamma)}, nil)
+	}
+	y := b.node("Mul", []string{d, inv}, nil)
+	if s.Center {
+		beta, err := b.param("beta", s.Shape, s.Beta, orInit(s.BetaInit, "zeros"), false)
+		if err != nil {
+			return nil, err
+		}
+		y = b.node("Add", []string{y, broadcast(beta)}, nil)
+	}
+	return s.done(b, y), nil
+}
