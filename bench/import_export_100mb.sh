@@ -1,5 +1,6 @@
 #!/bin/sh
-# Import and export of a ~100 MB Keras model: wall time and peak memory of
+# Import and export of ~100 MB Keras models (a synthetic one, then a real
+# keras.applications ResNet50 when the Keras runtime is there): wall time and peak memory of
 # `xfer inspect -m big.h5` (read in file mode), `xfer import big.h5` (read
 # into a workspace), `xfer export -m big.h5 -o out.h5` and `-o out.onnx`,
 # beside reading every dataset of the same file into numpy with h5py
@@ -20,7 +21,6 @@ go build -o "$dir/xfer" ./cmd/xfer
 go build -o "$dir/bigh5" ./bench/bigh5
 go build -o "$dir/treerss" ./bench/treerss
 "$dir/bigh5" -o "$dir/big.h5" -mb "$mb"
-size=$(stat -c %s "$dir/big.h5")
 cat >"$dir/h5read.py" <<'PY'
 import sys
 import h5py
@@ -49,16 +49,40 @@ measure() {
   done
   sort -n "$dir/t" | awk -v n="$name" '{t[NR]=$1; if ($2>m) m=$2; if ($3>tr) tr=$3} END {print n, t[int((NR+1)/2)], m, tr}' >>"$dir/results"
 }
-: >"$dir/results"
-measure h5py /usr/bin/python3 "$dir/h5read.py" "$dir/big.h5"
-measure "xfer inspect -m" "$dir/xfer" inspect -m "$dir/big.h5"
-measure "xfer import" "$dir/xfer" import "$dir/big.h5"
-measure "xfer export .h5" "$dir/xfer" export -m "$dir/big.h5" -o "$dir/out.h5"
-measure "xfer export .onnx" "$dir/xfer" export -m "$dir/big.h5" -o "$dir/out.onnx"
-awk -v size="$size" -F' ' '
-  { n = NF; t = $(n-2); kb = $(n-1); tree = $n; name = $1; for (i = 2; i < n-2; i++) name = name " " $i
-    if (name == "h5py") ref = t
-    printf "%-18s median %5.2f s  peak RSS: largest process %4.0f MB, process tree %4.0f MB = %.2fx model", name, t, kb*1024/1e6, tree*1024/1e6, tree*1024/size
-    if (name != "h5py") printf "  time %.2fx h5py  (targets: memory < 2x model %s, time <= 2x h5py %s)", t/ref, (tree*1024 < 2*size ? "met" : "NOT met"), (t <= 2*ref ? "met" : "NOT met")
-    printf "\n" }
-  BEGIN { printf "model file: %.1f MB\n", size/1e6 }' "$dir/results"
+# bench FILE: the five commands on FILE, then the table with the ratios to
+# h5py on the same file.
+bench() {
+  f=$1
+  size=$(stat -c %s "$f")
+  : >"$dir/results"
+  measure h5py /usr/bin/python3 "$dir/h5read.py" "$f"
+  measure "xfer inspect -m" "$dir/xfer" inspect -m "$f"
+  measure "xfer import" "$dir/xfer" import "$f"
+  measure "xfer export .h5" "$dir/xfer" export -m "$f" -o "$dir/out.h5"
+  measure "xfer export .onnx" "$dir/xfer" export -m "$f" -o "$dir/out.onnx"
+  awk -v size="$size" -v file="$(basename "$f")" -F' ' '
+    { n = NF; t = $(n-2); kb = $(n-1); tree = $n; name = $1; for (i = 2; i < n-2; i++) name = name " " $i
+      if (name == "h5py") ref = t
+      printf "%-18s median %5.2f s  peak RSS: largest process %4.0f MB, process tree %4.0f MB = %.2fx model", name, t, kb*1024/1e6, tree*1024/1e6, tree*1024/size
+      if (name != "h5py") printf "  time %.2fx h5py  (targets: memory < 2x model %s, time <= 2x h5py %s)", t/ref, (tree*1024 < 2*size ? "met" : "NOT met"), (t <= 2*ref ? "met" : "NOT met")
+      printf "\n" }
+    BEGIN { printf "model file: %s, %.1f MB\n", file, size/1e6 }' "$dir/results"
+}
+bench "$dir/big.h5"
+# A keras.applications model written by real Keras 3: ResNet50 with its
+# 1000 classes and weights=None, 25.6M params (~103 MB in .h5), 177 layers.
+# Needs the Keras runtime (XFER_KERAS_RUNTIME, default /tmp/keras-runtime);
+# skipped loudly without it.
+rt=${XFER_KERAS_RUNTIME:-/tmp/keras-runtime}
+if [ -f "$rt/env.sh" ]; then
+  # env.sh is bash.
+  bash -c '. "$1/env.sh" && PYTHONPATH=$KERAS_PYTHONPATH /usr/bin/python3 -c "
+import sys, warnings
+warnings.filterwarnings(\"ignore\")
+import keras
+keras.utils.set_random_seed(1)
+keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3)).save(sys.argv[1])" "$2" 2>/dev/null' bash "$rt" "$dir/resnet50.h5"
+  bench "$dir/resnet50.h5"
+else
+  echo "SKIPPING the keras.applications file: no Keras runtime at $rt (set XFER_KERAS_RUNTIME)" >&2
+fi

@@ -96,6 +96,12 @@ type Options struct {
 	// Threads is ONNX Runtime's intra-op thread count; 0 leaves its default
 	// (one per core).
 	Threads int
+	// NoOptimizations turns ONNX Runtime's graph optimizations off
+	// (ORT_DISABLE_ALL): its numbers then follow the file's ops as written.
+	// Its L1 PadFusion folds a zero Pad into a following MaxPool, which
+	// changes the result where a window's real values are all negative
+	// (microsoft/onnxruntime#18136; keras.applications ResNet50V2 meets it).
+	NoOptimizations bool
 }
 
 // NewSession opens modelPath in ONNX Runtime, calling Init first.
@@ -108,12 +114,19 @@ func NewSession(modelPath string, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("ort: %s: %w", modelPath, err)
 	}
 	var so *ortgo.SessionOptions
-	if opts.Threads > 0 {
+	if opts.Threads > 0 || opts.NoOptimizations {
 		if so, err = ortgo.NewSessionOptions(); err != nil {
 			return nil, fmt.Errorf("ort: %w", err)
 		}
 		defer so.Destroy()
+	}
+	if opts.Threads > 0 {
 		if err := so.SetIntraOpNumThreads(opts.Threads); err != nil {
+			return nil, fmt.Errorf("ort: %w", err)
+		}
+	}
+	if opts.NoOptimizations {
+		if err := so.SetGraphOptimizationLevel(ortgo.GraphOptimizationLevelDisableAll); err != nil {
 			return nil, fmt.Errorf("ort: %w", err)
 		}
 	}
@@ -351,7 +364,12 @@ func intShape(s ortgo.Shape) []int {
 
 // Run opens modelPath, runs it once on inputs and closes it.
 func Run(modelPath string, inputs map[string]*model.Tensor) (map[string]*model.Tensor, error) {
-	s, err := NewSession(modelPath, Options{})
+	return RunWith(modelPath, inputs, Options{})
+}
+
+// RunWith is Run with session options.
+func RunWith(modelPath string, inputs map[string]*model.Tensor, opts Options) (map[string]*model.Tensor, error) {
+	s, err := NewSession(modelPath, opts)
 	if err != nil {
 		return nil, err
 	}
