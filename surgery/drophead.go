@@ -12,7 +12,10 @@ import (
 // the removed layers become the model's outputs (for a chain, the output of
 // the last kept layer), as Keras's Sequential(model.layers[:-n]) does.
 //
-// A model with one output drops the last n layers of m.Layers; output may be
+// Layers are counted as Keras's model.layers counts them: a nested model is
+// one layer (dropped whole), a shared layer goes with all its calls.
+//
+// A model with one output drops the last n of those layers; output may be
 // "" or name that output or its layer. A model with several outputs needs
 // output, the output value or the layer producing it: the head is then the
 // last n layers (in m.Layers order) among those the output depends on, and
@@ -25,8 +28,9 @@ func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("%w: drop-head: the number of layers to drop must be at least 1, got %d", ErrUsage, n)
 	}
-	if n > len(m.Layers) {
-		return nil, fmt.Errorf("%w: drop-head: model %q has %d layers; cannot drop %d", ErrUsage, m.Name, len(m.Layers), n)
+	items := m.Items("")
+	if n > len(items) {
+		return nil, fmt.Errorf("%w: drop-head: model %q has %d layers; cannot drop %d", ErrUsage, m.Name, len(items), n)
 	}
 	producer := producers(m)
 	target, err := outputIndex(m, output, producer)
@@ -35,9 +39,10 @@ func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 	}
 	var head []int // indexes into m.Layers, ascending
 	if len(m.Outputs) == 1 {
-		for i := len(m.Layers) - n; i < len(m.Layers); i++ {
-			head = append(head, i)
+		for _, it := range items[len(items)-n:] {
+			head = append(head, itemLayers(m, it)...)
 		}
+		slices.Sort(head)
 	} else {
 		up := ancestors(m, m.Outputs[target], producer)
 		if len(up) < n {
@@ -48,6 +53,19 @@ func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 	dropped := map[int]bool{}
 	for _, i := range head {
 		dropped[i] = true
+	}
+	for _, sm := range m.Submodels {
+		lo, hi := m.SubmodelRange(sm.Name)
+		for i := lo; i < hi; i++ {
+			if dropped[i] != dropped[lo] {
+				return nil, fmt.Errorf("surgery: %w: drop-head: the last %d layers cut into nested model %q; drop it whole (it counts as one layer)", model.ErrUnsupported, n, sm.Name)
+			}
+		}
+	}
+	for i, l := range m.Layers {
+		if j := m.LayerIndex(l.Shares); l.Shares != "" && dropped[j] != dropped[i] {
+			return nil, fmt.Errorf("surgery: %w: drop-head: shared layer %q would lose one of its calls; drop all of its calls or none", model.ErrUnsupported, l.Shares)
+		}
 	}
 	if p, ok := producer[m.Outputs[target]]; !ok || !dropped[p] {
 		return nil, fmt.Errorf("surgery: %w: drop-head: the last %d layers do not produce the model output %q", model.ErrUnsupported, n, m.Outputs[target])
@@ -109,10 +127,38 @@ func DropHead(m *model.Model, n int, output string) (*model.Model, error) {
 		}
 	}
 	c.Layers = kept
+	var subs []*model.Submodel
+	for _, sm := range c.Submodels {
+		if lo, hi := c.SubmodelRange(sm.Name); lo < hi {
+			subs = append(subs, sm)
+		}
+	}
+	c.Submodels = subs
 	if len(c.Outputs) > 1 {
 		c.Sequential = false
 	}
 	return c, nil
+}
+
+// itemLayers returns the indexes into m.Layers of an entry of Keras's
+// model.layers: a nested model's layers, or a layer with the further calls
+// of a shared layer.
+func itemLayers(m *model.Model, it model.Item) []int {
+	if it.Sub != nil {
+		lo, hi := m.SubmodelRange(it.Sub.Name)
+		out := make([]int, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	var out []int
+	for i, l := range m.Layers {
+		if l == it.Layer || l.Shares == it.Layer.Name {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // producers maps each layer output value to its layer's index.

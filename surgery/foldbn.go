@@ -192,6 +192,17 @@ func foldOne(c *model.Model, bi int, shapes map[string]*model.Value, shapeErr er
 			c.Outputs[k] = x
 		}
 	}
+	// A nested model that returned the BN's output (or was called on it)
+	// now returns (is called on) x.
+	for _, sm := range c.Submodels {
+		for _, vals := range [][]string{sm.Inputs, sm.Outputs} {
+			for k, v := range vals {
+				if v == y {
+					vals[k] = x
+				}
+			}
+		}
+	}
 	return prev.Name, ""
 }
 
