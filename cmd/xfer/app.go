@@ -129,14 +129,15 @@ func (e *env) runApp(ctx context.Context, app *cli.App) (code int) {
 		return exitOK
 	}
 	msg := err.Error()
+	cmd := ""
+	if len(e.args) > 1 && app.Command(e.args[1]) != nil {
+		cmd = app.Command(e.args[1]).Name
+	}
 	if errors.Is(err, context.Canceled) && !strings.Contains(msg, "interrupted") {
 		// A command stopped by Ctrl-C or SIGTERM that has no more to say.
-		cmd := "xfer"
-		if len(e.args) > 1 && app.Command(e.args[1]) != nil {
-			cmd = e.args[1]
-		}
-		msg = cmd + ": interrupted before it finished"
+		msg = "interrupted before it finished"
 	}
+	msg = userMessage(cmd, msg)
 	if !strings.HasPrefix(msg, "xfer: ") {
 		msg = "xfer: " + msg
 	}

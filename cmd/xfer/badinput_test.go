@@ -464,7 +464,7 @@ func TestMemoryCeilingEnv(t *testing.T) {
 		{"", 0, ""},
 		{"1GiB", 0, ""},
 		{"4KiB", 1, "larger than xfer's memory ceiling of 4KiB (set XFER_MAX_MEMORY to raise it"},
-		{"lots", 2, `xfer: limits: XFER_MAX_MEMORY="lots": want a positive byte count`},
+		{"lots", 2, `xfer: inspect: XFER_MAX_MEMORY="lots": want a positive byte count`},
 	}
 	for _, c := range cases {
 		t.Run(c.env, func(t *testing.T) {

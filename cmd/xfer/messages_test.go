@@ -273,3 +273,33 @@ func TestPredictPrints(t *testing.T) {
 			stdout: []string{"row  values (None, 2)\n", fmt.Sprintf("1    %s %s\n", strconv.FormatFloat(float64(ln.F32[2]), 'g', 6, 32), strconv.FormatFloat(float64(ln.F32[3]), 'g', 6, 32))}},
 	})
 }
+
+// TestUserMessage: error lines name what the user ran, not the package
+// that found the problem (issue 14, item 8).
+func TestUserMessage(t *testing.T) {
+	tests := []struct{ cmd, msg, want string }{
+		{"freeze", `surgery: bad argument: layer 9 is out of range: model "m" has 2 layers`, `freeze: layer 9 is out of range: model "m" has 2 layers`},
+		{"inspect", "formats: unknown model format: a.h5 is empty", "inspect: a.h5 is empty"},
+		{"export", "keras: write a.h5: atomicfile: cannot write a.h5: it is a directory", "export: cannot write a.h5: it is a directory"},
+		{"predict", `x.npy: tensorio: unsupported: .npy dtype "<c8"`, `predict: x.npy: unsupported: .npy dtype "<c8"`},
+		{"finetune", "finetune: --epochs must be at least 1, got 0", "finetune: --epochs must be at least 1, got 0"},
+		{"evaluate", "finetune: the labels of npy:x,y are ...", "evaluate: the labels of npy:x,y are ..."},
+		{"inspect", `a.onnx: model: invalid: layer "d": node "n": op Einsum is not supported`, `inspect: a.onnx: layer "d": node "n": op Einsum is not supported`},
+		{"freeze --all-but-head", "freeze --all-but-head: one layer", "freeze --all-but-head: one layer"},
+		{"", `unknown command "x"`, `unknown command "x"`},
+		// Only whole prefixes go: a word that ends like one stays.
+		{"import", "metadataset: x", "import: metadataset: x"},
+	}
+	for _, tt := range tests {
+		if got := userMessage(tt.cmd, tt.msg); got != tt.want {
+			t.Errorf("userMessage(%q, %q) = %q; want %q", tt.cmd, tt.msg, got, tt.want)
+		}
+	}
+	dir, m := messageFixture(t)
+	checkMessages(t, dir, []messageCase{
+		{name: "a surgery error names the command", args: []string{"freeze", "--upto", "9", "-m", m, "-o", filepath.Join(dir, "o.h5")}, code: 2,
+			stderr: []string{`xfer: freeze: layer 9 is out of range: model "mlp" has 2 layers`}, absent: []string{"surgery", "bad argument"}},
+		{name: "a write error names the file once", args: []string{"export", "-m", m, "-o", filepath.Join(dir, "no", "o.onnx")}, code: 1,
+			stderr: []string{"xfer: export: cannot write " + filepath.Join(dir, "no", "o.onnx")}, absent: []string{"atomicfile"}},
+	})
+}

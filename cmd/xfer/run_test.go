@@ -22,7 +22,7 @@ func TestNoWorkspace(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{{"inspect"}, {"freeze", "--upto", "0"}, {"log"}, {"undo"}} {
 		_, stderr, code := xfer(t, dir, args...)
-		if code != 2 || stderr != "xfer: no workspace: run `xfer import FILE` first\n" {
+		if want := "xfer: " + args[0] + ": no workspace: run `xfer import FILE` first\n"; code != 2 || stderr != want {
 			t.Errorf("xfer %v without a workspace: exit %d, stderr %q; want 2 and the import hint", args, code, stderr)
 		}
 	}
