@@ -32,7 +32,7 @@ func newAddHeadCmd(e *env, runF func(context.Context, *addHeadOptions) error) *c
 			&cli.IntFlag{Name: "units", Required: true, Usage: "number of units `U`"},
 			&cli.StringFlag{Name: "activation", Usage: "Keras activation `A` (sigmoid, softmax, relu, linear, ...); without it, the one --loss calls for, else linear as Keras's Dense"},
 			&cli.StringFlag{Name: "loss", Usage: "the `LOSS` the head will be trained with, to choose its activation: softmax for sparse_categorical_crossentropy and categorical_crossentropy, sigmoid for binary_crossentropy, linear for mse"},
-			&cli.StringFlag{Name: "pool", Usage: "first pool the output over its spatial axes: `avg` or max (Keras's GlobalAveragePooling2D / GlobalMaxPooling2D; ONNX's GlobalAveragePool on a channels-first ONNX model)"},
+			&cli.StringFlag{Name: "pool", Usage: "first pool the output over its spatial axes, `HOW`: avg or max (Keras's GlobalAveragePooling2D / GlobalMaxPooling2D; ONNX's GlobalAveragePool on a channels-first ONNX model)"},
 			&cli.BoolFlag{Name: "flatten", Usage: "then flatten the output to [batch, features] (Keras Flatten): a CNN cut at [N, 1000, 1, 1] gets a Dense head"},
 			&cli.Float64Flag{Name: "dropout", Usage: "then a Keras Dropout of rate `R` before the Dense layer"},
 			&cli.StringFlag{Name: "kernel-initializer", Value: "glorot_uniform", Usage: "Keras initializer `I` of the kernel (the bias starts at zeros)"},

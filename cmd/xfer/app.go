@@ -166,9 +166,16 @@ func newApp(e *env) *cli.App {
 	app := &cli.App{
 		Name:  "xfer",
 		Usage: "move trained networks between Keras and ONNX; reuse them for new tasks",
-		Description: "Workspace mode: `xfer import FILE` creates ./.xfer; later commands act on its model " +
-			"and `xfer log` / `xfer undo` walk its journal.\n" +
-			"File mode: every command also takes -m FILE, and commands that change the model -o FILE.",
+		// One convention a line: --help prints them, docs/CLI.md lists them.
+		Description: strings.Join([]string{
+			"Workspace: `xfer import FILE` creates ./.xfer (found from sub-directories too, as git finds .git); later commands act on its model, and `xfer log` / `xfer undo` walk its journal.",
+			"Files: every command that reads a model also takes -m FILE, and every command that changes one -o FILE (format by extension); an input file is never modified.",
+			"Formats are told by content: Keras HDF5 (.h5, .hdf5), Keras 3 (.keras), ONNX (.onnx), xfer snapshots (.xnat).",
+			"Layers are numbered as Keras's model.layers and `xfer inspect` number them, from 0; negative numbers count from the end; base:120 is layer 120 of nested model base.",
+			"Results go to stdout (a table, or JSON with --json), progress and diagnostics to stderr; a failure is one `xfer: COMMAND: ...` line saying what is wrong and what to do.",
+			"Exit status: 0 success, 1 runtime error (a bad file, a failed check), 2 usage error (a bad or missing flag, an unknown command).",
+			"Outputs are written to a temporary file and renamed, so a kill leaves the old file or the new one. Ctrl-C or SIGTERM stops training after the current step and keeps the last finished epoch; a second one ends at once.",
+		}, "\n"),
 		Writer:          e.stdout,
 		ErrWriter:       e.stderr,
 		HideHelpCommand: true, // newHelpCmd instead: one that knows unknown commands
@@ -221,6 +228,7 @@ func newApp(e *env) *cli.App {
 			newDemoCmd(e, nil),
 			newHelpCmd(e),
 			newCompletionCmd(e),
+			newDocsCmd(e),
 		},
 	}
 	// One clear line, not the help page, on a bad or missing flag.
