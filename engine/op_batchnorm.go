@@ -29,6 +29,9 @@ func batchNormKernel(s *step) error {
 		}
 		p[i] = t.F32
 	}
+	if s.opset < 7 && s.node.AttrInt("is_test", 0) == 0 {
+		return fmt.Errorf("engine: %w: is_test=0 (opset %d: training mode, batch statistics; the engine runs inference only)", model.ErrUnsupported, s.opset)
+	}
 	if s.node.AttrInt("training_mode", 0) != 0 {
 		return fmt.Errorf("engine: %w: training_mode=1 (the engine runs inference only)", model.ErrUnsupported)
 	}

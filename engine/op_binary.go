@@ -45,6 +45,9 @@ func binaryKernel(op binOp) kernel {
 			}
 			b = convert(b, a.DType)
 		}
+		if b, err = legacyB(s, a, b); err != nil {
+			return err
+		}
 		shape, err := broadcastShapes(a.Shape, b.Shape)
 		if err != nil {
 			return err
@@ -220,4 +223,20 @@ func convert(t *model.Tensor, dt model.DType) *model.Tensor {
 		return t
 	}
 	return model.Convert(t, dt)
+}
+
+// legacyB returns B as a view of the shape it takes in an opset-1-to-6
+// model (model.LegacyBroadcast: broadcast=1 with axis, PRelu's per-channel
+// slope), or b itself.
+func legacyB(s *step, a, b *model.Tensor) (*model.Tensor, error) {
+	if s.opset >= 7 {
+		return b, nil
+	}
+	shape, err := model.LegacyBroadcast(s.node, s.opset, a.Shape, b.Shape)
+	if err != nil {
+		return nil, err
+	}
+	v := *b
+	v.Shape = shape
+	return &v, nil
 }

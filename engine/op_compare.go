@@ -39,6 +39,9 @@ func compareKernel(op cmpOp) kernel {
 		if op >= cmpAnd && a.DType != model.Bool {
 			return fmt.Errorf("inputs have dtype %v, want bool", a.DType)
 		}
+		if b, err = legacyB(s, a, b); err != nil {
+			return err
+		}
 		shape, err := broadcastShapes(a.Shape, b.Shape)
 		if err != nil {
 			return err

@@ -53,6 +53,24 @@ func reshapeKernel(s *step) error {
 	return nil
 }
 
+// reshapeKernel1 is Reshape before opset 5: the shape is attribute shape.
+func reshapeKernel1(s *step) error {
+	x, err := s.need(0)
+	if err != nil {
+		return err
+	}
+	spec := s.node.AttrInts("shape", nil)
+	if spec == nil {
+		return fmt.Errorf("missing attribute shape")
+	}
+	shape, err := model.ReshapeDims(x.Shape, spec, false)
+	if err != nil {
+		return err
+	}
+	alias(s.out[0], x, shape)
+	return nil
+}
+
 func transposeKernel(s *step) error {
 	x, err := s.need(0)
 	if err != nil {
@@ -192,7 +210,11 @@ func concatKernel(s *step) error {
 	if r == 0 {
 		return fmt.Errorf("cannot concatenate scalars")
 	}
-	axis, err := model.NormAxis(s.node.AttrInt("axis", 0), r)
+	def := int64(0)
+	if s.opset < 4 {
+		def = 1 // Concat-1: axis defaults to 1
+	}
+	axis, err := model.NormAxis(s.node.AttrInt("axis", def), r)
 	if err != nil {
 		return err
 	}
@@ -250,6 +272,9 @@ func dropoutKernel(s *step) error {
 	x, err := s.need(0)
 	if err != nil {
 		return err
+	}
+	if s.opset < 7 && s.node.AttrInt("is_test", 0) == 0 {
+		return fmt.Errorf("engine: %w: Dropout with is_test=0 (opset %d: training mode, random masks; the engine runs inference only)", model.ErrUnsupported, s.opset)
 	}
 	if tm := s.opt(2); tm != nil && s.opset >= 12 {
 		on := (len(tm.I64) == 1 && tm.I64[0] != 0) || (len(tm.F32) == 1 && tm.F32[0] != 0)
@@ -367,10 +392,9 @@ func castKernel(s *step) error {
 	if err != nil {
 		return err
 	}
-	to := s.node.AttrInt("to", 0)
-	dt, ok := model.DTypeFromONNX(to)
-	if !ok {
-		return fmt.Errorf("engine: %w: Cast to ONNX data type %d (supported: %s)", model.ErrUnsupported, to, model.DTypeNames())
+	dt, err := model.CastTo(s.node)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
 	}
 	if x.DType == dt {
 		alias(s.out[0], x, x.Shape)

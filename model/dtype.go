@@ -335,3 +335,35 @@ func BFloat16Bits(f float32) uint16 {
 	b += 0x7fff + (b>>16)&1
 	return uint16(b >> 16)
 }
+
+// CastTo returns the target dtype of a Cast node: attribute to, an ONNX
+// TensorProto.DataType code, or (Cast-1 to Cast-5) its name as a string
+// ("FLOAT", "INT64").
+func CastTo(n *Node) (DType, error) {
+	a, ok := n.Attrs["to"]
+	if !ok {
+		return 0, fmt.Errorf("Cast: missing attribute to")
+	}
+	if a.Kind == AttrString {
+		names := map[string]DType{}
+		for _, d := range DTypes() {
+			names[onnxNames[d]] = d
+		}
+		if d, ok := names[strings.ToUpper(a.String)]; ok {
+			return d, nil
+		}
+		return 0, fmt.Errorf("%w: Cast to %q (supported: %s)", ErrUnsupported, a.String, DTypeNames())
+	}
+	d, ok := DTypeFromONNX(a.Int)
+	if !ok {
+		return 0, fmt.Errorf("%w: Cast to ONNX data type %d (supported: %s)", ErrUnsupported, a.Int, DTypeNames())
+	}
+	return d, nil
+}
+
+// onnxNames are the TensorProto.DataType names of the dtypes.
+var onnxNames = map[DType]string{
+	Float32: "FLOAT", Int64: "INT64", Float16: "FLOAT16", BFloat16: "BFLOAT16", Float64: "DOUBLE",
+	Int32: "INT32", Int16: "INT16", Int8: "INT8", Uint8: "UINT8", Uint16: "UINT16", Uint32: "UINT32",
+	Uint64: "UINT64", Bool: "BOOL",
+}

@@ -149,7 +149,11 @@ func broadcastShape(c *inferCtx) ([]*Value, error) {
 			dt, shape = v.DType, slices.Clone(v.Shape)
 			continue
 		}
-		s, err := broadcastDims(shape, v.Shape)
+		vs, err := LegacyBroadcast(c.node, c.opsetOf(), shape, v.Shape)
+		if err != nil {
+			return nil, err
+		}
+		s, err := broadcastDims(shape, vs)
 		if err != nil {
 			return nil, fmt.Errorf("input %d: %w", i, err)
 		}

@@ -358,13 +358,17 @@ func compareShape(c *inferCtx) ([]*Value, error) {
 			return nil, fmt.Errorf("inputs have dtype %v, want bool", a.DType)
 		}
 	}
-	s, err := broadcastDims(a.Shape, b.Shape)
+	bs, err := LegacyBroadcast(c.node, c.opsetOf(), a.Shape, b.Shape)
+	if err != nil {
+		return nil, err
+	}
+	s, err := broadcastDims(a.Shape, bs)
 	if err != nil {
 		return nil, err
 	}
 	at, oka := c.constTensor(0)
 	bt, okb := c.constTensor(1)
-	if oka && okb && !a.DType.IsFloat() && NumElements(s) >= 0 && NumElements(s) <= 1<<16 && c.node.Op == "Equal" {
+	if oka && okb && c.opsetOf() >= 7 && !a.DType.IsFloat() && NumElements(s) >= 0 && NumElements(s) <= 1<<16 && c.node.Op == "Equal" {
 		av, bv := broadcastInts(at, s), broadcastInts(bt, s)
 		for i := range av {
 			if av[i] == bv[i] {

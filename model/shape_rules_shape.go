@@ -60,6 +60,18 @@ func reshapeShape(c *inferCtx) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.opsetOf() < 5 {
+		// Reshape-1: the shape is an attribute.
+		spec := c.node.AttrInts("shape", nil)
+		if spec == nil {
+			return nil, fmt.Errorf("missing attribute shape")
+		}
+		out, err := ReshapeDims(x.Shape, spec, false)
+		if err != nil {
+			return nil, err
+		}
+		return []*Value{{DType: x.DType, Shape: out}}, nil
+	}
 	sv, err := c.need(1, "shape")
 	if err != nil {
 		return nil, err
@@ -184,7 +196,8 @@ func concatShape(c *inferCtx) ([]*Value, error) {
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("no inputs")
 	}
-	if _, ok := c.node.Attrs["axis"]; !ok {
+	def := int64(1) // Concat-1 defaults to axis 1; from opset 4 axis is required
+	if _, ok := c.node.Attrs["axis"]; !ok && c.opsetOf() >= 4 {
 		return nil, fmt.Errorf("missing attribute axis")
 	}
 	first := ins[0]
@@ -192,7 +205,7 @@ func concatShape(c *inferCtx) ([]*Value, error) {
 	if r == 0 {
 		return nil, fmt.Errorf("cannot concatenate scalars")
 	}
-	axis, err := NormAxis(c.node.AttrInt("axis", 0), r)
+	axis, err := NormAxis(c.node.AttrInt("axis", def), r)
 	if err != nil {
 		return nil, err
 	}
@@ -325,10 +338,9 @@ func castShape(c *inferCtx) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	to := c.node.AttrInt("to", 0)
-	dt, ok := DTypeFromONNX(to)
-	if !ok {
-		return nil, fmt.Errorf("cast to ONNX data type %d is not supported (supported: %s)", to, DTypeNames())
+	dt, err := CastTo(c.node)
+	if err != nil {
+		return nil, err
 	}
 	if t, ok := c.knownTensor(0); ok && !dt.IsFloat() {
 		c.fold(0, Convert(t, dt))

@@ -97,6 +97,11 @@ func Build(m *model.Model, opts Options) (*pb.ModelProto, error) {
 	if src == 0 {
 		src = model.DefaultOpset
 	}
+	if src < 7 {
+		// Ops of opsets 1-6 (broadcast attributes, is_test, consumed_inputs)
+		// have no conversion here.
+		return nil, fmt.Errorf("onnx: model %q: %w: the model is at opset %d; xfer writes models read at opset 7 or later (convert it with onnx.version_converter first)", m.Name, model.ErrUnsupported, src)
+	}
 	if target < src {
 		// Older op versions accept fewer element types (Add takes uint8
 		// from opset 14): xfer converts float32/int64 graphs only.

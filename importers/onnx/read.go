@@ -16,9 +16,10 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// Supported range of the default-domain opset (issue 3: opsets 7 to 21).
+// Supported range of the default-domain opset (issue 3: opsets 7 to 21;
+// issue 11: opsets 1 to 6 too, their ops' old versions in the engine).
 const (
-	MinOpset = 7
+	MinOpset = 1
 	MaxOpset = 21
 	// minIRVersion: IR 3 is the first with opset_import (onnx/docs/Versioning.md).
 	minIRVersion = 3
@@ -80,11 +81,6 @@ func Read(data []byte, name string) (*model.Model, error) {
 	if g == nil {
 		return nil, fmt.Errorf("%s: %w: model has no graph", where, ErrFormat)
 	}
-	if opset < MinOpset {
-		if err := legacyOK(g, opset); err != nil {
-			return nil, fmt.Errorf("%s: %w ONNX feature: opset %d; xfer reads opsets %d to %d, and older models only when each op they use is unchanged up to opset %d: %v (convert it with onnx.version_converter)", where, model.ErrUnsupported, opset, MinOpset, MaxOpset, MinOpset, err)
-		}
-	}
 	props := map[string]string{}
 	for _, p := range mp.GetMetadataProps() {
 		props[p.GetKey()] = p.GetValue()
@@ -105,36 +101,6 @@ func Read(data []byte, name string) (*model.Model, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return m, nil
-}
-
-// sinceAt7 is, for each op xfer supports, the version of its definition in
-// force at opset 7 (onnx.defs.get_schema(op, max_inclusive_version=7)
-// .since_version, onnx 1.12). A model at an older opset whose ops all have
-// sinceAt7 <= its opset means the same as at opset 7, so it is read as is,
-// keeping its own opset.
-var sinceAt7 = map[string]int64{
-	"Gemm": 7, "MatMul": 1, "Add": 7, "Sub": 7, "Mul": 7, "Div": 7, "Relu": 6, "LeakyRelu": 6,
-	"PRelu": 7, "Elu": 6, "Selu": 6, "Sigmoid": 6, "HardSigmoid": 6, "Tanh": 6, "Softmax": 1,
-	"LogSoftmax": 1, "Softplus": 1, "Softsign": 1, "Clip": 6, "Exp": 6, "Log": 6, "Sqrt": 6,
-	"Neg": 6, "Flatten": 1, "Reshape": 5, "Transpose": 1, "Squeeze": 1, "Unsqueeze": 1,
-	"Concat": 4, "Identity": 1, "Dropout": 7, "BatchNormalization": 7, "Conv": 1, "MaxPool": 1,
-	"AveragePool": 7, "GlobalAveragePool": 1, "GlobalMaxPool": 1, "Pad": 2, "Constant": 1,
-	"Shape": 1, "Gather": 1, "Cast": 6, "ReduceMean": 1, "Sum": 6, "Abs": 6, "Max": 6,
-	"Min": 6, "Mean": 6, "Pow": 7,
-}
-
-// legacyOK checks that every op of a pre-7 graph has its opset-7 meaning.
-func legacyOK(g *pb.GraphProto, opset int64) error {
-	for _, n := range g.GetNode() {
-		v, ok := sinceAt7[n.GetOpType()]
-		if !ok {
-			return fmt.Errorf("op %s (node %q) is not known to be unchanged", n.GetOpType(), n.GetName())
-		}
-		if v > opset {
-			return fmt.Errorf("op %s (node %q) changed at opset %d", n.GetOpType(), n.GetName(), v)
-		}
-	}
-	return nil
 }
 
 // reader holds the state of one import.
