@@ -30,6 +30,7 @@ func (lw *lowerer) batchNorm(l *model.Layer, n *model.Node, ins []*G.Node) (*G.N
 		}
 	}
 	training := lw.o.training && lw.batchStats(l)
+	st.needX = lw.needsGrad[n.Inputs[0]]
 	if training {
 		mp, vp := lw.params[n.Inputs[3]], lw.params[n.Inputs[4]]
 		if mp == nil || vp == nil {
@@ -40,22 +41,27 @@ func (lw *lowerer) batchNorm(l *model.Layer, n *model.Node, ins []*G.Node) (*G.N
 	return batchNorm(ins[0], ins[1], ins[2], ins[3], ins[4], st, training)
 }
 
-// bnState is what a training-mode batch normalisation shares with its
-// gradient ops and with the moving averages it updates.
+// bnState is what a batch normalisation shares with its gradient ops and
+// with the moving averages it updates.
 type bnState struct {
 	c, inner      int // channels (axis 1) and positions per channel per example
 	eps, momentum float64
-	xhat          []float64
-	invstd        []float64
+	// xhat is the normalised input ([]float32 or []float64, as the graph),
+	// invstd 1/sqrt(var+eps) per channel, for the gradients.
+	xhat   any
+	invstd []float64
 	// movingMean and movingVar are the layer's State params, updated in place
 	// at each training step: moving = moving*momentum + batch*(1-momentum).
 	movingMean, movingVar any // []float32 or []float64
+	// needX says whether the input needs a gradient.
+	needX bool
 }
 
 // batchNorm returns ONNX BatchNormalization of x (channels on axis 1). In
 // training it normalises with the batch statistics (biased variance, as
-// Keras) and updates st's moving averages; otherwise it
-// uses the moving statistics mean and variance.
+// Keras) and updates st's moving averages; otherwise it uses the moving
+// statistics mean and variance. Statistics and the gradients' sums are
+// accumulated in float64, per channel over contiguous runs.
 func batchNorm(x, gamma, beta, mean, variance *G.Node, st *bnState, training bool) (*G.Node, error) {
 	dt, shape := x.Dtype(), x.Shape()
 	if len(shape) < 2 {
@@ -67,108 +73,164 @@ func batchNorm(x, gamma, beta, mean, variance *G.Node, st *bnState, training boo
 		st.inner = 1
 	}
 	n := shape.TotalSize()
-	st.xhat = make([]float64, n)
+	if dt == tensor.Float64 {
+		st.xhat = make([]float64, n)
+	} else {
+		st.xhat = make([]float32, n)
+	}
 	st.invstd = make([]float64, st.c)
-	batchMean := make([]float64, st.c)
 	op := newOp("BatchNormalization", dt, shape, 5)
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-		xs, g, b, mm, mv := toF64(in[0]), toF64(in[1]), toF64(in[2]), toF64(in[3]), toF64(in[4])
-		ys := make([]float64, n)
-		m := float64(n / st.c)
-		for c := 0; c < st.c; c++ {
-			mu, va := mm[c], mv[c]
-			if training {
-				mu, va = 0, 0
-				eachChannel(n, st.c, st.inner, c, func(i int) { mu += xs[i] })
-				mu /= m
-				eachChannel(n, st.c, st.inner, c, func(i int) { d := xs[i] - mu; va += d * d })
-				va /= m
-				batchMean[c] = mu
-				updateMoving(st.movingMean, c, mu, st.momentum)
-				// tf.keras normalises with the biased variance; its moving
-				// variance takes the biased one after Dense (non-fused path,
-				// tf.nn.moments) but the Bessel-corrected one on conv
-				// feature maps (fused_batch_norm, used for rank 4 and 5).
-				vm := va
-				if st.inner > 1 && m > 1 {
-					vm = va * m / (m - 1)
-				}
-				updateMoving(st.movingVar, c, vm, st.momentum)
-			}
-			inv := 1 / math.Sqrt(va+st.eps)
-			st.invstd[c] = inv
-			eachChannel(n, st.c, st.inner, c, func(i int) {
-				st.xhat[i] = (xs[i] - mu) * inv
-				ys[i] = g[c]*st.xhat[i] + b[c]
-			})
+		if dt == tensor.Float64 {
+			bnForward(st, training, f64(in[0]), f64(in[1]), f64(in[2]), f64(in[3]), f64(in[4]), f64(out), st.xhat.([]float64))
+		} else {
+			bnForward(st, training, f32(in[0]), f32(in[1]), f32(in[2]), f32(in[3]), f32(in[4]), f32(out), st.xhat.([]float32))
 		}
-		fromF64(ys, out)
 		return nil
 	}
-	op.wrt = []bool{true, true, true, false, false}
+	op.wrt = []bool{st.needX, true, true, false, false}
 	op.diff = func(in G.Nodes, y, grad *G.Node) (G.Nodes, error) {
-		dxop := newOp("BatchNormalizationGradX", dt, shape, 3)
-		dxop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-			g, gm := toF64(in[1]), toF64(in[2])
-			dx := make([]float64, n)
-			m := float64(n / st.c)
-			for c := 0; c < st.c; c++ {
-				if !training {
-					eachChannel(n, st.c, st.inner, c, func(i int) { dx[i] = g[i] * gm[c] * st.invstd[c] })
-					continue
+		grads := G.Nodes{nil, nil, nil, nil, nil}
+		if st.needX {
+			dxop := newOp("BatchNormalizationGradX", dt, shape, 3)
+			dxop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
+				if dt == tensor.Float64 {
+					bnGradX(st, training, f64(in[1]), f64(in[2]), st.xhat.([]float64), f64(out))
+				} else {
+					bnGradX(st, training, f32(in[1]), f32(in[2]), st.xhat.([]float32), f32(out))
 				}
-				var s, sx float64
-				eachChannel(n, st.c, st.inner, c, func(i int) {
-					d := g[i] * gm[c]
-					s += d
-					sx += d * st.xhat[i]
-				})
-				eachChannel(n, st.c, st.inner, c, func(i int) {
-					dx[i] = st.invstd[c] / m * (m*g[i]*gm[c] - s - st.xhat[i]*sx)
-				})
+				return nil
 			}
-			fromF64(dx, out)
-			return nil
-		}
-		dgop := newOp("BatchNormalizationGradGamma", dt, gamma.Shape(), 2)
-		dgop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-			g := toF64(in[1])
-			d := make([]float64, st.c)
-			for c := range d {
-				eachChannel(n, st.c, st.inner, c, func(i int) { d[c] += g[i] * st.xhat[i] })
+			dx, err := dxop.apply(y, grad, in[1])
+			if err != nil {
+				return nil, err
 			}
-			fromF64(d, out)
-			return nil
+			grads[0] = dx
 		}
-		dbop := newOp("BatchNormalizationGradBeta", dt, beta.Shape(), 2)
-		dbop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-			g := toF64(in[1])
-			d := make([]float64, st.c)
-			for c := range d {
-				eachChannel(n, st.c, st.inner, c, func(i int) { d[c] += g[i] })
+		for k, name := range []string{"Gamma", "Beta"} {
+			dop := newOp("BatchNormalizationGrad"+name, dt, []tensor.Shape{gamma.Shape(), beta.Shape()}[k], 2)
+			withXhat := k == 0
+			dop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
+				if dt == tensor.Float64 {
+					bnGradParam(st, f64(in[1]), st.xhat.([]float64), withXhat, f64(out))
+				} else {
+					bnGradParam(st, f32(in[1]), st.xhat.([]float32), withXhat, f32(out))
+				}
+				return nil
 			}
-			fromF64(d, out)
-			return nil
+			d, err := dop.apply(y, grad)
+			if err != nil {
+				return nil, err
+			}
+			grads[1+k] = d
 		}
-		dx, err := dxop.apply(y, grad, in[1])
-		if err != nil {
-			return nil, err
-		}
-		dg, err := dgop.apply(y, grad)
-		if err != nil {
-			return nil, err
-		}
-		db, err := dbop.apply(y, grad)
-		return G.Nodes{dx, dg, db, nil, nil}, err
+		return grads, nil
 	}
 	return op.apply(x, gamma, beta, mean, variance)
 }
 
-func eachChannel(n, c, inner, ch int, f func(i int)) {
-	for base := ch * inner; base < n; base += c * inner {
-		for i := base; i < base+inner; i++ {
-			f(i)
+// bnRuns calls f(lo, hi) for each contiguous run of channel c's values.
+func bnRuns(st *bnState, n, c int, f func(lo, hi int)) {
+	for base := c * st.inner; base < n; base += st.c * st.inner {
+		f(base, base+st.inner)
+	}
+}
+
+func bnForward[T floats](st *bnState, training bool, x, g, b, mm, mv, y, xhat []T) {
+	n := len(x)
+	m := float64(n / st.c)
+	for c := 0; c < st.c; c++ {
+		mu, va := float64(mm[c]), float64(mv[c])
+		if training {
+			var s float64
+			bnRuns(st, n, c, func(lo, hi int) {
+				for _, v := range x[lo:hi] {
+					s += float64(v)
+				}
+			})
+			mu = s / m
+			var q float64
+			bnRuns(st, n, c, func(lo, hi int) {
+				for _, v := range x[lo:hi] {
+					d := float64(v) - mu
+					q += d * d
+				}
+			})
+			va = q / m
+			updateMoving(st.movingMean, c, mu, st.momentum)
+			// tf.keras normalises with the biased variance; its moving
+			// variance takes the biased one after Dense (non-fused path,
+			// tf.nn.moments) but the Bessel-corrected one on conv
+			// feature maps (fused_batch_norm, used for rank 4 and 5).
+			vm := va
+			if st.inner > 1 && m > 1 {
+				vm = va * m / (m - 1)
+			}
+			updateMoving(st.movingVar, c, vm, st.momentum)
 		}
+		inv := 1 / math.Sqrt(va+st.eps)
+		st.invstd[c] = inv
+		muT, invT, gc, bc := T(mu), T(inv), g[c], b[c]
+		bnRuns(st, n, c, func(lo, hi int) {
+			xr, hr, yr := x[lo:hi], xhat[lo:hi], y[lo:hi]
+			for i, v := range xr {
+				h := (v - muT) * invT
+				hr[i] = h
+				yr[i] = gc*h + bc
+			}
+		})
+	}
+}
+
+func bnGradX[T floats](st *bnState, training bool, g, gamma, xhat, dx []T) {
+	n := len(g)
+	m := float64(n / st.c)
+	for c := 0; c < st.c; c++ {
+		gc := gamma[c]
+		if !training {
+			k := gc * T(st.invstd[c])
+			bnRuns(st, n, c, func(lo, hi int) {
+				for i, v := range g[lo:hi] {
+					dx[lo+i] = v * k
+				}
+			})
+			continue
+		}
+		var s, sx float64
+		bnRuns(st, n, c, func(lo, hi int) {
+			for i, v := range g[lo:hi] {
+				d := float64(v * gc)
+				s += d
+				sx += d * float64(xhat[lo+i])
+			}
+		})
+		k := T(st.invstd[c] / m)
+		sT, sxT, mT := T(s), T(sx), T(m)
+		bnRuns(st, n, c, func(lo, hi int) {
+			for i, v := range g[lo:hi] {
+				dx[lo+i] = k * (mT*v*gc - sT - xhat[lo+i]*sxT)
+			}
+		})
+	}
+}
+
+// bnGradParam is dgamma (sum of g*xhat) or dbeta (sum of g) per channel.
+func bnGradParam[T floats](st *bnState, g, xhat []T, withXhat bool, d []T) {
+	n := len(g)
+	for c := 0; c < st.c; c++ {
+		var s float64
+		bnRuns(st, n, c, func(lo, hi int) {
+			if withXhat {
+				for i, v := range g[lo:hi] {
+					s += float64(v * xhat[lo+i])
+				}
+				return
+			}
+			for _, v := range g[lo:hi] {
+				s += float64(v)
+			}
+		})
+		d[c] = T(s)
 	}
 }
 
