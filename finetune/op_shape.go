@@ -116,7 +116,11 @@ func lowerConcat(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error) {
 	if axis < 0 {
 		axis += r
 	}
-	if axis <= 0 || axis >= r {
+	batchFree := true
+	for _, in := range n.Inputs {
+		batchFree = batchFree && lw.batchFree(in, 0)
+	}
+	if axis < 0 || axis >= r || axis == 0 && !batchFree {
 		return nil, fmt.Errorf("axis %d of rank %d: only non-batch axes are supported", n.AttrInt("axis", 0), r)
 	}
 	if len(ins) == 1 {

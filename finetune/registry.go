@@ -50,6 +50,14 @@ var registry = map[string]lowerFunc{
 	"Resize": lowerResize, "Upsample": lowerResize,
 	// op_layernorm.go
 	"LayerNormalization": lowerLayerNorm,
+	// op_gather.go
+	"Gather": lowerGather, "Cast": lowerCast,
+	// op_slice.go
+	"Slice": lowerSlice, "Squeeze": lowerSqueeze, "Unsqueeze": lowerSqueeze,
+	// op_convtranspose.go
+	"ConvTranspose": lowerConvTranspose,
+	// op_recurrent.go
+	"RNN": lowerRecurrent, "GRU": lowerRecurrent, "LSTM": lowerRecurrent,
 }
 
 // lowering returns the lowering of op.

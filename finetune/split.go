@@ -97,35 +97,78 @@ func split(m *model.Model, whole bool) (*partition, error) {
 	}
 	// The boundary: frozen node outputs (or the model input) read by a
 	// node of the trainable part, or the model output itself.
-	seen := map[string]bool{}
-	add := func(v string) {
-		if seen[v] {
-			return
-		}
-		if _, isParam := paramOf(m, v); isParam || constOf(m, v) {
-			return
-		}
-		seen[v] = true
-		p.boundary = append(p.boundary, v)
-	}
-	for _, l := range m.Layers {
-		for _, n := range l.Nodes {
-			if p.engine[n.Name] {
-				continue
+	// The boundary must be batch-first float32 with fixed other dims; a
+	// frozen node whose output is not (a Cast of token ids to int64, a
+	// recurrent layer's time-major Transpose of the input) moves to the
+	// trainable part, which then reads its inputs instead.
+	for {
+		p.boundary = nil
+		seen := map[string]bool{}
+		add := func(v string) {
+			if seen[v] {
+				return
 			}
-			for _, v := range n.Inputs {
-				if v != "" && frozen[v] {
-					add(v)
+			if _, isParam := paramOf(m, v); isParam || constOf(m, v) {
+				return
+			}
+			seen[v] = true
+			p.boundary = append(p.boundary, v)
+		}
+		for _, l := range m.Layers {
+			for _, n := range l.Nodes {
+				if p.engine[n.Name] {
+					continue
+				}
+				for _, v := range n.Inputs {
+					if v != "" && frozen[v] {
+						add(v)
+					}
 				}
 			}
 		}
-	}
-	if frozen[m.Outputs[0]] && producedByNode(m, m.Outputs[0]) {
-		add(m.Outputs[0])
-	}
-	if len(p.boundary) == 0 {
-		// Nothing reads the input: the model output depends on params only.
-		p.boundary = []string{in.Name}
+		if frozen[m.Outputs[0]] && producedByNode(m, m.Outputs[0]) {
+			add(m.Outputs[0])
+		}
+		if len(p.boundary) == 0 {
+			// Nothing reads the input: the model output depends on params only.
+			p.boundary = []string{in.Name}
+		}
+		moved := false
+		for _, v := range p.boundary {
+			s, ok := shapes[v]
+			if !ok || v == in.Name || (s.DType == model.Float32 && batchFirst(s.Shape)) {
+				continue
+			}
+			if n := producer(m, v); n != nil && p.engine[n.Name] {
+				delete(p.engine, n.Name)
+				p.frozenNodes--
+				for _, o := range n.Outputs {
+					frozen[o] = false
+				}
+				moved = true
+			}
+		}
+		if !moved {
+			break
+		}
+		// Engine nodes reading a value that moved move too.
+		for _, l := range m.Layers {
+			for _, n := range l.Nodes {
+				if !p.engine[n.Name] {
+					continue
+				}
+				for _, v := range n.Inputs {
+					if v != "" && !frozen[v] {
+						delete(p.engine, n.Name)
+						p.frozenNodes--
+						for _, o := range n.Outputs {
+							frozen[o] = false
+						}
+						break
+					}
+				}
+			}
+		}
 	}
 	for _, v := range p.boundary {
 		s, ok := shapes[v]
@@ -254,3 +297,17 @@ func constNamed(m *model.Model, name string) *model.Tensor {
 }
 
 func producedByNode(m *model.Model, name string) bool { return producer(m, name) != nil }
+
+// batchFirst reports whether shape is [batch, fixed dims...]: an unknown
+// first dim and known others.
+func batchFirst(shape []int) bool {
+	if len(shape) == 0 || shape[0] >= 0 {
+		return false
+	}
+	for _, d := range shape[1:] {
+		if d < 0 {
+			return false
+		}
+	}
+	return true
+}
