@@ -23,6 +23,10 @@ type feeder struct {
 	prefix *engine.Session // nil without a prefix
 	// raw is a scratch batch of raw examples for the prefix.
 	raw []float32
+	// chunk is how many examples the engine runs the prefix on at a time
+	// (its intermediate values stay allocated between runs, so this bounds
+	// its memory; see prefixChunk).
+	chunk int
 	// cache holds each set's features, computed once, when caching is on.
 	cache map[*dataset.Set]*features
 }
@@ -45,25 +49,29 @@ func (f *feeder) fill(s *dataset.Set, idx []int, bufs [][]float32, y []float32, 
 	if err := s.TrainBatch(idx, raw, y, aug, rng); err != nil {
 		return err
 	}
-	outs, err := f.run(s, raw, len(idx))
-	if err != nil {
-		return err
-	}
-	for k, name := range f.part.boundary {
-		copy(bufs[k], outs[name].F32)
-	}
-	return nil
+	return f.run(s, raw, len(idx), func(k, lo int, v []float32) {
+		copy(bufs[k][lo*f.part.size(k):], v)
+	})
 }
 
-// run runs the prefix on b raw examples.
-func (f *feeder) run(s *dataset.Set, raw []float32, b int) (map[string]*model.Tensor, error) {
+// run runs the prefix on b raw examples, f.chunk at a time, and hands
+// each boundary value k of the chunk starting at example lo to put.
+func (f *feeder) run(s *dataset.Set, raw []float32, b int, put func(k, lo int, v []float32)) error {
 	in := f.prefix.Inputs()[0]
-	shape := append([]int{b}, in.Shape[1:]...)
-	outs, err := f.prefix.Run(map[string]*model.Tensor{in.Name: {DType: model.Float32, Shape: shape, F32: raw}})
-	if err != nil {
-		return nil, fmt.Errorf("finetune: frozen layers on %s: %w", s.Name, err)
+	rs := len(raw) / max(b, 1)
+	chunk := max(f.chunk, 1)
+	for lo := 0; lo < b; lo += chunk {
+		hi := min(lo+chunk, b)
+		shape := append([]int{hi - lo}, in.Shape[1:]...)
+		outs, err := f.prefix.Run(map[string]*model.Tensor{in.Name: {DType: model.Float32, Shape: shape, F32: raw[lo*rs : hi*rs]}})
+		if err != nil {
+			return fmt.Errorf("finetune: frozen layers on %s: %w", s.Name, err)
+		}
+		for k, name := range f.part.boundary {
+			put(k, lo, outs[name].F32)
+		}
 	}
-	return outs, nil
+	return nil
 }
 
 // labels copies the labels of examples idx into y (LabelWidth each).
@@ -84,6 +92,7 @@ type features struct {
 	mem    []float32
 	file   *os.File
 	buf    []byte
+	tmp    []float32
 }
 
 // cacheBudget is the part of the memory ceiling (internal/limits) feature
@@ -111,7 +120,6 @@ func (f *feeder) cacheFeatures(s *dataset.Set, batch int, inMemory bool) (*featu
 	}
 	rs := s.RowSize()
 	y := make([]float32, batch*s.LabelWidth())
-	row := make([]float32, c.row)
 	for lo := 0; lo < c.n; lo += batch {
 		hi := min(lo+batch, c.n)
 		idx := make([]int, hi-lo)
@@ -126,17 +134,25 @@ func (f *feeder) cacheFeatures(s *dataset.Set, batch int, inMemory bool) (*featu
 			c.close()
 			return nil, err
 		}
-		outs, err := f.run(s, raw, len(idx))
+		if cap(c.tmp) < len(idx)*c.row {
+			c.tmp = make([]float32, len(idx)*c.row)
+		}
+		block := c.tmp[:len(idx)*c.row] // rows of this batch, all values
+		err := f.run(s, raw, len(idx), func(k, lo int, v []float32) {
+			off := 0
+			for j := range k {
+				off += c.sizes[j]
+			}
+			for i := range len(v) / c.sizes[k] {
+				copy(block[(lo+i)*c.row+off:(lo+i)*c.row+off+c.sizes[k]], v[i*c.sizes[k]:(i+1)*c.sizes[k]])
+			}
+		})
 		if err != nil {
 			c.close()
 			return nil, err
 		}
 		for i := range idx {
-			off := 0
-			for k, name := range f.part.boundary {
-				copy(row[off:off+c.sizes[k]], outs[name].F32[i*c.sizes[k]:(i+1)*c.sizes[k]])
-				off += c.sizes[k]
-			}
+			row := block[i*c.row : (i+1)*c.row]
 			if c.file == nil {
 				c.mem = append(c.mem, row...)
 				continue

@@ -29,6 +29,9 @@ type partition struct {
 	frozenNodes int
 }
 
+// size is the number of floats per example of boundary value k.
+func (p *partition) size(k int) int { return model.NumElements(p.shapes[k]) }
+
 // rowSize is the number of floats per example over the boundary values.
 func (p *partition) rowSize() int {
 	n := 0

@@ -119,6 +119,11 @@ func TestSplitMatchesWholeGraph(t *testing.T) {
 	// the cache 32 KiB in memory, so it goes to a file.
 	spilled, _, spillMsgs := run(cfg, 128<<10)
 	off, _, offMsgs := run(noCache, 0)
+	// The engine running the prefix one example at a time (its memory
+	// bound) gives the same training.
+	defer func(b int) { prefixBudget = b }(prefixBudget)
+	prefixBudget = 1
+	chunked, _, _ := run(noCache, 0)
 	for _, c := range []struct {
 		name string
 		msgs []string
@@ -129,7 +134,7 @@ func TestSplitMatchesWholeGraph(t *testing.T) {
 		}
 	}
 	for i := range want {
-		for _, got := range [][]float32{mem, spilled, off} {
+		for _, got := range [][]float32{mem, spilled, off, chunked} {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5+1e-4*math.Abs(float64(want[i])) {
 				t.Fatalf("param value %d = %v split; whole graph gives %v", i, got[i], want[i])
 			}

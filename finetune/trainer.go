@@ -88,6 +88,7 @@ func (t *trainer) plan(train, valid *dataset.Set, rep Reporter) error {
 		if t.feed.prefix, err = engine.New(part.prefix); err != nil {
 			return fmt.Errorf("finetune: model %q: the frozen layers: %w", t.m.Name, err)
 		}
+		t.feed.chunk = t.prefixChunk()
 	}
 	// Augmentation shows the frozen layers new examples every epoch: no
 	// cache then.
@@ -153,6 +154,35 @@ func (t *trainer) plan(train, valid *dataset.Set, rep Reporter) error {
 	return nil
 }
 
+// prefixBudget bounds the memory of the engine's intermediate values for
+// the frozen prefix (which it keeps between runs): the prefix runs on this
+// much, or on one example when one takes more, at a time.
+var prefixBudget = 256 << 20
+
+// prefixChunk returns how many examples the engine runs the prefix on at a
+// time: the training batch, or fewer when their intermediate values would
+// exceed prefixBudget (a 224x224 ResNet-18 keeps about 34 MB per image).
+func (t *trainer) prefixChunk() int {
+	vals, err := t.m.InferShapes()
+	if err != nil {
+		return t.cfg.BatchSize
+	}
+	per := 0
+	for name := range t.part.engine {
+		if n := nodeNamed(t.m, name); n != nil {
+			for _, o := range n.Outputs {
+				if v, ok := vals[o]; ok && len(v.Shape) > 0 {
+					per += max(model.NumElements(v.Shape[1:]), 1) * 4
+				}
+			}
+		}
+	}
+	if per == 0 {
+		return t.cfg.BatchSize
+	}
+	return min(t.cfg.BatchSize, max(1, prefixBudget/per))
+}
+
 // checkMemory refuses, before anything is allocated, a run whose memory
 // at batch b would exceed the ceiling (internal/limits): a small model file
 // can declare huge intermediate values (a Pad with huge pads). The estimate
@@ -186,7 +216,11 @@ func (t *trainer) checkMemory(b int, training bool, cacheBytes int64) error {
 			n *= float64(max(d, 1))
 		}
 		switch {
-		case prefixVals[name] || !training:
+		case prefixVals[name]:
+			// The engine runs the prefix on chunks of at most
+			// prefixChunk examples.
+			need += n / float64(b) * float64(min(b, max(t.feed.chunk, 1)))
+		case !training:
 			need += n
 		default:
 			need += 3 * n
