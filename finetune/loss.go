@@ -135,15 +135,7 @@ func lossRow(k lossKind, row []float64, lab []float64) (float64, bool) {
 		// Keras: -sum(y * log_softmax(logits)), or with probabilities
 		// -sum(y * log(clip(p / sum(p), eps, 1-eps))).
 		if k.logits {
-			m := row[0]
-			for _, v := range row {
-				m = max(m, v)
-			}
-			var s float64
-			for _, v := range row {
-				s += math.Exp(v - m)
-			}
-			lse := m + math.Log(s)
+			lse := logSumExp(row)
 			var l float64
 			for i, t := range lab {
 				if t != 0 {
@@ -169,15 +161,7 @@ func lossRow(k lossKind, row []float64, lab []float64) (float64, bool) {
 			return 0, false
 		}
 		if k.logits {
-			m := row[0]
-			for _, v := range row {
-				m = max(m, v)
-			}
-			var s float64
-			for _, v := range row {
-				s += math.Exp(v - m)
-			}
-			return m + math.Log(s) - row[j], true
+			return logSumExp(row) - row[j], true
 		}
 		return -math.Log(clipProb(row[j])), true
 	case LossBinaryCrossentropy:
@@ -215,17 +199,9 @@ func lossRowGrad(k lossKind, row []float64, lab []float64, s float64, d []float6
 		}
 		if k.logits {
 			// d/dz -sum(y log softmax(z)) = softmax(z)*sum(y) - y.
-			m := row[0]
-			for _, v := range row {
-				m = max(m, v)
-			}
-			var sum float64
-			for i, v := range row {
-				d[i] = math.Exp(v - m)
-				sum += d[i]
-			}
+			softmaxInto(d, row)
 			for i := range d {
-				d[i] = (d[i]/sum*ty - lab[i]) * s
+				d[i] = (d[i]*ty - lab[i]) * s
 			}
 			return
 		}
@@ -251,17 +227,9 @@ func lossRowGrad(k lossKind, row []float64, lab []float64, s float64, d []float6
 	case LossSparseCategoricalCrossentropy:
 		j := int(y)
 		if k.logits {
-			m := row[0]
-			for _, v := range row {
-				m = max(m, v)
-			}
-			var sum float64
-			for i, v := range row {
-				d[i] = math.Exp(v - m)
-				sum += d[i]
-			}
+			softmaxInto(d, row)
 			for i := range d {
-				d[i] = d[i] / sum * s
+				d[i] *= s
 			}
 			d[j] -= s
 			return
@@ -312,20 +280,45 @@ func rowCorrect(k lossKind, row []float64, lab []float64) float64 {
 		}
 		return float64(n) / float64(len(row))
 	}
-	best := 0
-	for i, v := range row {
-		if v > row[best] {
-			best = i
-		}
-	}
-	if float64(best) == y {
+	if float64(argmax(row)) == y {
 		return 1
 	}
 	return 0
 }
 
+// logSumExp returns log(sum(exp(row))), shifted by the row's largest value
+// against overflow.
+func logSumExp(row []float64) float64 {
+	m := row[0]
+	for _, v := range row {
+		m = max(m, v)
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(v - m)
+	}
+	return m + math.Log(s)
+}
+
+// softmaxInto writes softmax(row) to d, shifted by the row's largest value
+// against overflow.
+func softmaxInto(d, row []float64) {
+	m := row[0]
+	for _, v := range row {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range row {
+		d[i] = math.Exp(v - m)
+		sum += d[i]
+	}
+	for i := range d {
+		d[i] /= sum
+	}
+}
+
 // argmax returns the index of the first largest value of v.
-func argmax(v []float64) int {
+func argmax[T float32 | float64](v []T) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

@@ -203,7 +203,7 @@ func classWeights(spec string, y []float32, width, classes int) ([]float64, erro
 		for i := 0; i < len(y); i += width {
 			c := int(y[i])
 			if width > 1 {
-				c = argmax32(y[i : i+width])
+				c = argmax(y[i : i+width])
 			}
 			if c >= 0 && c < classes {
 				count[c]++
@@ -233,14 +233,4 @@ func classWeights(spec string, y []float32, width, classes int) ([]float64, erro
 		w[c] = v
 	}
 	return w, nil
-}
-
-func argmax32(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
