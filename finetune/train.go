@@ -53,7 +53,8 @@ type Config struct {
 	// NoShuffle keeps the data order (Keras shuffles by default).
 	NoShuffle bool
 	// UnfreezeAfter > 0 makes the layers frozen at the start trainable after
-	// that many epochs (only those at index >= UnfreezeFrom), with a fresh
+	// that many epochs (only those at index >= UnfreezeFrom in m.Layers; a
+	// layer reference resolves to one with surgery.Resolve), with a fresh
 	// optimizer (as recompiling in Keras) and LearningRateAfter if set.
 	UnfreezeAfter     int
 	UnfreezeFrom      int

@@ -52,6 +52,16 @@ type Ref struct {
 	Item  model.Item
 }
 
+// FirstLayer returns the index in m.Layers of the first layer of the entry
+// r names (a nested model's first layer).
+func (r Ref) FirstLayer(m *model.Model) int {
+	if r.Item.Sub != nil {
+		lo, _ := m.SubmodelRange(r.Item.Sub.Name)
+		return lo
+	}
+	return m.LayerIndex(r.Item.Layer.Name)
+}
+
 // Resolve finds the layer a reference names. A reference is a path of
 // steps separated by '/' or ':' — a name or an index into the layers list
 // (Keras's model.layers, negative from the end) of the level reached so far

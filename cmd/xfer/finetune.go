@@ -17,6 +17,7 @@ import (
 	"github.com/xferml/xfer/formats"
 	"github.com/xferml/xfer/internal/native"
 	"github.com/xferml/xfer/model"
+	"github.com/xferml/xfer/surgery"
 )
 
 type finetuneOptions struct {
@@ -30,6 +31,9 @@ type finetuneOptions struct {
 	json       bool
 	plot       string
 	checkpoint string // "" or a model file written after every epoch
+	// unfreezeFrom is --unfreeze-from, a layer reference (surgery.Resolve)
+	// resolved against the model into cfg.UnfreezeFrom.
+	unfreezeFrom string
 }
 
 func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) *cli.Command {
@@ -76,7 +80,7 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.StringFlag{Name: "loss", Usage: "sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy or mse (default: chosen from the head and labels)"},
 			&cli.BoolFlag{Name: "from-logits", Usage: "the head outputs logits (a linear Dense): the cross-entropy applies softmax/sigmoid itself (Keras's from_logits=True)"},
 			&cli.IntFlag{Name: "unfreeze-after", Usage: "after `K` epochs, make the layers frozen at the start trainable"},
-			&cli.IntFlag{Name: "unfreeze-from", Usage: "with --unfreeze-after, unfreeze only layers `N`.."},
+			&cli.StringFlag{Name: "unfreeze-from", Usage: "with --unfreeze-after, unfreeze only from layer `REF` on: an index as inspect shows it, a name, or a layer of a nested model (base:120)"},
 			&cli.Float64Flag{Name: "learning-rate-after", Usage: "learning rate once unfrozen (default: --learning-rate)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed `S` of shuffling and noise layers"},
 			&cli.BoolFlag{Name: "no-shuffle", Usage: "keep the data order"},
@@ -98,13 +102,13 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	o := &finetuneOptions{e: e, src: sourceOf(c), out: c.String("output"), data: c.String("data"),
 		validation: c.String("validation"), json: c.Bool("json"), plot: c.String("plot"),
-		checkpoint: c.String("checkpoint"),
+		checkpoint: c.String("checkpoint"), unfreezeFrom: c.String("unfreeze-from"),
 		cfg: finetune.Config{
 			Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"), LearningRate: c.Float64("learning-rate"),
 			Momentum: c.Float64("momentum"), Nesterov: c.Bool("nesterov"),
 			ClipValue: c.Float64("clip-value"), ClipNorm: c.Float64("clip-norm"), GlobalClipNorm: c.Float64("global-clip-norm"),
 			Optimizer: c.String("optimizer"), Loss: c.String("loss"), FromLogits: c.Bool("from-logits"), Seed: c.Int64("seed"), NoShuffle: c.Bool("no-shuffle"),
-			UnfreezeAfter: c.Int("unfreeze-after"), UnfreezeFrom: c.Int("unfreeze-from"), LearningRateAfter: c.Float64("learning-rate-after"),
+			UnfreezeAfter: c.Int("unfreeze-after"), LearningRateAfter: c.Float64("learning-rate-after"),
 			Rho: c.Float64("rho"), Centered: c.Bool("centered"), InitialAccumulator: c.Float64("initial-accumulator"),
 			WeightDecay: c.Float64("weight-decay"), Beta1: c.Float64("beta-1"), Beta2: c.Float64("beta-2"), Epsilon: c.Float64("epsilon"),
 			EarlyStopping: c.Int("early-stopping"), Monitor: c.String("monitor"), MinDelta: c.Float64("min-delta"), RestoreBest: c.Bool("restore-best"),
@@ -322,6 +326,13 @@ func (o *finetuneOptions) train(ctx context.Context, m *model.Model, rep finetun
 	cfg := o.cfg
 	if o.checkpoint != "" {
 		cfg.Checkpoint = o.checkpointer(native.Digest(m))
+	}
+	if o.unfreezeFrom != "" {
+		r, err := surgery.Resolve(m, o.unfreezeFrom)
+		if err != nil {
+			return nil, nil, usagef("finetune: --unfreeze-from %v", err)
+		}
+		cfg.UnfreezeFrom = r.FirstLayer(m)
 	}
 	if cfg.UnfreezeAfter > 0 && !anyFrozen(m) {
 		return nil, nil, usagef("finetune: --unfreeze-after %d: nothing in the model is frozen, so there is nothing to unfreeze; freeze first (xfer freeze --upto N or --all-but-head) or leave --unfreeze-after out", cfg.UnfreezeAfter)

@@ -190,7 +190,7 @@ func TestParseFinetune(t *testing.T) {
 		t.Fatalf("finetune: exit %d: %s", code, stderr)
 	}
 	c := got.cfg
-	if c.Epochs != 20 || c.UnfreezeAfter != 4 || c.UnfreezeFrom != 2 || c.LearningRate != 1e-3 || c.LearningRateAfter != 1e-4 ||
+	if c.Epochs != 20 || c.UnfreezeAfter != 4 || got.unfreezeFrom != "2" || c.LearningRate != 1e-3 || c.LearningRateAfter != 1e-4 ||
 		c.BatchSize != 32 || c.Seed != 42 || c.ClipNorm != 1 || c.Momentum != 0.9 || !c.Nesterov || !got.json || got.plot != "c.png" || got.out != "out.h5" {
 		t.Errorf("finetune cfg = %+v, opts %+v", c, got)
 	}

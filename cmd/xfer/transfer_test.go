@@ -108,4 +108,21 @@ func TestTransferFlowNested(t *testing.T) {
 			t.Errorf("%s %s unchanged by finetune: %v; want %v", c.layer, c.role, got, c.same)
 		}
 	}
+	// The same in one run: frozen for an epoch, then the base's top 9 layers
+	// (a reference into the nested model) and the head.
+	mustMain(t, "finetune", "-m", src, "-o", "two.keras", "--data", "npy:x.npy,y.npy", "--epochs", "2", "--batch-size", "16",
+		"--unfreeze-after", "1", "--unfreeze-from", "resnet_base:-9")
+	two, err := formats.Read("two.keras", formats.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range two.Items("resnet_base") {
+		if want := i == 0 || i >= 18; it.Layer.Trainable != want {
+			t.Errorf("two.keras: base layer %d (%s) trainable %v; want %v", i, it.Layer.Name, it.Layer.Trainable, want)
+		}
+	}
+	if _, _, code := runMain(t, "finetune", "-m", src, "-o", "bad.keras", "--data", "npy:x.npy,y.npy", "--epochs", "2",
+		"--unfreeze-after", "1", "--unfreeze-from", "resnet_base:99"); code != 2 {
+		t.Errorf("--unfreeze-from resnet_base:99: exit %d; want 2 (out of range)", code)
+	}
 }
