@@ -54,23 +54,28 @@ var channelsFirstOps = map[string]bool{
 	"LRN": true, "Upsample": true, "Resize": true, "DepthToSpace": true, "SpaceToDepth": true,
 }
 
-// Needed reports whether m has layers without a Keras config (ONNX-origin)
-// that compute on channels-first data: a Conv, a pooling or another NCHW
-// op not wrapped in the channels-last Transposes of a Keras layer. Keras
-// files of such a model need Convert.
-func Needed(m *model.Model) bool {
+// hasChannelsFirst reports whether m computes on channels-first data.
+func hasChannelsFirst(m *model.Model, shapes map[string]*model.Value) bool {
 	for _, l := range m.Layers {
 		if len(l.Config) != 0 {
 			continue
 		}
-		transposed := map[string]bool{}
 		for _, n := range l.Nodes {
-			if n.Op == "Transpose" {
-				transposed[n.Outputs[0]] = true
-			}
-			if channelsFirstOps[n.Op] && len(n.Inputs) > 0 && !transposed[n.Inputs[0]] {
+			if channelsFirstOps[n.Op] || n.Op == "BatchNormalization" && len(n.Inputs) > 0 && shapes[n.Inputs[0]] != nil && len(shapes[n.Inputs[0]].Shape) > 2 {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// Needed reports whether m has layers without a Keras config (read from
+// ONNX, or built by hand): the Keras exporter writes Keras layers only, so
+// such a model goes through Convert first.
+func Needed(m *model.Model) bool {
+	for _, l := range m.Layers {
+		if len(l.Config) == 0 && l.Kind != "InputLayer" && len(l.Nodes) > 0 {
+			return true
 		}
 	}
 	return false
@@ -92,8 +97,10 @@ func Convert(m *model.Model, opts Options) (*model.Model, []Input, error) {
 		return nil, nil, fmt.Errorf("channelslast: model %q: %w", m.Name, err)
 	}
 	// Graph inputs of rank >= 3 are tried channels-last (Keras's layout)
-	// and as they are; the conversion with fewer Permute layers wins, ties
-	// going to channels-last. KeepNCHW keeps them as they are.
+	// and as they are; the conversion with fewer Permute layers wins, a tie
+	// going to channels-last in a model with channels-first ops (Conv,
+	// pooling...) and to the source's layout in others (an MLP, a sequence
+	// model). KeepNCHW keeps them as they are.
 	layouts := []map[string][]int{nil}
 	if !opts.KeepNCHW {
 		cl := map[string][]int{}
@@ -106,6 +113,7 @@ func Convert(m *model.Model, opts Options) (*model.Model, []Input, error) {
 			layouts = append([]map[string][]int{cl}, layouts...)
 		}
 	}
+	cf := hasChannelsFirst(m, shapes)
 	var c *converter
 	var firstErr error
 	for _, l := range layouts {
@@ -116,8 +124,11 @@ func Convert(m *model.Model, opts Options) (*model.Model, []Input, error) {
 			}
 			continue
 		}
-		if c == nil || try.permuteCount() < c.permuteCount() {
+		switch {
+		case c == nil, try.permuteCount() < c.permuteCount():
 			c = try
+		case try.permuteCount() == c.permuteCount() && l == nil && !cf:
+			c = try // a tie in a model without channels-first ops: keep the inputs as they are
 		}
 	}
 	if c == nil {

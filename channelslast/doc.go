@@ -1,7 +1,8 @@
-// Package channelslast rewrites a channels-first model (an ONNX export from
-// PyTorch: NCHW tensors, OIHW kernels) as a channels-last model of Keras
-// layers, so that the Keras exporter can write it as .h5 or .keras. It does
-// one job: model in, new model out; the input is never modified.
+// Package channelslast rewrites a model read from ONNX (layers without
+// Keras configs; for a PyTorch CNN, channels-first: NCHW tensors, OIHW
+// kernels) as a model of Keras layers, channels-last, so that the Keras
+// exporter, which writes Keras layers only, can write it as .h5 or .keras.
+// It does one job: model in, new model out; the input is never modified.
 //
 // # How
 //
@@ -10,8 +11,8 @@
 // are laid out (converted = Transpose(source, perm)). Ops whose Keras layer
 // is channels-last (Conv, pooling, BatchNormalization) ask for their input
 // channels-last ([0 2 3 1] for rank 4) and produce channels-last values;
-// element-wise ops keep their input's layout; Transpose, Identity and
-// Dropout only relabel; Flatten and Reshape split and merge runs of axes in
+// element-wise ops keep their input's layout; Transpose and Identity only
+// relabel; Flatten and Reshape split and merge runs of axes in
 // whatever layout the runs are held, or flatten as held into Dense layers
 // whose kernel rows are reordered. A Keras Permute layer is inserted only
 // where a value is held in a layout its reader cannot take. Each Keras
@@ -44,8 +45,9 @@
 // Mul/Max/Min/Sum/Mean of tensors (merge layers, broadcasting size-1 axes)
 // and by constants (Rescaling, or a 1x1 DepthwiseConv2D for a per-channel
 // constant), Concat on any axis, Gemm and MatMul by a constant weight
-// (Dense), Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Identity,
-// Dropout. Layers that already have a Keras config (a head added by
+// (Dense), Flatten, Reshape, Squeeze, Unsqueeze, Slice (Cropping), Transpose,
+// Identity, Cast to float, Dropout (a Keras Dropout layer), and constant
+// Transposes/Reshapes of weights (folded). Layers that already have a Keras config (a head added by
 // surgery) are copied and read their inputs in the source layout. Anything
 // else is an error naming the layer, node and op (a *NodeError wrapping
 // ErrUnsupported) and saying what Keras lacks.

@@ -55,7 +55,8 @@ var handlers = map[string]handler{
 	"Slice":              opSlice,
 	"Transpose":          opTranspose,
 	"Identity":           opIdentity,
-	"Dropout":            opIdentity,
+	"Cast":               opCast,
+	"Dropout":            opDropout,
 }
 
 // handledOps lists the ops of handlers, sorted, for messages.

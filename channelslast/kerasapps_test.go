@@ -86,10 +86,10 @@ func kindsSource() *model.Model {
 	d = g.add("Clip", nil, d, scalar(0), scalar(6))                                                            // ReLU
 	s := g.add("GlobalAveragePool", nil, d)                                                                    // GlobalAveragePooling2D
 	s = g.add("Conv", nil, s, p(8, 8, 1, 1), p(8))
-	s = g.add("HardSigmoid", attrs("alpha", 1.0/6), s)           // Rescaling, ReLU
-	d = g.add("Mul", nil, d, s)                                  // Multiply
-	x = g.add("Add", nil, x, d)                                  // Add
-	x = g.add("Concat", attrs("axis", 1), x, d)                  // Concatenate
+	s = g.add("HardSigmoid", attrs("alpha", 1.0/6), s)          // Rescaling, ReLU
+	d = g.add("Mul", nil, d, s)                                 // Multiply
+	x = g.add("Add", nil, x, d)                                 // Add
+	x = g.add("Concat", attrs("axis", 1), x, d)                 // Concatenate
 	x = g.add("Slice", nil, x, iconst{0}, iconst{8}, iconst{1}) // Cropping2D (channels_first)
 	x = g.add("Concat", attrs("axis", 1), x, d)
 	x = g.add("Reshape", nil, x, iconst{-1, 2, 8, 4, 4})

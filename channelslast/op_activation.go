@@ -3,6 +3,7 @@ package channelslast
 import (
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/xferml/xfer/model"
 )
@@ -24,21 +25,51 @@ var simpleActivations = map[string]string{
 	"Exp": "exponential",
 }
 
-// fusable are the activations folded into a preceding Conv or Dense.
-var fusable = map[string]bool{"relu": true, "sigmoid": true, "tanh": true, "swish": true, "gelu": true}
+// fusable are the activations folded into a preceding Conv or Dense: the
+// Keras activation names tf.keras 2 and Keras 3 define alike.
+var fusable = map[string]bool{
+	"relu": true, "sigmoid": true, "tanh": true, "swish": true, "gelu": true, "selu": true, "elu": true,
+	"softplus": true, "softsign": true, "exponential": true, "softmax": true, "log_softmax": true,
+}
 
 // fuseActivation matches one Keras activation applied to source value v
-// and read by nothing else; it marks its nodes done and returns its name
-// and output value, or "linear" and v.
-func (c *converter) fuseActivation(v string) (string, string) {
-	act, nodes, out := c.matchActivation(v)
-	if !fusable[act] {
-		return "linear", v
+// and read by nothing else, possibly behind Transposes and Identities that
+// only relabel (a channels-last Keras Conv exported as Transpose, Conv,
+// Transpose, activation); it marks the nodes done and returns the
+// activation's name, output value and that value's layout, or "linear", v
+// and perm. perm is v's layout in the converted model: a softmax folds only
+// when it is over the last axis there, as Keras's activation is.
+func (c *converter) fuseActivation(v string, perm []int) (string, string, []int) {
+	cur, curPerm := v, perm
+	var relabels []*model.Node
+	for {
+		u := c.soleUse(cur)
+		if u == nil || u.Inputs[0] != cur || (u.Op != "Transpose" && u.Op != "Identity") {
+			break
+		}
+		if u.Op == "Transpose" {
+			p, ok := relabel(u, curPerm)
+			if !ok {
+				break
+			}
+			curPerm = p
+		}
+		relabels = append(relabels, u)
+		cur = u.Outputs[0]
 	}
-	for _, n := range nodes {
+	act, nodes, out := c.matchActivation(cur)
+	if !fusable[act] {
+		return "linear", v, perm
+	}
+	if act == "softmax" || act == "log_softmax" {
+		if axis, ok := c.softmaxAxis(nodes[0], cur); !ok || position(curPerm, axis) != len(curPerm)-1 {
+			return "linear", v, perm
+		}
+	}
+	for _, n := range append(relabels, nodes...) {
 		c.done[n] = true
 	}
-	return act, out
+	return act, out, curPerm
 }
 
 // matchActivation recognises a Keras activation function applied to v: one
@@ -52,8 +83,19 @@ func (c *converter) matchActivation(v string) (act string, nodes []*model.Node, 
 	}
 	if len(uses) == 1 {
 		n := uses[0]
-		if a, ok := simpleActivations[n.Op]; ok && n.Inputs[0] == v {
+		if n.Inputs[0] != v {
+			return "", nil, ""
+		}
+		if a, ok := simpleActivations[n.Op]; ok {
 			return a, []*model.Node{n}, n.Outputs[0]
+		}
+		switch {
+		case n.Op == "Selu" && c.defaultAttrs(n), n.Op == "Elu" && n.AttrFloat("alpha", 1) == 1:
+			return strings.ToLower(n.Op), []*model.Node{n}, n.Outputs[0]
+		case n.Op == "Softmax":
+			return "softmax", []*model.Node{n}, n.Outputs[0]
+		case n.Op == "LogSoftmax":
+			return "log_softmax", []*model.Node{n}, n.Outputs[0]
 		}
 		return "", nil, ""
 	}
@@ -249,6 +291,24 @@ func (c *converter) clipBounds(n *model.Node) (lo, hi float32, ok bool) {
 		}
 	}
 	return lo, hi, true
+}
+
+// softmaxAxis returns the source axis a Softmax/LogSoftmax node n over v
+// normalises (opset 13+: one axis; before, only rank 2 qualifies).
+func (c *converter) softmaxAxis(n *model.Node, v string) (int, bool) {
+	r := c.rank(v)
+	def := int64(-1)
+	if c.src.Opset < 13 {
+		if r > 2 {
+			return 0, false
+		}
+		def = 1
+	}
+	axis := int(n.AttrInt("axis", def))
+	if axis < 0 {
+		axis += r
+	}
+	return axis, axis > 0 && axis < r
 }
 
 // opSoftmax converts Softmax and LogSoftmax (opset 13+: one axis) to a

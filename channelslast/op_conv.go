@@ -63,7 +63,7 @@ func opConv(c *converter, n *model.Node) error {
 			return err
 		}
 	}
-	act, y := c.fuseActivation(n.Outputs[0])
+	act, y, yperm := c.fuseActivation(n.Outputs[0], cl)
 	name := c.layerName(n, "")
 	var l *model.Layer
 	if groups == cin && groups > 1 && sp == 2 {
@@ -91,7 +91,7 @@ func opConv(c *converter, n *model.Node) error {
 	if err != nil {
 		return err
 	}
-	c.set(y, out, cl)
+	c.set(y, out, yperm)
 	c.nonneg[y] = nonnegActivation[act]
 	return nil
 }

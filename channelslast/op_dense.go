@@ -80,7 +80,7 @@ func opDense(c *converter, n *model.Node) error {
 	if order := c.rowOrder[x]; order != nil {
 		kernel = reorderRows(kernel, order, units)
 	}
-	act, y := c.fuseActivation(y)
+	act, y, yperm := c.fuseActivation(y, perm)
 	tr := c.trainable(n)
 	out, err := c.add(layers.Dense(layers.DenseSpec{
 		Name: c.layerName(n, ""), Input: xin, InFeatures: in, Units: units, Activation: act,
@@ -89,7 +89,7 @@ func opDense(c *converter, n *model.Node) error {
 	if err != nil {
 		return err
 	}
-	c.set(y, out, perm)
+	c.set(y, out, yperm)
 	c.nonneg[y] = nonnegActivation[act]
 	return nil
 }

@@ -4,10 +4,11 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
-// Shape ops. Transpose, Identity and Dropout build no layer: they change
+// Shape ops. Transpose and Identity build no layer: they change
 // only how the converted value relates to the source value (its perm).
 // Flatten, Reshape, Squeeze and Unsqueeze split and merge runs of source
 // axes; the conversion does the same splits and merges on the converted
@@ -21,11 +22,6 @@ import (
 // inverse(T)[perm_in[k]].
 func opTranspose(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
-	xv := c.vals[x]
-	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
-	}
 	r := c.rank(x)
 	t := n.AttrInts("perm", nil)
 	if t == nil {
@@ -33,8 +29,78 @@ func opTranspose(c *converter, n *model.Node) error {
 			t = append(t, int64(i))
 		}
 	}
+	if k := c.constant(x); k != nil && len(t) == len(k.Shape) {
+		// A weight transposed in the graph (a Keras kernel reaching Conv):
+		// fold it, so the reader finds a constant.
+		p := make([]int, len(t))
+		for i, a := range t {
+			p[i] = int(a)
+		}
+		data, shape := transposeData(k.F32, k.Shape, p)
+		c.floats[n.Outputs[0]] = &model.Tensor{Name: n.Outputs[0], DType: model.Float32, Shape: shape, F32: data}
+		return nil
+	}
+	xv := c.vals[x]
+	if xv == nil {
+		_, err := c.need(n, x, nil)
+		return err
+	}
+	out, ok := relabel(n, xv.perm)
+	if !ok {
+		return c.fail(n, "Transpose perm %v moves the batch axis: Keras layers keep it first (torch's nn.MultiheadAttention export "+
+			"folds the batch into the heads axis this way; Keras's form of that block, MultiHeadAttention, is not recognised here)", t)
+	}
+	c.set(n.Outputs[0], xv.name, out)
+	c.nonneg[n.Outputs[0]] = c.nonneg[x]
+	return nil
+}
+
+// opDropout writes a Keras Dropout layer (identity at inference; it
+// matters when the Keras model is trained).
+func opDropout(c *converter, n *model.Node) error {
+	x := n.Inputs[0]
+	xv := c.vals[x]
+	if xv == nil {
+		return opIdentity(c, n)
+	}
+	rate := n.AttrFloat("ratio", 0.5) // ONNX's default ratio
+	if len(n.Inputs) > 1 && n.Inputs[1] != "" {
+		t := c.constant(n.Inputs[1])
+		if t == nil || len(t.F32) != 1 {
+			return c.fail(n, "ratio %q must be a constant", n.Inputs[1])
+		}
+		rate = t.F32[0]
+	}
+	out, err := c.add(layers.Dropout(layers.DropoutSpec{Common: common(c.layerName(n, ""), xv.name, c.trainable(n)), Kind: "Dropout", Rate: rate}))
+	if err != nil {
+		return err
+	}
+	c.set(n.Outputs[0], out, xv.perm)
+	c.nonneg[n.Outputs[0]] = c.nonneg[x]
+	return nil
+}
+
+// opCast relabels a Cast to float (int64 Casts are shape arithmetic).
+func opCast(c *converter, n *model.Node) error {
+	if to := n.AttrInt("to", 1); to != 1 {
+		return c.fail(n, "Cast to ONNX element type %d: Keras layers compute in float32", to)
+	}
+	return opIdentity(c, n)
+}
+
+// relabel returns the layout of Transpose node n's output when its input
+// is held in layout perm: converted axis k now holds output axis
+// inverse(T)[perm[k]]. ok is false when T moves the batch axis.
+func relabel(n *model.Node, perm []int) ([]int, bool) {
+	r := len(perm)
+	t := n.AttrInts("perm", nil)
+	if t == nil {
+		for i := r - 1; i >= 0; i-- {
+			t = append(t, int64(i))
+		}
+	}
 	if len(t) != r || t[0] != 0 {
-		return c.fail(n, "Transpose perm %v moves the batch axis; Keras layers keep it first", t)
+		return nil, false
 	}
 	tp := make([]int, r)
 	for i, a := range t {
@@ -42,15 +108,13 @@ func opTranspose(c *converter, n *model.Node) error {
 	}
 	inv := inverse(tp)
 	out := make([]int, r)
-	for k, a := range xv.perm {
+	for k, a := range perm {
 		out[k] = inv[a]
 	}
-	c.set(n.Outputs[0], xv.name, out)
-	c.nonneg[n.Outputs[0]] = c.nonneg[x]
-	return nil
+	return out, true
 }
 
-// opIdentity relabels Identity, Dropout (inference) and float Casts.
+// opIdentity relabels Identity and float Casts.
 func opIdentity(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
 	if t := c.constant(x); t != nil {
@@ -123,6 +187,15 @@ func groups(in, out []int) ([]axisGroup, bool) {
 // opReshape converts Flatten, Reshape, Squeeze and Unsqueeze (see above).
 func opReshape(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
+	if k := c.constant(x); k != nil {
+		// A reshaped weight (a depthwise kernel): fold it.
+		shape := c.shape(n.Outputs[0])
+		if model.NumElements(shape) != len(k.F32) {
+			return c.fail(n, "reshape of constant %q to %v", x, shape)
+		}
+		c.floats[n.Outputs[0]] = &model.Tensor{Name: n.Outputs[0], DType: model.Float32, Shape: shape, F32: k.F32}
+		return nil
+	}
 	xv := c.vals[x]
 	if xv == nil {
 		_, err := c.need(n, x, nil)

@@ -207,11 +207,13 @@ func writeNative(path string, m *model.Model) error {
 	return nil
 }
 
-// ToKeras returns m ready for a Keras file: m itself when its layers are
-// Keras layers, else (a channels-first ONNX model, channelslast.Needed) the
-// channels-last conversion, whose history gains a "channels-last" event
-// saying how each input is laid out now and how to transpose an array for
-// it (both Keras formats carry the history). m is not modified.
+// ToKeras returns m ready for a Keras file: m itself when all its layers
+// are Keras layers, else (layers read from ONNX, channelslast.Needed) their
+// rewrite as Keras layers by channelslast.Convert. When that changes how
+// an input is laid out (a channels-first model's NCHW input taken NHWC) or
+// keeps it by a Permute (keepNCHW), the history gains a "channels-last"
+// event saying how each input is laid out and how to transpose an array
+// for it (both Keras formats carry the history). m is not modified.
 func ToKeras(m *model.Model, keepNCHW bool) (*model.Model, error) {
 	if !channelslast.Needed(m) {
 		return m, nil
@@ -221,17 +223,22 @@ func ToKeras(m *model.Model, keepNCHW bool) (*model.Model, error) {
 		return nil, err
 	}
 	var parts []string
+	changed := false
 	for _, in := range inputs {
-		if slices.Equal(in.Perm, channelsLastPerm(len(in.Perm))) && len(in.Perm) > 2 {
+		switch {
+		case !slices.Equal(in.Perm, identityPerm(len(in.Perm))):
+			changed = true
 			parts = append(parts, fmt.Sprintf("input %q is channels-last %v (the source's %v transposed by %v: feed x.transpose%s)",
 				in.Name, in.Shape, in.Source, in.Perm, pyTuple(in.Perm)))
-		} else {
-			note := ""
-			if keepNCHW && len(in.Shape) > 2 {
-				note = " (a Permute layer makes it channels-last)"
-			}
-			parts = append(parts, fmt.Sprintf("input %q is %v as in the source%s", in.Name, in.Shape, note))
+		case keepNCHW && permutesInput(k, in.Name):
+			changed = true
+			parts = append(parts, fmt.Sprintf("input %q is %v as in the source (a Permute layer makes it channels-last)", in.Name, in.Shape))
+		default:
+			parts = append(parts, fmt.Sprintf("input %q is %v as in the source", in.Name, in.Shape))
 		}
+	}
+	if !changed {
+		return k, nil
 	}
 	ev := model.Event{Op: "channels-last", Args: strings.Join(parts, "; ")}
 	if n := len(m.History); n > 0 {
@@ -241,12 +248,22 @@ func ToKeras(m *model.Model, keepNCHW bool) (*model.Model, error) {
 	return k, nil
 }
 
-func channelsLastPerm(r int) []int {
-	p := []int{0}
-	for i := 2; i < r; i++ {
-		p = append(p, i)
+// permutesInput reports whether a Permute layer of k reads graph input v.
+func permutesInput(k *model.Model, v string) bool {
+	for _, l := range k.Layers {
+		if l.Kind == "Permute" && slices.Contains(l.Inputs, v) {
+			return true
+		}
 	}
-	return append(p, 1)
+	return false
+}
+
+func identityPerm(r int) []int {
+	p := make([]int, r)
+	for i := range p {
+		p[i] = i
+	}
+	return p
 }
 
 // pyTuple renders a perm as numpy's transpose arguments: (0, 2, 3, 1).

@@ -71,12 +71,16 @@ func runExport(_ context.Context, o *exportOptions) error {
 	}
 	note := ""
 	if f, _ := formats.FormatOf(o.out); (f == formats.KerasH5 || f == formats.KerasZip) && channelslast.Needed(m) {
-		// A channels-first (PyTorch) model: convert here to say how the
-		// Keras model's input is laid out (formats.Write would convert too).
+		// Layers read from ONNX: convert here to say how the Keras model's
+		// input is laid out when that changed (formats.Write would convert
+		// too).
+		n := len(m.History)
 		if m, err = formats.ToKeras(m, o.keepNCHW); err != nil {
 			return fmt.Errorf("export: %s: %w", o.out, err)
 		}
-		note = "converted to channels-last Keras layers: " + m.History[len(m.History)-1].Args + "\n"
+		if len(m.History) > n {
+			note = "converted to channels-last Keras layers: " + m.History[len(m.History)-1].Args + "\n"
+		}
 	}
 	if err := formats.Write(o.out, m, formats.Options{Opset: o.opset, KeepNCHW: o.keepNCHW}); err != nil {
 		return err

@@ -57,20 +57,17 @@
 // xfer_history (.h5) or the metadata.json key xfer_history (.keras), a JSON
 // array of model.Event; Keras ignores both.
 //
-// # Layers without a Keras config
+// # Keras layers only
 //
-// A layer read from Keras carries its config (Layer.Config) and is
-// re-emitted from it with its name and trainable flag updated and its
-// weights in Keras's order for the kind (Dense and Conv kernel, bias;
-// DepthwiseConv2D depthwise_kernel, bias; BatchNormalization gamma, beta,
-// moving_mean, moving_variance, those present; PReLU alpha). A layer without
-// one (ONNX-origin or built by hand) is converted from its nodes: Dense from
-// Gemm (transB=1 kernels [out, in] are transposed to [in, out]; alpha and
-// beta are folded in) or MatMul with an optional Add, followed by an
-// activation; activation-only layers; Flatten; BatchNormalization; Dropout;
-// Identity; merges (Add, Sub, Mul, Max, Min, Mean, Sum, Concat); and Conv
-// 1D/2D wrapped in channels-last Transposes. A bare channels-first ONNX Conv
-// or pooling op is refused: a channels-first model cannot be written as a
-// channels-last Keras model without transposes. Anything else is an error
-// naming the layer and op and listing what converts.
+// Every layer is written from its Keras config (Layer.Config), with its name
+// and trainable flag updated and its weights in Keras's order for the kind
+// (Dense and Conv kernel, bias; DepthwiseConv2D depthwise_kernel, bias;
+// BatchNormalization gamma, beta, moving_mean, moving_variance, those
+// present; PReLU alpha). Package layers writes the config of every layer it
+// builds. A layer without one (read from ONNX) is refused with an error
+// naming it: package channelslast rewrites such a model as Keras layers
+// (formats.ToKeras does for xfer's commands), channels-first ONNX models
+// included. A functional model's layers are written in Keras's
+// model.layers order (see plan.go, kerasOrder), which Keras's loaders give
+// the weights by.
 package keras

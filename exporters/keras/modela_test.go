@@ -41,7 +41,7 @@ func TestTorchModelA(t *testing.T) {
 	for _, w := range writers {
 		t.Run(w.ext, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "model_a"+w.ext)
-			if err := w.write(path, m); err != nil {
+			if err := w.write(path, toKeras(t, m)); err != nil {
 				t.Fatalf("write = %v", err)
 			}
 			got, err := kin.ReadFile(path, kin.Options{})
@@ -87,6 +87,10 @@ func TestModelBOnA(t *testing.T) {
 	}
 	dir := t.TempDir()
 	h5, kz := filepath.Join(dir, "b.h5"), filepath.Join(dir, "b.keras")
+	b = toKeras(t, b)
+	if len(b.Layers) != 7 {
+		t.Fatalf("model B on A as Keras layers: %d layers; want 7 (each Gemm and its SELU one Dense)", len(b.Layers))
+	}
 	if err := WriteH5(h5, b); err != nil {
 		t.Fatalf("WriteH5 = %v", err)
 	}

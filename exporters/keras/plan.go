@@ -533,8 +533,9 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 	return ws, nil
 }
 
-// convertLayer turns a model layer into a Keras layer: from its Keras config
-// when it has one, else from its ONNX nodes.
+// convertLayer turns a model layer into a Keras layer from its Keras
+// config; a layer without one (ONNX-origin) is refused: package
+// channelslast rewrites such models as Keras layers first.
 func convertLayer(l *model.Layer, shapes map[string]*model.Value, opset int) (*kLayer, error) {
 	name := model.LocalName(l.Name)
 	if !validName(name) {
@@ -544,7 +545,12 @@ func convertLayer(l *model.Layer, shapes map[string]*model.Value, opset int) (*k
 		return opLayer(l)
 	}
 	if len(l.Config) == 0 {
-		return fromNodes(l, shapes, opset)
+		kind := l.Kind
+		if kind == "" && len(l.Nodes) > 0 {
+			kind = l.Nodes[0].Op
+		}
+		return nil, fmt.Errorf("keras: %w: layer %q (%s) has no Keras config (an ONNX-origin layer): convert the model with channelslast.Convert "+
+			"(formats.ToKeras, what xfer export does), which rewrites ONNX layers as Keras layers", model.ErrUnsupported, l.Name, kind)
 	}
 	cfg, err := pyjson.ParseObj(l.Config)
 	if err != nil {

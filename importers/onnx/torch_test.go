@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/channelslast"
 	"github.com/xferml/xfer/engine"
 	kerasexp "github.com/xferml/xfer/exporters/keras"
 	"github.com/xferml/xfer/importers/keras"
@@ -126,7 +127,13 @@ func TestTorchModelATransfer(t *testing.T) {
 	}
 	want := predict(b)
 	path := filepath.Join(t.TempDir(), "model_b.h5")
-	if err := kerasexp.WriteH5(path, b); err != nil {
+	// The Keras exporter writes Keras layers: the ONNX layers become
+	// Keras ones first (what xfer export does, through formats.ToKeras).
+	kb, _, err := channelslast.Convert(b, channelslast.Options{})
+	if err != nil {
+		t.Fatalf("channelslast.Convert(model B): %v", err)
+	}
+	if err := kerasexp.WriteH5(path, kb); err != nil {
 		t.Fatalf("keras WriteH5(model B from torch) error %v", err)
 	}
 	back, err := keras.ReadFile(path, keras.Options{})
