@@ -22,16 +22,22 @@ type Options struct {
 	KeepNCHW bool
 }
 
-// Input says how a graph input of the converted model is laid out.
-type Input struct {
+// Placement says how a graph input or output of the converted model is
+// laid out relative to the source's.
+type Placement struct {
 	Name string
-	// Shape is the converted model's input shape, Source the source's
-	// (-1 for unknown dims).
+	// Shape is the converted model's shape, Source the source's (-1 for
+	// unknown dims).
 	Shape, Source []int
-	// Perm is the transpose that turns a source input array into the
-	// converted model's ([0 2 3 1] for NCHW -> NHWC; the identity when the
-	// layout is kept).
+	// Perm is the transpose that turns a source array into the converted
+	// model's ([0 2 3 1] for NCHW -> NHWC; the identity when the layout is
+	// kept).
 	Perm []int
+}
+
+// Layout is how the converted model's inputs and outputs are laid out.
+type Layout struct {
+	Inputs, Outputs []Placement
 }
 
 // NodeError is a node of the source model that has no Keras form.
@@ -85,16 +91,16 @@ func Needed(m *model.Model) bool {
 // (each with its Keras config, built by package layers) that computes the
 // same function on channels-last inputs. m is not modified. See the
 // package documentation for what converts and how.
-func Convert(m *model.Model, opts Options) (*model.Model, []Input, error) {
+func Convert(m *model.Model, opts Options) (*model.Model, Layout, error) {
 	if m == nil {
-		return nil, nil, errors.New("channelslast: nil model")
+		return nil, Layout{}, errors.New("channelslast: nil model")
 	}
 	if err := m.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("channelslast: model %q: %w", m.Name, err)
+		return nil, Layout{}, fmt.Errorf("channelslast: model %q: %w", m.Name, err)
 	}
 	shapes, known, err := inferWithBatch(m)
 	if err != nil {
-		return nil, nil, fmt.Errorf("channelslast: model %q: %w", m.Name, err)
+		return nil, Layout{}, fmt.Errorf("channelslast: model %q: %w", m.Name, err)
 	}
 	// Graph inputs of rank >= 3 are tried channels-last (Keras's layout)
 	// and as they are; the conversion with fewer Permute layers wins, a tie
@@ -132,9 +138,9 @@ func Convert(m *model.Model, opts Options) (*model.Model, []Input, error) {
 		}
 	}
 	if c == nil {
-		return nil, nil, firstErr
+		return nil, Layout{}, firstErr
 	}
-	return c.out, c.inputs, nil
+	return c.out, c.layout, nil
 }
 
 // probeBatch is the batch size shape inference runs with, so that shape
@@ -197,7 +203,7 @@ type converter struct {
 	names    map[string]bool // layer names taken
 
 	out    *model.Model
-	inputs []Input
+	layout Layout
 }
 
 func newConverter(m *model.Model, shapes map[string]*model.Value, known map[string]*model.Tensor, opts Options, inPerm map[string][]int) *converter {
@@ -362,7 +368,7 @@ func (c *converter) run() error {
 		nv := &model.Value{Name: in.Name, DType: in.DType, Shape: permuteShape(in.Shape, perm)}
 		c.out.Inputs = append(c.out.Inputs, nv)
 		c.set(in.Name, in.Name, perm)
-		c.inputs = append(c.inputs, Input{Name: in.Name, Shape: slices.Clone(nv.Shape), Source: slices.Clone(in.Shape), Perm: slices.Clone(perm)})
+		c.layout.Inputs = append(c.layout.Inputs, Placement{Name: in.Name, Shape: slices.Clone(nv.Shape), Source: slices.Clone(in.Shape), Perm: slices.Clone(perm)})
 	}
 	for _, n := range c.nodes {
 		if c.done[n] {
@@ -399,6 +405,15 @@ func (c *converter) run() error {
 			}
 		}
 		c.out.Outputs = append(c.out.Outputs, name)
+		perm := c.vals[o].perm
+		if name != v.name {
+			perm = identity(len(perm))
+		}
+		pl := Placement{Name: name, Perm: slices.Clone(perm)}
+		if sv := c.shapes[o]; sv != nil && len(sv.Shape) == len(perm) {
+			pl.Source, pl.Shape = slices.Clone(sv.Shape), permuteShape(sv.Shape, perm)
+		}
+		c.layout.Outputs = append(c.layout.Outputs, pl)
 	}
 	if err := c.finish(); err != nil {
 		return err

@@ -316,6 +316,31 @@ func TestConvert(t *testing.T) {
 			f2 := g.add("Flatten", nil, b)
 			return g.done(g.add("Concat", attrs("axis", 1), f, f2))
 		}, channelslast.Options{}, "Conv2D Cropping2D Cropping2D Cropping2D Cropping2D Reshape Cropping1D Permute Flatten Permute Flatten Concatenate"},
+		{"LayerNormalization of channels between Transposes (ConvNeXt's LayerNorm2d)", func() *model.Model {
+			g := newGraph(4, 3, 3)
+			c := g.add("Conv", nil, "x", p(6, 4, 1, 1))
+			t1 := g.add("Transpose", attrs("perm", []int64{0, 2, 3, 1}), c)
+			ln := g.add("LayerNormalization", attrs("epsilon", 1e-6), t1, p(6), p(6))
+			return g.done(g.add("Transpose", attrs("perm", []int64{0, 3, 1, 2}), ln))
+		}, channelslast.Options{}, "Conv2D LayerNormalization"},
+		{"LayerNormalization over C, H, W: gamma reordered to H, W, C", func() *model.Model {
+			g := newGraph(4, 3, 2)
+			c := g.add("Conv", nil, "x", p(5, 4, 1, 1))
+			return g.done(g.add("LayerNormalization", attrs("axis", 1), c, p(5, 3, 2), p(5, 3, 2)))
+		}, channelslast.Options{}, "Conv2D LayerNormalization"},
+		{"torch's LayerNorm before opset 17", func() *model.Model {
+			g := newGraph(3, 4)
+			h := g.add("MatMul", nil, "x", p(4, 6))
+			m := g.add("ReduceMean", attrs("axes", []int64{-1}), h)
+			d := g.add("Sub", nil, h, m)
+			q := g.add("Pow", nil, d, scalar(2))
+			v := g.add("ReduceMean", attrs("axes", []int64{-1}), q)
+			e := g.add("Add", nil, v, scalar(1e-5))
+			s := g.add("Sqrt", nil, e)
+			y := g.add("Div", nil, d, s)
+			y = g.add("Mul", nil, y, p(6))
+			return g.done(g.add("Add", nil, y, p(6)))
+		}, channelslast.Options{}, "Dense LayerNormalization"},
 		{"softmax over channels of a map", func() *model.Model {
 			g := newGraph(3, 2, 2)
 			c := g.add("Conv", nil, "x", p(3, 3, 1, 1))
@@ -351,7 +376,7 @@ func TestConvert(t *testing.T) {
 				t.Fatalf("test model: %v", err)
 			}
 			before := native.Digest(src)
-			got, ins, err := channelslast.Convert(src, tc.opts)
+			got, lay, err := channelslast.Convert(src, tc.opts)
 			if err != nil {
 				t.Fatalf("Convert: %v", err)
 			}
@@ -368,10 +393,8 @@ func TestConvert(t *testing.T) {
 			}
 			x := input(src, uint64(i))
 			want := run(t, src, x)
-			y := run(t, got, transpose(x, ins[0].Perm))
-			if !tc.opts.KeepNCHW && len(want.Shape) > 2 {
-				want = transpose(want, channelsLastPerm(len(want.Shape)))
-			}
+			y := run(t, got, transpose(x, lay.Inputs[0].Perm))
+			want = transpose(want, lay.Outputs[0].Perm)
 			if !slices.Equal(y.Shape, want.Shape) {
 				t.Fatalf("converted output shape %v; want %v", y.Shape, want.Shape)
 			}
@@ -382,14 +405,6 @@ func TestConvert(t *testing.T) {
 			}
 		})
 	}
-}
-
-func channelsLastPerm(r int) []int {
-	p := []int{0}
-	for i := 2; i < r; i++ {
-		p = append(p, i)
-	}
-	return append(p, 1)
 }
 
 // TestConvertErrors checks that constructs without a Keras form are one

@@ -29,13 +29,15 @@
 // x.transpose(0, 2, 3, 1); with Options.KeepNCHW the inputs keep the source
 // layout (the model starts with a Permute layer) and outputs are permuted
 // back, so the same arrays go in and come out. Convert returns each input's
-// layout ([]Input) for the caller to record (cmd/xfer writes it into the
+// layout and each output's (Layout) for the caller to record (cmd/xfer writes it into the
 // model's history, which both Keras formats carry).
 //
 // # What converts
 //
 // Conv (groups; one group per channel becomes DepthwiseConv2D),
-// BatchNormalization, MaxPool/AveragePool (ceil_mode and pads become
+// BatchNormalization, LayerNormalization (the opset-17 op, and torch's
+// ReduceMean/Sub/Pow/Sqrt/Div form before it; gamma and beta reordered to
+// the layout's axes), MaxPool/AveragePool (ceil_mode and pads become
 // "same" or ZeroPadding where that is exact), GlobalAveragePool/
 // GlobalMaxPool and ReduceMean/ReduceMax over the spatial axes (global
 // pooling, keepdims kept), Pad with zeros, activations (Relu, Clip(0, m) as

@@ -18,7 +18,7 @@ func ExampleConvert() {
 	c = g.add("Flatten", nil, c)
 	m := g.done(g.add("Gemm", attrs("transB", 1), c, p(10, 8), p(10)))
 
-	k, inputs, err := channelslast.Convert(m, channelslast.Options{})
+	k, layout, err := channelslast.Convert(m, channelslast.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -26,7 +26,8 @@ func ExampleConvert() {
 	for _, l := range k.Layers {
 		fmt.Println(l.Kind, paramShapes(l))
 	}
-	fmt.Printf("input %s: %v -> %v (transpose %v)\n", inputs[0].Name, inputs[0].Source, inputs[0].Shape, inputs[0].Perm)
+	in := layout.Inputs[0]
+	fmt.Printf("input %s: %v -> %v (transpose %v)\n", in.Name, in.Source, in.Shape, in.Perm)
 	// Output:
 	// ZeroPadding2D []
 	// Conv2D [[3 3 3 8] [8]]

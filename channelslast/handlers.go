@@ -15,6 +15,7 @@ type handler func(c *converter, n *model.Node) error
 var handlers = map[string]handler{
 	"Conv":               opConv,
 	"BatchNormalization": opBatchNorm,
+	"LayerNormalization": opLayerNorm,
 	"MaxPool":            opPool,
 	"AveragePool":        opPool,
 	"GlobalAveragePool":  opGlobalPool,

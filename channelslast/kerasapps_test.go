@@ -101,6 +101,7 @@ func kindsSource() *model.Model {
 	x = g.add("Max", nil, x, a)                                                                  // Maximum
 	x = g.add("Softmax", attrs("axis", 2), x)                                                    // Softmax
 	x = g.add("Flatten", nil, x)                                                                 // Flatten
+	x = g.add("LayerNormalization", attrs("epsilon", 1e-6), x, p(64), p(64))                     // LayerNormalization
 	return g.done(g.add("Gemm", attrs("transB", 1), x, p(5, 64), p(5)))                          // Dense
 }
 
@@ -121,6 +122,8 @@ var dialect = []struct {
 		"Keras 3.16's Dense takes activity_regularizer but does not write it; quantization_config is new in recent Keras 3 releases"},
 	{".keras", "BatchNormalization", nil, []string{"renorm", "renorm_clipping", "renorm_momentum", "synchronized"},
 		"keys of recent Keras 3 releases, left out so that older ones load the file"},
+	{".h5", "LayerNormalization", nil, []string{"rms_scaling"}, "Keras 3 only (default False); tf.keras 2.13 refuses it"},
+	{".keras", "LayerNormalization", nil, []string{"rms_scaling"}, "written by Keras 3 only (default False), left out as in .h5"},
 }
 
 // without returns keys less the dialect's keys for ext/class on one side.
@@ -142,7 +145,7 @@ import sys, keras
 from keras import layers as L
 x = keras.Input((8, 8, 4))
 ys = [L.AveragePooling2D(2)(x), L.MaxPooling2D(2)(x), L.Permute((2, 1, 3))(x), L.Softmax(axis=2)(x), L.ELU(0.5)(x),
-      L.LeakyReLU(0.1)(x), L.Flatten()(x), L.Concatenate()([x, x]), L.Maximum()([x, x]),
+      L.LeakyReLU(0.1)(x), L.Flatten()(x), L.Concatenate()([x, x]), L.Maximum()([x, x]), L.LayerNormalization()(x),
       L.Cropping2D(((0, 0), (1, 2)), data_format="channels_first")(x)]
 m = keras.Model(x, ys)
 m.save(sys.argv[1] + ".keras")

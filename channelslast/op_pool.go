@@ -154,26 +154,22 @@ func (c *converter) globalPool(n *model.Node, maxPool, keep bool) error {
 }
 
 // opReduce converts ReduceMean/ReduceMax over all spatial axes (what
-// torchvision's mnasnet writes for its global pooling) into global pooling.
+// torchvision's mnasnet writes for its global pooling) into global pooling,
+// and a ReduceMean that starts torch's LayerNormalization before opset 17
+// into LayerNormalization.
 func opReduce(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
 	r := c.rank(x)
-	axes := n.AttrInts("axes", nil)
-	if len(n.Inputs) > 1 && n.Inputs[1] != "" {
-		t := c.known[n.Inputs[1]]
-		if t == nil {
-			return c.fail(n, "axes %q must be a constant", n.Inputs[1])
+	if n.Op == "ReduceMean" {
+		if ok, err := c.matchLayerNorm(n); ok || err != nil {
+			return err
 		}
-		axes = t.I64
 	}
-	var got []int
-	for _, a := range axes {
-		if a < 0 {
-			a += int64(r)
-		}
-		got = append(got, int(a))
+	got, ok := c.reduceAxes(n)
+	if !ok {
+		return c.fail(n, "axes %q must be a constant", n.Inputs[1])
 	}
-	slices.Sort(got)
+	axes := got
 	if r >= 3 && slices.Equal(got, seq(2, r)) {
 		return c.globalPool(n, n.Op == "ReduceMax", n.AttrInt("keepdims", 1) == 1)
 	}

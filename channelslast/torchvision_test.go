@@ -132,12 +132,12 @@ func TestTorchvision(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					k, ins, err := channelslast.Convert(m, channelslast.Options{})
+					k, lay, err := channelslast.Convert(m, channelslast.Options{})
 					if err != nil {
 						t.Fatalf("Convert: %v", err)
 					}
-					if len(ins) != 1 || !slices.Equal(ins[0].Perm, []int{0, 2, 3, 1}) || !slices.Equal(k.Inputs[0].Shape, []int{-1, x.Shape[2], x.Shape[3], 3}) {
-						t.Errorf("Convert inputs = %+v, model input %v; want one input NCHW -> NHWC [-1 %d %d 3]", ins, k.Inputs[0].Shape, x.Shape[2], x.Shape[3])
+					if len(lay.Inputs) != 1 || !slices.Equal(lay.Inputs[0].Perm, []int{0, 2, 3, 1}) || !slices.Equal(k.Inputs[0].Shape, []int{-1, x.Shape[2], x.Shape[3], 3}) {
+						t.Errorf("Convert inputs = %+v, model input %v; want one input NCHW -> NHWC [-1 %d %d 3]", lay.Inputs, k.Inputs[0].Shape, x.Shape[2], x.Shape[3])
 					}
 					got := predict(t, k, xl)
 					checkClose(t, "converted model vs torch", got, want)
@@ -174,12 +174,12 @@ func TestTorchvision(t *testing.T) {
 						return
 					}
 					// KeepNCHW: the same arrays as torch's, through a leading Permute.
-					kn, ins, err := channelslast.Convert(m, channelslast.Options{KeepNCHW: true})
+					kn, layn, err := channelslast.Convert(m, channelslast.Options{KeepNCHW: true})
 					if err != nil {
 						t.Fatalf("Convert(KeepNCHW): %v", err)
 					}
-					if !slices.Equal(ins[0].Perm, []int{0, 1, 2, 3}) || kn.Layers[0].Kind != "Permute" {
-						t.Errorf("Convert(KeepNCHW) input %+v, first layer %s; want NCHW kept by a Permute", ins[0], kn.Layers[0].Kind)
+					if !slices.Equal(layn.Inputs[0].Perm, []int{0, 1, 2, 3}) || kn.Layers[0].Kind != "Permute" {
+						t.Errorf("Convert(KeepNCHW) input %+v, first layer %s; want NCHW kept by a Permute", layn.Inputs[0], kn.Layers[0].Kind)
 					}
 					checkClose(t, "converted model (KeepNCHW) vs torch", predict(t, kn, x), want)
 					path := filepath.Join(dir, fmt.Sprintf("%s_op%d_nchw.keras", s.Name, opset))

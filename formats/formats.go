@@ -218,13 +218,13 @@ func ToKeras(m *model.Model, keepNCHW bool) (*model.Model, error) {
 	if !channelslast.Needed(m) {
 		return m, nil
 	}
-	k, inputs, err := channelslast.Convert(m, channelslast.Options{KeepNCHW: keepNCHW})
+	k, layout, err := channelslast.Convert(m, channelslast.Options{KeepNCHW: keepNCHW})
 	if err != nil {
 		return nil, err
 	}
 	var parts []string
 	changed := false
-	for _, in := range inputs {
+	for _, in := range layout.Inputs {
 		switch {
 		case !slices.Equal(in.Perm, identityPerm(len(in.Perm))):
 			changed = true

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 
+	"github.com/xferml/xfer/internal/pyjson"
 	"github.com/xferml/xfer/model"
 )
 
@@ -88,5 +89,19 @@ func LayerNormalization(s LayerNormSpec) (*model.Layer, error) {
 		}
 		y = b.node("Add", []string{y, broadcast(beta)}, nil)
 	}
-	return s.done(b, y), nil
+	return s.done(b, y, s.config), nil
+}
+
+// config writes a LayerNormalization config (tf.keras 2.13's keys, axis as
+// a list; Keras 3 adds rms_scaling, default False, which tf.keras 2
+// refuses).
+func (s LayerNormSpec) config() *pyjson.Obj {
+	axes := make([]any, len(s.Axis))
+	for i, a := range s.Axis {
+		axes[i] = a
+	}
+	return baseConfig(s.Name, s.Trainable).Set("axis", axes).Set("epsilon", f32(s.Epsilon)).
+		Set("center", s.Center).Set("scale", s.Scale).
+		Set("beta_initializer", initConfig(s.BetaInit, "zeros")).Set("gamma_initializer", initConfig(s.GammaInit, "ones")).
+		Set("beta_regularizer", nil).Set("gamma_regularizer", nil).Set("beta_constraint", nil).Set("gamma_constraint", nil)
 }
