@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -34,6 +35,45 @@ func TestCLIDocs(t *testing.T) {
 			if !strings.Contains(want, "`--"+f.Names()[0]) {
 				t.Errorf("docs/CLI.md lacks %s --%s", c.Name, f.Names()[0])
 			}
+			if _, ok := jsonShapes[c.Name]; f.Names()[0] == "json" && !ok {
+				t.Errorf("%s has --json but jsonShapes does not say what it prints", c.Name)
+			}
+		}
+	}
+}
+
+// TestJSONShape: the shapes docs/CLI.md prints for --json follow the json
+// tags, mark omitempty keys, name a struct type met again by its first key
+// and stop at recursion.
+func TestJSONShape(t *testing.T) {
+	type stat struct {
+		Mean float64 `json:"mean"`
+	}
+	type node struct {
+		Name string  `json:"name"`
+		Kids []*node `json:"kids,omitempty"`
+	}
+	type result struct {
+		A     stat              `json:"a"`
+		B     *stat             `json:"b,omitempty"`
+		Dims  []*int            `json:"dims"`
+		Tree  node              `json:"tree"`
+		Extra map[string]bool   `json:"extra"`
+		_     int               // unexported: not printed
+		Skip  string            `json:"-"`
+		Any   any               `json:"any"`
+		Tags  map[string]string `json:"tags,omitempty"`
+	}
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{
+		{stat{}, `{"mean": number}`},
+		{[]stat{}, `[{"mean": number}]`},
+		{result{}, `{"a": {"mean": number}, "b?": like "a", "dims": [number or null], "tree": {"name": string, "kids?": [{...}]}, "extra": {KEY: bool}, "any": any, "tags?": {KEY: string}}`},
+	} {
+		if got := jsonShape(reflect.TypeOf(tc.in)); got != tc.want {
+			t.Errorf("jsonShape(%T) =\n\t%s\nwant\n\t%s", tc.in, got, tc.want)
 		}
 	}
 }
