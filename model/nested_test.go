@@ -115,6 +115,11 @@ func TestNestedInvalid(t *testing.T) {
 		{"reads an outside value", func(m *Model) { m.Submodels[0].Inputs = []string{"y"} }, `input "y" is not defined`},
 		{"output not inside", func(m *Model) { m.Submodels[0].Outputs = []string{"h"} }, `output "h" is not produced by its layers`},
 		{"no inputs", func(m *Model) { m.Submodels[0].Inputs = nil }, `needs inputs and outputs`},
+		{"nested model without a name", func(m *Model) { m.Submodels[0].Name = "" }, `a nested model has no name`},
+		{"nested model without layers", func(m *Model) {
+			m.Submodels = append(m.Submodels, &Submodel{Name: "empty", Kind: "Sequential", Trainable: true, Inputs: []string{"x"}, Outputs: []string{"x"}})
+		}, `nested model "empty" has no layers`},
+		{"input produced inside", func(m *Model) { m.Submodels[0].Inputs = []string{"a"} }, `input "a" is not produced before its layers`},
 		{"shares a later layer", func(m *Model) { m.Layers[6].Shares = "nope" }, `not an earlier layer`},
 		{"call site with params", func(m *Model) {
 			m.Layers[6].Params = []*Param{{Name: "sh@1/bias", Role: "bias", Shape: []int{4}, Data: make([]float32, 4), Trainable: true}}

@@ -208,6 +208,9 @@ func TestNPYWrittenReadByNumpy(t *testing.T) {
 	if _, err := os.Stat(py); err != nil {
 		t.Skip("SKIP LOUDLY: /usr/bin/python3 with numpy not found; cannot check .npy output against numpy")
 	}
+	if _, err := runPython(py, "import numpy"); err != nil {
+		t.Skipf("SKIP LOUDLY: %s cannot import numpy (%v); cannot check .npy output against numpy", py, err)
+	}
 	dir := t.TempDir()
 	tests := []struct {
 		t    *model.Tensor
@@ -227,7 +230,7 @@ func TestNPYWrittenReadByNumpy(t *testing.T) {
 		}
 		out, err := runPython(py, "import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a.flatten().tolist())", path)
 		if err != nil {
-			t.Skipf("SKIP LOUDLY: numpy not usable: %v", err)
+			t.Fatalf("numpy.load(WriteNPY(%v)) error %v", tt.t.DType, err)
 		}
 		if out != tt.want {
 			t.Errorf("numpy.load(WriteNPY(%v)) = %q; want %q", tt.t.DType, out, tt.want)
