@@ -9,10 +9,6 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// ErrUnsupported reports a construct that has no Keras layer form (for
-// errors.Is); the error names the node and says what to do.
-var ErrUnsupported = errors.New("channelslast: unsupported")
-
 // Options tune Convert.
 type Options struct {
 	// KeepNCHW keeps the graph inputs channels-first, as the source model
@@ -50,8 +46,9 @@ func (e *NodeError) Error() string {
 	return fmt.Sprintf("channelslast: layer %q node %q (%s): %s", e.Layer, e.Node, e.Op, e.Reason)
 }
 
-// Unwrap makes errors.Is(err, ErrUnsupported) true.
-func (e *NodeError) Unwrap() error { return ErrUnsupported }
+// Unwrap makes errors.Is(err, model.ErrUnsupported) true: the construct
+// has no Keras layer form.
+func (e *NodeError) Unwrap() error { return model.ErrUnsupported }
 
 // channelsFirstOps are ONNX ops whose data layout is channels-first (NCHW).
 var channelsFirstOps = map[string]bool{

@@ -457,7 +457,7 @@ func TestConvertErrors(t *testing.T) {
 				t.Errorf("Convert error = %q; want it to contain %q", err, tc.want)
 			}
 			var ne *channelslast.NodeError
-			if !errors.Is(err, channelslast.ErrUnsupported) || !errors.As(err, &ne) {
+			if !errors.Is(err, model.ErrUnsupported) || !errors.As(err, &ne) {
 				t.Errorf("Convert error %v is not a NodeError wrapping ErrUnsupported", err)
 			}
 		})

@@ -52,5 +52,5 @@
 // Transposes/Reshapes of weights (folded). Layers that already have a Keras config (a head added by
 // surgery) are copied and read their inputs in the source layout. Anything
 // else is an error naming the layer, node and op (a *NodeError wrapping
-// ErrUnsupported) and saying what Keras lacks.
+// model.ErrUnsupported) and saying what Keras lacks.
 package channelslast
