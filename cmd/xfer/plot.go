@@ -49,10 +49,6 @@ var curveColors = []color.Color{
 // extension; the file is written atomically. It is the one plotter of xfer
 // (finetune --plot, demo's curves.png).
 func plotCurves(path string, curves []curve) error {
-	format, ok := plotFormats[strings.ToLower(filepath.Ext(path))]
-	if !ok {
-		return usagef("plot %s: want a .png, .svg or .pdf file", path)
-	}
 	panels := make([]*plot.Plot, 2)
 	for k, what := range []string{"loss", "accuracy"} {
 		p := plot.New()
@@ -96,11 +92,24 @@ func plotCurves(path string, curves []curve) error {
 		p.Add(plotter.NewGrid())
 		panels[k] = p
 	}
-	img, err := draw.NewFormattedCanvas(vg.Points(900), vg.Points(380), format)
+	return writePanels(path, panels, vg.Points(900))
+}
+
+// writePanels draws panels side by side on a canvas width wide and 380
+// points high and writes it to path atomically, in the format of path's
+// extension (.png, .svg, .pdf): the one figure writer of finetune --plot,
+// --grad-stats and demo.
+func writePanels(path string, panels []*plot.Plot, width vg.Length) error {
+	format, ok := plotFormats[strings.ToLower(filepath.Ext(path))]
+	if !ok {
+		return usagef("plot %s: want a .png, .svg or .pdf file", path)
+	}
+	img, err := draw.NewFormattedCanvas(width, vg.Points(380), format)
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(10), PadY: vg.Points(10), PadTop: vg.Points(5), PadBottom: vg.Points(5), PadLeft: vg.Points(5), PadRight: vg.Points(5)}
+	pad := vg.Points(5)
+	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: 2 * pad, PadY: 2 * pad, PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: pad}
 	canvases := plot.Align([][]*plot.Plot{panels}, tiles, draw.New(img))
 	for j, p := range panels {
 		p.Draw(canvases[0][j])

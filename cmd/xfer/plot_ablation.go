@@ -1,28 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/xferml/xfer/demo"
-	"github.com/xferml/xfer/internal/atomicfile"
 )
 
 // plotAblation draws demo --ablation: one panel per initializer, the
 // activations along x, one line per BatchNormalization x clipping
 // setting, the mean validation accuracy over the seeds.
 func plotAblation(path string, rows []demo.AblationRow) error {
-	format, ok := plotFormats[strings.ToLower(filepath.Ext(path))]
-	if !ok {
-		return usagef("plot %s: want a .png, .svg or .pdf file", path)
-	}
 	panels := make([]*plot.Plot, len(demo.AblationInits))
 	for k, init := range demo.AblationInits {
 		p := plot.New()
@@ -58,18 +49,5 @@ func plotAblation(path string, rows []demo.AblationRow) error {
 		p.Add(plotter.NewGrid())
 		panels[k] = p
 	}
-	img, err := draw.NewFormattedCanvas(vg.Points(1200), vg.Points(380), format)
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(10), PadY: vg.Points(10), PadTop: vg.Points(5), PadBottom: vg.Points(5), PadLeft: vg.Points(5), PadRight: vg.Points(5)}
-	canvases := plot.Align([][]*plot.Plot{panels}, tiles, draw.New(img))
-	for j, p := range panels {
-		p.Draw(canvases[0][j])
-	}
-	var buf bytes.Buffer
-	if _, err := img.WriteTo(&buf); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return atomicfile.WriteBytes(path, buf.Bytes())
+	return writePanels(path, panels, vg.Points(1200))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,10 +8,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/xferml/xfer/finetune"
-	"github.com/xferml/xfer/internal/atomicfile"
 )
 
 // gradsPlotPath is the second figure of finetune --plot FILE --grad-stats:
@@ -25,10 +22,6 @@ func gradsPlotPath(path string) string {
 // plotGradStats draws --grad-stats: per layer and epoch the gradient L2
 // norm and the update/weight ratio, log scale, one line per layer.
 func plotGradStats(path string, h *finetune.History) error {
-	format, ok := plotFormats[strings.ToLower(filepath.Ext(path))]
-	if !ok {
-		return usagef("plot %s: want a .png, .svg or .pdf file", path)
-	}
 	panels := make([]*plot.Plot, 2)
 	for k, what := range []string{"gradient L2 norm", "update / weight ratio"} {
 		p := plot.New()
@@ -71,18 +64,5 @@ func plotGradStats(path string, h *finetune.History) error {
 		p.Add(plotter.NewGrid())
 		panels[k] = p
 	}
-	img, err := draw.NewFormattedCanvas(vg.Points(900), vg.Points(380), format)
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(10), PadY: vg.Points(10), PadTop: vg.Points(5), PadBottom: vg.Points(5), PadLeft: vg.Points(5), PadRight: vg.Points(5)}
-	canvases := plot.Align([][]*plot.Plot{panels}, tiles, draw.New(img))
-	for j, p := range panels {
-		p.Draw(canvases[0][j])
-	}
-	var buf bytes.Buffer
-	if _, err := img.WriteTo(&buf); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return atomicfile.WriteBytes(path, buf.Bytes())
+	return writePanels(path, panels, vg.Points(900))
 }
