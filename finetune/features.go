@@ -63,7 +63,11 @@ func (f *feeder) run(s *dataset.Set, raw []float32, b int, put func(k, lo int, v
 	for lo := 0; lo < b; lo += chunk {
 		hi := min(lo+chunk, b)
 		shape := append([]int{hi - lo}, in.Shape[1:]...)
-		outs, err := f.prefix.Run(map[string]*model.Tensor{in.Name: {DType: model.Float32, Shape: shape, F32: raw[lo*rs : hi*rs]}})
+		x := &model.Tensor{DType: model.Float32, Shape: shape, F32: raw[lo*rs : hi*rs]}
+		if in.DType != model.Float32 {
+			x = model.Convert(x, in.DType) // token ids, as whole-number floats in the data set
+		}
+		outs, err := f.prefix.Run(map[string]*model.Tensor{in.Name: x})
 		if err != nil {
 			return fmt.Errorf("finetune: frozen layers on %s: %w", s.Name, err)
 		}

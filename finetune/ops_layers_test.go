@@ -140,20 +140,27 @@ func TestLayersTrainingForwardMatchesKeras(t *testing.T) {
 func TestTrainLayersModels(t *testing.T) {
 	dir := filepath.Join("..", "importers", "keras", "testdata", "keras3layers")
 	for _, c := range []struct {
-		name  string
-		ids   bool   // integer token ids below 20 (the embedding's vocabulary)
-		watch string // a layer whose weights must change
+		name   string
+		ids    bool   // integer token ids below 20 (the embedding's vocabulary)
+		watch  string // a layer whose weights must change
+		freeze string // a layer to freeze first (its nodes then run in the engine)
 	}{
-		{"embedding", true, "embedding"},
-		{"recurrent", false, "lstm_1"},
-		{"bidirectional", false, "bidirectional"},
-		{"conv_transpose2d", false, "conv2d_transpose"},
+		{"embedding", true, "embedding", ""},
+		{"embedding", true, "dense", "embedding"},
+		{"recurrent", false, "lstm_1", ""},
+		{"bidirectional", false, "bidirectional", ""},
+		{"conv_transpose2d", false, "conv2d_transpose", ""},
 	} {
 		for _, whole := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s whole=%v", c.name, whole), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s whole=%v frozen=%s", c.name, whole, c.freeze), func(t *testing.T) {
 				m, err := keras.ReadFile(filepath.Join(dir, c.name+".keras"), keras.Options{})
 				if err != nil {
 					t.Fatal(err)
+				}
+				for _, l := range m.Layers {
+					if c.freeze != "" && strings.HasPrefix(l.Name, c.freeze) {
+						l.SetTrainable(false)
+					}
 				}
 				shape := m.Inputs[0].Shape[1:]
 				set := randomSet(t, 16, 2, shape)

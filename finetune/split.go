@@ -178,7 +178,9 @@ func split(m *model.Model, whole bool) (*partition, error) {
 		if !ok || len(s.Shape) == 0 {
 			return nil, fmt.Errorf("finetune: model %q: value %q has no inferred shape", m.Name, v)
 		}
-		if s.DType != model.Float32 {
+		if s.DType != model.Float32 && !(v == in.Name && !s.DType.IsFloat()) {
+			// (An integer model input, token ids, takes the data set's
+			// whole-number float values; its Cast truncates as ONNX's.)
 			return nil, fmt.Errorf("finetune: model %q: the trainable part reads %q of type %v; training needs float32 values at the frozen boundary", m.Name, v, s.DType)
 		}
 		rest := slices.Clone(s.Shape[1:])

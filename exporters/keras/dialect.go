@@ -204,8 +204,8 @@ func inputConfig(k *kLayer, d dialect) *pyjson.Obj {
 		o.Set("batch_shape", shape)
 	}
 	dt := "float32"
-	if k.inDType == model.Int64 {
-		dt = "int64"
+	if k.inDType == model.Int64 || k.inDType == model.Int32 {
+		dt = k.inDType.String() // token ids for an Embedding
 	}
 	return o.Set("dtype", dt).Set("sparse", false).Set("ragged", false).Set("name", k.name)
 }

@@ -109,8 +109,8 @@ func newPlan(m *model.Model) (*plan, error) {
 		return nil, fmt.Errorf("keras: model %q: %w", m.Name, err)
 	}
 	for _, v := range m.Inputs {
-		if v.DType != model.Float32 && v.DType != model.Int64 {
-			return nil, fmt.Errorf("keras: model %q: graph input %q has dtype %v; Keras inputs here are float32 or int64", m.Name, v.Name, v.DType)
+		if v.DType != model.Float32 && v.DType != model.Int64 && v.DType != model.Int32 {
+			return nil, fmt.Errorf("keras: model %q: graph input %q has dtype %v; Keras inputs here are float32, int32 or int64", m.Name, v.Name, v.DType)
 		}
 	}
 	pl := &planner{m: m, shapes: shapes}

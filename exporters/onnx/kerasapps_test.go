@@ -16,6 +16,7 @@ import (
 	"github.com/xferml/xfer/importers/keras"
 	"github.com/xferml/xfer/internal/ort"
 	"github.com/xferml/xfer/internal/peers"
+	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
@@ -146,7 +147,13 @@ func (m appsModel) inputs(t *testing.T, dir string, xm *model.Model) map[string]
 	}
 	in := map[string]*model.Tensor{}
 	for i, v := range xm.Inputs {
-		in[v.Name] = xs[i]
+		// Token ids are stored as float32 (keras-apps README); an int32
+		// input takes them as xfer predict does.
+		x, err := tensorio.As(xs[i], v.DType)
+		if err != nil {
+			t.Fatalf("%s: input %s: %v", m.Name, v.Name, err)
+		}
+		in[v.Name] = x
 	}
 	return in
 }
@@ -249,15 +256,9 @@ func checkApp(t *testing.T, m appsModel, dir, path string, want *model.Tensor) {
 	}
 }
 
-// engineOwed lists the ONNX ops the engine does not run yet (issue 11's
-// kernels, the ops helper's); a model that needs one is predicted by ONNX
-// Runtime on its export instead, and the test says so.
-var engineOwed = []string{"LSTM", "GRU", "RNN"}
-
 // appsPredictor returns how the test predicts with an xfer model: the
-// engine, or, where the engine refuses an op of engineOwed, ONNX Runtime
-// on the model's ONNX export (loudly logged; skipped without ONNX
-// Runtime).
+// engine, every op of it (LSTM/GRU/RNN included); an engine error fails the
+// test unless the model is on appsPending with that error.
 func appsPredictor(t *testing.T, name string) func(*model.Model, map[string]*model.Tensor) *model.Tensor {
 	return func(xm *model.Model, in map[string]*model.Tensor) *model.Tensor {
 		t.Helper()
@@ -266,24 +267,11 @@ func appsPredictor(t *testing.T, name string) func(*model.Model, map[string]*mod
 		if err == nil {
 			out, err = s.Run(in)
 		}
-		owed := err != nil && errors.Is(err, model.ErrUnsupported) && slices.ContainsFunc(engineOwed, func(op string) bool { return strings.Contains(err.Error(), "op "+op+" ") })
-		if !owed {
-			if err != nil {
-				err = fmt.Errorf("engine: %w", err)
-			}
-			pendingCheck(t, name, err)
-			return out[xm.Outputs[0]]
+		if err != nil {
+			err = fmt.Errorf("engine: %w", err)
 		}
-		if !haveORT(t) {
-			t.Skipf("SKIPPING: the engine does not run an op of %s yet (%v) and ONNX Runtime is not installed", name, err)
-		}
-		t.Logf("NOTE LOUDLY: the engine does not run this model yet (%v): ONNX Runtime on its export stands in for it", err)
-		p := filepath.Join(t.TempDir(), "predict.onnx")
-		if werr := WriteFile(p, xm, Options{}); werr != nil {
-			t.Fatalf("WriteFile: %v", werr)
-		}
-		ys, _ := runExport(t, p, in)
-		return ys[xm.Outputs[0]]
+		pendingCheck(t, name, err)
+		return out[xm.Outputs[0]]
 	}
 }
 
@@ -343,7 +331,7 @@ func kerasLoadsOurs(t *testing.T, k *peers.KerasPython, sets []appsSet) {
 			in := m.inputs(t, set.dir, xm)
 			var xs []*model.Tensor
 			for _, v := range xm.Inputs {
-				xs = append(xs, in[v.Name])
+				xs = append(xs, model.Convert(in[v.Name], model.Float32)) // Keras casts as it needs
 			}
 			want := peers.ReadNPY(t, filepath.Join(set.dir, m.Files["pred"]))
 			outs := []string{".keras"}

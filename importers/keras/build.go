@@ -49,7 +49,43 @@ func build(cfgJSON []byte, ws weightSource, meta map[string]string) (*model.Mode
 		return nil, fmt.Errorf("%w: the file holds weights for layers the config does not have: %s (a config that does not belong to these weights?)", ErrFormat, strings.Join(extra, ", "))
 	}
 	b.m.SyncTrainable()
+	intInputsToEmbeddings(b.m)
 	return b.m, nil
+}
+
+// inputDType is an InputLayer's dtype: Int32 or Int64 for Keras's integer
+// inputs (token ids), Float32 for everything else (xfer computes in
+// float32).
+func inputDType(e *layerEntry) model.DType {
+	var dt string
+	if json.Unmarshal(e.cfg["dtype"], &dt) != nil {
+		return model.Float32
+	}
+	switch dt {
+	case "int32", "int16", "int8", "uint8", "uint16":
+		return model.Int32
+	case "int64", "uint32":
+		return model.Int64
+	}
+	return model.Float32
+}
+
+// intInputsToEmbeddings keeps an integer model input only where every layer
+// reading it is an Embedding (which casts ids as Keras does); an integer
+// input read by another layer, which Keras would cast to its float compute
+// dtype, is read as float32.
+func intInputsToEmbeddings(m *model.Model) {
+	for _, v := range m.Inputs {
+		if v.DType == model.Float32 {
+			continue
+		}
+		for _, l := range m.Layers {
+			if l.Kind != "InputLayer" && l.Kind != "Embedding" && slices.Contains(l.Inputs, v.Name) {
+				v.DType = model.Float32
+				break
+			}
+		}
+	}
 }
 
 type graphBuilder struct {
@@ -101,7 +137,11 @@ func (b *graphBuilder) sequential() error {
 	if err != nil || len(shape) < 2 {
 		return fmt.Errorf("%w: Sequential model %q: cannot tell its input shape (no InputLayer, batch_input_shape, batch_shape or build_input_shape): %v", ErrFormat, b.g.name, err)
 	}
-	b.addInput(inName, shape)
+	dt := model.Float32
+	if first.class == "InputLayer" {
+		dt = inputDType(&first)
+	}
+	b.addInput(inName, shape, dt)
 	outs, err := b.chain(level{g: b.g}, inName)
 	if err != nil {
 		return err
@@ -172,8 +212,8 @@ func (b *graphBuilder) innerInput(lv level, e *layerEntry, v string) error {
 	return nil
 }
 
-func (b *graphBuilder) addInput(name string, shape []int) {
-	b.m.Inputs = append(b.m.Inputs, &model.Value{Name: name, DType: model.Float32, Shape: shape})
+func (b *graphBuilder) addInput(name string, shape []int, dt model.DType) {
+	b.m.Inputs = append(b.m.Inputs, &model.Value{Name: name, DType: dt, Shape: shape})
 	b.shapes[name] = shape
 }
 
@@ -295,7 +335,7 @@ func (b *graphBuilder) inputLayer(lv level, e *layerEntry) error {
 	if err != nil || len(shape) < 1 {
 		return fmt.Errorf("%w: InputLayer %q: bad or missing batch shape: %v", ErrFormat, e.name, err)
 	}
-	b.addInput(e.name, shape)
+	b.addInput(e.name, shape, inputDType(e))
 	l, err := layers.InputLayer(layers.Common{Name: e.name, Inputs: []string{e.name}, Trainable: b.trainable(e), Config: e.config})
 	if err != nil {
 		return fmt.Errorf("keras: %w", err)
