@@ -99,11 +99,7 @@ func AddHead(m *model.Model, spec HeadSpec, rng *rand.Rand) (*model.Model, error
 	out := c.Outputs[0]
 	v := shapes[out]
 	if v == nil || len(v.Shape) != 2 || v.Shape[1] < 1 || v.DType != model.Float32 {
-		var shape any = "unknown"
-		if v != nil {
-			shape = v.Shape
-		}
-		return nil, fmt.Errorf("surgery: %w: add-head: output %q has shape %v; a Dense head needs a 2-D float [batch, features] output with known features (add a Flatten or pooling layer first)", model.ErrUnsupported, out, shape)
+		return nil, fmt.Errorf("surgery: %w: add-head: the model ends at %s; a Dense head needs a 2-D float [batch, features] output with known features: put a Flatten or a pooling layer before it (add-head --flatten, or --pool avg|max)", model.ErrUnsupported, endsAt(c, out, v))
 	}
 	in := v.Shape[1]
 	if n := model.NumElements([]int{in, spec.Units}); n < 0 || n > maxHeadKernel {
@@ -153,11 +149,7 @@ func addHeadPrefix(c *model.Model, spec HeadSpec) error {
 		out := c.Outputs[0]
 		v := shapes[out]
 		if v == nil || len(v.Shape) < 3 {
-			var shape any = "unknown"
-			if v != nil {
-				shape = v.Shape
-			}
-			return fmt.Errorf("%w: add-head --pool %s: output %q has shape %v; pooling needs [batch, spatial..., channels] (a 2-D output takes the Dense head as it is)", ErrUsage, spec.Pool, out, shape)
+			return fmt.Errorf("%w: add-head --pool %s: the model ends at %s; pooling needs [batch, spatial..., channels] (a 2-D output takes the Dense head as it is)", ErrUsage, spec.Pool, endsAt(c, out, v))
 		}
 		if err := appendLayer(globalPool(c, out, len(v.Shape), spec.Pool == "max")); err != nil {
 			return err
@@ -293,4 +285,35 @@ func valueUsed(m *model.Model, name string) bool {
 		}
 	}
 	return false
+}
+
+// endsAt describes model output out for a message as the user sees it: the
+// layer that produces it and its shape, Keras style ("layer \"pool\" with
+// output shape (None, 1000, 1, 1)"), not the value's name (a TensorFlow or
+// PyTorch tensor name).
+func endsAt(m *model.Model, out string, v *model.Value) string {
+	where := fmt.Sprintf("output %q", out)
+	for _, l := range m.Layers {
+		if slices.Contains(l.Outputs, out) {
+			where = fmt.Sprintf("layer %q", l.Name)
+		}
+	}
+	if v == nil {
+		return where + " of unknown shape"
+	}
+	dims := make([]string, len(v.Shape))
+	for i, d := range v.Shape {
+		dims[i] = "None"
+		if d >= 0 {
+			dims[i] = strconv.Itoa(d)
+		}
+	}
+	shape := "(" + strings.Join(dims, ", ") + ")"
+	if len(dims) == 1 {
+		shape = "(" + dims[0] + ",)"
+	}
+	if v.DType != model.Float32 {
+		shape += " " + v.DType.String()
+	}
+	return where + " with output shape " + shape
 }

@@ -272,7 +272,7 @@ func TestAddHeadErrors(t *testing.T) {
 		{"initializer", a, HeadSpec{Units: 1, KernelInitializer: "my_init"}, ErrUsage, "my_init"},
 		{"name clash", a, HeadSpec{Units: 1, Name: "dense_2"}, ErrUsage, "dense_2"},
 		{"several outputs", branchy(t), HeadSpec{Units: 1}, model.ErrUnsupported, "2 outputs"},
-		{"not 2-D", noFlatten, HeadSpec{Units: 1}, model.ErrUnsupported, "[-1 28 28]"},
+		{"not 2-D", noFlatten, HeadSpec{Units: 1}, model.ErrUnsupported, "ends at layer \"id\" with output shape (None, 28, 28)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

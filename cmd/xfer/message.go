@@ -49,6 +49,11 @@ func userMessage(cmd, msg string) string {
 		// finetune's own prefix under evaluate, predict or demo.
 		msg = strings.TrimPrefix(msg, "finetune: ")
 	}
+	if cmd != "" {
+		// The command named again inside ("unsupported: add-head: ..."):
+		// once, at the start, is enough.
+		msg = dropToken(msg, cmd+": ")
+	}
 	if cmd != "" && !strings.HasPrefix(msg, cmd+":") && !strings.HasPrefix(msg, cmd+" ") {
 		msg = cmd + ": " + msg
 	}

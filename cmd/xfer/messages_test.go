@@ -178,9 +178,9 @@ func TestAddHeadMessages(t *testing.T) {
 		{name: "flatten", args: []string{"add-head", "--units", "3", "--flatten", "-m", cut, "-o", o}, code: 0,
 			stdout: []string{"add-head: added flatten (Flatten), dense (Dense, 3 units, linear)"}},
 		{name: "no flatten on a CNN", args: []string{"add-head", "--units", "3", "-m", cut, "-o", o}, code: 1,
-			stderr: []string{"a Dense head needs a 2-D float [batch, features] output", "add a Flatten or pooling layer first"}},
+			stderr: []string{"xfer: add-head: unsupported: the model ends at layer \"conv2\" with output shape (None, 8, 6, 6); a Dense head needs a 2-D float [batch, features] output", "(add-head --flatten, or --pool avg|max)"}, absent: []string{"add-head: unsupported: add-head"}},
 		{name: "pool a 2-D output", args: []string{"add-head", "--units", "3", "--pool", "max", "-m", m, "-o", o}, code: 2,
-			stderr: []string{"add-head --pool max: output", "pooling needs [batch, spatial..., channels]"}},
+			stderr: []string{"xfer: add-head --pool max: the model ends at layer \"dense_1\" with output shape (None, 2); pooling needs [batch, spatial..., channels]"}},
 		{name: "bad pooling", args: []string{"add-head", "--units", "3", "--pool", "mean", "-m", m, "-o", o}, code: 2,
 			stderr: []string{`add-head: --pool "mean": want avg or max`}},
 	})
@@ -289,6 +289,7 @@ func TestUserMessage(t *testing.T) {
 		{"", `unknown command "x"`, `unknown command "x"`},
 		// Only whole prefixes go: a word that ends like one stays.
 		{"import", "metadataset: x", "import: metadataset: x"},
+		{"add-head", "surgery: unsupported: add-head: the model ends at layer \"p\"", "add-head: unsupported: the model ends at layer \"p\""},
 	}
 	for _, tt := range tests {
 		if got := userMessage(tt.cmd, tt.msg); got != tt.want {
