@@ -27,8 +27,15 @@
 //   - Inputs are never modified. Params and consts of the model are read in
 //     place, not copied: the model must not be modified while a Session built
 //     from it is in use.
-//   - A Session reuses its intermediate buffers between runs; Run is safe to
-//     call from several goroutines (runs are serialised).
+//   - A Session recycles the storage of intermediate values: a value's
+//     buffer goes back to the session's arena after its last reader (and
+//     its last view, such as a Reshape's output), and a later output takes
+//     the smallest free buffer that holds it. A session so keeps about its
+//     largest working set between runs, not every value of the graph.
+//     Kernels write every element of their outputs; with the environment
+//     variable XFER_ENGINE_POISON=1 (PoisonEnv) every recycled buffer is
+//     filled with NaN first, and the conformance suite runs so.
+//   - Run is safe to call from several goroutines (runs are serialised).
 //   - Matrix products go through BLAS (package internal/blas32, shared
 //     with finetune): OpenBLAS through cgo by default, gonum's pure-Go BLAS
 //     when built with the tag xfer_purego or without cgo. The engine owns

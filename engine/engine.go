@@ -27,6 +27,10 @@ type Session struct {
 	steps    []*step
 	vals     []*model.Tensor // per value id; params/consts fixed, others set by Run
 	fixed    []bool          // vals[id] is a param or const
+	// arena recycles intermediate values' storage (arena.go); dies lists,
+	// per step, the values read for the last time there.
+	arena *arena
+	dies  [][]int
 }
 
 type inputSpec struct {
@@ -53,14 +57,19 @@ type step struct {
 	out   []*model.Tensor
 	// fused describes MatMul/Gemm + bias + activation groups (see fuse.go).
 	fused *fusedDense
-	// scratch is a reusable float32 buffer for kernels that need one (im2col).
+	// scratch is a reusable float32 buffer for kernels that need one
+	// (im2col); during Run, the session's one scratch buffer.
 	scratch []float32
+	// mem is the step's part of the session's memory plan (arena.go).
+	mem stepMem
 }
 
 // kernel computes s.out from s.in. It sets each output's dtype and shape and
 // fills its data, reusing the output's existing storage where it can (see
 // setF32 / setI64), or points the output at an input's storage for ops that
 // only reinterpret a shape (Reshape, Identity). It never writes to s.in.
+// It writes every element of its outputs: their storage comes from the
+// session's arena and holds another value's numbers (arena.go, PoisonEnv).
 type kernel func(s *step) error
 
 // New validates m, infers its shapes and plans its execution. The model is
@@ -83,9 +92,11 @@ func New(m *model.Model) (*Session, error) {
 	}
 	s := &Session{name: m.Name, opset: opset}
 	ids := map[string]int{}
+	var names []string // by value id
 	define := func(name string, t *model.Tensor) int {
 		id := len(s.vals)
 		ids[name] = id
+		names = append(names, name)
 		s.vals = append(s.vals, t)
 		s.fixed = append(s.fixed, t != nil)
 		return id
@@ -145,6 +156,7 @@ func New(m *model.Model) (*Session, error) {
 			st.out[i] = &model.Tensor{}
 		}
 	}
+	s.planMemory(shapes, names)
 	return s, nil
 }
 
@@ -185,7 +197,11 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 		s.vals[in.id] = inputs[in.name]
 	}
 	defer s.release()
-	for _, st := range s.steps {
+	batch := 0
+	if len(s.inputs) > 0 && len(inputs[s.inputs[0].name].Shape) > 0 {
+		batch = inputs[s.inputs[0].name].Shape[0]
+	}
+	for j, st := range s.steps {
 		for i, id := range st.ins {
 			if id < 0 {
 				st.in[i] = nil
@@ -193,6 +209,7 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 			}
 			st.in[i] = s.vals[id]
 		}
+		s.arena.beforeStep(st, batch)
 		if err := runStep(st); err != nil {
 			return nil, fmt.Errorf("engine: layer %q: node %q (%s): %w", st.layer, st.node.Name, st.node.Op, err)
 		}
@@ -201,6 +218,7 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 				s.vals[id] = st.out[i]
 			}
 		}
+		s.arena.afterStep(s, j, st)
 	}
 	res := make(map[string]*model.Tensor, len(s.outNames))
 	for i, name := range s.outNames {
@@ -212,8 +230,9 @@ func (s *Session) Run(inputs map[string]*model.Tensor) (map[string]*model.Tensor
 }
 
 // release drops references to the caller's inputs so that the session does
-// not keep them alive.
+// not keep them alive, and frees every intermediate value's storage.
 func (s *Session) release() {
+	s.arena.reset()
 	for _, in := range s.inputs {
 		s.vals[in.id] = nil
 	}
