@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -132,9 +131,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		res.Files = append(res.Files, p)
 	}
 	if o.json {
-		enc := json.NewEncoder(o.e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := printJSON(o.e.stdout, res); err != nil {
 			return err
 		}
 	} else {
@@ -176,9 +173,7 @@ func runAblation(ctx context.Context, o *demoOptions) error {
 		files = []string{md, png}
 	}
 	if o.json {
-		enc := json.NewEncoder(o.e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"ablation": rows}); err != nil {
+		if err := printJSON(o.e.stdout, ablationJSON{rows}); err != nil {
 			return err
 		}
 	} else {

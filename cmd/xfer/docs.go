@@ -4,14 +4,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/xferml/xfer/demo"
-	"github.com/xferml/xfer/finetune"
-	"github.com/xferml/xfer/workspace"
 )
 
 // docsCommand is the hidden command that writes docs/CLI.md from the
@@ -64,8 +59,8 @@ func writeDocs(w io.Writer, app *cli.App) error {
 			b.WriteString("\n")
 			flagTable(&b, c.Flags)
 		}
-		if v, ok := jsonShapes[c.Name]; ok {
-			fmt.Fprintf(&b, "\n`--json` prints (keys from the code, `?` where a key may be left out):\n\n    %s\n", jsonShape(reflect.TypeOf(v)))
+		for _, o := range jsonOutputs[c.Name] {
+			fmt.Fprintf(&b, "\n`--json`%s prints (keys from the code, `?` where a key may be left out):\n\n    %s\n", o.with, jsonShape(reflect.TypeOf(o.value)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -91,81 +86,4 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// jsonShapes are the values commands print with --json, by command: the
-// reference lists their keys, read from the types themselves.
-var jsonShapes = map[string]any{
-	"inspect":  modelSummary{},
-	"finetune": finetune.History{},
-	"evaluate": finetune.Metrics{},
-	"verify":   verifyResult{},
-	"demo":     demo.Result{},
-	"log":      []workspace.Entry{},
-}
-
-// jsonShape writes the JSON shape of values of type t: {"key": shape, ...}
-// for structs (by their json tags), [shape] for slices, and number,
-// string, bool or object for the rest. A struct type written once is
-// named by its first key afterwards ("model_B": like "model_A"), and a
-// recursive one ends in "{...}".
-func jsonShape(t reflect.Type) string {
-	s := shapeWriter{first: map[reflect.Type]string{}}
-	return s.shape(t, "")
-}
-
-type shapeWriter struct {
-	first map[reflect.Type]string // struct type -> the key it was first written under
-	outer []reflect.Type          // struct types being written
-}
-
-func (s *shapeWriter) shape(t reflect.Type, key string) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if slices.Contains(s.outer, t) {
-			return "{...}"
-		}
-		if k, ok := s.first[t]; ok {
-			return fmt.Sprintf("like %q", k)
-		}
-		if key != "" {
-			s.first[t] = key
-		}
-		s.outer = append(s.outer, t)
-		defer func() { s.outer = s.outer[:len(s.outer)-1] }()
-		var keys []string
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			shape := s.shape(f.Type, name)
-			if strings.Contains(opts, "omitempty") {
-				name += "?"
-			}
-			keys = append(keys, fmt.Sprintf("%q: %s", name, shape))
-		}
-		return "{" + strings.Join(keys, ", ") + "}"
-	case reflect.Slice, reflect.Array:
-		if e := t.Elem(); e.Kind() == reflect.Pointer && e.Elem().Kind() != reflect.Struct {
-			return "[" + s.shape(e, key) + " or null]" // inspect's unknown dims
-		}
-		return "[" + s.shape(t.Elem(), key) + "]"
-	case reflect.Map:
-		return "{KEY: " + s.shape(t.Elem(), key) + "}"
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "bool"
-	case reflect.Interface:
-		return "any"
-	}
-	return "number"
 }

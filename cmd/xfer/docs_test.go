@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,8 +38,8 @@ func TestCLIDocs(t *testing.T) {
 			if !strings.Contains(want, "`--"+f.Names()[0]) {
 				t.Errorf("docs/CLI.md lacks %s --%s", c.Name, f.Names()[0])
 			}
-			if _, ok := jsonShapes[c.Name]; f.Names()[0] == "json" && !ok {
-				t.Errorf("%s has --json but jsonShapes does not say what it prints", c.Name)
+			if _, ok := jsonOutputs[c.Name]; f.Names()[0] == "json" && !ok {
+				t.Errorf("%s has --json but jsonOutputs does not say what it prints", c.Name)
 			}
 		}
 	}
@@ -74,6 +77,113 @@ func TestJSONShape(t *testing.T) {
 	} {
 		if got := jsonShape(reflect.TypeOf(tc.in)); got != tc.want {
 			t.Errorf("jsonShape(%T) =\n\t%s\nwant\n\t%s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestJSONOutputs runs the commands with --json and checks what they print
+// against the types docs/CLI.md lists (jsonOutputs): every key printed is
+// documented and every key not marked ? is printed, at every depth.
+func TestJSONOutputs(t *testing.T) {
+	dir, m := messageFixture(t)
+	data := "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y.npy")
+	tuned := filepath.Join(dir, "tuned.h5")
+	ws := t.TempDir()
+	mustXfer(t, ws, "import", m)
+	mustXfer(t, ws, "freeze", "--upto", "0")
+	for _, tc := range []struct {
+		cmd, with string
+		dir       string
+		args      []string
+	}{
+		{"inspect", "", dir, []string{"inspect", "--json", "-m", m}},
+		{"evaluate", "", dir, []string{"evaluate", "--json", "-m", m, "--data", data}},
+		{"finetune", "", dir, []string{"finetune", "--json", "-m", m, "-o", tuned, "--data", data, "--epochs", "2", "--validation-split", "0.4"}},
+		{"verify", "", dir, []string{"verify", "--json", m, tuned}},
+		{"log", " with -m FILE", dir, []string{"log", "--json", "-m", tuned}},
+		{"log", "", ws, []string{"log", "--json"}},
+	} {
+		t.Run(tc.cmd+tc.with, func(t *testing.T) {
+			var doc any
+			for _, o := range jsonOutputs[tc.cmd] {
+				if o.with == tc.with {
+					doc = o.value
+				}
+			}
+			if doc == nil {
+				t.Fatalf("jsonOutputs[%q] has no output%q", tc.cmd, tc.with)
+			}
+			out, errs, code := xfer(t, tc.dir, tc.args...)
+			if code != 0 && !(tc.cmd == "verify" && code == 1) {
+				t.Fatalf("xfer %v: exit %d: %s", tc.args, code, errs)
+			}
+			var got any
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("xfer %v printed no JSON: %v\n%s", tc.args, err, out)
+			}
+			checkJSON(t, "$", got, reflect.TypeOf(doc))
+		})
+	}
+}
+
+// checkJSON reports where decoded JSON value v does not have the keys type
+// t marshals to.
+func checkJSON(t *testing.T, path string, v any, typ reflect.Type) {
+	t.Helper()
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	if v == nil {
+		return // null: a nil pointer, slice or map
+	}
+	switch typ.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: %T; want an object", path, v)
+			return
+		}
+		known := map[string]bool{}
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			known[name] = true
+			fv, ok := obj[name]
+			if !ok && !strings.Contains(opts, "omitempty") {
+				t.Errorf("%s: no key %q (documented without ?)", path, name)
+			}
+			if ok {
+				checkJSON(t, path+"."+name, fv, f.Type)
+			}
+		}
+		for k := range obj {
+			if !known[k] {
+				t.Errorf("%s: key %q is not documented", path, k)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		arr, ok := v.([]any)
+		if !ok {
+			t.Errorf("%s: %T; want an array", path, v)
+			return
+		}
+		for i, e := range arr {
+			checkJSON(t, fmt.Sprintf("%s[%d]", path, i), e, typ.Elem())
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: %T; want an object", path, v)
+			return
+		}
+		for k, e := range obj {
+			checkJSON(t, path+"."+k, e, typ.Elem())
 		}
 	}
 }

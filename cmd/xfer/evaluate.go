@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -65,7 +64,7 @@ func runEvaluate(_ context.Context, o *evaluateOptions) error {
 		return err
 	}
 	if o.json {
-		return json.NewEncoder(o.e.stdout).Encode(met)
+		return printJSON(o.e.stdout, met)
 	}
 	fmt.Fprintf(o.e.stdout, "%s: %d samples - loss: %.4f - accuracy: %.4f\n", o.data, met.Samples, met.Loss, met.Accuracy)
 	return nil

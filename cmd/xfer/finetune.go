@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -344,9 +343,7 @@ func (o *finetuneOptions) train(ctx context.Context, m *model.Model, rep finetun
 // history as JSON) and draws --plot.
 func (o *finetuneOptions) report(hist *finetune.History) error {
 	if o.json {
-		enc := json.NewEncoder(o.e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(hist); err != nil {
+		if err := printJSON(o.e.stdout, hist); err != nil {
 			return err
 		}
 	} else {

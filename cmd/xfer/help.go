@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -131,39 +132,19 @@ func setUpFlags(app *cli.App) {
 // unrequire clears a required flag's Required (setUpFlags checks it) and
 // says "(required)" in its usage; it reports whether f was required.
 func unrequire(f cli.Flag) bool {
-	switch f := f.(type) {
-	case *cli.StringFlag:
-		if f.Required {
-			f.Required, f.Usage = false, f.Usage+" (required)"
-			return true
-		}
-	case *cli.IntFlag:
-		if f.Required {
-			f.Required, f.Usage = false, f.Usage+" (required)"
-			return true
-		}
-	case *cli.Int64Flag:
-		if f.Required {
-			f.Required, f.Usage = false, f.Usage+" (required)"
-			return true
-		}
-	case *cli.Float64Flag:
-		if f.Required {
-			f.Required, f.Usage = false, f.Usage+" (required)"
-			return true
-		}
-	case *cli.StringSliceFlag:
-		if f.Required {
-			f.Required, f.Usage = false, f.Usage+" (required)"
-			return true
-		}
-	case *cli.BoolFlag:
-		if f.Required {
-			f.Required, f.Usage = false, f.Usage+" (required)"
-			return true
-		}
+	// Every urfave/cli flag type is a struct with Required and Usage
+	// fields; the package has no interface to set them through.
+	v := reflect.ValueOf(f)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return false
 	}
-	return false
+	req, usage := v.Elem().FieldByName("Required"), v.Elem().FieldByName("Usage")
+	if req.Kind() != reflect.Bool || usage.Kind() != reflect.String || !req.Bool() {
+		return false
+	}
+	req.SetBool(false)
+	usage.SetString(usage.String() + " (required)")
+	return true
 }
 
 // The flag package's parse errors (urfave/cli passes them on as they are).

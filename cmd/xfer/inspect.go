@@ -46,9 +46,7 @@ func runInspect(_ context.Context, o *inspectOptions) error {
 		if warn != nil {
 			fmt.Fprintf(o.e.stderr, "xfer: warning: %v\n", warn)
 		}
-		enc := json.NewEncoder(o.e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return printJSON(o.e.stdout, s)
 	}
 	return writeTable(o.e.stdout, o.e.stderr, m)
 }

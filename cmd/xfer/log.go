@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -49,9 +48,7 @@ func runLog(_ context.Context, o *logOptions) error {
 	}
 	j := ws.Journal()
 	if o.json {
-		enc := json.NewEncoder(o.e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(j)
+		return printJSON(o.e.stdout, j)
 	}
 	tw := tabwriter.NewWriter(o.e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\ttime\tbefore\tafter\tcommand")
@@ -108,9 +105,7 @@ func logFile(o *logOptions) error {
 		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(o.e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m.History)
+		return printJSON(o.e.stdout, m.History)
 	}
 	if len(m.History) == 0 {
 		fmt.Fprintf(o.e.stdout, "%s carries no xfer history\n", o.file)

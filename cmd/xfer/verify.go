@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -154,9 +153,7 @@ func runVerify(_ context.Context, o *verifyOptions) error {
 	}
 	res.Runtime, res.Inputs = o.runtime, desc
 	if o.json {
-		enc := json.NewEncoder(o.e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := printJSON(o.e.stdout, res); err != nil {
 			return err
 		}
 	} else {
