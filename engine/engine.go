@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -57,6 +58,8 @@ type step struct {
 	out   []*model.Tensor
 	// fused describes MatMul/Gemm + bias + activation groups (see fuse.go).
 	fused *fusedDense
+	// act is the activation fused into a Conv step (fuse_conv.go), or nil.
+	act *kernels.Act
 	// scratch is a reusable float32 buffer for kernels that need one
 	// (im2col); during Run, the session's one scratch buffer.
 	scratch []float32

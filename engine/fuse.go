@@ -64,6 +64,7 @@ func fuse(steps []*step, s *Session, shapes map[string]*model.Value) []*step {
 		return s.vals[id]
 	}
 	dead := make([]bool, len(steps))
+	fuseConvActs(steps, s, consumer, dead)
 	out := make([]*step, 0, len(steps))
 	for i, st := range steps {
 		if dead[i] {

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"slices"
+
+	"github.com/xferml/xfer/internal/kernels"
 )
 
 // convKernel is ONNX Conv on X [N, C, D1..Dk] (any k >= 1) with W [M, C/group,
@@ -50,23 +52,25 @@ func convKernel(s *step) error {
 	y := setF32(s.out[0], append([]int{n, m}, g.out...))
 	inSize, outSize, kSize := numel(g.in), numel(g.out), numel(kshape)
 	mg := m / group
+	if r == 4 && cg == 1 && mg == 1 {
+		depthwise(s, x.F32, w.F32, bias, y, n, c, g)
+		return nil
+	}
 	rows := cg * kSize // rows of the im2col matrix
 	direct := kSize == 1 && allOnes(g.stride) && !slices.ContainsFunc(g.padB, nonZero) && !slices.ContainsFunc(g.padE, nonZero)
 	colSize := 0
 	if !direct {
 		colSize = rows * outSize
 	}
-	// One image per block: im2col and the product of each image run on one
-	// thread; a single image splits its product instead (gemm).
+	// One image per block when there are several: im2col and the product
+	// of each image run on one thread. A single image splits its product
+	// instead (its rows of output channels, or gemm's own split).
 	p := parts(n*m*outSize*rows, n)
 	if cap(s.scratch) < p*colSize {
 		s.scratch = make([]float32, p*colSize)
 	}
-	mul := gemm
-	if p > 1 {
-		mul = sgemm
-	}
-	image := func(img int, col []float32) {
+	image := func(blk, img int) {
+		col := s.scratch[blk*colSize : (blk+1)*colSize]
 		for gi := range group {
 			xg := x.F32[(img*c+gi*cg)*inSize : (img*c+(gi+1)*cg)*inSize]
 			b := xg // a 1x1 stride-1 unpadded conv reads X as it is
@@ -75,24 +79,43 @@ func convKernel(s *step) error {
 				b = col
 			}
 			yg := y[(img*m+gi*mg)*outSize : (img*m+(gi+1)*mg)*outSize]
-			mul(false, false, mg, outSize, rows, 1, w.F32[gi*mg*rows:], rows, b, outSize, 0, yg, outSize)
-		}
-		if bias != nil {
-			for j := range m {
-				row := y[(img*m+j)*outSize : (img*m+j+1)*outSize]
-				for i := range row {
-					row[i] += bias[j]
-				}
+			wg := w.F32[gi*mg*rows : (gi+1)*mg*rows]
+			var bg []float32
+			if bias != nil {
+				bg = bias[gi*mg : (gi+1)*mg]
 			}
+			mul := gemm
+			if p > 1 {
+				mul = sgemm
+			}
+			mul(false, false, mg, outSize, rows, 1, wg, rows, b, outSize, 0, yg, outSize)
+			kernels.RowBiasAct(mg, outSize, yg, outSize, bg, s.act)
 		}
 	}
 	parallelBlocks(n, p, func(blk, lo, hi int) {
-		col := s.scratch[blk*colSize : (blk+1)*colSize]
 		for img := lo; img < hi; img++ {
-			image(img, col)
+			image(blk, img)
 		}
 	})
 	return nil
+}
+
+// depthwise runs a 2-D depthwise convolution (one filter per channel,
+// group = C = M) with kernels.Depthwise, its bias and fused activation
+// included, the (image, channel) planes split between the threads.
+func depthwise(s *step, x, w, bias, y []float32, n, c int, g window) {
+	cv := kernels.Conv2D{H: g.in[0], W: g.in[1], OH: g.out[0], OW: g.out[1], KH: g.k[0], KW: g.k[1],
+		SH: g.stride[0], SW: g.stride[1], DH: g.dil[0], DW: g.dil[1], PT: g.padB[0], PL: g.padB[1]}
+	in, out := cv.H*cv.W, cv.OH*cv.OW
+	work := n * c * out * cv.KH * cv.KW
+	parallel(n*c, parts(work, n*c), func(lo, hi int) {
+		for lo < hi {
+			img, c0 := lo/c, lo%c
+			c1 := min(c, c0+hi-lo)
+			kernels.Depthwise(cv, x[img*c*in:(img+1)*c*in], w, bias, y[img*c*out:(img+1)*c*out], c0, c1, s.act)
+			lo += c1 - c0
+		}
+	})
 }
 
 func allOnes(v []int) bool {

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/xferml/xfer/engine"
@@ -38,14 +39,15 @@ func main() {
 	block := flag.Duration("block", 300*time.Millisecond, "wall time of one block")
 	threads := flag.Int("threads", 0, "xfer engine threads (0: GOMAXPROCS)")
 	ortThreads := flag.Int("ort-threads", 0, "ONNX Runtime intra-op threads (0: its default)")
+	target := flag.Float64("target", 0, "minimum xfer/ORT ratio at every batch size (0: issue 6's targets for model A)")
 	flag.Parse()
-	if err := run(*path, *batches, *rounds, *block, *threads, *ortThreads); err != nil {
+	if err := run(*path, *batches, *rounds, *block, *threads, *ortThreads, *target); err != nil {
 		fmt.Fprintln(os.Stderr, "predictort:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path, batchList string, rounds int, block time.Duration, threads, ortThreads int) error {
+func run(path, batchList string, rounds int, block time.Duration, threads, ortThreads int, target float64) error {
 	if rounds < 1 {
 		return fmt.Errorf("-rounds must be at least 1, got %d", rounds)
 	}
@@ -108,30 +110,36 @@ func run(path, batchList string, rounds int, block time.Duration, threads, ortTh
 		if diff > 1e-4 {
 			return fmt.Errorf("batch %d: xfer and ONNX Runtime differ by %g (more than 1e-4)", batch, diff)
 		}
-		var xs, os []float64
+		var xs, os, xc, oc, pair []float64
 		for r := range rounds {
 			first, second := xferRun, ortRun
 			if r%2 == 1 {
 				first, second = ortRun, xferRun
 			}
-			a, err := rate(first, batch, block)
+			a, ac, err := rate(first, batch, block)
 			if err != nil {
 				return err
 			}
 			time.Sleep(100 * time.Millisecond)
-			b, err := rate(second, batch, block)
+			b, bc, err := rate(second, batch, block)
 			if err != nil {
 				return err
 			}
 			time.Sleep(100 * time.Millisecond)
 			if r%2 == 1 {
-				a, b = b, a
+				a, b, ac, bc = b, a, bc, ac
 			}
-			xs, os = append(xs, a), append(os, b)
+			xs, os, xc, oc = append(xs, a), append(os, b), append(xc, ac), append(oc, bc)
+			pair = append(pair, a/b)
 		}
 		xm, om := median(xs), median(os)
-		line := fmt.Sprintf("batch %d: xfer %.0f samples/s, onnxruntime %.0f samples/s, ratio %.2f", batch, xm, om, xm/om)
-		if t, ok := targets[batch]; ok {
+		line := fmt.Sprintf("batch %d: xfer %.1f samples/s, onnxruntime %.1f samples/s, ratio %.2f (per round %.2f-%.2f); cpu ms/sample xfer %.1f, onnxruntime %.1f",
+			batch, xm, om, xm/om, slices.Min(pair), slices.Max(pair), 1e3*median(xc), 1e3*median(oc))
+		t, ok := targets[batch]
+		if target > 0 {
+			t, ok = target, true
+		}
+		if ok {
 			met := "met"
 			if xm/om < t {
 				met = "NOT met"
@@ -144,20 +152,33 @@ func run(path, batchList string, rounds int, block time.Duration, threads, ortTh
 }
 
 // rate runs f for about d (at least 3 times, after one warm-up call) and
-// returns samples per second.
-func rate(f func() error, batch int, d time.Duration) (float64, error) {
+// returns samples per second and the process's CPU seconds per sample (on
+// a loaded machine the wall figures swing with the other processes; the
+// CPU time shows the work each runtime does).
+func rate(f func() error, batch int, d time.Duration) (float64, float64, error) {
 	if err := f(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	c0 := cpuTime()
 	start := time.Now()
 	n := 0
 	for n < 3 || time.Since(start) < d {
 		if err := f(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		n++
 	}
-	return float64(n*batch) / time.Since(start).Seconds(), nil
+	wall := time.Since(start).Seconds()
+	return float64(n*batch) / wall, (cpuTime() - c0) / float64(n*batch), nil
+}
+
+// cpuTime returns the user and system CPU seconds the process has used.
+func cpuTime() float64 {
+	var r syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &r); err != nil {
+		return 0
+	}
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano()).Seconds()
 }
 
 func median(v []float64) float64 {

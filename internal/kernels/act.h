@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 // Activation codes (cActs in kernels_cgo.go).
-enum { XK_NONE, XK_RELU, XK_LEAKY, XK_ELU, XK_SIGMOID, XK_TANH };
+enum { XK_NONE, XK_RELU, XK_LEAKY, XK_ELU, XK_SIGMOID, XK_TANH, XK_CLIP };
 
 // xk_sel is c ? a : b as a bitwise blend: GCC if-converts a float select
 // feeding more arithmetic only with control flow, which stops the loop
@@ -76,6 +76,21 @@ static inline __attribute__((always_inline)) float xk_gomax(float x, float y) {
 	memcpy(&b1, &r1, sizeof b1);
 	memcpy(&b2, &r2, sizeof b2);
 	uint32_t rb = (b1 | b2) ^ 0x80000000u;
+	float r;
+	memcpy(&r, &rb, sizeof r);
+	return r;
+}
+
+// xk_gomin is Go's min(x, y) for float32 on amd64 bit for bit: MINSS
+// twice and the OR of the two results (so that min(-0, +0) is -0), the
+// sequence xk_gomax runs on negated operands.
+static inline __attribute__((always_inline)) float xk_gomin(float x, float y) {
+	float r1 = xk_sel(x < y, x, y);
+	float r2 = xk_sel(r1 < x, r1, x);
+	uint32_t b1, b2;
+	memcpy(&b1, &r1, sizeof b1);
+	memcpy(&b2, &r2, sizeof b2);
+	uint32_t rb = b1 | b2;
 	float r;
 	memcpy(&r, &rb, sizeof r);
 	return r;
@@ -154,6 +169,9 @@ static inline __attribute__((always_inline)) void xk_fwd_body(int m, int n, floa
 		case XK_TANH:
 			for (int j = 0; j < n; j++) yr[j] = xk_tanh(zr[j]);
 			break;
+		case XK_CLIP: // clipF: min(max(v, lo), hi), p1 = lo, p2 = hi
+			for (int j = 0; j < n; j++) yr[j] = xk_gomin(xk_gomax(zr[j], p1), p2);
+			break;
 		}
 	}
 }
@@ -206,20 +224,6 @@ static inline __attribute__((always_inline)) void xk_sumrows_body(int m, int n, 
 		const float *gr = g + (size_t)i * n;
 		for (int j = 0; j < n; j++) out[j] = xk_add(gr[j], out[j]);
 	}
-}
-
-// xk_gomin is Go's min(x, y) for float32 on amd64 bit for bit: MINSS
-// twice, the results ORed (so that min(-0, +0) is -0).
-static inline __attribute__((always_inline)) float xk_gomin(float x, float y) {
-	float r1 = xk_sel(x < y, x, y);
-	float r2 = xk_sel(r1 < x, r1, x);
-	uint32_t b1, b2;
-	memcpy(&b1, &r1, sizeof b1);
-	memcpy(&b2, &r2, sizeof b2);
-	uint32_t rb = b1 | b2;
-	float r;
-	memcpy(&r, &rb, sizeof r);
-	return r;
 }
 
 // xk_clip_body is ClipValueGo (update.go): g = min(max(g, -v), v).

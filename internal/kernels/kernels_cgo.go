@@ -6,6 +6,7 @@ package kernels
 #cgo CFLAGS: -O3
 #cgo LDFLAGS: -lopenblas
 #include "dense.h"
+#include "conv.h"
 */
 import "C"
 
@@ -23,14 +24,18 @@ var cActs = map[string]struct {
 	"Selu":      {C.XK_ELU, true, true},
 	"Sigmoid":   {C.XK_SIGMOID, true, true},
 	"Tanh":      {C.XK_TANH, true, true},
+	"Clip":      {C.XK_CLIP, true, false},
 }
 
 // cParams returns the C kernels' alpha and gamma for a (Elu is SELU with
 // gamma 1, as in eluF).
 func cParams(a Act) (C.float, C.float) {
 	gamma := float32(a.Gamma)
-	if a.Op == "Elu" {
+	switch a.Op {
+	case "Elu":
 		gamma = 1
+	case "Clip":
+		return C.float(float32(a.Alpha)), C.float(float32(a.Beta)) // min, max
 	}
 	return C.float(float32(a.Alpha)), C.float(gamma)
 }
@@ -190,4 +195,41 @@ func DensePacked(m, n, k int, alpha float32, a, packed, c []float32, bias []floa
 	if act != nil && !NativeAct(*act) {
 		finishRows(m, n, c, n, nil, act)
 	}
+}
+
+// depthwiseC is Depthwise in vectorised C (the same bits as DepthwiseGo);
+// an activation without a C kernel runs in Go after.
+func depthwiseC(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) bool {
+	in, out, ks := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+	if len(x) < c1*in || len(w) < c1*ks || len(y) < c1*out || bias != nil && len(bias) < c1 || in == 0 {
+		return false
+	}
+	geo := [12]C.int{C.int(g.H), C.int(g.W), C.int(g.OH), C.int(g.OW), C.int(g.KH), C.int(g.KW),
+		C.int(g.SH), C.int(g.SW), C.int(g.DH), C.int(g.DW), C.int(g.PT), C.int(g.PL)}
+	var bp *C.float
+	if bias != nil {
+		bp = fptr(bias)
+	}
+	code, p1, p2 := cAct(act)
+	C.xk_dw(&geo[0], fptr(x), fptr(w), bp, fptr(y), C.int(c0), C.int(c1), code, p1, p2)
+	if act != nil && !NativeAct(*act) {
+		blk := y[c0*out : c1*out]
+		ForwardGo(*act, blk, blk)
+	}
+	return true
+}
+
+// rowBiasActC is RowBiasAct in vectorised C; false when act has no C
+// kernel.
+func rowBiasActC(m, n int, y []float32, ldy int, bias []float32, act *Act) bool {
+	if act != nil && !NativeAct(*act) || ldy < n || len(y) < (m-1)*ldy+n || bias != nil && len(bias) < m {
+		return false
+	}
+	var bp *C.float
+	if bias != nil {
+		bp = fptr(bias)
+	}
+	code, p1, p2 := cAct(act)
+	C.xk_rowbias(C.int(m), C.int(n), fptr(y), C.int(ldy), bp, code, p1, p2)
+	return true
 }

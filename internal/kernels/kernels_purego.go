@@ -42,3 +42,9 @@ func DenseBLAS(transB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 func DensePacked(m, n, k int, alpha float32, a, packed, c []float32, bias []float32, act *Act) {
 	panic("kernels: DensePacked without AVX-512")
 }
+
+func depthwiseC(Conv2D, []float32, []float32, []float32, []float32, int, int, *Act) bool {
+	return false
+}
+
+func rowBiasActC(int, int, []float32, int, []float32, *Act) bool { return false }

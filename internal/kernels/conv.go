@@ -1,0 +1,113 @@
+package kernels
+
+// Convolution kernels for the engine (NCHW, one image at a time): the
+// depthwise 2-D convolution, and the epilogue that adds a per-channel
+// bias and applies an activation to the rows of a convolution's output.
+// Each has a Go loop (the reference, and the pure-Go build) and a
+// vectorised C twin (conv.h) with the same bits.
+
+// Conv2D is the geometry of a 2-D convolution over one channel plane:
+// input H x W, output OH x OW, kernel KH x KW, strides, dilations and the
+// top and left pads (the bottom and right ones follow from the output
+// size).
+type Conv2D struct {
+	H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL int
+}
+
+// DepthwiseGo computes channels [c0, c1) of a depthwise convolution (one
+// filter per channel): x [C, H, W], w [C, KH, KW], bias [C] or nil, y [C,
+// OH, OW]. Each output starts at 0, adds its taps inside the input in
+// kernel order (row by row), then the bias, then the activation (nil:
+// none).
+func DepthwiseGo(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) {
+	in, out, ks := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+	for c := c0; c < c1; c++ {
+		xc, wc := x[c*in:(c+1)*in], w[c*ks:(c+1)*ks]
+		for oh := range g.OH {
+			row := y[c*out+oh*g.OW : c*out+(oh+1)*g.OW]
+			clear(row)
+			for kh := range g.KH {
+				ih := oh*g.SH - g.PT + kh*g.DH
+				if ih < 0 || ih >= g.H {
+					continue
+				}
+				xr := xc[ih*g.W : (ih+1)*g.W]
+				for kw := range g.KW {
+					lo, hi, off := tapRange(g, kw)
+					wv := wc[kh*g.KW+kw]
+					for ow := lo; ow < hi; ow++ {
+						row[ow] += wv * xr[ow*g.SW+off]
+					}
+				}
+			}
+			if bias != nil {
+				b := bias[c]
+				for i := range row {
+					row[i] += b
+				}
+			}
+			if act != nil {
+				ForwardGo(*act, row, row)
+			}
+		}
+	}
+}
+
+// tapRange returns the output columns [lo, hi) whose tap kw reads inside
+// the input row, and the input column of output 0 for that tap (iw = ow*SW
+// + off).
+func tapRange(g Conv2D, kw int) (lo, hi, off int) {
+	off = kw*g.DW - g.PL
+	lo, hi = 0, g.OW
+	if off < 0 {
+		lo = min((-off+g.SW-1)/g.SW, g.OW)
+	}
+	if last := off + (g.OW-1)*g.SW; last >= g.W {
+		hi = max(min((g.W-off+g.SW-1)/g.SW, g.OW), lo)
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi, off
+}
+
+// Depthwise is DepthwiseGo in vectorised C when there is a C kernel (the
+// same bits; an activation without a C kernel then runs in Go after).
+func Depthwise(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) {
+	if c1 <= c0 || g.OH <= 0 || g.OW <= 0 {
+		return
+	}
+	if depthwiseC(g, x, w, bias, y, c0, c1, act) {
+		return
+	}
+	DepthwiseGo(g, x, w, bias, y, c0, c1, act)
+}
+
+// RowBiasActGo adds bias[r] (bias nil: none) to every element of row r of
+// the m rows of y (n columns, row stride ldy) and applies act (nil: none).
+func RowBiasActGo(m, n int, y []float32, ldy int, bias []float32, act *Act) {
+	for r := range m {
+		row := y[r*ldy : r*ldy+n]
+		if bias != nil {
+			b := bias[r]
+			for i := range row {
+				row[i] += b
+			}
+		}
+		if act != nil {
+			ForwardGo(*act, row, row)
+		}
+	}
+}
+
+// RowBiasAct is RowBiasActGo in vectorised C when act has a C kernel (the
+// same bits).
+func RowBiasAct(m, n int, y []float32, ldy int, bias []float32, act *Act) {
+	if m <= 0 || n <= 0 || bias == nil && act == nil {
+		return
+	}
+	if rowBiasActC(m, n, y, ldy, bias, act) {
+		return
+	}
+	RowBiasActGo(m, n, y, ldy, bias, act)
+}
