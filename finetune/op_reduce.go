@@ -9,7 +9,11 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// reduce is ONNX ReduceMean or ReduceSum over non-batch axes.
+// reduce is ONNX ReduceMean, ReduceSum, ReduceMax or ReduceMin over
+// non-batch axes (Keras's GlobalMaxPooling and GlobalAveragePooling in
+// channels-last, keepdims). ReduceMax's (ReduceMin's) gradient goes to the
+// first element holding the extreme (PyTorch's amax splits ties
+// evenly; ties have measure zero on real activations).
 func reduce(lw *lowerer, n *model.Node, x *G.Node) (*G.Node, error) {
 	dt, xs := x.Dtype(), x.Shape()
 	r := len(xs)
@@ -76,11 +80,26 @@ func reduce(lw *lowerer, n *model.Node, x *G.Node) (*G.Node, error) {
 	if n.Op == "ReduceMean" {
 		scale = 1 / float64(cnt)
 	}
+	extreme := n.Op == "ReduceMax" || n.Op == "ReduceMin"
+	if extreme && cnt == 0 {
+		return nil, fmt.Errorf("%s over an empty axis", n.Op)
+	}
+	// arg[o] is the input element output o took (ReduceMax, ReduceMin),
+	// set by the forward pass for the backward one.
+	var arg []int
+	if extreme {
+		arg = make([]int, outShape.TotalSize())
+	}
 	op := newOp(n.Op, dt, outShape, 1)
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-		if dt == tensor.Float64 {
+		switch {
+		case extreme && dt == tensor.Float64:
+			reduceExtreme(f64(in[0]), f64(out), to, arg, n.Op == "ReduceMax")
+		case extreme:
+			reduceExtreme(f32(in[0]), f32(out), to, arg, n.Op == "ReduceMax")
+		case dt == tensor.Float64:
 			reduceForward(f64(in[0]), f64(out), to, scale)
-		} else {
+		default:
 			reduceForward(f32(in[0]), f32(out), to, scale)
 		}
 		return nil
@@ -89,12 +108,17 @@ func reduce(lw *lowerer, n *model.Node, x *G.Node) (*G.Node, error) {
 	op.diff = func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		gop := newOp(n.Op+"Grad", dt, xs, 1)
 		gop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-			if dt == tensor.Float64 {
+			switch {
+			case extreme && dt == tensor.Float64:
+				extremeBackward(f64(in[0]), f64(out), arg)
+			case extreme:
+				extremeBackward(f32(in[0]), f32(out), arg)
+			case dt == tensor.Float64:
 				g, d := f64(in[0]), f64(out)
 				for i, o := range to {
 					d[i] = g[o] * scale
 				}
-			} else {
+			default:
 				g, d := f32(in[0]), f32(out)
 				for i, o := range to {
 					d[i] = g[o] * float32(scale)
@@ -108,6 +132,28 @@ func reduce(lw *lowerer, n *model.Node, x *G.Node) (*G.Node, error) {
 	return op.apply(x)
 }
 
+// reduceExtreme writes each output's max (isMax) or min over the input
+// elements that reduce into it, and which one it took into arg (the first,
+// in input order, on ties; NaN propagates as ONNX Runtime's does).
+func reduceExtreme[T floats](x, y []T, to, arg []int, isMax bool) {
+	for i := range arg {
+		arg[i] = -1
+	}
+	for i, o := range to {
+		v, a := x[i], arg[o]
+		if a < 0 || (v != v && y[o] == y[o]) || (isMax && v > y[o]) || (!isMax && v < y[o]) {
+			y[o], arg[o] = v, i
+		}
+	}
+}
+
+func extremeBackward[T floats](g, d []T, arg []int) {
+	clear(d)
+	for o, i := range arg {
+		d[i] += g[o]
+	}
+}
+
 func reduceForward[T floats](x, y []T, to []int, scale float64) {
 	clear(y)
 	for i, o := range to {
@@ -118,7 +164,7 @@ func reduceForward[T floats](x, y []T, to []int, scale float64) {
 	}
 }
 
-// lowerReduce lowers ReduceMean and ReduceSum.
+// lowerReduce lowers ReduceMean, ReduceSum, ReduceMax and ReduceMin.
 func lowerReduce(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error) {
 	x, err := lw.in(n, 0)
 	if err != nil {

@@ -10,25 +10,27 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// variadic lowers ONNX Sum, Mean, Max and Min over same-shape inputs (Keras
-// merge layers).
+// variadic lowers ONNX Sum, Mean, Max and Min with numpy broadcasting
+// (Keras merge layers; Normalization's Max of the deviation and epsilon).
 func variadic(op string, ins []*G.Node) (*G.Node, error) {
 	for i, in := range ins {
-		if in == nil || !in.Shape().Eq(ins[0].Shape()) {
-			return nil, fmt.Errorf("%s: input %d missing or of another shape (only equal shapes are supported)", op, i)
+		if in == nil {
+			return nil, fmt.Errorf("%s: input %d missing", op, i)
 		}
 	}
 	y := ins[0]
 	var err error
 	for _, in := range ins[1:] {
-		switch op {
-		case "Sum", "Mean":
+		switch {
+		case (op == "Sum" || op == "Mean") && in.Shape().Eq(y.Shape()):
 			y, err = G.Add(y, in)
-		case "Max", "Min":
+		case op == "Sum" || op == "Mean":
+			y, err = add(y, in)
+		default:
 			y, err = maxMin(op == "Max", y, in)
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	if op == "Mean" && len(ins) > 1 {
@@ -37,34 +39,39 @@ func variadic(op string, ins []*G.Node) (*G.Node, error) {
 	return y, nil
 }
 
-// maxMin is the element-wise max (or min) of a and b; the gradient goes to
-// the input chosen (a on ties).
+// maxMin is the element-wise max (or min) of a and b with broadcasting; the
+// gradient goes to the input chosen (a on ties), summed over the positions
+// where that input repeats.
 func maxMin(isMax bool, a, b *G.Node) (*G.Node, error) {
-	dt, shape := a.Dtype(), a.Shape()
+	dt := a.Dtype()
+	p, err := newBplan(a.Shape(), b.Shape())
+	if err != nil {
+		return nil, err
+	}
 	name := "Min"
 	if isMax {
 		name = "Max"
 	}
-	op := newOp(name, dt, shape, 2)
+	op := newOp(name, dt, p.out, 2)
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 		if dt == tensor.Float64 {
-			pick(f64(in[0]), f64(in[1]), f64(out), isMax)
+			pick(p, f64(in[0]), f64(in[1]), f64(out), isMax)
 		} else {
-			pick(f32(in[0]), f32(in[1]), f32(out), isMax)
+			pick(p, f32(in[0]), f32(in[1]), f32(out), isMax)
 		}
 		return nil
 	}
 	op.wrt = []bool{true, true}
 	op.diff = func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		grads := make(G.Nodes, 2)
-		for k := 0; k < 2; k++ {
-			gop := newOp(name+"Grad", dt, shape, 3)
+		for k, x := range []*G.Node{a, b} {
+			gop := newOp(name+"Grad", dt, x.Shape(), 3)
 			first := k == 0
 			gop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 				if dt == tensor.Float64 {
-					pickGrad(f64(in[0]), f64(in[1]), f64(in[2]), f64(out), isMax, first)
+					pickGrad(p, f64(in[0]), f64(in[1]), f64(in[2]), f64(out), isMax, first)
 				} else {
-					pickGrad(f32(in[0]), f32(in[1]), f32(in[2]), f32(out), isMax, first)
+					pickGrad(p, f32(in[0]), f32(in[1]), f32(in[2]), f32(out), isMax, first)
 				}
 				return nil
 			}
@@ -86,24 +93,34 @@ func takesA[T floats](a, b T, isMax bool) bool {
 	return a <= b
 }
 
-func pick[T floats](a, b, y []T, isMax bool) {
-	for i := range y {
-		if takesA(a[i], b[i], isMax) {
-			y[i] = a[i]
-		} else {
-			y[i] = b[i]
+func pick[T floats](p *bplan, a, b, y []T, isMax bool) {
+	p.each(func(o, ia, ib, n, da, db int) {
+		for i := range n {
+			av, bv := a[ia+i*da], b[ib+i*db]
+			if takesA(av, bv, isMax) {
+				y[o+i] = av
+			} else {
+				y[o+i] = bv
+			}
 		}
-	}
+	})
 }
 
-func pickGrad[T floats](a, b, g, d []T, isMax, first bool) {
-	for i := range d {
-		if takesA(a[i], b[i], isMax) == first {
-			d[i] = g[i]
-		} else {
-			d[i] = 0
+// pickGrad writes d, the gradient of a (first) or b, from the output
+// gradient g.
+func pickGrad[T floats](p *bplan, a, b, g, d []T, isMax, first bool) {
+	clear(d)
+	p.each(func(o, ia, ib, n, da, db int) {
+		at, step := ib, db
+		if first {
+			at, step = ia, da
 		}
-	}
+		for i := range n {
+			if takesA(a[ia+i*da], b[ib+i*db], isMax) == first {
+				d[at+i*step] += g[o+i]
+			}
+		}
+	})
 }
 
 // lowerVariadic lowers Sum, Mean, Max and Min.

@@ -45,7 +45,7 @@ var registry = map[string]lowerFunc{
 	// op_prelu.go
 	"PRelu": lowerPRelu,
 	// op_reduce.go
-	"ReduceMean": lowerReduce, "ReduceSum": lowerReduce,
+	"ReduceMean": lowerReduce, "ReduceSum": lowerReduce, "ReduceMax": lowerReduce, "ReduceMin": lowerReduce,
 	// op_resize.go
 	"Resize": lowerResize, "Upsample": lowerResize,
 	// op_layernorm.go
