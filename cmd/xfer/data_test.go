@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -60,11 +61,18 @@ func TestPlotAblationAndGrads(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &finetune.History{GradStats: []finetune.EpochGradStats{
-		{Epoch: 1, Params: []finetune.ParamGradStats{{Param: "d/kernel", Layer: "d", GradNorm: 0.5, UpdateRatio: 1e-3}}},
-		{Epoch: 2, Params: []finetune.ParamGradStats{{Param: "d/kernel", Layer: "d", GradNorm: 0.25, UpdateRatio: 5e-4}}},
+		{Epoch: 1, Params: []finetune.ParamGradStats{{Param: "d/kernel", Layer: "d", GradNorm: 0.5, UpdateRatio: 1e-3}},
+			Activations: []finetune.ActivationStats{{Layer: "r", Op: "Relu", Dead: 0.25}, {Layer: "s", Op: "Sigmoid", Saturated: 0.1}, {Layer: "t", Op: "Tanh", Saturated: 0.9}}},
+		{Epoch: 2, Params: []finetune.ParamGradStats{{Param: "d/kernel", Layer: "d", GradNorm: 0.25, UpdateRatio: 0}},
+			Activations: []finetune.ActivationStats{{Layer: "r", Op: "Relu", Dead: 0.5}, {Layer: "s", Op: "Sigmoid", Saturated: 0}, {Layer: "t", Op: "Tanh", Saturated: 1}}},
 	}}
 	g := gradsPlotPath(filepath.Join(dir, "c.png"))
 	if err := plotGradStats(g, h); err != nil {
+		t.Fatal(err)
+	}
+	// A model without activation layers still gets its figure.
+	g0 := filepath.Join(dir, "plain-grads.svg")
+	if err := plotGradStats(g0, &finetune.History{GradStats: []finetune.EpochGradStats{{Epoch: 1, Params: h.GradStats[0].Params}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{p, g} {
@@ -75,5 +83,46 @@ func TestPlotAblationAndGrads(t *testing.T) {
 	}
 	if filepath.Base(g) != "c-grads.png" {
 		t.Errorf("grads figure %s; want c-grads.png", g)
+	}
+}
+
+// TestGradPanels: the --grad-stats figure draws, per layer and epoch, the
+// gradient norm and update ratio (log scales: a 0 ratio is left out) and
+// the dead ReLU and saturated sigmoid/tanh fractions (0 kept).
+func TestGradPanels(t *testing.T) {
+	h := &finetune.History{GradStats: []finetune.EpochGradStats{
+		{Epoch: 1, Params: []finetune.ParamGradStats{{Layer: "d", GradNorm: 0.5, UpdateRatio: 1e-3}},
+			Activations: []finetune.ActivationStats{{Layer: "r", Op: "Relu", Dead: 0.25}, {Layer: "s", Op: "Sigmoid", Saturated: 0.1}, {Layer: "t", Op: "Tanh", Saturated: 0.9}}},
+		{Epoch: 2, Params: []finetune.ParamGradStats{{Layer: "d", GradNorm: 0.25, UpdateRatio: 0}},
+			Activations: []finetune.ActivationStats{{Layer: "r", Op: "Relu", Dead: 0.5}, {Layer: "s", Op: "Sigmoid", Saturated: 0}, {Layer: "t", Op: "Tanh", Saturated: 1}}},
+	}}
+	type pt = [2]float64 // epoch, value
+	want := []struct {
+		title  string
+		series map[string][]pt
+	}{
+		{"gradient L2 norm", map[string][]pt{"d": {{1, 0.5}, {2, 0.25}}}},
+		{"update / weight ratio", map[string][]pt{"d": {{1, 1e-3}}}},
+		{"dead ReLU fraction", map[string][]pt{"r": {{1, 0.25}, {2, 0.5}}}},
+		{"saturated sigmoid/tanh fraction", map[string][]pt{"s": {{1, 0.1}, {2, 0}}, "t": {{1, 0.9}, {2, 1}}}},
+	}
+	got := gradPanels(h)
+	if len(got) != len(want) {
+		t.Fatalf("gradPanels: %d panels; want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.title != w.title {
+			t.Errorf("panel %d: %q; want %q", i, g.title, w.title)
+		}
+		gs := map[string][]pt{}
+		for _, name := range g.layers {
+			for _, xy := range g.series[name] {
+				gs[name] = append(gs[name], pt{xy.X, xy.Y})
+			}
+		}
+		if fmt.Sprint(gs) != fmt.Sprint(w.series) {
+			t.Errorf("panel %q: %v; want %v", g.title, gs, w.series)
+		}
 	}
 }

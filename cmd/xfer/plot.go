@@ -43,6 +43,53 @@ var curveColors = []color.Color{
 	color.RGBA{204, 121, 167, 255}, color.RGBA{230, 159, 0, 255}, color.RGBA{86, 180, 233, 255},
 }
 
+// styledLine is a line through xy in colour i of curveColors, 1.5 points
+// wide, dashed when dashed.
+func styledLine(xy plotter.XYs, i int, dashed bool) (*plotter.Line, error) {
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return nil, err
+	}
+	l.Color, l.Width = curveColors[i%len(curveColors)], vg.Points(1.5)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	}
+	return l, nil
+}
+
+// writePanels draws panels (rows of plots, a grid added to each) on a
+// canvas width x height points and writes it to path atomically, in the
+// format of path's extension (.png, .svg, .pdf): the one figure writer of
+// finetune --plot, --grad-stats and demo.
+func writePanels(path string, panels [][]*plot.Plot, width, height vg.Length) error {
+	format, ok := plotFormats[strings.ToLower(filepath.Ext(path))]
+	if !ok {
+		return usagef("plot %s: want a .png, .svg or .pdf file", path)
+	}
+	img, err := draw.NewFormattedCanvas(width, height, format)
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	for _, row := range panels {
+		for _, p := range row {
+			p.Add(plotter.NewGrid())
+		}
+	}
+	pad := vg.Points(5)
+	tiles := draw.Tiles{Rows: len(panels), Cols: len(panels[0]), PadX: 2 * pad, PadY: 2 * pad, PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: pad}
+	canvases := plot.Align(panels, tiles, draw.New(img))
+	for i, row := range panels {
+		for j, p := range row {
+			p.Draw(canvases[i][j])
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := img.WriteTo(&buf); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return atomicfile.WriteBytes(path, buf.Bytes())
+}
+
 // plotCurves draws learning curves as the book's figures do: loss and
 // accuracy per epoch side by side, training solid and validation dashed,
 // one colour per curve. The format (.png, .svg, .pdf) follows path's
@@ -71,52 +118,22 @@ func plotCurves(path string, curves []curve) error {
 				}
 			}
 			name := strings.TrimSpace(c.label + " " + what)
-			col := curveColors[i%len(curveColors)]
-			l, err := plotter.NewLine(tr)
+			l, err := styledLine(tr, i, false)
 			if err != nil {
 				return fmt.Errorf("plot %s: %s: %w", path, name, err)
 			}
-			l.Color, l.Width = col, vg.Points(1.5)
 			p.Add(l)
 			p.Legend.Add(name, l)
 			if len(va) > 0 {
-				lv, err := plotter.NewLine(va)
+				lv, err := styledLine(va, i, true)
 				if err != nil {
 					return fmt.Errorf("plot %s: %s: %w", path, name, err)
 				}
-				lv.Color, lv.Width, lv.Dashes = col, vg.Points(1.5), []vg.Length{vg.Points(4), vg.Points(3)}
 				p.Add(lv)
 				p.Legend.Add(strings.TrimSpace(c.label+" val_"+what), lv)
 			}
 		}
-		p.Add(plotter.NewGrid())
 		panels[k] = p
 	}
-	return writePanels(path, panels, vg.Points(900))
-}
-
-// writePanels draws panels side by side on a canvas width wide and 380
-// points high and writes it to path atomically, in the format of path's
-// extension (.png, .svg, .pdf): the one figure writer of finetune --plot,
-// --grad-stats and demo.
-func writePanels(path string, panels []*plot.Plot, width vg.Length) error {
-	format, ok := plotFormats[strings.ToLower(filepath.Ext(path))]
-	if !ok {
-		return usagef("plot %s: want a .png, .svg or .pdf file", path)
-	}
-	img, err := draw.NewFormattedCanvas(width, vg.Points(380), format)
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	pad := vg.Points(5)
-	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: 2 * pad, PadY: 2 * pad, PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: pad}
-	canvases := plot.Align([][]*plot.Plot{panels}, tiles, draw.New(img))
-	for j, p := range panels {
-		p.Draw(canvases[0][j])
-	}
-	var buf bytes.Buffer
-	if _, err := img.WriteTo(&buf); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return atomicfile.WriteBytes(path, buf.Bytes())
+	return writePanels(path, [][]*plot.Plot{panels}, vg.Points(900), vg.Points(380))
 }

@@ -46,8 +46,7 @@ func plotAblation(path string, rows []demo.AblationRow) error {
 				i++
 			}
 		}
-		p.Add(plotter.NewGrid())
 		panels[k] = p
 	}
-	return writePanels(path, panels, vg.Points(1200))
+	return writePanels(path, [][]*plot.Plot{panels}, vg.Points(1200), vg.Points(380))
 }
