@@ -54,7 +54,7 @@ func benchTrainStep(b *testing.B, batch int) {
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, err := tr.step(g, set, idx); err != nil {
+		if _, _, _, err := tr.step(g, set, idx); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -123,11 +123,19 @@ func (c *Config) checkCallbacks() error {
 	return nil
 }
 
-// CheckConfig validates c's optimizer and callback settings as Train does
-// before it starts (the command reports them as usage errors).
+// CheckConfig validates c's optimizer and callback settings, its metric
+// names and its class weights' form as Train does before it starts (the
+// command reports them as usage errors; the head and the labels are
+// checked against them when training starts).
 func CheckConfig(c Config) error {
 	c.defaults()
 	if err := c.check(); err != nil {
+		return err
+	}
+	if err := CheckMetrics(c.Metrics); err != nil {
+		return err
+	}
+	if _, err := parseClassWeight(c.ClassWeight); err != nil {
 		return err
 	}
 	return c.checkCallbacks()

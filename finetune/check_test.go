@@ -119,7 +119,7 @@ func TestFromLogitsTrains(t *testing.T) {
 	lin := seqModel(t, 3, []int{4}, denseStage("d0", 8, "relu"), denseStage("d1", 3, "linear"))
 	soft := seqModel(t, 3, []int{4}, denseStage("d0", 8, "relu"), denseStage("d1", 3, "softmax"))
 	set := setOf(t, []int{4}, []float32{0, 2, 1, 1, 0, 2}, 3, 0, 1)
-	a, err := EvaluateLogits(lin, set, "", true)
+	a, err := EvaluateWith(lin, set, EvalOptions{FromLogits: true})
 	if err != nil {
 		t.Fatal(err)
 	}

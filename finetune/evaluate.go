@@ -23,20 +23,41 @@ const engineChunk = 1000
 // as training does) and falls back to the training lowering for models the
 // engine cannot run.
 func Evaluate(m *model.Model, set *dataset.Set, loss string) (Metrics, error) {
-	return EvaluateLogits(m, set, loss, false)
+	return EvaluateWith(m, set, EvalOptions{Loss: loss})
 }
 
-// EvaluateLogits is Evaluate for a model whose head outputs logits when
-// fromLogits (Keras's from_logits=True).
-func EvaluateLogits(m *model.Model, set *dataset.Set, loss string, fromLogits bool) (Metrics, error) {
+// EvalOptions are EvaluateWith's settings.
+type EvalOptions struct {
+	// Loss names the loss ("" chooses it from the head as Train does).
+	Loss string
+	// FromLogits says the head outputs logits (Keras's from_logits=True).
+	FromLogits bool
+	// Metrics are Keras metrics beyond accuracy, as Config.Metrics
+	// (precision, recall, auc, top_K), in Metrics.Metrics. As Keras's
+	// evaluate, and as Train's validation metrics, they are not weighed by
+	// class.
+	Metrics []string
+}
+
+// EvaluateWith is Evaluate with options: it reports the figures Train
+// reports for its validation set, the same way.
+func EvaluateWith(m *model.Model, set *dataset.Set, o EvalOptions) (Metrics, error) {
 	if set == nil || set.Len() == 0 {
 		return Metrics{}, fmt.Errorf("finetune: evaluation set is empty")
 	}
-	k, err := chooseLossFor(m, loss, fromLogits, labelsOf(set))
+	k, err := chooseLossFor(m, o.Loss, o.FromLogits, labelsOf(set))
 	if err != nil {
 		return Metrics{}, err
 	}
-	t := &trainer{m: m, loss: k, st: nil, eval: map[int]*graph{}}
+	_, units, err := headOf(m)
+	if err != nil {
+		return Metrics{}, err
+	}
+	met, err := parseMetrics(o.Metrics, k, units)
+	if err != nil {
+		return Metrics{}, err
+	}
+	t := &trainer{m: m, loss: k, st: nil, eval: map[int]*graph{}, valMet: met}
 	t.rowSize = 1
 	for _, d := range m.Inputs[0].Shape[1:] {
 		t.rowSize *= d
@@ -44,15 +65,24 @@ func EvaluateLogits(m *model.Model, set *dataset.Set, loss string, fromLogits bo
 	if err := t.checkSet(set, "evaluation"); err != nil {
 		return Metrics{}, &mismatchError{strings.TrimPrefix(err.Error(), "finetune: ")}
 	}
-	if met, err := evaluateEngine(m, set, k); err == nil {
-		return met, nil
+	res, err := evaluateEngine(m, set, k, met)
+	if err != nil {
+		met.reset()
+		t.st = newStore(m, tensor.Float32)
+		if res, err = t.evaluate(set); err != nil {
+			return Metrics{}, err
+		}
 	}
-	t.st = newStore(m, tensor.Float32)
-	return t.evaluate(set)
+	if met != nil {
+		res.Metrics = map[string]float64{}
+		met.results("", res.Metrics)
+	}
+	return res, nil
 }
 
-// evaluateEngine computes the metrics with the engine.
-func evaluateEngine(m *model.Model, set *dataset.Set, k lossKind) (Metrics, error) {
+// evaluateEngine computes the loss and accuracy with the engine, and
+// records each example in met (nil: no metrics).
+func evaluateEngine(m *model.Model, set *dataset.Set, k lossKind, met *metricAcc) (Metrics, error) {
 	em := m
 	if k.skipHead {
 		var err error
@@ -96,6 +126,7 @@ func evaluateEngine(m *model.Model, set *dataset.Set, k lossKind) (Metrics, erro
 			}
 			sum += l
 			correct += rowCorrect(k, row, lab)
+			met.add(row, lab, 1)
 		}
 	}
 	n := float64(set.Len())

@@ -51,8 +51,12 @@ func (k lossKind) labelWidth() int { return max(k.width, 1) }
 
 // lossState holds what a loss op measured on its last batch.
 type lossState struct {
-	loss    float64
-	correct float64 // examples right (fractions for multi-unit binary heads)
+	loss float64
+	// correct counts the examples right (fractions for multi-unit binary
+	// heads), each by its class weight; weight sums the class weights
+	// (the examples when there are none): accuracy is correct/weight, as
+	// Keras weighs its metrics by the sample weights class_weight becomes.
+	correct, weight float64
 	// rec, when set, receives every example's output and label (metrics).
 	rec *metricAcc
 }
@@ -89,7 +93,7 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 	}
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
 		p, lab := toF64(in[0]), toF64(in[1])
-		var sum, correct float64
+		var sum, correct, weight float64
 		for r := 0; r < n; r++ {
 			row := p[r*c : (r+1)*c]
 			y := lab[r*lw : (r+1)*lw]
@@ -97,11 +101,13 @@ func lossOp(k lossKind, pred, y *G.Node, st *lossState) (*G.Node, error) {
 			if !ok {
 				return fmt.Errorf("finetune: loss %s: label %v of example %d is not a class index below %d", k.name, y[0], r, c)
 			}
-			sum += l * k.classWeight(y)
-			correct += rowCorrect(k, row, y)
-			st.rec.add(row, y)
+			w := k.classWeight(y)
+			sum += l * w
+			correct += rowCorrect(k, row, y) * w
+			weight += w
+			st.rec.add(row, y, w)
 		}
-		st.loss, st.correct = sum/float64(n), correct
+		st.loss, st.correct, st.weight = sum/float64(n), correct, weight
 		fromF64([]float64{st.loss}, out)
 		return nil
 	}

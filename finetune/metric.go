@@ -2,7 +2,9 @@ package finetune
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +37,34 @@ type metricAcc struct {
 	n                          float64
 }
 
+// metricTopK reads one metric name: 0 for precision, recall and auc, K
+// for top_K (or top_K_accuracy).
+func metricTopK(n string) (int, error) {
+	switch {
+	case n == MetricPrecision || n == MetricRecall || n == MetricAUC:
+		return 0, nil
+	case strings.HasPrefix(n, "top_"):
+		k, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(n, "top_"), "_accuracy"))
+		if err != nil || k < 1 {
+			return 0, fmt.Errorf("finetune: metric %q: want top_K with K >= 1 (top_5)", n)
+		}
+		return k, nil
+	}
+	return 0, fmt.Errorf("finetune: metric %q (want precision, recall, auc or top_K)", n)
+}
+
+// CheckMetrics refuses a metric name Config.Metrics (or EvalOptions.Metrics)
+// does not know, before any model or data is read (the head is checked
+// against them when training or evaluation starts).
+func CheckMetrics(names []string) error {
+	for _, n := range names {
+		if _, err := metricTopK(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseMetrics checks names against the head: binary metrics need one
 // unit, top_k more than k units.
 func parseMetrics(names []string, k lossKind, units int) (*metricAcc, error) {
@@ -43,35 +73,31 @@ func parseMetrics(names []string, k lossKind, units int) (*metricAcc, error) {
 	}
 	m := &metricAcc{names: names, k: k}
 	for _, n := range names {
+		kk, err := metricTopK(n)
 		switch {
-		case n == MetricPrecision || n == MetricRecall || n == MetricAUC:
-			if units != 1 {
-				return nil, mismatchf("metric %s is for binary heads (one sigmoid unit); the head has %d units: use top_k or accuracy", n, units)
-			}
-		case strings.HasPrefix(n, "top_"):
-			kk, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(n, "top_"), "_accuracy"))
-			if err != nil || kk < 1 {
-				return nil, fmt.Errorf("finetune: metric %q: want top_K with K >= 1 (top_5)", n)
-			}
-			if units < 2 || kk >= units {
-				return nil, mismatchf("metric %s needs a head of more than %d classes; it has %d units", n, kk, units)
-			}
+		case err != nil:
+			return nil, err
+		case kk == 0 && units != 1:
+			return nil, mismatchf("metric %s is for binary heads (one sigmoid unit); the head has %d units: use top_k or accuracy", n, units)
+		case kk > 0 && (units < 2 || kk >= units):
+			return nil, mismatchf("metric %s needs a head of more than %d classes; it has %d units", n, kk, units)
+		case kk > 0:
 			m.topK = append(m.topK, kk)
-		default:
-			return nil, fmt.Errorf("finetune: metric %q (want precision, recall, auc or top_K)", n)
 		}
 	}
 	m.hits = make([]float64, len(m.topK))
 	return m, nil
 }
 
-// add records one example: row is the head's output (probabilities, or
-// logits when k.logits), lab its label row.
-func (m *metricAcc) add(row, lab []float64) {
+// add records one example of weight w (its class weight, else 1: Keras
+// weighs metrics by the sample weights its class_weight becomes): row is
+// the head's output (probabilities, or logits when k.logits), lab its
+// label row.
+func (m *metricAcc) add(row, lab []float64, w float64) {
 	if m == nil {
 		return
 	}
-	m.n++
+	m.n += w
 	if len(row) == 1 {
 		p := row[0]
 		if m.k.logits {
@@ -80,24 +106,24 @@ func (m *metricAcc) add(row, lab []float64) {
 		pos := lab[0] >= 0.5
 		if p > 0.5 {
 			if pos {
-				m.tp++
+				m.tp += w
 			} else {
-				m.fp++
+				m.fp += w
 			}
 		} else if pos {
-			m.fn++
+			m.fn += w
 		}
 		for i := 0; i < aucThresholds; i++ {
 			if p > aucThreshold(i) {
 				if pos {
-					m.aucTP[i]++
+					m.aucTP[i] += w
 				} else {
-					m.aucFP[i]++
+					m.aucFP[i] += w
 				}
 			} else if pos {
-				m.aucFN[i]++
+				m.aucFN[i] += w
 			} else {
-				m.aucTN[i]++
+				m.aucTN[i] += w
 			}
 		}
 		return
@@ -116,7 +142,7 @@ func (m *metricAcc) add(row, lab []float64) {
 	}
 	for j, kk := range m.topK {
 		if above < kk {
-			m.hits[j]++
+			m.hits[j] += w
 		}
 	}
 }
@@ -186,12 +212,35 @@ func metricNames(out map[string]float64) []string {
 	return keys
 }
 
+// parseClassWeight reads a class weight spec "0:1,1:5" (nil for
+// "balanced" or "").
+func parseClassWeight(spec string) (map[int]float64, error) {
+	if spec == "" || spec == "balanced" {
+		return nil, nil
+	}
+	w := map[int]float64{}
+	for _, item := range strings.Split(spec, ",") {
+		a, b, ok := strings.Cut(item, ":")
+		c, err1 := strconv.Atoi(strings.TrimSpace(a))
+		v, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+		if !ok || err1 != nil || err2 != nil || c < 0 || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("finetune: class weights %q: want CLASS:WEIGHT,... (e.g. 0:1,1:5; classes from 0, weights not negative) or balanced", spec)
+		}
+		w[c] = v
+	}
+	return w, nil
+}
+
 // classWeights returns Keras's class_weight as a slice by class index from
 // a spec "0:1,1:5" or "balanced" (n / (classes * count), as scikit-learn's
 // compute_class_weight) for labels y of classes classes.
 func classWeights(spec string, y []float32, width, classes int) ([]float64, error) {
 	if spec == "" {
 		return nil, nil
+	}
+	named, err := parseClassWeight(spec)
+	if err != nil {
+		return nil, err
 	}
 	if classes < 2 {
 		return nil, mismatchf("class weights need class labels; the labels are not class indices")
@@ -220,14 +269,9 @@ func classWeights(spec string, y []float32, width, classes int) ([]float64, erro
 	for i := range w {
 		w[i] = 1 // classes not named weigh 1, as Keras
 	}
-	for _, item := range strings.Split(spec, ",") {
-		a, b, ok := strings.Cut(item, ":")
-		c, err1 := strconv.Atoi(strings.TrimSpace(a))
-		v, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
-		if !ok || err1 != nil || err2 != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("finetune: class weights %q: want CLASS:WEIGHT,... (e.g. 0:1,1:5) or balanced", spec)
-		}
-		if c < 0 || c >= classes {
+	for _, c := range slices.Sorted(maps.Keys(named)) {
+		v := named[c]
+		if c >= classes {
 			return nil, mismatchf("class weights %q: class %d, but the labels have classes 0..%d", spec, c, classes-1)
 		}
 		w[c] = v

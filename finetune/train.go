@@ -188,6 +188,9 @@ type Metrics struct {
 	Loss     float64 `json:"loss"`
 	Accuracy float64 `json:"accuracy"`
 	Samples  int     `json:"samples"`
+	// Metrics holds EvalOptions.Metrics by Keras's names (precision, auc,
+	// top_5).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // ErrExploding reports a NaN or infinite loss or gradient. Train wraps it
@@ -370,7 +373,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		if cfg.NoShuffle {
 			order = train.Order(nil)
 		}
-		var sumLoss, correct float64
+		var sumLoss, correct, weight float64
 		seen := 0
 		for s := 0; s < steps; s++ {
 			if err := ctx.Err(); err != nil {
@@ -385,7 +388,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 				t.opt.lr = sched.At(step, baseLR)
 			}
 			step++
-			l, c, err := t.step(g, train, idx)
+			l, c, w, err := t.step(g, train, idx)
 			if err != nil {
 				if errors.Is(err, ErrNegativeLoss) {
 					return nil, hist, fmt.Errorf("finetune: epoch %d step %d: %w", ep+1, s+1, err)
@@ -397,13 +400,14 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			}
 			sumLoss += l * float64(len(idx))
 			correct += c
+			weight += w
 			seen += len(idx)
-			rep.Step(s+1, steps, sumLoss/float64(seen), correct/float64(seen))
+			rep.Step(s+1, steps, sumLoss/float64(seen), accuracy(correct, weight))
 		}
 		trainDur := time.Since(start)
 		trainTime += trainDur
 		trainSamples += seen
-		e := Epoch{Epoch: ep + 1, Loss: sumLoss / float64(seen), Accuracy: correct / float64(seen),
+		e := Epoch{Epoch: ep + 1, Loss: sumLoss / float64(seen), Accuracy: accuracy(correct, weight),
 			SamplesPerSecond: float64(seen) / trainDur.Seconds(), LearningRate: t.opt.lr}
 		if valid != nil {
 			vm, err := t.evaluate(valid)

@@ -320,7 +320,7 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a != b || a.Samples != 1234 {
+	if !reflect.DeepEqual(a, b) || a.Samples != 1234 {
 		t.Errorf("Evaluate twice = %+v, %+v; want equal (dropout off), 1234 samples", a, b)
 	}
 	// Loss and accuracy from the predictions, computed here directly.
@@ -404,7 +404,7 @@ func TestEvaluateEngineMatchesGraph(t *testing.T) {
 				}
 			}
 			k, _ := chooseLoss(tt.m, "", set.Classes)
-			got, err := evaluateEngine(tt.m, set, k)
+			got, err := evaluateEngine(tt.m, set, k, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

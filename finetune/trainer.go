@@ -48,7 +48,7 @@ func (t *trainer) graph(cache map[int]*graph, batch int, training bool) (*graph,
 	}
 	lk := t.loss
 	if !training {
-		lk.weights = nil // Keras weighs only the training loss by class
+		lk.weights = nil // Keras weighs only the training data by class
 	}
 	g, err := build(t.m, t.st, buildOpts{batch: batch, training: training, loss: &lk, grads: training, rng: t.rng, part: t.part, bnMode: t.cfg.BNMode})
 	if err != nil {
@@ -267,25 +267,26 @@ func (g *graph) inputs() [][]float32 {
 	return bufs
 }
 
-// step trains on one batch and returns its loss and correct count.
-func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, error) {
+// step trains on one batch and returns its loss, its correct count and
+// the sum of its examples' weights (lossState).
+func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (loss, correct, weight float64, err error) {
 	if err := t.feed.fill(s, idx, g.inputs(), g.ybuf.([]float32), t.cfg.Augment, t.augRng); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer g.vm.Reset()
 	g.loss.rec = t.trainMet
 	defer func() { g.loss.rec = nil }()
 	if err := g.vm.RunAll(); err != nil {
-		return 0, 0, fmt.Errorf("finetune: training step: %w", err)
+		return 0, 0, 0, fmt.Errorf("finetune: training step: %w", err)
 	}
-	loss := g.loss.loss
+	loss = g.loss.loss
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, 0, &nonFinite{"loss", loss}
+		return loss, 0, 0, &nonFinite{"loss", loss}
 	}
 	// A cross-entropy cannot be negative: labels outside what the loss
 	// reads (Check refuses them) would train a broken model "successfully".
 	if t.loss.name != LossMSE && loss < -1e-6 {
-		return loss, 0, fmt.Errorf("%s is %g, below 0, which a cross-entropy cannot be: the labels do not fit the loss; nothing was saved: %w", t.loss.name, loss, ErrNegativeLoss)
+		return loss, 0, 0, fmt.Errorf("%s is %g, below 0, which a cross-entropy cannot be: the labels do not fit the loss; nothing was saved: %w", t.loss.name, loss, ErrNegativeLoss)
 	}
 	names := make([]string, len(g.wrt))
 	params := make([][]float32, len(g.wrt))
@@ -293,7 +294,7 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 	for i, n := range g.grads {
 		v := n.Value()
 		if v == nil {
-			return 0, 0, fmt.Errorf("finetune: gradient of %s was not computed", g.wrtParams[i].Name)
+			return 0, 0, 0, fmt.Errorf("finetune: gradient of %s was not computed", g.wrtParams[i].Name)
 		}
 		grads[i] = v.Data().([]float32)
 		params[i] = g.wrtParams[i].Data
@@ -303,7 +304,7 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 	// would then write NaN into the weights. Stop before it.
 	for i, gr := range grads {
 		if j := kernels.FirstNonFinite(gr); j >= 0 {
-			return loss, 0, &nonFinite{"gradient of " + names[i], float64(gr[j])}
+			return loss, 0, 0, &nonFinite{"gradient of " + names[i], float64(gr[j])}
 		}
 	}
 	// Kernel regularizers from the Keras configs join the loss and its
@@ -335,7 +336,7 @@ func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (float64, float64, e
 			p.constrain(params[i], g.wrtParams[i].Shape)
 		}
 	}
-	return loss, g.loss.correct, nil
+	return loss, g.loss.correct, g.loss.weight, nil
 }
 
 func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
@@ -350,7 +351,7 @@ func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
 	if t.eval == nil {
 		t.eval = map[int]*graph{}
 	}
-	var sum, correct float64
+	var sum, correct, weight float64
 	order := s.Order(nil)
 	eb := t.evalBatch
 	if eb <= 0 {
@@ -374,9 +375,18 @@ func (t *trainer) evaluate(s *dataset.Set) (Metrics, error) {
 		}
 		sum += g.loss.loss * float64(len(idx))
 		correct += g.loss.correct
+		weight += g.loss.weight
 	}
-	n := float64(s.Len())
-	return Metrics{Loss: sum / n, Accuracy: correct / n, Samples: s.Len()}, nil
+	return Metrics{Loss: sum / float64(s.Len()), Accuracy: accuracy(correct, weight), Samples: s.Len()}, nil
+}
+
+// accuracy is correct/weight, 0 when every weight is 0 (Keras's
+// divide_no_nan).
+func accuracy(correct, weight float64) float64 {
+	if weight == 0 {
+		return 0
+	}
+	return correct / weight
 }
 
 // close releases the feeder's feature caches.

@@ -242,6 +242,12 @@ func TestBadInput(t *testing.T) {
 		{"finetune bad --image-size", []string{"finetune", "--data", "images:" + dir, "--image-size", "0x5", "-m", good, "-o", out + ".h5"}, 2, []string{"image-size"}},
 		{"finetune csv without --label", []string{"finetune", "--data", "csv:" + filepath.Join(dir, "m.h5"), "-m", good, "-o", out + ".h5"}, 2, []string{"--label"}},
 		{"evaluate 8 classes for 2 units", []string{"evaluate", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y8.npy"), "-m", good}, 2, []string{"only 2 units"}},
+		{"finetune unknown metric", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--metrics", "precision,f1", "-m", good, "-o", out + ".h5"}, 2, []string{`"f1"`, "precision, recall, auc or top_K"}},
+		{"finetune auc on a softmax head", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--metrics", "auc", "-m", good, "-o", out + ".h5"}, 2, []string{"auc is for binary heads", "2 units"}},
+		{"finetune bad --class-weight", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--class-weight", "0=1", "-m", good, "-o", out + ".h5"}, 2, []string{"0=1", "CLASS:WEIGHT"}},
+		{"finetune --class-weight of a missing class", []string{"finetune", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--class-weight", "5:2", "-m", good, "-o", out + ".h5"}, 2, []string{"class 5", "0..1"}},
+		{"evaluate unknown metric", []string{"evaluate", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--metrics", "top_0", "-m", good}, 2, []string{"top_0", "K >= 1"}},
+		{"evaluate top_2 of 2 units", []string{"evaluate", "--data", "npy:" + xnpy + "," + filepath.Join(dir, "y.npy"), "--metrics", "top_2", "-m", good}, 2, []string{"top_2 needs a head of more than 2 classes"}},
 		{"evaluate labels wrong rows", []string{"evaluate", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y4.npy"), "-m", good}, 1, []string{"y4.npy"}},
 
 		{"export unknown extension", []string{"export", "-m", good, "-o", out + ".pt"}, 2, []string{"out.pt", ".onnx"}},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,6 +18,7 @@ type evaluateOptions struct {
 	ds         dataSpec
 	loss       string
 	fromLogits bool
+	metrics    []string
 	json       bool
 }
 
@@ -26,11 +28,12 @@ func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) 
 	}
 	return &cli.Command{
 		Name:  "evaluate",
-		Usage: "loss and accuracy on a data set",
+		Usage: "loss, accuracy and Keras metrics on a data set",
 		Flags: append(append(modelFlags(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "data `SPEC`: " + dataset.Specs},
 			&cli.StringFlag{Name: "loss", Usage: "loss name (default: chosen from the head and labels)"},
 			&cli.BoolFlag{Name: "from-logits", Usage: "the head outputs logits (Keras's from_logits=True)"},
+			&cli.StringFlag{Name: "metrics", Usage: "Keras metrics beyond accuracy, `LIST` of precision, recall, auc (binary heads), top_K (multi-class), as finetune reports them"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		), dataFlags()...),
 		Action: action(func(c *cli.Context) (*evaluateOptions, error) {
@@ -40,12 +43,19 @@ func newEvaluateCmd(e *env, runF func(context.Context, *evaluateOptions) error) 
 			if err := checkLoss("evaluate", c.String("loss")); err != nil {
 				return nil, err
 			}
+			var metrics []string
+			if v := c.String("metrics"); v != "" {
+				metrics = strings.Split(v, ",")
+			}
+			if err := finetune.CheckMetrics(metrics); err != nil {
+				return nil, usagef("evaluate: --metrics: %s", strings.TrimPrefix(err.Error(), "finetune: "))
+			}
 			ds, err := dataOptions(c, "evaluate", e.stderr)
 			if err != nil {
 				return nil, err
 			}
 			return &evaluateOptions{e: e, src: sourceOf(c), data: c.String("data"), ds: ds,
-				loss: c.String("loss"), fromLogits: c.Bool("from-logits"), json: c.Bool("json")}, nil
+				loss: c.String("loss"), fromLogits: c.Bool("from-logits"), metrics: metrics, json: c.Bool("json")}, nil
 		}, runF),
 	}
 }
@@ -59,13 +69,17 @@ func runEvaluate(_ context.Context, o *evaluateOptions) error {
 	if err != nil {
 		return err
 	}
-	met, err := finetune.EvaluateLogits(m, set, o.loss, o.fromLogits)
+	met, err := finetune.EvaluateWith(m, set, finetune.EvalOptions{Loss: o.loss, FromLogits: o.fromLogits, Metrics: o.metrics})
 	if err != nil {
 		return err
 	}
 	if o.json {
 		return printJSON(o.e.stdout, met)
 	}
-	fmt.Fprintf(o.e.stdout, "%s: %d samples - loss: %.4f - accuracy: %.4f\n", o.data, met.Samples, met.Loss, met.Accuracy)
+	fmt.Fprintf(o.e.stdout, "%s: %d samples - loss: %.4f - accuracy: %.4f", o.data, met.Samples, met.Loss, met.Accuracy)
+	for _, name := range o.metrics {
+		fmt.Fprintf(o.e.stdout, " - %s: %.4f", name, met.Metrics[name])
+	}
+	fmt.Fprintln(o.e.stdout)
 	return nil
 }

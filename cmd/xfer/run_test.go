@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -320,10 +321,11 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func TestFinetuneAndEvaluateNPY(t *testing.T) {
-	dir := t.TempDir()
-	in := writeModel(t, dir, "in.xnat", mlp(t))
-	// 64 samples of a separable 2-class problem: class = x0 > 0.
+// separableNPY writes 64 samples of a separable 2-class problem (class =
+// x0 > 0, 4 features) as dir/x.npy and dir/y.npy and returns the --data
+// spec.
+func separableNPY(t *testing.T, dir string) string {
+	t.Helper()
 	x := &model.Tensor{DType: model.Float32, Shape: []int{64, 4}, F32: make([]float32, 256)}
 	y := &model.Tensor{DType: model.Float32, Shape: []int{64}, F32: make([]float32, 64)}
 	for i := 0; i < 64; i++ {
@@ -335,9 +337,67 @@ func TestFinetuneAndEvaluateNPY(t *testing.T) {
 		}
 	}
 	xp, yp := filepath.Join(dir, "x.npy"), filepath.Join(dir, "y.npy")
-	tensorio.WriteNPY(xp, x)
-	tensorio.WriteNPY(yp, y)
-	spec := "npy:" + xp + "," + yp
+	if err := tensorio.WriteNPY(xp, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := tensorio.WriteNPY(yp, y); err != nil {
+		t.Fatal(err)
+	}
+	return "npy:" + xp + "," + yp
+}
+
+// TestEvaluateMetrics: evaluate --metrics reports on a data set what
+// finetune --metrics reports for it as validation data (val_precision...),
+// in --json and on its one line.
+func TestEvaluateMetrics(t *testing.T) {
+	dir := t.TempDir()
+	spec := separableNPY(t, dir)
+	in, a, b := writeModel(t, dir, "in.xnat", mlp(t)), filepath.Join(dir, "a.xnat"), filepath.Join(dir, "b.xnat")
+	mustXfer(t, dir, "drop-head", "-m", in, "-o", a)
+	mustXfer(t, dir, "add-head", "--units", "1", "--activation", "sigmoid", "-m", a, "-o", b)
+	out := filepath.Join(dir, "out.xnat")
+	const metrics = "precision,recall,auc"
+	var hist struct {
+		Epochs []struct {
+			ValLoss float64            `json:"val_loss"`
+			Metrics map[string]float64 `json:"metrics"`
+		} `json:"epochs"`
+	}
+	js := mustXfer(t, dir, "finetune", "-m", b, "-o", out, "--data", spec, "--validation", spec, "--metrics", metrics,
+		"--class-weight", "0:1,1:2", "--epochs", "2", "--learning-rate", "0.1", "--seed", "1", "--json")
+	if err := json.Unmarshal([]byte(js), &hist); err != nil || len(hist.Epochs) != 2 {
+		t.Fatalf("finetune --json: %v\n%s", err, js)
+	}
+	var ev struct {
+		Loss    float64            `json:"loss"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	js = mustXfer(t, dir, "evaluate", "-m", out, "--data", spec, "--metrics", metrics, "--json")
+	if err := json.Unmarshal([]byte(js), &ev); err != nil {
+		t.Fatalf("evaluate --json: %v\n%s", err, js)
+	}
+	last := hist.Epochs[1]
+	if math.Abs(ev.Loss-last.ValLoss) > 1e-5 {
+		t.Errorf("evaluate loss %.6f; finetune's val_loss %.6f", ev.Loss, last.ValLoss)
+	}
+	for _, k := range strings.Split(metrics, ",") {
+		got, ok := ev.Metrics[k]
+		if want := last.Metrics["val_"+k]; !ok || math.Abs(got-want) > 1e-6 {
+			t.Errorf("evaluate %s = %v (reported %v); finetune's val_%s %v", k, got, ok, k, want)
+		}
+	}
+	line := mustXfer(t, dir, "evaluate", "-m", out, "--data", spec, "--metrics", metrics)
+	for _, k := range strings.Split(metrics, ",") {
+		if want := fmt.Sprintf(" - %s: %.4f", k, ev.Metrics[k]); !strings.Contains(line, want) {
+			t.Errorf("evaluate --metrics printed %q; want it to hold %q", line, want)
+		}
+	}
+}
+
+func TestFinetuneAndEvaluateNPY(t *testing.T) {
+	dir := t.TempDir()
+	in := writeModel(t, dir, "in.xnat", mlp(t))
+	spec := separableNPY(t, dir)
 	var before struct {
 		Loss     float64 `json:"loss"`
 		Accuracy float64 `json:"accuracy"`
