@@ -136,3 +136,27 @@ func TestArenaTake(t *testing.T) {
 		}
 	}
 }
+
+// TestArenaOffsetView: a view that starts inside a buffer (a kernel
+// returning the first rows' slice at an offset) keeps the buffer in use
+// until it dies too; storage the arena did not hand out is never taken.
+func TestArenaOffsetView(t *testing.T) {
+	a := &arena{owned: map[*float32][]float32{}, refs: map[*float32]int{}}
+	b := a.take(10)[:10]
+	a.owned[base(b)], a.refs[base(b)] = b, 1 // afterStep's bookkeeping
+	view := b[4:8]
+	a.hold(view)
+	a.hold(make([]float32, 3)) // a kernel's own allocation: not the arena's
+	a.drop(b)
+	if len(a.free) != 0 {
+		t.Fatalf("buffer freed while a view at offset 4 is alive")
+	}
+	a.drop(view)
+	if len(a.free) != 1 || len(a.owned) != 0 {
+		t.Fatalf("after the view died: %d free, %d owned; want 1, 0", len(a.free), len(a.owned))
+	}
+	a.drop(view) // dead values are dropped once; a second drop changes nothing
+	if len(a.free) != 1 {
+		t.Fatalf("a second drop freed the buffer again: %d free", len(a.free))
+	}
+}
