@@ -172,14 +172,14 @@ func TestImageFolderMemoryFlat(t *testing.T) {
 		peak[i] = rss
 		t.Logf("%d images: peak RSS %.0f MiB (%s)", n, rss, strings.TrimSpace(stderr[max(0, len(stderr)-200):]))
 	}
-	// Loading the 18,000 extra images whole would cost their decoded size
-	// (18,000 x 48x48x3 float32 = 475 MiB); streaming must stay well
-	// below half of that. Measured on a loaded 2-core machine: 573 MiB at
-	// 2,000, 768 MiB at 20,000 (+195 MiB, not from the data set: a probe of
-	// LoadImages plus an epoch of batches alone peaks at 52 and 59 MiB; the
-	// rest is the training process's, under investigation).
-	extra := float64(18000*48*48*3*4) / (1 << 20)
-	if peak[1]-peak[0] > extra/2 {
-		t.Errorf("peak RSS %.0f MiB at 20,000 images vs %.0f MiB at 2,000: grows by more than half of loading the extra images whole (%.0f MiB)", peak[1], peak[0], extra)
+	// The index of the folder (paths, labels, the epoch's order) grows by
+	// a few MiB; nothing else may. (Before the engine recycled its
+	// buffers, a session kept every intermediate value of the frozen
+	// MobileNetV2, ~330 MiB at batch 64, and the garbage of its runs
+	// reached the heap goal only in the longer epoch: 573 vs 768 MiB.)
+	// Measured with the arena, on a loaded 2-core machine (load ~24): 436
+	// MiB at 2,000 images, 451 MiB at 20,000 (+3%; 89 s and 919 s).
+	if peak[1] > peak[0]*1.10+16 {
+		t.Errorf("peak RSS %.0f MiB at 20,000 images vs %.0f MiB at 2,000: memory grows with the number of images (allowed: 10%% + 16 MiB for the index)", peak[1], peak[0])
 	}
 }
