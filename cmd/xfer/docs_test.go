@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -184,6 +186,78 @@ func checkJSON(t *testing.T, path string, v any, typ reflect.Type) {
 		}
 		for k, e := range obj {
 			checkJSON(t, path+"."+k, e, typ.Elem())
+		}
+	}
+}
+
+// TestREADMENamesPeerTests: the README says which tests need the sibling
+// ../shared/interop folder (issue 14 item 9): every test file that looks
+// for it is named there, by file or by its whole package.
+func TestREADMENamesPeerTests(t *testing.T) {
+	const root = "../.."
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## How the numbers are checked")
+	if !ok {
+		t.Fatal("README.md has no section \"How the numbers are checked\"")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	uses := regexp.MustCompile(`peers\.(Interop|Find)\(|sharedInterop\(t`)
+	found := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, "_test.go") || strings.HasSuffix(path, "helpers_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || !uses.Match(b) {
+			return err
+		}
+		found++
+		rel, _ := filepath.Rel(root, path)
+		dir, file := filepath.ToSlash(filepath.Dir(rel)), filepath.Base(rel)
+		if !readmeNames(section, dir, file) {
+			t.Errorf("%s looks for ../shared/interop, but README.md's \"How the numbers are checked\" does not name it", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 10 {
+		t.Errorf("found %d test files using ../shared/interop; want the module's (at least 10)", found)
+	}
+}
+
+// readmeNames reports whether text names test file file of package dir:
+// as `dir/file`, or as `dir` followed by a list in parentheses that holds
+// `file`, or as `dir` alone (the whole package).
+func readmeNames(text, dir, file string) bool {
+	if strings.Contains(text, "`"+dir+"/"+file+"`") {
+		return true
+	}
+	for rest := text; ; {
+		i := strings.Index(rest, "`"+dir+"`")
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(dir)+2:]
+		after := strings.TrimLeft(rest, " \n")
+		if !strings.HasPrefix(after, "(") {
+			return true
+		}
+		if list, _, _ := strings.Cut(after, ")"); strings.Contains(list, "`"+file+"`") {
+			return true
 		}
 	}
 }
