@@ -80,9 +80,9 @@ func convActModel(w, b *model.Tensor, group, stride, pad int, act string, c int)
 }
 
 // TestConvPaths runs each kind of convolution the engine has a separate
-// path for (depthwise, 1x1 without im2col, im2col + product, image by
-// image or the batch at once), with the activation that follows fused
-// into it, on 1 and 2 threads and batches 1 and 3, against convRef.
+// path for (depthwise, 1x1 without im2col, im2col + product; image by
+// image or several images side by side; im2col split between threads), with the activation that follows fused into it, on 1
+// and 2 threads and batches 1 and 3, against convRef.
 func TestConvPaths(t *testing.T) {
 	defer SetThreads(0)
 	cases := []struct {
@@ -103,6 +103,9 @@ func TestConvPaths(t *testing.T) {
 		{"3x3 small plane", 32, 40, 1, 3, 1, 1, 4, 4, true},
 		{"3x3 stride 2 grouped", 8, 12, 2, 3, 2, 1, 13, 13, true},
 		{"7x7 stride 2", 3, 8, 1, 7, 2, 3, 30, 30, true},
+		{"3x3 wide", 4, 30, 1, 3, 1, 1, 20, 20, true},
+		{"pointwise wide", 4, 30, 1, 1, 1, 0, 20, 20, true},
+		{"3x3 im2col split by channels", 32, 8, 1, 3, 1, 1, 30, 30, true},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range cases {

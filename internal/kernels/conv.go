@@ -16,29 +16,30 @@ type Conv2D struct {
 
 // DepthwiseGo computes channels [c0, c1) of a depthwise convolution (one
 // filter per channel): x [C, H, W], w [C, KH, KW], bias [C] or nil, y [C,
-// OH, OW]. Each output starts at 0, adds its taps inside the input in
-// kernel order (row by row), then the bias, then the activation (nil:
-// none).
+// OH, OW]. Each output starts at 0 and adds w*v for every tap in kernel
+// order (row by row), v the input under the tap or 0 in the padding (as
+// ONNX pads with zeros: an infinite weight over the padding gives NaN),
+// then the bias, then the activation (nil: none).
 func DepthwiseGo(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) {
 	in, out, ks := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 	for c := c0; c < c1; c++ {
 		xc, wc := x[c*in:(c+1)*in], w[c*ks:(c+1)*ks]
 		for oh := range g.OH {
 			row := y[c*out+oh*g.OW : c*out+(oh+1)*g.OW]
-			clear(row)
-			for kh := range g.KH {
-				ih := oh*g.SH - g.PT + kh*g.DH
-				if ih < 0 || ih >= g.H {
-					continue
-				}
-				xr := xc[ih*g.W : (ih+1)*g.W]
-				for kw := range g.KW {
-					lo, hi, off := tapRange(g, kw)
-					wv := wc[kh*g.KW+kw]
-					for ow := lo; ow < hi; ow++ {
-						row[ow] += wv * xr[ow*g.SW+off]
+			for ow := range row {
+				var acc float32
+				for kh := range g.KH {
+					ih := oh*g.SH - g.PT + kh*g.DH
+					for kw := range g.KW {
+						iw := ow*g.SW - g.PL + kw*g.DW
+						var v float32
+						if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+							v = xc[ih*g.W+iw]
+						}
+						acc += wc[kh*g.KW+kw] * v
 					}
 				}
+				row[ow] = acc
 			}
 			if bias != nil {
 				b := bias[c]
@@ -51,24 +52,6 @@ func DepthwiseGo(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) {
 			}
 		}
 	}
-}
-
-// tapRange returns the output columns [lo, hi) whose tap kw reads inside
-// the input row, and the input column of output 0 for that tap (iw = ow*SW
-// + off).
-func tapRange(g Conv2D, kw int) (lo, hi, off int) {
-	off = kw*g.DW - g.PL
-	lo, hi = 0, g.OW
-	if off < 0 {
-		lo = min((-off+g.SW-1)/g.SW, g.OW)
-	}
-	if last := off + (g.OW-1)*g.SW; last >= g.W {
-		hi = max(min((g.W-off+g.SW-1)/g.SW, g.OW), lo)
-	}
-	if hi < lo {
-		hi = lo
-	}
-	return lo, hi, off
 }
 
 // Depthwise is DepthwiseGo in vectorised C when there is a C kernel (the

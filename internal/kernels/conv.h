@@ -4,52 +4,123 @@
 #ifndef XFER_KERNELS_CONV_H
 #define XFER_KERNELS_CONV_H
 
+#include <stdlib.h>
 #include "act.h"
 
-// xk_dw_body is DepthwiseGo for channels [c0, c1): g holds H, W, OH, OW,
-// KH, KW, SH, SW, DH, DW, PT, PL.
-static inline __attribute__((always_inline)) void xk_dw_body(const int *g, const float *x, const float *w,
+// xk_v8 is eight floats; xk_v8u the same at any float's alignment.
+typedef float xk_v8 __attribute__((vector_size(32)));
+typedef float xk_v8u __attribute__((vector_size(32), aligned(4)));
+
+// xk_dw_taps sets out[i] = sum over taps t of wt[t]*xp[i+off[t]] for i in
+// [0, n), n a multiple of 8, each sum from 0 in tap order, 32 outputs at a
+// time in registers.
+static inline __attribute__((always_inline)) void xk_dw_taps(int n, const float *xp, const int *off,
+		const float *wt, int nt, float *out) {
+	int i = 0; // n is a multiple of 8
+	for (; i + 32 <= n; i += 32) {
+		xk_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+		for (int t = 0; t < nt; t++) {
+			const float *p = xp + i + off[t];
+			const float wv = wt[t];
+			a0 = a0 + wv * *(const xk_v8u *)(p);
+			a1 = a1 + wv * *(const xk_v8u *)(p + 8);
+			a2 = a2 + wv * *(const xk_v8u *)(p + 16);
+			a3 = a3 + wv * *(const xk_v8u *)(p + 24);
+		}
+		*(xk_v8u *)(out + i) = a0;
+		*(xk_v8u *)(out + i + 8) = a1;
+		*(xk_v8u *)(out + i + 16) = a2;
+		*(xk_v8u *)(out + i + 24) = a3;
+	}
+	for (; i < n; i += 8) {
+		xk_v8 a = {0};
+		for (int t = 0; t < nt; t++) a = a + wt[t] * *(const xk_v8u *)(xp + i + off[t]);
+		*(xk_v8u *)(out + i) = a;
+	}
+}
+
+// xk_dw_body is DepthwiseGo for channels [c0, c1); g holds H, W, OH, OW,
+// KH, KW, SH, SW, DH, DW, PT, PL. Each channel's zero-padded input is
+// first split into SH*SW phase planes of Hq x Wq (plane (ph, pw) holds the
+// padded input's rows ph, ph+SH, ... and columns pw, pw+SW, ...), so that
+// every tap reads one plane at a fixed offset from the output's position:
+// output (oh, ow) is at i = oh*Wq + ow and tap (kh, kw) reads plane
+// (kh*DH % SH, kw*DW % SW) at i + (kh*DH/SH)*Wq + kw*DW/SW. The taps then
+// run over the whole plane at once (xk_dw_taps; the Wq-OW columns past
+// each row are computed and dropped), the same sums in the same order as
+// the Go loop. Returns 0 when out of memory.
+static inline __attribute__((always_inline)) int xk_dw_body(const int *g, const float *x, const float *w,
 		const float *bias, float *y, int c0, int c1, int act, float p1, float p2) {
 	const int H = g[0], W = g[1], OH = g[2], OW = g[3], KH = g[4], KW = g[5];
 	const int SH = g[6], SW = g[7], DH = g[8], DW = g[9], PT = g[10], PL = g[11];
 	const size_t in = (size_t)H * W, out = (size_t)OH * OW, ks = (size_t)KH * KW;
-	for (int c = c0; c < c1; c++) {
-		const float *xc = x + c * in, *wc = w + c * ks;
-		for (int oh = 0; oh < OH; oh++) {
-			float *row = y + c * out + (size_t)oh * OW;
-			for (int j = 0; j < OW; j++) row[j] = 0.0f;
-			for (int kh = 0; kh < KH; kh++) {
-				int ih = oh * SH - PT + kh * DH;
-				if (ih < 0 || ih >= H) continue;
-				const float *xr = xc + (size_t)ih * W;
-				for (int kw = 0; kw < KW; kw++) {
-					int off = kw * DW - PL, lo = 0, hi = OW;
-					if (off < 0) {
-						lo = (-off + SW - 1) / SW;
-						if (lo > OW) lo = OW;
-					}
-					if (off + (OW - 1) * SW >= W) {
-						hi = (W - off + SW - 1) / SW;
-						if (hi > OW) hi = OW;
-						if (hi < lo) hi = lo;
-					}
-					if (hi < lo) hi = lo;
-					const float wv = wc[kh * KW + kw];
-					if (SW == 1) {
-						const float *xs = xr + off;
-						for (int j = lo; j < hi; j++) row[j] = row[j] + wv * xs[j];
-					} else {
-						for (int j = lo; j < hi; j++) row[j] = row[j] + wv * xr[j * SW + off];
-					}
-				}
-			}
-			if (bias) {
-				const float b = bias[c];
-				for (int j = 0; j < OW; j++) row[j] = row[j] + b;
-			}
-			if (act != XK_NONE) xk_fwd_body(1, OW, row, OW, NULL, row, OW, act, p1, p2);
+	const int Hq = OH + (KH - 1) * DH / SH, Wq = OW + (KW - 1) * DW / SW;
+	// n outputs rounded up to whole vectors (the extra ones are dropped
+	// like the columns past each row; their taps may read the 8 floats of
+	// slack after the last plane).
+	const size_t psize = (size_t)Hq * Wq, n = ((size_t)(OH - 1) * Wq + OW + 7) & ~(size_t)7;
+	const size_t planes = (size_t)SH * SW * psize;
+	float *buf = malloc((planes + 8 + n) * sizeof(float));
+	int *off = malloc(ks * sizeof(int));
+	if (!buf || !off) {
+		free(buf);
+		free(off);
+		return 0;
+	}
+	float *flat = buf + planes + 8;
+	for (int j = 0; j < 8; j++) buf[planes + j] = 0.0f;
+	for (int kh = 0; kh < KH; kh++) {
+		for (int kw = 0; kw < KW; kw++) {
+			const int plane = (kh * DH % SH) * SW + kw * DW % SW;
+			off[kh * KW + kw] = (int)(plane * psize) + (kh * DH / SH) * Wq + kw * DW / SW;
 		}
 	}
+	for (int c = c0; c < c1; c++) {
+		const float *xc = x + c * in;
+		for (int ph = 0; ph < SH; ph++) {
+			for (int pw = 0; pw < SW; pw++) {
+				float *pl = buf + (size_t)(ph * SW + pw) * psize;
+				for (int r = 0; r < Hq; r++) {
+					float *dst = pl + (size_t)r * Wq;
+					const int ih = r * SH + ph - PT;
+					if (ih < 0 || ih >= H) {
+						for (int j = 0; j < Wq; j++) dst[j] = 0.0f;
+						continue;
+					}
+					const float *src = xc + (size_t)ih * W;
+					if (SW == 1) { // zeros, the row, zeros
+						int lo = PL < Wq ? PL : Wq, hi = PL + W < Wq ? PL + W : Wq;
+						for (int j = 0; j < lo; j++) dst[j] = 0.0f;
+						if (hi > lo) memcpy(dst + lo, src + (lo - PL), (size_t)(hi - lo) * sizeof(float));
+						for (int j = hi > lo ? hi : lo; j < Wq; j++) dst[j] = 0.0f;
+						continue;
+					}
+					// Columns j with iw = j*SW + pw - PL inside [0, W).
+					int lo = (PL - pw + SW - 1) / SW, hi = (W + PL - pw + SW - 1) / SW;
+					lo = lo < 0 ? 0 : lo > Wq ? Wq : lo;
+					hi = hi < lo ? lo : hi > Wq ? Wq : hi;
+					for (int j = 0; j < lo; j++) dst[j] = 0.0f;
+					const float *s0 = src + pw - PL;
+					if (SW == 2) { // a constant stride vectorises
+						for (int j = lo; j < hi; j++) dst[j] = s0[2 * j];
+					} else {
+						for (int j = lo; j < hi; j++) dst[j] = s0[j * SW];
+					}
+					for (int j = hi; j < Wq; j++) dst[j] = 0.0f;
+				}
+			}
+		}
+		xk_dw_taps((int)n, buf, off, w + c * ks, (int)ks, flat);
+		if (bias) {
+			const float b = bias[c];
+			for (size_t j = 0; j < n; j++) flat[j] = flat[j] + b;
+		}
+		if (act != XK_NONE) xk_fwd_body(1, (int)n, flat, (int)n, NULL, flat, (int)n, act, p1, p2);
+		for (int oh = 0; oh < OH; oh++) memcpy(y + c * out + (size_t)oh * OW, flat + (size_t)oh * Wq, (size_t)OW * sizeof(float));
+	}
+	free(buf);
+	free(off);
+	return 1;
 }
 
 // xk_rowbias_body is RowBiasActGo: y[r][j] += bias[r], then act.
@@ -66,9 +137,9 @@ static inline __attribute__((always_inline)) void xk_rowbias_body(int m, int n, 
 }
 
 #define XK_CONV_VARIANT(suffix, attr) \
-	attr static void xk_dw_##suffix(const int *g, const float *x, const float *w, const float *bias, float *y, \
+	attr static int xk_dw_##suffix(const int *g, const float *x, const float *w, const float *bias, float *y, \
 			int c0, int c1, int act, float p1, float p2) { \
-		xk_dw_body(g, x, w, bias, y, c0, c1, act, p1, p2); \
+		return xk_dw_body(g, x, w, bias, y, c0, c1, act, p1, p2); \
 	} \
 	attr static void xk_rowbias_##suffix(int m, int n, float *y, int ldy, const float *bias, int act, float p1, float p2) { \
 		xk_rowbias_body(m, n, y, ldy, bias, act, p1, p2); \
@@ -78,12 +149,12 @@ XK_CONV_VARIANT(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512b
 XK_CONV_VARIANT(avx2, __attribute__((target("avx2,fma"))))
 XK_CONV_VARIANT(base, )
 
-static void xk_dw(const int *g, const float *x, const float *w, const float *bias, float *y, int c0, int c1,
+static int xk_dw(const int *g, const float *x, const float *w, const float *bias, float *y, int c0, int c1,
 		int act, float p1, float p2) {
 	switch (xk_level()) {
-	case 2: xk_dw_avx512(g, x, w, bias, y, c0, c1, act, p1, p2); break;
-	case 1: xk_dw_avx2(g, x, w, bias, y, c0, c1, act, p1, p2); break;
-	default: xk_dw_base(g, x, w, bias, y, c0, c1, act, p1, p2);
+	case 2: return xk_dw_avx512(g, x, w, bias, y, c0, c1, act, p1, p2);
+	case 1: return xk_dw_avx2(g, x, w, bias, y, c0, c1, act, p1, p2);
+	default: return xk_dw_base(g, x, w, bias, y, c0, c1, act, p1, p2);
 	}
 }
 

@@ -112,3 +112,18 @@ func benchDepthwise(b *testing.B, c, h int) {
 func BenchmarkDepthwise112(b *testing.B) { benchDepthwise(b, 32, 112) }
 func BenchmarkDepthwise14(b *testing.B)  { benchDepthwise(b, 384, 14) }
 func BenchmarkDepthwise7(b *testing.B)   { benchDepthwise(b, 960, 7) }
+
+// BenchmarkDepthwise112s2 is MobileNetV2's stride-2 depthwise
+// convolution of 96 planes of 112x112.
+func BenchmarkDepthwise112s2(b *testing.B) {
+	rng := rand.New(rand.NewSource(7))
+	g := Conv2D{H: 112, W: 112, OH: 56, OW: 56, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PT: 1, PL: 1}
+	c := 96
+	x, w, bias := randFloats(rng, c*112*112), randFloats(rng, c*9), randFloats(rng, c)
+	y := make([]float32, c*56*56)
+	act := &Act{Op: "Clip", Alpha: 0, Beta: 6}
+	for b.Loop() {
+		Depthwise(g, x, w, bias, y, 0, c, act)
+	}
+	b.ReportMetric(float64(c*56*56*9*b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}

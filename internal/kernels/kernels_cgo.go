@@ -211,7 +211,9 @@ func depthwiseC(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) bool {
 		bp = fptr(bias)
 	}
 	code, p1, p2 := cAct(act)
-	C.xk_dw(&geo[0], fptr(x), fptr(w), bp, fptr(y), C.int(c0), C.int(c1), code, p1, p2)
+	if C.xk_dw(&geo[0], fptr(x), fptr(w), bp, fptr(y), C.int(c0), C.int(c1), code, p1, p2) == 0 {
+		return false // out of C memory: the Go loop needs none
+	}
 	if act != nil && !NativeAct(*act) {
 		blk := y[c0*out : c1*out]
 		ForwardGo(*act, blk, blk)
