@@ -147,3 +147,51 @@ func f64(t *tensor.Dense) []float64 {
 // floats is the element type of xfer's kernels: float32 for training,
 // float64 for gradient checks.
 type floats interface{ ~float32 | ~float64 }
+
+// arr returns t's backing array as []T; nil when t holds the other element
+// type.
+func arr[T floats](t *tensor.Dense) []T {
+	s, _ := t.Data().([]T)
+	return s
+}
+
+// dtypeOf is the gorgonia element type of T.
+func dtypeOf[T floats]() tensor.Dtype {
+	var z T
+	if _, ok := any(z).(float64); ok {
+		return tensor.Float64
+	}
+	return tensor.Float32
+}
+
+// gradSpec is the op that computes one input's gradient: kernel writes the
+// gradient (of shape) from the backing arrays of the nodes in.
+type gradSpec struct {
+	name   string
+	shape  tensor.Shape
+	kernel func(in []*tensor.Dense, d *tensor.Dense)
+	in     G.Nodes
+}
+
+// gradOps adds one op of element type dt per spec to the graph and returns
+// their nodes, for an fnOp's diff; a nil spec (an input that needs no
+// gradient) gives a nil node.
+func gradOps(dt tensor.Dtype, specs ...*gradSpec) (G.Nodes, error) {
+	grads := make(G.Nodes, len(specs))
+	for k, s := range specs {
+		if s == nil {
+			continue
+		}
+		op := newOp(s.name, dt, s.shape, len(s.in))
+		op.do = func(in []*tensor.Dense, d *tensor.Dense) error {
+			s.kernel(in, d)
+			return nil
+		}
+		g, err := op.apply(s.in...)
+		if err != nil {
+			return nil, err
+		}
+		grads[k] = g
+	}
+	return grads, nil
+}

@@ -373,6 +373,21 @@ func (lw *lowerer) ins(n *model.Node) ([]*G.Node, error) {
 	return out, nil
 }
 
+// insOpt returns the nodes of n's inputs before index upto: the first req
+// must be present, the others are optional (Conv's B, RNN's B) and end the
+// list where one is absent.
+func (lw *lowerer) insOpt(n *model.Node, req, upto int) ([]*G.Node, error) {
+	var out []*G.Node
+	for i := 0; i < upto && (i < req || (i < len(n.Inputs) && n.Inputs[i] != "")); i++ {
+		v, err := lw.in(n, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // constInts returns an int64 const input (shapes, axes, pads).
 func (lw *lowerer) constInts(name string) ([]int64, bool) {
 	c, ok := lw.consts[name]

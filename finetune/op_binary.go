@@ -167,46 +167,58 @@ func broadcastOp(op string, a, b *G.Node, need [2]bool) (*G.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	if dt == tensor.Float64 {
+		return broadcastNode[float64](op, p, a, b, need)
+	}
+	return broadcastNode[float32](op, p, a, b, need)
+}
+
+func broadcastNode[T floats](op string, p *bplan, a, b *G.Node, need [2]bool) (*G.Node, error) {
+	dt := dtypeOf[T]()
 	fop := newOp(op, dt, p.out, 2)
 	fop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-		if dt == tensor.Float64 {
-			bcastForward(op, p, f64(in[0]), f64(in[1]), f64(out))
-		} else {
-			bcastForward(op, p, f32(in[0]), f32(in[1]), f32(out))
-		}
+		bcastForward(op, p, arr[T](in[0]), arr[T](in[1]), arr[T](out))
 		return nil
 	}
 	fop.wrt = need[:]
 	fop.diff = func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-		grads := make(G.Nodes, 2)
-		for k, x := range []*G.Node{a, b} {
-			if !need[k] {
-				continue
+		var specs [2]*gradSpec
+		pass := make(G.Nodes, 2)
+		for k := range 2 {
+			switch {
+			case !need[k]:
+			case in[k].Shape().Eq(p.out) && (op == "Add" || (op == "Sub" && k == 0)):
+				// An Add or Sub input of the output's shape takes the
+				// gradient as it is (Sub's second negated).
+				pass[k] = grad
+			default:
+				specs[k] = &gradSpec{op + "Grad", in[k].Shape(), func(ins []*tensor.Dense, d *tensor.Dense) {
+					bcastBackward(op, p, k, arr[T](ins[0]), arr[T](ins[1]), arr[T](ins[2]), arr[T](d))
+				}, G.Nodes{in[0], in[1], grad}}
 			}
-			// An Add or Sub input of the output's shape takes the gradient
-			// as it is (Sub's second negated).
-			if x.Shape().Eq(p.out) && (op == "Add" || (op == "Sub" && k == 0)) {
-				grads[k] = grad
-				continue
+		}
+		grads, err := gradOps(dt, specs[:]...)
+		if err != nil {
+			return nil, err
+		}
+		for k, g := range pass {
+			if g != nil {
+				grads[k] = g
 			}
-			gop := newOp(op+"Grad", dt, x.Shape(), 3)
-			gop.do = func(ins []*tensor.Dense, out *tensor.Dense) error {
-				if dt == tensor.Float64 {
-					bcastBackward(op, p, k, f64(ins[0]), f64(ins[1]), f64(ins[2]), f64(out))
-				} else {
-					bcastBackward(op, p, k, f32(ins[0]), f32(ins[1]), f32(ins[2]), f32(out))
-				}
-				return nil
-			}
-			d, err := gop.apply(in[0], in[1], grad)
-			if err != nil {
-				return nil, err
-			}
-			grads[k] = d
 		}
 		return grads, nil
 	}
 	return fop.apply(a, b)
+}
+
+// arith is op (Add, Sub, Mul or Div) as a function.
+func arith[T floats](op string) func(a, b T) T {
+	return map[string]func(a, b T) T{
+		"Add": func(a, b T) T { return a + b },
+		"Sub": func(a, b T) T { return a - b },
+		"Mul": func(a, b T) T { return a * b },
+		"Div": func(a, b T) T { return a / b },
+	}[op]
 }
 
 func bcastForward[T floats](op string, p *bplan, a, b, y []T) {
@@ -254,18 +266,9 @@ func bcastForward[T floats](op string, p *bplan, a, b, y []T) {
 				}
 			}
 		default:
+			f := arith[T](op)
 			for i := range yr {
-				av, bv := a[ia+i*da], b[ib+i*db]
-				switch op {
-				case "Add":
-					yr[i] = av + bv
-				case "Sub":
-					yr[i] = av - bv
-				case "Mul":
-					yr[i] = av * bv
-				case "Div":
-					yr[i] = av / bv
-				}
+				yr[i] = f(a[ia+i*da], b[ib+i*db])
 			}
 		}
 	})

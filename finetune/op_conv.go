@@ -36,93 +36,60 @@ func conv(n *model.Node, x, w, b *G.Node, need denseGrads) (*G.Node, error) {
 	p.rows, p.width = p.cg*win.kp, nb*win.op
 	p.direct = p.cg == 1
 	outShape := append(tensor.Shape{nb, m}, win.out...)
-	var cols any // im2col of the batch, kept for the weight gradient
-	if !p.direct {
-		if dt == tensor.Float64 {
-			cols = make([]float64, c*win.kp*p.width)
-		} else {
-			cols = make([]float32, c*win.kp*p.width)
-		}
-	}
 	ins := []*G.Node{x, w}
 	if b != nil {
 		ins = append(ins, b)
 	}
+	if dt == tensor.Float64 {
+		return convNode[float64](p, outShape, ins, need)
+	}
+	return convNode[float32](p, outShape, ins, need)
+}
+
+// convNode adds the Conv op of plan p on ins (x, w and the bias if any) in
+// element type T, with the gradients need asks for.
+func convNode[T floats](p *convPlan, outShape tensor.Shape, ins G.Nodes, need denseGrads) (*G.Node, error) {
+	dt, xs, ws := dtypeOf[T](), ins[0].Shape(), ins[1].Shape()
+	var cols []T // im2col of the batch, kept for the weight gradient
+	if !p.direct {
+		cols = make([]T, p.c*p.win.kp*p.width)
+	}
 	op := newOp("Conv", dt, outShape, len(ins))
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-		var bias any
+		var bias []T
 		if len(in) > 2 {
-			bias = in[2].Data()
+			bias = arr[T](in[2])
 		}
-		if dt == tensor.Float64 {
-			convForward(p, f64(in[0]), f64(in[1]), asT[float64](bias), f64(out), asT[float64](cols))
-		} else {
-			convForward(p, f32(in[0]), f32(in[1]), asT[float32](bias), f32(out), asT[float32](cols))
-		}
+		convForward(p, arr[T](in[0]), arr[T](in[1]), bias, arr[T](out), cols)
 		return nil
 	}
 	op.wrt = []bool{need.x, need.w, need.b}[:len(ins)]
 	op.diff = func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-		grads := make(G.Nodes, len(ins))
+		var dx, dw, db *gradSpec
 		if need.x {
-			dxop := newOp("ConvGradX", dt, xs, 2)
-			dxop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-				if dt == tensor.Float64 {
-					convGradX(p, f64(in[0]), f64(in[1]), f64(out))
-				} else {
-					convGradX(p, f32(in[0]), f32(in[1]), f32(out))
-				}
-				return nil
-			}
-			d, err := dxop.apply(grad, in[1])
-			if err != nil {
-				return nil, err
-			}
-			grads[0] = d
+			dx = &gradSpec{"ConvGradX", xs, func(in []*tensor.Dense, d *tensor.Dense) {
+				convGradX(p, arr[T](in[0]), arr[T](in[1]), arr[T](d))
+			}, G.Nodes{grad, in[1]}}
 		}
 		if need.w {
 			// The direct path reads x itself; the im2col path the cols the
 			// forward op kept.
-			dwop := newOp("ConvGradW", dt, ws, 2)
-			dwop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-				if dt == tensor.Float64 {
-					convGradW(p, f64(in[0]), f64(in[1]), asT[float64](cols), f64(out))
-				} else {
-					convGradW(p, f32(in[0]), f32(in[1]), asT[float32](cols), f32(out))
-				}
-				return nil
-			}
-			d, err := dwop.apply(grad, in[0])
-			if err != nil {
-				return nil, err
-			}
-			grads[1] = d
+			dw = &gradSpec{"ConvGradW", ws, func(in []*tensor.Dense, d *tensor.Dense) {
+				convGradW(p, arr[T](in[0]), arr[T](in[1]), cols, arr[T](d))
+			}, G.Nodes{grad, in[0]}}
 		}
-		if b != nil && need.b {
-			dbop := newOp("ConvGradB", dt, tensor.Shape{m}, 1)
-			dbop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-				if dt == tensor.Float64 {
-					sumChannels(f64(in[0]), f64(out), nb, m, win.op)
-				} else {
-					sumChannels(f32(in[0]), f32(out), nb, m, win.op)
-				}
-				return nil
-			}
-			d, err := dbop.apply(grad)
-			if err != nil {
-				return nil, err
-			}
-			grads[2] = d
+		if len(in) > 2 && need.b {
+			db = &gradSpec{"ConvGradB", tensor.Shape{p.m}, func(in []*tensor.Dense, d *tensor.Dense) {
+				sumChannels(arr[T](in[0]), arr[T](d), p.nb, p.m, p.win.op)
+			}, G.Nodes{grad}}
 		}
-		return grads, nil
+		grads, err := gradOps(dt, dx, dw, db)
+		if err != nil {
+			return nil, err
+		}
+		return grads[:len(in)], nil
 	}
 	return op.apply(ins...)
-}
-
-// asT returns v as []T, or nil.
-func asT[T floats](v any) []T {
-	s, _ := v.([]T)
-	return s
 }
 
 // convPlan is a Conv's geometry: window and taps (idx), batch, channels,
@@ -153,27 +120,36 @@ func buf[T floats](p *convPlan, name string, n int) []T {
 	return b
 }
 
-// im2col writes cols [C*K, N*P]: row ch*K+kk holds, for every example and
-// output position, the input value tap kk reads (0 in the padding).
-func im2colBatch[T floats](p *convPlan, x, cols []T) {
+// eachCol calls f for every input channel ch, tap kk and example n with
+// the offset of their run in the batch's im2col ([C*K, N*P]: row ch*K+kk,
+// columns n*P...), the tap's index (idx[o] is the input position output
+// position o reads, -1 in the padding) and the offset of x's channel.
+func (p *convPlan) eachCol(f func(co int, taps []int, xo int)) {
 	win := p.win
 	for ch := range p.c {
 		for kk := range win.kp {
-			dst := cols[(ch*win.kp+kk)*p.width : (ch*win.kp+kk+1)*p.width]
-			src := p.idx[kk*win.op : (kk+1)*win.op]
+			taps := p.idx[kk*win.op : (kk+1)*win.op]
 			for n := range p.nb {
-				xc := x[(n*p.c+ch)*win.sp : (n*p.c+ch+1)*win.sp]
-				d := dst[n*win.op : (n+1)*win.op]
-				for o, i := range src {
-					if i < 0 {
-						d[o] = 0
-					} else {
-						d[o] = xc[i]
-					}
-				}
+				f((ch*win.kp+kk)*p.width+n*win.op, taps, (n*p.c+ch)*win.sp)
 			}
 		}
 	}
+}
+
+// im2colBatch writes cols [C*K, N*P]: row ch*K+kk holds, for every example
+// and output position, the input value tap kk reads (0 in the padding).
+func im2colBatch[T floats](p *convPlan, x, cols []T) {
+	win := p.win
+	p.eachCol(func(co int, taps []int, xo int) {
+		d, xc := cols[co:co+win.op], x[xo:xo+win.sp]
+		for o, i := range taps {
+			if i < 0 {
+				d[o] = 0
+			} else {
+				d[o] = xc[i]
+			}
+		}
+	})
 }
 
 func convForward[T floats](p *convPlan, x, w, b, y, cols []T) {
@@ -193,14 +169,50 @@ func convForward[T floats](p *convPlan, x, w, b, y, cols []T) {
 			}
 		}
 	}
-	if b != nil {
-		for n := range p.nb {
-			for ch := range p.m {
-				row := y[(n*p.m+ch)*win.op : (n*p.m+ch+1)*win.op]
-				for o := range row {
-					row[o] += b[ch]
-				}
+	addBias(y, b, p.nb, p.m, win.op)
+}
+
+// addBias adds b[ch] to channel ch of y [N, M, size] (nothing for a nil b).
+func addBias[T floats](y, b []T, nb, m, size int) {
+	if b == nil {
+		return
+	}
+	for n := range nb {
+		for ch := range m {
+			row := y[(n*m+ch)*size : (n*m+ch+1)*size]
+			for o := range row {
+				row[o] += b[ch]
 			}
+		}
+	}
+}
+
+// eachDirect calls f for every example n and output channel ch of a
+// direct (depthwise) plan with the offsets of that output channel (yo) and
+// of the input channel it reads (xo).
+func (p *convPlan) eachDirect(f func(ch, xo, yo int)) {
+	for n := range p.nb {
+		for ch := range p.m {
+			f(ch, (n*p.c+ch/p.mg)*p.win.sp, (n*p.m+ch)*p.win.op)
+		}
+	}
+}
+
+// axpyTaps adds a times src to dst along one tap's index idx (idx[o] is
+// the input position output position o reads, -1 in the padding):
+// dst[o] += a*src[idx[o]], or with scatter dst[idx[o]] += a*src[o].
+func axpyTaps[T floats](dst, src []T, idx []int, a T, scatter bool) {
+	if scatter {
+		for o, i := range idx {
+			if i >= 0 {
+				dst[i] += a * src[o]
+			}
+		}
+		return
+	}
+	for o, i := range idx {
+		if i >= 0 {
+			dst[o] += a * src[i]
 		}
 	}
 }
@@ -210,20 +222,11 @@ func convForward[T floats](p *convPlan, x, w, b, y, cols []T) {
 func directForward[T floats](p *convPlan, x, w, y []T) {
 	win := p.win
 	clear(y)
-	for n := range p.nb {
-		for ch := range p.m {
-			xc := x[(n*p.c+ch/p.mg)*win.sp : (n*p.c+ch/p.mg+1)*win.sp]
-			yr := y[(n*p.m+ch)*win.op : (n*p.m+ch+1)*win.op]
-			for kk := range win.kp {
-				wv := w[ch*win.kp+kk]
-				for o, i := range p.idx[kk*win.op : (kk+1)*win.op] {
-					if i >= 0 {
-						yr[o] += wv * xc[i]
-					}
-				}
-			}
+	p.eachDirect(func(ch, xo, yo int) {
+		for kk := range win.kp {
+			axpyTaps(y[yo:yo+win.op], x[xo:xo+win.sp], p.idx[kk*win.op:(kk+1)*win.op], w[ch*win.kp+kk], false)
 		}
-	}
+	})
 }
 
 // gatherRows writes g [N, M, P] as [M, N*P].
@@ -242,21 +245,18 @@ func convGradW[T floats](p *convPlan, g, x, cols, dw []T) {
 	win := p.win
 	if p.direct {
 		clear(dw)
-		for n := range p.nb {
-			for ch := range p.m {
-				xc := x[(n*p.c+ch/p.mg)*win.sp : (n*p.c+ch/p.mg+1)*win.sp]
-				gr := g[(n*p.m+ch)*win.op : (n*p.m+ch+1)*win.op]
-				for kk := range win.kp {
-					var s T
-					for o, i := range p.idx[kk*win.op : (kk+1)*win.op] {
-						if i >= 0 {
-							s += gr[o] * xc[i]
-						}
+		p.eachDirect(func(ch, xo, yo int) {
+			xc, gr := x[xo:xo+win.sp], g[yo:yo+win.op]
+			for kk := range win.kp {
+				var s T
+				for o, i := range p.idx[kk*win.op : (kk+1)*win.op] {
+					if i >= 0 {
+						s += gr[o] * xc[i]
 					}
-					dw[ch*win.kp+kk] += s
 				}
+				dw[ch*win.kp+kk] += s
 			}
-		}
+		})
 		return
 	}
 	gt := gatherRows(p, g)
@@ -269,20 +269,11 @@ func convGradX[T floats](p *convPlan, g, w, dx []T) {
 	win := p.win
 	clear(dx)
 	if p.direct {
-		for n := range p.nb {
-			for ch := range p.m {
-				dxc := dx[(n*p.c+ch/p.mg)*win.sp : (n*p.c+ch/p.mg+1)*win.sp]
-				gr := g[(n*p.m+ch)*win.op : (n*p.m+ch+1)*win.op]
-				for kk := range win.kp {
-					wv := w[ch*win.kp+kk]
-					for o, i := range p.idx[kk*win.op : (kk+1)*win.op] {
-						if i >= 0 {
-							dxc[i] += wv * gr[o]
-						}
-					}
-				}
+		p.eachDirect(func(ch, xo, yo int) {
+			for kk := range win.kp {
+				axpyTaps(dx[xo:xo+win.sp], g[yo:yo+win.op], p.idx[kk*win.op:(kk+1)*win.op], w[ch*win.kp+kk], true)
 			}
-		}
+		})
 		return
 	}
 	gt := gatherRows(p, g)
@@ -290,21 +281,15 @@ func convGradX[T floats](p *convPlan, g, w, dx []T) {
 	for gi := range p.group {
 		gemm(true, false, p.rows, p.width, p.mg, w[gi*p.mg*p.rows:(gi+1)*p.mg*p.rows], gt[gi*p.mg*p.width:(gi+1)*p.mg*p.width], dcols[gi*p.rows*p.width:(gi+1)*p.rows*p.width], 0)
 	}
-	for ch := range p.c {
-		for kk := range win.kp {
-			src := dcols[(ch*win.kp+kk)*p.width : (ch*win.kp+kk+1)*p.width]
-			taps := p.idx[kk*win.op : (kk+1)*win.op]
-			for n := range p.nb {
-				dxc := dx[(n*p.c+ch)*win.sp : (n*p.c+ch+1)*win.sp]
-				s := src[n*win.op : (n+1)*win.op]
-				for o, i := range taps {
-					if i >= 0 {
-						dxc[i] += s[o]
-					}
-				}
+	// col2im: each column entry goes back to the input position it read.
+	p.eachCol(func(co int, taps []int, xo int) {
+		s, dxc := dcols[co:co+win.op], dx[xo:xo+win.sp]
+		for o, i := range taps {
+			if i >= 0 {
+				dxc[i] += s[o]
 			}
 		}
-	}
+	})
 }
 
 func sumChannels[T floats](g, out []T, nb, m, op int) {
@@ -323,21 +308,14 @@ func sumChannels[T floats](g, out []T, nb, m, op int) {
 // lowerConv lowers ONNX Conv, with gradients only for the inputs on a path
 // to a trainable param.
 func lowerConv(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error) {
-	x, err := lw.in(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	w, err := lw.in(n, 1)
+	ins, err := lw.insOpt(n, 2, 3)
 	if err != nil {
 		return nil, err
 	}
 	var b *G.Node
 	need := denseGrads{x: lw.needsGrad[n.Inputs[0]], w: lw.gradOf(n.Inputs[1])}
-	if len(n.Inputs) > 2 && n.Inputs[2] != "" {
-		if b, err = lw.in(n, 2); err != nil {
-			return nil, err
-		}
-		need.b = lw.gradOf(n.Inputs[2])
+	if len(ins) > 2 {
+		b, need.b = ins[2], lw.gradOf(n.Inputs[2])
 	}
-	return conv(n, x, w, b, need)
+	return conv(n, ins[0], ins[1], b, need)
 }

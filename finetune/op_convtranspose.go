@@ -9,29 +9,16 @@ import (
 	"github.com/xferml/xfer/model"
 )
 
-// tap is one contribution of a transposed convolution: input position in,
-// kernel offset k, output position out (flat spatial indices).
-type tap struct{ in, k, out int }
-
 // lowerConvTranspose lowers ONNX ConvTranspose (Keras's Conv1D/2DTranspose)
 // with the engine's geometry (model.ConvTransposeGeometry): every input
 // element scatters through the kernel into the output; the gradients
 // gather the same taps back (input, kernel) and sum the output (bias).
 func lowerConvTranspose(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error) {
-	x, err := lw.in(n, 0)
+	ins, err := lw.insOpt(n, 2, 3)
 	if err != nil {
 		return nil, err
 	}
-	w, err := lw.in(n, 1)
-	if err != nil {
-		return nil, err
-	}
-	var b *G.Node
-	if len(n.Inputs) > 2 && n.Inputs[2] != "" {
-		if b, err = lw.in(n, 2); err != nil {
-			return nil, err
-		}
-	}
+	x, w := ins[0], ins[1]
 	xs, ws := x.Shape(), w.Shape()
 	r := len(xs) - 2
 	if r < 1 || len(ws) != r+2 {
@@ -49,7 +36,7 @@ func lowerConvTranspose(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, er
 	m := mg * group
 	out := append(tensor.Shape{batch, m}, geo.Out...)
 	inSize, kSize, outSize := prod(xs[2:]), prod(ws[2:]), prod(geo.Out)
-	var taps []tap
+	var tin, tk, tout []int
 	ic := make([]int, r)
 	for i := range inSize {
 		kc := make([]int, r)
@@ -64,149 +51,98 @@ func lowerConvTranspose(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, er
 				o = o*geo.Out[d] + p
 			}
 			if ok {
-				taps = append(taps, tap{i, k, o})
+				tin, tk, tout = append(tin, i), append(tk, k), append(tout, o)
 			}
 			incr(kc, ws[2:])
 		}
 		incr(ic, xs[2:])
 	}
 	cg := c / group
-	g := ctGeom{batch: batch, c: c, cg: cg, mg: mg, m: m, inSize: inSize, kSize: kSize, outSize: outSize, taps: taps}
-	dt := x.Dtype()
-	arity := 2
-	if b != nil {
-		arity = 3
+	g := ctGeom{batch: batch, c: c, cg: cg, mg: mg, m: m, inSize: inSize, kSize: kSize, outSize: outSize, tin: tin, tk: tk, tout: tout}
+	if x.Dtype() == tensor.Float64 {
+		return ctNode[float64](g, out, ins)
 	}
-	op := newOp("ConvTranspose", dt, out, arity)
+	return ctNode[float32](g, out, ins)
+}
+
+// ctNode adds the ConvTranspose op of geometry g on ins (x, w and the bias
+// if any) in element type T, with the gradients of all of them.
+func ctNode[T floats](g ctGeom, out tensor.Shape, ins G.Nodes) (*G.Node, error) {
+	dt, xs, ws := dtypeOf[T](), ins[0].Shape(), ins[1].Shape()
+	op := newOp("ConvTranspose", dt, out, len(ins))
 	op.do = func(in []*tensor.Dense, y *tensor.Dense) error {
-		if dt == tensor.Float64 {
-			var bias []float64
-			if b != nil {
-				bias = f64(in[2])
-			}
-			ctForward(g, f64(in[0]), f64(in[1]), bias, f64(y))
-		} else {
-			var bias []float32
-			if b != nil {
-				bias = f32(in[2])
-			}
-			ctForward(g, f32(in[0]), f32(in[1]), bias, f32(y))
+		var bias []T
+		if len(in) > 2 {
+			bias = arr[T](in[2])
 		}
+		ctForward(g, arr[T](in[0]), arr[T](in[1]), bias, arr[T](y))
 		return nil
 	}
-	op.wrt = []bool{true, true, true}[:arity]
+	op.wrt = []bool{true, true, true}[:len(ins)]
 	op.diff = func(ins G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-		dx := newOp("ConvTransposeGradX", dt, xs, 2)
-		dx.do = func(in []*tensor.Dense, d *tensor.Dense) error {
-			if dt == tensor.Float64 {
-				ctGradX(g, f64(in[0]), f64(in[1]), f64(d))
-			} else {
-				ctGradX(g, f32(in[0]), f32(in[1]), f32(d))
-			}
-			return nil
+		specs := []*gradSpec{
+			{"ConvTransposeGradX", xs, func(in []*tensor.Dense, d *tensor.Dense) {
+				ctGradX(g, arr[T](in[0]), arr[T](in[1]), arr[T](d))
+			}, G.Nodes{grad, ins[1]}},
+			{"ConvTransposeGradW", ws, func(in []*tensor.Dense, d *tensor.Dense) {
+				ctGradW(g, arr[T](in[0]), arr[T](in[1]), arr[T](d))
+			}, G.Nodes{ins[0], grad}},
 		}
-		dw := newOp("ConvTransposeGradW", dt, ws, 2)
-		dw.do = func(in []*tensor.Dense, d *tensor.Dense) error {
-			if dt == tensor.Float64 {
-				ctGradW(g, f64(in[0]), f64(in[1]), f64(d))
-			} else {
-				ctGradW(g, f32(in[0]), f32(in[1]), f32(d))
-			}
-			return nil
+		if len(ins) > 2 {
+			specs = append(specs, &gradSpec{"ConvTransposeGradB", tensor.Shape{g.m}, func(in []*tensor.Dense, d *tensor.Dense) {
+				ctGradB(g, arr[T](in[0]), arr[T](d))
+			}, G.Nodes{grad}})
 		}
-		gx, err := dx.apply(grad, ins[1])
-		if err != nil {
-			return nil, err
-		}
-		gw, err := dw.apply(ins[0], grad)
-		if err != nil {
-			return nil, err
-		}
-		if b == nil {
-			return G.Nodes{gx, gw}, nil
-		}
-		db := newOp("ConvTransposeGradB", dt, tensor.Shape{m}, 1)
-		db.do = func(in []*tensor.Dense, d *tensor.Dense) error {
-			if dt == tensor.Float64 {
-				ctGradB(g, f64(in[0]), f64(d))
-			} else {
-				ctGradB(g, f32(in[0]), f32(d))
-			}
-			return nil
-		}
-		gb, err := db.apply(grad)
-		return G.Nodes{gx, gw, gb}, err
+		return gradOps(dt, specs...)
 	}
-	if b != nil {
-		return op.apply(x, w, b)
-	}
-	return op.apply(x, w)
+	return op.apply(ins...)
 }
 
 type ctGeom struct {
 	batch, c, cg, mg, m, inSize, kSize, outSize int
-	taps                                        []tap
+	// The taps: contribution t of a transposed convolution goes from input
+	// position tin[t] through kernel offset tk[t] to output position
+	// tout[t] (flat spatial indices).
+	tin, tk, tout []int
+}
+
+// each calls f with the offsets of input channel ch of example n (xo),
+// of the kernel slice from ch to output channel j of its group (wo) and of
+// that output channel (yo), for every n, ch and j.
+func (g ctGeom) each(f func(xo, wo, yo int)) {
+	for n := range g.batch {
+		for ch := range g.c {
+			grp := ch / g.cg
+			for j := range g.mg {
+				f((n*g.c+ch)*g.inSize, (ch*g.mg+j)*g.kSize, (n*g.m+grp*g.mg+j)*g.outSize)
+			}
+		}
+	}
 }
 
 // ctForward: y[n, grp*mg+j, t.out] += x[n, ch, t.in] * w[ch, j, t.k] for ch
 // in group grp, plus the bias.
 func ctForward[T floats](g ctGeom, x, w, bias, y []T) {
 	clear(y)
-	for n := range g.batch {
-		for ch := range g.c {
-			grp := ch / g.cg
-			xc := x[(n*g.c+ch)*g.inSize:]
-			for j := range g.mg {
-				yc := y[(n*g.m+grp*g.mg+j)*g.outSize:]
-				wc := w[(ch*g.mg+j)*g.kSize:]
-				for _, t := range g.taps {
-					yc[t.out] += xc[t.in] * wc[t.k]
-				}
-			}
-		}
-		if bias != nil {
-			for o := range g.m {
-				row := y[(n*g.m+o)*g.outSize : (n*g.m+o+1)*g.outSize]
-				for i := range row {
-					row[i] += bias[o]
-				}
-			}
-		}
+	g.each(func(xo, wo, yo int) { tapMAC(y[yo:], g.tout, x[xo:], g.tin, w[wo:], g.tk) })
+	addBias(y, bias, g.batch, g.m, g.outSize)
+}
+
+// tapMAC accumulates along every tap t: d[di[t]] += a[ai[t]] * b[bi[t]].
+func tapMAC[T floats](d []T, di []int, a []T, ai []int, b []T, bi []int) {
+	for t, i := range di {
+		d[i] += a[ai[t]] * b[bi[t]]
 	}
 }
 
 func ctGradX[T floats](g ctGeom, gy, w, dx []T) {
 	clear(dx)
-	for n := range g.batch {
-		for ch := range g.c {
-			grp := ch / g.cg
-			dc := dx[(n*g.c+ch)*g.inSize:]
-			for j := range g.mg {
-				gc := gy[(n*g.m+grp*g.mg+j)*g.outSize:]
-				wc := w[(ch*g.mg+j)*g.kSize:]
-				for _, t := range g.taps {
-					dc[t.in] += gc[t.out] * wc[t.k]
-				}
-			}
-		}
-	}
+	g.each(func(xo, wo, yo int) { tapMAC(dx[xo:], g.tin, gy[yo:], g.tout, w[wo:], g.tk) })
 }
 
 func ctGradW[T floats](g ctGeom, x, gy, dw []T) {
 	clear(dw)
-	for n := range g.batch {
-		for ch := range g.c {
-			grp := ch / g.cg
-			xc := x[(n*g.c+ch)*g.inSize:]
-			for j := range g.mg {
-				gc := gy[(n*g.m+grp*g.mg+j)*g.outSize:]
-				dc := dw[(ch*g.mg+j)*g.kSize:]
-				for _, t := range g.taps {
-					dc[t.k] += xc[t.in] * gc[t.out]
-				}
-			}
-		}
-	}
+	g.each(func(xo, wo, yo int) { tapMAC(dw[wo:], g.tk, x[xo:], g.tin, gy[yo:], g.tout) })
 }
 
 func ctGradB[T floats](g ctGeom, gy, db []T) {

@@ -155,24 +155,12 @@ func lowerRecurrent(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error)
 	if _, ok := n.Attrs["clip"]; ok {
 		return nil, fmt.Errorf("%s with clip is not lowered", n.Op)
 	}
-	x, err := lw.in(n, 0)
+	ins, err := lw.insOpt(n, 3, 4)
 	if err != nil {
 		return nil, err
 	}
-	w, err := lw.in(n, 1)
-	if err != nil {
-		return nil, err
-	}
-	r, err := lw.in(n, 2)
-	if err != nil {
-		return nil, err
-	}
-	var b *G.Node
-	if len(n.Inputs) > 3 && n.Inputs[3] != "" {
-		if b, err = lw.in(n, 3); err != nil {
-			return nil, err
-		}
-	}
+	x, w := ins[0], ins[1]
+	hasB := len(ins) > 3
 	xs, ws := x.Shape(), w.Shape()
 	g := rnnGeom{op: n.Op, gates: map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[n.Op], lbr: n.AttrInt("linear_before_reset", 0) != 0}
 	if len(xs) != 3 || len(ws) != 3 {
@@ -198,11 +186,7 @@ func lowerRecurrent(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error)
 	dt := x.Dtype()
 	st := &rnnState{}
 	yShape := tensor.Shape{g.steps, g.dirs, g.batch, g.h}
-	arity := 3
-	if b != nil {
-		arity = 4
-	}
-	op := newOp(n.Op, dt, yShape, arity)
+	op := newOp(n.Op, dt, yShape, len(ins))
 	// gen counts forward runs; the gradient ops compute one backward pass
 	// per run, whichever of them runs first.
 	gen := 0
@@ -210,13 +194,13 @@ func lowerRecurrent(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error)
 		gen++
 		st.x, st.w, st.r = toF64(in[0]), toF64(in[1]), toF64(in[2])
 		st.b = make([]float64, g.dirs*2*g.gates*g.h)
-		if b != nil {
+		if hasB {
 			st.b = toF64(in[3])
 		}
 		fromF64(g.forward(st), y)
 		return nil
 	}
-	op.wrt = []bool{true, true, true, true}[:arity]
+	op.wrt = []bool{true, true, true, true}[:len(ins)]
 	op.diff = func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		// One backward pass serves the four gradient ops: the first to run
 		// in a step computes it (gen counts the steps).
@@ -229,29 +213,15 @@ func lowerRecurrent(lw *lowerer, _ *model.Layer, n *model.Node) (*G.Node, error)
 			grads[0], grads[1], grads[2], grads[3] = g.backward(st, toF64(gy))
 			done = gen
 		}
-		shapes := []tensor.Shape{xs, ws, r.Shape(), nil}
-		if b != nil {
-			shapes[3] = b.Shape()
-		}
 		names := []string{"X", "W", "R", "B"}
-		out := make(G.Nodes, arity)
-		for i := range arity {
-			gop := newOp(n.Op+"Grad"+names[i], dt, shapes[i], 1)
-			gop.do = func(in []*tensor.Dense, d *tensor.Dense) error {
+		specs := make([]*gradSpec, len(ins))
+		for i, in := range ins {
+			specs[i] = &gradSpec{n.Op + "Grad" + names[i], in.Shape(), func(in []*tensor.Dense, d *tensor.Dense) {
 				back(in[0])
 				fromF64(grads[i], d)
-				return nil
-			}
-			var err error
-			if out[i], err = gop.apply(grad); err != nil {
-				return nil, err
-			}
+			}, G.Nodes{grad}}
 		}
-		return out, nil
-	}
-	ins := G.Nodes{x, w, r}
-	if b != nil {
-		ins = append(ins, b)
+		return gradOps(dt, specs...)
 	}
 	y, err := op.apply(ins...)
 	if err != nil {

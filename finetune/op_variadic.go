@@ -43,45 +43,36 @@ func variadic(op string, ins []*G.Node) (*G.Node, error) {
 // gradient goes to the input chosen (a on ties), summed over the positions
 // where that input repeats.
 func maxMin(isMax bool, a, b *G.Node) (*G.Node, error) {
-	dt := a.Dtype()
 	p, err := newBplan(a.Shape(), b.Shape())
 	if err != nil {
 		return nil, err
 	}
+	if a.Dtype() == tensor.Float64 {
+		return maxMinNode[float64](isMax, p, a, b)
+	}
+	return maxMinNode[float32](isMax, p, a, b)
+}
+
+func maxMinNode[T floats](isMax bool, p *bplan, a, b *G.Node) (*G.Node, error) {
+	dt := dtypeOf[T]()
 	name := "Min"
 	if isMax {
 		name = "Max"
 	}
 	op := newOp(name, dt, p.out, 2)
 	op.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-		if dt == tensor.Float64 {
-			pick(p, f64(in[0]), f64(in[1]), f64(out), isMax)
-		} else {
-			pick(p, f32(in[0]), f32(in[1]), f32(out), isMax)
-		}
+		pick(p, arr[T](in[0]), arr[T](in[1]), arr[T](out), isMax)
 		return nil
 	}
 	op.wrt = []bool{true, true}
 	op.diff = func(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-		grads := make(G.Nodes, 2)
-		for k, x := range []*G.Node{a, b} {
-			gop := newOp(name+"Grad", dt, x.Shape(), 3)
-			first := k == 0
-			gop.do = func(in []*tensor.Dense, out *tensor.Dense) error {
-				if dt == tensor.Float64 {
-					pickGrad(p, f64(in[0]), f64(in[1]), f64(in[2]), f64(out), isMax, first)
-				} else {
-					pickGrad(p, f32(in[0]), f32(in[1]), f32(in[2]), f32(out), isMax, first)
-				}
-				return nil
-			}
-			d, err := gop.apply(in[0], in[1], grad)
-			if err != nil {
-				return nil, err
-			}
-			grads[k] = d
+		specs := make([]*gradSpec, 2)
+		for k := range specs {
+			specs[k] = &gradSpec{name + "Grad", in[k].Shape(), func(in []*tensor.Dense, d *tensor.Dense) {
+				pickGrad(p, arr[T](in[0]), arr[T](in[1]), arr[T](in[2]), arr[T](d), isMax, k == 0)
+			}, G.Nodes{in[0], in[1], grad}}
 		}
-		return grads, nil
+		return gradOps(dt, specs...)
 	}
 	return op.apply(a, b)
 }

@@ -278,14 +278,8 @@ func prefixModel(m *model.Model, p *partition) *model.Model {
 }
 
 func paramOf(m *model.Model, name string) (*model.Param, bool) {
-	for _, l := range m.Layers {
-		for _, q := range l.Params {
-			if q.Name == name {
-				return q, true
-			}
-		}
-	}
-	return nil, false
+	_, q := m.Param(name)
+	return q, q != nil
 }
 
 func constOf(m *model.Model, name string) bool { return constNamed(m, name) != nil }
