@@ -18,10 +18,13 @@ and python3-torchvision 0.14; run with /usr/bin/python3).
                         momentum 0.9, batch 32, the data in file order.
                         Prints the training loop's seconds and samples/s and
                         writes DIR/MODEL-WHAT-torch.pt.
-  compare DIR MODEL WHAT XFER.onnx
+  compare DIR MODEL WHAT XFER.onnx [XFER_PRED.npy]
                         the largest difference between torch's trained
                         weights and xfer's, relative to each tensor's
-                        largest magnitude.
+                        largest magnitude and to the largest trained weight;
+                        with xfer's predictions of DIR/x16.npy, the largest
+                        difference from the torch model's, relative to
+                        their largest magnitude.
 """
 import os
 import sys
@@ -60,6 +63,7 @@ def prepare(d, name, n):
         rng = np.random.default_rng(SEED)
         np.save(os.path.join(d, "x.npy"), rng.standard_normal((n, 3, 224, 224), dtype=np.float32))
         np.save(os.path.join(d, "y.npy"), rng.integers(0, 10, n).astype(np.int64))
+        np.save(os.path.join(d, "x16.npy"), np.load(os.path.join(d, "x.npy"), mmap_mode="r")[:16].copy())
 
 
 def trainable(name, what, pname):
@@ -115,13 +119,13 @@ def xfer_names(k):
     return [k] + ["%s/%s" % (base, r) for r in roles]
 
 
-def compare(d, name, what, onnx_path):
+def compare(d, name, what, onnx_path, pred=None):
     import onnx
     from onnx import numpy_helper
     trained = torch.load(os.path.join(d, "%s-%s-torch.pt" % (name, what)))
     before = torch.load(os.path.join(d, name + ".pt"))
     inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(onnx_path).graph.initializer}
-    worst, where, moved = 0.0, "", 0
+    worst, where, moved, absmax, wmax = 0.0, "", 0, 0.0, 0.0
     for k, v in trained.items():
         if not torch.is_floating_point(v) or not trainable(name, what, k):
             continue
@@ -136,11 +140,22 @@ def compare(d, name, what, onnx_path):
         if not np.array_equal(t, before[k].numpy()):
             moved += 1
         rel = float(np.max(np.abs(x - t)) / max(float(np.max(np.abs(t))), 1e-12))
+        absmax, wmax = max(absmax, float(np.max(np.abs(x - t)))), max(wmax, float(np.max(np.abs(t))))
         if rel > worst:
             worst, where = rel, k
     print("weights after training: largest difference xfer vs torch %.2e of the tensor's magnitude (%s); %d trained tensors moved"
           % (worst, where, moved))
-    print("REL_DIFF %.3e" % worst)
+    print("weights after training: largest difference %.2e of the largest trained weight" % (absmax / wmax))
+    print("REL_DIFF %.3e" % (absmax / wmax))
+    if pred:
+        m = build(name)
+        m.load_state_dict(trained)
+        m.eval()
+        with torch.no_grad():
+            want = m(torch.from_numpy(np.load(os.path.join(d, "x16.npy")))).numpy()
+        got = np.load(pred)
+        print("predictions of the trained models on 16 images: largest difference %.2e of their largest magnitude"
+              % (np.max(np.abs(got - want)) / np.max(np.abs(want))))
 
 
 if __name__ == "__main__":
@@ -150,6 +165,6 @@ if __name__ == "__main__":
     elif cmd == "train":
         train(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif cmd == "compare":
-        compare(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+        compare(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else None)
     else:
         raise SystemExit("usage: finetune_vs_torch.py prepare|train|compare ...")

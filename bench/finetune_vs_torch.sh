@@ -18,8 +18,8 @@
 #
 # PyTorch runs on 2 threads with the OPENBLAS_CORETYPE that is fastest for
 # it (its convolutions are oneDNN's; the products of the head OpenBLAS's),
-# chosen among Haswell and Zen by a short probe, and xfer runs with the
-# same OPENBLAS_CORETYPE.
+# chosen among Haswell, Zen and SkylakeX by a short probe
+# (bench/torch_core.sh), and xfer runs with the same OPENBLAS_CORETYPE.
 #
 # Usage: bench/finetune_vs_torch.sh [MODEL ...]   (default: resnet18 mobilenet_v2)
 # Environment: BENCH_DIR (default $TMPDIR/xfer-bench-finetune; the models,
@@ -46,22 +46,7 @@ jsonsps() { $py -c 'import json, sys; print(json.load(sys.stdin)["samples_per_se
 timed() { /usr/bin/time -f "WALL %e
 RSS %M" "$@" 2>&1; }
 
-# PyTorch's fastest OPENBLAS_CORETYPE among those this CPU runs.
-best_core=""
-best_sps=0
-for core in Haswell Zen; do
-  sps=$(OPENBLAS_CORETYPE=$core OPENBLAS_NUM_THREADS=1 $py -c '
-import time, torch
-torch.set_num_threads(2)
-a, b = torch.randn(32, 512), torch.randn(512, 1000)
-t = time.perf_counter()
-for _ in range(2000): a @ b
-print(2000 / (time.perf_counter() - t))')
-  echo "probe: PyTorch head products with OPENBLAS_CORETYPE=$core: $(printf %.0f "$sps")/s"
-  if [ "$(echo "$sps $best_sps" | awk '{print ($1 > $2)}')" = 1 ]; then best_core=$core; best_sps=$sps; fi
-done
-export OPENBLAS_CORETYPE=$best_core OPENBLAS_NUM_THREADS=1
-echo "both sides run with OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+. bench/torch_core.sh
 
 for m in $models; do
   $py bench/finetune_vs_torch.py prepare "$dir" "$m" 512 2>&1 | grep -v Warning || true
@@ -112,6 +97,7 @@ print([l["index"] for l in ls if l["name"].replace("_", ".").find(sys.argv[1] + 
   echo "head-only, peak memory: xfer ${xr} kB, torch ${tr} kB: ratio $(echo "$xr $tr" | awk '{printf "%.2f", $1/$2}') (target <= 2)"
   echo "head-only, 1 epoch, no cache: xfer ${xs} samples/s, torch ${ts}: ratio $(echo "$xs $ts" | awk '{printf "%.2f", $1/$2}') (target >= 1.0)"
   echo "last block unfrozen, 1 epoch: xfer ${bxs} samples/s, torch ${bts}: ratio $(echo "$bxs $bts" | awk '{printf "%.2f", $1/$2}') (target >= 1.0)"
-  $py bench/finetune_vs_torch.py compare "$dir" "$m" block "$dir/$m-block-xfer.onnx" | grep -v '^REL_DIFF'
+  $xfer predict -m "$dir/$m-block-xfer.onnx" --input "$dir/x16.npy" --output "$dir/$m-block-pred.npy" >/dev/null
+  $py bench/finetune_vs_torch.py compare "$dir" "$m" block "$dir/$m-block-xfer.onnx" "$dir/$m-block-pred.npy" | grep -v '^REL_DIFF'
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (2 vCPUs shared with other work: ratios are side by side, absolute figures are not comparable between runs)"

@@ -2,11 +2,14 @@
 # Trains the book's model A for one epoch (batch 32, SGD 1e-3) with xfer
 # (1 and 2 threads) and with PyTorch (Debian python3-torch,
 # OPENBLAS_NUM_THREADS=1; 2 threads as the issue asks, and 1 thread) in the
-# same run and prints samples/s and the ratios.
+# same run and prints samples/s and the ratios. Both sides run with the
+# OPENBLAS_CORETYPE fastest for PyTorch (bench/torch_core.sh).
 # Usage: bench/train_vs_torch.sh
 set -eu
 cd "$(dirname "$0")/.."
 go build -o /tmp/xfer-trainepoch ./bench/trainepoch
+sh bench/idle.sh
+. bench/torch_core.sh
 x1=$(/tmp/xfer-trainepoch -threads 1)
 x2=$(/tmp/xfer-trainepoch -threads 2)
 t2=$(OPENBLAS_NUM_THREADS=1 TORCH_THREADS=2 /usr/bin/python3 bench/train_vs_torch.py)
