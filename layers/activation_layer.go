@@ -29,3 +29,12 @@ func Activation(s ActivationSpec) (*model.Layer, error) {
 func (s ActivationSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("activation", activationName(s.Activation))
 }
+
+func readActivation(c *kctx) (*model.Layer, []int, error) {
+	act, err := c.activation("activation")
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := Activation(ActivationSpec{Common: c.common(), Activation: act})
+	return l, sameShape(c), err
+}

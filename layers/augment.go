@@ -145,3 +145,20 @@ func AugmentOf(l *model.Layer) (AugmentSpec, error) {
 	}
 	return s, nil
 }
+
+// augment reads a Keras image augmentation layer (RandomFlip,
+// RandomRotation...): identity at inference; its config says what it does
+// in training (AugmentOf), checked here so that a bad one fails at
+// import.
+func readAugment(kind string) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		l, err := Augmentation(c.common(), kind)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := AugmentOf(l); err != nil {
+			return nil, nil, err
+		}
+		return l, sameShape(c), nil
+	}
+}

@@ -30,3 +30,31 @@ func Concatenate(s ConcatenateSpec) (*model.Layer, error) {
 func (s ConcatenateSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("axis", s.Axis)
 }
+
+func readConcatenate(c *kctx) (*model.Layer, []int, error) {
+	axis, err := c.int("axis", -1)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := append([]int(nil), c.InShapes[0]...)
+	r := len(out)
+	a := axis
+	if a < 0 {
+		a += r
+	}
+	if a <= 0 || a >= r {
+		return nil, nil, c.errf("axis", "%d out of range for rank %d", axis, r)
+	}
+	for _, s := range c.InShapes[1:] {
+		if len(s) != r {
+			return nil, nil, fmt.Errorf("%w: layer %q (Concatenate): inputs have ranks %d and %d", ErrKerasFormat, c.Name, r, len(s))
+		}
+		if out[a] < 0 || s[a] < 0 {
+			out[a] = -1
+		} else {
+			out[a] += s[a]
+		}
+	}
+	l, err := Concatenate(ConcatenateSpec{Common: c.common(), Axis: a})
+	return l, out, err
+}

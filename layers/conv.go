@@ -205,3 +205,91 @@ func (s ConvSpec) config(strides, dil []int, groups int) *pyjson.Obj {
 		Set("bias_initializer", initConfig(s.BiasInitializer, "zeros")).Set("kernel_regularizer", nil).
 		Set("bias_regularizer", nil).Set("activity_regularizer", nil).Set("kernel_constraint", nil).Set("bias_constraint", nil)
 }
+
+// spatialOut is Keras's conv/pool output size for one dim (-1 unknown).
+func spatialOut(n, k, s, d int, padding string) int {
+	if n < 0 {
+		return -1
+	}
+	if padding == "same" || padding == "causal" {
+		return (n + s - 1) / s
+	}
+	eff := (k-1)*d + 1
+	if n < eff {
+		return 0
+	}
+	return (n-eff)/s + 1
+}
+
+func readConv(nd int) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		in, err := c.inShape(0, nd+2)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := ConvSpec{Common: c.common(), InputSpatial: in[1 : nd+1], InChannels: in[nd+1]}
+		if s.Filters, err = c.int("filters", 0); err != nil {
+			return nil, nil, err
+		}
+		if s.KernelSize, err = c.ints("kernel_size", nd, nil); err != nil {
+			return nil, nil, err
+		}
+		if s.KernelSize == nil {
+			return nil, nil, c.errf("kernel_size", "missing")
+		}
+		if s.Strides, err = c.ints("strides", nd, nil); err != nil {
+			return nil, nil, err
+		}
+		if s.Dilation, err = c.ints("dilation_rate", nd, nil); err != nil {
+			return nil, nil, err
+		}
+		if s.Groups, err = c.int("groups", 1); err != nil {
+			return nil, nil, err
+		}
+		pad, err := c.str("padding", "valid")
+		if err != nil {
+			return nil, nil, err
+		}
+		s.Padding = strings.ToLower(pad)
+		if s.Activation, err = c.activation("activation"); err != nil {
+			return nil, nil, err
+		}
+		if s.UseBias, err = c.bool("use_bias", true); err != nil {
+			return nil, nil, err
+		}
+		if s.KernelInitializer, err = c.init("kernel_initializer"); err != nil {
+			return nil, nil, err
+		}
+		if s.BiasInitializer, err = c.init("bias_initializer"); err != nil {
+			return nil, nil, err
+		}
+		if s.Filters <= 0 || s.Groups <= 0 || s.InChannels <= 0 || s.InChannels%s.Groups != 0 {
+			return nil, nil, c.errf("filters", "filters %d, groups %d and input channels %d do not fit", s.Filters, s.Groups, s.InChannels)
+		}
+		kshape := append(append([]int(nil), s.KernelSize...), s.InChannels/s.Groups, s.Filters)
+		if s.Kernel, _, err = c.take("kernel", kshape); err != nil {
+			return nil, nil, err
+		}
+		if s.UseBias {
+			if s.Bias, _, err = c.take("bias", []int{s.Filters}); err != nil {
+				return nil, nil, err
+			}
+		}
+		l, err := Conv(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := []int{-1}
+		for i := 0; i < nd; i++ {
+			st, d := 1, 1
+			if s.Strides != nil {
+				st = s.Strides[i]
+			}
+			if s.Dilation != nil {
+				d = s.Dilation[i]
+			}
+			out = append(out, spatialOut(in[1+i], s.KernelSize[i], st, d, s.Padding))
+		}
+		return l, append(out, s.Filters), nil
+	}
+}

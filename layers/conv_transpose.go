@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -150,4 +151,94 @@ func allZero(v []int64) bool {
 		}
 	}
 	return true
+}
+
+// convTranspose reads Conv1DTranspose or Conv2DTranspose: kernel
+// [k..., filters, in], bias [filters].
+func readConvTranspose(nd int) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		in, err := c.inShape(0, nd+2)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := ConvTransposeSpec{Common: c.common(), InChannels: in[nd+1]}
+		if s.Filters, err = c.int("filters", 0); err != nil {
+			return nil, nil, err
+		}
+		if s.KernelSize, err = c.ints("kernel_size", nd, nil); err != nil || s.KernelSize == nil {
+			return nil, nil, c.errf("kernel_size", "missing or bad: %s", clip(c.cfg["kernel_size"]))
+		}
+		if s.Strides, err = c.ints("strides", nd, nil); err != nil {
+			return nil, nil, err
+		}
+		if s.Dilation, err = c.ints("dilation_rate", nd, nil); err != nil {
+			return nil, nil, err
+		}
+		if c.has("output_padding") {
+			var one int
+			if json.Unmarshal(c.cfg["output_padding"], &one) == nil {
+				s.OutputPadding = make([]int, nd)
+				for i := range s.OutputPadding {
+					s.OutputPadding[i] = one
+				}
+			} else if err := json.Unmarshal(c.cfg["output_padding"], &s.OutputPadding); err != nil || len(s.OutputPadding) != nd {
+				return nil, nil, c.errf("output_padding", "want an integer or %d integers, got %s", nd, clip(c.cfg["output_padding"]))
+			}
+		}
+		pad, err := c.str("padding", "valid")
+		if err != nil {
+			return nil, nil, err
+		}
+		s.Padding = strings.ToLower(pad)
+		if s.Activation, err = c.activation("activation"); err != nil {
+			return nil, nil, err
+		}
+		if s.UseBias, err = c.bool("use_bias", true); err != nil {
+			return nil, nil, err
+		}
+		if s.KernelInitializer, err = c.init("kernel_initializer"); err != nil {
+			return nil, nil, err
+		}
+		if s.BiasInitializer, err = c.init("bias_initializer"); err != nil {
+			return nil, nil, err
+		}
+		if g, err := c.int("groups", 1); err != nil || g != 1 {
+			return nil, nil, c.errf("groups", "a grouped transposed convolution (groups %d) is not supported", g)
+		}
+		if s.Filters <= 0 || s.InChannels <= 0 {
+			return nil, nil, c.errf("filters", "filters %d and input channels %d must be positive", s.Filters, s.InChannels)
+		}
+		if s.Kernel, _, err = c.take("kernel", append(append([]int(nil), s.KernelSize...), s.Filters, s.InChannels)); err != nil {
+			return nil, nil, err
+		}
+		if s.UseBias {
+			if s.Bias, _, err = c.take("bias", []int{s.Filters}); err != nil {
+				return nil, nil, err
+			}
+		}
+		l, err := ConvTranspose(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := []int{-1}
+		for i := range nd {
+			st, d, op := 1, 1, -1
+			if s.Strides != nil {
+				st = s.Strides[i]
+			}
+			if s.Dilation != nil {
+				d = s.Dilation[i]
+			}
+			if s.OutputPadding != nil {
+				op = s.OutputPadding[i]
+			}
+			pb, pe, o, err := ConvTransposePads(s.KernelSize[i], st, d, s.Padding, op)
+			if err != nil || in[1+i] < 0 {
+				out = append(out, -1)
+				continue
+			}
+			out = append(out, (in[1+i]-1)*st+(s.KernelSize[i]-1)*d+1-pb-pe+o)
+		}
+		return l, append(out, s.Filters), nil
+	}
 }

@@ -86,3 +86,44 @@ func croppingConfig(s CroppingSpec) (json.RawMessage, error) {
 	}
 	return b, nil
 }
+
+// cropping reads Cropping1D (nd 1, default (1, 1)) or Cropping2D (nd 2,
+// default 0).
+func readCropping(nd int) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		in, err := c.inShape(0, nd+2)
+		if err != nil {
+			return nil, nil, err
+		}
+		def := 0
+		if nd == 1 {
+			def = 1 // Keras's Cropping1D default cropping=(1, 1)
+		}
+		crops, err := c.pairs("cropping", nd, def)
+		if err != nil {
+			return nil, nil, err
+		}
+		// Cropping2D's data_format channels_first crops axes 2 and 3.
+		first := 1
+		df, err := c.str("data_format", "channels_last")
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case df == "channels_first" && nd == 2:
+			first = 2
+		case df != "channels_last" && df != "channels_first" || df == "channels_first" && nd != 2:
+			return nil, nil, c.errf("data_format", "%q is not supported here (channels_last; channels_first for Cropping2D)", df)
+		}
+		out := append([]int(nil), in...)
+		for i, p := range crops {
+			if out[first+i] >= 0 {
+				if out[first+i] -= p[0] + p[1]; out[first+i] <= 0 {
+					return nil, nil, c.errf("cropping", "%v crops all of dim %d of input %v", crops, first+i, in)
+				}
+			}
+		}
+		l, err := Cropping(CroppingSpec{Common: c.common(), Cropping: crops, ChannelsFirst: first == 2})
+		return l, out, err
+	}
+}

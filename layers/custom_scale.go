@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"fmt"
+
 	"github.com/xferml/xfer/model"
 )
 
@@ -37,4 +39,21 @@ func KerasModule(kind string) string {
 		return m
 	}
 	return "keras.layers"
+}
+
+// customScale reads InceptionResNetV2's CustomScaleLayer
+// (keras.src.applications.inception_resnet_v2): two inputs and a scale.
+func readCustomScale(c *kctx) (*model.Layer, []int, error) {
+	if err := c.appClass(); err != nil {
+		return nil, nil, err
+	}
+	if len(c.InShapes) != 2 || c.InShapes[0] == nil {
+		return nil, nil, fmt.Errorf("%w: layer %q (CustomScaleLayer): takes two inputs, got %d", ErrKerasFormat, c.Name, len(c.InShapes))
+	}
+	sc, err := c.float("scale", 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := CustomScale(CustomScaleSpec{Common: c.common(), Scale: float32(sc)})
+	return l, sameShape(c), err
 }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xferml/xfer/internal/pyjson"
 
@@ -108,4 +109,71 @@ func (s DepthwiseConvSpec) config(strides, dil []int, mult int) *pyjson.Obj {
 		Set("activity_regularizer", nil).Set("bias_constraint", nil).Set("depth_multiplier", mult).
 		Set("depthwise_initializer", initConfig(s.KernelInitializer, "glorot_uniform")).
 		Set("depthwise_regularizer", nil).Set("depthwise_constraint", nil)
+}
+
+func readDepthwise(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 4)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := DepthwiseConvSpec{Common: c.common(), InputSpatial: in[1:3], InChannels: in[3], KernelRole: "depthwise_kernel"}
+	if c.Major >= 3 {
+		s.KernelRole = "kernel"
+	}
+	if s.DepthMultiplier, err = c.int("depth_multiplier", 1); err != nil {
+		return nil, nil, err
+	}
+	if s.KernelSize, err = c.ints("kernel_size", 2, nil); err != nil || s.KernelSize == nil {
+		return nil, nil, c.errf("kernel_size", "missing or bad")
+	}
+	if s.Strides, err = c.ints("strides", 2, nil); err != nil {
+		return nil, nil, err
+	}
+	if s.Dilation, err = c.ints("dilation_rate", 2, nil); err != nil {
+		return nil, nil, err
+	}
+	pad, err := c.str("padding", "valid")
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Padding = strings.ToLower(pad)
+	if s.Activation, err = c.activation("activation"); err != nil {
+		return nil, nil, err
+	}
+	if s.UseBias, err = c.bool("use_bias", true); err != nil {
+		return nil, nil, err
+	}
+	if s.KernelInitializer, err = c.init("depthwise_initializer"); err != nil {
+		return nil, nil, err
+	}
+	if s.BiasInitializer, err = c.init("bias_initializer"); err != nil {
+		return nil, nil, err
+	}
+	if s.DepthMultiplier <= 0 || s.InChannels <= 0 {
+		return nil, nil, c.errf("depth_multiplier", "must be positive, got %d", s.DepthMultiplier)
+	}
+	if s.Kernel, _, err = c.take(s.KernelRole, []int{s.KernelSize[0], s.KernelSize[1], s.InChannels, s.DepthMultiplier}); err != nil {
+		return nil, nil, err
+	}
+	if s.UseBias {
+		if s.Bias, _, err = c.take("bias", []int{s.InChannels * s.DepthMultiplier}); err != nil {
+			return nil, nil, err
+		}
+	}
+	l, err := DepthwiseConv2D(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := []int{-1}
+	for i := 0; i < 2; i++ {
+		st, d := 1, 1
+		if s.Strides != nil {
+			st = s.Strides[i]
+		}
+		if s.Dilation != nil {
+			d = s.Dilation[i]
+		}
+		out = append(out, spatialOut(in[1+i], s.KernelSize[i], st, d, s.Padding))
+	}
+	return l, append(out, s.InChannels*s.DepthMultiplier), nil
 }

@@ -1,11 +1,15 @@
 // Package layers builds Keras layers as model.Layer groups of ONNX nodes.
 //
-// It is the one place that knows how a Keras layer kind is expressed in ONNX
-// semantics: the Keras importer calls it for every layer of a file, surgery
-// calls it to add a head, the demo calls it to build the book's models. One
-// file per layer kind. Builders take the layer's Keras config already parsed
-// into Go values and return a layer whose Config is the Keras config a Keras
-// writer can emit as is.
+// It is the one place that knows a Keras layer kind: one file per kind holds
+// its typed spec, the builder that expresses it in ONNX semantics, the
+// writer of its Keras config (when the builder is given none) and the reader
+// of its Keras config and stored weights (ReadKeras, registry in
+// kerasread.go). The Keras importer calls ReadKeras for every layer of a
+// file, the Keras exporter calls it to check that a config still describes
+// its layer, surgery calls the builders to add a head, channelslast to
+// rewrite ONNX models as Keras layers, the demo to build the book's models.
+// A builder returns a layer whose Config is the Keras config a Keras writer
+// can emit as is.
 //
 // Layout rules (see package model): params keep Keras's layout (Dense kernel
 // [in, out]; Conv kernels [k..., in, out]); channels-last layers wrap their

@@ -57,3 +57,14 @@ func (s DropoutSpec) config() *pyjson.Obj {
 	}
 	return baseConfig(s.Name, s.Trainable).Set("rate", f32(s.Rate)).Set("noise_shape", nil).Set("seed", nil)
 }
+
+func readDropout(kind, key string) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		r, err := c.float(key, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := Dropout(DropoutSpec{Common: c.common(), Kind: kind, Rate: float32(r)})
+		return l, sameShape(c), err
+	}
+}

@@ -24,3 +24,12 @@ func ELU(s ELUSpec) (*model.Layer, error) {
 func (s ELUSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("alpha", f32(s.Alpha))
 }
+
+func readElu(c *kctx) (*model.Layer, []int, error) {
+	a, err := c.float("alpha", 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := ELU(ELUSpec{Common: c.common(), Alpha: float32(a)})
+	return l, sameShape(c), err
+}

@@ -43,3 +43,39 @@ func Embedding(s EmbeddingSpec) (*model.Layer, error) {
 	ids := b.node("Cast", []string{s.Inputs[0]}, map[string]model.Attr{"to": model.Int(onnxInt64)})
 	return s.done(b, b.node("Gather", []string{e, ids}, map[string]model.Attr{"axis": model.Int(0)})), nil
 }
+
+// embedding reads an Embedding layer (weight embeddings [input_dim,
+// output_dim]). mask_zero is refused: the mask it makes changes what later
+// layers (recurrent ones, GlobalAveragePooling1D) compute, which xfer does
+// not model.
+func readEmbedding(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := EmbeddingSpec{Common: c.common()}
+	if s.InputDim, err = c.int("input_dim", 0); err != nil {
+		return nil, nil, err
+	}
+	if s.OutputDim, err = c.int("output_dim", 0); err != nil {
+		return nil, nil, err
+	}
+	if s.InputDim <= 0 || s.OutputDim <= 0 || s.InputDim > 1<<30 || s.OutputDim > 1<<30 {
+		return nil, nil, c.errf("input_dim", "input_dim %d and output_dim %d must be positive", s.InputDim, s.OutputDim)
+	}
+	mask, err := c.bool("mask_zero", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if mask {
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (Embedding): mask_zero=True (the padding mask it passes to later layers is not supported; save the model with mask_zero=False)", model.ErrUnsupported, c.Name)
+	}
+	if s.Init, err = c.init("embeddings_initializer"); err != nil {
+		return nil, nil, err
+	}
+	if s.Embeddings, _, err = c.take("embeddings", []int{s.InputDim, s.OutputDim}); err != nil {
+		return nil, nil, err
+	}
+	l, err := Embedding(s)
+	return l, append(append([]int(nil), in...), s.OutputDim), err
+}

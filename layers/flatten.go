@@ -17,3 +17,13 @@ func Flatten(c Common) (*model.Layer, error) {
 		return baseConfig(c.Name, c.Trainable).Set("data_format", "channels_last")
 	}), nil
 }
+
+func readFlatten(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := model.NumElements(in[1:])
+	l, err := Flatten(c.common())
+	return l, []int{-1, n}, err
+}

@@ -50,3 +50,26 @@ func GlobalPooling(s GlobalPoolSpec) (*model.Layer, error) {
 func (s GlobalPoolSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("data_format", "channels_last").Set("keepdims", s.KeepDims)
 }
+
+func readGlobalPool(nd int, isMax bool) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		in, err := c.inShape(0, nd+2)
+		if err != nil {
+			return nil, nil, err
+		}
+		keep, err := c.bool("keepdims", false)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := GlobalPooling(GlobalPoolSpec{Common: c.common(), Max: isMax, Rank: nd + 2, KeepDims: keep})
+		out := []int{-1, in[nd+1]}
+		if keep {
+			out = []int{-1}
+			for i := 0; i < nd; i++ {
+				out = append(out, 1)
+			}
+			out = append(out, in[nd+1])
+		}
+		return l, out, err
+	}
+}

@@ -10,3 +10,8 @@ func Identity(c Common) (*model.Layer, error) {
 	}
 	return c.done(b, b.node("Identity", []string{c.Inputs[0]}, nil)), nil
 }
+
+func readIdentity(c *kctx) (*model.Layer, []int, error) {
+	l, err := Identity(c.common())
+	return l, sameShape(c), err
+}

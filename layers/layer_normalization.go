@@ -1,7 +1,9 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/xferml/xfer/internal/pyjson"
 	"github.com/xferml/xfer/model"
@@ -104,4 +106,77 @@ func (s LayerNormSpec) config() *pyjson.Obj {
 		Set("center", s.Center).Set("scale", s.Scale).
 		Set("beta_initializer", initConfig(s.BetaInit, "zeros")).Set("gamma_initializer", initConfig(s.GammaInit, "ones")).
 		Set("beta_regularizer", nil).Set("gamma_regularizer", nil).Set("beta_constraint", nil).Set("gamma_constraint", nil)
+}
+
+// layerNorm reads LayerNormalization: axis an int or a list; weights gamma
+// then beta, each of the normalized axes' shape, as center and scale say.
+func readLayerNorm(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := len(in)
+	s := LayerNormSpec{Common: c.common(), Rank: r}
+	var axes []int
+	raw := c.cfg["axis"]
+	var one int
+	switch {
+	case !c.has("axis"):
+		axes = []int{-1}
+	case json.Unmarshal(raw, &one) == nil:
+		axes = []int{one}
+	case json.Unmarshal(raw, &axes) == nil && len(axes) > 0:
+	default:
+		return nil, nil, c.errf("axis", "want an integer or a list of integers, got %s", clip(raw))
+	}
+	for _, a := range axes {
+		if a < -r || a >= r {
+			return nil, nil, c.errf("axis", "%d out of range for an input of rank %d", a, r)
+		}
+		if a < 0 {
+			a += r
+		}
+		if a == 0 || in[a] <= 0 {
+			return nil, nil, c.errf("axis", "axis %d of input %v is the batch or unknown", a, in)
+		}
+		if !slices.Contains(s.Axis, a) {
+			s.Axis = append(s.Axis, a)
+		}
+	}
+	slices.Sort(s.Axis)
+	for _, a := range s.Axis {
+		s.Shape = append(s.Shape, in[a])
+	}
+	eps, err := c.float("epsilon", 1e-3)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Epsilon = float32(eps)
+	if s.Center, err = c.bool("center", true); err != nil {
+		return nil, nil, err
+	}
+	if s.Scale, err = c.bool("scale", true); err != nil {
+		return nil, nil, err
+	}
+	if rms, err := c.bool("rms_scaling", false); err != nil || rms {
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (LayerNormalization): rms_scaling=True (deprecated in Keras 3: it scales by the variance) is not supported", model.ErrUnsupported, c.Name)
+	}
+	if s.GammaInit, err = c.init("gamma_initializer"); err != nil {
+		return nil, nil, err
+	}
+	if s.BetaInit, err = c.init("beta_initializer"); err != nil {
+		return nil, nil, err
+	}
+	if s.Scale {
+		if s.Gamma, _, err = c.take("gamma", s.Shape); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s.Center {
+		if s.Beta, _, err = c.take("beta", s.Shape); err != nil {
+			return nil, nil, err
+		}
+	}
+	l, err := LayerNormalization(s)
+	return l, sameShape(c), err
 }

@@ -39,3 +39,41 @@ func LayerScale(s LayerScaleSpec) (*model.Layer, error) {
 	}
 	return s.done(b, b.node("Mul", []string{s.Inputs[0], gamma}, nil)), nil
 }
+
+// appClass refuses a class of this name from another module than
+// keras.applications' own (a user's custom layer of the same name).
+func (c *kctx) appClass() error {
+	if c.Module != "" && c.Module != KerasModule(c.Class) {
+		return fmt.Errorf("keras: %w: layer %q: custom layer class %q (module %s), not keras.applications' own", model.ErrUnsupported, c.Name, c.Class, c.Module)
+	}
+	return nil
+}
+
+// layerScale reads ConvNeXt's LayerScale (keras.src.applications.convnext):
+// init_values, projection_dim, one weight [projection_dim].
+func readLayerScale(c *kctx) (*model.Layer, []int, error) {
+	if err := c.appClass(); err != nil {
+		return nil, nil, err
+	}
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := LayerScaleSpec{Common: c.common()}
+	if s.ProjectionDim, err = c.int("projection_dim", 0); err != nil {
+		return nil, nil, err
+	}
+	if s.ProjectionDim <= 0 || in[len(in)-1] >= 0 && in[len(in)-1] != s.ProjectionDim {
+		return nil, nil, c.errf("projection_dim", "%d does not match the input's %v last dim", s.ProjectionDim, in)
+	}
+	iv, err := c.float("init_values", 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.InitValues = float32(iv)
+	if s.Gamma, _, err = c.take("variable", []int{s.ProjectionDim}); err != nil {
+		return nil, nil, err
+	}
+	l, err := LayerScale(s)
+	return l, sameShape(c), err
+}

@@ -27,3 +27,19 @@ func LeakyReLU(s LeakyReLUSpec) (*model.Layer, error) {
 func (s LeakyReLUSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("alpha", f32(s.NegativeSlope))
 }
+
+// leakyReLU reads Keras 3's negative_slope or Keras 2's alpha; the layer's
+// default is 0.3 in both (keras/src/layers/activations/leaky_relu.py,
+// tf-keras layers/activation/leaky_relu.py).
+func readLeakyReLU(c *kctx) (*model.Layer, []int, error) {
+	key := "alpha"
+	if c.has("negative_slope") {
+		key = "negative_slope"
+	}
+	v, err := c.float(key, 0.3)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := LeakyReLU(LeakyReLUSpec{Common: c.common(), NegativeSlope: float32(v)})
+	return l, sameShape(c), err
+}

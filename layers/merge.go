@@ -67,3 +67,21 @@ func Merge(s MergeSpec) (*model.Layer, error) {
 
 // config writes a merge layer's config (no settings of its own).
 func (s MergeSpec) config() *pyjson.Obj { return baseConfig(s.Name, s.Trainable) }
+
+func readMerge(kind string) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		out := append([]int(nil), c.InShapes[0]...)
+		for _, s := range c.InShapes[1:] {
+			if len(s) != len(out) {
+				return nil, nil, fmt.Errorf("%w: layer %q (%s): inputs have ranks %d and %d", ErrKerasFormat, c.Name, kind, len(out), len(s))
+			}
+			for i, d := range s {
+				if out[i] < 0 || (d > out[i]) {
+					out[i] = d
+				}
+			}
+		}
+		l, err := Merge(MergeSpec{Common: c.common(), Kind: kind})
+		return l, out, err
+	}
+}

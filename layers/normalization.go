@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -92,4 +93,124 @@ func Normalization(s NormalizationSpec) (*model.Layer, error) {
 		y = b.node("Div", []string{b.node("Sub", []string{s.Inputs[0], mean}, nil), std}, nil)
 	}
 	return s.done(b, y), nil
+}
+
+// normalization reads a Keras Normalization layer. axis is an int, a list
+// or null (every axis reduced: one mean); mean and variance are null (the
+// layer holds the weights mean, variance, count) or numbers / nested lists
+// broadcast over the kept axes, right-aligned as Keras's build does.
+func readNormalization(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := len(in)
+	s := NormalizationSpec{Common: c.common(), Rank: r}
+	var axes []int
+	if c.has("axis") {
+		var one int
+		if json.Unmarshal(c.cfg["axis"], &one) == nil {
+			axes = []int{one}
+		} else if err := json.Unmarshal(c.cfg["axis"], &axes); err != nil {
+			return nil, nil, c.errf("axis", "want an integer, a list of integers or null, got %s", clip(c.cfg["axis"]))
+		}
+	} else if _, set := c.cfg["axis"]; !set {
+		axes = []int{-1} // Keras's default
+	}
+	for _, a := range axes {
+		if a < -r || a >= r {
+			return nil, nil, c.errf("axis", "%d out of range for an input of rank %d", a, r)
+		}
+		if a < 0 {
+			a += r
+		}
+		if in[a] <= 0 {
+			return nil, nil, c.errf("axis", "axis %d of input shape %v is unknown; Keras needs kept axes to have known sizes", a, in)
+		}
+		if !slices.Contains(s.Axis, a) {
+			s.Axis = append(s.Axis, a)
+		}
+	}
+	slices.Sort(s.Axis)
+	for _, a := range s.Axis {
+		s.Shape = append(s.Shape, in[a])
+	}
+	if s.Invert, err = c.bool("invert", false); err != nil {
+		return nil, nil, err
+	}
+	n := model.NumElements(s.Shape)
+	if c.has("mean") != c.has("variance") {
+		return nil, nil, c.errf("mean", "mean and variance must both be set or both be null")
+	}
+	if c.has("mean") {
+		if s.Mean, err = c.broadcastStat("mean", s.Shape); err != nil {
+			return nil, nil, err
+		}
+		if s.Variance, err = c.broadcastStat("variance", s.Shape); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		s.Adapted = true
+		if s.Mean, _, err = c.take("mean", s.Shape); err != nil {
+			return nil, nil, err
+		}
+		if s.Variance, _, err = c.take("variance", s.Shape); err != nil {
+			return nil, nil, err
+		}
+		count, _, err := c.takeInt("count", []int{})
+		if err != nil {
+			return nil, nil, err
+		}
+		s.Count = count[0]
+	}
+	if len(s.Mean) != n {
+		return nil, nil, c.errf("mean", "%d values for the kept shape %v", len(s.Mean), s.Shape)
+	}
+	l, err := Normalization(s)
+	return l, sameShape(c), err
+}
+
+// broadcastStat reads a number or nested list of numbers and broadcasts it
+// to shape, aligning its dims with the last dims of shape (Keras's
+// Normalization.build).
+func (c *kctx) broadcastStat(key string, shape []int) ([]float32, error) {
+	var vals []float32
+	var dims []int
+	if err := FlattenNumbers(c.cfg[key], 0, &vals, &dims); err != nil {
+		return nil, c.errf(key, "want a number or a nested list of numbers, got %s", clip(c.cfg[key]))
+	}
+	if len(dims) > len(shape) || model.NumElements(dims) != len(vals) {
+		return nil, c.errf(key, "shape %v does not broadcast to the kept shape %v", dims, shape)
+	}
+	// Right-align dims with shape; each must be 1 or equal.
+	full := make([]int, len(shape))
+	for i := range full {
+		full[i] = 1
+	}
+	copy(full[len(shape)-len(dims):], dims)
+	for i, d := range full {
+		if d != 1 && d != shape[i] {
+			return nil, c.errf(key, "shape %v does not broadcast to the kept shape %v", dims, shape)
+		}
+	}
+	n := model.NumElements(shape)
+	out := make([]float32, n)
+	idx := make([]int, len(shape))
+	for i := range out {
+		src, stride := 0, 1
+		for k := len(shape) - 1; k >= 0; k-- {
+			if full[k] != 1 {
+				src += idx[k] * stride
+			}
+			stride *= full[k]
+		}
+		out[i] = vals[src]
+		for k := len(shape) - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/xferml/xfer/internal/pyjson"
@@ -35,4 +36,24 @@ func Permute(s PermuteSpec) (*model.Layer, error) {
 // config writes a Permute config.
 func (s PermuteSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("dims", intList(s.Dims))
+}
+
+func readPermute(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var dims []int
+	if err := json.Unmarshal(c.cfg["dims"], &dims); err != nil || len(dims) != len(in)-1 {
+		return nil, nil, c.errf("dims", "want %d dims for input %v, got %s", len(in)-1, in, clip(c.cfg["dims"]))
+	}
+	l, err := Permute(PermuteSpec{Common: c.common(), Dims: dims})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := []int{-1}
+	for _, d := range dims {
+		out = append(out, in[d])
+	}
+	return l, out, nil
 }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xferml/xfer/internal/pyjson"
 
@@ -71,4 +72,42 @@ func Pooling(s PoolSpec) (*model.Layer, error) {
 func (s PoolSpec) config(strides []int) *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("pool_size", intList(s.PoolSize)).Set("padding", s.Padding).
 		Set("strides", intList(strides)).Set("data_format", "channels_last")
+}
+
+func readPool(nd int, isMax bool) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		in, err := c.inShape(0, nd+2)
+		if err != nil {
+			return nil, nil, err
+		}
+		def := make([]int, nd)
+		for i := range def {
+			def[i] = 2 // Keras's default pool_size
+		}
+		s := PoolSpec{Common: c.common(), Max: isMax, InputSpatial: in[1 : nd+1]}
+		if s.PoolSize, err = c.ints("pool_size", nd, def); err != nil {
+			return nil, nil, err
+		}
+		if s.Strides, err = c.ints("strides", nd, nil); err != nil {
+			return nil, nil, err
+		}
+		pad, err := c.str("padding", "valid")
+		if err != nil {
+			return nil, nil, err
+		}
+		s.Padding = strings.ToLower(pad)
+		l, err := Pooling(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := []int{-1}
+		for i := 0; i < nd; i++ {
+			st := s.PoolSize[i]
+			if s.Strides != nil {
+				st = s.Strides[i]
+			}
+			out = append(out, spatialOut(in[1+i], s.PoolSize[i], st, 1, s.Padding))
+		}
+		return l, append(out, in[nd+1]), nil
+	}
 }

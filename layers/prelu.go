@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/xferml/xfer/internal/pyjson"
@@ -54,4 +55,38 @@ func (s PReLUSpec) config(init *model.Initializer) *pyjson.Obj {
 	}
 	return baseConfig(s.Name, s.Trainable).Set("alpha_initializer", initConfig(init, "zeros")).
 		Set("alpha_regularizer", nil).Set("alpha_constraint", nil).Set("shared_axes", sa)
+}
+
+func readPrelu(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := append([]int(nil), in[1:]...)
+	if c.has("shared_axes") {
+		var axes []int
+		if err := json.Unmarshal(c.cfg["shared_axes"], &axes); err != nil {
+			var one int
+			if json.Unmarshal(c.cfg["shared_axes"], &one) != nil {
+				return nil, nil, c.errf("shared_axes", "want a list of axes, got %s", clip(c.cfg["shared_axes"]))
+			}
+			axes = []int{one}
+		}
+		for _, a := range axes {
+			if a < 1 || a > len(want) {
+				return nil, nil, c.errf("shared_axes", "axis %d out of range for input %v", a, in)
+			}
+			want[a-1] = 1
+		}
+	}
+	init, err := c.init("alpha_initializer")
+	if err != nil {
+		return nil, nil, err
+	}
+	a, shape, err := c.take("alpha", want)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := PReLU(PReLUSpec{Common: c.common(), AlphaShape: shape, Alpha: a, Init: init})
+	return l, sameShape(c), err
 }

@@ -63,3 +63,26 @@ func (s ReLUSpec) config() *pyjson.Obj {
 	}
 	return baseConfig(s.Name, s.Trainable).Set("max_value", mv).Set("negative_slope", f32(s.NegativeSlope)).Set("threshold", f32(s.Threshold))
 }
+
+func readRelu(c *kctx) (*model.Layer, []int, error) {
+	s := ReLUSpec{Common: c.common()}
+	if c.has("max_value") {
+		v, err := c.float("max_value", 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		f := float32(v)
+		s.MaxValue = &f
+	}
+	slope, err := c.float("negative_slope", 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	th, err := c.float("threshold", 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.NegativeSlope, s.Threshold = float32(slope), float32(th)
+	l, err := ReLU(s)
+	return l, sameShape(c), err
+}

@@ -61,3 +61,25 @@ func (s RescalingSpec) config() *pyjson.Obj {
 	}
 	return baseConfig(s.Name, s.Trainable).Set("scale", v(s.Scale)).Set("offset", v(s.Offset))
 }
+
+func readRescaling(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	scale, err := c.floatsOrOne("scale", 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	offset, err := c.floatsOrOne("offset", 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	for key, v := range map[string][]float32{"scale": scale, "offset": offset} {
+		if len(v) > 1 && len(v) != in[len(in)-1] {
+			return nil, nil, c.errf(key, "%d values for %d channels", len(v), in[len(in)-1])
+		}
+	}
+	l, err := Rescaling(RescalingSpec{Common: c.common(), Scale: scale, Offset: offset})
+	return l, sameShape(c), err
+}

@@ -25,3 +25,12 @@ func Softmax(s SoftmaxSpec) (*model.Layer, error) {
 func (s SoftmaxSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("axis", s.Axis)
 }
+
+func readSoftmax(c *kctx) (*model.Layer, []int, error) {
+	axis, err := c.int("axis", -1)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := Softmax(SoftmaxSpec{Common: c.common(), Axis: axis})
+	return l, sameShape(c), err
+}

@@ -55,3 +55,44 @@ func TimeDistributed(s TimeDistributedSpec) (*model.Layer, error) {
 	}
 	return s.done(b, b.node("Reshape", []string{y, shape}, nil)), nil
 }
+
+// timeDistributed reads a TimeDistributed wrapper: the wrapped layer is
+// built on the input with its first two dims (batch, steps) merged, and
+// its output split back.
+func readTimeDistributed(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(in) < 3 {
+		return nil, nil, fmt.Errorf("%w: layer %q (TimeDistributed): input %v needs a batch, a time and a feature dim", ErrKerasFormat, c.Name, in)
+	}
+	ic, ok, err := c.inner("layer")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, c.errf("layer", "missing")
+	}
+	fn, known := c.readers[ic.Class]
+	if !known || ic.Class == "TimeDistributed" || ic.Class == "Bidirectional" || IsKerasOperation(ic.Module) {
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (TimeDistributed): wraps a %s (supported: the layer classes xfer reads but wrappers and models)", model.ErrUnsupported, c.Name, ic.Class)
+	}
+	flat := TimeDistributedInput(c.Name)
+	ic.Name = c.Name // the wrapped layer's weights are the wrapper's
+	ic.Inputs = []string{flat}
+	ic.InShapes = [][]int{append([]int{-1}, in[2:]...)}
+	inner, innerOut, err := fn(ic)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.used = ic.used
+	if len(innerOut) < 1 || len(inner.Outputs) != 1 {
+		return nil, nil, fmt.Errorf("%w: layer %q (TimeDistributed): the wrapped %s has no single output", ErrKerasFormat, c.Name, ic.Class)
+	}
+	l, err := TimeDistributed(TimeDistributedSpec{Common: c.common(), Inner: inner, InnerShape: in[2:], OutShape: innerOut[1:], Steps: in[1]})
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, append([]int{-1, in[1]}, innerOut[1:]...), nil
+}

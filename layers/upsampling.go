@@ -60,3 +60,31 @@ func UpSampling(s UpSamplingSpec) (*model.Layer, error) {
 	}
 	return nil, fmt.Errorf("layers: %w: layer %q: interpolation %q (supported: nearest, bilinear)", model.ErrUnsupported, s.Name, s.Interpolation)
 }
+
+// upSampling reads UpSampling1D (size, nearest) or UpSampling2D (size,
+// interpolation nearest or bilinear).
+func readUpSampling(nd int) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		in, err := c.inShape(0, nd+2)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := UpSamplingSpec{Common: c.common(), Interpolation: "nearest"}
+		if s.Size, err = c.ints("size", nd, []int{2, 2}[:nd]); err != nil {
+			return nil, nil, err
+		}
+		if nd == 2 {
+			if s.Interpolation, err = c.str("interpolation", "nearest"); err != nil {
+				return nil, nil, err
+			}
+		}
+		l, err := UpSampling(s)
+		out := append([]int(nil), in...)
+		for i, f := range s.Size {
+			if out[1+i] >= 0 {
+				out[1+i] *= f
+			}
+		}
+		return l, out, err
+	}
+}

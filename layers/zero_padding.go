@@ -54,3 +54,24 @@ func (s ZeroPaddingSpec) config() *pyjson.Obj {
 	}
 	return c.Set("padding", p).Set("data_format", "channels_last")
 }
+
+func readZeroPadding(nd int) kerasReader {
+	return func(c *kctx) (*model.Layer, []int, error) {
+		in, err := c.inShape(0, nd+2)
+		if err != nil {
+			return nil, nil, err
+		}
+		pads, err := c.pairs("padding", nd, 1) // Keras's default padding=1
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := ZeroPadding(ZeroPaddingSpec{Common: c.common(), Padding: pads})
+		out := append([]int(nil), in...)
+		for i, p := range pads {
+			if out[1+i] >= 0 {
+				out[1+i] += p[0] + p[1]
+			}
+		}
+		return l, out, err
+	}
+}

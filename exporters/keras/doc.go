@@ -67,7 +67,12 @@
 // builds. A layer without one (read from ONNX) is refused with an error
 // naming it: package channelslast rewrites such a model as Keras layers
 // (formats.ToKeras does for xfer's commands), channels-first ONNX models
-// included. A functional model's layers are written in Keras's
+// included. Before a layer is written its config is reconciled with its
+// nodes (reconcile.go): the layer is read back from the config and weights
+// about to be written (layers.ReadKeras) and run beside the original on a
+// seeded random input; a config that no longer describes the layer (an edit
+// of the nodes its config did not follow) is refused with ErrConfigDrift
+// naming the layer. A functional model's layers are written in Keras's
 // model.layers order (see plan.go, kerasOrder), which Keras's loaders give
 // the weights by.
 package keras

@@ -241,6 +241,9 @@ func (pl *planner) level(sm *model.Submodel) (*plan, error) {
 			k.weights[j].trainable = on && !stateRole(l, k.weights[j].role)
 		}
 		k.inbound, k.inShapes = refs, inShapes
+		if err := reconcile(m, l, k, pl.shapes); err != nil {
+			return nil, err
+		}
 		producer[l.Outputs[0]] = kRef{layer: k.name}
 		byName[k.name] = k
 		p.layers = append(p.layers, k)

@@ -474,11 +474,7 @@ func (b *graphBuilder) layer(e *layerEntry, ins []string) (*model.Layer, error) 
 // layerAs builds layer e (named by its full path) with the stored weights of
 // the layer called weightsOf: itself, or the first call of a shared layer.
 func (b *graphBuilder) layerAs(e *layerEntry, weightsOf string, ins []string) (*model.Layer, error) {
-	fn, ok := kinds[e.class]
-	if isOperation(e) {
-		fn, ok = operation, true
-	}
-	if !ok {
+	if _, ok := kerasClasses[e.class]; !ok && !isOperation(e) {
 		what := "layer class"
 		if e.module != "" && !strings.HasPrefix(e.module, "keras.") && e.module != "keras" {
 			what = "custom layer class (module " + e.module + ")"
@@ -493,40 +489,65 @@ func (b *graphBuilder) layerAs(e *layerEntry, weightsOf string, ins []string) (*
 			return nil, fmt.Errorf("keras: %w: layer %q (%s): data_format channels_first (only channels_last is supported)", model.ErrUnsupported, e.name, e.class)
 		}
 	}
-	var ws []weight
-	var found bool
-	if !isOperation(e) { // operation nodes hold no weights and have no save path
-		var err error
+	var inShapes [][]int
+	for _, in := range ins {
+		inShapes = append(inShapes, b.shapes[in])
+	}
+	var l *model.Layer
+	var out []int
+	var err error
+	switch {
+	case isOperation(e): // operation nodes hold no weights and have no save path
+		l, out, err = operation(&lctx{e: e, inputs: ins, inShapes: inShapes, trainable: b.trainable(e)})
+	case e.class == "TFOpLambda":
+		var ws []weight
+		if ws, _, err = b.ws.layer(weightsOf); err != nil {
+			return nil, err
+		}
+		if len(ws) > 0 {
+			return nil, fmt.Errorf("%w: layer %q (%s): the file stores %d weights, the config needs 0", ErrFormat, e.name, e.class, len(ws))
+		}
+		l, out, err = tfOpLambdaLayer(&lctx{e: e, inputs: ins, inShapes: inShapes, trainable: b.trainable(e)})
+	default:
+		var ws []weight
+		var found bool
 		if ws, found, err = b.ws.layer(weightsOf); err != nil {
 			return nil, err
 		}
+		ke := &layers.KerasEntry{Name: e.name, Class: e.class, Module: e.module, Config: e.config, Inputs: ins,
+			InShapes: inShapes, Trainable: b.trainable(e), Found: found, Major: b.major}
+		for _, w := range ws {
+			ke.Weights = append(ke.Weights, layers.StoredWeight{Name: w.name, Shape: w.shape, Data: w.data, Err: w.intErr})
+		}
+		l, out, err = layers.ReadKeras(ke)
 	}
-	c := &lctx{e: e, inputs: ins, trainable: b.trainable(e), weights: ws, found: found, major: b.major, kinds: kinds}
-	for _, in := range ins {
-		c.inShapes = append(c.inShapes, b.shapes[in])
-	}
-	l, out, err := fn(c)
 	if err != nil {
-		var ce *cfgError
-		if errors.As(err, &ce) || errors.Is(err, ErrFormat) || errors.Is(err, model.ErrUnsupported) {
+		if errors.Is(err, ErrFormat) || errors.Is(err, model.ErrUnsupported) {
 			return nil, err
 		}
 		// A builder refused the layer's settings (package layers' message
 		// names the layer and the value).
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
-	if len(c.weights) != c.used {
-		return nil, fmt.Errorf("%w: layer %q (%s): the file stores %d weights, the config needs %d", ErrFormat, e.name, e.class, len(c.weights), c.used)
-	}
 	b.shapes[l.Outputs[0]] = out
 	b.m.Layers = append(b.m.Layers, l)
 	return l, nil
 }
 
+// kerasClasses are the layer classes ReadFile reads: package layers' and
+// the two the graph builder reads itself.
+var kerasClasses = func() map[string]bool {
+	m := map[string]bool{"InputLayer": true, "TFOpLambda": true}
+	for _, c := range layers.KerasClasses() {
+		m[c] = true
+	}
+	return m
+}()
+
 // SupportedLayers lists the Keras layer classes ReadFile understands, sorted.
 func SupportedLayers() []string {
-	names := []string{"InputLayer"}
-	for k := range kinds {
+	names := make([]string, 0, len(kerasClasses))
+	for k := range kerasClasses {
 		names = append(names, k)
 	}
 	slices.Sort(names)

@@ -9,8 +9,10 @@
 //
 // Every file is untrusted: HDF5 guards live in internal/hdf5 (no links, no
 // external or virtual storage, shapes checked against stored bytes); this
-// package checks the config (known layer classes, sane shapes) and that every
-// weight's shape is the one the config implies. Legacy weights are read in
+// package reads the model's graph (layers, calls, nested models, shared
+// layers, operation nodes) and the stored weights, and package layers reads
+// each layer's config (layers.ReadKeras: known classes, sane values, every
+// weight's shape the one the config implies). Legacy weights are read in
 // the order of each layer's weight_names attribute, never by rebuilding
 // names; Keras 3 weights (layers/<path>/vars/<i>) are found by Keras 3's own
 // save path, the snake-case class name with a counter ("dense", "dense_1"),

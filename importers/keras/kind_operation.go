@@ -12,7 +12,7 @@ import (
 
 // isOperation reports whether a Keras 3 config entry is an operation node
 // (a keras.src.ops function applied to tensors), not a layer.
-func isOperation(e *layerEntry) bool { return strings.HasPrefix(e.module, "keras.src.ops.") }
+func isOperation(e *layerEntry) bool { return layers.IsKerasOperation(e.module) }
 
 // operation reads a Keras 3 operation node: its positional arguments are
 // Keras tensors (the layer inputs, in order) and numbers or nested lists of
@@ -186,7 +186,7 @@ func constArg(raw json.RawMessage) (layers.OpArg, error) {
 		}
 		raw = obj.Config.Value
 	}
-	if err := flattenNumbers(raw, 0, &a.Const, &a.Shape); err != nil || len(a.Const) == 0 {
+	if err := layers.FlattenNumbers(raw, 0, &a.Const, &a.Shape); err != nil || len(a.Const) == 0 {
 		return a, fmt.Errorf("not a tensor, a number or a list of numbers: %s", clip(raw))
 	}
 	return a, nil

@@ -3,7 +3,6 @@ package keras
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,13 +10,16 @@ import (
 	"strings"
 
 	"github.com/xferml/xfer/internal/hdf5"
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
 // Sentinel errors, for errors.Is.
 var (
-	// ErrFormat reports a file or config that is not a valid Keras model.
-	ErrFormat = errors.New("keras: bad format")
+	// ErrFormat reports a file or config that is not a valid Keras model
+	// (the same value as layers.ErrKerasFormat, which a layer's config
+	// reader returns).
+	ErrFormat = layers.ErrKerasFormat
 )
 
 // Options tune ReadFile.
