@@ -231,36 +231,15 @@ func readConv(nd int) kerasReader {
 		if s.Filters, err = c.int("filters", 0); err != nil {
 			return nil, nil, err
 		}
-		if s.KernelSize, err = c.ints("kernel_size", nd, nil); err != nil {
-			return nil, nil, err
-		}
-		if s.KernelSize == nil {
-			return nil, nil, c.errf("kernel_size", "missing")
-		}
-		if s.Strides, err = c.ints("strides", nd, nil); err != nil {
-			return nil, nil, err
-		}
-		if s.Dilation, err = c.ints("dilation_rate", nd, nil); err != nil {
-			return nil, nil, err
-		}
-		if s.Groups, err = c.int("groups", 1); err != nil {
-			return nil, nil, err
-		}
-		pad, err := c.str("padding", "valid")
+		w, err := c.convWindow(nd)
 		if err != nil {
 			return nil, nil, err
 		}
-		s.Padding = strings.ToLower(pad)
-		if s.Activation, err = c.activation("activation"); err != nil {
-			return nil, nil, err
-		}
-		if s.UseBias, err = c.bool("use_bias", true); err != nil {
+		s.KernelSize, s.Strides, s.Dilation, s.Padding, s.Activation, s.UseBias, s.BiasInitializer = w.kernel, w.strides, w.dilation, w.padding, w.activation, w.useBias, w.biasInit
+		if s.Groups, err = c.int("groups", 1); err != nil {
 			return nil, nil, err
 		}
 		if s.KernelInitializer, err = c.init("kernel_initializer"); err != nil {
-			return nil, nil, err
-		}
-		if s.BiasInitializer, err = c.init("bias_initializer"); err != nil {
 			return nil, nil, err
 		}
 		if s.Filters <= 0 || s.Groups <= 0 || s.InChannels <= 0 || s.InChannels%s.Groups != 0 {
@@ -279,17 +258,64 @@ func readConv(nd int) kerasReader {
 		if err != nil {
 			return nil, nil, err
 		}
-		out := []int{-1}
-		for i := 0; i < nd; i++ {
-			st, d := 1, 1
-			if s.Strides != nil {
-				st = s.Strides[i]
-			}
-			if s.Dilation != nil {
-				d = s.Dilation[i]
-			}
-			out = append(out, spatialOut(in[1+i], s.KernelSize[i], st, d, s.Padding))
-		}
-		return l, append(out, s.Filters), nil
+		return l, append(w.outShape(in), s.Filters), nil
 	}
+}
+
+// convWindow is what every convolution's Keras config says about its
+// window, activation and bias.
+type convWindow struct {
+	kernel, strides, dilation []int // strides and dilation nil for 1s
+	padding, activation       string
+	useBias                   bool
+	biasInit                  *model.Initializer
+}
+
+// convWindow reads kernel_size (required), strides, dilation_rate,
+// padding, activation, use_bias and bias_initializer of an nd-dimensional
+// convolution.
+func (c *kctx) convWindow(nd int) (convWindow, error) {
+	var w convWindow
+	var err error
+	if w.kernel, err = c.ints("kernel_size", nd, nil); err != nil || w.kernel == nil {
+		return w, c.errf("kernel_size", "missing or bad: %s", clip(c.cfg["kernel_size"]))
+	}
+	if w.strides, err = c.ints("strides", nd, nil); err != nil {
+		return w, err
+	}
+	if w.dilation, err = c.ints("dilation_rate", nd, nil); err != nil {
+		return w, err
+	}
+	pad, err := c.str("padding", "valid")
+	if err != nil {
+		return w, err
+	}
+	w.padding = strings.ToLower(pad)
+	if w.activation, err = c.activation("activation"); err != nil {
+		return w, err
+	}
+	if w.useBias, err = c.bool("use_bias", true); err != nil {
+		return w, err
+	}
+	if w.biasInit, err = c.init("bias_initializer"); err != nil {
+		return w, err
+	}
+	return w, nil
+}
+
+// outShape is Keras's output shape of the window on input in (batch and
+// channels left for the caller: the result is [-1, spatial...]).
+func (w convWindow) outShape(in []int) []int {
+	out := []int{-1}
+	for i := range w.kernel {
+		st, d := 1, 1
+		if w.strides != nil {
+			st = w.strides[i]
+		}
+		if w.dilation != nil {
+			d = w.dilation[i]
+		}
+		out = append(out, spatialOut(in[1+i], w.kernel[i], st, d, w.padding))
+	}
+	return out
 }

@@ -165,15 +165,11 @@ func readConvTranspose(nd int) kerasReader {
 		if s.Filters, err = c.int("filters", 0); err != nil {
 			return nil, nil, err
 		}
-		if s.KernelSize, err = c.ints("kernel_size", nd, nil); err != nil || s.KernelSize == nil {
-			return nil, nil, c.errf("kernel_size", "missing or bad: %s", clip(c.cfg["kernel_size"]))
-		}
-		if s.Strides, err = c.ints("strides", nd, nil); err != nil {
+		w, err := c.convWindow(nd)
+		if err != nil {
 			return nil, nil, err
 		}
-		if s.Dilation, err = c.ints("dilation_rate", nd, nil); err != nil {
-			return nil, nil, err
-		}
+		s.KernelSize, s.Strides, s.Dilation, s.Padding, s.Activation, s.UseBias, s.BiasInitializer = w.kernel, w.strides, w.dilation, w.padding, w.activation, w.useBias, w.biasInit
 		if c.has("output_padding") {
 			var one int
 			if json.Unmarshal(c.cfg["output_padding"], &one) == nil {
@@ -185,21 +181,7 @@ func readConvTranspose(nd int) kerasReader {
 				return nil, nil, c.errf("output_padding", "want an integer or %d integers, got %s", nd, clip(c.cfg["output_padding"]))
 			}
 		}
-		pad, err := c.str("padding", "valid")
-		if err != nil {
-			return nil, nil, err
-		}
-		s.Padding = strings.ToLower(pad)
-		if s.Activation, err = c.activation("activation"); err != nil {
-			return nil, nil, err
-		}
-		if s.UseBias, err = c.bool("use_bias", true); err != nil {
-			return nil, nil, err
-		}
 		if s.KernelInitializer, err = c.init("kernel_initializer"); err != nil {
-			return nil, nil, err
-		}
-		if s.BiasInitializer, err = c.init("bias_initializer"); err != nil {
 			return nil, nil, err
 		}
 		if g, err := c.int("groups", 1); err != nil || g != 1 {

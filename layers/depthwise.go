@@ -2,7 +2,6 @@ package layers
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/xferml/xfer/internal/pyjson"
 
@@ -123,30 +122,12 @@ func readDepthwise(c *kctx) (*model.Layer, []int, error) {
 	if s.DepthMultiplier, err = c.int("depth_multiplier", 1); err != nil {
 		return nil, nil, err
 	}
-	if s.KernelSize, err = c.ints("kernel_size", 2, nil); err != nil || s.KernelSize == nil {
-		return nil, nil, c.errf("kernel_size", "missing or bad")
-	}
-	if s.Strides, err = c.ints("strides", 2, nil); err != nil {
-		return nil, nil, err
-	}
-	if s.Dilation, err = c.ints("dilation_rate", 2, nil); err != nil {
-		return nil, nil, err
-	}
-	pad, err := c.str("padding", "valid")
+	w, err := c.convWindow(2)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.Padding = strings.ToLower(pad)
-	if s.Activation, err = c.activation("activation"); err != nil {
-		return nil, nil, err
-	}
-	if s.UseBias, err = c.bool("use_bias", true); err != nil {
-		return nil, nil, err
-	}
+	s.KernelSize, s.Strides, s.Dilation, s.Padding, s.Activation, s.UseBias, s.BiasInitializer = w.kernel, w.strides, w.dilation, w.padding, w.activation, w.useBias, w.biasInit
 	if s.KernelInitializer, err = c.init("depthwise_initializer"); err != nil {
-		return nil, nil, err
-	}
-	if s.BiasInitializer, err = c.init("bias_initializer"); err != nil {
 		return nil, nil, err
 	}
 	if s.DepthMultiplier <= 0 || s.InChannels <= 0 {
@@ -164,16 +145,5 @@ func readDepthwise(c *kctx) (*model.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	out := []int{-1}
-	for i := 0; i < 2; i++ {
-		st, d := 1, 1
-		if s.Strides != nil {
-			st = s.Strides[i]
-		}
-		if s.Dilation != nil {
-			d = s.Dilation[i]
-		}
-		out = append(out, spatialOut(in[1+i], s.KernelSize[i], st, d, s.Padding))
-	}
-	return l, append(out, s.InChannels*s.DepthMultiplier), nil
+	return l, append(w.outShape(in), s.InChannels*s.DepthMultiplier), nil
 }

@@ -2,7 +2,6 @@ package layers
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/xferml/xfer/model"
 )
@@ -135,28 +134,13 @@ func readSeparable(nd int) kerasReader {
 		if s.DepthMultiplier, err = c.int("depth_multiplier", 1); err != nil {
 			return nil, nil, err
 		}
-		if s.KernelSize, err = c.ints("kernel_size", nd, nil); err != nil || s.KernelSize == nil {
-			return nil, nil, c.errf("kernel_size", "missing or bad: %s", clip(c.cfg["kernel_size"]))
-		}
-		if s.Strides, err = c.ints("strides", nd, nil); err != nil {
-			return nil, nil, err
-		}
-		if s.Dilation, err = c.ints("dilation_rate", nd, nil); err != nil {
-			return nil, nil, err
-		}
-		pad, err := c.str("padding", "valid")
+		w, err := c.convWindow(nd)
 		if err != nil {
 			return nil, nil, err
 		}
-		s.Padding = strings.ToLower(pad)
-		if s.Activation, err = c.activation("activation"); err != nil {
-			return nil, nil, err
-		}
-		if s.UseBias, err = c.bool("use_bias", true); err != nil {
-			return nil, nil, err
-		}
+		s.KernelSize, s.Strides, s.Dilation, s.Padding, s.Activation, s.UseBias, s.BiasInitializer = w.kernel, w.strides, w.dilation, w.padding, w.activation, w.useBias, w.biasInit
 		for key, dst := range map[string]**model.Initializer{
-			"depthwise_initializer": &s.DepthwiseInitializer, "pointwise_initializer": &s.PointwiseInitializer, "bias_initializer": &s.BiasInitializer,
+			"depthwise_initializer": &s.DepthwiseInitializer, "pointwise_initializer": &s.PointwiseInitializer,
 		} {
 			if *dst, err = c.init(key); err != nil {
 				return nil, nil, err
@@ -185,17 +169,6 @@ func readSeparable(nd int) kerasReader {
 		if err != nil {
 			return nil, nil, err
 		}
-		out := []int{-1}
-		for i := 0; i < nd; i++ {
-			st, d := 1, 1
-			if s.Strides != nil {
-				st = s.Strides[i]
-			}
-			if s.Dilation != nil {
-				d = s.Dilation[i]
-			}
-			out = append(out, spatialOut(in[1+i], s.KernelSize[i], st, d, s.Padding))
-		}
-		return l, append(out, s.Filters), nil
+		return l, append(w.outShape(in), s.Filters), nil
 	}
 }
