@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	kin "github.com/xferml/xfer/importers/keras"
+	"github.com/xferml/xfer/internal/peers"
 	"github.com/xferml/xfer/internal/pyjson"
 	"github.com/xferml/xfer/model"
+	"github.com/xferml/xfer/surgery"
 )
 
 // TestReconcile: a layer whose config and nodes disagree is refused at
@@ -71,6 +73,42 @@ func TestReconcile(t *testing.T) {
 					t.Fatalf("write = %v; want ErrConfigDrift naming %q with %q", err, c.layer, c.want)
 				}
 				t.Log(err)
+			})
+		}
+	}
+}
+
+// TestFoldedWritesBack: fold-bn edits nodes (a Conv gains a bias, a Gemm
+// its C input) and configs together; what it gives passes the
+// reconciliation and reads back with the folded model's predictions.
+func TestFoldedWritesBack(t *testing.T) {
+	files := []string{filepath.Join("..", "..", "importers", "keras", "testdata", "kinds2d.h5")}
+	if dir, err := peers.Find(""); err == nil {
+		files = append(files, filepath.Join(dir, "keras3", "bn_dense.keras"), filepath.Join(dir, "keras-apps", "mobilenetv2_a05.keras"))
+	} else {
+		t.Logf("SKIPPING the cases of real Keras files (keras3/bn_dense.keras, keras-apps/mobilenetv2_a05.keras): %v", err)
+	}
+	for _, src := range files {
+		m := readModel(t, src)
+		f, rep, err := surgery.FoldBN(m)
+		if err != nil {
+			t.Fatalf("FoldBN(%s) = %v", src, err)
+		}
+		if len(rep.Folded) == 0 {
+			t.Fatalf("FoldBN(%s) folded nothing: %+v", src, rep.Skipped)
+		}
+		for _, w := range writers {
+			t.Run(filepath.Base(src)+w.ext, func(t *testing.T) {
+				p := filepath.Join(t.TempDir(), "f"+w.ext)
+				if err := w.write(p, f); err != nil {
+					t.Fatalf("write folded model = %v", err)
+				}
+				back := readModel(t, p)
+				x := testInput(f)
+				want, got := predict(t, f, x), predict(t, back, x)
+				if d := maxDiff(got.F32, want.F32); d > 1e-5 {
+					t.Errorf("read back, the folded model predicts %g away from itself", d)
+				}
 			})
 		}
 	}
