@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/xferml/xfer/model"
@@ -64,4 +65,74 @@ func (b *builder) mergeDirections(y string, axis, units int, mode string) string
 		shape = []int64{0, 0, int64(2 * units)}
 	}
 	return b.node("Reshape", []string{y, b.constInts("concat_shape", shape...)}, nil)
+}
+
+// bidirectional reads a Bidirectional wrapper of SimpleRNN, LSTM or GRU:
+// the forward layer's weights, then the backward layer's (Keras's weight
+// list). Without backward_layer in the config Keras builds the backward
+// layer from the forward config with go_backwards flipped.
+func readBidirectional(c *kctx) (*model.Layer, []int, error) {
+	in, err := c.inShape(0, 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	merge, err := c.str("merge_mode", "concat")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.has("merge_mode") && string(c.cfg["merge_mode"]) == "null" {
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (Bidirectional): merge_mode None (two outputs) is not supported", model.ErrUnsupported, c.Name)
+	}
+	fc, ok, err := c.inner("layer")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, c.errf("layer", "missing")
+	}
+	kind := fc.Class
+	if _, known := map[string]bool{"SimpleRNN": true, "LSTM": true, "GRU": true}[kind]; !known {
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (Bidirectional): wraps a %s (supported: SimpleRNN, LSTM, GRU)", model.ErrUnsupported, c.Name, kind)
+	}
+	bc, ok, err := c.inner("backward_layer")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		// Keras: backward = the forward config with go_backwards flipped
+		// and the name "backward_" + name.
+		bc = &kctx{}
+		*bc = *fc
+		e := *fc.KerasEntry
+		bc.KerasEntry = &e
+		bc.cfg = map[string]json.RawMessage{}
+		for k, v := range fc.cfg {
+			bc.cfg[k] = v
+		}
+		bc.cfg["go_backwards"] = json.RawMessage("true")
+		e.Name = "backward_" + fc.Name
+	}
+	if bc.Class != kind {
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (Bidirectional): backward layer %s differs from forward %s", model.ErrUnsupported, c.Name, bc.Class, kind)
+	}
+	cell := map[string]string{"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}[kind]
+	f, err := fc.recurrentSpec(kind, in, fc.Name+"/"+cell)
+	if err != nil {
+		return nil, nil, err
+	}
+	bc.used = fc.used
+	r, err := bc.recurrentSpec(kind, in, bc.Name+"/"+cell)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.used = bc.used
+	l, err := Bidirectional(BidirectionalSpec{Common: c.common(), Forward: f, Backward: r, MergeMode: merge})
+	if err != nil {
+		return nil, nil, err
+	}
+	units := f.Units
+	if merge == "concat" {
+		units *= 2
+	}
+	return l, recurrentOut(in, units, f.ReturnSequences), nil
 }

@@ -471,3 +471,33 @@ type unsupported struct{ msg string }
 
 func (e *unsupported) Error() string { return e.msg }
 func (e *unsupported) Unwrap() error { return model.ErrUnsupported }
+
+// inner returns a context for the layer config held under key (a
+// wrapper's "layer" or Bidirectional's "backward_layer"), sharing c's
+// inputs and weights; ok is false when the key is absent.
+func (c *kctx) inner(key string) (*kctx, bool, error) {
+	if !c.has(key) {
+		return nil, false, nil
+	}
+	var obj struct {
+		ClassName string          `json:"class_name"`
+		Module    string          `json:"module"`
+		Config    json.RawMessage `json:"config"`
+	}
+	if err := json.Unmarshal(c.cfg[key], &obj); err != nil || obj.ClassName == "" {
+		return nil, false, c.errf(key, "not a serialized layer: %s", clip(c.cfg[key]))
+	}
+	e := *c.KerasEntry
+	e.Class, e.Module, e.Config, e.Name = obj.ClassName, obj.Module, obj.Config, ""
+	ic := *c
+	ic.KerasEntry = &e
+	ic.cfg = nil
+	if err := json.Unmarshal(obj.Config, &ic.cfg); err != nil || ic.cfg == nil {
+		return nil, false, c.errf(key, "layer config is not an object")
+	}
+	_ = json.Unmarshal(ic.cfg["name"], &e.Name)
+	if e.Name == "" {
+		return nil, false, c.errf(key, "the wrapped layer has no name")
+	}
+	return &ic, true, nil
+}

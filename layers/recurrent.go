@@ -1,7 +1,6 @@
 package layers
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -343,104 +342,4 @@ func (c *kctx) recurrentSpec(kind string, in []int, rolePrefix string) (Recurren
 		}
 	}
 	return s, nil
-}
-
-// inner returns a context for the layer config held under key (a
-// wrapper's "layer" or Bidirectional's "backward_layer"), sharing c's
-// inputs and weights; ok is false when the key is absent.
-func (c *kctx) inner(key string) (*kctx, bool, error) {
-	if !c.has(key) {
-		return nil, false, nil
-	}
-	var obj struct {
-		ClassName string          `json:"class_name"`
-		Module    string          `json:"module"`
-		Config    json.RawMessage `json:"config"`
-	}
-	if err := json.Unmarshal(c.cfg[key], &obj); err != nil || obj.ClassName == "" {
-		return nil, false, c.errf(key, "not a serialized layer: %s", clip(c.cfg[key]))
-	}
-	e := *c.KerasEntry
-	e.Class, e.Module, e.Config, e.Name = obj.ClassName, obj.Module, obj.Config, ""
-	ic := *c
-	ic.KerasEntry = &e
-	ic.cfg = nil
-	if err := json.Unmarshal(obj.Config, &ic.cfg); err != nil || ic.cfg == nil {
-		return nil, false, c.errf(key, "layer config is not an object")
-	}
-	_ = json.Unmarshal(ic.cfg["name"], &e.Name)
-	if e.Name == "" {
-		return nil, false, c.errf(key, "the wrapped layer has no name")
-	}
-	return &ic, true, nil
-}
-
-// bidirectional reads a Bidirectional wrapper of SimpleRNN, LSTM or GRU:
-// the forward layer's weights, then the backward layer's (Keras's weight
-// list). Without backward_layer in the config Keras builds the backward
-// layer from the forward config with go_backwards flipped.
-func readBidirectional(c *kctx) (*model.Layer, []int, error) {
-	in, err := c.inShape(0, 3)
-	if err != nil {
-		return nil, nil, err
-	}
-	merge, err := c.str("merge_mode", "concat")
-	if err != nil {
-		return nil, nil, err
-	}
-	if !c.has("merge_mode") && string(c.cfg["merge_mode"]) == "null" {
-		return nil, nil, fmt.Errorf("keras: %w: layer %q (Bidirectional): merge_mode None (two outputs) is not supported", model.ErrUnsupported, c.Name)
-	}
-	fc, ok, err := c.inner("layer")
-	if err != nil {
-		return nil, nil, err
-	}
-	if !ok {
-		return nil, nil, c.errf("layer", "missing")
-	}
-	kind := fc.Class
-	if _, known := map[string]bool{"SimpleRNN": true, "LSTM": true, "GRU": true}[kind]; !known {
-		return nil, nil, fmt.Errorf("keras: %w: layer %q (Bidirectional): wraps a %s (supported: SimpleRNN, LSTM, GRU)", model.ErrUnsupported, c.Name, kind)
-	}
-	bc, ok, err := c.inner("backward_layer")
-	if err != nil {
-		return nil, nil, err
-	}
-	if !ok {
-		// Keras: backward = the forward config with go_backwards flipped
-		// and the name "backward_" + name.
-		bc = &kctx{}
-		*bc = *fc
-		e := *fc.KerasEntry
-		bc.KerasEntry = &e
-		bc.cfg = map[string]json.RawMessage{}
-		for k, v := range fc.cfg {
-			bc.cfg[k] = v
-		}
-		bc.cfg["go_backwards"] = json.RawMessage("true")
-		e.Name = "backward_" + fc.Name
-	}
-	if bc.Class != kind {
-		return nil, nil, fmt.Errorf("keras: %w: layer %q (Bidirectional): backward layer %s differs from forward %s", model.ErrUnsupported, c.Name, bc.Class, kind)
-	}
-	cell := map[string]string{"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}[kind]
-	f, err := fc.recurrentSpec(kind, in, fc.Name+"/"+cell)
-	if err != nil {
-		return nil, nil, err
-	}
-	bc.used = fc.used
-	r, err := bc.recurrentSpec(kind, in, bc.Name+"/"+cell)
-	if err != nil {
-		return nil, nil, err
-	}
-	c.used = bc.used
-	l, err := Bidirectional(BidirectionalSpec{Common: c.common(), Forward: f, Backward: r, MergeMode: merge})
-	if err != nil {
-		return nil, nil, err
-	}
-	units := f.Units
-	if merge == "concat" {
-		units *= 2
-	}
-	return l, recurrentOut(in, units, f.ReturnSequences), nil
 }
