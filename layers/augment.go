@@ -146,7 +146,7 @@ func AugmentOf(l *model.Layer) (AugmentSpec, error) {
 	return s, nil
 }
 
-// augment reads a Keras image augmentation layer (RandomFlip,
+// readAugment reads a Keras image augmentation layer (RandomFlip,
 // RandomRotation...): identity at inference; its config says what it does
 // in training (AugmentOf), checked here so that a bad one fails at
 // import.

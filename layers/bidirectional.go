@@ -67,7 +67,7 @@ func (b *builder) mergeDirections(y string, axis, units int, mode string) string
 	return b.node("Reshape", []string{y, b.constInts("concat_shape", shape...)}, nil)
 }
 
-// bidirectional reads a Bidirectional wrapper of SimpleRNN, LSTM or GRU:
+// readBidirectional reads a Bidirectional wrapper of SimpleRNN, LSTM or GRU:
 // the forward layer's weights, then the backward layer's (Keras's weight
 // list). Without backward_layer in the config Keras builds the backward
 // layer from the forward config with go_backwards flipped.

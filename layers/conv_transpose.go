@@ -153,7 +153,7 @@ func allZero(v []int64) bool {
 	return true
 }
 
-// convTranspose reads Conv1DTranspose or Conv2DTranspose: kernel
+// readConvTranspose reads Conv1DTranspose or Conv2DTranspose: kernel
 // [k..., filters, in], bias [filters].
 func readConvTranspose(nd int) kerasReader {
 	return func(c *kctx) (*model.Layer, []int, error) {

@@ -87,7 +87,7 @@ func croppingConfig(s CroppingSpec) (json.RawMessage, error) {
 	return b, nil
 }
 
-// cropping reads Cropping1D (nd 1, default (1, 1)) or Cropping2D (nd 2,
+// readCropping reads Cropping1D (nd 1, default (1, 1)) or Cropping2D (nd 2,
 // default 0).
 func readCropping(nd int) kerasReader {
 	return func(c *kctx) (*model.Layer, []int, error) {

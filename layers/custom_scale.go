@@ -41,7 +41,7 @@ func KerasModule(kind string) string {
 	return "keras.layers"
 }
 
-// customScale reads InceptionResNetV2's CustomScaleLayer
+// readCustomScale reads InceptionResNetV2's CustomScaleLayer
 // (keras.src.applications.inception_resnet_v2): two inputs and a scale.
 func readCustomScale(c *kctx) (*model.Layer, []int, error) {
 	if err := c.appClass(); err != nil {

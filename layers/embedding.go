@@ -44,7 +44,7 @@ func Embedding(s EmbeddingSpec) (*model.Layer, error) {
 	return s.done(b, b.node("Gather", []string{e, ids}, map[string]model.Attr{"axis": model.Int(0)})), nil
 }
 
-// embedding reads an Embedding layer (weight embeddings [input_dim,
+// readEmbedding reads an Embedding layer (weight embeddings [input_dim,
 // output_dim]). mask_zero is refused: the mask it makes changes what later
 // layers (recurrent ones, GlobalAveragePooling1D) compute, which xfer does
 // not model.

@@ -108,7 +108,7 @@ func (s LayerNormSpec) config() *pyjson.Obj {
 		Set("beta_regularizer", nil).Set("gamma_regularizer", nil).Set("beta_constraint", nil).Set("gamma_constraint", nil)
 }
 
-// layerNorm reads LayerNormalization: axis an int or a list; weights gamma
+// readLayerNorm reads LayerNormalization: axis an int or a list; weights gamma
 // then beta, each of the normalized axes' shape, as center and scale say.
 func readLayerNorm(c *kctx) (*model.Layer, []int, error) {
 	in, err := c.inShape(0, 0)

@@ -49,7 +49,7 @@ func (c *kctx) appClass() error {
 	return nil
 }
 
-// layerScale reads ConvNeXt's LayerScale (keras.src.applications.convnext):
+// readLayerScale reads ConvNeXt's LayerScale (keras.src.applications.convnext):
 // init_values, projection_dim, one weight [projection_dim].
 func readLayerScale(c *kctx) (*model.Layer, []int, error) {
 	if err := c.appClass(); err != nil {

@@ -28,7 +28,7 @@ func (s LeakyReLUSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("alpha", f32(s.NegativeSlope))
 }
 
-// leakyReLU reads Keras 3's negative_slope or Keras 2's alpha; the layer's
+// readLeakyReLU reads Keras 3's negative_slope or Keras 2's alpha; the layer's
 // default is 0.3 in both (keras/src/layers/activations/leaky_relu.py,
 // tf-keras layers/activation/leaky_relu.py).
 func readLeakyReLU(c *kctx) (*model.Layer, []int, error) {

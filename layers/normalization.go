@@ -95,7 +95,7 @@ func Normalization(s NormalizationSpec) (*model.Layer, error) {
 	return s.done(b, y), nil
 }
 
-// normalization reads a Keras Normalization layer. axis is an int, a list
+// readNormalization reads a Keras Normalization layer. axis is an int, a list
 // or null (every axis reduced: one mean); mean and variance are null (the
 // layer holds the weights mean, variance, count) or numbers / nested lists
 // broadcast over the kept axes, right-aligned as Keras's build does.

@@ -242,7 +242,7 @@ func snakeCell(kind string) string {
 	return map[string]string{"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}[kind]
 }
 
-// recurrent reads SimpleRNN, LSTM or GRU: weights kernel [in, G*u],
+// readRecurrent reads SimpleRNN, LSTM or GRU: weights kernel [in, G*u],
 // recurrent_kernel [u, G*u], bias [G*u] (GRU with reset_after [2, 3u]).
 func readRecurrent(kind string) kerasReader {
 	return func(c *kctx) (*model.Layer, []int, error) {

@@ -118,7 +118,7 @@ func SeparableConv(s SeparableConvSpec) (*model.Layer, error) {
 	return s.done(b, y), nil
 }
 
-// separable reads SeparableConv1D (nd 1) or SeparableConv2D (nd 2): weights
+// readSeparable reads SeparableConv1D (nd 1) or SeparableConv2D (nd 2): weights
 // depthwise_kernel [k..., in, mult], pointwise_kernel [1..., in*mult,
 // filters], bias [filters].
 func readSeparable(nd int) kerasReader {

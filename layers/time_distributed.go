@@ -56,7 +56,7 @@ func TimeDistributed(s TimeDistributedSpec) (*model.Layer, error) {
 	return s.done(b, b.node("Reshape", []string{y, shape}, nil)), nil
 }
 
-// timeDistributed reads a TimeDistributed wrapper: the wrapped layer is
+// readTimeDistributed reads a TimeDistributed wrapper: the wrapped layer is
 // built on the input with its first two dims (batch, steps) merged, and
 // its output split back.
 func readTimeDistributed(c *kctx) (*model.Layer, []int, error) {

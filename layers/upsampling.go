@@ -61,7 +61,7 @@ func UpSampling(s UpSamplingSpec) (*model.Layer, error) {
 	return nil, fmt.Errorf("layers: %w: layer %q: interpolation %q (supported: nearest, bilinear)", model.ErrUnsupported, s.Name, s.Interpolation)
 }
 
-// upSampling reads UpSampling1D (size, nearest) or UpSampling2D (size,
+// readUpSampling reads UpSampling1D (size, nearest) or UpSampling2D (size,
 // interpolation nearest or bilinear).
 func readUpSampling(nd int) kerasReader {
 	return func(c *kctx) (*model.Layer, []int, error) {
