@@ -1,12 +1,15 @@
 # Sourced by the bench/ scripts that compare with PyTorch: picks the
 # OPENBLAS_CORETYPE that is fastest for PyTorch (Debian's python3-torch 1.13
 # does its float32 products in OpenBLAS) among the kernel families this CPU
-# runs, by a short probe of a head-sized product (batch 32, 512 -> 1000),
-# prints the probe and exports OPENBLAS_CORETYPE for both sides, with
-# OPENBLAS_NUM_THREADS=1 (each side sets its own thread count).
+# runs (SkylakeX only with AVX-512), by a short probe of a head-sized
+# product (batch 32, 512 -> 1000), prints the probe and exports
+# OPENBLAS_CORETYPE for both sides, with OPENBLAS_NUM_THREADS=1 (each side
+# sets its own thread count).
 best_core=""
 best_sps=0
-for core in Haswell Zen SkylakeX; do
+cores="Haswell Zen"
+grep -q avx512f /proc/cpuinfo && cores="$cores SkylakeX"
+for core in $cores; do
   sps=$(OPENBLAS_CORETYPE=$core OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -c '
 import time, torch
 torch.set_num_threads(2)

@@ -45,7 +45,7 @@ func unaryKernel(s *step) error {
 			copy(d, x.I64)
 		case "Sign":
 			for i, v := range x.I64 {
-				d[i] = int64(cmpSign(v))
+				d[i] = kernels.Sign(v)
 				if x.DType == model.Uint64 && v != 0 {
 					d[i] = 1 // a uint64 from 2^63 up is held negative
 				}
@@ -115,14 +115,4 @@ func clip(d, x []float32, lo, hi float32) {
 	for i, v := range x {
 		d[i] = min(max(v, lo), hi)
 	}
-}
-
-func cmpSign(v int64) int {
-	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
-	}
-	return 0
 }

@@ -30,14 +30,16 @@ func zeroGrad(float64) float64 { return 0 }
 // roundEven is ONNX Round: to the nearest integer, halves to even.
 func roundEven(v float64) float64 { return math.RoundToEven(v) }
 
-func sign(v float64) float64 {
+// Sign is ONNX Sign: 1 above zero, -1 below, v itself otherwise (0, and
+// for floats -0 and NaN as they are). The engine's integer Sign uses it too.
+func Sign[T int64 | float64](v T) T {
 	switch {
 	case v > 0:
 		return 1
 	case v < 0:
 		return -1
 	}
-	return v // 0, -0 and NaN as they are
+	return v
 }
 
 // mathOps are the table rows of this file: forward and derivative.
@@ -56,7 +58,7 @@ var mathOps = map[string][2]func(float64) float64{
 	"Floor": {math.Floor, zeroGrad},
 	"Ceil":  {math.Ceil, zeroGrad},
 	"Round": {roundEven, zeroGrad},
-	"Sign":  {sign, zeroGrad},
+	"Sign":  {Sign[float64], zeroGrad},
 }
 
 // mathRow is the table row of math op op.
