@@ -113,7 +113,12 @@ func convKernel(s *step) error {
 				for k := range i1 - i0 {
 					xg := xAt(i0 + k)
 					parallel(cg, pi, func(lo, hi int) {
-						im2col(col[lo*kSize*cols+k*outSize:], cols, xg[lo*inSize:hi*inSize], hi-lo, g)
+						dst, src := col[lo*kSize*cols+k*outSize:], xg[lo*inSize:hi*inSize]
+						if r == 4 {
+							kernels.Im2col(conv2D(g), src, hi-lo, dst, cols)
+						} else {
+							im2col(dst, cols, src, hi-lo, g)
+						}
 					})
 				}
 			}
@@ -156,8 +161,7 @@ const wideCols = 384
 // group = C = M) with kernels.Depthwise, its bias and fused activation
 // included, the (image, channel) planes split between the threads.
 func depthwise(s *step, x, w, bias, y []float32, n, c int, g window) {
-	cv := kernels.Conv2D{H: g.in[0], W: g.in[1], OH: g.out[0], OW: g.out[1], KH: g.k[0], KW: g.k[1],
-		SH: g.stride[0], SW: g.stride[1], DH: g.dil[0], DW: g.dil[1], PT: g.padB[0], PL: g.padB[1]}
+	cv := conv2D(g)
 	in, out := cv.H*cv.W, cv.OH*cv.OW
 	work := n * c * out * cv.KH * cv.KW
 	parallel(n*c, parts(work, n*c), func(lo, hi int) {
@@ -168,6 +172,12 @@ func depthwise(s *step, x, w, bias, y []float32, n, c int, g window) {
 			lo += c1 - c0
 		}
 	})
+}
+
+// conv2D is the kernels package's form of a 2-D window.
+func conv2D(g window) kernels.Conv2D {
+	return kernels.Conv2D{H: g.in[0], W: g.in[1], OH: g.out[0], OW: g.out[1], KH: g.k[0], KW: g.k[1],
+		SH: g.stride[0], SW: g.stride[1], DH: g.dil[0], DW: g.dil[1], PT: g.padB[0], PL: g.padB[1]}
 }
 
 func allOnes(v []int) bool {

@@ -51,9 +51,12 @@ func poolKernel(isMax bool) kernel {
 		oidx, kidx := make([]int, sd), make([]int, sd)
 		lo, hi, cnt := make([]int, sd), make([]int, sd), make([]int, sd)
 		if sd == 2 {
-			for p := range planes {
-				pool2D(y[p*outSize:(p+1)*outSize], x.F32[p*inSize:(p+1)*inSize], g, isMax, includePad)
-			}
+			cols := poolCols(g)
+			parallel(planes, parts(planes*outSize*k[0]*k[1], planes), func(lo, hi int) {
+				for p := lo; p < hi; p++ {
+					pool2D(y[p*outSize:(p+1)*outSize], x.F32[p*inSize:(p+1)*inSize], g, cols, isMax, includePad)
+				}
+			})
 			return nil
 		}
 		for p := range planes {
@@ -156,43 +159,58 @@ func globalPoolKernel(isMax bool) kernel {
 	}
 }
 
-// pool2D is the 2-D case of poolKernel on one plane, with the window
-// clipped to the input once per output instead of per tap.
-func pool2D(y, x []float32, g window, isMax, includePad bool) {
-	ih, iw := g.in[0], g.in[1]
-	kh, kw := g.k[0], g.k[1]
-	dh, dw := g.dil[0], g.dil[1]
-	// taps returns, for a window starting at lo on an axis of size n with
-	// k taps dilated by d and the end padding pe: the first and last+1 tap
-	// index inside the input, and the tap count inside the padded input.
-	taps := func(lo, n, k, d, pe int) (t0, t1, padded int) {
-		end := min(lo+(k-1)*d+1, n+pe)
-		padded = (end - lo + d - 1) / d
-		t0 = 0
-		if lo < 0 {
-			t0 = (-lo + d - 1) / d
-		}
-		t1 = padded
-		if last := min(end, n); lo+(t1-1)*d >= last {
-			t1 = max((last-lo+d-1)/d, t0)
-		}
-		return t0, t1, padded
+// poolTaps returns, for a window starting at lo on an axis of size n with
+// k taps dilated by d and the end padding pe: the first and last+1 tap
+// index inside the input, and the tap count inside the padded input.
+func poolTaps(lo, n, k, d, pe int) (t0, t1, padded int) {
+	end := min(lo+(k-1)*d+1, n+pe)
+	padded = (end - lo + d - 1) / d
+	t0 = 0
+	if lo < 0 {
+		t0 = (-lo + d - 1) / d
 	}
+	t1 = padded
+	if last := min(end, n); lo+(t1-1)*d >= last {
+		t1 = max((last-lo+d-1)/d, t0)
+	}
+	return t0, t1, padded
+}
+
+// poolCol is one output column's window on the input's last axis: its
+// start, its taps inside the input [b0, b1), its taps in the padded input.
+type poolCol struct{ w0, b0, b1, padded int }
+
+// poolCols returns the windows of g's output columns (the same for every
+// row and plane).
+func poolCols(g window) []poolCol {
+	cols := make([]poolCol, g.out[1])
+	for ow := range cols {
+		w0 := ow*g.stride[1] - g.padB[1]
+		b0, b1, pw := poolTaps(w0, g.in[1], g.k[1], g.dil[1], g.padE[1])
+		cols[ow] = poolCol{w0, b0, b1, pw}
+	}
+	return cols
+}
+
+// pool2D is the 2-D case of poolKernel on one plane, with the window
+// clipped to the input once per output row and column (cols: poolCols)
+// instead of per tap.
+func pool2D(y, x []float32, g window, cols []poolCol, isMax, includePad bool) {
+	iw := g.in[1]
+	dh, dw := g.dil[0], g.dil[1]
 	o := 0
 	for oh := range g.out[0] {
 		h0 := oh*g.stride[0] - g.padB[0]
-		a0, a1, ph := taps(h0, ih, kh, dh, g.padE[0])
-		for ow := range g.out[1] {
-			w0 := ow*g.stride[1] - g.padB[1]
-			b0, b1, pw := taps(w0, iw, kw, dw, g.padE[1])
+		a0, a1, ph := poolTaps(h0, g.in[0], g.k[0], dh, g.padE[0])
+		for _, c := range cols {
 			var acc float32
 			if isMax {
 				acc = float32(math.Inf(-1))
 			}
 			for a := a0; a < a1; a++ {
 				row := x[(h0+a*dh)*iw:]
-				for b := b0; b < b1; b++ {
-					v := row[w0+b*dw]
+				for b := c.b0; b < c.b1; b++ {
+					v := row[c.w0+b*dw]
 					if isMax {
 						if v > acc || v != v {
 							acc = v
@@ -205,9 +223,9 @@ func pool2D(y, x []float32, g window, isMax, includePad bool) {
 			switch {
 			case isMax:
 			case includePad:
-				acc /= float32(ph * pw)
-			case (a1-a0)*(b1-b0) > 0:
-				acc /= float32((a1 - a0) * (b1 - b0))
+				acc /= float32(ph * c.padded)
+			case (a1-a0)*(c.b1-c.b0) > 0:
+				acc /= float32((a1 - a0) * (c.b1 - c.b0))
 			}
 			y[o] = acc
 			o++

@@ -94,3 +94,44 @@ func RowBiasAct(m, n int, y []float32, ldy int, bias []float32, act *Act) {
 	}
 	RowBiasActGo(m, n, y, ldy, bias, act)
 }
+
+// Im2colGo fills col [channels*KH*KW, OH*OW] (row stride ld) from x
+// [channels, H, W] for a 2-D convolution of geometry g: row (ch, kh, kw)
+// holds, for each output position, the input under that tap, or 0 in the
+// padding.
+func Im2colGo(g Conv2D, x []float32, channels int, col []float32, ld int) {
+	in, out := g.H*g.W, g.OH*g.OW
+	row := 0
+	for ch := range channels {
+		xc := x[ch*in : (ch+1)*in]
+		for kh := range g.KH {
+			for kw := range g.KW {
+				dst := col[row*ld : row*ld+out]
+				row++
+				for oh := range g.OH {
+					d := dst[oh*g.OW : (oh+1)*g.OW]
+					ih := oh*g.SH - g.PT + kh*g.DH
+					for ow := range d {
+						iw := ow*g.SW - g.PL + kw*g.DW
+						if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+							d[ow] = xc[ih*g.W+iw]
+						} else {
+							d[ow] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Im2col is Im2colGo in C when there is a C kernel.
+func Im2col(g Conv2D, x []float32, channels int, col []float32, ld int) {
+	if channels <= 0 || g.OH <= 0 || g.OW <= 0 {
+		return
+	}
+	if im2colC(g, x, channels, col, ld) {
+		return
+	}
+	Im2colGo(g, x, channels, col, ld)
+}

@@ -1,4 +1,4 @@
-// conv.h: the vectorised C twins of conv.go's DepthwiseGo and
+// conv.h: the vectorised C twins of conv.go's DepthwiseGo, Im2colGo and
 // RowBiasActGo, included by kernels_cgo.go after act.h (whose pragmas,
 // no FMA contraction, make them round as the Go loops do).
 #ifndef XFER_KERNELS_CONV_H
@@ -123,6 +123,46 @@ static inline __attribute__((always_inline)) int xk_dw_body(const int *g, const 
 	return 1;
 }
 
+// xk_im2col_body is Im2colGo; g as for xk_dw_body.
+static inline __attribute__((always_inline)) void xk_im2col_body(const int *g, const float *x, int channels,
+		float *col, size_t ld) {
+	const int H = g[0], W = g[1], OH = g[2], OW = g[3], KH = g[4], KW = g[5];
+	const int SH = g[6], SW = g[7], DH = g[8], DW = g[9], PT = g[10], PL = g[11];
+	const size_t in = (size_t)H * W;
+	size_t row = 0;
+	for (int ch = 0; ch < channels; ch++) {
+		const float *xc = x + ch * in;
+		for (int kh = 0; kh < KH; kh++) {
+			for (int kw = 0; kw < KW; kw++, row++) {
+				float *dst = col + row * ld;
+				// Output columns [lo, hi) whose tap is inside the row.
+				const int off = kw * DW - PL;
+				int lo = off < 0 ? (-off + SW - 1) / SW : 0, hi = (W - off + SW - 1) / SW;
+				lo = lo > OW ? OW : lo;
+				hi = hi > OW ? OW : hi < lo ? lo : hi;
+				for (int oh = 0; oh < OH; oh++) {
+					float *d = dst + (size_t)oh * OW;
+					const int ih = oh * SH - PT + kh * DH;
+					if (ih < 0 || ih >= H) {
+						memset(d, 0, (size_t)OW * sizeof(float));
+						continue;
+					}
+					for (int j = 0; j < lo; j++) d[j] = 0.0f;
+					const float *s = xc + (size_t)ih * W + off;
+					if (SW == 1) {
+						if (hi > lo) memcpy(d + lo, s + lo, (size_t)(hi - lo) * sizeof(float));
+					} else if (SW == 2) {
+						for (int j = lo; j < hi; j++) d[j] = s[2 * j];
+					} else {
+						for (int j = lo; j < hi; j++) d[j] = s[j * SW];
+					}
+					for (int j = hi; j < OW; j++) d[j] = 0.0f;
+				}
+			}
+		}
+	}
+}
+
 // xk_rowbias_body is RowBiasActGo: y[r][j] += bias[r], then act.
 static inline __attribute__((always_inline)) void xk_rowbias_body(int m, int n, float *y, int ldy,
 		const float *bias, int act, float p1, float p2) {
@@ -141,6 +181,9 @@ static inline __attribute__((always_inline)) void xk_rowbias_body(int m, int n, 
 			int c0, int c1, int act, float p1, float p2) { \
 		return xk_dw_body(g, x, w, bias, y, c0, c1, act, p1, p2); \
 	} \
+	attr static void xk_im2col_##suffix(const int *g, const float *x, int channels, float *col, size_t ld) { \
+		xk_im2col_body(g, x, channels, col, ld); \
+	} \
 	attr static void xk_rowbias_##suffix(int m, int n, float *y, int ldy, const float *bias, int act, float p1, float p2) { \
 		xk_rowbias_body(m, n, y, ldy, bias, act, p1, p2); \
 	}
@@ -155,6 +198,14 @@ static int xk_dw(const int *g, const float *x, const float *w, const float *bias
 	case 2: return xk_dw_avx512(g, x, w, bias, y, c0, c1, act, p1, p2);
 	case 1: return xk_dw_avx2(g, x, w, bias, y, c0, c1, act, p1, p2);
 	default: return xk_dw_base(g, x, w, bias, y, c0, c1, act, p1, p2);
+	}
+}
+
+static void xk_im2col(const int *g, const float *x, int channels, float *col, size_t ld) {
+	switch (xk_level()) {
+	case 2: xk_im2col_avx512(g, x, channels, col, ld); break;
+	case 1: xk_im2col_avx2(g, x, channels, col, ld); break;
+	default: xk_im2col_base(g, x, channels, col, ld);
 	}
 }
 

@@ -127,3 +127,49 @@ func BenchmarkDepthwise112s2(b *testing.B) {
 	}
 	b.ReportMetric(float64(c*56*56*9*b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 }
+
+// TestIm2col: the C im2col matches Im2colGo (a copy, so exactly) over
+// random geometries, and Im2colGo matches the definition.
+func TestIm2col(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	for trial := range 300 {
+		g := Conv2D{H: 1 + rng.Intn(9), W: 1 + rng.Intn(11), KH: 1 + rng.Intn(5), KW: 1 + rng.Intn(5),
+			SH: 1 + rng.Intn(3), SW: 1 + rng.Intn(3), DH: 1 + rng.Intn(2), DW: 1 + rng.Intn(2)}
+		g.PT, g.PL = rng.Intn(g.KH*g.DH+1), rng.Intn(g.KW*g.DW+1)
+		pb, pr := rng.Intn(g.KH*g.DH+1), rng.Intn(g.KW*g.DW+1)
+		spanH, spanW := g.H+g.PT+pb-((g.KH-1)*g.DH+1), g.W+g.PL+pr-((g.KW-1)*g.DW+1)
+		if spanH < 0 || spanW < 0 {
+			continue
+		}
+		g.OH, g.OW = spanH/g.SH+1, spanW/g.SW+1
+		c := 1 + rng.Intn(3)
+		out := g.OH * g.OW
+		ld := out + rng.Intn(3)
+		x := randFloats(rng, c*g.H*g.W)
+		rows := c * g.KH * g.KW
+		want, got := randFloats(rng, rows*ld), randFloats(rng, rows*ld)
+		copy(got, want) // the gaps between rows stay as they are
+		Im2colGo(g, x, c, want, ld)
+		Im2col(g, x, c, got, ld)
+		for i := range want {
+			if !sameBits(got[i], want[i]) {
+				t.Fatalf("trial %d %+v: col[%d] = %v (C); Go %v", trial, g, i, got[i], want[i])
+			}
+		}
+		for r := range rows {
+			ch, kh, kw := r/(g.KH*g.KW), r/g.KW%g.KH, r%g.KW
+			for oh := range g.OH {
+				for ow := range g.OW {
+					ih, iw := oh*g.SH-g.PT+kh*g.DH, ow*g.SW-g.PL+kw*g.DW
+					var v float32
+					if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+						v = x[(ch*g.H+ih)*g.W+iw]
+					}
+					if w := want[r*ld+oh*g.OW+ow]; w != v {
+						t.Fatalf("trial %d %+v: Im2colGo row %d (%d,%d) = %v; want %v", trial, g, r, oh, ow, w, v)
+					}
+				}
+			}
+		}
+	}
+}

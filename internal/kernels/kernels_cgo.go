@@ -221,6 +221,18 @@ func depthwiseC(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) bool {
 	return true
 }
 
+// im2colC is Im2col in C.
+func im2colC(g Conv2D, x []float32, channels int, col []float32, ld int) bool {
+	in, out, ks := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+	if len(x) < channels*in || in == 0 || ld < out || len(col) < (channels*ks-1)*ld+out {
+		return false
+	}
+	geo := [12]C.int{C.int(g.H), C.int(g.W), C.int(g.OH), C.int(g.OW), C.int(g.KH), C.int(g.KW),
+		C.int(g.SH), C.int(g.SW), C.int(g.DH), C.int(g.DW), C.int(g.PT), C.int(g.PL)}
+	C.xk_im2col(&geo[0], fptr(x), C.int(channels), fptr(col), C.size_t(ld))
+	return true
+}
+
 // rowBiasActC is RowBiasAct in vectorised C; false when act has no C
 // kernel.
 func rowBiasActC(m, n int, y []float32, ldy int, bias []float32, act *Act) bool {

@@ -48,3 +48,5 @@ func depthwiseC(Conv2D, []float32, []float32, []float32, []float32, int, int, *A
 }
 
 func rowBiasActC(int, int, []float32, int, []float32, *Act) bool { return false }
+
+func im2colC(Conv2D, []float32, int, []float32, int) bool { return false }
