@@ -174,6 +174,36 @@ var kerasReaders = map[string]kerasReader{
 	"RandomBrightness":       readAugment("RandomBrightness"),
 }
 
+// kerasWeights is the order in which Keras creates (and saves) each kind's
+// weights, the order its reader takes them in; a layer of a listed kind
+// holds only these roles. Other kinds keep the order they were read in.
+var kerasWeights = map[string][]string{
+	"Dense":              {"kernel", "bias"},
+	"Conv1D":             {"kernel", "bias"},
+	"Conv2D":             {"kernel", "bias"},
+	"Conv3D":             {"kernel", "bias"},
+	"DepthwiseConv2D":    {"depthwise_kernel", "bias"},
+	"BatchNormalization": {"gamma", "beta", "moving_mean", "moving_variance"},
+	"PReLU":              {"alpha"},
+	"Normalization":      {"mean", "variance", "count"},
+	"Embedding":          {"embeddings"},
+	"SeparableConv1D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
+	"SeparableConv2D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
+}
+
+// KerasWeightOrder returns the order in which Keras saves the weights of a
+// layer class (tf.keras 2 names), and false for a class whose weights are
+// saved in the order its reader took them (recurrent layers, wrappers,
+// LayerNormalization...).
+func KerasWeightOrder(class string) ([]string, bool) {
+	o, ok := kerasWeights[class]
+	return o, ok
+}
+
+// KerasIntWeight reports whether Keras keeps a weight of a layer class as
+// an integer variable (Normalization's count).
+func KerasIntWeight(class, role string) bool { return class == "Normalization" && role == "count" }
+
 // ConfigError is a Keras config value of the wrong type or range; it wraps
 // ErrKerasFormat.
 type ConfigError struct {

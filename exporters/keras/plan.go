@@ -66,14 +66,9 @@ type kWeight struct {
 	// legacy .h5 layout lists a nested model's trainable weights first.
 	trainable bool
 	// integer marks a weight Keras keeps as an integer variable (see
-	// intWeights): written as int64 in .h5 (tf.keras 2) and int32 in .keras
+	// layers.KerasIntWeight): written as int64 in .h5 (tf.keras 2) and int32 in .keras
 	// (Keras 3), as each writes it.
 	integer bool
-}
-
-// intWeights lists, per layer class, the weights Keras stores as integers.
-var intWeights = map[string]map[string]bool{
-	"Normalization": {"count": true},
 }
 
 // plan is a model (or a nested model) laid out the way Keras lays it out.
@@ -481,22 +476,6 @@ func modelName(m *model.Model) string {
 	return "model"
 }
 
-// kindOrder is the order in which Keras creates (and saves) each kind's
-// weights; a layer of a listed kind must hold only these roles.
-var kindOrder = map[string][]string{
-	"Dense":              {"kernel", "bias"},
-	"Conv1D":             {"kernel", "bias"},
-	"Conv2D":             {"kernel", "bias"},
-	"Conv3D":             {"kernel", "bias"},
-	"DepthwiseConv2D":    {"depthwise_kernel", "bias"},
-	"BatchNormalization": {"gamma", "beta", "moving_mean", "moving_variance"},
-	"PReLU":              {"alpha"},
-	"Normalization":      {"mean", "variance", "count"},
-	"Embedding":          {"embeddings"},
-	"SeparableConv1D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
-	"SeparableConv2D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
-}
-
 // roleAliases maps a weight name to another generation's name for it:
 // Keras 3 calls DepthwiseConv2D's kernel "kernel", tf.keras 2
 // "depthwise_kernel" (the name written in .h5 weight_names).
@@ -504,7 +483,7 @@ var roleAliases = map[string]string{"depthwise_kernel": "kernel"}
 
 // orderedWeights returns the layer's params in Keras's weight order.
 func orderedWeights(l *model.Layer) ([]kWeight, error) {
-	order, ok := kindOrder[l.Kind]
+	order, ok := layers.KerasWeightOrder(l.Kind)
 	if !ok {
 		// A kind without a table: keep the order the params were read in.
 		ws := make([]kWeight, len(l.Params))
@@ -512,7 +491,7 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 			if p.Role == "" {
 				return nil, fmt.Errorf("keras: layer %q (%s): param %q has no Keras weight name (Role)", l.Name, l.Kind, p.Name)
 			}
-			ws[i] = kWeight{role: p.Role, shape: slices.Clone(p.Shape), data: p.Data, integer: intWeights[l.Kind][p.Role]}
+			ws[i] = kWeight{role: p.Role, shape: slices.Clone(p.Shape), data: p.Data, integer: layers.KerasIntWeight(l.Kind, p.Role)}
 		}
 		return ws, nil
 	}
@@ -523,7 +502,7 @@ func orderedWeights(l *model.Layer) ([]kWeight, error) {
 			p = l.Param(roleAliases[role])
 		}
 		if p != nil {
-			ws = append(ws, kWeight{role: role, shape: slices.Clone(p.Shape), data: p.Data, integer: intWeights[l.Kind][role]})
+			ws = append(ws, kWeight{role: role, shape: slices.Clone(p.Shape), data: p.Data, integer: layers.KerasIntWeight(l.Kind, role)})
 		}
 	}
 	if len(ws) != len(l.Params) {
