@@ -1,14 +1,18 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"math/rand"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/xferml/xfer/dataset"
+	"github.com/xferml/xfer/engine"
 	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/initializers"
 	"github.com/xferml/xfer/layers"
@@ -30,7 +34,10 @@ type AblationOptions struct {
 	Epochs int // (2)
 	Depth  int // hidden layers of Width units (5 of 100)
 	Width  int
-	Data   dataset.Options
+	// Workers is how many configurations train at once (the number of
+	// cores, runtime.GOMAXPROCS).
+	Workers int
+	Data    dataset.Options
 	// Progress, when set, receives one line per configuration.
 	Progress io.Writer
 }
@@ -54,6 +61,9 @@ func (o *AblationOptions) defaults() {
 	if o.Width == 0 {
 		o.Width = 100
 	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
 }
 
 // AblationRow is one configuration's validation accuracy over the seeds.
@@ -71,7 +81,13 @@ type AblationRow struct {
 // 10 Fashion-MNIST classes; SGD, learning rate 0.01, batch 32) for every
 // initializer x activation x BatchNormalization on/off x gradient clipping
 // (clip-norm 1) on/off, Seeds seeds each, and returns the validation
-// accuracy of each configuration.
+// accuracy of each configuration, in grid order.
+//
+// Configurations train side by side, o.Workers at a time (default: one per
+// core), each with single-threaded products: the engine's thread count
+// (engine.SetThreads) is 1 while Ablation runs, as batch-32 products gain
+// less from being split than runs do from running at once. Every run is
+// seeded, so the rows do not depend on the order runs finish in.
 func Ablation(ctx context.Context, o AblationOptions) ([]AblationRow, error) {
 	o.defaults()
 	f, err := dataset.LoadFashion(o.Data)
@@ -89,45 +105,97 @@ func Ablation(ctx context.Context, o AblationOptions) ([]AblationRow, error) {
 	train, valid = train.Head(o.Train), valid.Head(o.Valid)
 	train.Rescale = dataset.Rescaling{Scale: 1.0 / 255}
 	valid.Rescale = train.Rescale
-	var rows []AblationRow
+	var grid []AblationRow
 	for _, init := range AblationInits {
 		for _, act := range AblationActivations {
 			for _, bn := range []bool{false, true} {
 				for _, clip := range []bool{false, true} {
-					row := AblationRow{Init: init, Activation: act, BatchNorm: bn, Clipping: clip}
-					start := time.Now()
-					for s := 0; s < o.Seeds; s++ {
-						if err := ctx.Err(); err != nil {
-							return rows, err
-						}
-						m, err := ablationModel(rand.New(rand.NewSource(int64(s+1))), o, init, act, bn)
-						if err != nil {
-							return nil, err
-						}
-						cfg := finetune.Config{Epochs: o.Epochs, LearningRate: 0.01, Seed: int64(s + 1), WholeGraph: true}
-						if clip {
-							cfg.ClipNorm = 1
-						}
-						acc := 0.0
-						_, h, err := finetune.Train(ctx, m, train, valid, cfg, nil)
-						switch {
-						case err == nil:
-							acc = *h.Epochs[len(h.Epochs)-1].ValAccuracy
-						default:
-							row.Failed++ // diverged: counts as a failed run
-						}
-						row.Runs = append(row.Runs, acc)
-					}
-					row.Accuracy = stat(row.Runs)
-					rows = append(rows, row)
-					if o.Progress != nil {
-						fmt.Fprintf(o.Progress, "ablation: %-14s %-10s bn=%-5v clip=%-5v val_accuracy %.4f ± %.4f (%.1fs)\n", init, act, bn, clip, row.Accuracy.Mean, row.Accuracy.Std, time.Since(start).Seconds())
-					}
+					grid = append(grid, AblationRow{Init: init, Activation: act, BatchNorm: bn, Clipping: clip})
 				}
 			}
 		}
 	}
-	return rows, nil
+	prev := engine.Threads()
+	engine.SetThreads(1)
+	defer engine.SetThreads(prev)
+	var (
+		mu      sync.Mutex
+		next    int // the next configuration to start
+		done    = make([]bool, len(grid))
+		secs    = make([]float64, len(grid))
+		printed int // configurations finished and reported, in grid order
+		failure error
+		wg      sync.WaitGroup
+	)
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next == len(grid) || failure != nil {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				start := time.Now()
+				row, err := ablationRow(ctx, o, train, valid, grid[i])
+				mu.Lock()
+				if err != nil {
+					failure = cmp.Or(failure, err)
+				} else {
+					grid[i], done[i], secs[i] = row, true, time.Since(start).Seconds()
+				}
+				for ; printed < len(grid) && done[printed]; printed++ {
+					if r := grid[printed]; o.Progress != nil {
+						fmt.Fprintf(o.Progress, "ablation: %-14s %-10s bn=%-5v clip=%-5v val_accuracy %.4f ± %.4f (%.1fs)\n", r.Init, r.Activation, r.BatchNorm, r.Clipping, r.Accuracy.Mean, r.Accuracy.Std, secs[printed])
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return grid[:printed], err
+	}
+	if failure != nil {
+		return nil, failure
+	}
+	return grid, nil
+}
+
+// ablationRow trains configuration row (Init, Activation, BatchNorm,
+// Clipping set) with each seed and returns it with its accuracies.
+func ablationRow(ctx context.Context, o AblationOptions, train, valid *dataset.Set, row AblationRow) (AblationRow, error) {
+	for s := 0; s < o.Seeds; s++ {
+		if err := ctx.Err(); err != nil {
+			return row, err
+		}
+		m, err := ablationModel(rand.New(rand.NewSource(int64(s+1))), o, row.Init, row.Activation, row.BatchNorm)
+		if err != nil {
+			return row, err
+		}
+		cfg := finetune.Config{Epochs: o.Epochs, LearningRate: 0.01, Seed: int64(s + 1), WholeGraph: true}
+		if row.Clipping {
+			cfg.ClipNorm = 1
+		}
+		acc := 0.0
+		_, h, err := finetune.Train(ctx, m, train, valid, cfg, nil)
+		switch {
+		case err == nil:
+			acc = *h.Epochs[len(h.Epochs)-1].ValAccuracy
+		case ctx.Err() != nil:
+			return row, ctx.Err()
+		default:
+			row.Failed++ // diverged: counts as a failed run
+		}
+		row.Runs = append(row.Runs, acc)
+	}
+	row.Accuracy = stat(row.Runs)
+	return row, nil
 }
 
 // ablationModel builds one configuration: Dense (kernel from init) then,
