@@ -31,11 +31,7 @@ func (op binOp) String() string {
 // dtype (ONNX Pow >= 12); the result has the base's dtype.
 func binaryKernel(op binOp) kernel {
 	return func(s *step) error {
-		a, err := s.need(0)
-		if err != nil {
-			return err
-		}
-		b, err := s.need(1)
+		a, b, err := s.need2()
 		if err != nil {
 			return err
 		}

@@ -9,11 +9,7 @@ import (
 // bitShiftKernel is BitShift on unsigned integers with broadcasting:
 // direction LEFT or RIGHT; shifts of the type's width or more give 0.
 func bitShiftKernel(s *step) error {
-	a, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	b, err := s.need(1)
+	a, b, err := s.need2()
 	if err != nil {
 		return err
 	}

@@ -4,11 +4,7 @@ import "github.com/xferml/xfer/model"
 
 // castLikeKernel is CastLike: Cast to the dtype of input 1.
 func castLikeKernel(s *step) error {
-	x, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	like, err := s.need(1)
+	x, like, err := s.need2()
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,7 @@ const (
 // with numpy broadcasting; the result is bool.
 func compareKernel(op cmpOp) kernel {
 	return func(s *step) error {
-		a, err := s.need(0)
-		if err != nil {
-			return err
-		}
-		b, err := s.need(1)
+		a, b, err := s.need2()
 		if err != nil {
 			return err
 		}

@@ -10,11 +10,7 @@ import (
 // exclusive=1 starts from 0 (each output omits its own element),
 // reverse=1 sums from the end. Floats accumulate in float64.
 func cumSumKernel(s *step) error {
-	x, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	at, err := s.need(1)
+	x, at, err := s.need2()
 	if err != nil {
 		return err
 	}

@@ -9,15 +9,7 @@ import (
 // expandKernel is Expand: the input broadcast with the shape input, both
 // ways (numpy: a dim of 1 in either takes the other's).
 func expandKernel(s *step) error {
-	x, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	st, err := s.need(1)
-	if err != nil {
-		return err
-	}
-	spec, err := ints(st)
+	x, _, spec, err := s.needInts1("")
 	if err != nil {
 		return err
 	}

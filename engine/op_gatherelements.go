@@ -10,17 +10,9 @@ import (
 // indices[i...] at axis]; the output has indices' shape (which must not
 // exceed data's outside the axis); negative indices count from the end.
 func gatherElementsKernel(s *step) error {
-	x, err := s.need(0)
+	x, it, idx, err := s.needInts1("indices")
 	if err != nil {
 		return err
-	}
-	it, err := s.need(1)
-	if err != nil {
-		return err
-	}
-	idx, err := ints(it)
-	if err != nil {
-		return fmt.Errorf("indices: %w", err)
 	}
 	_, pos, err := elementIndex(x.Shape, it.Shape, idx, s.node.AttrInt("axis", 0))
 	if err != nil {

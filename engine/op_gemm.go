@@ -11,11 +11,7 @@ import (
 // unidirectionally broadcast to [M, N] (the pre-7 broadcast attribute is
 // implied by C's shape).
 func gemmKernel(s *step) error {
-	a, err := s.needF32(0)
-	if err != nil {
-		return err
-	}
-	b, err := s.needF32(1)
+	a, b, err := s.need2F32()
 	if err != nil {
 		return err
 	}
@@ -82,11 +78,7 @@ func broadcastInto(dst []float32, shape []int, c *model.Tensor, scale float32) e
 // matMulKernel is ONNX MatMul: numpy matmul semantics (1-D operands
 // promoted and the added dim removed, batch dims broadcast).
 func matMulKernel(s *step) error {
-	a, err := s.needF32(0)
-	if err != nil {
-		return err
-	}
-	b, err := s.needF32(1)
+	a, b, err := s.need2F32()
 	if err != nil {
 		return err
 	}

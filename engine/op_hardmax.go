@@ -13,11 +13,7 @@ func hardmaxKernel(perAxis bool) kernel {
 			return err
 		}
 		r := len(x.Shape)
-		def := int64(1)
-		if perAxis {
-			def = -1
-		}
-		axis, err := model.NormAxis(s.node.AttrInt("axis", def), max(r, 1))
+		axis, err := model.NormAxis(softmaxAxis(s, perAxis), max(r, 1))
 		if err != nil {
 			return err
 		}

@@ -12,11 +12,7 @@ import (
 // (both broadcast to those dims); optional outputs Mean and InvStdDev have
 // X's shape with those dims set to 1.
 func layerNormKernel(s *step) error {
-	x, err := s.needF32(0)
-	if err != nil {
-		return err
-	}
-	scale, err := s.needF32(1)
+	x, scale, err := s.need2F32()
 	if err != nil {
 		return err
 	}

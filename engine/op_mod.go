@@ -11,11 +11,7 @@ import (
 // divisor's sign, as Python's %; fmod=1 the dividend's, as C's fmod.
 // Division by zero is an error for integers and NaN for floats.
 func modKernel(s *step) error {
-	a, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	b, err := s.need(1)
+	a, b, err := s.need2()
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,7 @@ import (
 // depth holding values[1] at the index and values[0] elsewhere; an index
 // outside [-depth, depth) gives a row of values[0].
 func oneHotKernel(s *step) error {
-	it, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	dt, err := s.need(1)
+	it, dt, err := s.need2()
 	if err != nil {
 		return err
 	}

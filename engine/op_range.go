@@ -10,11 +10,7 @@ import (
 // max(ceil((limit-start)/delta), 0), computed in float64 as ONNX's
 // reference does.
 func rangeKernel(s *step) error {
-	start, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	limit, err := s.need(1)
+	start, limit, err := s.need2()
 	if err != nil {
 		return err
 	}

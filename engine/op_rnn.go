@@ -21,11 +21,7 @@ import (
 func rnnKernel(s *step) error {
 	op := s.node.Op
 	gates := model.RNNGates[op]
-	x, err := s.needF32(0)
-	if err != nil {
-		return err
-	}
-	w, err := s.needF32(1)
+	x, w, err := s.need2F32()
 	if err != nil {
 		return err
 	}
@@ -292,6 +288,14 @@ func (cl *rnnCell) run(xs []float32, seq, in int, lens []int, reverse bool, h, c
 	for _, l := range lens {
 		maxLen = max(maxLen, l)
 	}
+	// timeOf is the time index of step t for sequence b: counted back from
+	// the sequence's own end in the reverse direction.
+	timeOf := func(t, b int) int {
+		if reverse {
+			return lens[b] - 1 - t
+		}
+		return t
+	}
 	for t := range maxLen {
 		for b := range B {
 			active[b] = t < lens[b]
@@ -307,10 +311,7 @@ func (cl *rnnCell) run(xs []float32, seq, in int, lens []int, reverse bool, h, c
 			if !active[b] {
 				continue
 			}
-			time := t
-			if reverse {
-				time = lens[b] - 1 - t
-			}
+			time := timeOf(t, b)
 			src := xw[(time*B+b)*gh : (time*B+b+1)*gh]
 			dst := g[b*gh : (b+1)*gh]
 			hrow := hr[b*gh : (b+1)*gh]
@@ -427,10 +428,7 @@ func (cl *rnnCell) run(xs []float32, seq, in int, lens []int, reverse bool, h, c
 			if !active[b] {
 				continue
 			}
-			time := t
-			if reverse {
-				time = lens[b] - 1 - t
-			}
+			time := timeOf(t, b)
 			copy(y[((time*dirs+d)*B+b)*H:], h[b*H:(b+1)*H])
 		}
 	}

@@ -11,11 +11,7 @@ import (
 // reduction (opset 16, 18) none, add, mul, max or min combines them with
 // what is there.
 func scatterElementsKernel(s *step) error {
-	x, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	it, err := s.need(1)
+	x, it, err := s.need2()
 	if err != nil {
 		return err
 	}

@@ -32,19 +32,16 @@ func flattenKernel(s *step) error {
 // input's dim (or, with allowzero=1 from opset 14, means 0) and one -1 is
 // inferred.
 func reshapeKernel(s *step) error {
-	x, err := s.need(0)
+	x, _, spec, err := s.needInts1("shape")
 	if err != nil {
 		return err
 	}
-	st, err := s.need(1)
-	if err != nil {
-		return err
-	}
-	spec, err := ints(st)
-	if err != nil {
-		return fmt.Errorf("shape: %w", err)
-	}
-	allowZero := s.opset >= 14 && s.node.AttrInt("allowzero", 0) != 0
+	return reshapeTo(s, x, spec, s.opset >= 14 && s.node.AttrInt("allowzero", 0) != 0)
+}
+
+// reshapeTo sets the output to x (shared storage) in the shape spec
+// describes (model.ReshapeDims).
+func reshapeTo(s *step, x *model.Tensor, spec []int64, allowZero bool) error {
 	shape, err := model.ReshapeDims(x.Shape, spec, allowZero)
 	if err != nil {
 		return err
@@ -63,12 +60,7 @@ func reshapeKernel1(s *step) error {
 	if spec == nil {
 		return fmt.Errorf("missing attribute shape")
 	}
-	shape, err := model.ReshapeDims(x.Shape, spec, false)
-	if err != nil {
-		return err
-	}
-	alias(s.out[0], x, shape)
-	return nil
+	return reshapeTo(s, x, spec, false)
 }
 
 func transposeKernel(s *step) error {
@@ -131,14 +123,9 @@ func squeezeKernel(fromInput bool) kernel {
 		if err != nil {
 			return err
 		}
-		axes := s.node.AttrInts("axes", nil)
-		if fromInput {
-			axes = nil
-			if t := s.opt(1); t != nil {
-				if axes, err = ints(t); err != nil {
-					return fmt.Errorf("axes: %w", err)
-				}
-			}
+		axes, err := axesArg(s, fromInput, false)
+		if err != nil {
+			return err
 		}
 		r := len(x.Shape)
 		drop := make([]bool, r)
@@ -168,6 +155,26 @@ func squeezeKernel(fromInput bool) kernel {
 	}
 }
 
+// axesArg reads Squeeze's and Unsqueeze's axes: the axes attribute
+// before opset 13, input 1 from 13 (fromInput; required or optional).
+func axesArg(s *step, fromInput, required bool) ([]int64, error) {
+	if !fromInput {
+		return s.node.AttrInts("axes", nil), nil
+	}
+	t := s.opt(1)
+	if t == nil {
+		if required {
+			return nil, fmt.Errorf("axes: missing input 1")
+		}
+		return nil, nil
+	}
+	axes, err := ints(t)
+	if err != nil {
+		return nil, fmt.Errorf("axes: %w", err)
+	}
+	return axes, nil
+}
+
 // unsqueezeKernel: axes attribute before opset 13, input 1 from 13; axes
 // index the output shape.
 func unsqueezeKernel(fromInput bool) kernel {
@@ -176,15 +183,9 @@ func unsqueezeKernel(fromInput bool) kernel {
 		if err != nil {
 			return err
 		}
-		axes := s.node.AttrInts("axes", nil)
-		if fromInput {
-			t, err := s.need(1)
-			if err != nil {
-				return fmt.Errorf("axes: %w", err)
-			}
-			if axes, err = ints(t); err != nil {
-				return fmt.Errorf("axes: %w", err)
-			}
+		axes, err := axesArg(s, fromInput, true)
+		if err != nil {
+			return err
 		}
 		shape, err := model.UnsqueezeDims(x.Shape, axes)
 		if err != nil {
@@ -332,17 +333,9 @@ func clampIndex(i int64, r int) int {
 // gatherKernel is Gather: out = data.shape[:axis] + indices.shape +
 // data.shape[axis+1:]; negative indices count from the end.
 func gatherKernel(s *step) error {
-	x, err := s.need(0)
+	x, it, iv, err := s.needInts1("indices")
 	if err != nil {
 		return err
-	}
-	it, err := s.need(1)
-	if err != nil {
-		return err
-	}
-	iv, err := ints(it)
-	if err != nil {
-		return fmt.Errorf("indices: %w", err)
 	}
 	r := len(x.Shape)
 	if r == 0 {

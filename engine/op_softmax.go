@@ -19,14 +19,10 @@ func softmaxKernel(logOut, along bool) kernel {
 			return err
 		}
 		r := len(x.Shape)
-		def := int64(1)
-		if along {
-			def = -1
-		}
 		if r == 0 {
 			return fmt.Errorf("scalar input")
 		}
-		axis, err := model.NormAxis(s.node.AttrInt("axis", def), r)
+		axis, err := model.NormAxis(softmaxAxis(s, along), r)
 		if err != nil {
 			return err
 		}
@@ -70,4 +66,15 @@ func softmax(d, x []float32, outer, n, inner int, logOut bool) {
 			}
 		}
 	}
+}
+
+// softmaxAxis is the axis attribute of Softmax, LogSoftmax and Hardmax:
+// by default -1 from opset 13 (along: normalised along the axis), 1 before
+// (the input coerced to 2-D at the axis).
+func softmaxAxis(s *step, along bool) int64 {
+	def := int64(1)
+	if along {
+		def = -1
+	}
+	return s.node.AttrInt("axis", def)
 }

@@ -5,17 +5,9 @@ import "fmt"
 // tileKernel is Tile: the input repeated repeats[i] times along each axis
 // (repeats is int64, one per dim; opset 6+).
 func tileKernel(s *step) error {
-	x, err := s.need(0)
+	x, _, reps, err := s.needInts1("repeats")
 	if err != nil {
 		return err
-	}
-	rt, err := s.need(1)
-	if err != nil {
-		return err
-	}
-	reps, err := ints(rt)
-	if err != nil {
-		return fmt.Errorf("repeats: %w", err)
 	}
 	r := len(x.Shape)
 	if len(reps) != r {

@@ -9,11 +9,7 @@ import (
 // whereKernel is Where: condition ? X : Y element-wise, the three inputs
 // broadcast together (numpy.where); X and Y share a dtype.
 func whereKernel(s *step) error {
-	c, err := s.need(0)
-	if err != nil {
-		return err
-	}
-	x, err := s.need(1)
+	c, x, err := s.need2()
 	if err != nil {
 		return err
 	}

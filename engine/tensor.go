@@ -12,28 +12,25 @@ import (
 // setF32 makes t a float32 tensor of the given shape and returns its data,
 // reusing t's storage when it is large enough. The contents are not cleared.
 func setF32(t *model.Tensor, shape []int) []float32 {
-	n := allocNumel(shape, 4)
-	t.DType = model.Float32
-	t.Shape = append(t.Shape[:0], shape...)
-	t.I64 = nil
-	if cap(t.F32) < n {
-		t.F32 = make([]float32, n)
-	}
-	t.F32 = t.F32[:n]
+	t.DType, t.Shape, t.I64 = model.Float32, append(t.Shape[:0], shape...), nil
+	t.F32 = sized(t.F32, allocNumel(shape, 4))
 	return t.F32
 }
 
 // setI64 is setF32 for int64 tensors.
 func setI64(t *model.Tensor, shape []int) []int64 {
-	n := allocNumel(shape, 8)
-	t.DType = model.Int64
-	t.Shape = append(t.Shape[:0], shape...)
-	t.F32 = nil
-	if cap(t.I64) < n {
-		t.I64 = make([]int64, n)
-	}
-	t.I64 = t.I64[:n]
+	t.DType, t.Shape, t.F32 = model.Int64, append(t.Shape[:0], shape...), nil
+	t.I64 = sized(t.I64, allocNumel(shape, 8))
 	return t.I64
+}
+
+// sized returns buf with length n, reusing its storage when it is large
+// enough (the contents are not cleared).
+func sized[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	return buf[:n]
 }
 
 // setLike gives t x's dtype and the given shape (data not cleared).
@@ -275,4 +272,41 @@ func (p loopPlan) each(f func(offs []int, n int, inner []int)) {
 			return
 		}
 	}
+}
+
+// need2 returns inputs 0 and 1, or an error when either is absent.
+func (s *step) need2() (a, b *model.Tensor, err error) {
+	if a, err = s.need(0); err != nil {
+		return nil, nil, err
+	}
+	if b, err = s.need(1); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// need2F32 returns inputs 0 and 1, which must be of float types (needF32).
+func (s *step) need2F32() (a, b *model.Tensor, err error) {
+	if a, err = s.needF32(0); err != nil {
+		return nil, nil, err
+	}
+	if b, err = s.needF32(1); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// needInts1 returns inputs 0 and 1 and input 1's values read as integers
+// (ints); what names input 1 in the error ("shape", "indices"), "" for none.
+func (s *step) needInts1(what string) (x, it *model.Tensor, v []int64, err error) {
+	if x, it, err = s.need2(); err != nil {
+		return nil, nil, nil, err
+	}
+	if v, err = ints(it); err != nil {
+		if what != "" {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
+		return nil, nil, nil, err
+	}
+	return x, it, v, nil
 }
