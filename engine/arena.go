@@ -175,7 +175,8 @@ type stepMem struct {
 	// inferred shapes (nil: unknown).
 	float  []bool
 	shapes [][]int
-	// need is each output's size in the last run (0: estimate it).
+	// need is each output's size in the last run (0: none or integers,
+	// -1: a view of an input).
 	need []int
 	// given are the buffers handed to the outputs for the current step.
 	given [][]float32
@@ -218,9 +219,15 @@ func (a *arena) beforeStep(st *step, batch int) {
 		}
 		o.F32 = nil
 		m.given[i] = nil
+		if m.need[i] < 0 {
+			continue // a view last time
+		}
+		// The size the shape and batch give, or the last run's when it
+		// is larger (a -1 that is not the batch): never the last run's
+		// alone, which is an epoch's smaller last batch.
 		n := m.need[i]
-		if n == 0 && m.float[i] {
-			n = estimate(m.shapes[i], batch)
+		if m.float[i] {
+			n = max(n, estimate(m.shapes[i], batch))
 		}
 		if n > 0 {
 			m.given[i] = a.take(n)
@@ -249,9 +256,13 @@ func (a *arena) afterStep(s *Session, j int, st *step) {
 		if g != nil {
 			a.free = append(a.free, g)
 		}
-		m.need[i] = 0 // a view or integers need no buffer; else the kernel's size
-		if !st.aliases(o) && o.DType.IsFloat() {
-			m.need[i] = len(o.F32)
+		switch {
+		case st.aliases(o), a.owner(o.F32) != nil:
+			m.need[i] = -1 // a view needs no buffer
+		case o.DType.IsFloat():
+			m.need[i] = len(o.F32) // the size the kernel allocated
+		default:
+			m.need[i] = 0 // integers
 		}
 		a.hold(o.F32) // a view of an owned buffer
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/xferml/xfer/model"
@@ -158,5 +159,56 @@ func TestArenaOffsetView(t *testing.T) {
 	a.drop(view) // dead values are dropped once; a second drop changes nothing
 	if len(a.free) != 1 {
 		t.Fatalf("a second drop freed the buffer again: %d free", len(a.free))
+	}
+}
+
+// TestArenaBatchChange: after a smaller batch (an epoch's last), the next
+// full batch takes buffers for its full size: outputs of known shape are
+// sized from the batch, not from the last run. Else a step handed a buffer
+// between the two sizes allocates its own, and that run holds every such
+// output at once, as a session without the arena did.
+func TestArenaBatchChange(t *testing.T) {
+	const wide, mid = 1000, 700
+	m := &model.Model{Name: "sizes", Opset: model.DefaultOpset,
+		Inputs: []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, wide}}}}
+	l := &model.Layer{Name: "l", Kind: "sizes", Inputs: []string{"x"}, Outputs: []string{"y"},
+		Consts: []*model.Tensor{
+			{Name: "down", DType: model.Float32, Shape: []int{wide, mid}, F32: make([]float32, wide*mid)},
+			{Name: "up", DType: model.Float32, Shape: []int{mid, wide}, F32: make([]float32, mid*wide)},
+			{Name: "out", DType: model.Float32, Shape: []int{wide, 2}, F32: make([]float32, wide*2)},
+		}}
+	prev := "x"
+	for i := 0; i < 6; i++ { // wide -> mid -> wide ..., each followed by Neg
+		w := []string{"down", "up"}[i%2]
+		mm, ng := fmt.Sprintf("m%d", i), fmt.Sprintf("n%d", i)
+		l.Nodes = append(l.Nodes,
+			&model.Node{Name: mm, Op: "MatMul", Inputs: []string{prev, w}, Outputs: []string{mm}},
+			&model.Node{Name: ng, Op: "Neg", Inputs: []string{mm}, Outputs: []string{ng}})
+		prev = ng
+	}
+	l.Nodes = append(l.Nodes, &model.Node{Name: "y", Op: "MatMul", Inputs: []string{prev, "out"}, Outputs: []string{"y"}})
+	m.Layers = []*model.Layer{l}
+	m.Outputs = []string{"y"}
+	s, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(batch int) uint64 {
+		x := f32([]int{batch, wide}, make([]float32, batch*wide)...)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := s.Predict(x); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	run(8)
+	run(8)
+	run(5) // 5 x wide fits in 8 x mid: the smallest free buffer that holds it
+	// A value of 8 x wide floats is 32,000 bytes; kernels' own small
+	// allocations (shapes) are far below it.
+	if got := run(8); got > 8*wide*4/2 {
+		t.Errorf("the batch-8 run after a batch of 5 allocated %d bytes; want the arena's buffers (a wide value is %d bytes)", got, 8*wide*4)
 	}
 }
