@@ -100,6 +100,53 @@ func windowFor(n *model.Node, in, k []int, ceilMode bool) (window, error) {
 }
 
 // odometer advances idx over shape; it returns false after the last index.
+// colLine is one line of an im2col-style matrix (see colLines).
+type colLine struct {
+	row, line, ch int // the matrix row, the line's index in it, the channel
+	kLast         int // the row's kernel offset on the last axis
+	base          int // offset in space of the outer dims' position
+	ok            bool
+}
+
+// colLines walks the lines of a matrix of channels*prod(k) rows, row (ch,
+// kernel offset kidx), whose columns are the positions of lines (a line:
+// one position of the outer dims, all of the last), as im2col and col2im
+// use it. For each line it calls f with the offset (strides of space) of
+// position idx*stride - padB + kidx*dil on the outer dims of space, ok
+// false when that lies outside space.
+func colLines(channels int, k, lines, space, stride, dil, padB []int, f func(colLine)) {
+	r := len(k)
+	last := r - 1
+	st := strides(space)
+	kidx, lidx := make([]int, r), make([]int, r)
+	row := 0
+	for ch := range channels {
+		clear(kidx)
+		for {
+			clear(lidx[:last])
+			for line := 0; ; line++ {
+				l := colLine{row: row, line: line, ch: ch, kLast: kidx[last], ok: true}
+				for d := range last {
+					p := lidx[d]*stride[d] - padB[d] + kidx[d]*dil[d]
+					if p < 0 || p >= space[d] {
+						l.ok = false
+						break
+					}
+					l.base += p * st[d]
+				}
+				f(l)
+				if !odometer(lidx[:last], lines[:last]) {
+					break
+				}
+			}
+			row++
+			if !odometer(kidx, k) {
+				break
+			}
+		}
+	}
+}
+
 func odometer(idx, shape []int) bool {
 	for d := len(idx) - 1; d >= 0; d-- {
 		idx[d]++

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/xferml/xfer/internal/kernels"
+	"github.com/xferml/xfer/model"
 )
 
 // convKernel is ONNX Conv on X [N, C, D1..Dk] (any k >= 1) with W [M, C/group,
@@ -12,18 +13,11 @@ import (
 // as in windowFor. Each (image, group) is one matrix product of the group's
 // weights [M/g, C/g*K] by the im2col matrix [C/g*K, out positions].
 func convKernel(s *step) error {
-	x, err := s.needF32(0)
-	if err != nil {
-		return err
-	}
-	w, err := s.needF32(1)
+	x, w, err := convInputs(s)
 	if err != nil {
 		return err
 	}
 	r := len(x.Shape)
-	if r < 3 || len(w.Shape) != r {
-		return fmt.Errorf("X %v and W %v must have the same rank >= 3", x.Shape, w.Shape)
-	}
 	n, c := x.Shape[0], x.Shape[1]
 	m, cg := w.Shape[0], w.Shape[1]
 	group := int(s.node.AttrInt("group", 1))
@@ -31,19 +25,9 @@ func convKernel(s *step) error {
 		return fmt.Errorf("X %v, W %v and group %d do not agree (W dim 1 must be C/group)", x.Shape, w.Shape, group)
 	}
 	kshape := w.Shape[2:]
-	if ks := s.node.AttrInts("kernel_shape", nil); ks != nil {
-		for i, v := range ks {
-			if i >= len(kshape) || int(v) != kshape[i] {
-				return fmt.Errorf("kernel_shape %v does not match W %v", ks, w.Shape)
-			}
-		}
-	}
-	var bias []float32
-	if b := s.opt(2); b != nil {
-		if len(b.F32) != m {
-			return fmt.Errorf("B %v must be [%d]", b.Shape, m)
-		}
-		bias = b.F32
+	bias, err := convKernelBias(s, w, m)
+	if err != nil {
+		return err
 	}
 	g, err := windowFor(s.node, x.Shape[2:], kshape, false)
 	if err != nil {
@@ -174,6 +158,40 @@ func depthwise(s *step, x, w, bias, y []float32, n, c int, g window) {
 	})
 }
 
+// convInputs returns Conv's and ConvTranspose's X and W: float tensors of
+// one rank, at least 3.
+func convInputs(s *step) (x, w *model.Tensor, err error) {
+	if x, w, err = s.need2F32(); err != nil {
+		return nil, nil, err
+	}
+	if r := len(x.Shape); r < 3 || len(w.Shape) != r {
+		return nil, nil, fmt.Errorf("X %v and W %v must have the same rank >= 3", x.Shape, w.Shape)
+	}
+	return x, w, nil
+}
+
+// convKernelBias checks Conv's and ConvTranspose's kernel_shape attribute
+// against W's kernel dims and returns the optional bias B, which must hold
+// m values (nil when absent).
+func convKernelBias(s *step, w *model.Tensor, m int) ([]float32, error) {
+	kshape := w.Shape[2:]
+	if ks := s.node.AttrInts("kernel_shape", nil); ks != nil {
+		for i, v := range ks {
+			if i >= len(kshape) || int(v) != kshape[i] {
+				return nil, fmt.Errorf("kernel_shape %v does not match W %v", ks, w.Shape)
+			}
+		}
+	}
+	b := s.opt(2)
+	if b == nil {
+		return nil, nil
+	}
+	if len(b.F32) != m {
+		return nil, fmt.Errorf("B %v must be [%d]", b.Shape, m)
+	}
+	return b.F32, nil
+}
+
 // conv2D is the kernels package's form of a 2-D window.
 func conv2D(g window) kernels.Conv2D {
 	return kernels.Conv2D{H: g.in[0], W: g.in[1], OH: g.out[0], OW: g.out[1], KH: g.k[0], KW: g.k[1],
@@ -195,73 +213,40 @@ func nonZero(v int) bool { return v != 0 }
 // [channels, in...]: row (ch, kernel offset), column output position;
 // taps in the padding are 0.
 func im2col(col []float32, ld int, x []float32, channels int, g window) {
-	r := len(g.in)
-	inSize, outSize := numel(g.in), numel(g.out)
-	ist := strides(g.in)
-	kidx := make([]int, r)
-	oidx := make([]int, r)
-	last := r - 1
+	inSize := numel(g.in)
+	last := len(g.in) - 1
 	ow, sw, dw, pw, iw := g.out[last], g.stride[last], g.dil[last], g.padB[last], g.in[last]
-	row := 0
-	for ch := range channels {
-		xc := x[ch*inSize : (ch+1)*inSize]
-		clear(kidx)
-		for {
-			dst := col[row*ld : row*ld+outSize]
-			row++
-			clear(oidx[:last])
-			k := 0
-			for {
-				// Offset of the row start for the outer output dims.
-				base, ok := 0, true
-				for d := range last {
-					p := oidx[d]*g.stride[d] - g.padB[d] + kidx[d]*g.dil[d]
-					if p < 0 || p >= g.in[d] {
-						ok = false
-						break
-					}
-					base += p * ist[d]
+	colLines(channels, g.k, g.out, g.in, g.stride, g.dil, g.padB, func(l colLine) {
+		out := col[l.row*ld+l.line*ow : l.row*ld+(l.line+1)*ow]
+		if !l.ok {
+			clear(out)
+			return
+		}
+		// Taps p0 + o*sw inside [0, iw) for o in [lo, hi).
+		p0 := l.kLast*dw - pw
+		lo, hi := 0, ow
+		if p0 < 0 {
+			lo = min((-p0+sw-1)/sw, ow)
+		}
+		if last := p0 + (ow-1)*sw; last >= iw {
+			hi = max(min((iw-p0+sw-1)/sw, ow), lo)
+		}
+		if hi <= lo {
+			// Every tap of the row is in the padding (a begin pad beyond
+			// the output: pytorch-converted test_Conv1d_pad2size1).
+			lo, hi = 0, 0
+		}
+		clear(out[:lo])
+		clear(out[hi:])
+		if hi > lo {
+			src := x[l.ch*inSize+l.base+p0+lo*sw:]
+			if sw == 1 {
+				copy(out[lo:hi], src[:hi-lo])
+			} else {
+				for o := range hi - lo {
+					out[lo+o] = src[o*sw]
 				}
-				out := dst[k : k+ow]
-				k += ow
-				if !ok {
-					clear(out)
-				} else {
-					// Taps p0 + o*sw inside [0, iw) for o in [lo, hi).
-					p0 := kidx[last]*dw - pw
-					lo, hi := 0, ow
-					if p0 < 0 {
-						lo = min((-p0+sw-1)/sw, ow)
-					}
-					if last := p0 + (ow-1)*sw; last >= iw {
-						hi = max(min((iw-p0+sw-1)/sw, ow), lo)
-					}
-					if hi <= lo {
-						// Every tap of the row is in the padding (a begin
-						// pad beyond the output: pytorch-converted
-						// test_Conv1d_pad2size1).
-						lo, hi = 0, 0
-					}
-					clear(out[:lo])
-					clear(out[hi:])
-					if hi > lo {
-						src := xc[base+p0+lo*sw:]
-						if sw == 1 {
-							copy(out[lo:hi], src[:hi-lo])
-						} else {
-							for o := range hi - lo {
-								out[lo+o] = src[o*sw]
-							}
-						}
-					}
-				}
-				if !odometer(oidx[:last], g.out[:last]) {
-					break
-				}
-			}
-			if !odometer(kidx, g.k) {
-				break
 			}
 		}
-	}
+	})
 }

@@ -14,17 +14,9 @@ import (
 // contribution, which col2im adds into the output (the transpose of Conv's
 // im2col).
 func convTransposeKernel(s *step) error {
-	x, err := s.needF32(0)
+	x, w, err := convInputs(s)
 	if err != nil {
 		return err
-	}
-	w, err := s.needF32(1)
-	if err != nil {
-		return err
-	}
-	r := len(x.Shape)
-	if r < 3 || len(w.Shape) != r {
-		return fmt.Errorf("X %v and W %v must have the same rank >= 3", x.Shape, w.Shape)
 	}
 	n, c := x.Shape[0], x.Shape[1]
 	group := int(s.node.AttrInt("group", 1))
@@ -34,19 +26,9 @@ func convTransposeKernel(s *step) error {
 	cg, mg := c/group, w.Shape[1]
 	m := mg * group
 	kshape := w.Shape[2:]
-	if ks := s.node.AttrInts("kernel_shape", nil); ks != nil {
-		for i, v := range ks {
-			if i >= len(kshape) || int(v) != kshape[i] {
-				return fmt.Errorf("kernel_shape %v does not match W %v", ks, w.Shape)
-			}
-		}
-	}
-	var bias []float32
-	if b := s.opt(2); b != nil {
-		if len(b.F32) != m {
-			return fmt.Errorf("B %v must be [%d]", b.Shape, m)
-		}
-		bias = b.F32
+	bias, err := convKernelBias(s, w, m)
+	if err != nil {
+		return err
 	}
 	in := x.Shape[2:]
 	g, err := model.ConvTransposeGeometry(s.node, in, kshape)
@@ -86,49 +68,20 @@ func convTransposeKernel(s *step) error {
 // the tap (ch, kernel offset k) of input position p lands on output
 // position p*stride - padB + k*dil, when that is inside the output.
 func col2im(y, col []float32, channels int, in, k []int, g model.ConvTransposeWindow) {
-	r := len(in)
 	inSize, outSize := numel(in), numel(g.Out)
-	ost := strides(g.Out)
-	kidx := make([]int, r)
-	pidx := make([]int, r)
-	last := r - 1
+	last := len(in) - 1
 	iw, sw, dw, pw, ow := in[last], g.Stride[last], g.Dil[last], g.PadB[last], g.Out[last]
-	row := 0
-	for ch := range channels {
-		yc := y[ch*outSize : (ch+1)*outSize]
-		clear(kidx)
-		for {
-			src := col[row*inSize : (row+1)*inSize]
-			row++
-			clear(pidx[:last])
-			off := 0
-			for {
-				base, ok := 0, true
-				for d := range last {
-					o := pidx[d]*g.Stride[d] - g.PadB[d] + kidx[d]*g.Dil[d]
-					if o < 0 || o >= g.Out[d] {
-						ok = false
-						break
-					}
-					base += o * ost[d]
-				}
-				line := src[off : off+iw]
-				off += iw
-				if ok {
-					o0 := kidx[last]*dw - pw
-					for p, v := range line {
-						if o := o0 + p*sw; o >= 0 && o < ow {
-							yc[base+o] += v
-						}
-					}
-				}
-				if !odometer(pidx[:last], in[:last]) {
-					break
-				}
-			}
-			if !odometer(kidx, k) {
-				break
+	colLines(channels, k, in, g.Out, g.Stride, g.Dil, g.PadB, func(l colLine) {
+		if !l.ok {
+			return
+		}
+		line := col[l.row*inSize+l.line*iw : l.row*inSize+(l.line+1)*iw]
+		yc := y[l.ch*outSize : (l.ch+1)*outSize]
+		o0 := l.kLast*dw - pw
+		for p, v := range line {
+			if o := o0 + p*sw; o >= 0 && o < ow {
+				yc[l.base+o] += v
 			}
 		}
-	}
+	})
 }
