@@ -153,6 +153,7 @@ var kerasReaders = map[string]kerasReader{
 	"Bidirectional":          readBidirectional,
 	"TimeDistributed":        readTimeDistributed,
 	"LayerNormalization":     readLayerNorm,
+	"MultiHeadAttention":     readMultiHeadAttention,
 	"LayerScale":             readLayerScale,
 	"CustomScaleLayer":       readCustomScale,
 	"Add":                    readMerge("Add"),
@@ -189,6 +190,7 @@ var kerasWeights = map[string][]string{
 	"Embedding":          {"embeddings"},
 	"SeparableConv1D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
 	"SeparableConv2D":    {"depthwise_kernel", "pointwise_kernel", "bias"},
+	"MultiHeadAttention": {"query/kernel", "query/bias", "key/kernel", "key/bias", "value/kernel", "value/bias", "attention_output/kernel", "attention_output/bias"},
 }
 
 // KerasWeightOrder returns the order in which Keras saves the weights of a

@@ -1,7 +1,9 @@
 package layers
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/xferml/xfer/internal/pyjson"
 
@@ -14,6 +16,10 @@ type RescalingSpec struct {
 	// Scale and Offset hold one value, or one per channel (last axis), as
 	// Keras accepts a float or a list.
 	Scale, Offset []float32
+	// OffsetShape, when set, is the shape of Offset as a nested list that
+	// broadcasts against the input's trailing axes (a ViT's position
+	// embedding [tokens, features]); Keras adds it as an array.
+	OffsetShape []int
 }
 
 // Rescaling returns Mul by the scale const then Add of the offset const
@@ -37,8 +43,15 @@ func Rescaling(s RescalingSpec) (*model.Layer, error) {
 	for _, v := range s.Offset {
 		zero = zero && v == 0
 	}
+	oshape := shape(s.Offset)
+	if s.OffsetShape != nil {
+		if model.NumElements(s.OffsetShape) != len(s.Offset) {
+			return nil, fmt.Errorf("layers: layer %q: Rescaling offset of shape %v needs %d values, got %d", s.Name, s.OffsetShape, model.NumElements(s.OffsetShape), len(s.Offset))
+		}
+		oshape = s.OffsetShape
+	}
 	if !zero {
-		y = b.node("Add", []string{y, b.constFloats("offset", shape(s.Offset), s.Offset)}, nil)
+		y = b.node("Add", []string{y, b.constFloats("offset", oshape, s.Offset)}, nil)
 	}
 	return s.done(b, y, s.config), nil
 }
@@ -59,7 +72,24 @@ func (s RescalingSpec) config() *pyjson.Obj {
 		}
 		return out
 	}
-	return baseConfig(s.Name, s.Trainable).Set("scale", v(s.Scale)).Set("offset", v(s.Offset))
+	offset := v(s.Offset)
+	if len(s.OffsetShape) > 1 {
+		offset = nested(s.Offset, s.OffsetShape)
+	}
+	return baseConfig(s.Name, s.Trainable).Set("scale", v(s.Scale)).Set("offset", offset)
+}
+
+// nested renders data of shape as nested lists.
+func nested(data []float32, shape []int) any {
+	if len(shape) == 0 {
+		return f32(data[0])
+	}
+	n := len(data) / max(shape[0], 1)
+	out := make([]any, shape[0])
+	for i := range out {
+		out[i] = nested(data[i*n:(i+1)*n], shape[1:])
+	}
+	return out
 }
 
 func readRescaling(c *kctx) (*model.Layer, []int, error) {
@@ -71,15 +101,30 @@ func readRescaling(c *kctx) (*model.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	offset, err := c.floatsOrOne("offset", 0)
-	if err != nil {
+	var offset []float32
+	var oshape []int
+	if raw := c.cfg["offset"]; c.has("offset") && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[[")) {
+		// An array offset (nested lists) broadcast against the input's
+		// trailing axes.
+		if err := FlattenNumbers(raw, 0, &offset, &oshape); err != nil || len(offset) == 0 {
+			return nil, nil, c.errf("offset", "want a number or a rectangular nested list of numbers, got %s", clip(raw))
+		}
+		if len(oshape) >= len(in) || slices.ContainsFunc(oshape, func(d int) bool { return d <= 0 }) {
+			return nil, nil, c.errf("offset", "array of shape %v does not broadcast against input %v", oshape, in)
+		}
+		for i, d := range oshape {
+			if a := in[len(in)-len(oshape)+i]; d != 1 && d != a {
+				return nil, nil, c.errf("offset", "array of shape %v does not broadcast against input %v", oshape, in)
+			}
+		}
+	} else if offset, err = c.floatsOrOne("offset", 0); err != nil {
 		return nil, nil, err
 	}
 	for key, v := range map[string][]float32{"scale": scale, "offset": offset} {
-		if len(v) > 1 && len(v) != in[len(in)-1] {
+		if (oshape == nil || key == "scale") && len(v) > 1 && len(v) != in[len(in)-1] {
 			return nil, nil, c.errf(key, "%d values for %d channels", len(v), in[len(in)-1])
 		}
 	}
-	l, err := Rescaling(RescalingSpec{Common: c.common(), Scale: scale, Offset: offset})
+	l, err := Rescaling(RescalingSpec{Common: c.common(), Scale: scale, Offset: offset, OffsetShape: oshape})
 	return l, sameShape(c), err
 }

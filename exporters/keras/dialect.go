@@ -46,17 +46,21 @@ var tf2Keys = map[string][]string{
 	"ZeroPadding1D":          {"padding"},
 	"ZeroPadding2D":          {"padding", "data_format"},
 	"Add":                    {},
-	"Subtract":               {},
-	"Multiply":               {},
-	"Average":                {},
-	"Maximum":                {},
-	"Minimum":                {},
-	"Concatenate":            {"axis"},
-	"SimpleRNN":              append([]string{"units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout"}, rnnKeys...),
-	"LSTM":                   append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation"}, rnnKeys...),
-	"GRU":                    append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation", "reset_after"}, rnnKeys...),
-	"LayerNormalization":     {"axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"},
-	"Embedding":              {"input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "mask_zero", "input_length"},
+	// tf.keras 2.13 adds query_shape, key_shape and value_shape, which
+	// Keras 3's legacy .h5 loader refuses; use_gate, sliding_window and seed
+	// are Keras 3's.
+	"MultiHeadAttention": {"num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape", "attention_axes", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"},
+	"Subtract":           {},
+	"Multiply":           {},
+	"Average":            {},
+	"Maximum":            {},
+	"Minimum":            {},
+	"Concatenate":        {"axis"},
+	"SimpleRNN":          append([]string{"units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout"}, rnnKeys...),
+	"LSTM":               append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation"}, rnnKeys...),
+	"GRU":                append([]string{"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "implementation", "reset_after"}, rnnKeys...),
+	"LayerNormalization": {"axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"},
+	"Embedding":          {"input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "mask_zero", "input_length"},
 }
 
 // rnnKeys are the keys tf.keras 2.13's recurrent layers write after

@@ -226,7 +226,16 @@ func tf2Config(p *plan, top bool) (string, *pyjson.Obj) {
 			e.Set("name", k.name)
 			inbound := []any{}
 			if !k.input {
-				inbound = append(inbound, tf2Node(k.inbound, k.training, k.tf2Kwargs))
+				if k.class == "MultiHeadAttention" {
+					// tf.keras 2 passes value and key as keyword arguments
+					// ([[query, 0, 0, {"value": [...]}]]), which Keras 3's
+					// legacy loader leaves unresolved; the call is written
+					// in Keras 3's form, which that loader reads in .h5 too
+					// (tf.keras 2 does not).
+					inbound = append(inbound, k3Node(k, k.inbound, k.inShapes))
+				} else {
+					inbound = append(inbound, tf2Node(k.inbound, k.training, k.tf2Kwargs))
+				}
 				for _, c := range k.more {
 					inbound = append(inbound, tf2Node(c.inbound, nil, nil))
 				}

@@ -35,6 +35,20 @@ func k3Groups(k *kLayer) []k3Group {
 			{path: "backward_layer", name: bwd}, {path: "backward_layer/cell", name: cell, weights: k.weights[half:]},
 			{path: "forward_layer", name: fwd}, {path: "forward_layer/cell", name: cell, weights: k.weights[:half]},
 		}
+	case k.class == "MultiHeadAttention":
+		// Its EinsumDense sublayers own the weights; the dropout and
+		// softmax sublayers have empty groups, as Keras 3.16 saves them.
+		sub := func(path, name string) k3Group {
+			g := k3Group{path: path, name: name}
+			for _, w := range k.weights {
+				if strings.HasPrefix(w.role, name+"/") {
+					g.weights = append(g.weights, w)
+				}
+			}
+			return g
+		}
+		return []k3Group{own, {path: "_dropout_layer", name: "dropout"}, {path: "_softmax", name: "softmax"},
+			sub("key_dense", "key"), sub("output_dense", "attention_output"), sub("query_dense", "query"), sub("value_dense", "value")}
 	case k.class == "TimeDistributed":
 		inner := &kLayer{name: innerName(k.cfg, "layer", k.name), class: innerClass(k.cfg, "layer"), weights: k.weights}
 		if c, ok := k.cfg.Value("layer").(*pyjson.Obj); ok {

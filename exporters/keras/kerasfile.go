@@ -314,6 +314,11 @@ func k3Model(p *plan, top bool) *pyjson.Obj {
 					e.Set("build_config", pyjson.NewObj().Set("input_shape", bc))
 				}
 			}
+			if k.class == "MultiHeadAttention" {
+				if sd := mhaShapes(k); sd != nil {
+					e.Set("build_config", pyjson.NewObj().Set("shapes_dict", sd))
+				}
+			}
 		}
 		if !p.sequential {
 			e.Set("name", k.name)
@@ -357,11 +362,15 @@ func k3Node(k *kLayer, refs []kRef, shapes [][]int) *pyjson.Obj {
 		}
 		args = append(args, kerasTensor(r, shape))
 	}
+	kw := pyjson.NewObj()
+	if k.class == "MultiHeadAttention" {
+		// Called as mha(query, value[, key]): positional tensors.
+		return pyjson.NewObj().Set("args", args).Set("kwargs", kw)
+	}
 	var arg any = args[0]
 	if mergeKinds[k.class] || len(args) > 1 {
 		arg = args
 	}
-	kw := pyjson.NewObj()
 	if k.sub != nil && k.training != nil {
 		kw.Set("training", *k.training)
 	}
@@ -394,6 +403,25 @@ func endpoints(rs []kRef) any {
 func kerasTensor(r kRef, shape []int) *pyjson.Obj {
 	return pyjson.NewObj().Set("class_name", "__keras_tensor__").Set("config",
 		pyjson.NewObj().Set("shape", shapeJSON(shape)).Set("dtype", "float32").Set("keras_history", []any{r.layer, r.node, r.tensor}))
+}
+
+// mhaShapes is a MultiHeadAttention's build_config shapes_dict, as Keras 3
+// writes it: query_shape, value_shape and, for a call with a key, key_shape.
+func mhaShapes(k *kLayer) *pyjson.Obj {
+	if len(k.inShapes) < 2 {
+		return nil
+	}
+	sd := pyjson.NewObj()
+	for i, key := range []string{"query_shape", "value_shape", "key_shape"} {
+		if i >= len(k.inShapes) {
+			break
+		}
+		if k.inShapes[i] == nil {
+			return nil
+		}
+		sd.Set(key, shapeJSON(k.inShapes[i]))
+	}
+	return sd
 }
 
 // buildShape is the build_config input_shape: the input shape, or the list

@@ -186,6 +186,23 @@ func parseLayer(rl json.RawMessage, functional bool, depth int) (layerEntry, err
 		if e.calls, err = parseInbound(l.InboundNodes); err != nil {
 			return e, fmt.Errorf("layer %q: inbound_nodes: %w", e.name, err)
 		}
+		if e.class == "MultiHeadAttention" {
+			// tf.keras 2 passes the value and key tensors of
+			// mha(query, value, key) as keyword arguments.
+			for i := range e.calls {
+				c := &e.calls[i]
+				for _, k := range []string{"value", "key"} {
+					if raw, ok := c.kwargs[k]; ok && isRefList(raw) {
+						r, err := parseRef(raw)
+						if err != nil {
+							return e, fmt.Errorf("layer %q: inbound_nodes: %w", e.name, err)
+						}
+						c.refs = append(c.refs, r)
+						delete(c.kwargs, k)
+					}
+				}
+			}
+		}
 		if tfOpLambda[e.class] {
 			// tf.keras 2 passes the further tensors of a TFOpLambda call
 			// as ["layer", node, tensor] keyword argument values.

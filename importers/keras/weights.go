@@ -335,9 +335,9 @@ func (w *h5Weights) vars(name string) ([]weight, bool, error) {
 // k3Children are the sublayers whose variables Keras 3 saves below a
 // layer's group (saving_lib's _save_state walks a layer's attributes):
 // a recurrent layer's cell, a Bidirectional's forward and backward layers,
-// a TimeDistributed's layer. They are read in Keras's weight order
+// a TimeDistributed's layer, a MultiHeadAttention's projections. They are read in Keras's weight order
 // (forward before backward), whatever the order in the file.
-var k3Children = []string{"cell", "forward_layer", "backward_layer", "layer"}
+var k3Children = []string{"cell", "forward_layer", "backward_layer", "layer", "query_dense", "key_dense", "value_dense", "output_dense"}
 
 // varsAt reads the vars group at g and those of its k3Children; sub is the
 // path below the layer's group, for weight names.
