@@ -198,6 +198,11 @@ type converter struct {
 	// reading it reorder their rows).
 	rowOrder map[string][]int
 	names    map[string]bool // layer names taken
+	// bconst holds source values that are a constant broadcast along the
+	// batch axis (torch's class_token.expand(N, -1, -1)): their data
+	// without the batch axis, in the source layout. A Concat that reads one
+	// builds it from another of its inputs (opConcat).
+	bconst map[string]*model.Tensor
 
 	out    *model.Model
 	layout Layout
@@ -209,7 +214,7 @@ func newConverter(m *model.Model, shapes map[string]*model.Value, known map[stri
 		floats: map[string]*model.Tensor{}, owner: map[*model.Node]*model.Layer{},
 		uses: map[string][]*model.Node{}, graphOut: map[string]bool{}, inPerm: inPerm,
 		vals: map[string]*val{}, alts: map[string]map[string]string{}, nonneg: map[string]bool{},
-		done: map[*model.Node]bool{}, rowOrder: map[string][]int{}, names: map[string]bool{},
+		done: map[*model.Node]bool{}, rowOrder: map[string][]int{}, names: map[string]bool{}, bconst: map[string]*model.Tensor{},
 	}
 	for _, l := range m.Layers {
 		for _, p := range l.Params {

@@ -45,8 +45,11 @@ type fconst struct {
 	v     []float32
 }
 
-// iconst is an int64 const.
-type iconst []int64
+// iconst is an int64 const; iscalar a rank-0 one.
+type (
+	iconst  []int64
+	iscalar int64
+)
 
 func p(shape ...int) param    { return param{shape: shape} }
 func pos(shape ...int) param  { return param{shape: shape, positive: true} }
@@ -95,6 +98,8 @@ func (g *graph) add(op string, at map[string]model.Attr, ins ...any) string {
 			l.Consts = append(l.Consts, &model.Tensor{Name: name, DType: model.Float32, Shape: v.shape, F32: v.v})
 		case iconst:
 			l.Consts = append(l.Consts, &model.Tensor{Name: name, DType: model.Int64, Shape: []int{len(v)}, I64: v})
+		case iscalar:
+			l.Consts = append(l.Consts, &model.Tensor{Name: name, DType: model.Int64, Shape: []int{}, I64: []int64{int64(v)}})
 		}
 		names = append(names, name)
 	}
@@ -103,6 +108,47 @@ func (g *graph) add(op string, at map[string]model.Attr, ins ...any) string {
 	l.Outputs = []string{out}
 	g.m.Layers = append(g.m.Layers, l)
 	return out
+}
+
+// vitSource is a tiny torchvision ViT as torch.onnx.export (torch 1.13)
+// writes it: 2x2 patches of a 4x4 image (4 tokens of 8 features), the class
+// token expanded to the batch and concatenated, the position embedding
+// added, one encoder block (LayerNormalization, torch's
+// nn.MultiheadAttention with 2 heads in its seq-first export form, a
+// GELU MLP) and the head on the class token. The query is divided by
+// qdiv (torch: sqrt(head_dim) = 2).
+func vitSource(qdiv float32) *model.Model {
+	const e, h, d, tokens = 8, 2, 4, 5
+	g := newGraph(3, 4, 4)
+	x := g.add("Conv", attrs("kernel_shape", []int64{2, 2}, "strides", []int64{2, 2}), "x", p(e, 3, 2, 2), p(e))
+	x = g.add("Reshape", nil, x, iconst{-1, e, 4})
+	x = g.add("Transpose", attrs("perm", []int64{0, 2, 1}), x)
+	batch := g.add("Slice", nil, g.add("Shape", nil, "x"), iconst{0}, iconst{1})
+	cls := g.add("Expand", nil, p(1, 1, e), g.add("Concat", attrs("axis", 0), batch, iconst{1, e}))
+	x = g.add("Concat", attrs("axis", 1), cls, x)
+	x = g.add("Add", nil, x, p(1, tokens, e))
+	y := g.add("LayerNormalization", attrs("epsilon", 1e-6), x, p(e), p(e))
+	y = g.add("Transpose", attrs("perm", []int64{1, 0, 2}), y)
+	y = g.add("Add", nil, p(3*e), g.add("MatMul", nil, y, p(e, 3*e)))
+	heads := func(i int, perm []int64) string {
+		s := g.add("Slice", nil, y, iconst{int64(i * e)}, iconst{int64((i + 1) * e)}, iconst{-1})
+		return g.add("Transpose", attrs("perm", perm), g.add("Reshape", nil, s, iconst{tokens, -1, d}))
+	}
+	q := g.add("Div", nil, heads(0, []int64{1, 0, 2}), scalar(qdiv))
+	k := heads(1, []int64{1, 2, 0})
+	v := heads(2, []int64{1, 0, 2})
+	a := g.add("MatMul", nil, g.add("Softmax", attrs("axis", -1), g.add("MatMul", nil, q, k)), v)
+	a = g.add("Reshape", nil, g.add("Transpose", attrs("perm", []int64{1, 0, 2}), a), iconst{-1, e})
+	a = g.add("Gemm", attrs("transB", 1), a, p(e, e), p(e))
+	a = g.add("Transpose", attrs("perm", []int64{1, 0, 2}), g.add("Reshape", nil, a, iconst{tokens, -1, e}))
+	x = g.add("Add", nil, a, x)
+	m := g.add("LayerNormalization", attrs("epsilon", 1e-6), x, p(e), p(e))
+	m = g.add("Add", nil, p(16), g.add("MatMul", nil, m, p(e, 16)))
+	m = g.add("Mul", nil, g.add("Mul", nil, m, g.add("Add", nil, g.add("Erf", nil, g.add("Div", nil, m, scalar(float32(math.Sqrt2)))), scalar(1))), scalar(0.5))
+	m = g.add("Add", nil, p(e), g.add("MatMul", nil, m, p(16, e)))
+	x = g.add("Add", nil, x, m)
+	x = g.add("Gather", attrs("axis", 1), x, iscalar(0))
+	return g.done(g.add("Gemm", attrs("transB", 1), x, p(10, e), p(10)))
 }
 
 func (g *graph) done(out string) *model.Model {
@@ -341,6 +387,10 @@ func TestConvert(t *testing.T) {
 			y = g.add("Mul", nil, y, p(6))
 			return g.done(g.add("Add", nil, y, p(6)))
 		}, channelslast.Options{}, "Dense LayerNormalization"},
+		{"torch's ViT: class token, position embedding, nn.MultiheadAttention, class token head", func() *model.Model { return vitSource(2) }, channelslast.Options{},
+			"Conv2D Reshape Cropping1D Rescaling Concatenate Rescaling LayerNormalization MultiHeadAttention Add LayerNormalization Dense Dense Add Cropping1D Reshape Dense"},
+		{"attention whose query scale is not 1/sqrt(head_dim): folded into the query kernel", func() *model.Model { return vitSource(3) }, channelslast.Options{},
+			"Conv2D Reshape Cropping1D Rescaling Concatenate Rescaling LayerNormalization MultiHeadAttention Add LayerNormalization Dense Dense Add Cropping1D Reshape Dense"},
 		{"softmax over channels of a map", func() *model.Model {
 			g := newGraph(3, 2, 2)
 			c := g.add("Conv", nil, "x", p(3, 3, 1, 1))

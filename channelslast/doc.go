@@ -46,10 +46,17 @@
 // Selu, Softplus, Softsign, Exp), Softmax/LogSoftmax on any axis, Add/Sub/
 // Mul/Max/Min/Sum/Mean of tensors (merge layers, broadcasting size-1 axes)
 // and by constants (Rescaling, or a 1x1 DepthwiseConv2D for a per-channel
-// constant), Concat on any axis, Gemm and MatMul by a constant weight
-// (Dense), Flatten, Reshape, Squeeze, Unsqueeze, Slice (Cropping), Transpose,
-// Identity, Cast to float, Dropout (a Keras Dropout layer), and constant
-// Transposes/Reshapes of weights (folded). Layers that already have a Keras config (a head added by
+// constant; a constant tensor added, a ViT's position embedding, is a
+// Rescaling whose offset is that array), Concat on any axis, Gemm and MatMul
+// by a constant weight (Dense), Flatten, Reshape, Squeeze, Unsqueeze, Slice
+// (Cropping), Gather of one constant index (Cropping [+ Reshape]), a
+// constant Expanded along the batch axis and concatenated (a ViT's class
+// token: Cropping1D of the other input + Rescaling(scale=0, offset=token)),
+// torch's nn.MultiheadAttention self-attention as torch 1.13 exports it
+// (Transposes that move the batch axis, MatMul, Slice, Reshape, Softmax: one
+// MultiHeadAttention layer, see matchAttention), Transpose, Identity, Cast
+// to float, Dropout (a Keras Dropout layer), and constant Transposes/Reshapes
+// of weights (folded). Layers that already have a Keras config (a head added by
 // surgery) are copied and read their inputs in the source layout. Anything
 // else is an error naming the layer, node and op (a *NodeError wrapping
 // model.ErrUnsupported) and saying what Keras lacks.

@@ -54,6 +54,8 @@ var handlers = map[string]handler{
 	"Squeeze":            opReshape,
 	"Unsqueeze":          opReshape,
 	"Slice":              opSlice,
+	"Gather":             opGather,
+	"Expand":             opExpand,
 	"Transpose":          opTranspose,
 	"Identity":           opIdentity,
 	"Cast":               opCast,

@@ -18,7 +18,7 @@ import (
 // dumpScript describes Keras files as h5py, zipfile and json see them (not
 // our readers): per layer class, the layer entry's keys, its config's
 // keys and its weights (name, dtype, rank): weight_names in .h5,
-// layers/<path>/vars/<i> in .keras.
+// layers/<path>/vars/<i> in .keras (a sublayer's: <sub>/vars/<i>).
 const dumpScript = `
 import sys, json, zipfile, io, h5py
 def snake(c):
@@ -41,9 +41,15 @@ def keras_file(path):
             if c in out:
                 continue
             g = w.get("layers/" + snake(c))
-            ws = None
-            if g is not None and "vars" in g:
-                ws = [[k, g["vars"][k].dtype.str, len(g["vars"][k].shape)] for k in sorted(g["vars"].keys(), key=int)]
+            ws = []
+            def visit(prefix, grp):
+                if "vars" in grp:
+                    ws.extend([[prefix + k, grp["vars"][k].dtype.str, len(grp["vars"][k].shape)] for k in sorted(grp["vars"].keys(), key=int)])
+                for n in sorted(grp.keys()):
+                    if n != "vars" and isinstance(grp[n], h5py.Group):
+                        visit(prefix + n + "/vars/", grp[n])
+            if g is not None:
+                visit("", g)
             out[c] = {"entry": sorted(k for k in l if k != "inbound_nodes"), "config": sorted(l["config"].keys()), "weights": ws}
     walk(cfg["config"]["layers"])
     return out
@@ -62,7 +68,7 @@ def h5_file(path):
             ws = None
             if g is not None:
                 names = [x.decode() if isinstance(x, bytes) else x for x in g.attrs["weight_names"]]
-                ws = [[n.split("/")[-1], g[n].dtype.str, len(g[n].shape)] for n in names]
+                ws = [[n.split("/", 1)[-1], g[n].dtype.str, len(g[n].shape)] for n in names]
             out[c] = {"entry": sorted(k for k in l if k != "inbound_nodes"), "config": sorted(l["config"].keys()), "weights": ws}
     walk(cfg["config"]["layers"])
     return out
@@ -124,6 +130,8 @@ var dialect = []struct {
 		"keys of recent Keras 3 releases, left out so that older ones load the file"},
 	{".h5", "LayerNormalization", nil, []string{"rms_scaling"}, "Keras 3 only (default False); tf.keras 2.13 refuses it"},
 	{".keras", "LayerNormalization", nil, []string{"rms_scaling"}, "written by Keras 3 only (default False), left out as in .h5"},
+	{".h5", "MultiHeadAttention", nil, []string{"seed", "sliding_window", "use_gate"}, "keys of recent Keras 3 releases (defaults None/False), which tf.keras 2.13 refuses"},
+	{".keras", "MultiHeadAttention", nil, []string{"seed", "sliding_window", "use_gate"}, "keys of recent Keras 3 releases (defaults None/False), left out so that older ones load the file"},
 }
 
 // without returns keys less the dialect's keys for ext/class on one side.
@@ -144,10 +152,13 @@ const probeScript = `
 import sys, keras
 from keras import layers as L
 x = keras.Input((8, 8, 4))
+s = keras.Input((5, 8))
 ys = [L.AveragePooling2D(2)(x), L.MaxPooling2D(2)(x), L.Permute((2, 1, 3))(x), L.Softmax(axis=2)(x), L.ELU(0.5)(x),
       L.LeakyReLU(0.1)(x), L.Flatten()(x), L.Concatenate()([x, x]), L.Maximum()([x, x]), L.LayerNormalization()(x),
-      L.Cropping2D(((0, 0), (1, 2)), data_format="channels_first")(x)]
-m = keras.Model(x, ys)
+      L.Cropping2D(((0, 0), (1, 2)), data_format="channels_first")(x),
+      L.MultiHeadAttention(num_heads=2, key_dim=4)(s, s), L.Cropping1D((1, 0))(s),
+      L.Rescaling(1.0, offset=[[0.5] * 8] * 5)(s)]
+m = keras.Model([x, s], ys)
 m.save(sys.argv[1] + ".keras")
 m.save(sys.argv[1] + ".h5")
 `
@@ -165,17 +176,21 @@ func TestKerasFilesLikeKerasApps(t *testing.T) {
 	if err := exec.Command("/usr/bin/python3", "-c", "import h5py").Run(); err != nil {
 		t.Skipf("SKIPPING: /usr/bin/python3 cannot import h5py (%v): install python3-h5py; the Keras file comparison did NOT run", err)
 	}
-	k, _, err := channelslast.Convert(kindsSource(), channelslast.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tmp := t.TempDir()
-	ours := map[string]string{".h5": filepath.Join(tmp, "kinds.h5"), ".keras": filepath.Join(tmp, "kinds.keras")}
-	if err := kerasexp.WriteH5(ours[".h5"], k); err != nil {
-		t.Fatal(err)
-	}
-	if err := kerasexp.WriteKeras(ours[".keras"], k); err != nil {
-		t.Fatal(err)
+	var oursAll []map[string]string
+	for name, src := range map[string]*model.Model{"kinds": kindsSource(), "vit": vitSource(2)} {
+		k, _, err := channelslast.Convert(src, channelslast.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours := map[string]string{".h5": filepath.Join(tmp, name+".h5"), ".keras": filepath.Join(tmp, name+".keras")}
+		if err := kerasexp.WriteH5(ours[".h5"], k); err != nil {
+			t.Fatal(err)
+		}
+		if err := kerasexp.WriteKeras(ours[".keras"], k); err != nil {
+			t.Fatal(err)
+		}
+		oursAll = append(oursAll, ours)
 	}
 	// Functional models only: a Sequential model's entries have no "name".
 	var refs []string
@@ -186,13 +201,20 @@ func TestKerasFilesLikeKerasApps(t *testing.T) {
 			}
 		}
 	}
-	unchecked := compareClasses(t, ours, refs, nil)
+	unchecked := make([][]string, len(oursAll))
+	var all []string
+	for i, ours := range oursAll {
+		unchecked[i] = compareClasses(t, ours, refs, nil)
+		all = append(all, unchecked[i]...)
+	}
 	t.Run("classes keras-apps lacks", func(t *testing.T) {
-		kp := peers.KerasRuntime(t, "the comparison of "+strings.Join(unchecked, ", ")+" with Keras-written files")
+		kp := peers.KerasRuntime(t, "the comparison of "+strings.Join(all, ", ")+" with Keras-written files")
 		probe := filepath.Join(t.TempDir(), "probe")
 		kp.Run(t, probeScript, probe)
-		if left := compareClasses(t, ours, []string{probe + ".h5", probe + ".keras"}, unchecked); len(left) > 0 {
-			t.Errorf("classes compared with no Keras-written file: %v", left)
+		for i, ours := range oursAll {
+			if left := compareClasses(t, ours, []string{probe + ".h5", probe + ".keras"}, unchecked[i]); len(left) > 0 {
+				t.Errorf("classes compared with no Keras-written file: %v", left)
+			}
 		}
 	})
 }

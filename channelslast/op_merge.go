@@ -3,6 +3,7 @@ package channelslast
 import (
 	"slices"
 
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -165,6 +166,25 @@ func (c *converter) withConstant(n *model.Node, x, kname string) error {
 		return c.fail(n, "constant %q varies along the batch axis", kname)
 	}
 	scale, offset, ok := affine(k.F32)
+	if ok && axis == -2 && full[0] == 1 && slices.Equal(scale, ones32(len(scale))) {
+		// x + a constant tensor (a ViT's position embedding): Rescaling
+		// with scale 1 and the constant, in x's layout, as its offset.
+		data, cdims := transposeData(offset, full, xv.perm)
+		cdims = cdims[1:]
+		for len(cdims) > 1 && cdims[0] == 1 {
+			cdims = cdims[1:]
+		}
+		spec := layers.RescalingSpec{Common: common(c.layerName(n, ""), xv.name, tr), Scale: []float32{1}, Offset: data}
+		if len(cdims) > 1 {
+			spec.OffsetShape = cdims
+		}
+		out, err := c.add(layers.Rescaling(spec))
+		if err != nil {
+			return err
+		}
+		c.set(y, out, xv.perm)
+		return nil
+	}
 	if !ok || axis == -2 {
 		return c.fail(n, "%s of %q by constant %q of shape %v: Keras layers take a scalar or a per-channel vector here (Rescaling, a 1x1 DepthwiseConv2D), not %s by a constant tensor",
 			n.Op, x, kname, k.Shape, n.Op)
@@ -206,17 +226,32 @@ func (c *converter) withConstant(n *model.Node, x, kname string) error {
 	return nil
 }
 
+func ones32(n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = 1
+	}
+	return out
+}
+
 // opConcat converts Concat into a Keras Concatenate on the axis where the
 // common layout holds the source axis (the channels axis of NCHW tensors
 // is the last one, -1, of the channels-last tensors).
 func opConcat(c *converter, n *model.Node) error {
-	var ins []string
+	var ins, tensors []string
 	for _, in := range n.Inputs {
-		if c.vals[in] == nil {
+		switch {
+		case c.bconst[in] != nil:
+		case c.vals[in] == nil:
 			_, err := c.need(n, in, nil)
 			return err
+		default:
+			tensors = append(tensors, in)
 		}
 		ins = append(ins, in)
+	}
+	if len(tensors) == 0 {
+		return c.fail(n, "Concat of constants only")
 	}
 	r := c.rank(ins[0])
 	axis := int(n.AttrInt("axis", 1))
@@ -231,19 +266,26 @@ func opConcat(c *converter, n *model.Node) error {
 		c.set(n.Outputs[0], xv.name, xv.perm)
 		return nil
 	}
-	perm, err := c.commonLayout(n, ins)
+	perm, err := c.commonLayout(n, tensors)
 	if err != nil {
 		return err
 	}
 	var names []string
 	nonneg := true
 	for _, in := range ins {
-		v, err := c.need(n, in, perm)
+		var v string
+		var err error
+		if c.bconst[in] != nil {
+			v, err = c.batchConstant(n, in, tensors[0], perm)
+			nonneg = false
+		} else {
+			v, err = c.need(n, in, perm)
+			nonneg = nonneg && c.nonneg[in]
+		}
 		if err != nil {
 			return err
 		}
 		names = append(names, v)
-		nonneg = nonneg && c.nonneg[in]
 	}
 	pos := position(perm, axis)
 	if pos == r-1 {

@@ -47,8 +47,11 @@ func opTranspose(c *converter, n *model.Node) error {
 	}
 	out, ok := relabel(n, xv.perm)
 	if !ok {
+		if ok, err := c.matchAttention(n); ok || err != nil {
+			return err
+		}
 		return c.fail(n, "Transpose perm %v moves the batch axis: Keras layers keep it first (torch's nn.MultiheadAttention export "+
-			"folds the batch into the heads axis this way; Keras's form of that block, MultiHeadAttention, is not recognised here)", t)
+			"folds the batch into the heads axis this way; it converts to MultiHeadAttention only in the form torch 1.13 exports, see matchAttention)", t)
 	}
 	c.set(n.Outputs[0], xv.name, out)
 	c.nonneg[n.Outputs[0]] = c.nonneg[x]
