@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -213,5 +214,47 @@ func TestOldWorkspace(t *testing.T) {
 	want, _ := native.Encode(m0)
 	if !bytes.Equal(got, want) {
 		t.Errorf("after undo in an old workspace, Current() differs from 000001.xnat's model")
+	}
+}
+
+// BenchmarkCommit32MB commits a model of four 8 MB params to a fresh
+// workspace each time (every param hashed and stored), the import case.
+func BenchmarkCommit32MB(b *testing.B) {
+	const n = 2 << 20 // floats per param
+	var ls []*model.Layer
+	for i := range 4 {
+		k := make([]float32, n)
+		for j := range k {
+			k[j] = float32(i*n+j) * 1e-7
+		}
+		l, err := layers.Dense(layers.DenseSpec{Name: fmt.Sprintf("d%d", i), Input: "x", InFeatures: 2048, Units: 1024, Activation: "linear", Trainable: true, Kernel: k})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls = append(ls, l)
+	}
+	m := &model.Model{Name: "big", Opset: model.DefaultOpset,
+		Inputs:  []*model.Value{{Name: "x", DType: model.Float32, Shape: []int{-1, 2048}}},
+		Outputs: []string{ls[3].Outputs[0]}, Layers: ls}
+	digest := native.Digest(m)
+	b.SetBytes(4 * 4 * n)
+	for _, c := range []struct {
+		name   string
+		digest string
+	}{{"digest-computed", ""}, {"digest-known", digest}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				root := b.TempDir()
+				w, err := OpenOrCreate(root)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := w.CommitDigest(m, c.digest, "import", "big.h5", time.Unix(0, 0)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

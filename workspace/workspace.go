@@ -327,6 +327,24 @@ func (w *Workspace) load(e Entry) (*model.Model, error) {
 // Commit records m as the new current model, the result of operation op with
 // arguments args. It returns the journal entry. m is not modified.
 func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry, error) {
+	return w.CommitDigest(m, "", op, args, at)
+}
+
+// CommitDigest is Commit for a caller that has native.Digest(m) already
+// (digest, not empty): the model's params are not hashed for it again.
+func (w *Workspace) CommitDigest(m *model.Model, digest, op, args string, at time.Time) (Entry, error) {
+	return w.commit(m, digest, op, args, at, false)
+}
+
+// CommitRecorded is Commit that also records the step in the stored
+// model's History: an event with op, args, at, the digest of the model it
+// replaces (Before) and m's (After), hashed once for both uses. m is not
+// modified.
+func (w *Workspace) CommitRecorded(m *model.Model, op, args string, at time.Time) (Entry, error) {
+	return w.commit(m, "", op, args, at, true)
+}
+
+func (w *Workspace) commit(m *model.Model, digest, op, args string, at time.Time, record bool) (Entry, error) {
 	for _, sub := range []string{"snapshots", "objects"} {
 		if err := os.MkdirAll(filepath.Join(w.dir, sub), 0o755); err != nil {
 			return Entry{}, fmt.Errorf("workspace: %w", err)
@@ -349,7 +367,15 @@ func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry
 	}
 	// The params go to objects/ by content, where those an earlier step
 	// kept already are; the snapshot refers to them by key.
-	if e.After, err = native.WriteStoredFile(filepath.Join(w.dir, "snapshots", e.Snapshot), m, w.objects()); err != nil {
+	var edit func(string) *model.Model
+	if record {
+		edit = func(d string) *model.Model {
+			c := *m // shallow: the stored copy gains one History event
+			c.History = append(slices.Clip(m.History), model.Event{Op: op, Args: args, Time: e.Time, Before: before, After: d})
+			return &c
+		}
+	}
+	if e.After, err = native.WriteStoredFileWith(filepath.Join(w.dir, "snapshots", e.Snapshot), m, w.objects(), digest, edit); err != nil {
 		w.removeObjects() // those written before the failure: the workspace stays as it was
 		return Entry{}, fmt.Errorf("workspace: %w", err)
 	}

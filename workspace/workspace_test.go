@@ -221,3 +221,49 @@ func TestFind(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitRecorded: the stored model records the step (digests before and
+// after, the entry's op, args and time); the caller's model is unchanged.
+// CommitDigest with the caller's digest stores what Commit would.
+func TestCommitRecorded(t *testing.T) {
+	w, err := OpenOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m0 := tinyModel(t)
+	e0, err := w.CommitRecorded(m0, "import", "a.h5", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m0.History) != 0 {
+		t.Errorf("caller's model has %d History events after CommitRecorded; want 0", len(m0.History))
+	}
+	m1 := m0.Clone()
+	m1.Layers[0].Trainable = !m1.Layers[0].Trainable
+	e1, err := w.CommitRecorded(m1, "freeze", "--upto 0", t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := model.Event{Op: "freeze", Args: "--upto 0", Time: e1.Time, Before: e0.After, After: e1.After}
+	if n := len(got.History); n != 1 || got.History[0] != want {
+		t.Fatalf("stored History = %+v; want [%+v]", got.History, want)
+	}
+	if e1.After != native.Digest(m1) || e1.Before != e0.After {
+		t.Errorf("entry digests %s <- %s; want %s <- %s", e1.After, e1.Before, native.Digest(m1), e0.After)
+	}
+	// CommitDigest with the digest the caller computed stores the same.
+	e2, err := w.CommitDigest(m0, native.Digest(m0), "unfreeze", "", t0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2.After != e0.After {
+		t.Errorf("CommitDigest of the imported model: digest %s; want %s", e2.After, e0.After)
+	}
+	if _, err := w.Current(); err != nil {
+		t.Errorf("Current() after CommitDigest = %v", err)
+	}
+}

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/xferml/xfer/internal/native"
-	"github.com/xferml/xfer/model"
 	"github.com/xferml/xfer/workspace"
 )
 
@@ -52,12 +49,9 @@ func runImport(_ context.Context, o *importOptions) error {
 	if j := ws.Journal(); len(j) > 0 {
 		before = j[len(j)-1].After
 	}
-	args := o.e.typedArgs("import")
-	m.History = append(m.History, model.Event{
-		Op: "import", Args: args, Time: o.e.now().UTC().Format(time.RFC3339),
-		Before: before, After: native.Digest(m),
-	})
-	if _, err := ws.Commit(m, "import", args, o.e.now()); err != nil {
+	// The import event (digests before and after) is recorded by the
+	// commit, which hashes the params once for the digest and the objects.
+	if _, err := ws.CommitRecorded(m, "import", o.e.typedArgs("import"), o.e.now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.e.stderr, "imported %s into %s\n", filepath.Base(o.file), ws.Dir())

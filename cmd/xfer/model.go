@@ -98,7 +98,15 @@ func (e *env) changeNoted(src source, out, op string, fn func(*model.Model) (*mo
 	if err != nil {
 		return nil, err
 	}
-	before := native.Digest(m)
+	before := ""
+	if ws != nil {
+		if j := ws.Journal(); len(j) > 0 {
+			before = j[len(j)-1].After // what Current checked m against
+		}
+	}
+	if before == "" {
+		before = native.Digest(m)
+	}
 	n, note, ferr := fn(m)
 	if n == nil {
 		return nil, ferr
@@ -130,7 +138,7 @@ func (e *env) changeNoted(src source, out, op string, fn func(*model.Model) (*mo
 		fmt.Fprintf(e.stderr, "wrote %s\n", out)
 		return n, ferr
 	}
-	if _, err := ws.Commit(n, op, args, e.now()); err != nil {
+	if _, err := ws.CommitDigest(n, after, op, args, e.now()); err != nil {
 		return nil, err
 	}
 	return n, ferr

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/xferml/xfer/internal/atomicfile"
@@ -72,31 +74,40 @@ func IsKey(s string) bool {
 // Digest(m), the digest of the self-contained encoding, so that the two
 // forms of a model are one model to the journal. m is not modified.
 func WriteStoredFile(path string, m *model.Model, s Store) (digest string, err error) {
+	return WriteStoredFileDigest(path, m, s, "")
+}
+
+// WriteStoredFileDigest is WriteStoredFile for a caller that has computed
+// Digest(m) already (known, not empty): the params are not hashed for it a
+// second time. With known "" it computes the digest, on another core while
+// the params are stored.
+func WriteStoredFileDigest(path string, m *model.Model, s Store, known string) (digest string, err error) {
+	return WriteStoredFileWith(path, m, s, known, nil)
+}
+
+// WriteStoredFileWith is WriteStoredFileDigest that lets the caller record
+// the digest in the stored model: edit, when not nil, gets the digest once
+// it is known and returns the model to encode, m with more History (the
+// digest does not cover History; edit must change nothing else).
+func WriteStoredFileWith(path string, m *model.Model, s Store, known string, edit func(digest string) *model.Model) (digest string, err error) {
 	if m == nil {
 		return "", fmt.Errorf("native: encode: nil model")
 	}
-	// The digest hashes every tensor once more: on another core meanwhile.
 	dc := make(chan string, 1)
-	go func() { dc <- Digest(m) }()
-	defer func() {
-		if d := <-dc; err == nil {
-			if digest = d; d == "" {
-				err = fmt.Errorf("native: model %q cannot be encoded", m.Name)
-			}
-		}
-	}()
-	keys := map[*model.Param]string{}
-	for _, l := range m.Layers {
-		for _, p := range l.Params {
-			if len(p.Data) == 0 {
-				continue
-			}
-			k := Key(p.Data)
-			if err := s.Put(k, p.Data); err != nil {
-				return "", err
-			}
-			keys[p] = k
-		}
+	if known != "" {
+		dc <- known
+	} else {
+		go func() { dc <- Digest(m) }()
+	}
+	keys, err := storeParams(m, s)
+	if digest = <-dc; err != nil {
+		return "", err
+	}
+	if digest == "" {
+		return "", fmt.Errorf("native: model %q cannot be encoded", m.Name)
+	}
+	if edit != nil {
+		m = edit(digest)
 	}
 	enc, err := prepare(m, keys)
 	if err != nil {
@@ -120,7 +131,52 @@ func WriteStoredFile(path string, m *model.Model, s Store) (digest string, err e
 		}
 		return nil
 	})
-	return "", err
+	if err != nil {
+		return "", err
+	}
+	return digest, nil
+}
+
+// storeParams puts every param's data in s under its Key and returns the
+// keys. Params are hashed and stored by as many workers as there are CPUs
+// (a 100 MB model's params are mostly a handful of large tensors: each
+// worker hashes and writes one while the others do theirs).
+func storeParams(m *model.Model, s Store) (map[*model.Param]string, error) {
+	var ps []*model.Param
+	for _, l := range m.Layers {
+		for _, p := range l.Params {
+			if len(p.Data) > 0 {
+				ps = append(ps, p)
+			}
+		}
+	}
+	keys := make([]string, len(ps))
+	errs := make([]error, len(ps))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ps)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				keys[i] = Key(ps[i].Data)
+				errs[i] = s.Put(keys[i], ps[i].Data)
+			}
+		}()
+	}
+	for i := range ps {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := make(map[*model.Param]string, len(ps))
+	for i, p := range ps {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out[p] = keys[i]
+	}
+	return out, nil
 }
 
 // ReadStoredFile decodes the snapshot at path, stored (WriteStoredFile:
