@@ -177,8 +177,8 @@ func TestImageFolderMemoryFlat(t *testing.T) {
 	// buffers, a session kept every intermediate value of the frozen
 	// MobileNetV2, ~330 MiB at batch 64, and the garbage of its runs
 	// reached the heap goal only in the longer epoch: 573 vs 768 MiB.)
-	// Measured with the arena, on a loaded 2-core machine (load ~24): 436
-	// MiB at 2,000 images, 451 MiB at 20,000 (+3%; 89 s and 919 s).
+	// Measured with the arena, on a loaded 2-core machine (load ~20): 302
+	// MiB at 2,000 images and 302 MiB at 20,000 (17 s and 130 s epochs).
 	if peak[1] > peak[0]*1.10+16 {
 		t.Errorf("peak RSS %.0f MiB at 20,000 images vs %.0f MiB at 2,000: memory grows with the number of images (allowed: 10%% + 16 MiB for the index)", peak[1], peak[0])
 	}
