@@ -61,6 +61,9 @@ type appsModel struct {
 	// Spread is the predictions' mean standard deviation across the batch
 	// (fixtures/kerasapps/gen.py).
 	Spread float64 `json:"pred_std_across_batch"`
+	// Sensitivity is how far Keras's predictions move under a 1e-6
+	// relative input change (gen.py; 0 where not measured).
+	Sensitivity float64 `json:"pred_sensitivity"`
 }
 
 // atol is the model's absolute tolerance against Keras: issue 15's 1e-4
@@ -422,6 +425,14 @@ func TestKerasApplications(t *testing.T) {
 			scale = math.Max(scale, math.Abs(float64(v)))
 		}
 		m.Atol = 1e-3 * scale
+		if m.Sensitivity > m.Atol {
+			// Random deep networks are chaotic (ResNet101/152: Keras's own
+			// logits move by 1-2% when the input moves by 1e-6): float32
+			// rounding, ONNX Runtime's as well as xfer's, moves them as
+			// far, and no tolerance tighter than that holds.
+			t.Logf("NOTE LOUDLY: %s: Keras's predictions move by %.3g under a 1e-6 input change (more than 1e-3 of their scale %.3g): that is the tolerance", m.Name, m.Sensitivity, scale)
+			m.Atol = m.Sensitivity
+		}
 		if scale > 1e3 {
 			// Exploding activations (gen.py's calibration once ran with
 			// EfficientNet's drop-connect on: logits of 1e5-1e6 whose signs
