@@ -130,7 +130,7 @@ func fashionOrSkip(t *testing.T) *dataset.Fashion {
 // MobileNetV2 head-only at 96x96 with augmentation. The fixture's base has
 // random (weights=None) Keras weights, so only the head learns: the
 // validation accuracy must be clearly above chance (measured: 0.735 after
-// 2 epochs, 506 s each on a loaded 2-core machine).
+// 2 epochs, 54 s each, peak RSS 456 MiB, on a loaded 2-core machine).
 func TestImageFolderMobileNetV2(t *testing.T) {
 	longTest(t)
 	f := fashionOrSkip(t)
