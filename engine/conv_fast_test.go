@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/xferml/xfer/model"
@@ -80,8 +81,9 @@ func convActModel(w, b *model.Tensor, group, stride, pad int, act string, c int)
 }
 
 // TestConvPaths runs each kind of convolution the engine has a separate
-// path for (depthwise, 1x1 without im2col, im2col + product; image by
-// image or several images side by side; im2col split between threads), with the activation that follows fused into it, on 1
+// path for (depthwise, 1x1 without im2col, im2col + product, Winograd;
+// image by image or several images side by side; work split between
+// threads), with the activation that follows fused into it, on 1
 // and 2 threads and batches 1 and 3, against convRef.
 func TestConvPaths(t *testing.T) {
 	defer SetThreads(0)
@@ -100,12 +102,17 @@ func TestConvPaths(t *testing.T) {
 		{"pointwise no bias", 7, 5, 1, 1, 1, 0, 3, 3, false},
 		{"1x1 stride 2", 8, 16, 1, 1, 2, 0, 14, 14, true},
 		{"3x3", 8, 16, 1, 3, 1, 1, 14, 14, true},
-		{"3x3 small plane", 32, 40, 1, 3, 1, 1, 4, 4, true},
+		{"3x3 small plane", 8, 40, 1, 3, 1, 1, 4, 4, true},
 		{"3x3 stride 2 grouped", 8, 12, 2, 3, 2, 1, 13, 13, true},
 		{"7x7 stride 2", 3, 8, 1, 7, 2, 3, 30, 30, true},
 		{"3x3 wide", 4, 30, 1, 3, 1, 1, 20, 20, true},
 		{"pointwise wide", 4, 30, 1, 1, 1, 0, 20, 20, true},
 		{"3x3 im2col split by channels", 32, 8, 1, 3, 1, 1, 30, 30, true},
+		{"3x3 winograd", 16, 16, 1, 3, 1, 1, 14, 14, true},
+		{"3x3 winograd odd plane", 16, 24, 1, 3, 1, 1, 7, 9, true},
+		{"3x3 winograd no pad no bias", 16, 16, 1, 3, 1, 0, 9, 10, false},
+		{"3x3 winograd small planes side by side", 32, 16, 1, 3, 1, 1, 8, 8, true},
+		{"3x3 winograd split between threads", 64, 64, 1, 3, 1, 1, 20, 20, true},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range cases {
@@ -127,6 +134,9 @@ func TestConvPaths(t *testing.T) {
 						}
 						if act != "" && (len(s.steps) != 1 || s.steps[0].act == nil) {
 							t.Fatalf("New: %d steps, the activation not fused into the Conv", len(s.steps))
+						}
+						if wino := strings.Contains(c.name, "winograd"); (s.steps[0].wino != nil) != wino {
+							t.Fatalf("New: Winograd weights planned %v; want %v", s.steps[0].wino != nil, wino)
 						}
 						got, err := s.Predict(x)
 						if err != nil {

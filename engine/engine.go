@@ -60,6 +60,9 @@ type step struct {
 	fused *fusedDense
 	// act is the activation fused into a Conv step (fuse_conv.go), or nil.
 	act *kernels.Act
+	// wino is a Conv's constant weight in Winograd form (fuse_conv.go), or
+	// nil.
+	wino []float32
 	// scratch is a reusable float32 buffer for kernels that need one
 	// (im2col); during Run, the session's one scratch buffer.
 	scratch []float32

@@ -65,6 +65,7 @@ func fuse(steps []*step, s *Session, shapes map[string]*model.Value) []*step {
 	}
 	dead := make([]bool, len(steps))
 	fuseConvActs(steps, s, consumer, dead)
+	planWinograd(steps, s)
 	out := make([]*step, 0, len(steps))
 	for i, st := range steps {
 		if dead[i] {

@@ -40,6 +40,11 @@ func convKernel(s *step) error {
 		depthwise(s, x.F32, w.F32, bias, y, n, c, g)
 		return nil
 	}
+	if s.wino != nil && r == 4 && group == 1 && kSize == 9 && allOnes(g.stride) && allOnes(g.dil) && len(s.wino) == 16*m*c &&
+		n*numel(g.out) >= 4*winogradMinCols {
+		winograd(s, x.F32, bias, y, n, c, m, g)
+		return nil
+	}
 	rows := cg * kSize // rows of the im2col matrix
 	direct := kSize == 1 && allOnes(g.stride) && !slices.ContainsFunc(g.padB, nonZero) && !slices.ContainsFunc(g.padE, nonZero)
 	// A small output plane (7x7 or 14x14 in a network's last blocks) makes
@@ -140,6 +145,63 @@ func convKernel(s *step) error {
 // several images side by side (OpenBLAS sgemm [512 x 4608] by [4608 x n]
 // on one core, CPU time: 66 GFLOP/s at n = 49, 89 at n = 392).
 const wideCols = 384
+
+// winograd runs a 3x3 stride-1 2-D convolution as Winograd F(2x2, 3x3)
+// with the weight planned in s.wino: per block of images (several side by
+// side when their outputs are small, as in convKernel), the input
+// transform, 16 products U[k] [M, C] x V[k] [C, tiles], the output
+// transform with the bias, then the activation. A lone block splits its
+// transforms by channels and its products by rows between the threads.
+func winograd(s *step, x, bias, y []float32, n, c, m int, g window) {
+	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
+	inSize, outSize := h*w, oh*ow
+	th, tw := kernels.WinogradTiles(oh, ow)
+	tiles := th * tw
+	nb := 1
+	if n > 1 && tiles < wideCols {
+		nb = min(n, (wideCols+tiles-1)/tiles)
+	}
+	blocks := (n + nb - 1) / nb
+	ld := nb * tiles
+	vSize := 16 * c * ld
+	per := vSize + 16*m*ld
+	p := parts(n*m*c*tiles*16, blocks)
+	if cap(s.scratch) < p*per {
+		s.scratch = make([]float32, p*per)
+	}
+	mul := gemm
+	if p > 1 {
+		mul = sgemm
+	}
+	parallelBlocks(blocks, p, func(blk, lo, hi int) {
+		v := s.scratch[blk*per : blk*per+vSize]
+		prod := s.scratch[blk*per+vSize : (blk+1)*per]
+		for b := lo; b < hi; b++ {
+			i0, i1 := b*nb, min(n, (b+1)*nb)
+			cols := (i1 - i0) * tiles
+			pi, po := 1, 1
+			if p == 1 {
+				pi, po = parts(16*c*cols, c), parts(16*m*cols, m)
+			}
+			for k := range i1 - i0 {
+				xi := x[(i0+k)*c*inSize : (i0+k+1)*c*inSize]
+				parallel(c, pi, func(c0, c1 int) {
+					kernels.WinogradInput(xi, h, w, g.padB[0], g.padB[1], th, tw, v, c, c0, c1, ld, k*tiles)
+				})
+			}
+			for q := range 16 {
+				mul(false, false, m, cols, c, 1, s.wino[q*m*c:(q+1)*m*c], c, v[q*c*ld:], ld, 0, prod[q*m*ld:], ld)
+			}
+			for k := range i1 - i0 {
+				yi := y[(i0+k)*m*outSize : (i0+k+1)*m*outSize]
+				parallel(m, po, func(m0, m1 int) {
+					kernels.WinogradOutput(prod, m, m0, m1, ld, k*tiles, bias, yi, oh, ow)
+					kernels.RowBiasAct(m1-m0, outSize, yi[m0*outSize:], outSize, nil, s.act)
+				})
+			}
+		}
+	})
+}
 
 // depthwise runs a 2-D depthwise convolution (one filter per channel,
 // group = C = M) with kernels.Depthwise, its bias and fused activation

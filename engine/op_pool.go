@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -50,6 +51,13 @@ func poolKernel(isMax bool) kernel {
 		ist := strides(g.in)
 		oidx, kidx := make([]int, sd), make([]int, sd)
 		lo, hi, cnt := make([]int, sd), make([]int, sd), make([]int, sd)
+		if sd == 2 && isMax {
+			cv := conv2D(g)
+			parallel(planes, parts(planes*outSize*k[0]*k[1], planes), func(lo, hi int) {
+				kernels.MaxPool(cv, x.F32, y, lo, hi)
+			})
+			return nil
+		}
 		if sd == 2 {
 			cols := poolCols(g)
 			parallel(planes, parts(planes*outSize*k[0]*k[1], planes), func(lo, hi int) {

@@ -1,8 +1,11 @@
 package kernels
 
+import "math"
+
 // Convolution kernels for the engine (NCHW, one image at a time): the
-// depthwise 2-D convolution, and the epilogue that adds a per-channel
-// bias and applies an activation to the rows of a convolution's output.
+// depthwise 2-D convolution, im2col, 2-D max pooling, and the epilogue
+// that adds a per-channel bias and applies an activation to the rows of a
+// convolution's output.
 // Each has a Go loop (the reference, and the pure-Go build) and a
 // vectorised C twin (conv.h) with the same bits.
 
@@ -134,4 +137,48 @@ func Im2col(g Conv2D, x []float32, channels int, col []float32, ld int) {
 		return
 	}
 	Im2colGo(g, x, channels, col, ld)
+}
+
+// MaxPoolGo computes planes [c0, c1) of a 2-D max pooling of x [C, H, W]
+// into y [C, OH, OW] (g's pads may extend past the input, as ceil_mode
+// windows do): each output is the max over its taps inside the input,
+// from -Inf, a NaN tap making it NaN (v > acc || v != v, in tap order).
+func MaxPoolGo(g Conv2D, x, y []float32, c0, c1 int) {
+	in, out := g.H*g.W, g.OH*g.OW
+	for c := c0; c < c1; c++ {
+		xc, yc := x[c*in:(c+1)*in], y[c*out:(c+1)*out]
+		for oh := range g.OH {
+			for ow := range g.OW {
+				acc := float32(math.Inf(-1))
+				for kh := range g.KH {
+					ih := oh*g.SH - g.PT + kh*g.DH
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					for kw := range g.KW {
+						iw := ow*g.SW - g.PL + kw*g.DW
+						if iw < 0 || iw >= g.W {
+							continue
+						}
+						if v := xc[ih*g.W+iw]; v > acc || v != v {
+							acc = v
+						}
+					}
+				}
+				yc[oh*g.OW+ow] = acc
+			}
+		}
+	}
+}
+
+// MaxPool is MaxPoolGo in vectorised C when there is a C kernel (the same
+// bits).
+func MaxPool(g Conv2D, x, y []float32, c0, c1 int) {
+	if c1 <= c0 || g.OH <= 0 || g.OW <= 0 {
+		return
+	}
+	if maxPoolC(g, x, y, c0, c1) {
+		return
+	}
+	MaxPoolGo(g, x, y, c0, c1)
 }

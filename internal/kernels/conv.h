@@ -1,5 +1,5 @@
-// conv.h: the vectorised C twins of conv.go's DepthwiseGo, Im2colGo and
-// RowBiasActGo, included by kernels_cgo.go after act.h (whose pragmas,
+// conv.h: the vectorised C twins of conv.go's DepthwiseGo, MaxPoolGo,
+// Im2colGo and RowBiasActGo, included by kernels_cgo.go after act.h (whose pragmas,
 // no FMA contraction, make them round as the Go loops do).
 #ifndef XFER_KERNELS_CONV_H
 #define XFER_KERNELS_CONV_H
@@ -36,6 +36,48 @@ static inline __attribute__((always_inline)) void xk_dw_taps(int n, const float 
 		xk_v8 a = {0};
 		for (int t = 0; t < nt; t++) a = a + wt[t] * *(const xk_v8u *)(xp + i + off[t]);
 		*(xk_v8u *)(out + i) = a;
+	}
+}
+
+// xk_planes splits the plane xc [H, W], padded with fill (PT rows above,
+// PL columns left, as far as the planes reach), into SH*SW phase planes of
+// Hq x Wq at buf: plane (ph, pw) holds the padded plane's rows ph, ph+SH,
+// ... and columns pw, pw+SW, ...
+static inline __attribute__((always_inline)) void xk_planes(const float *xc, int H, int W, int SH, int SW,
+		int PT, int PL, int Hq, int Wq, float *buf, float fill) {
+	const size_t psize = (size_t)Hq * Wq;
+	for (int ph = 0; ph < SH; ph++) {
+		for (int pw = 0; pw < SW; pw++) {
+			float *pl = buf + (size_t)(ph * SW + pw) * psize;
+			for (int r = 0; r < Hq; r++) {
+				float *dst = pl + (size_t)r * Wq;
+				const int ih = r * SH + ph - PT;
+				if (ih < 0 || ih >= H) {
+					for (int j = 0; j < Wq; j++) dst[j] = fill;
+					continue;
+				}
+				const float *src = xc + (size_t)ih * W;
+				if (SW == 1) { // fill, the row, fill
+					int lo = PL < Wq ? PL : Wq, hi = PL + W < Wq ? PL + W : Wq;
+					for (int j = 0; j < lo; j++) dst[j] = fill;
+					if (hi > lo) memcpy(dst + lo, src + (lo - PL), (size_t)(hi - lo) * sizeof(float));
+					for (int j = hi > lo ? hi : lo; j < Wq; j++) dst[j] = fill;
+					continue;
+				}
+				// Columns j with iw = j*SW + pw - PL inside [0, W).
+				int lo = (PL - pw + SW - 1) / SW, hi = (W + PL - pw + SW - 1) / SW;
+				lo = lo < 0 ? 0 : lo > Wq ? Wq : lo;
+				hi = hi < lo ? lo : hi > Wq ? Wq : hi;
+				for (int j = 0; j < lo; j++) dst[j] = fill;
+				const float *s0 = src + pw - PL;
+				if (SW == 2) { // a constant stride vectorises
+					for (int j = lo; j < hi; j++) dst[j] = s0[2 * j];
+				} else {
+					for (int j = lo; j < hi; j++) dst[j] = s0[j * SW];
+				}
+				for (int j = hi; j < Wq; j++) dst[j] = fill;
+			}
+		}
 	}
 }
 
@@ -76,40 +118,7 @@ static inline __attribute__((always_inline)) int xk_dw_body(const int *g, const 
 		}
 	}
 	for (int c = c0; c < c1; c++) {
-		const float *xc = x + c * in;
-		for (int ph = 0; ph < SH; ph++) {
-			for (int pw = 0; pw < SW; pw++) {
-				float *pl = buf + (size_t)(ph * SW + pw) * psize;
-				for (int r = 0; r < Hq; r++) {
-					float *dst = pl + (size_t)r * Wq;
-					const int ih = r * SH + ph - PT;
-					if (ih < 0 || ih >= H) {
-						for (int j = 0; j < Wq; j++) dst[j] = 0.0f;
-						continue;
-					}
-					const float *src = xc + (size_t)ih * W;
-					if (SW == 1) { // zeros, the row, zeros
-						int lo = PL < Wq ? PL : Wq, hi = PL + W < Wq ? PL + W : Wq;
-						for (int j = 0; j < lo; j++) dst[j] = 0.0f;
-						if (hi > lo) memcpy(dst + lo, src + (lo - PL), (size_t)(hi - lo) * sizeof(float));
-						for (int j = hi > lo ? hi : lo; j < Wq; j++) dst[j] = 0.0f;
-						continue;
-					}
-					// Columns j with iw = j*SW + pw - PL inside [0, W).
-					int lo = (PL - pw + SW - 1) / SW, hi = (W + PL - pw + SW - 1) / SW;
-					lo = lo < 0 ? 0 : lo > Wq ? Wq : lo;
-					hi = hi < lo ? lo : hi > Wq ? Wq : hi;
-					for (int j = 0; j < lo; j++) dst[j] = 0.0f;
-					const float *s0 = src + pw - PL;
-					if (SW == 2) { // a constant stride vectorises
-						for (int j = lo; j < hi; j++) dst[j] = s0[2 * j];
-					} else {
-						for (int j = lo; j < hi; j++) dst[j] = s0[j * SW];
-					}
-					for (int j = hi; j < Wq; j++) dst[j] = 0.0f;
-				}
-			}
-		}
+		xk_planes(x + c * in, H, W, SH, SW, PT, PL, Hq, Wq, buf, 0.0f);
 		xk_dw_taps((int)n, buf, off, w + c * ks, (int)ks, flat);
 		if (bias) {
 			const float b = bias[c];
@@ -120,6 +129,40 @@ static inline __attribute__((always_inline)) int xk_dw_body(const int *g, const 
 	}
 	free(buf);
 	free(off);
+	return 1;
+}
+
+// xk_maxpool_body is MaxPoolGo for planes [c0, c1), on the phase planes
+// of xk_dw_body padded with -Inf (a tap there never wins): acc starts at
+// -Inf, then per tap acc = v if v > acc or v is NaN, over the whole plane.
+static inline __attribute__((always_inline)) int xk_maxpool_body(const int *g, const float *x, float *y, int c0,
+		int c1) {
+	const int H = g[0], W = g[1], OH = g[2], OW = g[3], KH = g[4], KW = g[5];
+	const int SH = g[6], SW = g[7], DH = g[8], DW = g[9], PT = g[10], PL = g[11];
+	const size_t in = (size_t)H * W, out = (size_t)OH * OW;
+	const int Hq = OH + (KH - 1) * DH / SH, Wq = OW + (KW - 1) * DW / SW;
+	const size_t psize = (size_t)Hq * Wq, n = (size_t)(OH - 1) * Wq + OW;
+	const size_t planes = (size_t)SH * SW * psize;
+	float *buf = malloc((planes + n) * sizeof(float));
+	if (!buf) return 0;
+	float *acc = buf + planes;
+	const float ninf = -INFINITY;
+	for (int c = c0; c < c1; c++) {
+		xk_planes(x + c * in, H, W, SH, SW, PT, PL, Hq, Wq, buf, ninf);
+		for (size_t i = 0; i < n; i++) acc[i] = ninf;
+		for (int kh = 0; kh < KH; kh++) {
+			for (int kw = 0; kw < KW; kw++) {
+				const int plane = (kh * DH % SH) * SW + kw * DW % SW;
+				const float *src = buf + plane * psize + (size_t)(kh * DH / SH) * Wq + kw * DW / SW;
+				for (size_t i = 0; i < n; i++) {
+					const float v = src[i];
+					acc[i] = xk_sel(v > acc[i] || v != v, v, acc[i]);
+				}
+			}
+		}
+		for (int oh = 0; oh < OH; oh++) memcpy(y + c * out + (size_t)oh * OW, acc + (size_t)oh * Wq, (size_t)OW * sizeof(float));
+	}
+	free(buf);
 	return 1;
 }
 
@@ -181,6 +224,9 @@ static inline __attribute__((always_inline)) void xk_rowbias_body(int m, int n, 
 			int c0, int c1, int act, float p1, float p2) { \
 		return xk_dw_body(g, x, w, bias, y, c0, c1, act, p1, p2); \
 	} \
+	attr static int xk_maxpool_##suffix(const int *g, const float *x, float *y, int c0, int c1) { \
+		return xk_maxpool_body(g, x, y, c0, c1); \
+	} \
 	attr static void xk_im2col_##suffix(const int *g, const float *x, int channels, float *col, size_t ld) { \
 		xk_im2col_body(g, x, channels, col, ld); \
 	} \
@@ -198,6 +244,14 @@ static int xk_dw(const int *g, const float *x, const float *w, const float *bias
 	case 2: return xk_dw_avx512(g, x, w, bias, y, c0, c1, act, p1, p2);
 	case 1: return xk_dw_avx2(g, x, w, bias, y, c0, c1, act, p1, p2);
 	default: return xk_dw_base(g, x, w, bias, y, c0, c1, act, p1, p2);
+	}
+}
+
+static int xk_maxpool(const int *g, const float *x, float *y, int c0, int c1) {
+	switch (xk_level()) {
+	case 2: return xk_maxpool_avx512(g, x, y, c0, c1);
+	case 1: return xk_maxpool_avx2(g, x, y, c0, c1);
+	default: return xk_maxpool_base(g, x, y, c0, c1);
 	}
 }
 

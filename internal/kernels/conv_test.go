@@ -173,3 +173,55 @@ func TestIm2col(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool: the C max pooling gives MaxPoolGo's bits over random
+// geometries with NaN and infinite inputs, and MaxPoolGo takes the max of
+// the taps inside the input.
+func TestMaxPool(t *testing.T) {
+	rng := rand.New(rand.NewSource(10))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	for trial := range 300 {
+		g := Conv2D{H: 1 + rng.Intn(9), W: 1 + rng.Intn(11), KH: 1 + rng.Intn(4), KW: 1 + rng.Intn(4),
+			SH: 1 + rng.Intn(3), SW: 1 + rng.Intn(3), DH: 1 + rng.Intn(2), DW: 1 + rng.Intn(2)}
+		g.PT, g.PL = rng.Intn((g.KH-1)*g.DH+1), rng.Intn((g.KW-1)*g.DW+1)
+		// Output sizes up to one window past the floor (ceil_mode).
+		g.OH = max((g.H+g.PT-((g.KH-1)*g.DH+1))/g.SH+1+rng.Intn(2), 1)
+		g.OW = max((g.W+g.PL-((g.KW-1)*g.DW+1))/g.SW+1+rng.Intn(2), 1)
+		c := 1 + rng.Intn(3)
+		x := randFloats(rng, c*g.H*g.W)
+		for i := range x {
+			if rng.Intn(10) == 0 {
+				x[i] = special[rng.Intn(len(special))]
+			}
+		}
+		want, got := make([]float32, c*g.OH*g.OW), make([]float32, c*g.OH*g.OW)
+		MaxPoolGo(g, x, want, 0, c)
+		MaxPool(g, x, got, 0, c)
+		for i := range want {
+			if !sameBits(got[i], want[i]) {
+				t.Fatalf("trial %d %+v: y[%d] = %v (C); Go %v", trial, g, i, got[i], want[i])
+			}
+		}
+		for ch := range c {
+			for oh := range g.OH {
+				for ow := range g.OW {
+					ref, nan := math.Inf(-1), false
+					for kh := range g.KH {
+						for kw := range g.KW {
+							ih, iw := oh*g.SH-g.PT+kh*g.DH, ow*g.SW-g.PL+kw*g.DW
+							if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+								v := float64(x[(ch*g.H+ih)*g.W+iw])
+								nan = nan || math.IsNaN(v)
+								ref = math.Max(ref, v)
+							}
+						}
+					}
+					v := float64(want[(ch*g.OH+oh)*g.OW+ow])
+					if nan != math.IsNaN(v) || !nan && v != ref {
+						t.Fatalf("trial %d %+v: y[%d,%d,%d] = %v; want %v", trial, g, ch, oh, ow, v, ref)
+					}
+				}
+			}
+		}
+	}
+}

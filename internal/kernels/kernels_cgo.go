@@ -7,6 +7,7 @@ package kernels
 #cgo LDFLAGS: -lopenblas
 #include "dense.h"
 #include "conv.h"
+#include "winograd.h"
 */
 import "C"
 
@@ -221,6 +222,17 @@ func depthwiseC(g Conv2D, x, w, bias, y []float32, c0, c1 int, act *Act) bool {
 	return true
 }
 
+// maxPoolC is MaxPool in vectorised C.
+func maxPoolC(g Conv2D, x, y []float32, c0, c1 int) bool {
+	in, out := g.H*g.W, g.OH*g.OW
+	if len(x) < c1*in || len(y) < c1*out || in == 0 {
+		return false
+	}
+	geo := [12]C.int{C.int(g.H), C.int(g.W), C.int(g.OH), C.int(g.OW), C.int(g.KH), C.int(g.KW),
+		C.int(g.SH), C.int(g.SW), C.int(g.DH), C.int(g.DW), C.int(g.PT), C.int(g.PL)}
+	return C.xk_maxpool(&geo[0], fptr(x), fptr(y), C.int(c0), C.int(c1)) != 0
+}
+
 // im2colC is Im2col in C.
 func im2colC(g Conv2D, x []float32, channels int, col []float32, ld int) bool {
 	in, out, ks := g.H*g.W, g.OH*g.OW, g.KH*g.KW
@@ -246,4 +258,26 @@ func rowBiasActC(m, n int, y []float32, ldy int, bias []float32, act *Act) bool 
 	code, p1, p2 := cAct(act)
 	C.xk_rowbias(C.int(m), C.int(n), fptr(y), C.int(ldy), bp, code, p1, p2)
 	return true
+}
+
+// winogradInputC is WinogradInput in C.
+func winogradInputC(x []float32, h, w, pt, pl, th, tw int, v []float32, c, c0, c1, ld, t0 int) bool {
+	if len(x) < c1*h*w || h*w == 0 || len(v) < (15*c+c1-1)*ld+t0+th*tw || t0+th*tw > ld {
+		return false
+	}
+	return C.xk_wgi(fptr(x), C.int(h), C.int(w), C.int(pt), C.int(pl), C.int(th), C.int(tw), fptr(v), C.int(c),
+		C.int(c0), C.int(c1), C.size_t(ld), C.size_t(t0)) != 0
+}
+
+// winogradOutputC is WinogradOutput in C.
+func winogradOutputC(p []float32, mm, m0, m1, ld, t0 int, bias, y []float32, oh, ow int) bool {
+	th, tw := WinogradTiles(oh, ow)
+	if len(p) < (15*mm+m1-1)*ld+t0+th*tw || t0+th*tw > ld || len(y) < m1*oh*ow || bias != nil && len(bias) < m1 {
+		return false
+	}
+	var bp *C.float
+	if bias != nil {
+		bp = fptr(bias)
+	}
+	return C.xk_wgo(fptr(p), C.int(mm), C.int(m0), C.int(m1), C.size_t(ld), C.size_t(t0), bp, fptr(y), C.int(oh), C.int(ow)) != 0
 }

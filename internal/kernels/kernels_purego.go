@@ -50,3 +50,13 @@ func depthwiseC(Conv2D, []float32, []float32, []float32, []float32, int, int, *A
 func rowBiasActC(int, int, []float32, int, []float32, *Act) bool { return false }
 
 func im2colC(Conv2D, []float32, int, []float32, int) bool { return false }
+
+func winogradInputC([]float32, int, int, int, int, int, int, []float32, int, int, int, int, int) bool {
+	return false
+}
+
+func winogradOutputC([]float32, int, int, int, int, int, []float32, []float32, int, int) bool {
+	return false
+}
+
+func maxPoolC(Conv2D, []float32, []float32, int, int) bool { return false }
