@@ -166,3 +166,27 @@ func randSigned(rng *rand.Rand, shape ...int) *model.Tensor {
 	}
 	return t
 }
+
+// benchConv times one Conv + ReLU6 on a batch of 8: c channels of h x h,
+// m outputs, k x k kernel, groups, same padding.
+func benchConv(b *testing.B, c, m, group, k, h int) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	w, bias := randSigned(rng, m, c/group, k, k), randSigned(rng, m)
+	s, err := New(convActModel(w, bias, group, 1, k/2, "Clip", c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := randSigned(rng, 8, c, h, h)
+	for b.Loop() {
+		if _, err := s.Predict(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(8*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// ResNet-18's first block (Winograd), MobileNetV2's depthwise and
+// pointwise layers at 56x56 (224x224 input).
+func BenchmarkConvResNet56(b *testing.B)    { benchConv(b, 64, 64, 1, 3, 56) }
+func BenchmarkConvDepthwise56(b *testing.B) { benchConv(b, 144, 144, 144, 3, 56) }
+func BenchmarkConvPointwise56(b *testing.B) { benchConv(b, 24, 144, 1, 1, 56) }

@@ -17,7 +17,10 @@
 //
 // New plans the graph in layer order then node order (the order model.Validate
 // guarantees to be topological), fuses MatMul or Gemm followed by a bias Add
-// and an activation into one step, and resolves every op to its kernel. Run
+// and an activation into one step (and the activation that alone reads a
+// Conv's output into the Conv), transforms the constant weights of 3x3
+// stride-1 convolutions for Winograd F(2x2, 3x3) once, and resolves every op
+// to its kernel. Run
 // checks the inputs against the graph inputs (a -1 dim, such as the batch, is
 // free), runs the steps, and returns fresh tensors: nothing returned aliases
 // the Session's buffers or the caller's inputs.

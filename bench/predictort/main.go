@@ -1,8 +1,9 @@
 // Command predictort times xfer's engine and ONNX Runtime (internal/ort)
 // predicting one .onnx file (by default the PyTorch export of the book's
 // model A) in the same process, at several batch sizes, and prints the
-// samples/s of each, their ratio and the issue 6 target. Run by
-// bench/predict_vs_ort.sh.
+// samples/s of each, their ratio (with its range over the rounds), the CPU
+// time per sample of each and the target (issue 6's for model A, or
+// -target). Run by bench/predict_vs_ort.sh and bench/vision_vs_ort.sh.
 //
 // The two runtimes take turns in blocks of about -block of wall time
 // (the order alternates each round), with a pause between blocks: ONNX

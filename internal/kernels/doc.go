@@ -11,10 +11,17 @@
 //   - update.go: the training update loops (momentum, clipping, the
 //     non-finite scan);
 //   - dense.go: the fused dense layer's packing;
+//   - conv.go: the engine's convolution kernels: depthwise 2-D convolution
+//     and 2-D max pooling (over zero- or -Inf-padded phase planes, so that
+//     every tap runs over a whole plane), 2-D im2col, and the bias +
+//     activation epilogue of a convolution's rows;
+//   - winograd.go: Winograd F(2x2, 3x3) transforms for 3x3 stride-1
+//     convolutions;
 //   - gemm.go: the one matrix-product splitter (Split, with the thread
 //     count passed in by the caller) over internal/blas32.
 //
-// Each Go loop has a vectorised C twin beside it (act.h, dense.h, bound in
+// Each Go loop has a vectorised C twin beside it (act.h, dense.h, conv.h,
+// winograd.h, bound in
 // kernels_cgo.go), compiled without FMA contraction so that it returns the
 // Go loop's bits, NaN payloads included (act_test.go compares them on
 // special and random values); the Go loops alone run with the build tag
