@@ -786,6 +786,30 @@ func sortedKeys(m map[string]model.Attr) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
+// writeBuffered writes path atomically (internal/atomicfile) with what fill
+// writes through a 1 MiB buffer: the header and small tensors coalesce; a
+// large tensor's write bypasses the buffer.
+func writeBuffered(path string, fill func(w io.Writer) error) error {
+	return atomicfile.Write(path, func(tmp string) error {
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("native: %w", err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		err = fill(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("native: write %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
 // WriteFile writes m's encoding to path atomically (internal/atomicfile),
 // streaming it from m's memory, and returns Digest(m), hashed from the same
 // pass over the tensors. m is not modified.
@@ -810,25 +834,9 @@ func WriteFile(path string, m *model.Model) (digest string, err error) {
 		defer ah.wait()
 		hw = ah
 	}
-	err = atomicfile.Write(path, func(tmp string) error {
-		f, err := os.Create(tmp)
-		if err != nil {
-			return fmt.Errorf("native: %w", err)
-		}
-		// 1 MiB: the header and small tensors coalesce; a large tensor's
-		// write bypasses the buffer.
-		bw := bufio.NewWriterSize(f, 1<<20)
-		_, err = enc.write(bw, hw, false)
-		if err == nil {
-			err = bw.Flush()
-		}
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("native: write %s: %w", path, err)
-		}
-		return nil
+	err = writeBuffered(path, func(w io.Writer) error {
+		_, err := enc.write(w, hw, false)
+		return err
 	})
 	if err != nil {
 		return "", err

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -113,25 +114,7 @@ func WriteStoredFileWith(path string, m *model.Model, s Store, known string, edi
 	if err != nil {
 		return "", err
 	}
-	err = atomicfile.Write(path, func(tmp string) error {
-		f, err := os.Create(tmp)
-		if err != nil {
-			return fmt.Errorf("native: %w", err)
-		}
-		bw := bufio.NewWriterSize(f, 1<<20)
-		_, err = enc.WriteTo(bw)
-		if err == nil {
-			err = bw.Flush()
-		}
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("native: write %s: %w", path, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := writeBuffered(path, func(w io.Writer) error { _, err := enc.WriteTo(w); return err }); err != nil {
 		return "", err
 	}
 	return digest, nil
