@@ -46,12 +46,6 @@ func BatchNormalization(s BatchNormSpec) (*model.Layer, error) {
 		}
 		return v
 	}
-	orInit := func(in *model.Initializer, def string) *model.Initializer {
-		if in != nil {
-			return in
-		}
-		return &model.Initializer{Name: def}
-	}
 	var gamma, beta string
 	if s.Scale {
 		g := s.Gamma

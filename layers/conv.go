@@ -87,11 +87,7 @@ func Conv(s ConvSpec) (*model.Layer, error) {
 	w := b.node("Transpose", []string{k}, map[string]model.Attr{"perm": model.Ints(perm...)})
 	ins := []string{b.transposeChannelsFirst(s.Inputs[0], n+2), w}
 	if s.UseBias {
-		binit := s.BiasInitializer
-		if binit == nil {
-			binit = &model.Initializer{Name: "zeros"}
-		}
-		bias, err := b.param("bias", []int{s.Filters}, s.Bias, binit, false)
+		bias, err := b.param("bias", []int{s.Filters}, s.Bias, orInit(s.BiasInitializer, "zeros"), false)
 		if err != nil {
 			return nil, err
 		}
@@ -249,10 +245,8 @@ func readConv(nd int) kerasReader {
 		if s.Kernel, _, err = c.take("kernel", kshape); err != nil {
 			return nil, nil, err
 		}
-		if s.UseBias {
-			if s.Bias, _, err = c.take("bias", []int{s.Filters}); err != nil {
-				return nil, nil, err
-			}
+		if s.Bias, err = c.takeBias(s.UseBias, s.Filters); err != nil {
+			return nil, nil, err
 		}
 		l, err := Conv(s)
 		if err != nil {

@@ -110,12 +110,6 @@ func ConvTranspose(s ConvTransposeSpec) (*model.Layer, error) {
 	if !allZero(outPad) {
 		attrs["output_padding"] = model.Ints(outPad...)
 	}
-	orInit := func(in *model.Initializer, def string) *model.Initializer {
-		if in != nil {
-			return in
-		}
-		return &model.Initializer{Name: def}
-	}
 	k, err := b.param("kernel", append(append([]int{}, s.KernelSize...), s.Filters, s.InChannels), s.Kernel, orInit(s.KernelInitializer, "glorot_uniform"), false)
 	if err != nil {
 		return nil, err
@@ -193,10 +187,8 @@ func readConvTranspose(nd int) kerasReader {
 		if s.Kernel, _, err = c.take("kernel", append(append([]int(nil), s.KernelSize...), s.Filters, s.InChannels)); err != nil {
 			return nil, nil, err
 		}
-		if s.UseBias {
-			if s.Bias, _, err = c.take("bias", []int{s.Filters}); err != nil {
-				return nil, nil, err
-			}
+		if s.Bias, err = c.takeBias(s.UseBias, s.Filters); err != nil {
+			return nil, nil, err
 		}
 		l, err := ConvTranspose(s)
 		if err != nil {

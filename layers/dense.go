@@ -43,11 +43,7 @@ func Dense(s DenseSpec) (*model.Layer, error) {
 	}
 	y := b.node("MatMul", []string{s.Input, k}, nil)
 	if s.UseBias {
-		binit := s.BiasInitializer
-		if binit == nil {
-			binit = &model.Initializer{Name: "zeros"}
-		}
-		bias, err := b.param("bias", []int{s.Units}, s.Bias, binit, false)
+		bias, err := b.param("bias", []int{s.Units}, s.Bias, orInit(s.BiasInitializer, "zeros"), false)
 		if err != nil {
 			return nil, err
 		}

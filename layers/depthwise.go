@@ -76,11 +76,7 @@ func DepthwiseConv2D(s DepthwiseConvSpec) (*model.Layer, error) {
 	w := b.node("Reshape", []string{t, b.constInts("weight_shape", int64(s.InChannels*mult), 1, int64(kh), int64(kw))}, nil)
 	ins := []string{b.transposeChannelsFirst(s.Inputs[0], 4), w}
 	if s.UseBias {
-		binit := s.BiasInitializer
-		if binit == nil {
-			binit = &model.Initializer{Name: "zeros"}
-		}
-		bias, err := b.param("bias", []int{s.InChannels * mult}, s.Bias, binit, false)
+		bias, err := b.param("bias", []int{s.InChannels * mult}, s.Bias, orInit(s.BiasInitializer, "zeros"), false)
 		if err != nil {
 			return nil, err
 		}
@@ -136,10 +132,8 @@ func readDepthwise(c *kctx) (*model.Layer, []int, error) {
 	if s.Kernel, _, err = c.take(s.KernelRole, []int{s.KernelSize[0], s.KernelSize[1], s.InChannels, s.DepthMultiplier}); err != nil {
 		return nil, nil, err
 	}
-	if s.UseBias {
-		if s.Bias, _, err = c.take("bias", []int{s.InChannels * s.DepthMultiplier}); err != nil {
-			return nil, nil, err
-		}
+	if s.Bias, err = c.takeBias(s.UseBias, s.InChannels*s.DepthMultiplier); err != nil {
+		return nil, nil, err
 	}
 	l, err := DepthwiseConv2D(s)
 	if err != nil {

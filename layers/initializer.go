@@ -1,5 +1,7 @@
 package layers
 
+import "github.com/xferml/xfer/model"
+
 // InitializerClass returns the Keras class name for a snake-case initializer
 // name ("glorot_uniform" -> "GlorotUniform"); unknown names are returned as is.
 func InitializerClass(name string) string {
@@ -50,4 +52,13 @@ var initializerClasses = map[string]string{
 	"orthogonal":       "Orthogonal",
 	"variance_scaling": "VarianceScaling",
 	"identity":         "Identity",
+}
+
+// orInit returns in, or the Keras initializer named def when in is nil
+// (the default of the config key in is read from).
+func orInit(in *model.Initializer, def string) *model.Initializer {
+	if in == nil {
+		return &model.Initializer{Name: def}
+	}
+	return in
 }

@@ -375,6 +375,15 @@ func (c *kctx) take(role string, want []int) ([]float32, []int, error) {
 	return c.takeInt(role, want)
 }
 
+// takeBias takes the layer's "bias" weight of n values when use is set.
+func (c *kctx) takeBias(use bool, n int) ([]float32, error) {
+	if !use {
+		return nil, nil
+	}
+	b, _, err := c.take("bias", []int{n})
+	return b, err
+}
+
 // takeInt is take for a weight Keras may store as integers (Normalization's
 // count): integer and float datasets are both accepted.
 func (c *kctx) takeInt(role string, want []int) ([]float32, []int, error) {

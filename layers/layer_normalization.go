@@ -63,12 +63,6 @@ func LayerNormalization(s LayerNormSpec) (*model.Layer, error) {
 		}
 		return b.node("Reshape", []string{v, b.constInts("broadcast_shape", bshape...)}, nil)
 	}
-	orInit := func(in *model.Initializer, def string) *model.Initializer {
-		if in != nil {
-			return in
-		}
-		return &model.Initializer{Name: def}
-	}
 	if s.Scale {
 		g := s.Gamma
 		if g == nil {

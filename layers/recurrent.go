@@ -106,12 +106,6 @@ func recurrentOps(b *builder, x string, specs []RecurrentSpec, merge string) (st
 			prefix = snakeCell(d.Kind)
 		}
 		role := func(w string) string { return prefix + "/" + w }
-		orInit := func(in *model.Initializer, def string) *model.Initializer {
-			if in != nil {
-				return in
-			}
-			return &model.Initializer{Name: def}
-		}
 		k, err := b.param(role("kernel"), []int{in, g * u}, d.Kernel, orInit(d.KernelInitializer, "glorot_uniform"), false)
 		if err != nil {
 			return "", err

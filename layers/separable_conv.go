@@ -64,12 +64,6 @@ func SeparableConv(s SeparableConvSpec) (*model.Layer, error) {
 	if err := padAttrs(attrs, pads, err); err != nil {
 		return nil, err
 	}
-	orInit := func(in *model.Initializer, def string) *model.Initializer {
-		if in != nil {
-			return in
-		}
-		return &model.Initializer{Name: def}
-	}
 	mid := s.InChannels * mult
 	dk, err := b.param("depthwise_kernel", append(append([]int{}, s.KernelSize...), s.InChannels, mult), s.Depthwise, orInit(s.DepthwiseInitializer, "glorot_uniform"), false)
 	if err != nil {
@@ -160,10 +154,8 @@ func readSeparable(nd int) kerasReader {
 		if s.Pointwise, _, err = c.take("pointwise_kernel", append(pshape, mid, s.Filters)); err != nil {
 			return nil, nil, err
 		}
-		if s.UseBias {
-			if s.Bias, _, err = c.take("bias", []int{s.Filters}); err != nil {
-				return nil, nil, err
-			}
+		if s.Bias, err = c.takeBias(s.UseBias, s.Filters); err != nil {
+			return nil, nil, err
 		}
 		l, err := SeparableConv(s)
 		if err != nil {
