@@ -28,30 +28,14 @@ type window struct {
 func windowFor(n *model.Node, in, k []int, ceilMode bool) (window, error) {
 	r := len(in)
 	w := window{in: in, k: k, stride: make([]int, r), dil: make([]int, r), padB: make([]int, r), padE: make([]int, r), out: make([]int, r)}
-	get := func(name string, def int, dst []int, size int) error {
-		v := n.AttrInts(name, nil)
-		if v == nil {
-			for i := range dst {
-				dst[i] = def
-			}
-			return nil
-		}
-		if len(v) != size {
-			return fmt.Errorf("%s %v has %d entries, want %d", name, v, len(v), size)
-		}
-		for i := range dst {
-			dst[i] = int(v[i])
-		}
-		return nil
-	}
-	if err := get("strides", 1, w.stride, r); err != nil {
+	if err := n.AttrIntsTo("strides", 1, w.stride); err != nil {
 		return w, err
 	}
-	if err := get("dilations", 1, w.dil, r); err != nil {
+	if err := n.AttrIntsTo("dilations", 1, w.dil); err != nil {
 		return w, err
 	}
 	pads := make([]int, 2*r)
-	if err := get("pads", 0, pads, 2*r); err != nil {
+	if err := n.AttrIntsTo("pads", 0, pads); err != nil {
 		return w, err
 	}
 	copy(w.padB, pads[:r])

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 )
 
 // DefaultOpset is the ONNX opset (default domain) whose semantics the nodes of
@@ -239,6 +240,29 @@ func (n *Node) AttrInts(name string, def []int64) []int64 {
 		return a.Ints
 	}
 	return def
+}
+
+// AttrIntsTo fills dst with int-list attribute name, or with def when n
+// has none (window attributes: strides, dilations, pads). The list must
+// have len(dst) entries, each within ±2^31.
+func (n *Node) AttrIntsTo(name string, def int, dst []int) error {
+	v := n.AttrInts(name, nil)
+	if v == nil {
+		for i := range dst {
+			dst[i] = def
+		}
+		return nil
+	}
+	if len(v) != len(dst) {
+		return fmt.Errorf("%s %v has %d entries, want %d", name, v, len(v), len(dst))
+	}
+	for i, x := range v {
+		if x < -(1<<31) || x > 1<<31 {
+			return fmt.Errorf("%s %v: value out of range", name, v)
+		}
+		dst[i] = int(x)
+	}
+	return nil
 }
 
 // AttrStrings returns attribute name as a string list, or def when absent.

@@ -26,33 +26,13 @@ type ConvTransposeWindow struct {
 func ConvTransposeGeometry(n *Node, in, k []int) (ConvTransposeWindow, error) {
 	r := len(in)
 	w := ConvTransposeWindow{Stride: make([]int, r), Dil: make([]int, r), PadB: make([]int, r), PadE: make([]int, r), OutPad: make([]int, r), Out: make([]int, r)}
-	get := func(name string, def int, dst []int, size int) error {
-		v := n.AttrInts(name, nil)
-		if v == nil {
-			for i := range dst {
-				dst[i] = def
-			}
-			return nil
-		}
-		if len(v) != size {
-			return fmt.Errorf("%s %v has %d entries, want %d", name, v, len(v), size)
-		}
-		for i := range dst {
-			if v[i] < -(1<<31) || v[i] > 1<<31 {
-				return fmt.Errorf("%s %v: value out of range", name, v)
-			}
-			dst[i] = int(v[i])
-		}
-		return nil
-	}
 	pads := make([]int, 2*r)
 	for _, g := range []struct {
 		name string
 		def  int
 		dst  []int
-		size int
-	}{{"strides", 1, w.Stride, r}, {"dilations", 1, w.Dil, r}, {"output_padding", 0, w.OutPad, r}, {"pads", 0, pads, 2 * r}} {
-		if err := get(g.name, g.def, g.dst, g.size); err != nil {
+	}{{"strides", 1, w.Stride}, {"dilations", 1, w.Dil}, {"output_padding", 0, w.OutPad}, {"pads", 0, pads}} {
+		if err := n.AttrIntsTo(g.name, g.def, g.dst); err != nil {
 			return w, err
 		}
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,34 @@ func TestValidateInvalid(t *testing.T) {
 				t.Errorf("Validate() = %v; want %v containing %q", err, tc.want, tc.substr)
 			}
 		})
+	}
+}
+
+// TestAttrIntsTo: a window attribute fills dst, absent means def, and a
+// list of the wrong length or with a value beyond ±2^31 is an error.
+func TestAttrIntsTo(t *testing.T) {
+	n := &Node{Attrs: map[string]Attr{"strides": Ints(2, 3), "pads": Ints(1, 2, 3), "dilations": Ints(1, 1<<32)}}
+	tests := []struct {
+		name    string
+		want    []int
+		wantErr string
+	}{
+		{"strides", []int{2, 3}, ""},
+		{"kernel_shape", []int{7, 7}, ""}, // absent: def
+		{"pads", nil, "pads [1 2 3] has 3 entries, want 2"},
+		{"dilations", nil, "dilations [1 4294967296]: value out of range"},
+	}
+	for _, tc := range tests {
+		got := make([]int, 2)
+		err := n.AttrIntsTo(tc.name, 7, got)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("AttrIntsTo(%s) = %v; want error %q", tc.name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("AttrIntsTo(%s) = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
 	}
 }
