@@ -268,7 +268,7 @@ func prefixModel(m *model.Model, p *partition) *model.Model {
 				have[v] = true
 				if q, ok := paramOf(m, v); ok {
 					l.Params = append(l.Params, q)
-				} else if c := constNamed(m, v); c != nil {
+				} else if c := m.Const(v); c != nil {
 					l.Consts = append(l.Consts, c)
 				}
 			}
@@ -282,18 +282,7 @@ func paramOf(m *model.Model, name string) (*model.Param, bool) {
 	return q, q != nil
 }
 
-func constOf(m *model.Model, name string) bool { return constNamed(m, name) != nil }
-
-func constNamed(m *model.Model, name string) *model.Tensor {
-	for _, l := range m.Layers {
-		for _, c := range l.Consts {
-			if c.Name == name {
-				return c
-			}
-		}
-	}
-	return nil
-}
+func constOf(m *model.Model, name string) bool { return m.Const(name) != nil }
 
 func producedByNode(m *model.Model, name string) bool { return producer(m, name) != nil }
 

@@ -169,7 +169,7 @@ func (t *trainer) prefixChunk() int {
 	}
 	per := 0
 	for name := range t.part.engine {
-		if n := nodeNamed(t.m, name); n != nil {
+		if n := t.m.Node(name); n != nil {
 			for _, o := range n.Outputs {
 				if v, ok := vals[o]; ok && len(v.Shape) > 0 {
 					per += max(model.NumElements(v.Shape[1:]), 1) * 4
@@ -199,7 +199,7 @@ func (t *trainer) checkMemory(b int, training bool, cacheBytes int64) error {
 	}
 	prefixVals := map[string]bool{}
 	for name := range t.part.engine {
-		if n := nodeNamed(t.m, name); n != nil {
+		if n := t.m.Node(name); n != nil {
 			for _, o := range n.Outputs {
 				prefixVals[o] = true
 			}
@@ -244,18 +244,6 @@ func (t *trainer) checkMemory(b int, training bool, cacheBytes int64) error {
 		what = "evaluation"
 	}
 	return limits.Check(fmt.Sprintf("finetune: model %q: %s at batch %d", t.m.Name, what, b), int64(need), 4)
-}
-
-// nodeNamed returns m's node called name, or nil.
-func nodeNamed(m *model.Model, name string) *model.Node {
-	for _, l := range m.Layers {
-		for _, n := range l.Nodes {
-			if n.Name == name {
-				return n
-			}
-		}
-	}
-	return nil
 }
 
 // inputs returns the graph's input buffers as float32 slices.

@@ -329,6 +329,30 @@ func (m *Model) Param(name string) (*Layer, *Param) {
 	return nil, nil
 }
 
+// Node returns the node called name, or nil.
+func (m *Model) Node(name string) *Node {
+	for _, l := range m.Layers {
+		for _, n := range l.Nodes {
+			if n.Name == name {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// Const returns the constant tensor called name, or nil.
+func (m *Model) Const(name string) *Tensor {
+	for _, l := range m.Layers {
+		for _, c := range l.Consts {
+			if c.Name == name {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
 // Param returns the layer's param with the given role, or nil.
 func (l *Layer) Param(role string) *Param {
 	for _, p := range l.Params {

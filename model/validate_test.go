@@ -112,3 +112,31 @@ func TestAttrIntsTo(t *testing.T) {
 		}
 	}
 }
+
+// TestLookups finds layers, params, nodes and constants by name and gives
+// nil (or -1) for a name that is not there.
+func TestLookups(t *testing.T) {
+	m := flatModel()
+	_, bias := m.Param("dense/bias")
+	_, none := m.Param("nope")
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"layer", m.Layer("relu"), m.Layers[1]},
+		{"layer index", m.LayerIndex("reshape"), 2},
+		{"param", bias, m.Layers[0].Params[1]},
+		{"node", m.Node("dense/add"), m.Layers[0].Nodes[1]},
+		{"const", m.Const("reshape/shape"), m.Layers[2].Consts[0]},
+		{"missing layer", m.Layer("nope"), (*Layer)(nil)},
+		{"missing layer index", m.LayerIndex("nope"), -1},
+		{"missing param", none, (*Param)(nil)},
+		{"missing node", m.Node("relu"), (*Node)(nil)},
+		{"a param is not a const", m.Const("dense/kernel"), (*Tensor)(nil)},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+}

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 apt_pkgs=(
   golang-go            # only used when no Go toolchain is on PATH
   build-essential pkg-config
-  libhdf5-dev          # cgo: gonum.org/v1/hdf5 and internal/hdf5
+  libhdf5-dev          # cgo: internal/hdf5
   libopenblas-dev      # BLAS for the engine and training
   dataset-fashion-mnist  # the book's data set, /usr/share/datasets/fashion-mnist
   libonnx-testdata     # ONNX's node tests, /usr/share/libonnx-testdata
