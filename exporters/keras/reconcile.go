@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -21,34 +22,19 @@ var ErrConfigDrift = errors.New("keras: layer config does not match the layer")
 
 // reconcile checks that the Keras config k will write for layer l describes
 // what l computes: it reads the layer back from that config and the weights
-// being written (layers.ReadKeras, what a Keras reader does with the file),
-// and runs both on the same random input with the engine. A config that does
+// being written (layers.ReadKeras, what a Keras reader does with the file);
+// a layer that reads back as the same nodes on the same numbers (sameCompute:
+// every layer export did not change) passes at once, any other runs beside
+// its read-back on the same random input in the engine. A config that does
 // not read, or reads as a layer with other numbers, is refused. A layer the
 // engine cannot run alone is checked only for reading back.
 func reconcile(m *model.Model, l *model.Layer, k *kLayer, shapes map[string]*model.Value) error {
-	if !slices.Contains(layers.KerasClasses(), l.Kind) {
-		return nil // written from its config as read; no reader to compare with
+	r, err := readBack(m, l, k, shapes)
+	if err != nil || r == nil {
+		return err
 	}
-	raw, err := pyjson.Encode(k.cfg)
-	if err != nil {
-		return fmt.Errorf("keras: layer %q (%s): config: %w", l.Name, l.Kind, err)
-	}
-	e := &layers.KerasEntry{Name: l.Name, Class: l.Kind, Config: raw, Inputs: l.Inputs, Trainable: l.Trainable,
-		Found: len(k.weights) > 0, Major: kerasMajor(m, k)}
-	for _, in := range l.Inputs {
-		v := shapes[in]
-		if v == nil {
-			return nil // unknown input shape: nothing to build the layer for
-		}
-		e.InShapes = append(e.InShapes, v.Shape)
-	}
-	for _, w := range k.weights {
-		e.Weights = append(e.Weights, layers.StoredWeight{Name: w.role, Shape: w.shape, Data: w.data})
-	}
-	r, _, err := layers.ReadKeras(e)
-	if err != nil {
-		return fmt.Errorf("%w: layer %q (%s): its config and weights do not read back as a Keras layer (%v); "+
-			"the layer was edited without its config: re-import the model or report the operation that did it", ErrConfigDrift, l.Name, l.Kind, err)
+	if sameCompute(l, r) {
+		return nil // the same nodes on the same numbers: nothing to run
 	}
 	in, ok := probeInputs(l.Inputs, shapes)
 	if !ok {
@@ -67,6 +53,63 @@ func reconcile(m *model.Model, l *model.Layer, k *kLayer, shapes map[string]*mod
 			"the layer was edited without its config: re-import the model or report the operation that did it", ErrConfigDrift, l.Name, l.Kind, i, d)
 	}
 	return nil
+}
+
+// readBack reads layer l back from the Keras config and weights k holds for
+// it, as a Keras reader of the file will; nil (and no error) for a layer
+// kind without a reader or an input of unknown shape.
+func readBack(m *model.Model, l *model.Layer, k *kLayer, shapes map[string]*model.Value) (*model.Layer, error) {
+	if !slices.Contains(layers.KerasClasses(), l.Kind) {
+		return nil, nil // written from its config as read; no reader to compare with
+	}
+	raw, err := pyjson.Encode(k.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("keras: layer %q (%s): config: %w", l.Name, l.Kind, err)
+	}
+	e := &layers.KerasEntry{Name: l.Name, Class: l.Kind, Config: raw, Inputs: l.Inputs, Trainable: l.Trainable,
+		Found: len(k.weights) > 0, Major: kerasMajor(m, k)}
+	for _, in := range l.Inputs {
+		v := shapes[in]
+		if v == nil {
+			return nil, nil // unknown input shape: nothing to build the layer for
+		}
+		e.InShapes = append(e.InShapes, v.Shape)
+	}
+	for _, w := range k.weights {
+		e.Weights = append(e.Weights, layers.StoredWeight{Name: w.role, Shape: w.shape, Data: w.data})
+	}
+	r, _, err := layers.ReadKeras(e)
+	if err != nil {
+		return nil, fmt.Errorf("%w: layer %q (%s): its config and weights do not read back as a Keras layer (%v); "+
+			"the layer was edited without its config: re-import the model or report the operation that did it", ErrConfigDrift, l.Name, l.Kind, err)
+	}
+	return r, nil
+}
+
+// sameCompute reports whether layers a and b are the same graph on the same
+// numbers: their inputs, outputs, nodes (op, inputs, outputs, attributes),
+// params (name, shape, values) and constants are equal, so they compute the
+// same whatever the input. Node names and param roles do not count. Unequal
+// layers may still compute the same: reconcile runs them then.
+func sameCompute(a, b *model.Layer) bool {
+	if !slices.Equal(a.Inputs, b.Inputs) || !slices.Equal(a.Outputs, b.Outputs) ||
+		len(a.Nodes) != len(b.Nodes) || len(a.Params) != len(b.Params) || !reflect.DeepEqual(a.Consts, b.Consts) {
+		return false
+	}
+	for i, n := range a.Nodes {
+		o := b.Nodes[i]
+		if n.Op != o.Op || !slices.Equal(n.Inputs, o.Inputs) || !slices.Equal(n.Outputs, o.Outputs) ||
+			len(n.Attrs) != len(o.Attrs) || (len(n.Attrs) > 0 && !reflect.DeepEqual(n.Attrs, o.Attrs)) {
+			return false
+		}
+	}
+	for i, p := range a.Params {
+		q := b.Params[i]
+		if p.Name != q.Name || !slices.Equal(p.Shape, q.Shape) || !slices.Equal(p.Data, q.Data) {
+			return false
+		}
+	}
+	return true
 }
 
 // kerasMajor is the Keras generation whose meaning of the layer's config

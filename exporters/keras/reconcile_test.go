@@ -3,6 +3,7 @@ package keras
 import (
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +111,64 @@ func TestFoldedWritesBack(t *testing.T) {
 					t.Errorf("read back, the folded model predicts %g away from itself", d)
 				}
 			})
+		}
+	}
+}
+
+// TestSameCompute: every layer of a Keras file, read back from the config
+// and weights export writes for it, is the same graph on the same numbers
+// (reconcile's fast path, taken for each unchanged layer), and a change of
+// one weight, one attribute or one input is seen.
+func TestSameCompute(t *testing.T) {
+	m, err := kin.ReadFile(filepath.Join("..", "..", "importers", "keras", "testdata", "kinds2d.h5"), kin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes, err := m.InferShapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []*model.Layer
+	for _, l := range m.Layers {
+		if l.Kind == "InputLayer" {
+			continue
+		}
+		k, err := convertLayer(l, shapes, m.Opset)
+		if err != nil {
+			t.Fatalf("convertLayer(%q) = %v", l.Name, err)
+		}
+		r, err := readBack(m, l, k, shapes)
+		if err != nil || r == nil {
+			t.Fatalf("readBack(%q) = %v, %v; want a layer", l.Name, r, err)
+		}
+		if !sameCompute(l, r) {
+			t.Errorf("sameCompute(%q, read back) = false; want true", l.Name)
+		}
+		back = append(back, r)
+	}
+	conv := slices.IndexFunc(back, func(l *model.Layer) bool { return l.Name == "conv_a" })
+	if conv < 0 {
+		t.Fatal("kinds2d.h5 has no layer conv_a")
+	}
+	edits := []struct {
+		name string
+		edit func(l *model.Layer)
+	}{
+		{"one weight", func(l *model.Layer) { l.Params[0].Data[3] += 1e-7 }},
+		{"one attribute", func(l *model.Layer) {
+			for _, n := range l.Nodes {
+				if n.Op == "Conv" {
+					n.Attrs["strides"] = model.Ints(2, 2)
+				}
+			}
+		}},
+		{"one input", func(l *model.Layer) { l.Inputs = []string{"other"} }},
+	}
+	for _, e := range edits {
+		r := back[conv].Clone()
+		e.edit(r)
+		if sameCompute(m.Layer("conv_a"), r) {
+			t.Errorf("%s changed: sameCompute = true; want false", e.name)
 		}
 	}
 }
