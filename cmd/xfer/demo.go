@@ -36,7 +36,7 @@ func newDemoCmd(e *env, runF func(context.Context, *demoOptions) error) *cli.Com
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "`DIR` for model_A.h5, model_B_on_A.h5, model_B_on_A.onnx and curves.png"},
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
-			&cli.Int64Flag{Name: "seed", Usage: "seed `S` of the run (default 42, the notebook's)"},
+			&cli.Int64Flag{Name: "seed", Value: 42, Usage: "seed `S` of the run (default 42, the notebook's)"},
 			&cli.StringFlag{Name: "seeds", Usage: "run B and B on A once per seed: a range `A-B` or a list 1,2,5"},
 			&cli.Float64Flag{Name: "epochs-scale", Value: 1, Usage: "multiply every epoch count by `F` (quick runs: 0.1)"},
 			&cli.StringFlag{Name: "hidden-init", Usage: "kernel initializer of the hidden layers (default glorot_uniform as the notebook; SELU calls for lecun_normal)"},
@@ -53,6 +53,11 @@ func newDemoCmd(e *env, runF func(context.Context, *demoOptions) error) *cli.Com
 			}}
 			if c.IsSet("seed") && c.IsSet("seeds") {
 				return nil, usagef("demo: give --seed or --seeds, not both")
+			}
+			if o.opts.Seed == 0 {
+				// demo.Options reads seed 0 as its default, 42: running 42
+				// when 0 was asked for would be a silent lie.
+				return nil, usagef("demo: --seed 0: model A cannot take seed 0 (0 stands for the default, 42); give another seed, or --seeds 0 for B and B on A")
 			}
 			if c.IsSet("seeds") {
 				seeds, err := parseSeeds(c.String("seeds"))

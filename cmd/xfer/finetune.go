@@ -35,13 +35,19 @@ type finetuneOptions struct {
 	unfreezeFrom string
 }
 
+// finetuneUsage is finetune's one line in the help: what it trains and with
+// which optimizers (finetune.Optimizers, in Keras's spelling) and training
+// controls.
+const finetuneUsage = "train the model's trainable layers on a data set: SGD (momentum, Nesterov), Adam, AdaGrad, RMSprop, Nadam or AdamW " +
+	"with Keras's update rules; gradient clipping, learning-rate schedules, early stopping, checkpoints, two-phase --unfreeze-after"
+
 func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) *cli.Command {
 	if runF == nil {
 		runF = runFinetune
 	}
 	return &cli.Command{
 		Name:  "finetune",
-		Usage: "train the model's trainable layers on a data set: SGD (momentum, Nesterov) or Adam, gradient clipping, two-phase --unfreeze-after",
+		Usage: finetuneUsage,
 		Flags: append(append(modelFlags(), outputFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "training data `SPEC`: " + dataset.Specs},
 			&cli.StringFlag{Name: "validation", Usage: "validation data `SPEC` (default for fashion-mnist:T[:train] is fashion-mnist:T:valid; none otherwise)"},
@@ -53,9 +59,9 @@ func newFinetuneCmd(e *env, runF func(context.Context, *finetuneOptions) error) 
 			&cli.Float64Flag{Name: "learning-rate", Usage: "learning rate (default: the optimizer's Keras default, 0.01 for SGD, 0.001 for the others)"},
 			&cli.Float64Flag{Name: "momentum", Usage: "SGD momentum"},
 			&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum"},
-			&cli.Float64Flag{Name: "clip-value", Usage: "clip each gradient element to [-V, V]"},
-			&cli.Float64Flag{Name: "clip-norm", Usage: "clip each gradient tensor to L2 norm N"},
-			&cli.Float64Flag{Name: "global-clip-norm", Usage: "clip all gradients together to global L2 norm N"},
+			&cli.Float64Flag{Name: "clip-value", Usage: "clip each gradient element to [-`V`, V]"},
+			&cli.Float64Flag{Name: "clip-norm", Usage: "clip each gradient tensor to L2 norm `N`"},
+			&cli.Float64Flag{Name: "global-clip-norm", Usage: "clip all gradients together to global L2 norm `N`"},
 			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd, adam, adagrad, rmsprop, nadam or adamw (Keras's update rules and defaults)"},
 			&cli.Float64Flag{Name: "rho", Usage: "RMSprop's discount (Keras's default 0.9)"},
 			&cli.BoolFlag{Name: "centered", Usage: "centered RMSprop"},

@@ -40,10 +40,19 @@ func flagString(f cli.Flag) string {
 		}
 		names = append(names, p)
 	}
-	if d := defaultOf(df); d != "" && !strings.Contains(strings.ToLower(usage), "default") {
+	if d := defaultOf(df); d != "" && !givesDefault(usage, d) {
 		usage += " (default: " + d + ")"
 	}
 	return strings.Join(names, ", ") + "\t" + usage
+}
+
+// givesDefault reports whether a usage text already states the flag's
+// default d: "(default ...)", "default: ..." or "default d" ("Keras's
+// default 32"). A usage that only mentions defaults ("Keras's update rules
+// and defaults") still gets the flag's own.
+func givesDefault(usage, d string) bool {
+	u := strings.ToLower(usage)
+	return strings.Contains(u, "(default") || strings.Contains(u, "default:") || strings.Contains(u, "default "+strings.ToLower(d))
 }
 
 // unquote returns the `placeholder` of a usage text and the text without

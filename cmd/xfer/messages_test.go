@@ -3,10 +3,14 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
+	"github.com/xferml/xfer/finetune"
 	"github.com/xferml/xfer/internal/tensorio"
 	"github.com/xferml/xfer/model"
 )
@@ -111,7 +115,12 @@ func TestCommandLineMessages(t *testing.T) {
 		{name: "flag with a bad number", args: []string{"drop-head", "--layers", "two", "-m", m, "-o", filepath.Join(dir, "o.h5")}, code: 2,
 			stderr: []string{"drop-head: --layers two: want a whole number"}},
 		{name: "help marks required flags", args: []string{"evaluate", "--help"}, code: 0, stdout: []string{"(required)"}},
-		{name: "finetune says what it trains with", args: []string{"help", "finetune"}, code: 0, stdout: []string{"SGD (momentum, Nesterov) or Adam"}},
+		{name: "finetune says what it trains with", args: []string{"help", "finetune"}, code: 0, stdout: []string{"SGD (momentum, Nesterov), Adam, AdaGrad, RMSprop, Nadam or AdamW"}},
+		// A usage that mentions defaults in passing still shows the flag's own.
+		{name: "finetune --optimizer default", args: []string{"help", "finetune"}, code: 0, stdout: []string{"(Keras's update rules and defaults) (default: sgd)\n"}},
+		// The placeholder is the letter the usage uses.
+		{name: "clip placeholders", args: []string{"help", "finetune"}, code: 0,
+			stdout: []string{"--clip-value V ", "to [-V, V]\n", "--clip-norm N ", "--global-clip-norm N "}},
 		// Defaults once and right: the usage's own words, no "(default: 0)".
 		{name: "demo --seed default", args: []string{"help", "demo"}, code: 0, stdout: []string{"seed S of the run (default 42, the notebook's)\n"}},
 		{name: "export --opset default", args: []string{"help", "export"}, code: 0, stdout: []string{"13 to 21 (default 17)\n"}},
@@ -130,6 +139,55 @@ func TestHelpDefaultsOnce(t *testing.T) {
 			if strings.Count(line, "(default") > 1 || strings.Contains(line, "(default: 0)") || strings.Contains(line, "(default: false)") {
 				t.Errorf("%s: help line %q shows a default twice or a zero default", c.Name, line)
 			}
+		}
+	}
+}
+
+// TestHelpDefaultsRight: a default a usage states as a number ("Keras's
+// default 32", "(default 42, ...)") is the value the flag really has.
+func TestHelpDefaultsRight(t *testing.T) {
+	stated := regexp.MustCompile(`default:? (-?[0-9][0-9.e+-]*)`)
+	checked := 0
+	for _, c := range newApp(&env{}).Commands {
+		for _, f := range c.Flags {
+			df, ok := f.(cli.DocGenerationFlag)
+			if !ok {
+				continue
+			}
+			_, usage := unquote(df.GetUsage())
+			m := stated.FindStringSubmatch(usage)
+			d := defaultOf(df)
+			if m == nil || d == "" {
+				continue // no number stated, or the flag's zero value stands for the stated default
+			}
+			checked++
+			want, err1 := strconv.ParseFloat(strings.TrimRight(m[1], "."), 64)
+			got, err2 := strconv.ParseFloat(d, 64)
+			if err1 != nil || err2 != nil || got != want {
+				t.Errorf("%s --%s: usage says default %s; the flag's value is %s", c.Name, f.Names()[0], m[1], d)
+			}
+		}
+	}
+	if checked < 2 { // finetune --batch-size and demo --seed at least
+		t.Errorf("checked %d stated defaults; want at least finetune --batch-size and demo --seed", checked)
+	}
+}
+
+// TestFinetuneUsage: finetune's one line and its --optimizer flag name
+// every optimizer finetune has.
+func TestFinetuneUsage(t *testing.T) {
+	var opt string
+	for _, f := range newFinetuneCmd(&env{}, nil).Flags {
+		if f.Names()[0] == "optimizer" {
+			opt = f.(*cli.StringFlag).Usage
+		}
+	}
+	for _, o := range finetune.Optimizers {
+		if !strings.Contains(strings.ToLower(finetuneUsage), o) {
+			t.Errorf("finetune's usage %q does not name optimizer %s", finetuneUsage, o)
+		}
+		if !strings.Contains(opt, o) {
+			t.Errorf("--optimizer's usage %q does not name %s", opt, o)
 		}
 	}
 }

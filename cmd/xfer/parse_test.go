@@ -279,7 +279,12 @@ func TestParseDemo(t *testing.T) {
 	if got.opts.Seed != 7 || got.opts.Seeds != nil || got.opts.EpochsScale != 1 {
 		t.Errorf("demo --seed 7 = %+v", got.opts)
 	}
+	// The default the help shows is the seed the run gets.
+	if got, _, _ = parseOnly(t, newDemoCmd); got.opts.Seed != 42 {
+		t.Errorf("demo without --seed: seed %d; want 42 (the notebook's, as --help says)", got.opts.Seed)
+	}
 	for _, args := range [][]string{
+		{"--seed", "0"}, // demo.Options would read it as 42
 		{"--seed", "1", "--seeds", "0-3"},
 		{"--seeds", "5-1"},
 		{"--seeds", "a,b"},
