@@ -184,6 +184,11 @@ func runBadCase(t *testing.T, c badCase) {
 	case !strings.Contains(line, c.want):
 		t.Errorf("%s: message\n\t%s\ndoes not contain %q (want.txt:%d)", cmdline, line, c.want, c.line)
 	}
+	if code != 0 {
+		if p := userLineProblem(t, c.args, line); p != "" {
+			t.Errorf("%s: error line %q: %s (want.txt:%d)", cmdline, line, p, c.line)
+		}
+	}
 	if code != 0 && stdout != "" {
 		t.Errorf("%s: exit %d with output on stdout:\n%s", cmdline, code, firstLines(stdout, 5))
 	}

@@ -281,6 +281,9 @@ func TestBadInput(t *testing.T) {
 			case !strings.HasPrefix(stderr, "xfer: ") || strings.Contains(line, "\n") || !strings.HasSuffix(stderr, "\n"):
 				t.Errorf("xfer %s: stderr is not one \"xfer: \" line:\n%s", strings.Join(c.args, " "), stderr)
 			}
+			if p := userLineProblem(t, c.args, line); p != "" {
+				t.Errorf("xfer %s: error line %q: %s", strings.Join(c.args, " "), line, p)
+			}
 			for _, m := range c.mention {
 				if !strings.Contains(line, m) {
 					t.Errorf("xfer %s: message %q does not mention %q", strings.Join(c.args, " "), line, m)

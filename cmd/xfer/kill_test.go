@@ -421,10 +421,17 @@ func TestKillFileOutput(t *testing.T) {
 	t.Logf("%d temporary files left beside outputs by the kills (xfer does not remove them: one may belong to a concurrent write)", leftovers)
 }
 
-// TestSIGTERM: SIGTERM stops finetune the way the first Ctrl-C does: after
-// the current step, keeping the last finished epoch in the workspace, exit
-// status 1.
-func TestSIGTERM(t *testing.T) {
+// TestStopSignals: Ctrl-C (SIGINT) and SIGTERM stop finetune after the
+// current step, keeping the last finished epoch in the workspace, whose
+// journal records the run as interrupted with the epochs done; stderr ends
+// with one line saying so, exit status 1.
+func TestStopSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { stopBySignal(t, sig) })
+	}
+}
+
+func stopBySignal(t *testing.T, sig syscall.Signal) {
 	dir := t.TempDir()
 	data := t.TempDir()
 	mustXfer(t, dir, "import", writeModel(t, data, "in.xnat", mlp(t)))
@@ -451,7 +458,7 @@ func TestSIGTERM(t *testing.T) {
 	for sc.Scan() {
 		stderr.WriteString(sc.Text() + "\n")
 		if !signalled && strings.HasPrefix(sc.Text(), fmt.Sprintf("Epoch 2/%d - ", epochs)) {
-			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Process.Signal(sig)
 			signalled = true
 		}
 	}
@@ -460,7 +467,7 @@ func TestSIGTERM(t *testing.T) {
 		t.Fatalf("finetune ended before epoch 2: %v; stderr:\n%s", err, firstLines(stderr.String(), 12))
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
-		t.Fatalf("finetune after SIGTERM: exit status %d (%v); want 1; stderr:\n%s", code, err, firstLines(stderr.String(), 12))
+		t.Fatalf("finetune after %v: exit status %d (%v); want 1; stderr:\n%s", sig, code, err, firstLines(stderr.String(), 12))
 	}
 	// One line says where it stopped and what it kept: the last line.
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
@@ -476,7 +483,7 @@ func TestSIGTERM(t *testing.T) {
 	}
 	after, j := wsState(t, dir)
 	if len(j) != 2 || j[1].Op != "finetune" || after == before {
-		t.Fatalf("journal after SIGTERM = %d entries, last %q, model changed %v; want the import and the finetune of the finished epochs", len(j), j[len(j)-1].Op, after != before)
+		t.Fatalf("journal after %v = %d entries, last %q, model changed %v; want the import and the finetune of the finished epochs", sig, len(j), j[len(j)-1].Op, after != before)
 	}
 	if want := fmt.Sprintf("(interrupted in epoch %d; kept epoch %d of %d)", stopped, kept, epochs); !strings.HasSuffix(j[1].Args, want) {
 		t.Errorf("journal entry of the interrupted finetune: args %q; want them to end %q", j[1].Args, want)

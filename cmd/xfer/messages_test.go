@@ -2,10 +2,16 @@ package main
 
 import (
 	"fmt"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/urfave/cli/v2"
@@ -55,6 +61,11 @@ func checkMessages(t *testing.T, dir string, cases []messageCase) {
 			}
 			if code != 0 && (!strings.HasPrefix(stderr, "xfer: ") || strings.Count(stderr, "\n") != 1) {
 				t.Errorf("%s: stderr is not one \"xfer: \" line:\n%s", cmd, stderr)
+			}
+			if code != 0 {
+				if p := userLineProblem(t, c.args, strings.TrimSuffix(stderr, "\n")); p != "" {
+					t.Errorf("%s: error line %q: %s", cmd, strings.TrimSuffix(stderr, "\n"), p)
+				}
 			}
 			for _, w := range c.stderr {
 				if !strings.Contains(stderr, w) {
@@ -361,4 +372,110 @@ func TestUserMessage(t *testing.T) {
 		{name: "a write error names the file once", args: []string{"export", "-m", m, "-o", filepath.Join(dir, "no", "o.onnx")}, code: 1,
 			stderr: []string{"xfer: export: cannot write " + filepath.Join(dir, "no", "o.onnx")}, absent: []string{"atomicfile"}},
 	})
+}
+
+// modulePackages returns the name of every package of the module (from
+// the package clause of its non-test files) but main: the prefixes an
+// error carries from inside xfer ("surgery: ", "tensorio: ").
+var modulePackages = sync.OnceValues(func() ([]string, error) {
+	const root = "../.."
+	seen := map[string]bool{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.PackageClauseOnly)
+		if err != nil {
+			return err
+		}
+		if n := f.Name.Name; n != "main" {
+			seen[n] = true
+		}
+		return nil
+	})
+	return slices.Sorted(maps.Keys(seen)), err
+})
+
+// userLineProblem says what is wrong with line, the error line of `xfer
+// args...`, or returns "": it must start with the command ("xfer: freeze:
+// ..." or "xfer: freeze --all-but-head: ...") and carry no package prefix
+// of the module at the start of a clause (issue 14, item 8: the line says
+// what the user did, not which package found the problem).
+func userLineProblem(t *testing.T, args []string, line string) string {
+	t.Helper()
+	pkgs, err := modulePackages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 20 {
+		t.Fatalf("found %d packages in the module (%v); want all of them", len(pkgs), pkgs)
+	}
+	msg, ok := strings.CutPrefix(line, "xfer: ")
+	if !ok {
+		return `it does not start with "xfer: "`
+	}
+	cmd := ""
+	if len(args) > 0 {
+		if c := newApp(&env{}).Command(args[0]); c != nil && !c.Hidden {
+			cmd = c.Name
+		}
+	}
+	if cmd != "" {
+		rest, ok := strings.CutPrefix(msg, cmd)
+		if !ok || !strings.HasPrefix(rest, ": ") && !strings.HasPrefix(rest, " ") {
+			return "it does not name the command " + cmd + " first"
+		}
+		msg = strings.TrimPrefix(strings.TrimPrefix(rest, ":"), " ")
+	}
+	for _, p := range pkgs {
+		for i := 0; ; {
+			j := strings.Index(msg[i:], p+": ")
+			if j < 0 {
+				break
+			}
+			j += i
+			if j == 0 || strings.HasSuffix(msg[:j], ": ") || strings.HasSuffix(msg[:j], "(") {
+				return fmt.Sprintf("it carries the package prefix %q", p+": ")
+			}
+			i = j + len(p)
+		}
+	}
+	return ""
+}
+
+// TestUserLineProblem: the check the message tests apply to every error
+// line.
+func TestUserLineProblem(t *testing.T) {
+	tests := []struct {
+		args []string
+		line string
+		want string // "" or a substring of the problem
+	}{
+		{[]string{"freeze", "--upto", "9"}, `xfer: freeze: layer 9 is out of range: model "m" has 2 layers`, ""},
+		{[]string{"freeze", "--all-but-head"}, `xfer: freeze --all-but-head: model "m" has one layer`, ""},
+		{[]string{"freeze", "--upto", "nope"}, `xfer: freeze: no layer called "nope" (its layers: dense, dense_1)`, ""},
+		{[]string{"exprot"}, `xfer: unknown command "exprot" (did you mean "export"?)`, ""},
+		{[]string{"freeze", "--upto", "9"}, `xfer: freeze: surgery: bad argument: layer 9`, `package prefix "surgery: "`},
+		{[]string{"inspect", "-m", "a.h5"}, `xfer: inspect: a.h5: formats: unknown model format`, `package prefix "formats: "`},
+		{[]string{"predict"}, `xfer: predict: x.npy (tensorio: short)`, `package prefix "tensorio: "`},
+		{[]string{"export"}, `xfer: atomicfile: cannot write a.onnx`, "does not name the command export"},
+		{[]string{"freeze"}, `xfer: freezer: x`, "does not name the command freeze"},
+		{[]string{"freeze"}, `freeze: x`, `does not start with "xfer: "`},
+	}
+	for _, tt := range tests {
+		got := userLineProblem(t, tt.args, tt.line)
+		if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+			t.Errorf("userLineProblem(%q, %q) = %q; want %q", tt.args, tt.line, got, tt.want)
+		}
+	}
 }
