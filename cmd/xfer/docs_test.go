@@ -31,6 +31,10 @@ func TestCLIDocs(t *testing.T) {
 		}
 		t.Fatalf("docs/CLI.md has %d lines, the help %d: run `go generate ./cmd/xfer`", len(gl), len(wl))
 	}
+	// The README points to it.
+	if readme, err := os.ReadFile("../../README.md"); err != nil || !bytes.Contains(readme, []byte("](docs/CLI.md)")) {
+		t.Errorf("README.md has no link to docs/CLI.md (%v)", err)
+	}
 	// Every command and every flag is in it.
 	for _, c := range visibleCommands(newApp(&env{})) {
 		if !strings.Contains(want, "## xfer "+c.Name+"\n") {
@@ -191,8 +195,9 @@ func checkJSON(t *testing.T, path string, v any, typ reflect.Type) {
 }
 
 // TestREADMENamesPeerTests: the README says which tests need the sibling
-// ../shared/interop folder (issue 14 item 9): every test file that looks
-// for it is named there, by file or by its whole package.
+// ../shared folder (issue 14 item 9): every test file that looks for
+// ../shared/interop or the Keras build in ../shared/keras-runtime is named
+// there, by file or by its whole package.
 func TestREADMENamesPeerTests(t *testing.T) {
 	const root = "../.."
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
@@ -204,7 +209,9 @@ func TestREADMENamesPeerTests(t *testing.T) {
 		t.Fatal("README.md has no section \"How the numbers are checked\"")
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
-	uses := regexp.MustCompile(`peers\.(Interop|Find)\(|sharedInterop\(t`)
+	// ../shared/interop (Keras peer files) and ../shared/keras-runtime (a
+	// real Keras build, found through peers.KerasRuntime).
+	uses := regexp.MustCompile(`peers\.(Interop|Find|KerasRuntime)\(|sharedInterop\(t`)
 	found := 0
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -227,7 +234,7 @@ func TestREADMENamesPeerTests(t *testing.T) {
 		rel, _ := filepath.Rel(root, path)
 		dir, file := filepath.ToSlash(filepath.Dir(rel)), filepath.Base(rel)
 		if !readmeNames(section, dir, file) {
-			t.Errorf("%s looks for ../shared/interop, but README.md's \"How the numbers are checked\" does not name it", rel)
+			t.Errorf("%s looks for ../shared (interop or keras-runtime), but README.md's \"How the numbers are checked\" does not name it", rel)
 		}
 		return nil
 	})
