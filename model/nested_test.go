@@ -125,6 +125,18 @@ func TestNestedInvalid(t *testing.T) {
 			m.Layers[6].Params = []*Param{{Name: "sh@1/bias", Role: "bias", Shape: []int{4}, Data: make([]float32, 4), Trainable: true}}
 		}, `no params or config of its own`},
 		{"call site of another kind", func(m *Model) { m.Layers[6].Kind = "Conv2D" }, `must have its kind`},
+		{"shares a call site", func(m *Model) {
+			// sh@2 calls sh@1, itself a call site of sh: only the owner may be shared.
+			m.Layers = append(m.Layers, &Layer{Name: "sh@2", Kind: "Dense", Shares: "sh@1", Inputs: []string{"s1"}, Outputs: []string{"s2"}, Trainable: true,
+				Nodes: []*Node{{Name: "sh@2/n", Op: "Relu", Inputs: []string{"s1"}, Outputs: []string{"s2"}}}})
+			m.Outputs = []string{"s2"}
+		}, `shares the weights of "sh@1", itself a call site of "sh"`},
+		{"reads a value it is not called on", func(m *Model) {
+			// base/a reads a second graph input, which base is not called on.
+			m.Inputs = append(m.Inputs, &Value{Name: "x2", DType: Float32, Shape: []int{-1, 4}})
+			m.Layers[2].Inputs = []string{"x2"}
+			m.Layers[2].Nodes[0].Inputs = []string{"x2"}
+		}, `layer "base/a" of nested model "base" reads "x2", which is not an input of "base"`},
 		{"param flag ignores frozen base", func(m *Model) { m.Submodels[0].Trainable = false }, `nested in a frozen model: true`},
 		{"ordinary layer reads another's kernel", func(m *Model) { m.Layers[6].Shares = "" }, `neither an input of the layer nor its own`},
 	}
