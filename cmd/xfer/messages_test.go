@@ -141,6 +141,37 @@ func TestCommandLineMessages(t *testing.T) {
 	})
 }
 
+// TestMissingRequired: each required flag of each command, left out, is
+// one line that names the command and the flag, exit 2, before anything
+// is read; --help marks the flag "(required)".
+func TestMissingRequired(t *testing.T) {
+	dir, m := messageFixture(t)
+	var cases []messageCase
+	for _, c := range newApp(&env{}).Commands {
+		for _, f := range c.Flags {
+			df, ok := f.(cli.DocGenerationFlag)
+			if !ok || !strings.HasSuffix(df.GetUsage(), " (required)") {
+				continue
+			}
+			name := f.Names()[0]
+			cases = append(cases,
+				messageCase{name: c.Name + " without --" + name, args: []string{c.Name, "-m", m}, code: 2,
+					stderr: []string{"xfer: " + c.Name + ": missing --" + name + " (run `xfer help " + c.Name + "` for every flag)\n"}},
+				messageCase{name: c.Name + " --help", args: []string{c.Name, "--help"}, code: 0,
+					stdout: []string{"--" + name + " "}})
+			// The help line of the flag ends "(required)".
+			if line := flagString(f); !strings.HasSuffix(line, "(required)") {
+				t.Errorf("%s --%s: help line %q does not end \"(required)\"", c.Name, name, line)
+			}
+		}
+	}
+	// add-head --units, evaluate --data, finetune --data, predict --input.
+	if len(cases) < 2*4 {
+		t.Fatalf("found %d required flags; want at least add-head --units, evaluate --data, finetune --data and predict --input", len(cases)/2)
+	}
+	checkMessages(t, dir, cases)
+}
+
 // TestHelpDefaultsOnce: no flag of any command shows two defaults, or a
 // zero value as its default.
 func TestHelpDefaultsOnce(t *testing.T) {

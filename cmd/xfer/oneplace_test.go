@@ -14,8 +14,9 @@ import (
 
 // TestOnePlace keeps what issue 14 made single in one package of the
 // module (non-test files): the ErrUnsupported sentinel in model, the .npy
-// reader and writer (npyio) in internal/tensorio, the figures (gonum plot)
-// and the terminal (progress bar) in this command. A second ErrUnsupported
+// reader and writer (npyio, and the format's magic) in internal/tensorio,
+// the figures (gonum plot) and the terminal (progress bar, Keras's epoch
+// line) in this command. A second ErrUnsupported
 // or a plot drawn inside finetune fails here, naming the file.
 func TestOnePlace(t *testing.T) {
 	const root = "../.."
@@ -28,6 +29,18 @@ func TestOnePlace(t *testing.T) {
 		{"gonum.org/v1/plot/", []string{"cmd/xfer"}},
 		{"golang.org/x/term", []string{"cmd/xfer"}},
 	}
+	// String literals that only one package may hold: a second .npy
+	// decoder or writer needs the format's magic, a second progress bar
+	// Keras's epoch line.
+	literals := []struct {
+		marker string
+		only   string // the package directory allowed to hold it
+		what   string
+	}{
+		{"NUMPY", "internal/tensorio", "the .npy magic (a .npy decoder or writer)"},
+		{"Epoch %d/%d", "cmd/xfer", "Keras's epoch line (a progress display)"},
+	}
+	found := make([]bool, len(literals))
 	var sentinels []string // packages declaring ErrUnsupported
 	files := 0
 	fset := token.NewFileSet()
@@ -66,6 +79,25 @@ func TestOnePlace(t *testing.T) {
 				}
 			}
 		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			v, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return true
+			}
+			for i, l := range literals {
+				if strings.Contains(v, l.marker) {
+					found[i] = true
+					if dir != l.only {
+						t.Errorf("%s holds %s; only %s may (one place for it)", rel, l.what, l.only)
+					}
+				}
+			}
+			return true
+		})
 		for _, decl := range f.Decls {
 			g, ok := decl.(*ast.GenDecl)
 			if !ok || g.Tok != token.VAR {
@@ -83,6 +115,11 @@ func TestOnePlace(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, l := range literals {
+		if !found[i] {
+			t.Errorf("no file holds %s %q; want it in %s (has the marker changed?)", l.what, l.marker, l.only)
+		}
 	}
 	if files < 100 {
 		t.Fatalf("read %d Go files under %s; want the whole module", files, root)
