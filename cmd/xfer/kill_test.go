@@ -425,24 +425,43 @@ func TestKillFileOutput(t *testing.T) {
 // current step, keeping the last finished epoch in the workspace, whose
 // journal records the run as interrupted with the epochs done; stderr ends
 // with one line saying so, exit status 1.
+// In file mode (-m IN -o OUT) the finished epochs go to OUT, and the line
+// says so.
 func TestStopSignals(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) { stopBySignal(t, sig) })
+	for _, c := range []struct {
+		sig      syscall.Signal
+		fileMode bool
+	}{{syscall.SIGINT, false}, {syscall.SIGTERM, false}, {syscall.SIGINT, true}} {
+		name := c.sig.String()
+		if c.fileMode {
+			name += " file mode"
+		}
+		t.Run(name, func(t *testing.T) { stopBySignal(t, c.sig, c.fileMode) })
 	}
 }
 
-func stopBySignal(t *testing.T, sig syscall.Signal) {
+func stopBySignal(t *testing.T, sig syscall.Signal, fileMode bool) {
 	dir := t.TempDir()
 	data := t.TempDir()
-	mustXfer(t, dir, "import", writeModel(t, data, "in.xnat", mlp(t)))
+	in := writeModel(t, data, "in.xnat", mlp(t))
 	xp, yp := trainingNPY(t, data, 4, 2, 64)
-	before, _ := wsState(t, dir)
 	const epochs = 100000 // far more than run before the signal
-	cmd := exec.Command(os.Args[0], "finetune", "--data", "npy:"+xp+","+yp, "--epochs", fmt.Sprint(epochs), "--batch-size", "8")
+	args := []string{"finetune", "--data", "npy:" + xp + "," + yp, "--epochs", fmt.Sprint(epochs), "--batch-size", "8"}
+	out := filepath.Join(dir, "out.h5")
+	if fileMode {
+		args = append(args, "-m", in, "-o", out)
+	} else {
+		mustXfer(t, dir, "import", in)
+	}
+	before := ""
+	if !fileMode {
+		before, _ = wsState(t, dir)
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), runMainEnv+"=1", sourceDateEpoch)
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -473,13 +492,25 @@ func stopBySignal(t *testing.T, sig syscall.Signal) {
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
 	last := lines[len(lines)-1]
 	var stopped, kept int
+	where := "in the workspace, whose journal records the run as interrupted"
+	if fileMode {
+		where = "in " + out
+	}
 	if n, err := fmt.Sscanf(last, "xfer: finetune: interrupted in epoch %d; kept epoch %d of", &stopped, &kept); n != 2 || err != nil || stopped != kept+1 || kept < 2 ||
-		!strings.HasSuffix(last, fmt.Sprintf(" of %d (in the workspace, whose journal records the run as interrupted)", epochs)) || strings.Count(stderr.String(), "xfer: ") != 1 {
-		t.Errorf("stderr ends %q (%d xfer: lines); want one line \"xfer: finetune: interrupted in epoch N+1; kept epoch N of %d (in the workspace, ...)\"", last, strings.Count(stderr.String(), "xfer: "), epochs)
+		!strings.HasSuffix(last, fmt.Sprintf(" of %d (%s)", epochs, where)) || strings.Count(stderr.String(), "xfer: ") != 1 {
+		t.Errorf("stderr ends %q (%d xfer: lines); want one line \"xfer: finetune: interrupted in epoch N+1; kept epoch N of %d (%s)\"", last, strings.Count(stderr.String(), "xfer: "), epochs, where)
 	}
 	var n int
-	if _, err := fmt.Sscanf(out.String(), "finetune: epochs %d,", &n); err != nil || n < 2 || n >= epochs {
-		t.Errorf("stdout = %q; want \"finetune: epochs N, ...\" with 2 <= N < %d", out.String(), epochs)
+	if _, err := fmt.Sscanf(stdout.String(), "finetune: epochs %d,", &n); err != nil || n < 2 || n >= epochs {
+		t.Errorf("stdout = %q; want \"finetune: epochs N, ...\" with 2 <= N < %d", stdout.String(), epochs)
+	}
+	if fileMode {
+		// OUT holds the kept epoch's model: it reads, and differs from IN.
+		mustXfer(t, dir, "inspect", "-m", out)
+		if _, _, code := xfer(t, dir, "verify", in, out, "--atol", "0", "--rtol", "0"); code != 1 {
+			t.Errorf("verify %s %s: exit %d; want 1 (the trained model computes other numbers than the input)", in, out, code)
+		}
+		return
 	}
 	after, j := wsState(t, dir)
 	if len(j) != 2 || j[1].Op != "finetune" || after == before {
