@@ -53,6 +53,15 @@ func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
 
+// arguments counts command-line arguments in words: "1 argument", "2
+// arguments".
+func arguments(n int) string {
+	if n == 1 {
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", n)
+}
+
 // runtimeError marks an error returned by a command's run function, so that
 // run can tell it from urfave/cli's own parse errors (which are usage errors).
 type runtimeError struct{ err error }

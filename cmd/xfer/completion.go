@@ -19,8 +19,11 @@ func newCompletionCmd(e *env) *cli.Command {
 			"fish: xfer completion fish > ~/.config/fish/completions/xfer.fish.",
 		ArgsUsage: "bash|zsh|fish",
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
+			if c.NArg() == 0 {
 				return usagef("completion: name the shell: bash, zsh or fish")
+			}
+			if c.NArg() > 1 {
+				return usagef("completion: name one shell (bash, zsh or fish), not %d", c.NArg())
 			}
 			cmds := visibleCommands(c.App)
 			switch shell := c.Args().First(); shell {

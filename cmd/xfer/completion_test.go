@@ -77,5 +77,6 @@ COMP_WORDS=(xfer freeze --up); COMP_CWORD=2; _xfer; echo "${COMPREPLY[@]}"`, "ba
 	checkMessages(t, dir, []messageCase{
 		{name: "no shell", args: []string{"completion"}, code: 2, stderr: []string{"completion: name the shell: bash, zsh or fish"}},
 		{name: "a typo", args: []string{"completion", "bsh"}, code: 2, stderr: []string{`completion: unknown shell "bsh" (did you mean bash?)`}},
+		{name: "two shells", args: []string{"completion", "bash", "zsh"}, code: 2, stderr: []string{"completion: name one shell (bash, zsh or fish), not 2"}},
 	})
 }

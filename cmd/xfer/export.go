@@ -35,7 +35,7 @@ func newExportCmd(e *env, runF func(context.Context, *exportOptions) error) *cli
 			o := &exportOptions{e: e, src: sourceOf(c), out: c.String("output"), opset: c.Int("opset"), keepNCHW: c.Bool("keep-nchw")}
 			switch {
 			case c.NArg() > 1:
-				return nil, usagef("export: want one FILE, got %d arguments", c.NArg())
+				return nil, usagef("export: want one FILE, got %s", arguments(c.NArg()))
 			case c.NArg() == 1 && o.out != "":
 				return nil, usagef("export: give the destination once, as FILE or as -o FILE")
 			case c.NArg() == 1:

@@ -29,7 +29,7 @@ func newImportCmd(e *env, runF func(context.Context, *importOptions) error) *cli
 		},
 		Action: action(func(c *cli.Context) (*importOptions, error) {
 			if c.NArg() != 1 {
-				return nil, usagef("import: want exactly one FILE, got %d arguments", c.NArg())
+				return nil, usagef("import: want exactly one FILE, got %s", arguments(c.NArg()))
 			}
 			return &importOptions{e: e, file: c.Args().First(), config: c.String("config")}, nil
 		}, runF),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -43,6 +44,9 @@ func runLog(_ context.Context, o *logOptions) error {
 		return logFile(o)
 	}
 	ws, err := workspace.Open(o.e.wsRoot())
+	if errors.Is(err, workspace.ErrNoWorkspace) {
+		return fmt.Errorf("%w, or name a model file with -m FILE for the history it carries", err)
+	}
 	if err != nil {
 		return err
 	}

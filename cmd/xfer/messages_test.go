@@ -126,6 +126,10 @@ func TestCommandLineMessages(t *testing.T) {
 		{name: "flag with a bad number", args: []string{"drop-head", "--layers", "two", "-m", m, "-o", filepath.Join(dir, "o.h5")}, code: 2,
 			stderr: []string{"drop-head: --layers two: want a whole number"}},
 		{name: "help marks required flags", args: []string{"evaluate", "--help"}, code: 0, stdout: []string{"(required)"}},
+		// Positional arguments, counted in words.
+		{name: "verify with one model", args: []string{"verify", m}, code: 2, stderr: []string{"xfer: verify: want two model files A B, got 1 argument\n"}},
+		{name: "import of two files", args: []string{"import", m, m}, code: 2, stderr: []string{"xfer: import: want exactly one FILE, got 2 arguments\n"}},
+		{name: "export to two files", args: []string{"export", "-m", m, "a.onnx", "b.onnx"}, code: 2, stderr: []string{"xfer: export: want one FILE, got 2 arguments\n"}},
 		{name: "finetune says what it trains with", args: []string{"help", "finetune"}, code: 0, stdout: []string{"SGD (momentum, Nesterov), Adam, AdaGrad, RMSprop, Nadam or AdamW"}},
 		// A usage that mentions defaults in passing still shows the flag's own.
 		{name: "finetune --optimizer default", args: []string{"help", "finetune"}, code: 0, stdout: []string{"(Keras's update rules and defaults) (default: sgd)\n"}},

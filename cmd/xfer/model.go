@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -59,6 +60,10 @@ func (e *env) load(src source) (m *model.Model, ws *workspace.Workspace, err err
 		return nil, nil, usagef("--config goes with -m FILE (or with import)")
 	}
 	ws, err = workspace.Open(e.wsRoot())
+	if errors.Is(err, workspace.ErrNoWorkspace) {
+		// Every command that loads a model also takes one from a file.
+		return nil, nil, fmt.Errorf("%w, or name a model file with -m FILE", err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

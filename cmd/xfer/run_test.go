@@ -19,12 +19,25 @@ import (
 
 // The run functions on a small model, in file mode and in a workspace.
 
+// TestNoWorkspace: a workspace command run where there is none says to
+// import a model first, or, for a command that also reads a model file, to
+// name one with -m.
 func TestNoWorkspace(t *testing.T) {
 	dir := t.TempDir()
-	for _, args := range [][]string{{"inspect"}, {"freeze", "--upto", "0"}, {"log"}, {"undo"}} {
-		_, stderr, code := xfer(t, dir, args...)
-		if want := "xfer: " + args[0] + ": no workspace: run `xfer import FILE` first\n"; code != 2 || stderr != want {
-			t.Errorf("xfer %v without a workspace: exit %d, stderr %q; want 2 and the import hint", args, code, stderr)
+	const hint = "no workspace: run `xfer import FILE` first"
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inspect"}, hint + ", or name a model file with -m FILE"},
+		{[]string{"freeze", "--upto", "0"}, hint + ", or name a model file with -m FILE"},
+		{[]string{"predict", "--input", "x.npy"}, hint + ", or name a model file with -m FILE"},
+		{[]string{"log"}, hint + ", or name a model file with -m FILE for the history it carries"},
+		{[]string{"undo"}, hint},
+	} {
+		_, stderr, code := xfer(t, dir, tt.args...)
+		if want := "xfer: " + tt.args[0] + ": " + tt.want + "\n"; code != 2 || stderr != want {
+			t.Errorf("xfer %v without a workspace: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, want)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func newVerifyCmd(e *env, runF func(context.Context, *verifyOptions) error) *cli
 		},
 		Action: action(func(c *cli.Context) (*verifyOptions, error) {
 			if c.NArg() != 2 {
-				return nil, usagef("verify: want two model files A B, got %d arguments", c.NArg())
+				return nil, usagef("verify: want two model files A B, got %s", arguments(c.NArg()))
 			}
 			o := &verifyOptions{e: e, a: c.Args().Get(0), b: c.Args().Get(1), runtime: c.String("runtime"),
 				atol: c.Float64("atol"), rtol: c.Float64("rtol"), inputs: c.StringSlice("input"),
