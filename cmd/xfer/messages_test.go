@@ -217,6 +217,17 @@ func TestHelpDefaultsRight(t *testing.T) {
 	if checked < 2 { // finetune --batch-size and demo --seed at least
 		t.Errorf("checked %d stated defaults; want at least finetune --batch-size and demo --seed", checked)
 	}
+	// export --opset is 0 unless given: the exporter then writes
+	// model.DefaultOpset, which the usage must name.
+	opset := ""
+	for _, f := range newExportCmd(&env{}, nil).Flags {
+		if f.Names()[0] == "opset" {
+			opset = f.(cli.DocGenerationFlag).GetUsage()
+		}
+	}
+	if !strings.Contains(opset, fmt.Sprintf("(default %d)", model.DefaultOpset)) {
+		t.Errorf("export --opset: usage %q does not name the default opset %d", opset, model.DefaultOpset)
+	}
 }
 
 // TestFinetuneUsage: finetune's one line and its --optimizer flag name
