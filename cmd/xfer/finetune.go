@@ -159,6 +159,21 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 	case cfg.SaveBestOnly && o.checkpoint == "":
 		return nil, usagef("finetune: --save-best-only goes with --checkpoint FILE")
 	}
+	// Keras refuses more than one clipping rule (base_optimizer.py); said
+	// here in the flags' names, before finetune.CheckConfig says it in
+	// Config's.
+	n := 0
+	for _, name := range []string{"clip-value", "clip-norm", "global-clip-norm"} {
+		if c.IsSet(name) {
+			n++
+			if c.Float64(name) <= 0 {
+				return nil, usagef("finetune: --%s must be positive, got %g", name, c.Float64(name))
+			}
+		}
+	}
+	if n > 1 {
+		return nil, usagef("finetune: give at most one of --clip-value, --clip-norm, --global-clip-norm (Keras allows only one)")
+	}
 	// The optimizer's and callbacks' own checks (Keras's rules) are usage
 	// errors too.
 	if err := finetune.CheckConfig(o.cfg); err != nil {
@@ -188,19 +203,6 @@ func parseFinetune(e *env, c *cli.Context) (*finetuneOptions, error) {
 			return nil, usagef("finetune: %v", err)
 		}
 		o.cfg.Augment = aug
-	}
-	// Keras refuses more than one clipping rule (base_optimizer.py).
-	n := 0
-	for _, name := range []string{"clip-value", "clip-norm", "global-clip-norm"} {
-		if c.IsSet(name) {
-			n++
-			if c.Float64(name) <= 0 {
-				return nil, usagef("finetune: --%s must be positive, got %g", name, c.Float64(name))
-			}
-		}
-	}
-	if n > 1 {
-		return nil, usagef("finetune: give at most one of --clip-value, --clip-norm, --global-clip-norm (Keras allows only one)")
 	}
 	if !c.IsSet("validation") && o.dataSpec.opts.ValidationSplit == 0 {
 		o.validation = defaultValidation(o.data)
@@ -335,7 +337,7 @@ func (o *finetuneOptions) train(ctx context.Context, m *model.Model, rep finetun
 	if o.unfreezeFrom != "" {
 		r, err := surgery.Resolve(m, o.unfreezeFrom)
 		if err != nil {
-			return nil, nil, usagef("finetune: --unfreeze-from %v", err)
+			return nil, nil, usagef("finetune: --unfreeze-from %s: %v", o.unfreezeFrom, err)
 		}
 		cfg.UnfreezeFrom = r.FirstLayer(m)
 	}

@@ -452,6 +452,14 @@ var modulePackages = sync.OnceValues(func() ([]string, error) {
 	return slices.Sorted(maps.Keys(seen)), err
 })
 
+// proseWords are the package names that are also words of xfer's
+// messages ("its layers: dense, dense_1"): userLineProblem refuses them
+// only where a prefix stands, at the start of a clause.
+var proseWords = map[string]bool{
+	"conformance": true, "dataset": true, "demo": true, "engine": true, "finetune": true, "formats": true, "initializers": true,
+	"kernels": true, "layers": true, "limits": true, "model": true, "native": true, "peers": true, "workspace": true,
+}
+
 // userLineProblem says what is wrong with line, the error line of `xfer
 // args...`, or returns "": it must start with the command ("xfer: freeze:
 // ..." or "xfer: freeze --all-but-head: ...") and carry no package prefix
@@ -484,6 +492,11 @@ func userLineProblem(t *testing.T, args []string, line string) string {
 		msg = strings.TrimPrefix(strings.TrimPrefix(rest, ":"), " ")
 	}
 	for _, p := range pkgs {
+		// A package whose name is no word of the messages' prose
+		// ("surgery: ", "tensorio: ") may not start a word anywhere.
+		if !proseWords[p] && regexp.MustCompile(`(^|[ (])`+regexp.QuoteMeta(p)+`: `).MatchString(msg) {
+			return fmt.Sprintf("it carries the package prefix %q", p+": ")
+		}
 		for i := 0; ; {
 			j := strings.Index(msg[i:], p+": ")
 			if j < 0 {
@@ -517,6 +530,9 @@ func TestUserLineProblem(t *testing.T) {
 		{[]string{"export"}, `xfer: atomicfile: cannot write a.onnx`, "does not name the command export"},
 		{[]string{"freeze"}, `xfer: freezer: x`, "does not name the command freeze"},
 		{[]string{"freeze"}, `freeze: x`, `does not start with "xfer: "`},
+		{[]string{"finetune"}, `xfer: finetune: --unfreeze-from surgery: bad argument: layer nope`, `package prefix "surgery: "`},
+		{[]string{"inspect"}, `xfer: inspect: a.h5 (tensorio: short)`, `package prefix "tensorio: "`},
+		{[]string{"export"}, `xfer: export: cannot write out/m.onnx: directory out does not exist`, ""}, // a file name, not a prefix
 	}
 	for _, tt := range tests {
 		got := userLineProblem(t, tt.args, tt.line)
