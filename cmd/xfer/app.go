@@ -55,11 +55,14 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(forma
 
 // arguments counts command-line arguments in words: "1 argument", "2
 // arguments".
-func arguments(n int) string {
+func arguments(n int) string { return count(n, "argument") }
+
+// count says n things: "1 input", "2 inputs".
+func count(n int, thing string) string {
 	if n == 1 {
-		return "1 argument"
+		return "1 " + thing
 	}
-	return fmt.Sprintf("%d arguments", n)
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // runtimeError marks an error returned by a command's run function, so that

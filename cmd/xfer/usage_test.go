@@ -150,6 +150,13 @@ func TestUsageMessages(t *testing.T) {
 		{"--color-mode", []string{"evaluate", "--data", data, "--color-mode", "cmyk", "-m", m}, `evaluate: --color-mode "cmyk": want rgb or grayscale`},
 		{"--cache-mb", []string{"finetune", "--data", data, "--cache-mb", "-1", "-m", m, "-o", o}, `finetune: --cache-mb -1: want 0 or more`},
 		{"--rescale", []string{"evaluate", "--data", data, "--rescale", "a", "-m", m}, `evaluate: --rescale "a": "a" is not a number`},
+		{"--rescale 0", []string{"evaluate", "--data", data, "--rescale", "0", "-m", m}, `evaluate: --rescale "0": a scale of 0 erases the inputs`},
+		{"--rescale 1/0", []string{"evaluate", "--data", data, "--rescale", "1/0", "-m", m}, `evaluate: --rescale "1/0": "1/0" is not a fraction`},
+		{"bad boolean", []string{"inspect", "--json=maybe", "-m", m}, `inspect: --json=maybe: want true or false (or the flag alone)`},
+		{"bad number", []string{"drop-head", "--layers", "two", "-m", m}, `drop-head: --layers two: want a whole number`},
+		{"flag without value", []string{"drop-head", "-m", m, "--layers"}, "drop-head: --layers needs a value (run `xfer help drop-head`)"},
+		{"unknown flag", []string{"freeze", "--up-to", "3"}, `freeze: unknown flag --up-to (did you mean --upto?)`},
+		{"unknown flag far from all", []string{"freeze", "--everything"}, "freeze: unknown flag --everything (run `xfer help freeze` for its flags)"},
 		{"--loss", []string{"evaluate", "--data", data, "--loss", "hinge", "-m", m}, `evaluate: --loss "hinge": want one of sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, mse`},
 		{"evaluate --metrics", []string{"evaluate", "--data", data, "--metrics", "f1", "-m", m}, `evaluate: --metrics: metric "f1" (want precision, recall, auc or top_K)`},
 
@@ -230,6 +237,30 @@ func TestUsageMessages(t *testing.T) {
 			t.Errorf("usage message %q has no case in TestUsageMessages (and usageUntested gives no reason)", f)
 		}
 	}
+}
+
+// TestVerifyMessages: verify's own refusals of two models that cannot be
+// compared, exit 1, and its verdict on two that differ.
+func TestVerifyMessages(t *testing.T) {
+	dir, m := messageFixture(t)
+	two := mlp(t)
+	two.Outputs = []string{two.Layers[0].Outputs[0], two.Layers[1].Outputs[0]}
+	twoOut := writeModel(t, dir, "two_out.xnat", two)
+	multi := mlp(t)
+	multi.Inputs = append(multi.Inputs, &model.Value{Name: "x2", DType: model.Float32, Shape: []int{-1, 4}})
+	multiIn := writeModel(t, dir, "multi_in.xnat", multi)
+	one := mlp(t)
+	one.Layers, one.Outputs = one.Layers[:1], one.Layers[0].Outputs
+	body := writeModel(t, dir, "body.xnat", one)
+	other := filepath.Join(dir, "other.xnat")
+	mustXfer(t, dir, "clone", "--reinit", "--seed", "9", "-m", m, "-o", other)
+	checkMessages(t, dir, []messageCase{
+		{name: "inputs", args: []string{"verify", m, multiIn}, code: 1, stderr: []string{"xfer: verify: A has 1 input, B has 2\n"}},
+		{name: "outputs", args: []string{"verify", m, twoOut}, code: 1, stderr: []string{"xfer: verify: A has 1 output, B has 2\n"}},
+		{name: "shapes", args: []string{"verify", m, body}, code: 1, stderr: []string{"xfer: verify: output 0: A's shape [8 2], B's [8 3]\n"}},
+		{name: "different numbers", args: []string{"verify", m, other}, code: 1, stdout: []string{"FAIL"},
+			stderr: []string{"xfer: verify: " + m + " and " + other + " differ by up to ", "above atol 1e-05 + rtol 0.001\n"}},
+	})
 }
 
 // usageFormats returns the format of every usagef call in the command's

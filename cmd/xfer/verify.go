@@ -210,7 +210,7 @@ func randomInputs(m *model.Model, batch int, seed int64) (map[string]*model.Tens
 // otherwise by position.
 func renameInputs(ins map[string]*model.Tensor, a, b *model.Model) (map[string]*model.Tensor, error) {
 	if len(a.Inputs) != len(b.Inputs) {
-		return nil, fmt.Errorf("verify: A has %d inputs, B has %d", len(a.Inputs), len(b.Inputs))
+		return nil, fmt.Errorf("verify: A has %s, B has %d", count(len(a.Inputs), "input"), len(b.Inputs))
 	}
 	out := map[string]*model.Tensor{}
 	for i, v := range b.Inputs {
@@ -244,7 +244,7 @@ func ordered(names []string, outs map[string]*model.Tensor) []*model.Tensor {
 // output by output: count, then shape, then values.
 func compare(a, b []*model.Tensor, atol, rtol float64) (*verifyResult, error) {
 	if len(a) != len(b) {
-		return nil, fmt.Errorf("verify: A has %d outputs, B has %d", len(a), len(b))
+		return nil, fmt.Errorf("verify: A has %s, B has %d", count(len(a), "output"), len(b))
 	}
 	r := &verifyResult{ATol: atol, RTol: rtol, OK: true, Outputs: len(a)}
 	for i := range a {
