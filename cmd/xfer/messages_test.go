@@ -8,6 +8,8 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,6 +176,22 @@ func TestMissingRequired(t *testing.T) {
 		t.Fatalf("found %d required flags; want at least add-head --units, evaluate --data, finetune --data and predict --input", len(cases)/2)
 	}
 	checkMessages(t, dir, cases)
+}
+
+// TestVersionNames: --version's first line names the module version the
+// binary was built as, then the commit or that none was recorded; the
+// next lines the Go toolchain, the BLAS and libhdf5.
+func TestVersionNames(t *testing.T) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Fatal("no build information in the test binary")
+	}
+	out := mustXfer(t, t.TempDir(), "--version")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "xfer "+bi.Main.Version+", commit ") ||
+		lines[1] != runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH || !strings.HasPrefix(lines[2], "BLAS: ") || !strings.HasPrefix(lines[3], "libhdf5 ") {
+		t.Errorf("xfer --version =\n%s\nwant 4 lines: xfer %s, commit ...; %s %s/%s; BLAS: ...; libhdf5 ...", out, bi.Main.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	}
 }
 
 // TestHelpDefaultsOnce: no flag of any command shows two defaults, or a
