@@ -17,14 +17,19 @@
 //     activation epilogue of a convolution's rows;
 //   - winograd.go: Winograd F(2x2, 3x3) transforms for 3x3 stride-1
 //     convolutions;
+//   - pointwise.go: a convolution's product W @ X with its bias and
+//     activation in the same pass (1x1 convolutions on X as it is, others
+//     on im2col or Winograd matrices), on weights packed once;
 //   - gemm.go: the one matrix-product splitter (Split, with the thread
 //     count passed in by the caller) over internal/blas32.
 //
 // Each Go loop has a vectorised C twin beside it (act.h, dense.h, conv.h,
-// winograd.h, bound in
+// winograd.h, pointwise.h, bound in
 // kernels_cgo.go), compiled without FMA contraction so that it returns the
 // Go loop's bits, NaN payloads included (act_test.go compares them on
-// special and random values); the Go loops alone run with the build tag
+// special and random values; pointwise.h's products use fused
+// multiply-adds, which PointwiseGo computes through float64 and can round
+// twice, so there the test allows a few ulp); the Go loops alone run with the build tag
 // xfer_purego or without cgo. The results are part of xfer's
 // reproducibility contract: changing an operation here changes trained
 // weights and predictions in their last bits.

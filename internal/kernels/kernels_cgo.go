@@ -8,6 +8,7 @@ package kernels
 #include "dense.h"
 #include "conv.h"
 #include "winograd.h"
+#include "pointwise.h"
 */
 import "C"
 
@@ -280,4 +281,27 @@ func winogradOutputC(p []float32, mm, m0, m1, ld, t0 int, bias, y []float32, oh,
 		bp = fptr(bias)
 	}
 	return C.xk_wgo(fptr(p), C.int(mm), C.int(m0), C.int(m1), C.size_t(ld), C.size_t(t0), bp, fptr(y), C.int(oh), C.int(ow)) != 0
+}
+
+// pointwiseC is Pointwise in C on packed weights; an activation without a
+// C kernel runs in Go after. False when the sizes do not fit.
+func pointwiseC(m, n, k int, packed, x []float32, ldx int, bias, y []float32, ldy int, act *Act) bool {
+	blocks := (m + PointwiseRows - 1) / PointwiseRows
+	if !HasAVX512 || len(packed) < blocks*PointwiseRows*k || ldx < n || len(x) < (k-1)*ldx+n || ldy < n || len(y) < (m-1)*ldy+n ||
+		bias != nil && len(bias) < m {
+		return false
+	}
+	var bp *C.float
+	if bias != nil {
+		bp = fptr(bias)
+	}
+	code, p1, p2 := cAct(act)
+	C.xk_pw(C.int(m), C.int(n), C.int(k), fptr(packed), fptr(x), C.size_t(ldx), bp, fptr(y), C.size_t(ldy), code, p1, p2)
+	if act != nil && !NativeAct(*act) {
+		for r := range m {
+			row := y[r*ldy : r*ldy+n]
+			ForwardGo(*act, row, row)
+		}
+	}
+	return true
 }
