@@ -21,8 +21,9 @@
 //   - SetThreads and Threads read and set one process-wide count: OpenBLAS
 //     keeps a single thread pool per process.
 //   - On a CPU with AVX-512 F/BW/DQ/VL where a DYNAMIC_ARCH OpenBLAS chose
-//     its AVX2 kernels ("Haswell" or "Zen": Debian's 0.3.21 does so on
-//     AVX-512 AMD cores) and OPENBLAS_CORETYPE is unset, the package
+//     kernels without AVX-512 ("Haswell" or "Zen": Debian's 0.3.21 does so
+//     on AVX-512 AMD cores; "Prescott", SSE3, on Intel models newer than it
+//     knows, such as Emerald Rapids) and OPENBLAS_CORETYPE is unset, the package
 //     switches OpenBLAS to its SkylakeX kernels at start-up, before main and
 //     before any goroutine can be inside OpenBLAS (the switch is not safe
 //     during a BLAS call). It measured 1.45x faster on model A at batch 256

@@ -6,6 +6,7 @@ package blas32
 #cgo LDFLAGS: -lopenblas
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <cblas.h>
 char* openblas_get_corename(void);
 char* openblas_get_config(void);
@@ -14,15 +15,18 @@ int openblas_get_num_threads(void);
 void gotoblas_dynamic_init(void);
 void gotoblas_dynamic_quit(void);
 
-// xfer_avx512_kernels switches a DYNAMIC_ARCH OpenBLAS that picked AVX2
-// kernels (Debian's 0.3.21 calls AVX-512 AMD cores "Haswell" or "Zen") to its
-// SkylakeX (AVX-512) kernels, exactly as OPENBLAS_CORETYPE=SkylakeX would at
-// start-up. It does nothing when the user set OPENBLAS_CORETYPE or the CPU
-// lacks AVX-512 F/BW/DQ/VL. It returns 1 when it switched.
+// xfer_avx512_kernels switches a DYNAMIC_ARCH OpenBLAS that picked kernels
+// without AVX-512 on a CPU that has it (Debian's 0.3.21 calls AVX-512 AMD
+// cores "Haswell" or "Zen", and Intel models newer than it knows, such as
+// Emerald Rapids, "Prescott": SSE3) to its SkylakeX (AVX-512) kernels,
+// exactly as OPENBLAS_CORETYPE=SkylakeX would at start-up. It does nothing
+// when the user set OPENBLAS_CORETYPE, OpenBLAS chose AVX-512 kernels
+// itself, or the CPU lacks AVX-512 F/BW/DQ/VL. It returns 1 when it
+// switched.
 static int xfer_avx512_kernels(void) {
 	const char *core = openblas_get_corename();
 	if (getenv("OPENBLAS_CORETYPE") != NULL || core == NULL) return 0;
-	if (strcmp(core, "Haswell") != 0 && strcmp(core, "Zen") != 0) return 0;
+	if (strcmp(core, "SkylakeX") == 0 || strcasecmp(core, "Cooperlake") == 0 || strcasecmp(core, "SapphireRapids") == 0) return 0;
 	__builtin_cpu_init();
 	if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
 	    !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl")) return 0;
