@@ -46,6 +46,11 @@ func benchTrainStep(b *testing.B, batch int) {
 	}
 	tr := &trainer{m: m, cfg: cfg, loss: k, st: newStore(m, tensor.Float32), rng: rand.New(rand.NewSource(1)),
 		train: map[int]*graph{}, opt: newOptimizer(&cfg, 1e-3)}
+	part, err := split(m, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr.part, tr.feed = part, &feeder{part: part}
 	g, err := tr.graph(tr.train, batch, true)
 	if err != nil {
 		b.Fatal(err)
@@ -54,7 +59,7 @@ func benchTrainStep(b *testing.B, batch int) {
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, _, err := tr.step(g, set, idx); err != nil {
+		if _, _, _, err := tr.step(g, tr.feed.batches(set, idx, batch, nil, nil)); err != nil {
 			b.Fatal(err)
 		}
 	}

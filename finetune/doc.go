@@ -11,7 +11,11 @@
 // to gorgonia with the boundary values as its inputs. When nothing random
 // is in the prefix and no augmentation changes the examples, the prefix
 // runs once per example and its output is cached (features.go: in memory,
-// or in a temporary file above a quarter of the memory ceiling). With
+// or in a temporary file above a quarter of the memory ceiling). When it
+// runs at every step instead (no cache, or images decoded from a folder),
+// the next batch's prefix runs on its own goroutine while the current
+// batch trains (prefetch.go): the two sides share no state and each keeps
+// its order of operations, so the figures are the same bits. With
 // Config.WholeGraph everything is lowered to gorgonia.
 //
 // # Lowering

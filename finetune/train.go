@@ -375,21 +375,25 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 		}
 		var sumLoss, correct, weight float64
 		seen := 0
+		src := t.feed.batches(train, order, cfg.BatchSize, t.cfg.Augment, t.augRng)
 		for s := 0; s < steps; s++ {
 			if err := ctx.Err(); err != nil {
+				src.stop()
 				return good, hist, fmt.Errorf("finetune: interrupted in epoch %d; keeping the model of epoch %d: %w", ep+1, ep, err)
 			}
-			idx := order[s*cfg.BatchSize : min((s+1)*cfg.BatchSize, len(order))]
+			idx := src.idx(s)
 			g, err := t.graph(t.train, len(idx), true)
 			if err != nil {
+				src.stop()
 				return nil, nil, err
 			}
 			if sched != nil {
 				t.opt.lr = sched.At(step, baseLR)
 			}
 			step++
-			l, c, w, err := t.step(g, train, idx)
+			l, c, w, err := t.step(g, src)
 			if err != nil {
+				src.stop()
 				if errors.Is(err, ErrNegativeLoss) {
 					return nil, hist, fmt.Errorf("finetune: epoch %d step %d: %w", ep+1, s+1, err)
 				}
@@ -404,6 +408,7 @@ func Train(ctx context.Context, m *model.Model, train, valid *dataset.Set, cfg C
 			seen += len(idx)
 			rep.Step(s+1, steps, sumLoss/float64(seen), accuracy(correct, weight))
 		}
+		src.stop()
 		trainDur := time.Since(start)
 		trainTime += trainDur
 		trainSamples += seen

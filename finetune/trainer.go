@@ -255,10 +255,11 @@ func (g *graph) inputs() [][]float32 {
 	return bufs
 }
 
-// step trains on one batch and returns its loss, its correct count and
-// the sum of its examples' weights (lossState).
-func (t *trainer) step(g *graph, s *dataset.Set, idx []int) (loss, correct, weight float64, err error) {
-	if err := t.feed.fill(s, idx, g.inputs(), g.ybuf.([]float32), t.cfg.Augment, t.augRng); err != nil {
+// step trains on src's next batch (g is the graph of its size) and returns
+// its loss, its correct count and the sum of its examples' weights
+// (lossState).
+func (t *trainer) step(g *graph, src *batchSource) (loss, correct, weight float64, err error) {
+	if err := src.fill(g.inputs(), g.ybuf.([]float32)); err != nil {
 		return 0, 0, 0, err
 	}
 	defer g.vm.Reset()
