@@ -170,7 +170,8 @@ func TestObjectCorrupt(t *testing.T) {
 }
 
 // TestOldWorkspace: a workspace made before params were stored by content
-// (self-contained NNNNNN.xnat snapshots) is read as it is; its next step is
+// (self-contained NNNNNN.xnat snapshots) and before digests hashed keys (its
+// journal holds native.LegacyDigest) is read as it is; its next step is
 // stored by content, and undo returns to the old snapshot exactly.
 func TestOldWorkspace(t *testing.T) {
 	root := t.TempDir()
@@ -183,7 +184,11 @@ func TestOldWorkspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, _ := json.Marshal([]Entry{{Seq: 1, Op: "import", Args: "a.h5", Time: "2026-11-01T00:00:00Z", After: d, Snapshot: "000001.xnat"}})
+	legacy := native.LegacyDigest(m0)
+	if legacy == d || legacy == "" {
+		t.Fatalf("LegacyDigest(m0) = %q; want a digest other than Digest(m0) = %q", legacy, d)
+	}
+	j, _ := json.Marshal([]Entry{{Seq: 1, Op: "import", Args: "a.h5", Time: "2026-11-01T00:00:00Z", After: legacy, Snapshot: "000001.xnat"}})
 	if err := os.WriteFile(filepath.Join(Path(root), "journal.json"), j, 0o644); err != nil {
 		t.Fatal(err)
 	}

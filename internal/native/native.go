@@ -274,7 +274,7 @@ func prepare(m *model.Model, keys map[*model.Param]string) (*Encoding, error) {
 func (enc *Encoding) Size() int64 { return int64(len(enc.prefix)) + int64(enc.e.off) }
 
 // WriteTo writes the encoding to w.
-func (enc *Encoding) WriteTo(w io.Writer) (int64, error) { return enc.write(w, nil, false) }
+func (enc *Encoding) WriteTo(w io.Writer) (int64, error) { return enc.write(w, false) }
 
 // releaseEvery is how many bytes of released params WriteAndRelease lets
 // pile up before it returns them to the operating system (a garbage
@@ -291,11 +291,10 @@ const releaseEvery = 4 << 20
 // reads as zeros afterwards), unless its memory is shared with another
 // tensor of the model. The model is unusable afterwards, and so is any
 // other slice of its params' data.
-func (enc *Encoding) WriteAndRelease(w io.Writer) (int64, error) { return enc.write(w, nil, true) }
+func (enc *Encoding) WriteAndRelease(w io.Writer) (int64, error) { return enc.write(w, true) }
 
-// write writes the encoding to w and, when blob is not nil, the blob alone
-// (the tensor data, without the prefix) to blob too.
-func (enc *Encoding) write(w, blob io.Writer, release bool) (int64, error) {
+// write writes the encoding to w.
+func (enc *Encoding) write(w io.Writer, release bool) (int64, error) {
 	n, err := w.Write(enc.prefix)
 	total := int64(n)
 	if err != nil {
@@ -325,15 +324,8 @@ func (enc *Encoding) write(w, blob io.Writer, release bool) (int64, error) {
 			} else {
 				k, err = w.Write(b)
 			}
-			if err == nil && blob != nil {
-				_, err = blob.Write(b)
-			}
 		} else {
-			ws := w
-			if blob != nil {
-				ws = io.MultiWriter(w, blob)
-			}
-			k, err = writeSwapped(ws, c, &buf)
+			k, err = writeSwapped(w, c, &buf)
 		}
 		total += int64(k)
 		if err != nil {
@@ -480,10 +472,42 @@ func Write(w io.Writer, m *model.Model) error {
 	return err
 }
 
-// Digest returns "sha256:" and the hex sha256 of m's encoding without its
-// History. It is "" only if m cannot be encoded. The encoding streams into
-// the hash: nothing of the model's size is allocated.
+// Digest returns "sha256:" and the hex sha256 of m's stored encoding
+// without its History: the encoding WriteStoredFile writes, each param's
+// data named by its Key. A hash of hashes, so that the params are hashed
+// once, on every CPU, and a workspace commit, which stores them by key, has
+// the digest for the price of the header. "" only if m cannot be encoded.
 func Digest(m *model.Model) string {
+	if m == nil {
+		return ""
+	}
+	keys, err := paramKeys(m, nil)
+	if err != nil {
+		return ""
+	}
+	return digestKeys(m, keys)
+}
+
+// digestKeys is Digest for a caller that has the keys of m's params.
+func digestKeys(m *model.Model, keys map[*model.Param]string) string {
+	c := *m // shallow: only History differs, prepare does not modify
+	c.History = nil
+	enc, err := prepare(&c, keys)
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	if _, err := enc.WriteTo(h); err != nil {
+		return ""
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// LegacyDigest is the digest xfer gave models before Digest hashed keys:
+// the hex sha256 of m's self-contained encoding without its History, every
+// param's data in the stream. Workspaces written then record it in their
+// journals; it is there to check them.
+func LegacyDigest(m *model.Model) string {
 	if m == nil {
 		return ""
 	}
@@ -811,76 +835,26 @@ func writeBuffered(path string, fill func(w io.Writer) error) error {
 }
 
 // WriteFile writes m's encoding to path atomically (internal/atomicfile),
-// streaming it from m's memory, and returns Digest(m), hashed from the same
-// pass over the tensors. m is not modified.
+// streaming it from m's memory, and returns Digest(m), hashed on the other
+// CPUs while the file is written. m is not modified.
 func WriteFile(path string, m *model.Model) (digest string, err error) {
 	enc, err := Prepare(m)
 	if err != nil {
 		return "", err
 	}
-	c := *m // shallow: only History differs
-	c.History = nil
-	denc, err := Prepare(&c)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	h.Write(denc.prefix)
-	var hw io.Writer = h
-	if littleEndian {
-		// The tensors' memory is what write passes on, unchanged while the
-		// model is: it is hashed on another core while it is written.
-		ah := newAsyncWriter(h)
-		defer ah.wait()
-		hw = ah
-	}
+	dc := make(chan string, 1)
+	go func() { dc <- Digest(m) }()
 	err = writeBuffered(path, func(w io.Writer) error {
-		_, err := enc.write(w, hw, false)
+		_, err := enc.WriteTo(w)
 		return err
 	})
-	if err != nil {
+	if digest = <-dc; err != nil {
 		return "", err
 	}
-	if ah, ok := hw.(*asyncWriter); ok {
-		ah.wait()
+	if digest == "" {
+		return "", fmt.Errorf("native: model %q cannot be encoded", m.Name)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// asyncWriter passes what is written to it on to w in another goroutine.
-// Write returns at once: the caller must not change p until wait returns.
-type asyncWriter struct {
-	ch   chan []byte
-	done chan struct{}
-}
-
-func newAsyncWriter(w io.Writer) *asyncWriter {
-	// 64: more tensors than a write runs ahead of the hash in practice.
-	a := &asyncWriter{ch: make(chan []byte, 64), done: make(chan struct{})}
-	go func() {
-		defer close(a.done)
-		for p := range a.ch {
-			w.Write(p) // a hash.Hash never fails
-		}
-	}()
-	return a
-}
-
-func (a *asyncWriter) Write(p []byte) (int, error) {
-	a.ch <- p
-	return len(p), nil
-}
-
-// wait waits until everything written has reached the writer; it may be
-// called more than once.
-func (a *asyncWriter) wait() {
-	select {
-	case <-a.done:
-		return
-	default:
-	}
-	close(a.ch)
-	<-a.done
+	return digest, nil
 }
 
 // ReadFile decodes the encoding in the file at path (see Read), reading

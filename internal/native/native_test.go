@@ -123,6 +123,23 @@ func TestDigest(t *testing.T) {
 			p.Data[0] = math.Float32frombits(math.Float32bits(p.Data[0]) ^ 1)
 		}, false},
 		{"meta", func(m *model.Model) { m.Meta["x"] = "y" }, false},
+		{"one const value", func(m *model.Model) {
+			for _, l := range m.Layers {
+				for _, c := range l.Consts {
+					if c.Name == "d1/perm" {
+						c.I64 = []int64{1, -8}
+						return
+					}
+				}
+			}
+			t.Fatal("testModel has no const d1/perm")
+		}, false},
+		{"two params' data swapped", func(m *model.Model) {
+			ps := m.Layers[0].Params
+			ps[0].Data, ps[1].Data = ps[1].Data, ps[0].Data
+			ps[0].Shape, ps[1].Shape = ps[1].Shape, ps[0].Shape
+		}, false},
+		{"a param renamed", func(m *model.Model) { m.Layers[0].Params[1].Name += "x" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

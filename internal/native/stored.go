@@ -72,16 +72,17 @@ func IsKey(s string) bool {
 // WriteStoredFile writes m as a stored snapshot to path atomically: every
 // param's data goes to s under its Key (which s keeps once, however many
 // snapshots refer to it), the rest of the encoding to path. It returns
-// Digest(m), the digest of the self-contained encoding, so that the two
-// forms of a model are one model to the journal. m is not modified.
+// Digest(m), the same for a model written self-contained (WriteFile), so
+// that the two forms of a model are one model to the journal. m is not
+// modified.
 func WriteStoredFile(path string, m *model.Model, s Store) (digest string, err error) {
 	return WriteStoredFileDigest(path, m, s, "")
 }
 
 // WriteStoredFileDigest is WriteStoredFile for a caller that has computed
 // Digest(m) already (known, not empty): the params are not hashed for it a
-// second time. With known "" it computes the digest, on another core while
-// the params are stored.
+// second time (only the header is). With known "" it computes the digest
+// from the keys the params are stored under.
 func WriteStoredFileDigest(path string, m *model.Model, s Store, known string) (digest string, err error) {
 	return WriteStoredFileWith(path, m, s, known, nil)
 }
@@ -94,15 +95,12 @@ func WriteStoredFileWith(path string, m *model.Model, s Store, known string, edi
 	if m == nil {
 		return "", fmt.Errorf("native: encode: nil model")
 	}
-	dc := make(chan string, 1)
-	if known != "" {
-		dc <- known
-	} else {
-		go func() { dc <- Digest(m) }()
-	}
 	keys, err := storeParams(m, s)
-	if digest = <-dc; err != nil {
+	if err != nil {
 		return "", err
+	}
+	if digest = known; digest == "" {
+		digest = digestKeys(m, keys)
 	}
 	if digest == "" {
 		return "", fmt.Errorf("native: model %q cannot be encoded", m.Name)
@@ -121,12 +119,19 @@ func WriteStoredFileWith(path string, m *model.Model, s Store, known string, edi
 }
 
 // storeParams puts every param's data in s under its Key and returns the
-// keys. Params are hashed and stored by four workers per CPU: a worker
-// spends much of its time blocked in writing and syncing its object file
-// (a Store's Put is durable), and meanwhile the others hash theirs (ResNet50's
-// 103 MB in 320 params: `xfer import` 0.87 s -> 0.72 s median on a loaded
-// 2-CPU machine with one worker per CPU against four).
+// keys.
 func storeParams(m *model.Model, s Store) (map[*model.Param]string, error) {
+	return paramKeys(m, s.Put)
+}
+
+// paramKeys returns the Key of every param of m that holds data and, when
+// put is not nil, passes each param's key and data to it. Params are hashed
+// by one worker per CPU; with put by four per CPU: a worker then spends much
+// of its time blocked in writing and syncing an object file (a Store's Put
+// is durable), and meanwhile the others hash theirs (ResNet50's 103 MB in
+// 320 params: `xfer import` 0.87 s -> 0.72 s median on a loaded 2-CPU
+// machine with one worker per CPU against four).
+func paramKeys(m *model.Model, put func(key string, data []float32) error) (map[*model.Param]string, error) {
 	var ps []*model.Param
 	for _, l := range m.Layers {
 		for _, p := range l.Params {
@@ -138,14 +143,20 @@ func storeParams(m *model.Model, s Store) (map[*model.Param]string, error) {
 	keys := make([]string, len(ps))
 	errs := make([]error, len(ps))
 	next := make(chan int)
+	workers := runtime.GOMAXPROCS(0)
+	if put != nil {
+		workers *= 4
+	}
 	var wg sync.WaitGroup
-	for range min(4*runtime.GOMAXPROCS(0), len(ps)) {
+	for range min(workers, len(ps)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				keys[i] = Key(ps[i].Data)
-				errs[i] = s.Put(keys[i], ps[i].Data)
+				if put != nil {
+					errs[i] = put(keys[i], ps[i].Data)
+				}
 			}
 		}()
 	}
