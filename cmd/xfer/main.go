@@ -20,8 +20,9 @@
 //
 // Results go to stdout (a table, or JSON with --json), diagnostics to
 // stderr. Exit status: 0 success, 1 runtime error, 2 usage error. The
-// contract is shared/CLI.md beside the repository; each command is one file here with an
-// options struct and a runXxx function.
+// command reference is docs/CLI.md, generated from the commands' own help;
+// each command is one file here with an options struct and a runXxx
+// function.
 package main
 
 import "os"
