@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -173,4 +174,35 @@ func mish(b *builder, x string) string {
 func logSigmoid(b *builder, x string) string {
 	sp := b.node("Softplus", []string{b.node("Neg", []string{x}, nil)}, nil)
 	return b.node("Neg", []string{sp}, nil)
+}
+
+// ConfigActivation returns the activation layer l's Keras config names
+// under "activation", as written (not mapped by KerasActivation, not
+// checked against Activations): the name, or a serialized activation
+// object's config name, else its class name. It is "" when the config has
+// none (no config, no key, or null). Another value is a *ConfigError naming
+// the layer.
+func ConfigActivation(l *model.Layer) (string, error) {
+	c, err := layerKctx(l)
+	if err != nil || !c.has("activation") {
+		return "", err
+	}
+	raw := c.cfg["activation"]
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		return name, nil
+	}
+	var obj struct {
+		ClassName string `json:"class_name"`
+		Config    struct {
+			Name string `json:"name"`
+		} `json:"config"`
+	}
+	if json.Unmarshal(raw, &obj) != nil || obj.ClassName == "" {
+		return "", c.errf("activation", "not an activation name or object: %s", clip(raw))
+	}
+	if obj.Config.Name != "" {
+		return obj.Config.Name, nil
+	}
+	return obj.ClassName, nil
 }

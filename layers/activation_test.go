@@ -137,3 +137,37 @@ func TestKerasActivation(t *testing.T) {
 		t.Errorf("Activation(my_fn) succeeded; want an error")
 	}
 }
+
+func TestConfigActivation(t *testing.T) {
+	cases := []struct {
+		name, kind, cfg string
+		want            string
+		msg             string // "": no error; else the *ConfigError's text
+	}{
+		{"no config", "Dense", "", "", ""},
+		{"no key", "Flatten", `{"name": "lay"}`, "", ""},
+		{"null", "Dense", `{"activation": null}`, "", ""},
+		// As written: not mapped for the Keras version ("swish" stays).
+		{"name", "Dense", `{"activation": "swish"}`, "swish", ""},
+		{"Activation layer", "Activation", `{"activation": "relu"}`, "relu", ""},
+		{"object with a name", "Conv2D", `{"activation": {"class_name": "function", "config": {"name": "gelu"}}}`, "gelu", ""},
+		{"object", "Dense", `{"activation": {"class_name": "Mish", "config": {}}}`, "Mish", ""},
+
+		{"number", "Dense", `{"activation": 3}`, "", "not an activation name or object: 3"},
+		{"object without class", "Dense", `{"activation": {"config": {"name": "relu"}}}`, "", "not an activation name or object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := layers.ConfigActivation(configLayer(c.kind, c.cfg))
+			if c.msg != "" {
+				checkConfigErr(t, "ConfigActivation", err, layers.ErrKerasFormat, "activation", c.msg)
+				return
+			}
+			if err != nil || got != c.want {
+				t.Fatalf("ConfigActivation(%s) = %q, %v; want %q", c.cfg, got, err, c.want)
+			}
+		})
+	}
+	_, err := layers.ConfigActivation(configLayer("Dense", `["relu"]`))
+	checkConfigErr(t, "ConfigActivation", err, layers.ErrKerasFormat, "", "not a JSON object")
+}

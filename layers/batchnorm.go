@@ -99,37 +99,77 @@ func (s BatchNormSpec) config() *pyjson.Obj {
 		Set("beta_regularizer", nil).Set("gamma_regularizer", nil).Set("beta_constraint", nil).Set("gamma_constraint", nil)
 }
 
+// BatchNormOptions is what a BatchNormalization layer's Keras config says
+// of it, as written.
+type BatchNormOptions struct {
+	// Axes are the normalised axes as the config names them (negative from
+	// the end): Keras's default [-1]; Keras 3 writes an int, tf.keras 2 a
+	// list.
+	Axes []int
+	// Epsilon and Momentum are Python floats (Keras defaults 1e-3, 0.99):
+	// Keras computes 1 - momentum from the float as written, while the
+	// layer's ONNX node holds both as float32 attributes.
+	Epsilon, Momentum float64
+	// Center and Scale say whether beta and gamma exist (default true).
+	Center, Scale bool
+}
+
+// BatchNormConfig returns what BatchNormalization layer l's Keras config
+// says (every setting at Keras's default without a config). A bad value is
+// a *ConfigError naming the layer.
+func BatchNormConfig(l *model.Layer) (BatchNormOptions, error) {
+	if l.Kind != "BatchNormalization" {
+		return BatchNormOptions{}, fmt.Errorf("layers: layer %q: %q is not BatchNormalization", l.Name, l.Kind)
+	}
+	c, err := layerKctx(l)
+	if err != nil {
+		return BatchNormOptions{}, err
+	}
+	return c.bnOptions()
+}
+
+func (c *kctx) bnOptions() (BatchNormOptions, error) {
+	var o BatchNormOptions
+	var err error
+	if o.Axes, err = c.intList("axis", []int{-1}); err != nil {
+		return o, err
+	}
+	if o.Epsilon, err = c.float("epsilon", 1e-3); err != nil {
+		return o, err
+	}
+	if o.Momentum, err = c.float("momentum", 0.99); err != nil {
+		return o, err
+	}
+	if o.Center, err = c.bool("center", true); err != nil {
+		return o, err
+	}
+	if o.Scale, err = c.bool("scale", true); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
 func readBatchNorm(c *kctx) (*model.Layer, []int, error) {
 	in, err := c.inShape(0, 0)
 	if err != nil {
 		return nil, nil, err
 	}
 	r := len(in)
-	axis, err := c.int("axis", -1)
+	o, err := c.bnOptions()
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(o.Axes) != 1 {
+		return nil, nil, fmt.Errorf("keras: %w: layer %q (BatchNormalization): axes %v of a rank-%d input (only the last, channels-last axis is supported)", model.ErrUnsupported, c.Name, o.Axes, r)
+	}
+	axis := o.Axes[0]
 	if axis < 0 {
 		axis += r
 	}
 	if axis != r-1 {
 		return nil, nil, fmt.Errorf("keras: %w: layer %q (BatchNormalization): axis %d of a rank-%d input (only the last, channels-last axis is supported)", model.ErrUnsupported, c.Name, axis, r)
 	}
-	s := BatchNormSpec{Common: c.common(), Rank: r, Channels: in[r-1]}
-	var eps, mom float64
-	if eps, err = c.float("epsilon", 1e-3); err != nil {
-		return nil, nil, err
-	}
-	if mom, err = c.float("momentum", 0.99); err != nil {
-		return nil, nil, err
-	}
-	s.Epsilon, s.Momentum = float32(eps), float32(mom)
-	if s.Center, err = c.bool("center", true); err != nil {
-		return nil, nil, err
-	}
-	if s.Scale, err = c.bool("scale", true); err != nil {
-		return nil, nil, err
-	}
+	s := BatchNormSpec{Common: c.common(), Rank: r, Channels: in[r-1], Epsilon: float32(o.Epsilon), Momentum: float32(o.Momentum), Center: o.Center, Scale: o.Scale}
 	for _, p := range []struct {
 		key string
 		dst **model.Initializer

@@ -2,6 +2,7 @@ package layers_test
 
 import (
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/xferml/xfer/layers"
@@ -74,5 +75,60 @@ func TestBatchNormalization(t *testing.T) {
 	bad := spec(1, true, true)
 	if _, err := layers.BatchNormalization(bad); err == nil {
 		t.Errorf("BatchNormalization(rank 1) succeeded; want an error")
+	}
+}
+
+func TestBatchNormConfig(t *testing.T) {
+	// Keras's defaults: axis -1, epsilon 1e-3, momentum 0.99, center and scale.
+	def := layers.BatchNormOptions{Axes: []int{-1}, Epsilon: 1e-3, Momentum: 0.99, Center: true, Scale: true}
+	cases := []struct {
+		name, cfg string
+		want      layers.BatchNormOptions
+		key, msg  string // "": no error; else the *ConfigError's key and text
+	}{
+		{"no config", "", def, "", ""},
+		{"defaults", `{"name": "lay"}`, def, "", ""},
+		{"Keras 3", `{"axis": 3, "epsilon": 0.002, "momentum": 0.9, "center": false, "scale": true}`,
+			layers.BatchNormOptions{Axes: []int{3}, Epsilon: 0.002, Momentum: 0.9, Scale: true}, "", ""},
+		{"tf.keras 2 list", `{"axis": [1], "momentum": 0.99, "scale": false}`,
+			layers.BatchNormOptions{Axes: []int{1}, Epsilon: 1e-3, Momentum: 0.99, Center: true}, "", ""},
+		{"two axes", `{"axis": [1, 2]}`, layers.BatchNormOptions{Axes: []int{1, 2}, Epsilon: 1e-3, Momentum: 0.99, Center: true, Scale: true}, "", ""},
+		{"axis null", `{"axis": null, "epsilon": null}`, def, "", ""},
+
+		{"bad axis", `{"axis": "last"}`, def, "axis", `not an integer or a list of integers: "last"`},
+		{"bad epsilon", `{"epsilon": [0.001]}`, def, "epsilon", "not a number: [0.001]"},
+		{"bad momentum", `{"momentum": "0.99"}`, def, "momentum", `not a number: "0.99"`},
+		{"bad center", `{"center": 1}`, def, "center", "not a boolean: 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := layers.BatchNormConfig(configLayer("BatchNormalization", c.cfg))
+			if c.key != "" {
+				checkConfigErr(t, "BatchNormConfig", err, layers.ErrKerasFormat, c.key, c.msg)
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("BatchNormConfig(%s) = %+v, %v; want %+v", c.cfg, got, err, c.want)
+			}
+		})
+	}
+	if _, err := layers.BatchNormConfig(configLayer("Dense", `{}`)); err == nil {
+		t.Error("BatchNormConfig(Dense) succeeded; want an error")
+	}
+}
+
+// TestBatchNormConfigRoundTrip: what the builder writes, BatchNormConfig
+// reads back; momentum 0.99 as the float32 the spec holds, written as its
+// shortest decimal, is the Python float 0.99 again.
+func TestBatchNormConfigRoundTrip(t *testing.T) {
+	l, err := layers.BatchNormalization(layers.BatchNormSpec{Common: layers.Common{Name: "bn", Inputs: []string{"x"}, Trainable: true},
+		Rank: 4, Channels: 3, Epsilon: 1e-3, Momentum: 0.99, Center: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := layers.BatchNormConfig(l)
+	want := layers.BatchNormOptions{Axes: []int{3}, Epsilon: 1e-3, Momentum: 0.99, Center: true}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("BatchNormConfig(BatchNormalization(...)) = %+v, %v; want %+v", got, err, want)
 	}
 }

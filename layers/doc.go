@@ -8,6 +8,11 @@
 // file, the Keras exporter calls it to check that a config still describes
 // its layer, surgery calls the builders to add a head, channelslast to
 // rewrite ONNX models as Keras layers, the demo to build the book's models.
+// A package that needs one setting of a built layer's kept config asks here
+// too, through a typed accessor beside the kind's reader (KernelPenalty,
+// NoiseRate, BatchNormConfig, RReLUConfig, ConfigActivation), which reads it
+// with the readers' own methods and errors (a *ConfigError naming the
+// layer); no other package parses a Keras config key.
 // A builder returns a layer whose Config is the Keras config a Keras writer
 // can emit as is.
 //

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/xferml/xfer/internal/pyjson"
 
@@ -58,13 +59,49 @@ func (s DropoutSpec) config() *pyjson.Obj {
 	return baseConfig(s.Name, s.Trainable).Set("rate", f32(s.Rate)).Set("noise_shape", nil).Set("seed", nil)
 }
 
-func readDropout(kind, key string) kerasReader {
+// dropoutKeys is the config key of each kind's one number: the drop rate,
+// GaussianNoise's stddev.
+var dropoutKeys = map[string]string{"Dropout": "rate", "AlphaDropout": "rate", "GaussianDropout": "rate", "GaussianNoise": "stddev"}
+
+// readDropout reads a kind that is the identity at inference: its number
+// is kept (0 when absent), not checked; NoiseRate checks it for training.
+func readDropout(kind string) kerasReader {
 	return func(c *kctx) (*model.Layer, []int, error) {
-		r, err := c.float(key, 0)
+		r, err := c.float(dropoutKeys[kind], 0)
 		if err != nil {
 			return nil, nil, err
 		}
 		l, err := Dropout(DropoutSpec{Common: c.common(), Kind: kind, Rate: float32(r)})
 		return l, sameShape(c), err
 	}
+}
+
+// NoiseRate returns the number that drives a Dropout, AlphaDropout or
+// GaussianDropout layer's training noise, its rate, in [0, 1); or a
+// GaussianNoise layer's, its stddev, non-negative: as its Keras config
+// writes it, a Python float (the layer's nodes keep it as float32). Keras
+// gives both no default, so a config without it is a *ConfigError naming
+// the layer, as is one out of range; another kind is a programmer's error
+// (an error too).
+func NoiseRate(l *model.Layer) (float64, error) {
+	key, ok := dropoutKeys[l.Kind]
+	if !ok {
+		return 0, fmt.Errorf("layers: layer %q: %q is not a dropout or noise kind", l.Name, l.Kind)
+	}
+	c, err := layerKctx(l)
+	if err != nil {
+		return 0, err
+	}
+	r, err := c.float(key, math.NaN())
+	switch {
+	case err != nil:
+		return 0, err
+	case math.IsNaN(r):
+		return 0, c.errf(key, "missing (%s has no default)", l.Kind)
+	case key == "stddev" && !(r >= 0):
+		return 0, c.errf(key, "must be non-negative, got %v", r)
+	case key == "rate" && !(r >= 0 && r < 1):
+		return 0, c.errf(key, "must be in [0, 1), got %v", r)
+	}
+	return r, nil
 }

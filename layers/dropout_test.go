@@ -29,3 +29,41 @@ func TestDropout(t *testing.T) {
 		}
 	}
 }
+
+func TestNoiseRate(t *testing.T) {
+	cases := []struct {
+		name, kind, cfg string
+		want            float64
+		is              error  // nil: no error
+		key, msg        string // the error's config key and text
+	}{
+		// As written: float64 0.1, not float32(0.1) as the nodes keep it.
+		{"Dropout", "Dropout", `{"rate": 0.1, "noise_shape": null}`, 0.1, nil, "", ""},
+		{"AlphaDropout", "AlphaDropout", `{"rate": 0.2}`, 0.2, nil, "", ""},
+		{"GaussianDropout", "GaussianDropout", `{"rate": 0}`, 0, nil, "", ""},
+		{"GaussianNoise", "GaussianNoise", `{"stddev": 1.5, "rate": 7}`, 1.5, nil, "", ""},
+
+		{"rate missing", "Dropout", `{"noise_shape": null}`, 0, layers.ErrKerasFormat, "rate", "missing (Dropout has no default)"},
+		{"no config", "GaussianNoise", "", 0, layers.ErrKerasFormat, "stddev", "missing"},
+		{"rate 1", "AlphaDropout", `{"rate": 1}`, 0, layers.ErrKerasFormat, "rate", "must be in [0, 1), got 1"},
+		{"rate negative", "GaussianDropout", `{"rate": -0.5}`, 0, layers.ErrKerasFormat, "rate", "must be in [0, 1), got -0.5"},
+		{"stddev negative", "GaussianNoise", `{"stddev": -1}`, 0, layers.ErrKerasFormat, "stddev", "must be non-negative, got -1"},
+		{"rate not a number", "Dropout", `{"rate": "half"}`, 0, layers.ErrKerasFormat, "rate", `not a number: "half"`},
+		{"config not an object", "Dropout", `"rate"`, 0, layers.ErrKerasFormat, "", "not a JSON object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := layers.NoiseRate(configLayer(c.kind, c.cfg))
+			if c.is != nil {
+				checkConfigErr(t, "NoiseRate", err, c.is, c.key, c.msg)
+				return
+			}
+			if err != nil || got != c.want {
+				t.Fatalf("NoiseRate(%s %s) = %v, %v; want %v", c.kind, c.cfg, got, err, c.want)
+			}
+		})
+	}
+	if _, err := layers.NoiseRate(configLayer("Dense", `{"rate": 0.5}`)); err == nil {
+		t.Error("NoiseRate(Dense) succeeded; want an error")
+	}
+}

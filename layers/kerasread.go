@@ -98,6 +98,14 @@ func newKctx(e *KerasEntry) (*kctx, error) {
 	return c, nil
 }
 
+// layerKctx is the kctx of a built layer's kept Keras config (Config nil
+// reads as {}: every key at its Keras default), for the accessors that read
+// one setting other packages need (KernelPenalty, BatchNormConfig,
+// NoiseRate, RReLUConfig, ConfigActivation) with the readers' own methods.
+func layerKctx(l *model.Layer) (*kctx, error) {
+	return newKctx(&KerasEntry{Name: l.Name, Class: l.Kind, Config: l.Config})
+}
+
 // KerasClasses lists the Keras layer classes ReadKeras reads, sorted.
 func KerasClasses() []string {
 	names := make([]string, 0, len(kerasReaders))
@@ -118,10 +126,10 @@ var kerasReaders = map[string]kerasReader{
 	"PReLU":                  readPrelu,
 	"ELU":                    readElu,
 	"Softmax":                readSoftmax,
-	"Dropout":                readDropout("Dropout", "rate"),
-	"AlphaDropout":           readDropout("AlphaDropout", "rate"),
-	"GaussianDropout":        readDropout("GaussianDropout", "rate"),
-	"GaussianNoise":          readDropout("GaussianNoise", "stddev"),
+	"Dropout":                readDropout("Dropout"),
+	"AlphaDropout":           readDropout("AlphaDropout"),
+	"GaussianDropout":        readDropout("GaussianDropout"),
+	"GaussianNoise":          readDropout("GaussianNoise"),
 	"Flatten":                readFlatten,
 	"Reshape":                readReshape,
 	"Permute":                readPermute,
@@ -256,6 +264,22 @@ func (c *kctx) int(key string, def int) (int, error) {
 		return 0, c.errf(key, "not an integer: %s", clip(c.cfg[key]))
 	}
 	return v, nil
+}
+
+// intList reads an int or a list of ints (an axis or axes).
+func (c *kctx) intList(key string, def []int) ([]int, error) {
+	if !c.has(key) {
+		return def, nil
+	}
+	var one int
+	if json.Unmarshal(c.cfg[key], &one) == nil {
+		return []int{one}, nil
+	}
+	var l []int
+	if err := json.Unmarshal(c.cfg[key], &l); err != nil {
+		return nil, c.errf(key, "not an integer or a list of integers: %s", clip(c.cfg[key]))
+	}
+	return l, nil
 }
 
 func (c *kctx) bool(key string, def bool) (bool, error) {
