@@ -256,7 +256,7 @@ func ablationModel(rng *rand.Rand, o AblationOptions, init, act string, bn bool)
 		case a == "prelu":
 			err = add(layers.PReLU(layers.PReLUSpec{Common: layers.Common{Name: name, Inputs: []string{prev}, Trainable: true}, AlphaShape: []int{units}}))
 		case a == "rrelu":
-			err = add(finetune.RReLU(name, prev, 1.0/8, 1.0/3))
+			err = add(layers.RReLU(layers.RReLUSpec{Common: layers.Common{Name: name, Inputs: []string{prev}, Trainable: true}, Lower: 1.0 / 8, Upper: 1.0 / 3}))
 		case bn:
 			err = add(layers.Activation(layers.ActivationSpec{Common: layers.Common{Name: name, Inputs: []string{prev}, Trainable: true}, Activation: a}))
 		}

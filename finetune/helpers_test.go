@@ -158,7 +158,7 @@ func seqModelRaw(t testing.TB, seed int64, in []int, stages ...stage) *model.Mod
 
 func rreluStage(name string) stage {
 	return func(t testing.TB, rng *rand.Rand, prev string, inF int) (*model.Layer, int) {
-		l, err := RReLU(name, prev, 1.0/8, 1.0/3)
+		l, err := layers.RReLU(layers.RReLUSpec{Common: layers.Common{Name: name, Inputs: []string{prev}, Trainable: true}, Lower: 1.0 / 8, Upper: 1.0 / 3})
 		if err != nil {
 			t.Fatal(err)
 		}

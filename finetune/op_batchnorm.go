@@ -1,13 +1,13 @@
 package finetune
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -22,12 +22,14 @@ func (lw *lowerer) batchNorm(l *model.Layer, n *model.Node, ins []*G.Node) (*G.N
 	}
 	st := &bnState{eps: float64(n.AttrFloat("epsilon", 1e-5)), momentum: float64(n.AttrFloat("momentum", 0.9))}
 	if l.Kind == "BatchNormalization" && len(l.Config) > 0 {
-		var c struct {
-			Momentum *float64 `json:"momentum"`
+		// A Keras layer: its config's momentum as written (a Python float,
+		// from which Keras computes 1 - momentum), not the node's float32
+		// copy; epsilon is the node's, the float32 Keras adds.
+		o, err := layers.BatchNormConfig(l)
+		if err != nil {
+			return nil, err
 		}
-		if json.Unmarshal(l.Config, &c) == nil && c.Momentum != nil {
-			st.momentum = *c.Momentum
-		}
+		st.momentum = o.Momentum
 	}
 	training := lw.o.training && lw.batchStats(l)
 	st.needX = lw.needsGrad[n.Inputs[0]]

@@ -1,7 +1,6 @@
 package finetune
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand"
@@ -9,6 +8,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -24,43 +24,23 @@ type noiseKind struct {
 	lower, upper float64 // RReLU slope range
 }
 
-// noiseConfig reads a noise layer's Keras config.
+// noiseConfig reads a noise layer's numbers from its Keras config through
+// layers (NoiseRate, RReLUConfig).
 func noiseConfig(l *model.Layer) (noiseKind, error) {
-	var c struct {
-		Rate   *float64 `json:"rate"`
-		Stddev *float64 `json:"stddev"`
-		Lower  *float64 `json:"lower"`
-		Upper  *float64 `json:"upper"`
-	}
-	if len(l.Config) > 0 {
-		if err := json.Unmarshal(l.Config, &c); err != nil {
-			return noiseKind{}, fmt.Errorf("finetune: layer %q (%s): config: %w", l.Name, l.Kind, err)
-		}
-	}
 	k := noiseKind{name: l.Kind}
+	var err error
 	switch l.Kind {
 	case "Dropout", "AlphaDropout", "GaussianDropout":
-		if c.Rate == nil || *c.Rate < 0 || *c.Rate >= 1 {
-			return k, fmt.Errorf("finetune: layer %q (%s): config needs a rate in [0, 1)", l.Name, l.Kind)
-		}
-		k.rate = *c.Rate
+		k.rate, err = layers.NoiseRate(l)
 	case "GaussianNoise":
-		if c.Stddev == nil || *c.Stddev < 0 {
-			return k, fmt.Errorf("finetune: layer %q (%s): config needs a non-negative stddev", l.Name, l.Kind)
-		}
-		k.stddev = *c.Stddev
+		k.stddev, err = layers.NoiseRate(l)
 	case "RReLU":
-		// PyTorch's RReLU defaults: lower 1/8, upper 1/3.
-		k.lower, k.upper = 1.0/8, 1.0/3
-		if c.Lower != nil {
-			k.lower = *c.Lower
-		}
-		if c.Upper != nil {
-			k.upper = *c.Upper
-		}
-		if k.lower > k.upper {
-			return k, fmt.Errorf("finetune: layer %q (RReLU): lower %v above upper %v", l.Name, k.lower, k.upper)
-		}
+		var s layers.RReLUSpec
+		s, err = layers.RReLUConfig(l)
+		k.lower, k.upper = s.Lower, s.Upper
+	}
+	if err != nil {
+		return noiseKind{}, fmt.Errorf("finetune: %w", err)
 	}
 	return k, nil
 }
