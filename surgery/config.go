@@ -35,12 +35,3 @@ func setConfigKey(cfg json.RawMessage, key string, value any, add bool) (json.Ra
 	o.Set(key, v)
 	return pyjson.Encode(o)
 }
-
-// configString returns the string value of key in the JSON object cfg, or "".
-func configString(cfg json.RawMessage, key string) string {
-	o, err := pyjson.ParseObj(cfg)
-	if err != nil {
-		return ""
-	}
-	return o.Str(key)
-}

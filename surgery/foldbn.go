@@ -1,12 +1,12 @@
 package surgery
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -233,28 +233,14 @@ func sameAxis(a, b axisRef) (same, known bool) {
 func readBN(bn *model.Layer) (bnParams, string) {
 	p := bnParams{eps: 1e-3, axis: -1, rank: -1, cfgAxis: -1} // Keras defaults: epsilon 1e-3, axis -1
 	if bn.Config != nil {
-		var cfg struct {
-			Axis    json.RawMessage `json:"axis"`
-			Epsilon *float64        `json:"epsilon"`
+		o, err := layers.BatchNormConfig(bn)
+		if err != nil {
+			return p, fmt.Sprintf("its Keras config does not read: %v", err)
 		}
-		if err := json.Unmarshal(bn.Config, &cfg); err != nil {
-			return p, fmt.Sprintf("its Keras config does not parse: %v", err)
+		if len(o.Axes) != 1 {
+			return p, fmt.Sprintf("it normalises axes %v; only one axis can fold", o.Axes)
 		}
-		if cfg.Epsilon != nil {
-			p.eps = *cfg.Epsilon
-		}
-		if len(cfg.Axis) > 0 && string(cfg.Axis) != "null" {
-			var one int
-			var list []int
-			switch {
-			case json.Unmarshal(cfg.Axis, &one) == nil:
-				p.axis = one
-			case json.Unmarshal(cfg.Axis, &list) == nil && len(list) == 1:
-				p.axis = list[0]
-			default:
-				return p, fmt.Sprintf("it normalises axes %s; only one axis can fold", cfg.Axis)
-			}
-		}
+		p.eps, p.axis = o.Epsilon, o.Axes[0]
 		p.cfgAxis, p.hasCfgAxis = p.axis, true
 	}
 	f64 := func(v []float32) []float64 {
@@ -541,8 +527,8 @@ func planFold(l *model.Layer, channels int) (*foldPlan, string) {
 			}
 			plan.bias = b
 		default:
-			act := configString(l.Config, "activation")
-			if act == "" || act == "linear" {
+			act, err := layers.ConfigActivation(l)
+			if err != nil || act == "" || act == "linear" {
 				act = n.Op
 			}
 			return nil, fmt.Sprintf("previous layer %q has activation %s", l.Name, act)

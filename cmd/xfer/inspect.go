@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -113,33 +113,14 @@ var activationOps = map[string]string{
 	"HardSigmoid": "hard_sigmoid", "HardSwish": "hard_swish", "Gelu": "gelu", "Mish": "mish", "Exp": "exponential",
 }
 
-// activationOf returns the Keras activation layer l applies: its config's
-// "activation" when it has one (Keras and xfer layers), else the ONNX op
-// its last node is when that is an activation; a layer with a kernel and
-// neither is "linear"; otherwise "".
+// activationOf returns the Keras activation layer l applies: the one its
+// config names when it names one (Keras and xfer layers; a config that
+// does not read is passed over, as inspect only displays it), else the
+// ONNX op its last node is when that is an activation; a layer with a
+// kernel and neither is "linear"; otherwise "".
 func activationOf(l *model.Layer) string {
-	if l.Config != nil {
-		var c struct {
-			Activation json.RawMessage `json:"activation"`
-		}
-		if json.Unmarshal(l.Config, &c) == nil && c.Activation != nil {
-			var name string
-			if json.Unmarshal(c.Activation, &name) == nil {
-				return name
-			}
-			var obj struct {
-				ClassName string `json:"class_name"`
-				Config    struct {
-					Name string `json:"name"`
-				} `json:"config"`
-			}
-			if json.Unmarshal(c.Activation, &obj) == nil && obj.ClassName != "" {
-				if obj.Config.Name != "" {
-					return obj.Config.Name
-				}
-				return obj.ClassName
-			}
-		}
+	if a, err := layers.ConfigActivation(l); err == nil && a != "" {
+		return a
 	}
 	if n := len(l.Nodes); n > 0 {
 		if a, ok := activationOps[l.Nodes[n-1].Op]; ok {
