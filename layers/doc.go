@@ -12,7 +12,9 @@
 // too, through a typed accessor beside the kind's reader (KernelPenalty,
 // NoiseRate, BatchNormConfig, RReLUConfig, ConfigActivation), which reads it
 // with the readers' own methods and errors (a *ConfigError naming the
-// layer); no other package parses a Keras config key.
+// layer), and an edit that changes what a config must say asks for the new
+// config (TrainableConfig, UseBiasConfig); no other package parses or sets
+// a Keras layer config key.
 // A builder returns a layer whose Config is the Keras config a Keras writer
 // can emit as is.
 //

@@ -1,7 +1,9 @@
 package layers
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -81,4 +83,41 @@ func encodeConfig(c *pyjson.Obj) json.RawMessage {
 		panic("layers: encoding a config of plain values: " + err.Error()) // a bug in this package
 	}
 	return b
+}
+
+// TrainableConfig returns layer l's kept Keras config with its "trainable"
+// key set to l.Trainable, the other keys in their order (pyjson), so that a
+// writer starting from the config stays right after a freeze. A config
+// without the key (InputLayer's: Keras refuses unknown keys there) is
+// returned as is, as is a nil one (no config to keep in step). A config
+// that is not a JSON object is a *ConfigError naming the layer.
+func TrainableConfig(l *model.Layer) (json.RawMessage, error) {
+	return setConfigKey(l, "trainable", l.Trainable, false)
+}
+
+// UseBiasConfig returns layer l's kept Keras config with "use_bias" true
+// (added when absent), for an edit that gives a Dense or convolution layer
+// a bias; nil for a layer without a config. l is not changed.
+func UseBiasConfig(l *model.Layer) (json.RawMessage, error) {
+	return setConfigKey(l, "use_bias", true, true)
+}
+
+// setConfigKey returns l's config with key set to v; an absent key is
+// added only when add is true.
+func setConfigKey(l *model.Layer, key string, v any, add bool) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(l.Config)) == 0 {
+		return l.Config, nil
+	}
+	o, err := pyjson.ParseObj(l.Config)
+	if err != nil {
+		return nil, &ConfigError{Layer: l.Name, Class: l.Kind, Key: key, Msg: fmt.Sprintf("cannot be set: the config is not a JSON object (%v)", err)}
+	}
+	if _, ok := o.Get(key); !ok && !add {
+		return l.Config, nil
+	}
+	b, err := pyjson.Encode(o.Set(key, v))
+	if err != nil {
+		return nil, &ConfigError{Layer: l.Name, Class: l.Kind, Key: key, Msg: err.Error()}
+	}
+	return b, nil
 }

@@ -99,3 +99,44 @@ func FuzzReadKeras(f *testing.F) {
 		}
 	})
 }
+
+// TestConfigSetters: TrainableConfig and UseBiasConfig set their key in
+// place, keeping the other keys' order, and write as Keras does (pyjson).
+func TestConfigSetters(t *testing.T) {
+	cases := []struct {
+		name      string
+		fn        func(*model.Layer) (json.RawMessage, error)
+		trainable bool
+		cfg, want string
+	}{
+		{"trainable", layers.TrainableConfig, false, `{"name":"d","trainable":true,"units":3}`, `{"name": "d", "trainable": false, "units": 3}`},
+		// InputLayer: no key, not added (Keras refuses unknown keys there).
+		{"trainable absent", layers.TrainableConfig, false, `{"name":"input_1","dtype":"float32"}`, `{"name":"input_1","dtype":"float32"}`},
+		{"trainable no config", layers.TrainableConfig, false, ``, ``},
+		{"use_bias", layers.UseBiasConfig, true, `{ "name": "d", "use_bias": false }`, `{"name": "d", "use_bias": true}`},
+		{"use_bias absent", layers.UseBiasConfig, true, `{"name":"d"}`, `{"name": "d", "use_bias": true}`},
+		{"use_bias empty", layers.UseBiasConfig, true, `{}`, `{"use_bias": true}`},
+		{"use_bias no config", layers.UseBiasConfig, true, ``, ``},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := &model.Layer{Name: "lay", Kind: "Dense", Trainable: c.trainable, Config: json.RawMessage(c.cfg)}
+			got, err := c.fn(l)
+			if err != nil || string(got) != c.want {
+				t.Fatalf("%s(%s) = %s, %v; want %s", c.name, c.cfg, got, err, c.want)
+			}
+			if string(l.Config) != c.cfg {
+				t.Errorf("%s changed the layer's config to %s", c.name, l.Config)
+			}
+		})
+	}
+	for _, bad := range []string{`[1]`, `{"a":`, `"s"`} {
+		for name, fn := range map[string]func(*model.Layer) (json.RawMessage, error){"TrainableConfig": layers.TrainableConfig, "UseBiasConfig": layers.UseBiasConfig} {
+			_, err := fn(&model.Layer{Name: "lay", Kind: "Dense", Config: json.RawMessage(bad)})
+			var ce *layers.ConfigError
+			if !errors.As(err, &ce) || ce.Layer != "lay" || !errors.Is(err, layers.ErrKerasFormat) {
+				t.Errorf("%s(%s) = %v; want a *ConfigError naming layer \"lay\"", name, bad, err)
+			}
+		}
+	}
+}

@@ -571,7 +571,7 @@ func (plan *foldPlan) apply(c *model.Model, l *model.Layer, p bnParams) error {
 	cfg := l.Config
 	if plan.bias == nil {
 		var err error
-		if cfg, err = setConfigKey(l.Config, "use_bias", true, true); err != nil {
+		if cfg, err = layers.UseBiasConfig(l); err != nil {
 			return fmt.Errorf("previous layer %q: its Keras config cannot record the new bias: %v", l.Name, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xferml/xfer/layers"
 	"github.com/xferml/xfer/model"
 )
 
@@ -189,9 +190,9 @@ func setFrom(m *model.Model, op, flag, ref string, on bool) (*model.Model, error
 // its flag, so that exporters starting from a config stay right.
 func syncConfigs(m *model.Model) error {
 	for _, l := range m.Layers {
-		cfg, err := setConfigKey(l.Config, "trainable", l.Trainable, false)
+		cfg, err := layers.TrainableConfig(l)
 		if err != nil {
-			return fmt.Errorf("surgery: %w: layer %q: %v", model.ErrUnsupported, l.Name, err)
+			return fmt.Errorf("surgery: %w", err)
 		}
 		l.Config = cfg
 	}
