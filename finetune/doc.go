@@ -11,7 +11,11 @@
 // to gorgonia with the boundary values as its inputs. When nothing random
 // is in the prefix and no augmentation changes the examples, the prefix
 // runs once per example and its output is cached (features.go: in memory,
-// or in a temporary file above a quarter of the memory ceiling). When it
+// or in a temporary file above a quarter of the memory ceiling). Before
+// the engine plans the prefix, each BatchNormalization that alone reads a
+// Conv there is folded into the Conv's weight and bias (prefixbn.go: frozen,
+// it runs in inference mode), so the engine runs Conv and activation in one
+// pass. When it
 // runs at every step instead (no cache, or images decoded from a folder),
 // the next batch's prefix runs on its own goroutine while the current
 // batch trains (prefetch.go): the two sides share no state and each keeps

@@ -85,7 +85,8 @@ func (t *trainer) plan(train, valid *dataset.Set, rep Reporter) error {
 	t.train, t.eval = map[int]*graph{}, map[int]*graph{}
 	t.feed = &feeder{part: part, cache: map[*dataset.Set]*features{}}
 	if part.prefix != nil {
-		if t.feed.prefix, err = engine.New(part.prefix); err != nil {
+		prefix, _ := foldPrefixBN(part.prefix)
+		if t.feed.prefix, err = engine.New(prefix); err != nil {
 			return fmt.Errorf("finetune: model %q: the frozen layers: %w", t.m.Name, err)
 		}
 		t.feed.chunk = t.prefixChunk()
