@@ -41,7 +41,7 @@ func foldPrefixBN(p *model.Model) (*model.Model, int) {
 		reads[v]++
 	}
 	byOutput := map[string]int{} // value -> index of the node producing it
-	taken := map[string]bool{} // every value name, for the new params'
+	taken := map[string]bool{}   // every value name, for the new params'
 	for _, v := range p.Inputs {
 		taken[v.Name] = true
 	}
