@@ -3,6 +3,9 @@ package layers
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/xferml/xfer/model"
 )
@@ -29,17 +32,34 @@ func (p Penalty) None() bool { return p.L1 == 0 && p.L2 == 0 && p.MaxNorm == 0 }
 // axis 0 by default: keras.constraints.MaxNorm). Any other is
 // model.ErrUnsupported, since training without it would silently differ
 // from Keras; a malformed value is a *ConfigError naming the layer.
+//
+// A DepthwiseConv's kernel is its depthwise kernel: its keys are
+// depthwise_regularizer and depthwise_constraint. Any other regularizer or
+// constraint set in the config (bias_, activity_, gamma_, pointwise_,
+// recurrent_, ...) is model.ErrUnsupported too, naming the key: training
+// applies only the kernel's.
 func KernelPenalty(l *model.Layer) (Penalty, error) {
 	c, err := layerKctx(l)
 	if err != nil {
 		return Penalty{}, err
 	}
+	kernel := "kernel"
+	if strings.HasPrefix(l.Kind, "DepthwiseConv") {
+		kernel = "depthwise"
+	}
 	var p Penalty
-	if p.L1, p.L2, err = c.regularizer("kernel_regularizer"); err != nil {
+	if p.L1, p.L2, err = c.regularizer(kernel + "_regularizer"); err != nil {
 		return Penalty{}, err
 	}
-	if p.MaxNorm, p.Axes, err = c.maxNorm("kernel_constraint"); err != nil {
+	if p.MaxNorm, p.Axes, err = c.maxNorm(kernel + "_constraint"); err != nil {
 		return Penalty{}, err
+	}
+	for _, key := range slices.Sorted(maps.Keys(c.cfg)) {
+		if (strings.HasSuffix(key, "_regularizer") || strings.HasSuffix(key, "_constraint")) &&
+			!strings.HasPrefix(key, kernel+"_") && c.has(key) {
+			return Penalty{}, fmt.Errorf("keras: %w: layer %q (%s): %s: training applies only the %s's regularizer and constraint; set %s to null in the model to train without it",
+				model.ErrUnsupported, c.Name, c.Class, key, strings.ReplaceAll(kernel, "depthwise", "depthwise kernel"), key)
+		}
 	}
 	return p, nil
 }

@@ -63,20 +63,48 @@ func TestKernelPenalty(t *testing.T) {
 		{"negative factor", `{"kernel_regularizer": {"class_name": "L1L2", "config": {"l1": -1}}}`, layers.Penalty{}, layers.ErrKerasFormat, "kernel_regularizer", "negative factors l1 -1, l2 0"},
 		{"max_value zero", `{"kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 0}}}`, layers.Penalty{}, layers.ErrKerasFormat, "kernel_constraint", "max_value 0 must be positive"},
 		{"bad axis", `{"kernel_constraint": {"class_name": "MaxNorm", "config": {"axis": "rows"}}}`, layers.Penalty{}, layers.ErrKerasFormat, "kernel_constraint", `axis is not an integer or a list of integers: "rows"`},
+		// Only the kernel's penalties are applied: any other set is refused.
+		{"others null", `{"kernel_regularizer": "l2", "bias_regularizer": null, "activity_regularizer": null, "bias_constraint": null}`, layers.Penalty{L2: 0.01}, nil, "", ""},
+		{"bias regularizer", `{"bias_regularizer": {"class_name": "L2", "config": {"l2": 0.1}}}`, layers.Penalty{}, model.ErrUnsupported, "", `layer "lay" (Dense): bias_regularizer: training applies only the kernel's regularizer and constraint`},
+		{"activity regularizer", `{"kernel_regularizer": "l1", "activity_regularizer": "l2"}`, layers.Penalty{}, model.ErrUnsupported, "", "activity_regularizer: training applies only"},
+		{"bias constraint", `{"bias_constraint": {"class_name": "NonNeg", "config": {}}}`, layers.Penalty{}, model.ErrUnsupported, "", "bias_constraint"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := layers.KernelPenalty(configLayer("Dense", c.cfg))
-			if c.is != nil {
-				checkConfigErr(t, "KernelPenalty", err, c.is, c.key, c.msg)
-				return
-			}
-			if err != nil || !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("KernelPenalty(%s) = %+v, %v; want %+v", c.cfg, got, err, c.want)
-			}
-			if got.None() != (c.want.L1 == 0 && c.want.L2 == 0 && c.want.MaxNorm == 0) {
-				t.Errorf("KernelPenalty(%s).None() = %v", c.cfg, got.None())
-			}
+			checkPenalty(t, c.cfg, got, err, c.want, c.is, c.key, c.msg)
 		})
+	}
+	// A DepthwiseConv2D's kernel penalties are its depthwise_ keys.
+	depthwise := []struct {
+		name, cfg string
+		want      layers.Penalty
+		is        error
+		key, msg  string
+	}{
+		{"depthwise L2", `{"depthwise_regularizer": {"class_name": "L2", "config": {"l2": 0.5}}, "depthwise_constraint": "max_norm", "bias_regularizer": null}`, layers.Penalty{L2: 0.5, MaxNorm: 2, Axes: []int{0}}, nil, "", ""},
+		{"depthwise bias regularizer", `{"depthwise_regularizer": null, "bias_regularizer": "l1"}`, layers.Penalty{}, model.ErrUnsupported, "", `layer "lay" (DepthwiseConv2D): bias_regularizer: training applies only the depthwise kernel's`},
+	}
+	for _, c := range depthwise {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := layers.KernelPenalty(configLayer("DepthwiseConv2D", c.cfg))
+			checkPenalty(t, c.cfg, got, err, c.want, c.is, c.key, c.msg)
+		})
+	}
+}
+
+// checkPenalty checks KernelPenalty's result on cfg: the error is (with its
+// key and text), or else the penalty is want.
+func checkPenalty(t *testing.T, cfg string, got layers.Penalty, err error, want layers.Penalty, is error, key, msg string) {
+	t.Helper()
+	if is != nil {
+		checkConfigErr(t, "KernelPenalty", err, is, key, msg)
+		return
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("KernelPenalty(%s) = %+v, %v; want %+v", cfg, got, err, want)
+	}
+	if got.None() != (want.L1 == 0 && want.L2 == 0 && want.MaxNorm == 0) {
+		t.Errorf("KernelPenalty(%s).None() = %v", cfg, got.None())
 	}
 }
