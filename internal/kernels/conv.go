@@ -3,9 +3,10 @@ package kernels
 import "math"
 
 // Convolution kernels for the engine (NCHW, one image at a time): the
-// depthwise 2-D convolution, im2col, 2-D max pooling, and the epilogue
+// depthwise 2-D convolution, im2col, 2-D max pooling, the epilogue
 // that adds a per-channel bias and applies an activation to the rows of a
-// convolution's output.
+// convolution's output, and the one that adds a residual then applies the
+// activation.
 // Each has a Go loop (the reference, and the pure-Go build) and a
 // vectorised C twin (conv.h) with the same bits.
 
@@ -96,6 +97,31 @@ func RowBiasAct(m, n int, y []float32, ldy int, bias []float32, act *Act) {
 		return
 	}
 	RowBiasActGo(m, n, y, ldy, bias, act)
+}
+
+// AddActGo sets y[i] = act(y[i] + z[i]) for i in [0, len(y)) (act nil:
+// none): a residual connection's Add, and the activation after it, fused
+// into the convolution that computes y.
+func AddActGo(y, z []float32, act *Act) {
+	z = z[:len(y)]
+	for i := range y {
+		y[i] += z[i]
+	}
+	if act != nil {
+		ForwardGo(*act, y, y)
+	}
+}
+
+// AddAct is AddActGo in vectorised C when act has a C kernel (the same
+// bits).
+func AddAct(y, z []float32, act *Act) {
+	if len(y) == 0 {
+		return
+	}
+	if addActC(y, z, act) {
+		return
+	}
+	AddActGo(y, z, act)
 }
 
 // Im2colGo fills col [channels*KH*KW, OH*OW] (row stride ld) from x

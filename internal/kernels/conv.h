@@ -1,11 +1,13 @@
 // conv.h: the vectorised C twins of conv.go's DepthwiseGo, MaxPoolGo,
-// Im2colGo and RowBiasActGo, included by kernels_cgo.go after act.h (whose pragmas,
-// no FMA contraction, make them round as the Go loops do).
+// Im2colGo, RowBiasActGo and AddActGo, included by kernels_cgo.go after act.h (whose pragmas,
+// no FMA contraction, make them round as the Go loops do). On AVX-512 a
+// 3x3 depthwise convolution of stride 1 or 2 runs as avx512.h's xk_dw3.
 #ifndef XFER_KERNELS_CONV_H
 #define XFER_KERNELS_CONV_H
 
 #include <stdlib.h>
 #include "act.h"
+#include "avx512.h"
 
 // xk_v8 is eight floats; xk_v8u the same at any float's alignment.
 typedef float xk_v8 __attribute__((vector_size(32)));
@@ -81,6 +83,11 @@ static inline __attribute__((always_inline)) void xk_planes(const float *xc, int
 	}
 }
 
+// xk_dw_chunk is how many outputs (with the Wq-OW dropped ones past each
+// row) xk_dw_body computes at a time: 16 KB, so that they are still in L1
+// for the bias, the activation and the copy to y.
+#define XK_DW_CHUNK 4096
+
 // xk_dw_body is DepthwiseGo for channels [c0, c1); g holds H, W, OH, OW,
 // KH, KW, SH, SW, DH, DW, PT, PL. Each channel's zero-padded input is
 // first split into SH*SW phase planes of Hq x Wq (plane (ph, pw) holds the
@@ -88,21 +95,23 @@ static inline __attribute__((always_inline)) void xk_planes(const float *xc, int
 // every tap reads one plane at a fixed offset from the output's position:
 // output (oh, ow) is at i = oh*Wq + ow and tap (kh, kw) reads plane
 // (kh*DH % SH, kw*DW % SW) at i + (kh*DH/SH)*Wq + kw*DW/SW. The taps then
-// run over the whole plane at once (xk_dw_taps; the Wq-OW columns past
-// each row are computed and dropped), the same sums in the same order as
-// the Go loop. Returns 0 when out of memory.
+// run over blocks of whole rows at once (xk_dw_taps; the Wq-OW columns
+// past each row are computed and dropped), the same sums in the same order
+// as the Go loop, and each block gets its bias and activation and goes to
+// y while it is in L1. Returns 0 when out of memory.
 static inline __attribute__((always_inline)) int xk_dw_body(const int *g, const float *x, const float *w,
 		const float *bias, float *y, int c0, int c1, int act, float p1, float p2) {
 	const int H = g[0], W = g[1], OH = g[2], OW = g[3], KH = g[4], KW = g[5];
 	const int SH = g[6], SW = g[7], DH = g[8], DW = g[9], PT = g[10], PL = g[11];
 	const size_t in = (size_t)H * W, out = (size_t)OH * OW, ks = (size_t)KH * KW;
 	const int Hq = OH + (KH - 1) * DH / SH, Wq = OW + (KW - 1) * DW / SW;
-	// n outputs rounded up to whole vectors (the extra ones are dropped
-	// like the columns past each row; their taps may read the 8 floats of
-	// slack after the last plane).
-	const size_t psize = (size_t)Hq * Wq, n = ((size_t)(OH - 1) * Wq + OW + 7) & ~(size_t)7;
+	// Rows per block; a block's outputs rounded up to whole vectors (the
+	// extra ones are dropped like the columns past each row; their taps
+	// may read the 8 floats of slack after the last plane).
+	const int rows = Wq >= XK_DW_CHUNK ? 1 : XK_DW_CHUNK / Wq < OH ? XK_DW_CHUNK / Wq : OH;
+	const size_t psize = (size_t)Hq * Wq, nmax = ((size_t)(rows - 1) * Wq + OW + 7) & ~(size_t)7;
 	const size_t planes = (size_t)SH * SW * psize;
-	float *buf = malloc((planes + 8 + n) * sizeof(float));
+	float *buf = malloc((planes + 8 + nmax) * sizeof(float));
 	int *off = malloc(ks * sizeof(int));
 	if (!buf || !off) {
 		free(buf);
@@ -119,13 +128,18 @@ static inline __attribute__((always_inline)) int xk_dw_body(const int *g, const 
 	}
 	for (int c = c0; c < c1; c++) {
 		xk_planes(x + c * in, H, W, SH, SW, PT, PL, Hq, Wq, buf, 0.0f);
-		xk_dw_taps((int)n, buf, off, w + c * ks, (int)ks, flat);
-		if (bias) {
-			const float b = bias[c];
-			for (size_t j = 0; j < n; j++) flat[j] = flat[j] + b;
+		for (int r0 = 0; r0 < OH; r0 += rows) {
+			const int nr = OH - r0 < rows ? OH - r0 : rows;
+			const size_t n = ((size_t)(nr - 1) * Wq + OW + 7) & ~(size_t)7;
+			xk_dw_taps((int)n, buf + (size_t)r0 * Wq, off, w + c * ks, (int)ks, flat);
+			if (bias) {
+				const float b = bias[c];
+				for (size_t j = 0; j < n; j++) flat[j] = flat[j] + b;
+			}
+			if (act != XK_NONE) xk_fwd_body(1, (int)n, flat, (int)n, NULL, flat, (int)n, act, p1, p2);
+			float *yc = y + c * out + (size_t)r0 * OW;
+			for (int oh = 0; oh < nr; oh++) memcpy(yc + (size_t)oh * OW, flat + (size_t)oh * Wq, (size_t)OW * sizeof(float));
 		}
-		if (act != XK_NONE) xk_fwd_body(1, (int)n, flat, (int)n, NULL, flat, (int)n, act, p1, p2);
-		for (int oh = 0; oh < OH; oh++) memcpy(y + c * out + (size_t)oh * OW, flat + (size_t)oh * Wq, (size_t)OW * sizeof(float));
 	}
 	free(buf);
 	free(off);
@@ -219,6 +233,19 @@ static inline __attribute__((always_inline)) void xk_rowbias_body(int m, int n, 
 	}
 }
 
+// xk_addact_body is AddActGo: y = y + z, then act, in blocks of 2048 so
+// that the activation reads them from L1.
+static inline __attribute__((always_inline)) void xk_addact_body(size_t n, float *y, const float *z, int act,
+		float p1, float p2) {
+	for (size_t i0 = 0; i0 < n; i0 += 2048) {
+		const int b = n - i0 < 2048 ? (int)(n - i0) : 2048;
+		float *yb = y + i0;
+		const float *zb = z + i0;
+		for (int i = 0; i < b; i++) yb[i] = yb[i] + zb[i];
+		if (act != XK_NONE) xk_fwd_body(1, b, yb, b, NULL, yb, b, act, p1, p2);
+	}
+}
+
 #define XK_CONV_VARIANT(suffix, attr) \
 	attr static int xk_dw_##suffix(const int *g, const float *x, const float *w, const float *bias, float *y, \
 			int c0, int c1, int act, float p1, float p2) { \
@@ -232,6 +259,9 @@ static inline __attribute__((always_inline)) void xk_rowbias_body(int m, int n, 
 	} \
 	attr static void xk_rowbias_##suffix(int m, int n, float *y, int ldy, const float *bias, int act, float p1, float p2) { \
 		xk_rowbias_body(m, n, y, ldy, bias, act, p1, p2); \
+	} \
+	attr static void xk_addact_##suffix(size_t n, float *y, const float *z, int act, float p1, float p2) { \
+		xk_addact_body(n, y, z, act, p1, p2); \
 	}
 
 XK_CONV_VARIANT(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))))
@@ -240,6 +270,10 @@ XK_CONV_VARIANT(base, )
 
 static int xk_dw(const int *g, const float *x, const float *w, const float *bias, float *y, int c0, int c1,
 		int act, float p1, float p2) {
+	if (xk_dw3_fits(g)) {
+		xk_dw3(g, x, w, bias, y, c0, c1, act, p1, p2);
+		return 1;
+	}
 	switch (xk_level()) {
 	case 2: return xk_dw_avx512(g, x, w, bias, y, c0, c1, act, p1, p2);
 	case 1: return xk_dw_avx2(g, x, w, bias, y, c0, c1, act, p1, p2);
@@ -268,6 +302,14 @@ static void xk_rowbias(int m, int n, float *y, int ldy, const float *bias, int a
 	case 2: xk_rowbias_avx512(m, n, y, ldy, bias, act, p1, p2); break;
 	case 1: xk_rowbias_avx2(m, n, y, ldy, bias, act, p1, p2); break;
 	default: xk_rowbias_base(m, n, y, ldy, bias, act, p1, p2);
+	}
+}
+
+static void xk_addact(size_t n, float *y, const float *z, int act, float p1, float p2) {
+	switch (xk_level()) {
+	case 2: xk_addact_avx512(n, y, z, act, p1, p2); break;
+	case 1: xk_addact_avx2(n, y, z, act, p1, p2); break;
+	default: xk_addact_base(n, y, z, act, p1, p2);
 	}
 }
 

@@ -68,6 +68,78 @@ func TestDepthwiseC(t *testing.T) {
 	}
 }
 
+// TestDepthwise3x3: the 3x3 kernels of stride 1 and 2 (AVX-512's xk_dw3
+// where the CPU has it) give DepthwiseGo's bits over random sizes and
+// pads (beyond the kernel too), activations run in registers and after,
+// and special values (NaN, infinities, signed zeros) in the input, the
+// weights and the bias.
+func TestDepthwise3x3(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	acts := []*Act{nil, {Op: "Relu"}, {Op: "Clip", Alpha: 0, Beta: 6}, {Op: "Clip", Alpha: -1, Beta: 1}, {Op: "HardSwish"}, {Op: "Sigmoid"}}
+	special := specialValues()
+	for trial := range 400 {
+		s := 1 + rng.Intn(2)
+		g := Conv2D{H: 1 + rng.Intn(40), W: 1 + rng.Intn(40), KH: 3, KW: 3, SH: s, SW: s, DH: 1, DW: 1,
+			PT: rng.Intn(4), PL: rng.Intn(4)}
+		pb, pr := rng.Intn(4), rng.Intn(4)
+		spanH, spanW := g.H+g.PT+pb-3, g.W+g.PL+pr-3
+		if spanH < 0 || spanW < 0 {
+			continue
+		}
+		g.OH, g.OW = spanH/s+1, spanW/s+1
+		c := 1 + rng.Intn(4)
+		x, w := randFloats(rng, c*g.H*g.W), randFloats(rng, c*9)
+		bias := randFloats(rng, c)
+		if trial%3 == 0 {
+			bias = nil
+		}
+		if trial%4 == 0 { // special values in a few places
+			for range 3 {
+				x[rng.Intn(len(x))] = special[rng.Intn(len(special))]
+			}
+			w[rng.Intn(len(w))] = special[rng.Intn(len(special))]
+			if bias != nil {
+				bias[rng.Intn(len(bias))] = special[rng.Intn(len(special))]
+			}
+		}
+		act := acts[trial%len(acts)]
+		want := make([]float32, c*g.OH*g.OW)
+		got := make([]float32, len(want))
+		DepthwiseGo(g, x, w, bias, want, 0, c, act)
+		Depthwise(g, x, w, bias, got, 0, c, act)
+		for i := range want {
+			if !sameBits(got[i], want[i]) {
+				t.Fatalf("trial %d %+v act %v: y[%d] = %v (C); Go %v", trial, g, act, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestDepthwiseCLarge: planes large enough that the C kernel works in
+// several blocks of rows (4096 outputs each), or one row at a time.
+func TestDepthwiseCLarge(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	act := &Act{Op: "Clip", Alpha: 0, Beta: 6}
+	for _, g := range []Conv2D{
+		{H: 112, W: 112, OH: 112, OW: 112, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 1},
+		{H: 113, W: 75, OH: 57, OW: 38, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PT: 1, PL: 1},
+		{H: 3, W: 4200, OH: 3, OW: 4196, KH: 3, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 0},
+	} {
+		c := 3
+		x, w, bias := randFloats(rng, c*g.H*g.W), randFloats(rng, c*g.KH*g.KW), randFloats(rng, c)
+		want := make([]float32, c*g.OH*g.OW)
+		got := make([]float32, len(want))
+		DepthwiseGo(g, x, w, bias, want, 0, c, act)
+		Depthwise(g, x, w, bias, got, 1, c, act)
+		Depthwise(g, x, w, bias, got, 0, 1, act)
+		for i := range want {
+			if !sameBits(got[i], want[i]) {
+				t.Fatalf("%+v: y[%d] = %v (C); Go %v", g, i, got[i], want[i])
+			}
+		}
+	}
+}
+
 // TestRowBiasActC: the C epilogue gives RowBiasActGo's bits.
 func TestRowBiasActC(t *testing.T) {
 	rng := rand.New(rand.NewSource(6))
@@ -84,6 +156,43 @@ func TestRowBiasActC(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAddActC: the C residual add + activation gives AddActGo's bits,
+// special values included, over lengths around its blocks of 2048.
+func TestAddActC(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	special := specialValues()
+	for _, act := range []*Act{nil, {Op: "Relu"}, {Op: "Clip", Alpha: 0, Beta: 6}, {Op: "Sigmoid"}, {Op: "HardSwish"}} {
+		for _, n := range []int{1, 7, 2048, 4100} {
+			y, z := randFloats(rng, n), randFloats(rng, n)
+			for i := 0; i < n; i += 3 {
+				y[i] = special[i%len(special)]
+				z[(i+1)%n] = special[(i/3)%len(special)]
+			}
+			want := append([]float32(nil), y...)
+			AddActGo(want, z, act)
+			AddAct(y, z, act)
+			for i := range want {
+				if !sameBits(y[i], want[i]) {
+					t.Fatalf("act %v n %d: y[%d] = %v (C); Go %v", act, n, i, y[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkAddAct: ResNet-18's first residual (64 x 56 x 56) with its
+// Relu.
+func BenchmarkAddAct(b *testing.B) {
+	rng := rand.New(rand.NewSource(14))
+	n := 64 * 56 * 56
+	y, z := randFloats(rng, n), randFloats(rng, n)
+	act := &Act{Op: "Relu"}
+	for b.Loop() {
+		AddAct(y, z, act)
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 }
 
 func randFloats(rng *rand.Rand, n int) []float32 {

@@ -13,8 +13,10 @@
 //   - dense.go: the fused dense layer's packing;
 //   - conv.go: the engine's convolution kernels: depthwise 2-D convolution
 //     and 2-D max pooling (over zero- or -Inf-padded phase planes, so that
-//     every tap runs over a whole plane), 2-D im2col, and the bias +
-//     activation epilogue of a convolution's rows;
+//     every tap runs over a whole plane; on AVX-512 a 3x3 depthwise
+//     convolution reads the input rows directly, avx512.h), 2-D im2col,
+//     the bias + activation epilogue of a convolution's rows, and a fused
+//     residual's add + activation;
 //   - winograd.go: Winograd F(2x2, 3x3) transforms for 3x3 stride-1
 //     convolutions;
 //   - pointwise.go: a convolution's product W @ X with its bias and
@@ -24,7 +26,7 @@
 //     count passed in by the caller) over internal/blas32.
 //
 // Each Go loop has a vectorised C twin beside it (act.h, dense.h, conv.h,
-// winograd.h, pointwise.h, bound in
+// winograd.h, pointwise.h, avx512.h, bound in
 // kernels_cgo.go), compiled without FMA contraction so that it returns the
 // Go loop's bits, NaN payloads included (act_test.go compares them on
 // special and random values; pointwise.h's products use fused

@@ -305,3 +305,13 @@ func pointwiseC(m, n, k int, packed, x []float32, ldx int, bias, y []float32, ld
 	}
 	return true
 }
+
+// addActC is AddAct in vectorised C; false when act has no C kernel.
+func addActC(y, z []float32, act *Act) bool {
+	if act != nil && !NativeAct(*act) || len(z) < len(y) {
+		return false
+	}
+	code, p1, p2 := cAct(act)
+	C.xk_addact(C.size_t(len(y)), fptr(y), fptr(z), code, p1, p2)
+	return true
+}

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include "act.h"
 #include "conv.h"
+#include "avx512.h"
 
 // W is packed once (PackPointwise) into blocks of XK_PW_MR rows: block b
 // holds rows XK_PW_MR*b.. as K groups of XK_PW_MR floats (the column kk of
@@ -16,21 +17,32 @@
 // 16-float accumulators in registers; each step over K loads 32 floats of
 // one row of X and broadcasts XK_PW_MR weights. Every output is the sum
 // over k in order 0..K-1 of fused multiply-adds from 0, then + bias[r],
-// then the activation: the same for any tiling and thread split.
+// then the activation (in registers for None, Relu and Clip: avx512.h):
+// the same for any tiling and thread split.
 #define XK_PW_MR 12
 #define XK_PW_NR 32
 
+// xk_pw_tile runs k steps of one tile: from 0 when first, else from the
+// partial sums stored in y by the previous block of K (exact: they are the
+// float32 accumulators themselves, so the chain of fused multiply-adds is
+// the same as in one pass); when last, the bias and activation, else the
+// partial sums are stored as they are.
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"), always_inline)) static inline void
 xk_pw_tile(const int mr, int k, const float *p, const float *x, size_t ldx, float *y, size_t ldy, int nc,
-		const float *bias, int act, float p1, float p2) {
+		int first, int last, const float *bias, int act, float p1, float p2) {
 	__m512 acc0[XK_PW_MR], acc1[XK_PW_MR];
-#pragma GCC unroll 12
-	for (int r = 0; r < mr; r++) {
-		acc0[r] = _mm512_setzero_ps();
-		acc1[r] = _mm512_setzero_ps();
-	}
 	const __mmask16 m0 = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
 	const __mmask16 m1 = nc >= 32 ? (__mmask16)0xFFFF : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1) : 0;
+#pragma GCC unroll 12
+	for (int r = 0; r < mr; r++) {
+		if (first) {
+			acc0[r] = _mm512_setzero_ps();
+			acc1[r] = _mm512_setzero_ps();
+		} else {
+			acc0[r] = _mm512_maskz_loadu_ps(m0, y + (size_t)r * ldy);
+			acc1[r] = _mm512_maskz_loadu_ps(m1, y + (size_t)r * ldy + 16);
+		}
+	}
 	for (int kk = 0; kk < k; kk++) {
 		const float *xr = x + (size_t)kk * ldx;
 		__m512 b0 = _mm512_maskz_loadu_ps(m0, xr);
@@ -43,6 +55,15 @@ xk_pw_tile(const int mr, int k, const float *p, const float *x, size_t ldx, floa
 			acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
 		}
 	}
+	if (!last) {
+#pragma GCC unroll 12
+		for (int r = 0; r < mr; r++) {
+			_mm512_mask_storeu_ps(y + (size_t)r * ldy, m0, acc0[r]);
+			_mm512_mask_storeu_ps(y + (size_t)r * ldy + 16, m1, acc1[r]);
+		}
+		return;
+	}
+	const int inreg = xk_inreg(act);
 #pragma GCC unroll 12
 	for (int r = 0; r < mr; r++) {
 		__m512 v0 = acc0[r], v1 = acc1[r];
@@ -51,39 +72,45 @@ xk_pw_tile(const int mr, int k, const float *p, const float *x, size_t ldx, floa
 			v0 = _mm512_add_ps(v0, b);
 			v1 = _mm512_add_ps(v1, b);
 		}
+		if (inreg) {
+			v0 = xk_act16(v0, act, p1, p2);
+			v1 = xk_act16(v1, act, p1, p2);
+		}
 		_mm512_mask_storeu_ps(y + (size_t)r * ldy, m0, v0);
 		_mm512_mask_storeu_ps(y + (size_t)r * ldy + 16, m1, v1);
 	}
-	// The activation while the tile is in L1 (RowBiasActGo's bits).
-	if (act != XK_NONE) xk_rowbias_body(mr, nc, y, (int)ldy, NULL, act, p1, p2);
+	// Other activations while the tile is in L1 (RowBiasActGo's bits).
+	if (!inreg) xk_rowbias_body(mr, nc, y, (int)ldy, NULL, act, p1, p2);
 }
 
-// xk_pw is PointwiseGo with W packed: columns in panels of 32 outside
-// (the panel of X, K x 32, stays in cache), row blocks inside.
+// XK_PW_KC is the block of K a pass runs over: its panel of X (K x 32
+// floats, 32 KB) stays in L1 while the row blocks go by.
+#define XK_PW_KC 256
+
+// xk_pw is PointwiseGo with W packed: K in blocks of XK_PW_KC outside,
+// then columns in panels of 32, then row blocks.
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))) static void xk_pw(int m, int n, int k,
 		const float *p, const float *x, size_t ldx, const float *bias, float *y, size_t ldy, int act, float p1,
 		float p2) {
-	for (int j = 0; j < n; j += XK_PW_NR) {
-		const int nc = n - j < XK_PW_NR ? n - j : XK_PW_NR;
-		for (int i = 0; i < m; i += XK_PW_MR) {
-			const int mr = m - i < XK_PW_MR ? m - i : XK_PW_MR;
-			const float *pi = p + (size_t)i * k;
-			const float *bi = bias ? bias + i : NULL;
-			float *yij = y + (size_t)i * ldy + j;
-			const float *xj = x + j;
-			switch (mr) {
-			case 12: xk_pw_tile(12, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 11: xk_pw_tile(11, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 10: xk_pw_tile(10, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 9: xk_pw_tile(9, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 8: xk_pw_tile(8, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 7: xk_pw_tile(7, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 6: xk_pw_tile(6, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 5: xk_pw_tile(5, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 4: xk_pw_tile(4, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 3: xk_pw_tile(3, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			case 2: xk_pw_tile(2, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
-			default: xk_pw_tile(1, k, pi, xj, ldx, yij, ldy, nc, bi, act, p1, p2); break;
+	for (int k0 = 0; k0 < k; k0 += XK_PW_KC) {
+		const int kc = k - k0 < XK_PW_KC ? k - k0 : XK_PW_KC;
+		const int first = k0 == 0, last = k0 + kc == k;
+		for (int j = 0; j < n; j += XK_PW_NR) {
+			const int nc = n - j < XK_PW_NR ? n - j : XK_PW_NR;
+			const float *xj = x + (size_t)k0 * ldx + j;
+			for (int i = 0; i < m; i += XK_PW_MR) {
+				const int mr = m - i < XK_PW_MR ? m - i : XK_PW_MR;
+				const float *pi = p + (size_t)i * k + (size_t)k0 * XK_PW_MR;
+				const float *bi = bias ? bias + i : NULL;
+				float *yij = y + (size_t)i * ldy + j;
+#define XK_PW_CASE(R) \
+	case R: xk_pw_tile(R, kc, pi, xj, ldx, yij, ldy, nc, first, last, bi, act, p1, p2); break;
+				switch (mr) {
+				XK_PW_CASE(12) XK_PW_CASE(11) XK_PW_CASE(10) XK_PW_CASE(9) XK_PW_CASE(8) XK_PW_CASE(7)
+				XK_PW_CASE(6) XK_PW_CASE(5) XK_PW_CASE(4) XK_PW_CASE(3) XK_PW_CASE(2)
+				default: xk_pw_tile(1, kc, pi, xj, ldx, yij, ldy, nc, first, last, bi, act, p1, p2); break;
+				}
+#undef XK_PW_CASE
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 func TestPointwise(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))
 	acts := []*Act{nil, {Op: "Relu"}, {Op: "Clip", Alpha: 0, Beta: 6}, {Op: "HardSwish"}}
+	special := specialValues()
 	for trial, c := range []struct{ m, n, k, padX, padY int }{
 		{1, 1, 1, 0, 0}, {12, 32, 16, 0, 0}, {13, 33, 7, 3, 0}, {16, 3136, 32, 0, 0}, {25, 49, 160, 0, 5},
 		{96, 196, 24, 1, 1}, {11, 15, 3, 0, 0}, {24, 17, 960, 0, 0}, {5, 100, 1, 2, 2},
@@ -27,6 +28,13 @@ func TestPointwise(t *testing.T) {
 			var bias []float32
 			if (trial+ai)%2 == 0 {
 				bias = randFloats(rng, c.m)
+			}
+			if trial == 2 { // special values: the activations' NaN and signed-zero rules
+				for i := range x {
+					if i%5 == 0 {
+						x[i] = special[i%len(special)]
+					}
+				}
 			}
 			want := make([]float32, (c.m-1)*ldy+c.n)
 			got := make([]float32, len(want))
@@ -54,6 +62,12 @@ func TestPointwise(t *testing.T) {
 						mag += math.Abs(float64(bias[r]))
 					}
 					g, v := float64(got[r*ldy+j]), float64(want[r*ldy+j])
+					if trial == 2 {
+						if !sameBits(got[r*ldy+j], want[r*ldy+j]) {
+							t.Fatalf("%+v act %v (special values): y[%d,%d] = %v (C); Go %v", c, act, r, j, g, v)
+						}
+						continue
+					}
 					// The C kernel's fused multiply-adds round once,
 					// fma32 (via float64) may round twice: a few ulp of the
 					// magnitude at most.
