@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
 )
 
@@ -135,8 +136,15 @@ func TestConvPaths(t *testing.T) {
 						if act != "" && (len(s.steps) != 1 || s.steps[0].act == nil) {
 							t.Fatalf("New: %d steps, the activation not fused into the Conv", len(s.steps))
 						}
-						if wino := strings.Contains(c.name, "winograd"); (s.steps[0].wino != nil) != wino {
-							t.Fatalf("New: Winograd weights planned %v; want %v", s.steps[0].wino != nil, wino)
+						st := s.steps[0]
+						wino := strings.Contains(c.name, "winograd")
+						if planned := st.wino != nil || st.winoPW != nil; planned != wino {
+							t.Fatalf("New: Winograd weights planned %v; want %v", planned, wino)
+						}
+						// kernels.Pointwise's packed weights on AVX-512: the
+						// Winograd products' or the one-group Conv's.
+						if pw := kernels.HasAVX512 && (wino || c.group == 1); (st.winoPW != nil || st.pw != nil) != pw {
+							t.Fatalf("New: packed weights planned %v, %v; want %v", st.winoPW != nil, st.pw != nil, pw)
 						}
 						got, err := s.Predict(x)
 						if err != nil {
@@ -190,3 +198,97 @@ func benchConv(b *testing.B, c, m, group, k, h int) {
 func BenchmarkConvResNet56(b *testing.B)    { benchConv(b, 64, 64, 1, 3, 56) }
 func BenchmarkConvDepthwise56(b *testing.B) { benchConv(b, 144, 144, 144, 3, 56) }
 func BenchmarkConvPointwise56(b *testing.B) { benchConv(b, 24, 144, 1, 1, 56) }
+
+// TestConvResidual: a residual connection's Add (and the Relu after it)
+// fold into the Conv that computes one operand when the other is ready
+// before it: x -> Conv -> Add(x) -> Relu (ResNet's block end, either
+// operand order) and x -> Conv -> Add(x) (MobileNetV2's linear
+// bottleneck), on every Conv path, against convRef plus x; an Add whose
+// other operand is computed after the Conv stays a step of its own. (The
+// fusion needs the inferred shapes to match with only the batch unknown.)
+func TestConvResidual(t *testing.T) {
+	defer SetThreads(0)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []struct {
+		name    string
+		c, k, h int
+		group   int
+	}{
+		{"pointwise", 24, 1, 14, 1}, {"winograd", 16, 3, 14, 1}, {"im2col", 8, 3, 5, 1}, {"depthwise", 8, 3, 9, 8},
+	} {
+		for _, relu := range []bool{false, true} {
+			for _, swap := range []bool{false, true} {
+				for _, threads := range []int{1, 2} {
+					name := fmt.Sprintf("%s/relu=%v/swap=%v/threads%d", c.name, relu, swap, threads)
+					t.Run(name, func(t *testing.T) {
+						w, b := randSigned(rng, c.c, c.c/c.group, c.k, c.k), randSigned(rng, c.c)
+						m := convActModel(w, b, c.group, 1, c.k/2, "", c.c)
+						m.Inputs[0].Shape = []int{-1, c.c, c.h, c.h} // the fusion needs the spatial dims known
+						l := m.Layers[0]
+						l.Nodes[0].Outputs = []string{"c"}
+						add := &model.Node{Name: "add", Op: "Add", Inputs: []string{"c", "x"}, Outputs: []string{"y"}}
+						if swap {
+							add.Inputs = []string{"x", "c"}
+						}
+						l.Nodes = append(l.Nodes, add)
+						if relu {
+							add.Outputs = []string{"s"}
+							l.Nodes = append(l.Nodes, &model.Node{Name: "relu", Op: "Relu", Inputs: []string{"s"}, Outputs: []string{"y"}})
+						}
+						SetThreads(threads)
+						s, err := New(m)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(s.steps) != 1 || !s.steps[0].sum || relu != (s.steps[0].act != nil) {
+							t.Fatalf("New: %d steps; want the Add (and Relu) fused into the Conv", len(s.steps))
+						}
+						x := randSigned(rng, 2, c.c, c.h, c.h)
+						got, err := s.Predict(x)
+						if err != nil {
+							t.Fatal(err)
+						}
+						want := convRef(x, w, b, c.group, 1, c.k/2, "")
+						for i := range want {
+							want[i] += x.F32[i]
+							if relu {
+								want[i] = max(want[i], 0)
+							}
+							if d := math.Abs(float64(got.F32[i] - want[i])); d > 1e-5+1e-5*math.Abs(float64(want[i])) {
+								t.Fatalf("Conv + Add: y[%d] = %v; want %v", i, got.F32[i], want[i])
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+	// The Add's other operand is a second Conv's output, computed after
+	// the first Conv: the first cannot take the Add; the second can.
+	w := randSigned(rng, 8, 8, 1, 1)
+	m := convActModel(w, nil, 1, 1, 0, "", 8)
+	m.Inputs[0].Shape = []int{-1, 8, 4, 4}
+	l := m.Layers[0]
+	l.Nodes[0].Outputs = []string{"c"}
+	l.Nodes = append(l.Nodes,
+		&model.Node{Name: "conv2", Op: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"d"}},
+		&model.Node{Name: "add", Op: "Add", Inputs: []string{"c", "d"}, Outputs: []string{"y"}})
+	s, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.steps) != 2 || s.steps[0].sum || !s.steps[1].sum {
+		t.Fatalf("New: %d steps, sums %v; want the Add fused into the second Conv only", len(s.steps), []bool{s.steps[0].sum, s.steps[len(s.steps)-1].sum})
+	}
+	x := randSigned(rng, 1, 8, 4, 4)
+	got, err := s.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := convRef(x, w, nil, 1, 1, 0, "")
+	for i := range want {
+		if d := math.Abs(float64(got.F32[i] - 2*want[i])); d > 1e-5+1e-5*math.Abs(float64(want[i])) {
+			t.Fatalf("Conv + Conv: y[%d] = %v; want %v", i, got.F32[i], 2*want[i])
+		}
+	}
+}

@@ -60,9 +60,18 @@ type step struct {
 	fused *fusedDense
 	// act is the activation fused into a Conv step (fuse_conv.go), or nil.
 	act *kernels.Act
+	// sum says a Conv step adds its input 3 (a residual connection's Add
+	// fused in, fuse_conv.go) before act.
+	sum bool
 	// wino is a Conv's constant weight in Winograd form (fuse_conv.go), or
 	// nil.
 	wino []float32
+	// winoPW is the same 16 matrices packed for kernels.Pointwise, one
+	// after the other, in place of wino (fuse_conv.go), or nil.
+	winoPW []float32
+	// pw is a Conv's constant weight packed for kernels.Pointwise
+	// (fuse_conv.go), or nil.
+	pw []float32
 	// scratch is a reusable float32 buffer for kernels that need one
 	// (im2col); during Run, the session's one scratch buffer.
 	scratch []float32

@@ -64,8 +64,10 @@ func fuse(steps []*step, s *Session, shapes map[string]*model.Value) []*step {
 		return s.vals[id]
 	}
 	dead := make([]bool, len(steps))
+	fuseConvAdds(steps, consumer, dead, shapes)
 	fuseConvActs(steps, s, consumer, dead)
 	planWinograd(steps, s)
+	planPointwise(steps, s)
 	out := make([]*step, 0, len(steps))
 	for i, st := range steps {
 		if dead[i] {

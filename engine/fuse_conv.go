@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 
 	"github.com/xferml/xfer/internal/kernels"
 	"github.com/xferml/xfer/model"
@@ -32,6 +33,63 @@ func fuseConvActs(steps []*step, s *Session, consumer map[int]int, dead []bool) 
 			continue
 		}
 		st.act = &act
+		st.outs, st.types = a.outs, a.types
+		dead[j] = true
+	}
+}
+
+// fuseConvAdds folds the Add of a residual connection into the Conv that
+// computes one of its operands, when the Add alone reads the Conv's
+// output, the other operand z has the same inferred shape (no
+// broadcasting) and is ready before the Conv runs: the Conv then
+// computes act(conv + z) (step.sum; z becomes its input 3, after a
+// bias or -1) while its output is in cache, instead of a separate pass,
+// and an activation reading the Add (ResNet's Relu) then folds in through
+// fuseConvActs. The Add's step is marked dead.
+func fuseConvAdds(steps []*step, consumer map[int]int, dead []bool, shapes map[string]*model.Value) {
+	producer := map[int]int{} // value id -> the step computing it
+	for i, st := range steps {
+		for _, id := range st.outs {
+			if id >= 0 {
+				producer[id] = i
+			}
+		}
+	}
+	for i, st := range steps {
+		if st.node.Op != "Conv" || len(st.outs) != 1 || st.outs[0] < 0 || len(st.types) != 1 || st.types[0] != model.Float32 ||
+			len(st.ins) < 2 || len(st.ins) > 3 || st.act != nil {
+			continue
+		}
+		j, ok := consumer[st.outs[0]]
+		if !ok || dead[j] {
+			continue
+		}
+		a := steps[j]
+		if a.node.Op != "Add" || a.opset < 7 || len(a.ins) != 2 || len(a.outs) != 1 || len(a.types) != 1 || a.types[0] != model.Float32 {
+			continue
+		}
+		k := 0 // the other operand
+		if a.ins[0] == st.outs[0] {
+			k = 1
+		}
+		z := a.ins[k]
+		if z < 0 || z == st.outs[0] {
+			continue
+		}
+		if p, ok := producer[z]; ok && p >= i {
+			continue // computed after the Conv
+		}
+		ys, ok1 := shapes[st.node.Outputs[0]]
+		zs, ok2 := shapes[a.node.Inputs[k]]
+		if !ok1 || !ok2 || zs.DType != model.Float32 || len(ys.Shape) != 4 || !slices.Equal(ys.Shape, zs.Shape) ||
+			slices.ContainsFunc(ys.Shape[1:], func(d int) bool { return d < 0 }) {
+			continue
+		}
+		ins := slices.Clone(st.ins)
+		if len(ins) == 2 {
+			ins = append(ins, -1)
+		}
+		st.ins, st.sum = append(ins, z), true
 		st.outs, st.types = a.outs, a.types
 		dead[j] = true
 	}
@@ -80,7 +138,8 @@ const winogradMinCols = 32
 
 // planWinograd gives each 2-D Conv with a constant 3x3 weight, stride 1,
 // dilation 1 and one group (ResNet's blocks) its weight in Winograd form
-// (kernels.WinogradWeights), once: convKernel then runs it as Winograd
+// (kernels.WinogradWeights; packed for kernels.Pointwise where that has a
+// C kernel), once: convKernel then runs it as Winograd
 // F(2x2, 3x3), 2.25 times fewer multiplications than im2col and one
 // product.
 func planWinograd(steps []*step, s *Session) {
@@ -95,7 +154,22 @@ func planWinograd(steps []*step, s *Session) {
 			!allOnes64(n.AttrInts("strides", nil)) || !allOnes64(n.AttrInts("dilations", nil)) {
 			continue
 		}
-		st.wino = kernels.WinogradWeights(w.F32, w.Shape[0], w.Shape[1])
+		m, c := w.Shape[0], w.Shape[1]
+		st.wino = kernels.WinogradWeights(w.F32, m, c)
+		// The 16 products through kernels.Pointwise where it has a C
+		// kernel: each U[k] packed, and only the packed copy kept.
+		var packed []float32
+		for q := range 16 {
+			pk := kernels.PackPointwise(st.wino[q*m*c:(q+1)*m*c], m, c)
+			if pk == nil {
+				packed = nil
+				break
+			}
+			packed = append(packed, pk...)
+		}
+		if packed != nil {
+			st.wino, st.winoPW = nil, packed
+		}
 	}
 }
 
@@ -106,4 +180,25 @@ func allOnes64(v []int64) bool {
 		}
 	}
 	return true
+}
+
+// planPointwise packs the constant weight of each 2-D Conv with one group
+// that does not run as Winograd (MobileNet's 1x1 convolutions, strided
+// and first convolutions) for kernels.Pointwise, once: convKernel then
+// runs its product with the bias and activation in the same pass. Nil on
+// CPUs without the C kernel, which keep OpenBLAS.
+func planPointwise(steps []*step, s *Session) {
+	for _, st := range steps {
+		n := st.node
+		if n.Op != "Conv" || st.wino != nil || len(st.ins) < 2 || st.ins[1] < 0 || !s.fixed[st.ins[1]] ||
+			n.AttrInt("group", 1) != 1 {
+			continue
+		}
+		w := s.vals[st.ins[1]]
+		if w.DType != model.Float32 || len(w.Shape) != 4 {
+			continue
+		}
+		m := w.Shape[0]
+		st.pw = kernels.PackPointwise(w.F32, m, numel(w.Shape[1:]))
+	}
 }

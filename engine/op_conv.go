@@ -11,8 +11,10 @@ import (
 // convKernel is ONNX Conv on X [N, C, D1..Dk] (any k >= 1) with W [M, C/group,
 // K1..Kk] and optional B [M]: pads, strides, dilations, group and auto_pad
 // as in windowFor. Each (image, group) is one matrix product of the group's
-// weights [M/g, C/g*K] by the im2col matrix [C/g*K, out positions].
-func convKernel(s *step) error {
+// weights [M/g, C/g*K] by the im2col matrix [C/g*K, out positions]. A
+// fused residual (step.sum) is added to the result, then the activation
+// applied, in one pass at the end.
+func convKernel(s *step) (err error) {
 	x, w, err := convInputs(s)
 	if err != nil {
 		return err
@@ -33,16 +35,33 @@ func convKernel(s *step) error {
 	if err != nil {
 		return err
 	}
-	y := setF32(s.out[0], append([]int{n, m}, g.out...))
+	shape := append([]int{n, m}, g.out...)
+	// act is the activation the convolution applies itself: after the
+	// residual's add when there is one (step.sum), so not here then.
+	act := s.act
+	var z []float32
+	if s.sum {
+		zt := s.opt(3)
+		if zt == nil || !slices.Equal(zt.Shape, shape) || len(zt.F32) != numel(shape) {
+			return fmt.Errorf("internal error (please report): the fused residual does not have the output's shape %v", shape)
+		}
+		act, z = nil, zt.F32
+	}
+	y := setF32(s.out[0], shape)
+	defer func() {
+		if err == nil && s.sum { // y = s.act(y + z), split between the threads
+			parallel(len(y), parts(len(y), len(y)/4096+1), func(lo, hi int) { kernels.AddAct(y[lo:hi], z[lo:hi], s.act) })
+		}
+	}()
 	inSize, outSize, kSize := numel(g.in), numel(g.out), numel(kshape)
 	mg := m / group
 	if r == 4 && cg == 1 && mg == 1 {
-		depthwise(s, x.F32, w.F32, bias, y, n, c, g)
+		depthwise(x.F32, w.F32, bias, y, n, c, g, act)
 		return nil
 	}
-	if s.wino != nil && r == 4 && group == 1 && kSize == 9 && allOnes(g.stride) && allOnes(g.dil) && len(s.wino) == 16*m*c &&
+	if s.hasWinograd(m, c) && r == 4 && group == 1 && kSize == 9 && allOnes(g.stride) && allOnes(g.dil) &&
 		n*numel(g.out) >= 4*winogradMinCols {
-		winograd(s, x.F32, bias, y, n, c, m, g)
+		winograd(s, x.F32, bias, y, n, c, m, g, act)
 		return nil
 	}
 	rows := cg * kSize // rows of the im2col matrix
@@ -118,18 +137,28 @@ func convKernel(s *step) error {
 			}
 			if nb == 1 {
 				yg := y[(i0*m+gi*mg)*outSize : (i0*m+(gi+1)*mg)*outSize]
+				if s.pw != nil {
+					pointwise(mg, outSize, rows, wg, s.pw, src, ld, bg, yg, outSize, act, p == 1)
+					continue
+				}
 				mul(false, false, mg, outSize, rows, 1, wg, rows, src, ld, 0, yg, outSize)
-				kernels.RowBiasAct(mg, outSize, yg, outSize, bg, s.act)
+				kernels.RowBiasAct(mg, outSize, yg, outSize, bg, act)
 				continue
 			}
 			ncols := (i1 - i0) * outSize
-			mul(false, false, mg, ncols, rows, 1, wg, rows, src, ld, 0, tmp, cols)
+			if s.pw != nil {
+				pointwise(mg, ncols, rows, wg, s.pw, src, ld, bg, tmp, cols, act, p == 1)
+			} else {
+				mul(false, false, mg, ncols, rows, 1, wg, rows, src, ld, 0, tmp, cols)
+			}
 			for k := range i1 - i0 {
 				yg := y[((i0+k)*m+gi*mg)*outSize : ((i0+k)*m+(gi+1)*mg)*outSize]
 				for r := range mg {
 					copy(yg[r*outSize:(r+1)*outSize], tmp[r*cols+k*outSize:r*cols+(k+1)*outSize])
 				}
-				kernels.RowBiasAct(mg, outSize, yg, outSize, bg, s.act)
+				if s.pw == nil {
+					kernels.RowBiasAct(mg, outSize, yg, outSize, bg, act)
+				}
 			}
 		}
 	}
@@ -139,6 +168,46 @@ func convKernel(s *step) error {
 		}
 	})
 	return nil
+}
+
+// pointwise is a Conv's product with its bias and activation by a packed
+// weight (kernels.Pointwise): y [m, n] (row stride ldy) = act(w [m, k] @ x
+// [k, n] (row stride ldx) + bias). With split (a lone block of images) the
+// threads share it by panels of 32 columns, or by blocks of rows when
+// there are too few panels.
+func pointwise(m, n, k int, w, packed, x []float32, ldx int, bias, y []float32, ldy int, act *kernels.Act, split bool) {
+	const mr, nr = kernels.PointwiseRows, kernels.PointwiseCols
+	panels, rowBlocks := (n+nr-1)/nr, (m+mr-1)/mr
+	p := 1
+	if split {
+		p = parts(m*n*k, max(panels, rowBlocks))
+	}
+	switch {
+	case p == 1:
+		kernels.Pointwise(m, n, k, w, packed, x, ldx, bias, y, ldy, act)
+	case panels >= 2*p || rowBlocks < p:
+		parallel(panels, min(p, panels), func(lo, hi int) {
+			j0, j1 := lo*nr, min(n, hi*nr)
+			kernels.Pointwise(m, j1-j0, k, w, packed, x[j0:], ldx, bias, y[j0:], ldy, act)
+		})
+	default:
+		parallel(rowBlocks, p, func(lo, hi int) {
+			r0, r1 := lo*mr, min(m, hi*mr)
+			var b []float32
+			if bias != nil {
+				b = bias[r0:r1]
+			}
+			var pk []float32
+			if packed != nil {
+				pk = packed[r0*k:]
+			}
+			var wr []float32
+			if w != nil {
+				wr = w[r0*k : r1*k]
+			}
+			kernels.Pointwise(r1-r0, n, k, wr, pk, x, ldx, b, y[r0*ldy:], ldy, act)
+		})
+	}
 }
 
 // wideCols is the product width (output positions) below which Conv puts
@@ -152,7 +221,7 @@ const wideCols = 384
 // transform, 16 products U[k] [M, C] x V[k] [C, tiles], the output
 // transform with the bias, then the activation. A lone block splits its
 // transforms by channels and its products by rows between the threads.
-func winograd(s *step, x, bias, y []float32, n, c, m int, g window) {
+func winograd(s *step, x, bias, y []float32, n, c, m int, g window, act *kernels.Act) {
 	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
 	inSize, outSize := h*w, oh*ow
 	th, tw := kernels.WinogradTiles(oh, ow)
@@ -190,23 +259,34 @@ func winograd(s *step, x, bias, y []float32, n, c, m int, g window) {
 				})
 			}
 			for q := range 16 {
+				if s.winoPW != nil {
+					pointwise(m, cols, c, nil, s.winoPW[q*len(s.winoPW)/16:], v[q*c*ld:], ld, nil, prod[q*m*ld:], ld, nil, p == 1)
+					continue
+				}
 				mul(false, false, m, cols, c, 1, s.wino[q*m*c:(q+1)*m*c], c, v[q*c*ld:], ld, 0, prod[q*m*ld:], ld)
 			}
 			for k := range i1 - i0 {
 				yi := y[(i0+k)*m*outSize : (i0+k+1)*m*outSize]
 				parallel(m, po, func(m0, m1 int) {
 					kernels.WinogradOutput(prod, m, m0, m1, ld, k*tiles, bias, yi, oh, ow)
-					kernels.RowBiasAct(m1-m0, outSize, yi[m0*outSize:], outSize, nil, s.act)
+					kernels.RowBiasAct(m1-m0, outSize, yi[m0*outSize:], outSize, nil, act)
 				})
 			}
 		}
 	})
 }
 
+// hasWinograd reports whether s holds Winograd weights (planWinograd) for
+// m output and c input channels, plain or packed.
+func (s *step) hasWinograd(m, c int) bool {
+	const mr = kernels.PointwiseRows
+	return len(s.wino) == 16*m*c || s.winoPW != nil && len(s.winoPW) == 16*((m+mr-1)/mr)*mr*c
+}
+
 // depthwise runs a 2-D depthwise convolution (one filter per channel,
 // group = C = M) with kernels.Depthwise, its bias and fused activation
 // included, the (image, channel) planes split between the threads.
-func depthwise(s *step, x, w, bias, y []float32, n, c int, g window) {
+func depthwise(x, w, bias, y []float32, n, c int, g window, act *kernels.Act) {
 	cv := conv2D(g)
 	in, out := cv.H*cv.W, cv.OH*cv.OW
 	work := n * c * out * cv.KH * cv.KW
@@ -214,7 +294,7 @@ func depthwise(s *step, x, w, bias, y []float32, n, c int, g window) {
 		for lo < hi {
 			img, c0 := lo/c, lo%c
 			c1 := min(c, c0+hi-lo)
-			kernels.Depthwise(cv, x[img*c*in:(img+1)*c*in], w, bias, y[img*c*out:(img+1)*c*out], c0, c1, s.act)
+			kernels.Depthwise(cv, x[img*c*in:(img+1)*c*in], w, bias, y[img*c*out:(img+1)*c*out], c0, c1, act)
 			lo += c1 - c0
 		}
 	})
