@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -289,6 +290,82 @@ func TestConvResidual(t *testing.T) {
 	for i := range want {
 		if d := math.Abs(float64(got.F32[i] - 2*want[i])); d > 1e-5+1e-5*math.Abs(float64(want[i])) {
 			t.Fatalf("Conv + Conv: y[%d] = %v; want %v", i, got.F32[i], 2*want[i])
+		}
+	}
+}
+
+// TestExpandDepthwise: a 1x1 Conv and the depthwise 3x3 Conv that alone
+// reads it (each with bias and ReLU6, as in MobileNetV2) run as one step,
+// band by band of rows, with the bits of the two steps apart (the same
+// model with the expansion also a graph output, which stops the fusion):
+// strides 1 and 2, even and odd planes, bands of one to several rows, one
+// and two threads, batches 1 and 3.
+func TestExpandDepthwise(t *testing.T) {
+	defer SetThreads(0)
+	defer func(b int) { expandBandBytes = b }(expandBandBytes)
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, stride := range []int{1, 2} {
+		for _, hw := range [][2]int{{7, 7}, {14, 15}, {29, 30}} {
+			for _, band := range []int{1, 4 << 10, 16 << 10, 512 << 10} {
+				for _, threads := range []int{1, 2} {
+					name := fmt.Sprintf("s%d/%dx%d/band%d/threads%d", stride, hw[0], hw[1], band, threads)
+					t.Run(name, func(t *testing.T) {
+						expandBandBytes = band
+						SetThreads(threads)
+						c, m := 5, 24
+						we, be := randSigned(rng, m, c, 1, 1), randSigned(rng, m)
+						wd, bd := randSigned(rng, m, 1, 3, 3), randSigned(rng, m)
+						build := func(split bool) *Session {
+							mdl := convActModel(we, be, 1, 1, 0, "Clip", c)
+							mdl.Inputs[0].Shape = []int{-1, c, hw[0], hw[1]}
+							l := mdl.Layers[0]
+							l.Nodes[len(l.Nodes)-1].Outputs = []string{"e"}
+							l.Params = append(l.Params, &model.Param{Name: "wd", Shape: wd.Shape, Data: wd.F32},
+								&model.Param{Name: "bd", Shape: bd.Shape, Data: bd.F32})
+							l.Nodes = append(l.Nodes,
+								&model.Node{Name: "dw", Op: "Conv", Inputs: []string{"e", "wd", "bd"}, Outputs: []string{"d"},
+									Attrs: map[string]model.Attr{"group": model.Int(int64(m)), "strides": model.Ints(int64(stride), int64(stride)),
+										"pads": model.Ints(1, 1, 1, 1)}},
+								&model.Node{Name: "dwact", Op: "Clip", Inputs: []string{"d", "lo", "hi"}, Outputs: []string{"y"}})
+							if split {
+								mdl.Outputs = append(mdl.Outputs, "e")
+							}
+							s, err := New(mdl)
+							if err != nil {
+								t.Fatal(err)
+							}
+							return s
+						}
+						fused, apart := build(false), build(true)
+						if len(fused.steps) != 1 || fused.steps[0].dw == nil || fused.steps[0].act == nil || fused.steps[0].dw.act == nil {
+							t.Fatalf("New: %d steps; want the expansion and the depthwise Conv fused, activations included", len(fused.steps))
+						}
+						if len(apart.steps) != 2 {
+							t.Fatalf("New with the expansion an output: %d steps; want 2", len(apart.steps))
+						}
+						for _, batch := range []int{1, 3} {
+							x := randSigned(rng, batch, c, hw[0], hw[1])
+							got, err := fused.Predict(x)
+							if err != nil {
+								t.Fatal(err)
+							}
+							outs, err := apart.Run(map[string]*model.Tensor{"x": x})
+							if err != nil {
+								t.Fatal(err)
+							}
+							want := outs["y"]
+							if !slices.Equal(got.Shape, want.Shape) {
+								t.Fatalf("batch %d: shape %v; want %v", batch, got.Shape, want.Shape)
+							}
+							for i := range want.F32 {
+								if math.Float32bits(got.F32[i]) != math.Float32bits(want.F32[i]) {
+									t.Fatalf("batch %d: y[%d] = %v; the steps apart give %v", batch, i, got.F32[i], want.F32[i])
+								}
+							}
+						}
+					})
+				}
+			}
 		}
 	}
 }

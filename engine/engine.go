@@ -60,6 +60,9 @@ type step struct {
 	fused *fusedDense
 	// act is the activation fused into a Conv step (fuse_conv.go), or nil.
 	act *kernels.Act
+	// dw is the depthwise Conv fused into a 1x1 Conv step
+	// (op_conv_expand.go), or nil.
+	dw *expandDW
 	// sum says a Conv step adds its input 3 (a residual connection's Add
 	// fused in, fuse_conv.go) before act.
 	sum bool

@@ -68,6 +68,7 @@ func fuse(steps []*step, s *Session, shapes map[string]*model.Value) []*step {
 	fuseConvActs(steps, s, consumer, dead)
 	planWinograd(steps, s)
 	planPointwise(steps, s)
+	fuseExpandDepthwise(steps, s, consumer, dead)
 	out := make([]*step, 0, len(steps))
 	for i, st := range steps {
 		if dead[i] {

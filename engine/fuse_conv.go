@@ -202,3 +202,65 @@ func planPointwise(steps []*step, s *Session) {
 		st.pw = kernels.PackPointwise(w.F32, m, numel(w.Shape[1:]))
 	}
 }
+
+// fuseExpandDepthwise folds a depthwise 3x3 Conv (one filter per channel,
+// stride 1 or 2 in both directions, dilation 1, constant weight and bias,
+// its activation fused) into the 1x1 Conv whose output only it reads (one
+// group, stride 1, no pads, weights packed for kernels.Pointwise, no
+// residual): the step then runs both band by band (expandDepthwise). The
+// depthwise Conv's step is marked dead.
+func fuseExpandDepthwise(steps []*step, s *Session, consumer map[int]int, dead []bool) {
+	for i, st := range steps {
+		n := st.node
+		if dead[i] || n.Op != "Conv" || st.pw == nil || st.sum || len(st.outs) != 1 || st.outs[0] < 0 ||
+			len(st.ins) > 3 || n.AttrString("auto_pad", "NOTSET") != "NOTSET" ||
+			!allOnes64(n.AttrInts("strides", nil)) || !allZero64(n.AttrInts("pads", nil)) {
+			continue
+		}
+		w := s.vals[st.ins[1]]
+		if len(w.Shape) != 4 || w.Shape[2] != 1 || w.Shape[3] != 1 {
+			continue
+		}
+		j, ok := consumer[st.outs[0]]
+		if !ok || dead[j] {
+			continue
+		}
+		d := steps[j]
+		dn := d.node
+		if dn.Op != "Conv" || d.sum || len(d.outs) != 1 || d.ins[0] != st.outs[0] || len(d.ins) < 2 || d.ins[1] < 0 || !s.fixed[d.ins[1]] {
+			continue
+		}
+		dw := s.vals[d.ins[1]]
+		m := w.Shape[0]
+		if dw.DType != model.Float32 || !slices.Equal(dw.Shape, []int{m, 1, 3, 3}) || dn.AttrInt("group", 1) != int64(m) ||
+			!allOnes64(dn.AttrInts("dilations", nil)) || dn.AttrString("auto_pad", "NOTSET") != "NOTSET" {
+			continue
+		}
+		if ks := dn.AttrInts("kernel_shape", nil); ks != nil && !slices.Equal(ks, []int64{3, 3}) {
+			continue
+		}
+		if sv := dn.AttrInts("strides", nil); sv != nil && (len(sv) != 2 || sv[0] != sv[1] || sv[0] < 1 || sv[0] > 2) {
+			continue
+		}
+		var bias []float32
+		if len(d.ins) > 2 && d.ins[2] >= 0 {
+			b := s.vals[d.ins[2]]
+			if !s.fixed[d.ins[2]] || b.DType != model.Float32 || len(b.F32) != m {
+				continue
+			}
+			bias = b.F32
+		}
+		st.dw = &expandDW{node: dn, w: dw.F32, bias: bias, act: d.act}
+		st.outs, st.types = d.outs, d.types
+		dead[j] = true
+	}
+}
+
+func allZero64(v []int64) bool {
+	for _, d := range v {
+		if d != 0 {
+			return false
+		}
+	}
+	return true
+}

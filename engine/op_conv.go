@@ -15,6 +15,9 @@ import (
 // fused residual (step.sum) is added to the result, then the activation
 // applied, in one pass at the end.
 func convKernel(s *step) (err error) {
+	if s.dw != nil {
+		return expandDepthwise(s)
+	}
 	x, w, err := convInputs(s)
 	if err != nil {
 		return err
