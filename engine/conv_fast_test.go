@@ -115,7 +115,12 @@ func TestConvPaths(t *testing.T) {
 		{"3x3 winograd no pad no bias", 16, 16, 1, 3, 1, 0, 9, 10, false},
 		{"3x3 winograd small planes side by side", 32, 16, 1, 3, 1, 1, 8, 8, true},
 		{"3x3 winograd split between threads", 64, 64, 1, 3, 1, 1, 20, 20, true},
+		{"7x7 stride 2 in bands", 3, 16, 1, 7, 2, 3, 60, 62, true},
+		{"3x3 stride 2 in bands", 8, 16, 1, 3, 2, 1, 41, 40, false},
 	}
+	// Bands of a few rows (im2colBands) in the cases with large planes.
+	defer func(b int) { colBandBytes = b }(colBandBytes)
+	colBandBytes = 8 << 10
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range cases {
 		for _, act := range []string{"", "Relu", "Clip"} {

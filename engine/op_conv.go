@@ -69,6 +69,10 @@ func convKernel(s *step) (err error) {
 	}
 	rows := cg * kSize // rows of the im2col matrix
 	direct := kSize == 1 && allOnes(g.stride) && !slices.ContainsFunc(g.padB, nonZero) && !slices.ContainsFunc(g.padE, nonZero)
+	if s.pw != nil && r == 4 && group == 1 && !direct && outSize >= wideCols {
+		im2colBands(s, x.F32, w.F32, bias, y, n, c, m, g, act)
+		return nil
+	}
 	// A small output plane (7x7 or 14x14 in a network's last blocks) makes
 	// a narrow product that runs well below the BLAS's speed: nb images go
 	// side by side into one product of about wideCols columns, whose
@@ -171,6 +175,50 @@ func convKernel(s *step) (err error) {
 		}
 	})
 	return nil
+}
+
+// colBandBytes is the size of the im2col matrix im2colBands builds at a
+// time: built, then multiplied, while in L2. (A variable for the tests,
+// which make bands of a few rows.)
+var colBandBytes = 256 << 10
+
+// im2colBands runs a one-group 2-D Conv with packed weights (s.pw) whose
+// output plane is large in bands of output rows: the im2col matrix of a
+// band (about colBandBytes) is built and multiplied while in cache,
+// rather than the whole plane's (ResNet-18's first Conv at 224x224: 147 x
+// 12544 floats per image). The bands of all the images are shared between
+// the threads. Each band's columns get the bits the whole plane's would:
+// the product's sums do not depend on which columns go together.
+func im2colBands(s *step, x, w, bias, y []float32, n, c, m int, g window, act *kernels.Act) {
+	cv := conv2D(g)
+	h, wd, oh, ow := cv.H, cv.W, cv.OH, cv.OW
+	k := c * cv.KH * cv.KW
+	ob := min(oh, max(1, colBandBytes/(4*k*ow)))
+	bands := (oh + ob - 1) / ob
+	tasks := n * bands
+	p := parts(n*m*oh*ow*k, tasks)
+	per := k * ob * ow
+	if cap(s.scratch) < p*per {
+		s.scratch = make([]float32, p*per)
+	}
+	parallelBlocks(tasks, p, func(blk, lo, hi int) {
+		col := s.scratch[blk*per : (blk+1)*per]
+		for t := lo; t < hi; t++ {
+			img, b := t/bands, t%bands
+			o0, o1 := b*ob, min(oh, (b+1)*ob)
+			// The input rows under output rows [o0, o1) inside the image.
+			r0 := max(0, o0*cv.SH-cv.PT)
+			r1 := max(r0, min(h, (o1-1)*cv.SH-cv.PT+(cv.KH-1)*cv.DH+1))
+			gb := cv
+			gb.H, gb.OH, gb.PT = r1-r0, o1-o0, r0-(o0*cv.SH-cv.PT)
+			ncol := (o1 - o0) * ow
+			xi := x[img*c*h*wd:]
+			for ch := range c {
+				kernels.Im2col(gb, xi[ch*h*wd+r0*wd:], 1, col[ch*cv.KH*cv.KW*ncol:], ncol)
+			}
+			kernels.Pointwise(m, ncol, k, w, s.pw, col, ncol, bias, y[img*m*oh*ow+o0*ow:], oh*ow, act)
+		}
+	})
 }
 
 // pointwise is a Conv's product with its bias and activation by a packed
