@@ -329,13 +329,14 @@ func (w *Workspace) load(e Entry) (*model.Model, error) {
 // Commit records m as the new current model, the result of operation op with
 // arguments args. It returns the journal entry. m is not modified.
 func (w *Workspace) Commit(m *model.Model, op, args string, at time.Time) (Entry, error) {
-	return w.CommitDigest(m, "", op, args, at)
+	return w.CommitHashed(m, native.Hashed{}, op, args, at)
 }
 
-// CommitDigest is Commit for a caller that has native.Digest(m) already
-// (digest, not empty): the model's params are not hashed for it again.
-func (w *Workspace) CommitDigest(m *model.Model, digest, op, args string, at time.Time) (Entry, error) {
-	return w.commit(m, digest, op, args, at, false)
+// CommitHashed is Commit for a caller that has hashed m already
+// (native.DigestHashed, params unchanged since): the model's params are not
+// hashed again.
+func (w *Workspace) CommitHashed(m *model.Model, h native.Hashed, op, args string, at time.Time) (Entry, error) {
+	return w.commit(m, h, op, args, at, false)
 }
 
 // CommitRecorded is Commit that also records the step in the stored
@@ -343,10 +344,10 @@ func (w *Workspace) CommitDigest(m *model.Model, digest, op, args string, at tim
 // replaces (Before) and m's (After), hashed once for both uses. m is not
 // modified.
 func (w *Workspace) CommitRecorded(m *model.Model, op, args string, at time.Time) (Entry, error) {
-	return w.commit(m, "", op, args, at, true)
+	return w.commit(m, native.Hashed{}, op, args, at, true)
 }
 
-func (w *Workspace) commit(m *model.Model, digest, op, args string, at time.Time, record bool) (Entry, error) {
+func (w *Workspace) commit(m *model.Model, h native.Hashed, op, args string, at time.Time, record bool) (Entry, error) {
 	for _, sub := range []string{"snapshots", "objects"} {
 		if err := os.MkdirAll(filepath.Join(w.dir, sub), 0o755); err != nil {
 			return Entry{}, fmt.Errorf("workspace: %w", err)
@@ -377,7 +378,7 @@ func (w *Workspace) commit(m *model.Model, digest, op, args string, at time.Time
 			return &c
 		}
 	}
-	if e.After, err = native.WriteStoredFileWith(filepath.Join(w.dir, "snapshots", e.Snapshot), m, w.objects(), digest, edit); err != nil {
+	if e.After, err = native.WriteStoredFileWith(filepath.Join(w.dir, "snapshots", e.Snapshot), m, w.objects(), h, edit); err != nil {
 		w.removeObjects() // those written before the failure: the workspace stays as it was
 		return Entry{}, fmt.Errorf("workspace: %w", err)
 	}

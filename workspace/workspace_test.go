@@ -224,7 +224,7 @@ func TestFind(t *testing.T) {
 
 // TestCommitRecorded: the stored model records the step (digests before and
 // after, the entry's op, args and time); the caller's model is unchanged.
-// CommitDigest with the caller's digest stores what Commit would.
+// CommitHashed with the caller's digest stores what Commit would.
 func TestCommitRecorded(t *testing.T) {
 	w, err := OpenOrCreate(t.TempDir())
 	if err != nil {
@@ -255,15 +255,15 @@ func TestCommitRecorded(t *testing.T) {
 	if e1.After != native.Digest(m1) || e1.Before != e0.After {
 		t.Errorf("entry digests %s <- %s; want %s <- %s", e1.After, e1.Before, native.Digest(m1), e0.After)
 	}
-	// CommitDigest with the digest the caller computed stores the same.
-	e2, err := w.CommitDigest(m0, native.Digest(m0), "unfreeze", "", t0.Add(2*time.Minute))
+	// CommitHashed with the digest the caller computed stores the same.
+	e2, err := w.CommitHashed(m0, native.DigestHashed(m0), "unfreeze", "", t0.Add(2*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e2.After != e0.After {
-		t.Errorf("CommitDigest of the imported model: digest %s; want %s", e2.After, e0.After)
+		t.Errorf("CommitHashed of the imported model: digest %s; want %s", e2.After, e0.After)
 	}
 	if _, err := w.Current(); err != nil {
-		t.Errorf("Current() after CommitDigest = %v", err)
+		t.Errorf("Current() after CommitHashed = %v", err)
 	}
 }

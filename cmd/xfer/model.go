@@ -116,7 +116,8 @@ func (e *env) changeNoted(src source, out, op string, fn func(*model.Model) (*mo
 	if n == nil {
 		return nil, ferr
 	}
-	after := native.Digest(n)
+	hashed := native.DigestHashed(n)
+	after := hashed.Digest
 	if ferr != nil && after == before {
 		return nil, ferr // failed before changing anything: nothing to record
 	}
@@ -143,7 +144,7 @@ func (e *env) changeNoted(src source, out, op string, fn func(*model.Model) (*mo
 		fmt.Fprintf(e.stderr, "wrote %s\n", out)
 		return n, ferr
 	}
-	if _, err := ws.CommitDigest(n, after, op, args, e.now()); err != nil {
+	if _, err := ws.CommitHashed(n, hashed, op, args, e.now()); err != nil {
 		return nil, err
 	}
 	return n, ferr

@@ -477,15 +477,32 @@ func Write(w io.Writer, m *model.Model) error {
 // data named by its Key. A hash of hashes, so that the params are hashed
 // once, on every CPU, and a workspace commit, which stores them by key, has
 // the digest for the price of the header. "" only if m cannot be encoded.
-func Digest(m *model.Model) string {
+func Digest(m *model.Model) string { return DigestHashed(m).Digest }
+
+// Hashed is a model's Digest with the Keys of its params, as DigestHashed
+// computed them: what a later stored write of the same model needs
+// (WriteStoredFileWith), so that its params are not hashed again. It is
+// valid only while the model's params keep their names and data.
+type Hashed struct {
+	Digest string
+	keys   map[string]string // param name -> Key of its data
+}
+
+// DigestHashed returns m's Digest and its params' keys ("" only if m cannot
+// be encoded).
+func DigestHashed(m *model.Model) Hashed {
 	if m == nil {
-		return ""
+		return Hashed{}
 	}
-	keys, err := paramKeys(m, nil)
+	keys, err := paramKeys(m, nil, nil)
 	if err != nil {
-		return ""
+		return Hashed{}
 	}
-	return digestKeys(m, keys)
+	h := Hashed{Digest: digestKeys(m, keys), keys: make(map[string]string, len(keys))}
+	for p, k := range keys {
+		h.keys[p.Name] = k
+	}
+	return h
 }
 
 // digestKeys is Digest for a caller that has the keys of m's params.

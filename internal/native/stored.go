@@ -80,26 +80,28 @@ func WriteStoredFile(path string, m *model.Model, s Store) (digest string, err e
 }
 
 // WriteStoredFileDigest is WriteStoredFile for a caller that has computed
-// Digest(m) already (known, not empty): the params are not hashed for it a
-// second time (only the header is). With known "" it computes the digest
-// from the keys the params are stored under.
+// Digest(m) already (known, not empty): only the header is hashed for the
+// digest. With known "" it computes the digest from the keys the params
+// are stored under.
 func WriteStoredFileDigest(path string, m *model.Model, s Store, known string) (digest string, err error) {
-	return WriteStoredFileWith(path, m, s, known, nil)
+	return WriteStoredFileWith(path, m, s, Hashed{Digest: known}, nil)
 }
 
-// WriteStoredFileWith is WriteStoredFileDigest that lets the caller record
-// the digest in the stored model: edit, when not nil, gets the digest once
-// it is known and returns the model to encode, m with more History (the
-// digest does not cover History; edit must change nothing else).
-func WriteStoredFileWith(path string, m *model.Model, s Store, known string, edit func(digest string) *model.Model) (digest string, err error) {
+// WriteStoredFileWith is WriteStoredFileDigest for a caller that may have
+// hashed m already (DigestHashed: its params are not hashed again; it must
+// be m's, params unchanged since) and that may record the digest in the
+// stored model: edit, when not nil, gets the digest once it is known and
+// returns the model to encode, m with more History (the digest does not
+// cover History; edit must change nothing else).
+func WriteStoredFileWith(path string, m *model.Model, s Store, known Hashed, edit func(digest string) *model.Model) (digest string, err error) {
 	if m == nil {
 		return "", fmt.Errorf("native: encode: nil model")
 	}
-	keys, err := storeParams(m, s)
+	keys, err := paramKeys(m, known.keys, s.Put)
 	if err != nil {
 		return "", err
 	}
-	if digest = known; digest == "" {
+	if digest = known.Digest; digest == "" {
 		digest = digestKeys(m, keys)
 	}
 	if digest == "" {
@@ -118,20 +120,15 @@ func WriteStoredFileWith(path string, m *model.Model, s Store, known string, edi
 	return digest, nil
 }
 
-// storeParams puts every param's data in s under its Key and returns the
-// keys.
-func storeParams(m *model.Model, s Store) (map[*model.Param]string, error) {
-	return paramKeys(m, s.Put)
-}
-
-// paramKeys returns the Key of every param of m that holds data and, when
+// paramKeys returns the Key of every param of m that holds data (taken
+// from have, by param name, where it is there; hashed otherwise) and, when
 // put is not nil, passes each param's key and data to it. Params are hashed
 // by one worker per CPU; with put by four per CPU: a worker then spends much
 // of its time blocked in writing and syncing an object file (a Store's Put
 // is durable), and meanwhile the others hash theirs (ResNet50's 103 MB in
 // 320 params: `xfer import` 0.87 s -> 0.72 s median on a loaded 2-CPU
 // machine with one worker per CPU against four).
-func paramKeys(m *model.Model, put func(key string, data []float32) error) (map[*model.Param]string, error) {
+func paramKeys(m *model.Model, have map[string]string, put func(key string, data []float32) error) (map[*model.Param]string, error) {
 	var ps []*model.Param
 	for _, l := range m.Layers {
 		for _, p := range l.Params {
@@ -153,7 +150,11 @@ func paramKeys(m *model.Model, put func(key string, data []float32) error) (map[
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				keys[i] = Key(ps[i].Data)
+				if k, ok := have[ps[i].Name]; ok {
+					keys[i] = k
+				} else {
+					keys[i] = Key(ps[i].Data)
+				}
 				if put != nil {
 					errs[i] = put(keys[i], ps[i].Data)
 				}

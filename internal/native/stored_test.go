@@ -151,3 +151,42 @@ func FuzzReadStored(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteStoredHashed: a stored write given DigestHashed(m) stores the
+// params under the keys it holds without hashing them again (a key planted
+// in it is the one used) and writes the digest it holds; the snapshot
+// equals one written without it.
+func TestWriteStoredHashed(t *testing.T) {
+	m := testModel(t)
+	h := DigestHashed(m)
+	if h.Digest != Digest(m) || len(h.keys) == 0 {
+		t.Fatalf("DigestHashed(m) = %q with %d keys; want Digest(m) %q and the params' keys", h.Digest, len(h.keys), Digest(m))
+	}
+	dir := t.TempDir()
+	s1 := &memStore{objs: map[string][]float32{}}
+	d1, err := WriteStoredFileWith(filepath.Join(dir, "1.snap"), m, s1, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := &memStore{objs: map[string][]float32{}}
+	d2, err := WriteStoredFile(filepath.Join(dir, "2.snap"), m, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, _ := os.ReadFile(filepath.Join(dir, "1.snap"))
+	b2, _ := os.ReadFile(filepath.Join(dir, "2.snap"))
+	if d1 != d2 || !bytes.Equal(b1, b2) || len(s1.objs) != len(s2.objs) {
+		t.Errorf("write with DigestHashed: digest %s, %d objects; without: %s, %d objects; snapshots equal %v; want the same",
+			d1, len(s1.objs), d2, len(s2.objs), bytes.Equal(b1, b2))
+	}
+	name := m.Layers[0].Params[0].Name
+	planted := strings.Repeat("0", 64)
+	h.keys[name] = planted
+	s3 := &memStore{objs: map[string][]float32{}}
+	if _, err := WriteStoredFileWith(filepath.Join(dir, "3.snap"), m, s3, h, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s3.objs[planted]; !ok {
+		t.Errorf("param %s was hashed again: the key DigestHashed gave was not used", name)
+	}
+}
