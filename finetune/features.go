@@ -39,6 +39,10 @@ func (f *feeder) fill(s *dataset.Set, idx []int, bufs [][]float32, y []float32, 
 		return c.rows(idx, bufs)
 	}
 	if f.prefix == nil {
+		if f.part.prefix != nil {
+			// plan released the session once every set was cached.
+			return fmt.Errorf("finetune: %s: no feature cache and the frozen layers' session was released", s.Name)
+		}
 		return s.TrainBatch(idx, bufs[0], y, aug, rng)
 	}
 	rs := s.RowSize()

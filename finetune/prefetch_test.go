@@ -139,3 +139,23 @@ func TestPrefetchError(t *testing.T) {
 		t.Errorf("Train on a folder whose images went bad = %v; want the loader's error", err)
 	}
 }
+
+// TestReleasedPrefix: once plan has cached every set and released the
+// engine's session, a set without a cache is an error, not examples fed
+// raw to the trainable part.
+func TestReleasedPrefix(t *testing.T) {
+	m := frozenMLP(t)
+	part, err := split(m, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part.prefix == nil {
+		t.Fatal("frozenMLP has no frozen prefix")
+	}
+	set := randomSet(t, 4, 5, []int{8, 8})
+	f := &feeder{part: part, cache: map[*dataset.Set]*features{}}
+	bufs := [][]float32{make([]float32, 4*part.rowSize())}
+	if err := f.fill(set, []int{0, 1, 2, 3}, bufs, make([]float32, 4), nil, nil); err == nil || !strings.Contains(err.Error(), "released") {
+		t.Errorf("fill without a cache or a session = %v; want an error saying the session was released", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 
 	"github.com/xferml/xfer/dataset"
 	"github.com/xferml/xfer/engine"
@@ -152,6 +153,12 @@ func (t *trainer) plan(train, valid *dataset.Set, rep Reporter) error {
 		}
 		t.feed.cache[s] = c
 	}
+	// Every set the run reads is cached: the engine's session (its packed
+	// weights and intermediate values, as big as the frozen model for a
+	// ViT) is not needed again; collecting it now lets the trained copies
+	// and the export reuse its memory instead of growing the peak.
+	t.feed.prefix = nil
+	runtime.GC()
 	return nil
 }
 
