@@ -204,11 +204,11 @@ func TestArenaBatchChange(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc
 	}
 	run(8)
-	run(8)
-	run(5) // 5 x wide fits in 8 x mid: the smallest free buffer that holds it
-	// A value of 8 x wide floats is 32,000 bytes; kernels' own small
-	// allocations (shapes) are far below it.
-	if got := run(8); got > 8*wide*4/2 {
-		t.Errorf("the batch-8 run after a batch of 5 allocated %d bytes; want the arena's buffers (a wide value is %d bytes)", got, 8*wide*4)
+	steady := run(8) // what a run allocates besides the arena (shapes; the pure-Go BLAS's own buffers)
+	run(5)           // 5 x wide fits in 8 x mid: the smallest free buffer that holds it
+	// A value of 8 x wide floats is 32,000 bytes; a run after the smaller
+	// batch may allocate what a steady run does and far less than that.
+	if got := run(8); got > steady+8*wide*4/2 {
+		t.Errorf("the batch-8 run after a batch of 5 allocated %d bytes (a steady run %d); want the arena's buffers (a wide value is %d bytes)", got, steady, 8*wide*4)
 	}
 }
