@@ -101,12 +101,7 @@ func TestTorchvision(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPING in -short: the torchvision models take about a minute")
 	}
-	sel := visionfix.Selected()
-	var names []string
-	for _, s := range sel {
-		names = append(names, s.Name)
-	}
-	files := visionfix.Get(t, names...)
+	sel, files := visionfix.GetSelected(t)
 	for _, s := range sel {
 		f := files[s.Name]
 		t.Run(s.Name, func(t *testing.T) {

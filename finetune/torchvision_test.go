@@ -35,12 +35,7 @@ func TestTorchvisionHeadOnly(t *testing.T) {
 	if v := os.Getenv(limits.EnvVar); v != "" {
 		t.Skipf("SKIPPING: %s=%s is set; this test is about the default memory ceiling", limits.EnvVar, v)
 	}
-	sel := visionfix.Selected()
-	var names []string
-	for _, s := range sel {
-		names = append(names, s.Name)
-	}
-	files := visionfix.Get(t, names...)
+	sel, files := visionfix.GetSelected(t)
 	for _, s := range sel {
 		f := files[s.Name]
 		t.Run(s.Name, func(t *testing.T) {

@@ -90,6 +90,18 @@ func Selected() []Spec {
 	return out
 }
 
+// GetSelected returns the models a test should run (Selected) and their
+// files (Get), generated in one run of vision.py where missing.
+func GetSelected(t testing.TB) ([]Spec, map[string]Files) {
+	t.Helper()
+	sel := Selected()
+	names := make([]string, len(sel))
+	for i, s := range sel {
+		names[i] = s.Name
+	}
+	return sel, Get(t, names...)
+}
+
 // Files are one model's fixture files.
 type Files struct {
 	Name string
