@@ -318,15 +318,22 @@ func (c *converter) soleUse(v string) *model.Node {
 	return c.uses[v][0]
 }
 
+// noForm is the error for node n's input v, which has no converted value:
+// a constant where the node's Keras form has no weight for it, or the
+// output of an op that did not convert.
+func (c *converter) noForm(n *model.Node, v string) error {
+	if c.constant(v) != nil || c.known[v] != nil {
+		return c.fail(n, "input %q is a constant; a Keras layer reads only tensors computed from the model inputs (a constant operand is supported only where this node's Keras form has a weight for it)", v)
+	}
+	return c.fail(n, "input %q has no Keras form (it comes from an op that did not convert)", v)
+}
+
 // need returns the converted value of source value v laid out as perm,
 // appending a Keras Permute layer when it is held in another layout.
 func (c *converter) need(n *model.Node, v string, perm []int) (string, error) {
 	cur := c.vals[v]
 	if cur == nil {
-		if c.constant(v) != nil || c.known[v] != nil {
-			return "", c.fail(n, "input %q is a constant; a Keras layer reads only tensors computed from the model inputs (a constant operand is supported only where this node's Keras form has a weight for it)", v)
-		}
-		return "", c.fail(n, "input %q has no Keras form (it comes from an op that did not convert)", v)
+		return "", c.noForm(n, v)
 	}
 	if slices.Equal(cur.perm, perm) {
 		return cur.name, nil

@@ -189,8 +189,7 @@ func opActivation(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	tr := c.trainable(n)
 	name := c.layerName(n, "")
@@ -318,8 +317,7 @@ func opSoftmax(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	r := c.rank(x)
 	def := int64(-1)

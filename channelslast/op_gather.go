@@ -14,8 +14,7 @@ func opGather(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	idx := c.known[n.Inputs[1]]
 	if idx == nil || len(idx.I64) != 1 || len(idx.Shape) > 1 {

@@ -48,8 +48,7 @@ func opBinary(c *converter, n *model.Node) error {
 		case c.constant(in) != nil:
 			con = append(con, in)
 		default:
-			_, err := c.need(n, in, nil)
-			return err
+			return c.noForm(n, in)
 		}
 	}
 	switch {
@@ -243,8 +242,7 @@ func opConcat(c *converter, n *model.Node) error {
 		switch {
 		case c.bconst[in] != nil:
 		case c.vals[in] == nil:
-			_, err := c.need(n, in, nil)
-			return err
+			return c.noForm(n, in)
 		default:
 			tensors = append(tensors, in)
 		}

@@ -87,8 +87,7 @@ func opLayerNorm(c *converter, n *model.Node) error {
 func (c *converter) layerNorm(n *model.Node, x string, axes []int, eps float32, gamma, beta *model.Tensor, y string) error {
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	in := c.shape(x)
 	// The axes where the layout holds them, in increasing order, and the

@@ -213,8 +213,7 @@ func opPad(c *converter, n *model.Node) error {
 	xv := c.vals[x]
 	if zero {
 		if xv == nil {
-			_, err := c.need(n, x, nil)
-			return err
+			return c.noForm(n, x)
 		}
 		c.set(n.Outputs[0], xv.name, xv.perm)
 		c.nonneg[n.Outputs[0]] = c.nonneg[x]

@@ -42,8 +42,7 @@ func opTranspose(c *converter, n *model.Node) error {
 	}
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	out, ok := relabel(n, xv.perm)
 	if !ok {
@@ -126,8 +125,7 @@ func opIdentity(c *converter, n *model.Node) error {
 	}
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	c.set(n.Outputs[0], xv.name, xv.perm)
 	c.nonneg[n.Outputs[0]] = c.nonneg[x]
@@ -201,8 +199,7 @@ func opReshape(c *converter, n *model.Node) error {
 	}
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	in, out := c.shape(x), c.shape(n.Outputs[0])
 	if len(in) == 0 || len(out) == 0 || in[0] != out[0] && !(in[0] < 0 && out[0] < 0) {

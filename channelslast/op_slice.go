@@ -19,8 +19,7 @@ func opSlice(c *converter, n *model.Node) error {
 	x := n.Inputs[0]
 	xv := c.vals[x]
 	if xv == nil {
-		_, err := c.need(n, x, nil)
-		return err
+		return c.noForm(n, x)
 	}
 	in := c.shape(x)
 	r := len(in)
