@@ -152,16 +152,13 @@ func checkJSON(t *testing.T, path string, v any, typ reflect.Type) {
 		known := map[string]bool{}
 		for i := range typ.NumField() {
 			f := typ.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || name == "-" {
+			name, optional, written := jsonKey(f)
+			if !written {
 				continue
-			}
-			if name == "" {
-				name = f.Name
 			}
 			known[name] = true
 			fv, ok := obj[name]
-			if !ok && !strings.Contains(opts, "omitempty") {
+			if !ok && !optional {
 				t.Errorf("%s: no key %q (documented without ?)", path, name)
 			}
 			if ok {

@@ -75,15 +75,12 @@ func (s *shapeWriter) shape(t reflect.Type, key string) string {
 		var keys []string
 		for i := range t.NumField() {
 			f := t.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || name == "-" {
+			name, optional, ok := jsonKey(f)
+			if !ok {
 				continue
 			}
-			if name == "" {
-				name = f.Name
-			}
 			shape := s.shape(f.Type, name)
-			if strings.Contains(opts, "omitempty") {
+			if optional {
 				name += "?"
 			}
 			keys = append(keys, fmt.Sprintf("%q: %s", name, shape))
@@ -104,4 +101,17 @@ func (s *shapeWriter) shape(t reflect.Type, key string) string {
 		return "any"
 	}
 	return "number"
+}
+
+// jsonKey is the key encoding/json writes struct field f under, and whether
+// it may be left out (omitempty); ok is false for a field it never writes.
+func jsonKey(f reflect.StructField) (key string, optional, ok bool) {
+	name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if !f.IsExported() || name == "-" {
+		return "", false, false
+	}
+	if name == "" {
+		name = f.Name
+	}
+	return name, strings.Contains(opts, "omitempty"), true
 }
